@@ -1,0 +1,820 @@
+//! Accounts and sign-in: signup, email verification, login/logout, password flows, sessions.
+//!
+//! Enumeration safety: signup, resend and forgot answer the same for known and unknown emails,
+//! do the same work (one argon2 hash, one queued mail, one transaction) either way, and login
+//! verifies a dummy hash for unknown emails. Lockout counts are keyed by the submitted email
+//! whether or not an account exists.
+
+pub mod session;
+
+use std::collections::BTreeMap;
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Json,
+};
+use shared::{
+    validate::{check_name, normalize_email, Email},
+    ChangePasswordRequest, EmailRequest, ErrorBody, LoginRequest, Page, ProvidersBody,
+    ResetPasswordRequest, Role, SessionInfo, SignupRequest, StatusBody, TokenRequest, User,
+    UserBody,
+};
+use sqlx::AnyConnection;
+use tower_sessions::Session;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    audit::{self, Event, Outcome},
+    crypto::{random_token, sha256_hex},
+    db::{self, tokens::Purpose, users::UserRow},
+    error::{AppError, Result},
+    http::{pagination, rfc3339, AppJson, AppQuery, RequestMeta},
+    mail::Template,
+    openapi::responses::{BodyErrors, RateLimited, Unauthenticated},
+    password,
+    ratelimit::Rate,
+    state::AppState,
+};
+use session::SessionUser;
+
+const VERIFY_TTL: i64 = 24 * 3600;
+const RESET_TTL: i64 = 3600;
+const LOCK_AFTER: i64 = 5;
+const LOCK_SECS: i64 = 30 * 60;
+/// Bounds argon2's input; far above the 128-code-point policy, so only abuse hits it.
+const PASSWORD_MAX_BYTES: usize = 1024;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(signup))
+        .routes(routes!(verify_email))
+        .routes(routes!(resend_verification))
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(forgot_password))
+        .routes(routes!(reset_password))
+        .routes(routes!(change_password))
+        .routes(routes!(list_sessions, end_other_sessions))
+        .routes(routes!(end_session))
+        .routes(routes!(providers))
+}
+
+fn accepted() -> (StatusCode, Json<StatusBody>) {
+    (StatusCode::ACCEPTED, Json(StatusBody::accepted()))
+}
+
+async fn limit(state: &AppState, code: &'static str, key: String, rate: Rate) -> Result<()> {
+    state
+        .limiter
+        .hit(&key, rate)
+        .await
+        .map_err(|secs| AppError::too_many(code, secs))
+}
+
+fn ip_key(meta: &RequestMeta) -> &str {
+    meta.ip.as_deref().unwrap_or("unknown")
+}
+
+/// The user as the API shows them.
+pub async fn user_view(conn: &mut AnyConnection, u: &UserRow) -> Result<User> {
+    Ok(User {
+        id: u.id.clone(),
+        email: u.email.clone(),
+        name: u.name.clone(),
+        role: if u.role == "admin" {
+            Role::Admin
+        } else {
+            Role::User
+        },
+        email_verified: u.email_verified_at.is_some(),
+        created_at: rfc3339(u.created_at),
+        has_password: u.password_hash.is_some(),
+        linked_providers: db::users::linked_providers(conn, &u.id).await?,
+    })
+}
+
+async fn user_body(state: &AppState, u: &UserRow) -> Result<Json<UserBody>> {
+    let mut conn = state.db.pool.acquire().await?;
+    Ok(Json(UserBody {
+        user: user_view(&mut conn, u).await?,
+    }))
+}
+
+/// `PFN_BOOTSTRAP_ADMIN_EMAIL` makes that account admin once its email is verified.
+async fn apply_bootstrap_admin(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    u: &mut UserRow,
+) -> Result<()> {
+    let Some(admin) = &state.config.bootstrap_admin_email else {
+        return Ok(());
+    };
+    if u.role != "admin"
+        && u.email_verified_at.is_some()
+        && normalize_email(admin) == normalize_email(&u.email)
+    {
+        db::users::set_role(&mut *conn, &u.id, "admin", state.clock.now()).await?;
+        u.role = "admin".into();
+        tracing::info!(user_id = %u.id, "bootstrap admin granted");
+    }
+    Ok(())
+}
+
+fn check_password_size(field: &str, pw: &str) -> Result<()> {
+    if pw.len() > PASSWORD_MAX_BYTES {
+        return Err(AppError::field(field, "must be at most 128 characters"));
+    }
+    Ok(())
+}
+
+/// Create an account.
+///
+/// Always 202 with the same body, whether or not the email already has an account: a new email
+/// gets a verification mail, a known one a "you already have an account" mail.
+#[utoipa::path(post, path = "/api/v1/auth/signup", tag = "auth", operation_id = "signup",
+    request_body = SignupRequest,
+    responses(
+        (status = 202, description = "Accepted; a mail is on its way", body = StatusBody),
+        (status = 403, description = "`csrf_rejected`", body = ErrorBody),
+        BodyErrors, RateLimited))]
+async fn signup(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    AppJson(req): AppJson<SignupRequest>,
+) -> Result<(StatusCode, Json<StatusBody>)> {
+    let mut fields = BTreeMap::new();
+    let email = Email::parse(&req.email)
+        .map_err(|m| fields.insert("email".into(), m.into()))
+        .ok();
+    let name = check_name(&req.name)
+        .map_err(|m| fields.insert("name".into(), m.into()))
+        .ok();
+    let password_ok = if req.password.len() > PASSWORD_MAX_BYTES {
+        Err("must be at most 128 characters")
+    } else {
+        password::check_policy(&req.password, &req.email)
+    };
+    if let Err(m) = password_ok {
+        fields.insert("password".into(), m.into());
+    }
+    let (Some(email), Some(name), true) = (email, name, fields.is_empty()) else {
+        return Err(AppError::Validation(fields));
+    };
+    limit(
+        &state,
+        "rate_limited",
+        format!("signup:ip:{}", ip_key(&meta)),
+        Rate::per_hour(state.config.limits.signup_per_ip_per_hour),
+    )
+    .await?;
+
+    // Hash even for known emails: the work must not reveal which case this is.
+    let hash = state.passwords.hash(&req.password).await?;
+    for attempt in 0..2 {
+        let mut tx = state.db.begin().await?;
+        let now = state.clock.now();
+        if let Some(existing) = db::users::by_email(&mut *tx, &email.normalized).await? {
+            state
+                .mail
+                .enqueue(
+                    &mut tx,
+                    &state,
+                    &existing.email,
+                    Template::AlreadyRegistered {
+                        name: existing.name,
+                    },
+                )
+                .await?;
+        } else {
+            let id = db::new_id();
+            let inserted = db::users::insert(
+                &mut *tx,
+                db::users::NewUser {
+                    id: &id,
+                    email: &email.display,
+                    email_normalized: &email.normalized,
+                    name: &name,
+                    password_hash: Some(&hash),
+                    role: "user",
+                    email_verified_at: None,
+                    now,
+                },
+            )
+            .await;
+            match inserted {
+                // Lost a race with a concurrent signup for the same email: answer as for a known one.
+                Err(e) if db::is_unique_violation(&e) && attempt == 0 => continue,
+                other => other?,
+            }
+            let token = random_token();
+            db::tokens::insert(
+                &mut *tx,
+                &sha256_hex(token.as_bytes()),
+                &id,
+                Purpose::VerifyEmail,
+                now,
+                VERIFY_TTL,
+            )
+            .await?;
+            state
+                .mail
+                .enqueue(
+                    &mut tx,
+                    &state,
+                    &email.display,
+                    Template::VerifyEmail {
+                        name: name.clone(),
+                        token,
+                    },
+                )
+                .await?;
+            audit::record(
+                &mut tx,
+                &state,
+                &meta,
+                Event::own("user.signup", &id, Outcome::Success),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        state.mail.wake();
+        break;
+    }
+    Ok(accepted())
+}
+
+/// Confirm an email address with the token from the verification mail.
+#[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", operation_id = "verifyEmail",
+    request_body = TokenRequest,
+    responses(
+        (status = 200, description = "Verified; the user as they are now", body = UserBody),
+        (status = 400, description = "`invalid_token`: unknown, used or expired (24 h); or `invalid_json`", body = ErrorBody),
+        (status = 403, description = "`csrf_rejected`", body = ErrorBody),
+        BodyErrors))]
+async fn verify_email(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    AppJson(req): AppJson<TokenRequest>,
+) -> Result<Json<UserBody>> {
+    let mut tx = state.db.begin().await?;
+    let now = state.clock.now();
+    let user_id = db::tokens::consume(
+        &mut *tx,
+        &sha256_hex(req.token.as_bytes()),
+        Purpose::VerifyEmail,
+        now,
+    )
+    .await?
+    .ok_or_else(AppError::invalid_token)?;
+    if db::users::mark_verified(&mut *tx, &user_id, now).await? {
+        audit::record(
+            &mut tx,
+            &state,
+            &meta,
+            Event::own("user.email_verified", &user_id, Outcome::Success),
+        )
+        .await?;
+    }
+    let mut user = db::users::by_id(&mut *tx, &user_id)
+        .await?
+        .ok_or_else(AppError::invalid_token)?;
+    apply_bootstrap_admin(&mut tx, &state, &mut user).await?;
+    let view = user_view(&mut tx, &user).await?;
+    tx.commit().await?;
+    Ok(Json(UserBody { user: view }))
+}
+
+/// Send the verification mail again.
+///
+/// Always 202. A new link is sent only to an existing, unverified account, at most 3 an hour.
+#[utoipa::path(post, path = "/api/v1/auth/verify-email/resend", tag = "auth", operation_id = "resendVerification",
+    request_body = EmailRequest,
+    responses(
+        (status = 202, description = "Accepted", body = StatusBody),
+        (status = 403, description = "`csrf_rejected`", body = ErrorBody),
+        BodyErrors, RateLimited))]
+async fn resend_verification(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    AppJson(req): AppJson<EmailRequest>,
+) -> Result<(StatusCode, Json<StatusBody>)> {
+    let email = Email::parse(&req.email).map_err(|m| AppError::field("email", m))?;
+    limit(
+        &state,
+        "rate_limited",
+        format!("resend:ip:{}", ip_key(&meta)),
+        Rate::per_hour(state.config.limits.resend_per_ip_per_hour),
+    )
+    .await?;
+    if state
+        .limiter
+        .hit(
+            &format!("resend:email:{}", email.normalized),
+            Rate::per_hour(3),
+        )
+        .await
+        .is_err()
+    {
+        return Ok(accepted());
+    }
+    let mut tx = state.db.begin().await?;
+    if let Some(user) = db::users::by_email(&mut *tx, &email.normalized).await? {
+        if user.email_verified_at.is_none() {
+            let now = state.clock.now();
+            let token = random_token();
+            db::tokens::retire_all(&mut *tx, &user.id, Purpose::VerifyEmail, now).await?;
+            db::tokens::insert(
+                &mut *tx,
+                &sha256_hex(token.as_bytes()),
+                &user.id,
+                Purpose::VerifyEmail,
+                now,
+                VERIFY_TTL,
+            )
+            .await?;
+            state
+                .mail
+                .enqueue(
+                    &mut tx,
+                    &state,
+                    &user.email,
+                    Template::VerifyEmail {
+                        name: user.name,
+                        token,
+                    },
+                )
+                .await?;
+        }
+    }
+    tx.commit().await?;
+    state.mail.wake();
+    Ok(accepted())
+}
+
+/// Sign in with email and password.
+///
+/// Sets the session cookie (a fresh id every time). Five consecutive failures for an email lock
+/// it for 30 minutes; while locked, even the right password gets 429.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", operation_id = "login",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in; `Set-Cookie` carries the session", body = UserBody),
+        (status = 401, description = "`invalid_credentials`: unknown email or wrong password (same answer for both)", body = ErrorBody),
+        (status = 403, description = "`email_not_verified` or `account_disabled` (only after a correct password), or `csrf_rejected`", body = ErrorBody),
+        BodyErrors, RateLimited))]
+async fn login(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    session: Session,
+    AppJson(req): AppJson<LoginRequest>,
+) -> Result<Json<UserBody>> {
+    if req.email.trim().chars().count() > shared::validate::EMAIL_MAX {
+        return Err(AppError::field("email", "must be at most 254 characters"));
+    }
+    check_password_size("password", &req.password)?;
+    let key = normalize_email(&req.email);
+    let limits = &state.config.limits;
+    limit(
+        &state,
+        "too_many_attempts",
+        format!("login:ip:{}", ip_key(&meta)),
+        Rate::per_minute(limits.login_per_ip_per_min),
+    )
+    .await?;
+    limit(
+        &state,
+        "too_many_attempts",
+        format!("login:acct:{key}"),
+        Rate::per_minute(limits.login_per_account_per_min),
+    )
+    .await?;
+    let now = state.clock.now();
+    if let Some(until) = db::throttle::locked_until(&state.db.pool, &key, now).await? {
+        return Err(AppError::too_many(
+            "too_many_attempts",
+            (until - now) as u64,
+        ));
+    }
+
+    let user = db::users::by_email(&state.db.pool, &key).await?;
+    let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
+    if !state.passwords.verify(&req.password, hash).await? {
+        record_failure(
+            &state,
+            &meta,
+            &key,
+            user.as_ref().map(|u| u.id.as_str()),
+            "user.login_failed",
+        )
+        .await?;
+        return Err(AppError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "Email or password is incorrect.",
+        ));
+    }
+    let Some(mut user) = user else {
+        unreachable!("verify() is false without a hash")
+    };
+    db::throttle::clear(&state.db.pool, &key).await?;
+    if user.disabled_at.is_some() {
+        let mut conn = state.db.pool.acquire().await?;
+        audit::record(
+            &mut conn,
+            &state,
+            &meta,
+            Event::own("user.login", &user.id, Outcome::Denied),
+        )
+        .await?;
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "account_disabled",
+            "This account is disabled.",
+        ));
+    }
+    if user.email_verified_at.is_none() {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "email_not_verified",
+            "Confirm your email address first: follow the link we sent you.",
+        ));
+    }
+    session::start(&session, &state, &user.id, &meta).await?;
+    let mut tx = state.db.begin().await?;
+    apply_bootstrap_admin(&mut tx, &state, &mut user).await?;
+    audit::record(
+        &mut tx,
+        &state,
+        &meta,
+        Event::own("user.login", &user.id, Outcome::Success),
+    )
+    .await?;
+    let view = user_view(&mut tx, &user).await?;
+    tx.commit().await?;
+    Ok(Json(UserBody { user: view }))
+}
+
+/// Counts a failed password check toward the lockout and audits it.
+async fn record_failure(
+    state: &AppState,
+    meta: &RequestMeta,
+    key: &str,
+    user_id: Option<&str>,
+    kind: &'static str,
+) -> Result<()> {
+    let mut tx = state.db.begin().await?;
+    let locked =
+        db::throttle::record_failure(&mut *tx, key, state.clock.now(), LOCK_AFTER, LOCK_SECS)
+            .await?;
+    let ev = |kind, outcome| Event {
+        kind,
+        user_id,
+        actor_user_id: user_id,
+        target: user_id.map(|id| ("user", id)),
+        outcome,
+    };
+    audit::record(&mut tx, state, meta, ev(kind, Outcome::Failure)).await?;
+    if locked {
+        audit::record(&mut tx, state, meta, ev("user.locked", Outcome::Success)).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Sign out: ends this session.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", operation_id = "logout",
+    responses(
+        (status = 204, description = "Signed out (also when there was no session)"),
+        (status = 403, description = "`csrf_rejected`", body = ErrorBody)))]
+async fn logout(session: Session) -> Result<StatusCode> {
+    if session.id().is_some() {
+        session.flush().await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The signed-in user.
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", operation_id = "getMe",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The signed-in user", body = UserBody),
+        (status = 403, description = "`session_required`: called with an API key", body = ErrorBody),
+        Unauthenticated))]
+async fn me(State(state): State<AppState>, auth: SessionUser) -> Result<Json<UserBody>> {
+    user_body(&state, &auth.user).await
+}
+
+/// Ask for a password-reset link.
+///
+/// Always 202 with the same body: a known email gets a reset link (1 hour, single use), an
+/// unknown one a "no account here" mail. At most 3 an hour per email; more are dropped silently.
+#[utoipa::path(post, path = "/api/v1/auth/password/forgot", tag = "auth", operation_id = "forgotPassword",
+    request_body = EmailRequest,
+    responses(
+        (status = 202, description = "Accepted", body = StatusBody),
+        (status = 403, description = "`csrf_rejected`", body = ErrorBody),
+        BodyErrors, RateLimited))]
+async fn forgot_password(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    AppJson(req): AppJson<EmailRequest>,
+) -> Result<(StatusCode, Json<StatusBody>)> {
+    let email = Email::parse(&req.email).map_err(|m| AppError::field("email", m))?;
+    limit(
+        &state,
+        "rate_limited",
+        format!("forgot:ip:{}", ip_key(&meta)),
+        Rate::per_hour(state.config.limits.forgot_per_ip_per_hour),
+    )
+    .await?;
+    if state
+        .limiter
+        .hit(
+            &format!("forgot:email:{}", email.normalized),
+            Rate::per_hour(3),
+        )
+        .await
+        .is_err()
+    {
+        return Ok(accepted());
+    }
+    let mut tx = state.db.begin().await?;
+    let now = state.clock.now();
+    match db::users::by_email(&mut *tx, &email.normalized).await? {
+        Some(user) => {
+            let token = random_token();
+            db::tokens::retire_all(&mut *tx, &user.id, Purpose::ResetPassword, now).await?;
+            db::tokens::insert(
+                &mut *tx,
+                &sha256_hex(token.as_bytes()),
+                &user.id,
+                Purpose::ResetPassword,
+                now,
+                RESET_TTL,
+            )
+            .await?;
+            state
+                .mail
+                .enqueue(
+                    &mut tx,
+                    &state,
+                    &user.email,
+                    Template::ResetPassword {
+                        name: user.name,
+                        token,
+                    },
+                )
+                .await?;
+        }
+        None => {
+            state
+                .mail
+                .enqueue(&mut tx, &state, &email.display, Template::NoAccount)
+                .await?;
+        }
+    }
+    tx.commit().await?;
+    state.mail.wake();
+    Ok(accepted())
+}
+
+/// Set a new password with the token from the reset mail.
+///
+/// Ends every session of the user, clears any lockout, and marks the email verified (the link
+/// proved the mailbox).
+#[utoipa::path(post, path = "/api/v1/auth/password/reset", tag = "auth", operation_id = "resetPassword",
+    request_body = ResetPasswordRequest,
+    responses(
+        (status = 200, description = "Password changed; sign in again", body = StatusBody),
+        (status = 400, description = "`invalid_token`: unknown, used or expired (1 h); or `invalid_json`", body = ErrorBody),
+        (status = 403, description = "`csrf_rejected`", body = ErrorBody),
+        BodyErrors))]
+async fn reset_password(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    AppJson(req): AppJson<ResetPasswordRequest>,
+) -> Result<Json<StatusBody>> {
+    let token_hash = sha256_hex(req.token.as_bytes());
+    let user_id = db::tokens::peek(
+        &state.db.pool,
+        &token_hash,
+        Purpose::ResetPassword,
+        state.clock.now(),
+    )
+    .await?
+    .ok_or_else(AppError::invalid_token)?;
+    let user = db::users::by_id(&state.db.pool, &user_id)
+        .await?
+        .ok_or_else(AppError::invalid_token)?;
+    check_password_size("password", &req.password)?;
+    password::check_policy(&req.password, &user.email)
+        .map_err(|m| AppError::field("password", m))?;
+    let hash = state.passwords.hash(&req.password).await?;
+
+    let mut tx = state.db.begin().await?;
+    let now = state.clock.now();
+    // Consume now, in the transaction: a concurrent reset with the same link loses here.
+    db::tokens::consume(&mut *tx, &token_hash, Purpose::ResetPassword, now)
+        .await?
+        .ok_or_else(AppError::invalid_token)?;
+    db::users::set_password(&mut *tx, &user.id, &hash, true, now).await?;
+    db::sessions::delete_all(&mut *tx, &user.id, None).await?;
+    db::throttle::clear(&mut *tx, &normalize_email(&user.email)).await?;
+    audit::record(
+        &mut tx,
+        &state,
+        &meta,
+        Event::own("password.reset", &user.id, Outcome::Success),
+    )
+    .await?;
+    if user.email_verified_at.is_none() {
+        audit::record(
+            &mut tx,
+            &state,
+            &meta,
+            Event::own("user.email_verified", &user.id, Outcome::Success),
+        )
+        .await?;
+    }
+    let mut user = db::users::by_id(&mut *tx, &user.id)
+        .await?
+        .ok_or_else(AppError::invalid_token)?;
+    apply_bootstrap_admin(&mut tx, &state, &mut user).await?;
+    tx.commit().await?;
+    Ok(Json(StatusBody::ok()))
+}
+
+/// Change the password of the signed-in user; ends every other session.
+///
+/// A wrong current password is 422 `invalid_current_password` (not 401, which means "signed
+/// out") and counts toward the lockout.
+#[utoipa::path(post, path = "/api/v1/auth/password/change", tag = "auth", operation_id = "changePassword",
+    security(("session" = [])),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 200, description = "Password changed", body = StatusBody),
+        (status = 403, description = "`csrf_rejected` or `session_required`", body = ErrorBody),
+        BodyErrors, Unauthenticated, RateLimited))]
+async fn change_password(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    auth: SessionUser,
+    AppJson(req): AppJson<ChangePasswordRequest>,
+) -> Result<Json<StatusBody>> {
+    let user = &auth.user;
+    check_password_size("currentPassword", &req.current_password)?;
+    check_password_size("newPassword", &req.new_password)?;
+    password::check_policy(&req.new_password, &user.email)
+        .map_err(|m| AppError::field("newPassword", m))?;
+    let key = normalize_email(&user.email);
+    let now = state.clock.now();
+    if let Some(until) = db::throttle::locked_until(&state.db.pool, &key, now).await? {
+        return Err(AppError::too_many(
+            "too_many_attempts",
+            (until - now) as u64,
+        ));
+    }
+    if !state
+        .passwords
+        .verify(&req.current_password, user.password_hash.as_deref())
+        .await?
+    {
+        record_failure(
+            &state,
+            &meta,
+            &key,
+            Some(&user.id),
+            "password.change_failed",
+        )
+        .await?;
+        return Err(AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_current_password",
+            "The current password is incorrect.",
+        ));
+    }
+    let hash = state.passwords.hash(&req.new_password).await?;
+    let mut tx = state.db.begin().await?;
+    db::users::set_password(&mut *tx, &user.id, &hash, false, state.clock.now()).await?;
+    db::sessions::delete_all(&mut *tx, &user.id, Some(&auth.session_id)).await?;
+    db::throttle::clear(&mut *tx, &key).await?;
+    audit::record(
+        &mut tx,
+        &state,
+        &meta,
+        Event::own("password.changed", &user.id, Outcome::Success),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(StatusBody::ok()))
+}
+
+/// The signed-in user's live sessions, newest first.
+#[utoipa::path(get, path = "/api/v1/auth/sessions", tag = "auth", operation_id = "listSessions",
+    security(("session" = [])),
+    params(pagination::PageQuery),
+    responses(
+        (status = 200, description = "A page of sessions", body = Page<SessionInfo>),
+        (status = 400, description = "`invalid_cursor`", body = ErrorBody),
+        (status = 403, description = "`session_required`: called with an API key", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: `limit` out of 1–200", body = ErrorBody),
+        Unauthenticated))]
+async fn list_sessions(
+    State(state): State<AppState>,
+    auth: SessionUser,
+    AppQuery(q): AppQuery<pagination::PageQuery>,
+) -> Result<Json<Page<SessionInfo>>> {
+    let limit = q.limit()?;
+    let live_after = state.clock.now() - session::IDLE_SECS;
+    let rows = db::sessions::list(
+        &state.db.pool,
+        &auth.user.id,
+        live_after,
+        q.after()?,
+        limit + 1,
+    )
+    .await?;
+    let (rows, next_cursor) =
+        pagination::finish(rows, limit, |r| (r.created_at, r.public_id.clone()));
+    let items = rows
+        .into_iter()
+        .map(|r| SessionInfo {
+            current: r.public_id == auth.session_id,
+            id: r.public_id,
+            created_at: rfc3339(r.created_at),
+            last_seen_at: rfc3339(r.last_seen_at),
+            ip: r.ip,
+            user_agent: r.user_agent,
+        })
+        .collect();
+    Ok(Json(Page { items, next_cursor }))
+}
+
+/// End one of the signed-in user's sessions (this one included).
+#[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", tag = "auth", operation_id = "endSession",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "A session id from the sessions list")),
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 403, description = "`csrf_rejected` or `session_required`", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such session for this user", body = ErrorBody),
+        Unauthenticated))]
+async fn end_session(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    auth: SessionUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    if !db::sessions::delete_one(&mut *tx, &auth.user.id, &id).await? {
+        return Err(AppError::not_found());
+    }
+    let ev = Event {
+        target: Some(("session", &id)),
+        ..Event::own("session.revoked", &auth.user.id, Outcome::Success)
+    };
+    audit::record(&mut tx, &state, &meta, ev).await?;
+    tx.commit().await?;
+    if id == auth.session_id {
+        auth.session.clear().await;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// End every session of the signed-in user except this one.
+#[utoipa::path(delete, path = "/api/v1/auth/sessions", tag = "auth", operation_id = "endOtherSessions",
+    security(("session" = [])),
+    responses(
+        (status = 204, description = "Every other session ended"),
+        (status = 403, description = "`csrf_rejected` or `session_required`", body = ErrorBody),
+        Unauthenticated))]
+async fn end_other_sessions(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    auth: SessionUser,
+) -> Result<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    db::sessions::delete_all(&mut *tx, &auth.user.id, Some(&auth.session_id)).await?;
+    audit::record(
+        &mut tx,
+        &state,
+        &meta,
+        Event::own("session.revoked", &auth.user.id, Outcome::Success),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Which sign-in methods this server offers.
+#[utoipa::path(get, path = "/api/v1/auth/providers", tag = "auth", operation_id = "listAuthProviders",
+    responses((status = 200, description = "Configured sign-in methods", body = ProvidersBody)))]
+async fn providers(State(state): State<AppState>) -> Json<ProvidersBody> {
+    let mut providers = vec!["password".to_string()];
+    if state.config.google.is_some() {
+        providers.push("google".into());
+    }
+    Json(ProvidersBody { providers })
+}

@@ -1,0 +1,242 @@
+//! Browser sessions: tower-sessions over our own store in the application database.
+//!
+//! The cookie carries the tower-sessions id (128 bits from a CSPRNG); the `sessions` table keys
+//! rows by its SHA-256, so a copy of the database cannot be replayed as cookies. Idle expiry
+//! (7 days) is enforced on read; `last_seen_at` is written at most once an hour, so ordinary
+//! reads never write. Absolute expiry is 30 days from sign-in.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use axum::{extract::FromRequestParts, http::request::Parts};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use time::OffsetDateTime;
+use tower_sessions::{
+    session::{Id, Record},
+    session_store::{self, SessionStore},
+    Expiry, Session,
+};
+
+use crate::{
+    crypto::sha256_hex,
+    db::{self, users::UserRow, Db},
+    error::{AppError, Result},
+    http::RequestMeta,
+    state::{AppState, Clock},
+};
+
+pub const IDLE_SECS: i64 = 7 * 24 * 3600;
+pub const ABSOLUTE_SECS: i64 = 30 * 24 * 3600;
+/// `last_seen_at` granularity: the most a session row is written by reads.
+const TOUCH_SECS: i64 = 3600;
+const KEY: &str = "auth";
+
+/// What a signed-in session holds. Not secret: the secret is the cookie itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthData {
+    pub uid: String,
+    /// Public id for the sessions list.
+    pub sid: String,
+    pub ip: Option<String>,
+    pub ua: Option<String>,
+    pub created: i64,
+    pub seen: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct DbSessionStore {
+    db: Db,
+    clock: Clock,
+}
+
+impl DbSessionStore {
+    pub fn new(db: Db, clock: Clock) -> Self {
+        Self { db, clock }
+    }
+}
+
+fn backend(e: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+fn auth_of(record: &Record) -> session_store::Result<(AuthData, String)> {
+    let auth = record
+        .data
+        .get(KEY)
+        .ok_or_else(|| session_store::Error::Encode("session without user".into()))?;
+    let auth: AuthData = serde_json::from_value(auth.clone())
+        .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+    let data = serde_json::to_string(&record.data)
+        .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+    Ok((auth, data))
+}
+
+#[async_trait]
+impl SessionStore for DbSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let (auth, data) = auth_of(record)?;
+        loop {
+            let r = sqlx::query(
+                "insert into sessions (id_hash, public_id, user_id, data, ip, user_agent,
+                                       created_at, last_seen_at, expires_at)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 on conflict (id_hash) do nothing",
+            )
+            .bind(sha256_hex(record.id.to_string().as_bytes()))
+            .bind(&auth.sid)
+            .bind(&auth.uid)
+            .bind(&data)
+            .bind(&auth.ip)
+            .bind(&auth.ua)
+            .bind(auth.created)
+            .bind(auth.seen)
+            .bind(record.expiry_date.unix_timestamp())
+            .execute(&self.db.pool)
+            .await
+            .map_err(backend)?;
+            if r.rows_affected() == 1 {
+                return Ok(());
+            }
+            record.id = Id::default(); // a collision of 128 random bits: draw again
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        // UPDATE only: a session revoked while this request ran must stay revoked.
+        let (auth, data) = auth_of(record)?;
+        sqlx::query(
+            "update sessions set data = $2, ip = $3, user_agent = $4, last_seen_at = $5, expires_at = $6
+             where id_hash = $1",
+        )
+        .bind(sha256_hex(record.id.to_string().as_bytes()))
+        .bind(&data)
+        .bind(&auth.ip)
+        .bind(&auth.ua)
+        .bind(auth.seen)
+        .bind(record.expiry_date.unix_timestamp())
+        .execute(&self.db.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let row = sqlx::query(
+            "select data, expires_at from sessions where id_hash = $1 and expires_at > $2",
+        )
+        .bind(sha256_hex(id.to_string().as_bytes()))
+        .bind(self.clock.now())
+        .fetch_optional(&self.db.pool)
+        .await
+        .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let data: String = row.try_get("data").map_err(backend)?;
+        let expires: i64 = row.try_get("expires_at").map_err(backend)?;
+        let data: HashMap<String, serde_json::Value> =
+            serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        Ok(Some(Record {
+            id: *id,
+            data,
+            expiry_date: OffsetDateTime::from_unix_timestamp(expires).map_err(backend)?,
+        }))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        sqlx::query("delete from sessions where id_hash = $1")
+            .bind(sha256_hex(id.to_string().as_bytes()))
+            .execute(&self.db.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+fn expiry_at(ts: i64) -> Option<Expiry> {
+    OffsetDateTime::from_unix_timestamp(ts)
+        .ok()
+        .map(Expiry::AtDateTime)
+}
+
+/// Signs `user_id` in on this request's session under a fresh id (no fixation).
+pub async fn start(
+    session: &Session,
+    state: &AppState,
+    user_id: &str,
+    meta: &RequestMeta,
+) -> Result<()> {
+    if session.id().is_some() {
+        // Drop whatever the old session held and move to a new id; the old row is deleted.
+        // (`flush` alone would re-create the session under the old id: fixation.)
+        session.clear().await;
+        session.cycle_id().await?;
+    }
+    let now = state.clock.now();
+    let auth = AuthData {
+        uid: user_id.to_string(),
+        sid: db::new_id(),
+        ip: meta.ip.clone(),
+        ua: meta.user_agent.clone(),
+        created: now,
+        seen: now,
+    };
+    session.insert(KEY, &auth).await?;
+    session.set_expiry(expiry_at(now + ABSOLUTE_SECS));
+    Ok(())
+}
+
+/// A signed-in browser user. Rejects Bearer requests (these routes are session-only) with 403
+/// `session_required`, and anything else without a live session with 401 `unauthenticated`.
+pub struct SessionUser {
+    pub user: UserRow,
+    pub session_id: String,
+    pub session: Session,
+}
+
+impl FromRequestParts<AppState> for SessionUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        if crate::http::has_bearer(&parts.headers) {
+            return Err(AppError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "session_required",
+                "This route needs a browser session; API keys cannot use it.",
+            ));
+        }
+        let session = parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or_else(AppError::unauthenticated)?;
+        let Some(mut auth) = session.get::<AuthData>(KEY).await? else {
+            return Err(AppError::unauthenticated());
+        };
+        let now = state.clock.now();
+        if now >= auth.created + ABSOLUTE_SECS || now >= auth.seen + IDLE_SECS {
+            tracing::debug!("session expired");
+            session.flush().await?;
+            return Err(AppError::unauthenticated());
+        }
+        let user = match db::users::by_id(&state.db.pool, &auth.uid).await? {
+            Some(u) if u.disabled_at.is_none() => u,
+            _ => {
+                session.flush().await?;
+                return Err(AppError::unauthenticated());
+            }
+        };
+        if now - auth.seen >= TOUCH_SECS {
+            let meta = RequestMeta::from_parts(parts);
+            auth.seen = now;
+            auth.ip = meta.ip;
+            auth.ua = meta.user_agent;
+            session.insert(KEY, &auth).await?;
+            session.set_expiry(expiry_at(auth.created + ABSOLUTE_SECS));
+        }
+        Ok(Self {
+            user,
+            session_id: auth.sid,
+            session,
+        })
+    }
+}

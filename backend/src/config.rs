@@ -1,0 +1,344 @@
+//! Typed configuration from the environment (and an optional `.env`), validated in one pass so
+//! an operator sees every problem at once, one clear line each.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use ipnet::IpNet;
+use url::Url;
+
+/// How mail leaves the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailTransport {
+    /// Dev only: print to the log and write `.eml` files under `<data dir>/outbox/`.
+    Log,
+    /// `PFN_SMTP_URL`, e.g. `smtps://user:pass@smtp.example.com:465` (lettre URL syntax).
+    Smtp { url: String },
+    /// Resend's HTTP API.
+    Resend { api_key: String, url: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Per-IP and per-account sign-in throttles. `0` turns a limit off (benchmarks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    pub login_per_ip_per_min: u32,
+    pub login_per_account_per_min: u32,
+    pub signup_per_ip_per_hour: u32,
+    pub forgot_per_ip_per_hour: u32,
+    pub resend_per_ip_per_hour: u32,
+    /// Concurrent argon2 computations; defaults to the number of cores.
+    pub hash_concurrency: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct GoogleConfig {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    /// `None`: dev mode on `http://127.0.0.1:<bound port>`.
+    pub public_url: Option<Url>,
+    pub secret: Option<String>,
+    pub mail: MailTransport,
+    pub mail_from: String,
+    pub redis_url: Option<String>,
+    pub google: Option<GoogleConfig>,
+    pub insecure_cookies: bool,
+    pub trusted_proxies: Vec<IpNet>,
+    pub limits: Limits,
+    pub log_format: LogFormat,
+    pub bootstrap_admin_email: Option<String>,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, Vec<String>> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads settings through `get` (tests pass a map). Empty values count as unset.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, Vec<String>> {
+        let get = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let mut errors = Vec::new();
+        let parse_u32 = |key: &str, default: u32, errors: &mut Vec<String>| match get(key) {
+            None => default,
+            Some(v) => v.parse().unwrap_or_else(|_| {
+                errors.push(format!(
+                    "{key}={v:?} is not a whole number (0 turns the limit off)"
+                ));
+                default
+            }),
+        };
+
+        let listen = match get("PFN_LISTEN") {
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+            Some(v) => v.parse().unwrap_or_else(|_| {
+                errors.push(format!(
+                    "PFN_LISTEN={v:?} is not an address like 127.0.0.1:8080"
+                ));
+                SocketAddr::from(([127, 0, 0, 1], 8080))
+            }),
+        };
+        let data_dir = PathBuf::from(get("PFN_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let database_url = get("PFN_DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}/pfn.db", data_dir.display()));
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            errors.push("PFN_DATABASE_URL must start with sqlite: or postgres://".into());
+        }
+
+        let public_url = get("PFN_PUBLIC_URL").and_then(|v| match Url::parse(&v) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some()
+                && (u.path() == "/" || u.path().is_empty()) && u.query().is_none() =>
+            {
+                Some(u)
+            }
+            _ => {
+                errors.push(format!(
+                    "PFN_PUBLIC_URL={v:?} must be an http(s) origin without a path, e.g. https://pfn.example.com"
+                ));
+                None
+            }
+        });
+        let dev = public_url.as_ref().is_none_or(is_dev_url);
+
+        let secret = get("PFN_SECRET");
+        if let Some(s) = &secret {
+            if s.len() < 32 {
+                errors.push(
+                    "PFN_SECRET must be at least 32 bytes (try: openssl rand -base64 48)".into(),
+                );
+            }
+        } else if !dev {
+            errors.push(
+                "PFN_SECRET is required when PFN_PUBLIC_URL is not a loopback http:// URL".into(),
+            );
+        }
+
+        let mail = match get("PFN_MAIL_TRANSPORT").as_deref().unwrap_or("log") {
+            "log" => MailTransport::Log,
+            "smtp" => match get("PFN_SMTP_URL") {
+                Some(url) => MailTransport::Smtp { url },
+                None => {
+                    errors.push("PFN_MAIL_TRANSPORT=smtp needs PFN_SMTP_URL".into());
+                    MailTransport::Log
+                }
+            },
+            "resend" => match get("PFN_RESEND_API_KEY") {
+                Some(api_key) => MailTransport::Resend {
+                    api_key,
+                    url: get("PFN_RESEND_URL").unwrap_or_else(|| "https://api.resend.com".into()),
+                },
+                None => {
+                    errors.push("PFN_MAIL_TRANSPORT=resend needs PFN_RESEND_API_KEY".into());
+                    MailTransport::Log
+                }
+            },
+            other => {
+                errors.push(format!(
+                    "PFN_MAIL_TRANSPORT={other:?} must be one of log, smtp, resend"
+                ));
+                MailTransport::Log
+            }
+        };
+        if mail == MailTransport::Log && !dev {
+            errors.push(
+                "PFN_MAIL_TRANSPORT=log (the default) is only for development; set smtp or resend"
+                    .into(),
+            );
+        }
+
+        let google = match (get("PFN_GOOGLE_CLIENT_ID"), get("PFN_GOOGLE_CLIENT_SECRET")) {
+            (Some(client_id), Some(client_secret)) => Some(GoogleConfig {
+                client_id,
+                client_secret,
+            }),
+            (None, None) => None,
+            (Some(_), None) => {
+                errors
+                    .push("PFN_GOOGLE_CLIENT_ID is set but PFN_GOOGLE_CLIENT_SECRET is not".into());
+                None
+            }
+            (None, Some(_)) => {
+                errors
+                    .push("PFN_GOOGLE_CLIENT_SECRET is set but PFN_GOOGLE_CLIENT_ID is not".into());
+                None
+            }
+        };
+
+        let insecure_cookies = match get("PFN_INSECURE_COOKIES").as_deref() {
+            None | Some("0") | Some("false") => false,
+            Some("1") | Some("true") => true,
+            Some(v) => {
+                errors.push(format!("PFN_INSECURE_COOKIES={v:?} must be 0 or 1"));
+                false
+            }
+        };
+
+        let trusted_proxies = get("PFN_TRUSTED_PROXIES")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .filter_map(|s| {
+                        s.parse::<IpNet>()
+                            .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+                            .map_err(|_| {
+                                errors.push(format!("PFN_TRUSTED_PROXIES: {s:?} is not a CIDR"))
+                            })
+                            .ok()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let limits = Limits {
+            login_per_ip_per_min: parse_u32("PFN_LOGIN_RATE_PER_IP_PER_MIN", 30, &mut errors),
+            login_per_account_per_min: parse_u32(
+                "PFN_LOGIN_RATE_PER_ACCOUNT_PER_MIN",
+                10,
+                &mut errors,
+            ),
+            signup_per_ip_per_hour: parse_u32("PFN_SIGNUP_RATE_PER_IP_PER_HOUR", 20, &mut errors),
+            forgot_per_ip_per_hour: parse_u32("PFN_FORGOT_RATE_PER_IP_PER_HOUR", 20, &mut errors),
+            resend_per_ip_per_hour: parse_u32("PFN_RESEND_RATE_PER_IP_PER_HOUR", 20, &mut errors),
+            hash_concurrency: parse_u32("PFN_HASH_CONCURRENCY", cores as u32, &mut errors).max(1)
+                as usize,
+        };
+
+        let log_format = match get("PFN_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(v) => {
+                errors.push(format!("PFN_LOG_FORMAT={v:?} must be text or json"));
+                LogFormat::Text
+            }
+        };
+
+        let bootstrap_admin_email = get("PFN_BOOTSTRAP_ADMIN_EMAIL");
+        if let Some(e) = &bootstrap_admin_email {
+            if shared::validate::Email::parse(e).is_err() {
+                errors.push(format!(
+                    "PFN_BOOTSTRAP_ADMIN_EMAIL={e:?} is not an email address"
+                ));
+            }
+        }
+
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Self {
+            listen,
+            data_dir,
+            database_url,
+            public_url,
+            secret,
+            mail,
+            mail_from: get("PFN_MAIL_FROM").unwrap_or_else(|| "pfn <no-reply@localhost>".into()),
+            redis_url: get("PFN_REDIS_URL"),
+            google,
+            insecure_cookies,
+            trusted_proxies,
+            limits,
+            log_format,
+            bootstrap_admin_email,
+        })
+    }
+
+    /// Dev mode: no public URL, or plain http on a loopback host (product.md §8).
+    pub fn dev_mode(&self) -> bool {
+        self.public_url.as_ref().is_none_or(is_dev_url)
+    }
+}
+
+fn is_dev_url(u: &Url) -> bool {
+    u.scheme() == "http"
+        && match u.host() {
+            Some(url::Host::Domain(d)) => d == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, Vec<String>> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_a_dev_server_on_sqlite() {
+        let c = config(&[]).unwrap();
+        assert!(c.dev_mode());
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite://./data/pfn.db");
+        assert_eq!(c.mail, MailTransport::Log);
+    }
+
+    #[test]
+    fn production_needs_a_secret_and_a_real_mail_transport() {
+        let errors = config(&[("PFN_PUBLIC_URL", "https://pfn.example.com")]).unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].contains("PFN_SECRET"));
+        assert!(errors[1].contains("PFN_MAIL_TRANSPORT"));
+        let ok = config(&[
+            ("PFN_PUBLIC_URL", "https://pfn.example.com"),
+            ("PFN_SECRET", &"x".repeat(32)),
+            ("PFN_MAIL_TRANSPORT", "smtp"),
+            ("PFN_SMTP_URL", "smtp://localhost:25"),
+        ]);
+        assert!(!ok.unwrap().dev_mode());
+    }
+
+    #[test]
+    fn every_problem_is_reported_once() {
+        let errors = config(&[
+            ("PFN_LISTEN", "nope"),
+            ("PFN_GOOGLE_CLIENT_ID", "id"),
+            ("PFN_LOGIN_RATE_PER_IP_PER_MIN", "-1"),
+            ("PFN_TRUSTED_PROXIES", "10.0.0.0/8, bogus"),
+            ("PFN_PUBLIC_URL", "http://localhost:8080/app"),
+        ])
+        .unwrap_err();
+        assert_eq!(errors.len(), 5, "{errors:#?}");
+    }
+
+    #[test]
+    fn loopback_http_is_dev_mode() {
+        for url in [
+            "http://localhost:3000",
+            "http://127.0.0.1:8080",
+            "http://[::1]:8080",
+        ] {
+            assert!(
+                config(&[("PFN_PUBLIC_URL", url)]).unwrap().dev_mode(),
+                "{url}"
+            );
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! `sessions`: rows behind the session cookie, keyed by the SHA-256 of its id.
+
+use sqlx::{any::AnyRow, Any, Executor, Row};
+
+pub struct SessionRow {
+    pub public_id: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+}
+
+fn from_row(r: AnyRow) -> sqlx::Result<SessionRow> {
+    Ok(SessionRow {
+        public_id: r.try_get("public_id")?,
+        ip: r.try_get("ip")?,
+        user_agent: r.try_get("user_agent")?,
+        created_at: r.try_get("created_at")?,
+        last_seen_at: r.try_get("last_seen_at")?,
+    })
+}
+
+/// A user's live sessions, newest first, after the cursor `(created_at, public_id)`.
+pub async fn list<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+    live_after: i64,
+    before: Option<(i64, String)>,
+    limit: i64,
+) -> sqlx::Result<Vec<SessionRow>> {
+    let (ts, id) = before.unwrap_or((i64::MAX, String::new()));
+    sqlx::query(
+        "select public_id, ip, user_agent, created_at, last_seen_at from sessions
+         where user_id = $1 and last_seen_at > $2
+           and (created_at < $3 or (created_at = $3 and public_id < $4))
+         order by created_at desc, public_id desc limit $5",
+    )
+    .bind(user_id)
+    .bind(live_after)
+    .bind(ts)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(e)
+    .await?
+    .into_iter()
+    .map(from_row)
+    .collect()
+}
+
+/// Ends one of the user's sessions; false if there was none with that id for this user.
+pub async fn delete_one<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+    public_id: &str,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query("delete from sessions where user_id = $1 and public_id = $2")
+        .bind(user_id)
+        .bind(public_id)
+        .execute(e)
+        .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// Ends every session of the user except `keep` (a public id), if given.
+pub async fn delete_all<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+    keep: Option<&str>,
+) -> sqlx::Result<u64> {
+    let r = sqlx::query("delete from sessions where user_id = $1 and public_id <> $2")
+        .bind(user_id)
+        .bind(keep.unwrap_or(""))
+        .execute(e)
+        .await?;
+    Ok(r.rows_affected())
+}
+
+/// Housekeeping: rows past their absolute expiry or idle for longer than `idle_secs`.
+pub async fn delete_expired<'c>(
+    e: impl Executor<'c, Database = Any>,
+    now: i64,
+    idle_secs: i64,
+) -> sqlx::Result<u64> {
+    let r = sqlx::query("delete from sessions where expires_at <= $1 or last_seen_at <= $2")
+        .bind(now)
+        .bind(now - idle_secs)
+        .execute(e)
+        .await?;
+    Ok(r.rows_affected())
+}

@@ -1,0 +1,152 @@
+//! `users` and `identities`.
+
+use sqlx::{any::AnyRow, Any, Executor, Row};
+
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub password_hash: Option<String>,
+    pub role: String,
+    pub email_verified_at: Option<i64>,
+    pub disabled_at: Option<i64>,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str =
+    "id, email, name, password_hash, role, email_verified_at, disabled_at, created_at";
+
+fn from_row(r: AnyRow) -> sqlx::Result<UserRow> {
+    Ok(UserRow {
+        id: r.try_get("id")?,
+        email: r.try_get("email")?,
+        name: r.try_get("name")?,
+        password_hash: r.try_get("password_hash")?,
+        role: r.try_get("role")?,
+        email_verified_at: r.try_get("email_verified_at")?,
+        disabled_at: r.try_get("disabled_at")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+pub async fn by_id<'c>(
+    e: impl Executor<'c, Database = Any>,
+    id: &str,
+) -> sqlx::Result<Option<UserRow>> {
+    sqlx::query(&format!("select {COLUMNS} from users where id = $1"))
+        .bind(id)
+        .fetch_optional(e)
+        .await?
+        .map(from_row)
+        .transpose()
+}
+
+pub async fn by_email<'c>(
+    e: impl Executor<'c, Database = Any>,
+    email_normalized: &str,
+) -> sqlx::Result<Option<UserRow>> {
+    sqlx::query(&format!(
+        "select {COLUMNS} from users where email_normalized = $1"
+    ))
+    .bind(email_normalized)
+    .fetch_optional(e)
+    .await?
+    .map(from_row)
+    .transpose()
+}
+
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub email: &'a str,
+    pub email_normalized: &'a str,
+    pub name: &'a str,
+    pub password_hash: Option<&'a str>,
+    pub role: &'a str,
+    pub email_verified_at: Option<i64>,
+    pub now: i64,
+}
+
+pub async fn insert<'c>(e: impl Executor<'c, Database = Any>, u: NewUser<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into users (id, email, email_normalized, name, password_hash, role,
+                            email_verified_at, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+    )
+    .bind(u.id)
+    .bind(u.email)
+    .bind(u.email_normalized)
+    .bind(u.name)
+    .bind(u.password_hash)
+    .bind(u.role)
+    .bind(u.email_verified_at)
+    .bind(u.now)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+/// Sets a new password hash; a completed reset also proves the mailbox, so it may verify.
+pub async fn set_password<'c>(
+    e: impl Executor<'c, Database = Any>,
+    id: &str,
+    hash: &str,
+    mark_verified: bool,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update users set password_hash = $2, updated_at = $3,
+                email_verified_at = case when $4 = 1 then coalesce(email_verified_at, $3)
+                                         else email_verified_at end
+         where id = $1",
+    )
+    .bind(id)
+    .bind(hash)
+    .bind(now)
+    .bind(i64::from(mark_verified))
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+/// Marks the email verified; returns false if it already was.
+pub async fn mark_verified<'c>(
+    e: impl Executor<'c, Database = Any>,
+    id: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "update users set email_verified_at = $2, updated_at = $2
+         where id = $1 and email_verified_at is null",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(e)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn set_role<'c>(
+    e: impl Executor<'c, Database = Any>,
+    id: &str,
+    role: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("update users set role = $2, updated_at = $3 where id = $1")
+        .bind(id)
+        .bind(role)
+        .bind(now)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+pub async fn linked_providers<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar("select provider from identities where user_id = $1 order by provider")
+        .bind(user_id)
+        .fetch_all(e)
+        .await
+}

@@ -1,0 +1,215 @@
+//! Body and query extractors that fail in our error shape, with precise field paths.
+
+use std::collections::BTreeMap;
+
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, Request},
+    http::{header, request::Parts, StatusCode},
+};
+use serde::de::DeserializeOwned;
+
+use crate::error::AppError;
+
+/// Like `axum::Json`, but: 415 unless `Content-Type` is JSON, 413 past the body limit, 400
+/// `invalid_json` for bad syntax, 422 `validation_failed` with the JSON path of a wrong or
+/// missing field, and 422 for NUL characters anywhere (PostgreSQL cannot store them).
+pub struct AppJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        if !is_json(req.headers().get(header::CONTENT_TYPE)) {
+            return Err(AppError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Send the body as JSON with Content-Type: application/json.",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "The body is larger than 2 MiB.",
+                )
+            } else {
+                AppError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_json",
+                    "The body could not be read.",
+                )
+            }
+        })?;
+        parse(&bytes).map(AppJson)
+    }
+}
+
+fn is_json(ct: Option<&header::HeaderValue>) -> bool {
+    let Some(ct) = ct.and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    if let Some(path) = find_nul(bytes) {
+        return Err(AppError::field(path, "must not contain NUL characters"));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return AppError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!("The body is not valid JSON: {inner}"),
+            );
+        }
+        let msg = inner.to_string();
+        // serde reports a missing field at its parent's path; name the field itself.
+        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        if let Some(field) = msg
+            .strip_prefix("missing field `")
+            .and_then(|m| m.split('`').next())
+        {
+            let key = if path == "." {
+                field.to_string()
+            } else {
+                format!("{path}.{field}")
+            };
+            return AppError::field(key, "is required");
+        }
+        let key = if path == "." {
+            "body".to_string()
+        } else {
+            path
+        };
+        AppError::field(key, msg)
+    })
+}
+
+/// The JSON path of the first string containing U+0000, if any. Cheap when there is none: the
+/// escape can only appear as the literal text `\u0000`.
+fn find_nul(bytes: &[u8]) -> Option<String> {
+    let needle = b"\\u0000";
+    if !bytes
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+    {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    fn walk(v: &serde_json::Value, path: String) -> Option<String> {
+        match v {
+            serde_json::Value::String(s) if s.contains('\0') => Some(path),
+            serde_json::Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .find_map(|(i, x)| walk(x, format!("{path}[{i}]"))),
+            serde_json::Value::Object(o) => o.iter().find_map(|(k, x)| {
+                if k.contains('\0') {
+                    return Some(if path.is_empty() {
+                        "body".into()
+                    } else {
+                        path.clone()
+                    });
+                }
+                walk(
+                    x,
+                    if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    },
+                )
+            }),
+            _ => None,
+        }
+    }
+    walk(&value, String::new()).map(|p| if p.is_empty() { "body".into() } else { p })
+}
+
+/// Like `axum::extract::Query`, but 422 `validation_failed` naming the parameter.
+pub struct AppQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for AppQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        let query = parts.uri.query().unwrap_or_default();
+        if query.to_ascii_lowercase().contains("%00") {
+            return Err(AppError::field("query", "must not contain NUL characters"));
+        }
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
+        serde_path_to_error::deserialize(de)
+            .map(AppQuery)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let msg = e.into_inner().to_string();
+                let key = if path == "." {
+                    msg.strip_prefix("missing field `")
+                        .and_then(|m| m.split('`').next())
+                        .unwrap_or("query")
+                        .to_string()
+                } else {
+                    path
+                };
+                AppError::Validation(BTreeMap::from([(key, msg)]))
+            })
+    }
+}
+
+fn form_urlencoded_parse(q: &str) -> url::form_urlencoded::Parse<'_> {
+    url::form_urlencoded::parse(q.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Outer {
+        email: String,
+        items: Vec<Inner>,
+    }
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        amount: i64,
+    }
+
+    fn field_of(err: AppError) -> (String, String) {
+        match err {
+            AppError::Validation(f) => f.into_iter().next().unwrap(),
+            other => panic!("expected validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn errors_name_the_json_path() {
+        let (k, _) = field_of(
+            parse::<Outer>(br#"{"email":"a","items":[{"amount":1},{"amount":"x"}]}"#).unwrap_err(),
+        );
+        assert_eq!(k, "items[1].amount");
+        let (k, v) = field_of(parse::<Outer>(br#"{"items":[]}"#).unwrap_err());
+        assert_eq!((k.as_str(), v.as_str()), ("email", "is required"));
+        let (k, _) = field_of(parse::<Outer>(br#"{"email":"a\u0000b","items":[]}"#).unwrap_err());
+        assert_eq!(k, "email");
+        assert_eq!(
+            parse::<Outer>(b"{not json").unwrap_err().code(),
+            "invalid_json"
+        );
+        assert_eq!(parse::<Outer>(b"").unwrap_err().code(), "invalid_json");
+    }
+}

@@ -1,0 +1,211 @@
+//! Cross-cutting request handling: client IP, CSRF, security headers, error reshaping, metrics.
+
+use std::{
+    net::{IpAddr, SocketAddr},
+    time::Instant,
+};
+
+use axum::{
+    extract::{ConnectInfo, MatchedPath, Request, State},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use ipnet::IpNet;
+
+use crate::{
+    error::{error_response, AppError},
+    state::AppState,
+};
+
+/// The client's address: the socket peer, or, behind trusted proxies, the right-most
+/// `X-Forwarded-For` entry that is not itself a trusted proxy.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let hops: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map_while(|s| s.trim().parse().ok())
+        .collect();
+    hops.iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .or(hops.first())
+        .copied()
+        .unwrap_or(peer)
+}
+
+pub async fn resolve_client_ip(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
+        let ip = client_ip(peer.ip(), req.headers(), &state.config.trusted_proxies);
+        req.extensions_mut().insert(ClientIp(ip));
+    }
+    next.run(req).await
+}
+
+pub fn has_bearer(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.len() >= 7 && v[..7].eq_ignore_ascii_case("bearer "))
+}
+
+/// product.md §8: a state-changing request without a Bearer header is refused when its
+/// `Origin` is foreign or `Sec-Fetch-Site` says cross-site/same-site; with a session cookie it
+/// must also prove same-origin (`Origin` or `Sec-Fetch-Site: same-origin`).
+pub async fn csrf(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let safe = matches!(
+        *req.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    );
+    if safe || has_bearer(req.headers()) {
+        return next.run(req).await;
+    }
+    let h = req.headers();
+    let origin = h
+        .get(header::ORIGIN)
+        .map(|v| v.to_str().unwrap_or("invalid"));
+    let fetch_site = h.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    let has_cookie = h
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .any(|c| c.trim().split('=').next() == Some(state.web.cookie_name));
+    let refused = origin.is_some_and(|o| !state.web.allowed_origins.iter().any(|a| a == o))
+        || matches!(fetch_site, Some("cross-site") | Some("same-site"))
+        || (has_cookie && origin.is_none() && fetch_site != Some("same-origin"));
+    if refused {
+        tracing::debug!(?origin, ?fetch_site, has_cookie, "csrf: refused");
+        return AppError::new(
+            StatusCode::FORBIDDEN,
+            "csrf_rejected",
+            "Cross-site request refused. Send Origin matching the server's public URL.",
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+    img-src 'self' data: https:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+
+pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    if state.web.hsts {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    if api && !h.contains_key(header::CACHE_CONTROL) {
+        // API answers are per-user: never let a shared cache keep one.
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+/// Any error that did not come from our handlers (framework rejections, 405s, layer failures)
+/// leaves in our JSON shape too, headers such as `Allow` kept.
+pub async fn reshape_errors(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return res;
+    }
+    let (code, message) = match status {
+        StatusCode::NOT_FOUND => ("not_found", "Not found."),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ("method_not_allowed", "This method is not allowed here.")
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "The body is larger than 2 MiB."),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ("unsupported_media_type", "Unsupported content type.")
+        }
+        StatusCode::REQUEST_TIMEOUT => ("request_timeout", "The request took too long."),
+        s if s.is_server_error() => (
+            "internal_error",
+            "Something went wrong on our side. Please try again.",
+        ),
+        _ => ("bad_request", "The request could not be understood."),
+    };
+    let (mut parts, _) = res.into_parts();
+    let fresh = error_response(status, code, message, None);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.extend(fresh.headers().clone());
+    Response::from_parts(parts, fresh.into_body())
+}
+
+pub async fn track_metrics(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let res = next.run(req).await;
+    let labels = [
+        ("method", method),
+        ("route", route),
+        ("status", res.status().as_u16().to_string()),
+    ];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels)
+        .record(start.elapsed().as_secs_f64());
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_only_believed_from_trusted_proxies() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-forwarded-for",
+            "6.6.6.6, 1.2.3.4, 10.0.0.7".parse().unwrap(),
+        );
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let direct: IpAddr = "9.9.9.9".parse().unwrap();
+        assert_eq!(client_ip(proxy, &h, &trusted).to_string(), "1.2.3.4");
+        assert_eq!(
+            client_ip(direct, &h, &trusted),
+            direct,
+            "spoofed header from an untrusted peer"
+        );
+        assert_eq!(client_ip(proxy, &HeaderMap::new(), &trusted), proxy);
+    }
+}

@@ -1,0 +1,117 @@
+//! Router assembly: the API routes, the docs, and the layers every request passes through.
+
+mod json;
+pub mod middleware;
+pub mod pagination;
+
+pub use json::{AppJson, AppQuery};
+pub use middleware::{has_bearer, ClientIp};
+
+use axum::{
+    extract::{DefaultBodyLimit, FromRequestParts},
+    http::{header, request::Parts, StatusCode},
+    middleware::{from_fn, from_fn_with_state},
+    response::IntoResponse,
+    routing::get,
+    Router,
+};
+use std::convert::Infallible;
+use tower::ServiceBuilder;
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+use tower_sessions::{cookie::SameSite, SessionManagerLayer};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::{auth::session::DbSessionStore, error::AppError, openapi, ops, state::AppState};
+
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// Who is asking: client IP (proxy-aware) and user agent, for audit rows and sessions.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl RequestMeta {
+    pub fn from_parts(parts: &Parts) -> Self {
+        Self {
+            ip: parts.extensions.get::<ClientIp>().map(|c| c.0.to_string()),
+            user_agent: parts
+                .headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|ua| ua.chars().filter(|c| !c.is_control()).take(512).collect()),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
+    type Rejection = Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(Self::from_parts(parts))
+    }
+}
+
+/// Every documented route. The OpenAPI document is derived from exactly this router.
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::base())
+        .merge(crate::auth::router())
+        .merge(ops::router())
+}
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    let (api, _) = api_routes().split_for_parts();
+    let spec = openapi::json();
+    let sessions =
+        SessionManagerLayer::new(DbSessionStore::new(state.db.clone(), state.clock.clone()))
+            .with_name(state.web.cookie_name)
+            .with_same_site(SameSite::Lax)
+            .with_secure(state.web.secure_cookies)
+            .with_http_only(true)
+            .with_path("/");
+
+    Router::new()
+        .merge(api)
+        .route(
+            "/api/openapi.json",
+            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], spec) }),
+        )
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").config(utoipa_swagger_ui::Config::from("/api/openapi.json")))
+        .fallback(|| async { AppError::not_found() })
+        .method_not_allowed_fallback(|| async {
+            AppError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This method is not allowed here.")
+                .into_response()
+        })
+        .layer(sessions)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::extract::Request| {
+                    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                }))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(from_fn(middleware::track_metrics))
+                .layer(from_fn(middleware::reshape_errors))
+                .layer(from_fn_with_state(state.clone(), middleware::security_headers))
+                .layer(from_fn_with_state(state.clone(), middleware::resolve_client_ip))
+                .layer(from_fn_with_state(state.clone(), middleware::csrf)),
+        )
+        .with_state(state)
+}
+
+/// RFC 3339 in UTC from unix seconds.
+pub fn rfc3339(ts: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ts)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,144 @@
+//! pfn: a self-hostable backend for personal-finance apps.
+//!
+//! `main.rs` is bootstrap only; this crate holds the application: [`build`] turns a
+//! [`Config`](config::Config) and a bound listener into [`AppState`](state::AppState), and
+//! [`serve`] runs it until shutdown.
+
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod mail;
+pub mod openapi;
+pub mod ops;
+pub mod password;
+pub mod ratelimit;
+pub mod state;
+
+use std::{future::Future, net::SocketAddr, path::Path, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use tokio::{net::TcpListener, sync::watch};
+
+use crate::{
+    config::Config,
+    db::Db,
+    mail::{MailQueue, Transport},
+    password::Passwords,
+    ratelimit::LocalLimiter,
+    state::{AppState, Clock, Inner, Web},
+};
+
+/// Connects and migrates the database, loads the secret, and assembles the state for a server
+/// bound to `port`. `clock` is injectable so tests can move time.
+pub async fn build(config: Config, port: u16, clock: Clock) -> anyhow::Result<AppState> {
+    let db = Db::connect(&config.database_url).await?;
+    db.migrate().await?;
+    let web = Web::new(&config, port);
+    let secret = load_secret(&config)?;
+    let transport = Transport::from_config(&config)?;
+    let passwords = Passwords::new(config.limits.hash_concurrency).await?;
+    ops::metrics_handle();
+    Ok(AppState::new(Inner {
+        limiter: Arc::new(LocalLimiter::new(clock.clone())),
+        mail: MailQueue::new(transport),
+        config,
+        web,
+        db,
+        clock,
+        passwords,
+        secret,
+    }))
+}
+
+/// `PFN_SECRET`, or in dev mode a secret generated once into `<data dir>/secret` (mode 0600).
+fn load_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
+    if let Some(s) = &config.secret {
+        return Ok(s.as_bytes().to_vec());
+    }
+    anyhow::ensure!(
+        config.dev_mode(),
+        "PFN_SECRET is required outside development"
+    );
+    let path = config.data_dir.join("secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        if existing.trim().len() >= 32 {
+            return Ok(existing.trim().as_bytes().to_vec());
+        }
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    let secret = crypto::random_token();
+    write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    Ok(secret.into_bytes())
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path)?.write_all(contents.as_bytes())
+}
+
+/// Serves `state` on `listener` (with the mail worker and housekeeping alongside) until
+/// `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let worker = tokio::spawn(mail::run_worker(state.clone(), stop_rx.clone()));
+    let janitor = tokio::spawn(housekeeping(state.clone(), stop_rx));
+    let app = http::app(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("serving")?;
+    let _ = stop_tx.send(true);
+    let _ = tokio::join!(worker, janitor);
+    Ok(())
+}
+
+/// Deletes expired sessions hourly.
+async fn housekeeping(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        let now = state.clock.now();
+        match db::sessions::delete_expired(&state.db.pool, now, auth::session::IDLE_SECS).await {
+            Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "session cleanup failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,148 @@
+//! Mail: written to the database outbox in the caller's transaction, sent by a worker with
+//! retries. Nothing is sent on the request path, and a sending failure is never visible to the
+//! requester (which would reveal whether an account exists).
+
+mod templates;
+mod transport;
+
+pub use templates::Template;
+pub use transport::Transport;
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use sqlx::AnyConnection;
+use tokio::sync::{watch, Notify};
+
+use crate::{crypto, db, state::AppState};
+
+/// At most this many mails per recipient per hour (product.md §8); further ones are dropped.
+const PER_RECIPIENT_PER_HOUR: i64 = 5;
+const MAX_ATTEMPTS: i64 = 8;
+const LEASE_SECS: i64 = 120;
+
+#[derive(Clone)]
+pub struct MailQueue {
+    wake: Arc<Notify>,
+    transport: Arc<Transport>,
+}
+
+impl MailQueue {
+    pub fn new(transport: Transport) -> Self {
+        Self {
+            wake: Arc::new(Notify::new()),
+            transport: Arc::new(transport),
+        }
+    }
+
+    /// Queues `template` for `to` inside the caller's transaction. Returns false when the
+    /// recipient's hourly cap is reached (the mail is dropped; callers answer the same anyway).
+    pub async fn enqueue(
+        &self,
+        conn: &mut AnyConnection,
+        state: &AppState,
+        to: &str,
+        template: Template,
+    ) -> sqlx::Result<bool> {
+        let now = state.clock.now();
+        let recipient = shared::validate::normalize_email(to);
+        if db::outbox::count_recent(&mut *conn, &recipient, now - 3600).await?
+            >= PER_RECIPIENT_PER_HOUR
+        {
+            tracing::warn!(
+                kind = template.kind(),
+                "mail dropped: recipient reached the hourly cap"
+            );
+            return Ok(false);
+        }
+        let (subject, body) = template.render(&state.web);
+        let sealed = crypto::seal(&state.secret, &body);
+        let id = db::new_id();
+        db::outbox::insert(
+            &mut *conn,
+            db::outbox::NewMail {
+                id: &id,
+                recipient: to,
+                subject: &subject,
+                body_sealed: &sealed,
+                now,
+            },
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Tells the worker to look now (call after the enqueuing transaction commits).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// Sends due mail until `shutdown` flips; wakes on [`MailQueue::wake`] or every 5 s.
+pub async fn run_worker(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        // Each pass in its own task: a bug that panics in one pass must not stop delivery.
+        match tokio::spawn(send_due(state.clone())).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = ?e, "mail worker pass failed"),
+            Err(e) => tracing::error!(error = %e, "mail worker pass panicked"),
+        }
+        tokio::select! {
+            _ = state.mail.wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+async fn send_due(state: AppState) -> anyhow::Result<()> {
+    let now = state.clock.now();
+    for id in db::outbox::due_ids(&state.db.pool, now, 20).await? {
+        let Some(mail) = db::outbox::claim(&state.db.pool, &id, now, LEASE_SECS).await? else {
+            continue;
+        };
+        let result = match crypto::open(&state.secret, &mail.body_sealed) {
+            Some(body) => {
+                state
+                    .mail
+                    .transport
+                    .send(&id, &mail.recipient, &mail.subject, &body)
+                    .await
+            }
+            None => Err(anyhow::anyhow!(
+                "cannot open the sealed body (was PFN_SECRET changed?)"
+            )),
+        };
+        let now = state.clock.now();
+        match result {
+            Ok(()) => db::outbox::mark_sent(&state.db.pool, &id, now).await?,
+            Err(e) => {
+                let attempts = mail.attempts + 1;
+                let retry_at = (attempts < MAX_ATTEMPTS).then(|| now + backoff_secs(attempts));
+                tracing::warn!(mail_id = %id, attempts, error = %e, gives_up = retry_at.is_none(), "mail send failed");
+                db::outbox::mark_failed(&state.db.pool, &id, now, retry_at, &format!("{e:#}"))
+                    .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// 30 s, 1 min, 2 min, … capped at 1 h.
+fn backoff_secs(attempts: i64) -> i64 {
+    (30i64 << (attempts - 1).clamp(0, 7)).min(3600)
+}
+
+/// Where the log transport writes `.eml` files.
+pub fn outbox_dir(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("outbox")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(super::backoff_secs(1), 30);
+        assert_eq!(super::backoff_secs(2), 60);
+        assert_eq!(super::backoff_secs(20), 3600);
+    }
+}

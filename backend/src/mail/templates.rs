@@ -1,0 +1,60 @@
+//! The mails pfn sends. Plain text, one link per line.
+
+use crate::state::Web;
+
+pub enum Template {
+    VerifyEmail { name: String, token: String },
+    AlreadyRegistered { name: String },
+    ResetPassword { name: String, token: String },
+    NoAccount,
+}
+
+impl Template {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::VerifyEmail { .. } => "verify_email",
+            Self::AlreadyRegistered { .. } => "already_registered",
+            Self::ResetPassword { .. } => "reset_password",
+            Self::NoAccount => "no_account",
+        }
+    }
+
+    /// `(subject, body)`.
+    pub fn render(&self, web: &Web) -> (String, String) {
+        let origin = &web.public_origin;
+        match self {
+            Self::VerifyEmail { name, token } => (
+                "Confirm your email for pfn".into(),
+                format!(
+                    "Hello {name},\n\nConfirm your email address to finish creating your pfn account:\n\n{}\n\n\
+                     The link works once and expires in 24 hours. If you did not sign up, ignore this mail.\n",
+                    web.link("/verify-email", token)
+                ),
+            ),
+            Self::AlreadyRegistered { name } => (
+                "You already have a pfn account".into(),
+                format!(
+                    "Hello {name},\n\nSomeone (probably you) tried to sign up with this email address, but it \
+                     already has an account.\n\nSign in:\n\n{origin}/login\n\nForgot your password? Reset it:\n\n\
+                     {origin}/forgot-password\n\nIf this was not you, you can ignore this mail.\n"
+                ),
+            ),
+            Self::ResetPassword { name, token } => (
+                "Reset your pfn password".into(),
+                format!(
+                    "Hello {name},\n\nChoose a new password with this link:\n\n{}\n\n\
+                     The link works once and expires in 1 hour. Resetting signs you out everywhere.\n\
+                     If you did not ask for this, ignore this mail: your password stays as it is.\n",
+                    web.link("/reset-password", token)
+                ),
+            ),
+            Self::NoAccount => (
+                "pfn password reset".into(),
+                format!(
+                    "Hello,\n\nSomeone asked to reset the pfn password for this email address, but there is \
+                     no account for it.\n\nCreate one:\n\n{origin}/signup\n\nIf this was not you, ignore this mail.\n"
+                ),
+            ),
+        }
+    }
+}

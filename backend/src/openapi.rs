@@ -1,0 +1,120 @@
+//! The OpenAPI 3.1 document: the base (info, security schemes, tags) plus every route's
+//! `#[utoipa::path]`, collected by `http::api_routes()`. `openapi/openapi.json` in the repo is
+//! [`json`] verbatim; a test fails when it is stale.
+
+use utoipa::{
+    openapi::{
+        security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
+        OpenApi as Doc, Server,
+    },
+    Modify, OpenApi,
+};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "pfn API",
+        description = "pfn: a self-hostable backend for personal-finance apps.\n\n\
+All bodies are JSON with camelCase fields; times are RFC 3339 in UTC. Every error has the shape \
+`{\"error\": {\"code\", \"message\", \"fields\"?}}` (`ErrorBody`). 429 answers carry `Retry-After`; \
+401 answers carry `WWW-Authenticate`.\n\n\
+**Browser sessions** use the `pfn_session` cookie (`__Host-pfn_session` outside development). \
+State-changing requests authenticated by the cookie must send `Origin` equal to the server's public URL \
+(browsers do this on their own), otherwise they get 403 `csrf_rejected`.",
+        license(name = "MIT"),
+    ),
+    servers((url = "/")),
+    modifiers(&Security),
+    tags(
+        (name = "auth", description = "Accounts, sign-in, password flows and sessions"),
+        (name = "ops", description = "Health, readiness and metrics"),
+    ),
+    components(schemas(shared::ErrorBody, shared::ErrorDetail))
+)]
+struct Base;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut Doc) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        let mut cookie = ApiKeyValue::new("pfn_session");
+        cookie.description = Some(
+            "Browser session cookie set by `POST /api/v1/auth/login` (named `__Host-pfn_session` when served \
+             over https). Cookie-authenticated POST/PUT/PATCH/DELETE requests must send `Origin: <public URL>`."
+                .into(),
+        );
+        components.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(cookie)));
+        components.add_security_scheme(
+            "apiKey",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("pfn_live_…")
+                    .description(Some("An API key: `Authorization: Bearer pfn_live_…`."))
+                    .build(),
+            ),
+        );
+        doc.servers = Some(vec![Server::new("/")]);
+    }
+}
+
+pub fn base() -> Doc {
+    Base::openapi()
+}
+
+/// The complete document.
+pub fn document() -> Doc {
+    crate::http::api_routes().split_for_parts().1
+}
+
+/// The document as served and checked in: pretty JSON and a final newline.
+pub fn json() -> String {
+    let mut s = document()
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises");
+    s.push('\n');
+    s
+}
+
+/// Response sets shared by many operations (listed in their `responses(...)`).
+pub mod responses {
+    use shared::ErrorBody;
+    use utoipa::IntoResponses;
+
+    /// What a JSON body can be refused for before the handler runs.
+    #[derive(IntoResponses)]
+    #[allow(dead_code)]
+    pub enum BodyErrors {
+        /// `invalid_json`: the body is not valid JSON.
+        #[response(status = 400)]
+        InvalidJson(ErrorBody),
+        /// `payload_too_large`: the body is over 2 MiB.
+        #[response(status = 413)]
+        TooLarge(ErrorBody),
+        /// `unsupported_media_type`: `Content-Type` is not `application/json`.
+        #[response(status = 415)]
+        UnsupportedMediaType(ErrorBody),
+        /// `validation_failed`: a field is missing or invalid; `error.fields` names each by JSON path.
+        #[response(status = 422)]
+        Validation(ErrorBody),
+    }
+
+    /// No live session.
+    #[derive(IntoResponses)]
+    #[allow(dead_code)]
+    pub enum Unauthenticated {
+        /// `unauthenticated`: no session cookie, or the session ended or expired.
+        #[response(status = 401, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"pfn\"`")))]
+        Unauthenticated(ErrorBody),
+    }
+
+    /// A throttle refused the request.
+    #[derive(IntoResponses)]
+    #[allow(dead_code)]
+    pub enum RateLimited {
+        /// `rate_limited` or `too_many_attempts`: wait `Retry-After` seconds.
+        #[response(status = 429, headers(("Retry-After" = u64, description = "Seconds until a retry can succeed")))]
+        RateLimited(ErrorBody),
+    }
+}

@@ -1,0 +1,268 @@
+//! `TestApp`: a real pfn server on 127.0.0.1:0 with its own database, data dir and clock.
+
+use std::{collections::HashMap, path::PathBuf, time::Duration};
+
+use backend::{
+    config::Config,
+    state::{AppState, Clock},
+};
+use reqwest::{header, Response, StatusCode};
+use serde_json::{json, Value};
+use sqlx::{Connection, Executor};
+use tokio::sync::oneshot;
+
+pub const PASSWORD: &str = "tangerine-vortex-41";
+
+pub struct TestApp {
+    pub origin: String,
+    pub state: AppState,
+    pub clock: Clock,
+    pub data_dir: PathBuf,
+    /// A client with its own cookie jar that sends `Origin` like a browser on our page.
+    pub client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    pg_db: Option<(String, String)>,
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("PFN_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Starts a server with extra settings (`PFN_*` variables).
+    pub async fn spawn_with(settings: &[(&str, &str)]) -> Self {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let data_dir = std::env::temp_dir().join(format!("pfn-test-{id}"));
+        std::fs::create_dir_all(&data_dir).unwrap();
+        let mut pg_db = None;
+        let database_url = match std::env::var("PFN_TEST_DB").as_deref() {
+            Ok("postgres") => {
+                let admin = postgres_admin_url();
+                let name = format!("pfn_test_{id}");
+                let mut conn = sqlx::PgConnection::connect(&admin)
+                    .await
+                    .unwrap_or_else(|e| {
+                        panic!("PFN_TEST_DB=postgres but PostgreSQL at {admin} is unreachable: {e}")
+                    });
+                conn.execute(format!("create database {name}").as_str())
+                    .await
+                    .unwrap();
+                let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+                pg_db = Some((admin, name));
+                url
+            }
+            Ok("sqlite") | Err(_) => format!("sqlite://{}/pfn.db", data_dir.display()),
+            Ok(other) => panic!("PFN_TEST_DB={other}: use sqlite or postgres"),
+        };
+        let mut vars: HashMap<String, String> = HashMap::from([
+            ("PFN_DATA_DIR".into(), data_dir.display().to_string()),
+            ("PFN_DATABASE_URL".into(), database_url),
+        ]);
+        for (k, v) in settings {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config is valid");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let clock = Clock::default();
+        let state = backend::build(config, port, clock.clone())
+            .await
+            .expect("app builds");
+        let (stop, stopped) = oneshot::channel();
+        tokio::spawn(backend::serve(listener, state.clone(), async {
+            let _ = stopped.await;
+        }));
+        let origin = state.web.public_origin.clone();
+        Self {
+            client: browser(&origin),
+            origin,
+            state,
+            clock,
+            data_dir,
+            stop: Some(stop),
+            pg_db,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.origin, path)
+    }
+
+    /// Another browser (own cookie jar).
+    pub fn browser(&self) -> reqwest::Client {
+        browser(&self.origin)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn signup(&self, email: &str, password: &str) -> Response {
+        self.post(
+            "/api/v1/auth/signup",
+            json!({"email": email, "password": password, "name": "Test User"}),
+        )
+        .await
+    }
+
+    pub async fn login_with(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> Response {
+        client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.login_with(&self.client, email, password).await
+    }
+
+    /// Signs up, verifies through the mailed link, and signs in `self.client`.
+    pub async fn signed_in_user(&self, email: &str) {
+        assert_eq!(
+            self.signup(email, PASSWORD).await.status(),
+            StatusCode::ACCEPTED
+        );
+        let token = self.token_from_mail(email, "/verify-email", 1).await;
+        let res = self
+            .post("/api/v1/auth/verify-email", json!({"token": token}))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(self.login(email, PASSWORD).await.status(), StatusCode::OK);
+    }
+
+    /// Every `.eml` in the outbox addressed to `to`, oldest first.
+    pub fn mails_to(&self, to: &str) -> Vec<String> {
+        let dir = self.data_dir.join("outbox");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.extension().is_some_and(|e| e == "eml"));
+        files.sort();
+        files
+            .into_iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .filter(|m| {
+                m.lines()
+                    .any(|l| l.eq_ignore_ascii_case(&format!("To: {to}")))
+            })
+            .collect()
+    }
+
+    /// Waits (up to 10 s) for the `n`-th mail to `to`, and returns it.
+    pub async fn wait_for_mail(&self, to: &str, n: usize) -> String {
+        for _ in 0..200 {
+            let mails = self.mails_to(to);
+            if mails.len() >= n {
+                return mails[n - 1].clone();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no mail #{n} to {to} in {}", self.data_dir.display());
+    }
+
+    /// The token of the `path?token=` link in the `n`-th mail to `to`.
+    pub async fn token_from_mail(&self, to: &str, path: &str, n: usize) -> String {
+        let mail = self.wait_for_mail(to, n).await;
+        let marker = format!("{}{path}?token=", self.origin);
+        let line = mail
+            .lines()
+            .find(|l| l.starts_with(&marker))
+            .unwrap_or_else(|| panic!("no {path} link in:\n{mail}"));
+        line[marker.len()..].trim().to_string()
+    }
+}
+
+fn browser(origin: &str) -> reqwest::Client {
+    let mut headers = header::HeaderMap::new();
+    headers.insert(header::ORIGIN, origin.parse().unwrap());
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .default_headers(headers)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The session cookie's value from a login response.
+pub fn session_cookie(res: &Response) -> String {
+    res.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("pfn_session="))
+        .map(|c| c.split(';').next().unwrap().to_string())
+        .expect("login sets pfn_session")
+}
+
+/// Reads an error body and checks its shape; returns `(code, fields)`.
+pub async fn error_of(res: Response) -> (String, Value) {
+    let ct = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        ct.starts_with("application/json"),
+        "error content-type {ct:?}"
+    );
+    let body: Value = res.json().await.expect("error body is JSON");
+    let err = &body["error"];
+    assert!(
+        err["code"].is_string() && err["message"].is_string(),
+        "bad error shape: {body}"
+    );
+    (
+        err["code"].as_str().unwrap().to_string(),
+        err["fields"].clone(),
+    )
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+        if let Some((admin, name)) = self.pg_db.take() {
+            // Drop is sync; use a short-lived runtime on another thread.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
+                        let _ = c
+                            .execute(
+                                format!("drop database if exists {name} with (force)").as_str(),
+                            )
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}

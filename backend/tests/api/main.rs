@@ -1,0 +1,9 @@
+//! Integration tests: each test starts the real server on port 0 against a fresh database
+//! (a new SQLite file, or a new PostgreSQL database when `PFN_TEST_DB=postgres`).
+
+mod auth;
+mod errors;
+mod helpers;
+mod ops;
+mod security;
+mod sessions;

@@ -1,0 +1,12 @@
+//! Wire types and validation shared by the pfn backend and the SPA.
+//!
+//! Everything here builds for `wasm32-unknown-unknown` with serde only; the `openapi` feature adds
+//! `utoipa::ToSchema` derives for the backend's OpenAPI document.
+
+pub mod auth;
+pub mod error;
+pub mod redirect;
+pub mod validate;
+
+pub use auth::*;
+pub use error::*;
