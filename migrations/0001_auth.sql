@@ -101,7 +101,9 @@ create index audit_log_user_idx on audit_log (user_id, id);
 -- key derived from PFN_SECRET) and wiped once sent.
 create table mail_outbox (
     id text primary key,
+    -- as addressed; recipient_key is its normalised form, for the per-recipient hourly cap
     recipient text not null,
+    recipient_key text not null,
     subject text not null,
     body_sealed text,
     created_at bigint not null,
@@ -114,4 +116,4 @@ create table mail_outbox (
     last_error text
 );
 create index mail_outbox_due_idx on mail_outbox (sent_at, next_attempt_at);
-create index mail_outbox_recipient_idx on mail_outbox (recipient, created_at);
+create index mail_outbox_recipient_idx on mail_outbox (recipient_key, created_at);

@@ -5,6 +5,7 @@ use sqlx::{Any, Executor, Row};
 pub struct NewMail<'a> {
     pub id: &'a str,
     pub recipient: &'a str,
+    pub recipient_key: &'a str,
     pub subject: &'a str,
     pub body_sealed: &'a str,
     pub now: i64,
@@ -12,11 +13,12 @@ pub struct NewMail<'a> {
 
 pub async fn insert<'c>(e: impl Executor<'c, Database = Any>, m: NewMail<'_>) -> sqlx::Result<()> {
     sqlx::query(
-        "insert into mail_outbox (id, recipient, subject, body_sealed, created_at, next_attempt_at)
-         values ($1, $2, $3, $4, $5, $5)",
+        "insert into mail_outbox (id, recipient, recipient_key, subject, body_sealed, created_at, next_attempt_at)
+         values ($1, $2, $3, $4, $5, $6, $6)",
     )
     .bind(m.id)
     .bind(m.recipient)
+    .bind(m.recipient_key)
     .bind(m.subject)
     .bind(m.body_sealed)
     .bind(m.now)
@@ -28,14 +30,16 @@ pub async fn insert<'c>(e: impl Executor<'c, Database = Any>, m: NewMail<'_>) ->
 /// Mail queued for a recipient since `since` (the per-recipient hourly cap).
 pub async fn count_recent<'c>(
     e: impl Executor<'c, Database = Any>,
-    recipient: &str,
+    recipient_key: &str,
     since: i64,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar("select count(*) from mail_outbox where recipient = $1 and created_at > $2")
-        .bind(recipient)
-        .bind(since)
-        .fetch_one(e)
-        .await
+    sqlx::query_scalar(
+        "select count(*) from mail_outbox where recipient_key = $1 and created_at > $2",
+    )
+    .bind(recipient_key)
+    .bind(since)
+    .fetch_one(e)
+    .await
 }
 
 pub async fn due_ids<'c>(

@@ -44,8 +44,8 @@ impl MailQueue {
         template: Template,
     ) -> sqlx::Result<bool> {
         let now = state.clock.now();
-        let recipient = shared::validate::normalize_email(to);
-        if db::outbox::count_recent(&mut *conn, &recipient, now - 3600).await?
+        let recipient_key = shared::validate::normalize_email(to);
+        if db::outbox::count_recent(&mut *conn, &recipient_key, now - 3600).await?
             >= PER_RECIPIENT_PER_HOUR
         {
             tracing::warn!(
@@ -62,6 +62,7 @@ impl MailQueue {
             db::outbox::NewMail {
                 id: &id,
                 recipient: to,
+                recipient_key: &recipient_key,
                 subject: &subject,
                 body_sealed: &sealed,
                 now,

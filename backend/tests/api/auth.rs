@@ -68,6 +68,27 @@ async fn full_happy_path_signup_verify_login_me_change_logout() {
         app.login(email, new_password).await.status(),
         StatusCode::OK
     );
+
+    let events: Vec<(String, String)> =
+        sqlx::query_as("select type, outcome from audit_log order by id")
+            .fetch_all(&app.state.db.pool)
+            .await
+            .unwrap();
+    let events: Vec<String> = events
+        .into_iter()
+        .map(|(t, o)| format!("{t}:{o}"))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "user.signup:success",
+            "user.email_verified:success",
+            "user.login:success",
+            "password.changed:success",
+            "user.login_failed:failure",
+            "user.login:success",
+        ],
+    );
 }
 
 #[tokio::test]
@@ -352,8 +373,12 @@ async fn bootstrap_admin_email_becomes_admin_once_verified() {
 }
 
 #[tokio::test]
-async fn providers_lists_password_and_google_only_when_configured() {
-    let app = TestApp::spawn().await;
+async fn providers_lists_only_the_methods_that_work() {
+    let app = TestApp::spawn_with(&[
+        ("PFN_GOOGLE_CLIENT_ID", "id"),
+        ("PFN_GOOGLE_CLIENT_SECRET", "s"),
+    ])
+    .await;
     let body: Value = app
         .get("/api/v1/auth/providers")
         .await
@@ -361,4 +386,43 @@ async fn providers_lists_password_and_google_only_when_configured() {
         .await
         .unwrap();
     assert_eq!(body, json!({"providers": ["password"]}));
+}
+
+#[tokio::test]
+async fn at_most_five_mails_reach_a_recipient_per_hour_whatever_the_spelling() {
+    let app = TestApp::spawn().await;
+    app.signup("Cap@Example.com", PASSWORD).await; // 1: verification
+    app.signup("cap@example.com", PASSWORD).await; // 2: already registered
+    app.signup("CAP@example.com", PASSWORD).await; // 3
+    for _ in 0..3 {
+        // 4, 5, and one over the cap
+        let res = app
+            .post(
+                "/api/v1/auth/password/forgot",
+                json!({"email": "cap@EXAMPLE.com"}),
+            )
+            .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::ACCEPTED,
+            "the cap is invisible to the requester"
+        );
+    }
+    app.wait_for_mail("Cap@Example.com", 5).await;
+    let queued: i64 = sqlx::query_scalar("select count(*) from mail_outbox")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(queued, 5);
+    app.clock.advance(3601);
+    app.post(
+        "/api/v1/auth/password/forgot",
+        json!({"email": "cap@example.com"}),
+    )
+    .await;
+    let queued: i64 = sqlx::query_scalar("select count(*) from mail_outbox")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(queued, 6, "an hour later mail flows again");
 }

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Sign-in benchmark (not a test): one release server on loopback, wrk against it, all figures
+# from the same run so the ratios compare like with like.
+#   - GET /healthz (unauthenticated JSON) as the baseline
+#   - GET /api/v1/auth/me with a session cookie, as a ratio to the baseline
+#   - POST /api/v1/auth/login: latency alone (1 connection) and throughput under load
+#     (4 connections), against the argon2id ceiling (cores / one hash, measured here too)
+# Only 2xx responses count. Knobs: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 50).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+need_cargo
+command -v wrk >/dev/null || { log "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
+
+secs="${BENCH_SECONDS:-10}"
+conns="${BENCH_CONNECTIONS:-50}"
+port="${BENCH_PORT:-18181}"
+base="http://127.0.0.1:$port"
+log "building the release binary"
+cargo build -q --release -p backend --bin pfn --example hash_time
+bin="${CARGO_TARGET_DIR:-target}/release/pfn"
+hash_ms=$("${CARGO_TARGET_DIR:-target}/release/examples/hash_time")
+
+dir=$(mktemp -d)
+PFN_DATA_DIR="$dir" PFN_LISTEN="127.0.0.1:$port" RUST_LOG=warn \
+  PFN_LOGIN_RATE_PER_IP_PER_MIN=0 PFN_LOGIN_RATE_PER_ACCOUNT_PER_MIN=0 PFN_SIGNUP_RATE_PER_IP_PER_HOUR=0 \
+  "$bin" serve >"$dir/server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; rm -rf "$dir"' EXIT
+for _ in $(seq 1 50); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.2; done
+
+export BENCH_EMAIL="bench@example.com" BENCH_PASSWORD="sunrise-meridian-2026"
+curl -sS --fail-with-body -X POST "$base/api/v1/auth/signup" -H 'content-type: application/json' \
+  -d "{\"email\":\"$BENCH_EMAIL\",\"password\":\"$BENCH_PASSWORD\",\"name\":\"Bench\"}" >/dev/null \
+  || die "signup failed"
+for _ in $(seq 1 50); do ls "$dir"/outbox/*.eml >/dev/null 2>&1 && break; sleep 0.1; done
+token=$(grep -ho 'verify-email?token=[A-Za-z0-9_-]*' "$dir"/outbox/*.eml | head -n1 | cut -d= -f2)
+curl -fs -X POST "$base/api/v1/auth/verify-email" -H 'content-type: application/json' -d "{\"token\":\"$token\"}" >/dev/null
+cookie=$(curl -fs -D - -o /dev/null -X POST "$base/api/v1/auth/login" -H 'content-type: application/json' \
+  -d "{\"email\":\"$BENCH_EMAIL\",\"password\":\"$BENCH_PASSWORD\"}" | grep -io 'pfn_session=[^;]*' | head -n1)
+[ -n "$cookie" ] || die "could not sign the benchmark user in"
+
+# run NAME wrk-args… : prints "NAME ok_per_sec p50 p99" from wrk's report
+run() {
+  local name=$1; shift
+  local out; out=$(wrk --latency "$@")
+  echo "$out" >"$dir/$name.txt"
+  local total non2xx p50 p99 dur
+  total=$(echo "$out" | awk '/requests in/ {print $1}')
+  dur=$(echo "$out" | awk '/requests in/ {gsub("s,","",$4); print $4}')
+  non2xx=$(echo "$out" | awk '/Non-2xx/ {print $5}'); non2xx=${non2xx:-0}
+  p50=$(echo "$out" | awk '$1=="50%" {print $2}')
+  p99=$(echo "$out" | awk '$1=="99%" {print $2}')
+  echo "$name $(awk -v t="$total" -v n="$non2xx" -v d="$dur" 'BEGIN {printf "%.0f", (t-n)/d}') $p50 $p99"
+}
+
+log "measuring for ${secs}s each"
+base_line=$(run healthz -t2 -c"$conns" -d"${secs}s" "$base/healthz")
+me_line=$(run me -t2 -c"$conns" -d"${secs}s" -H "Cookie: $cookie" "$base/api/v1/auth/me")
+single_line=$(run login_single -t1 -c1 -d"${secs}s" -s bench/login.lua "$base/api/v1/auth/login")
+flood_line=$(run login_flood -t2 -c4 -d"${secs}s" -s bench/login.lua "$base/api/v1/auth/login")
+
+read -r _ base_rps base_p50 base_p99 <<<"$base_line"
+read -r _ me_rps me_p50 me_p99 <<<"$me_line"
+read -r _ single_rps single_p50 single_p99 <<<"$single_line"
+read -r _ flood_rps flood_p50 flood_p99 <<<"$flood_line"
+cores=$(nproc)
+cat <<REPORT
+
+pfn sign-in benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $cores cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
+wrk -t2 -c$conns -d${secs}s (login: -c1 and -c4), loopback, release build, SQLite, 2xx only
+
+| route | req/s | p50 | p99 | ratio to /healthz |
+|---|---|---|---|---|
+| GET /healthz (unauthenticated) | $base_rps | $base_p50 | $base_p99 | 1.00 |
+| GET /api/v1/auth/me (session) | $me_rps | $me_p50 | $me_p99 | $(awk -v a="$me_rps" -v b="$base_rps" 'BEGIN {printf "%.2f", a/b}') |
+| POST /api/v1/auth/login, 1 connection | $single_rps | $single_p50 | $single_p99 | — |
+| POST /api/v1/auth/login, 4 connections | $flood_rps | $flood_p50 | $flood_p99 | — |
+
+one argon2id hash (median of 21, release) = ${hash_ms} ms; ceiling = cores / hash time = $(awk -v c="$cores" -v h="$hash_ms" 'BEGIN {printf "%.0f", c*1000/h}') logins/s
+login throughput with 4 connections = $flood_rps/s = $(awk -v a="$flood_rps" -v c="$cores" -v h="$hash_ms" 'BEGIN {printf "%.2f", a/(c*1000/h)}') of the ceiling
+REPORT

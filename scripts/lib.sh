@@ -1,0 +1,37 @@
+# Shared by scripts/run, scripts/test and .ci/run: install what is missing, loudly.
+# shellcheck shell=bash
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+need_cargo() {
+  command -v cargo >/dev/null 2>&1 || die "cargo is not installed (https://rustup.rs)"
+}
+
+# The frontend must build for the browser.
+ensure_wasm_target() {
+  if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    log "installing the wasm32-unknown-unknown Rust target"
+    rustup target add wasm32-unknown-unknown
+  fi
+}
+
+# PostgreSQL at 127.0.0.1:5432 (user postgres, trust auth), for the PostgreSQL half of the tests.
+# Starts an installed cluster if it is down; installs PostgreSQL with apt if it is missing.
+ensure_postgres() {
+  local url="${PFN_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+  pg_up() { command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; }
+  if pg_up; then return 0; fi
+  if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+    command -v apt-get >/dev/null 2>&1 || die "PostgreSQL is not running at 127.0.0.1:5432 and apt-get is unavailable to install it"
+    log "installing PostgreSQL"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    local hba; hba=$(ls /etc/postgresql/*/main/pg_hba.conf | head -n1)
+    # Local test server: trust connections from this machine only.
+    sed -i -E 's/^(host\s+all\s+all\s+127\.0\.0\.1\/32\s+)\S+/\1trust/; s/^(host\s+all\s+all\s+::1\/128\s+)\S+/\1trust/' "$hba"
+  fi
+  log "starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n1)" main start || true
+  for _ in $(seq 1 30); do pg_up && return 0; sleep 1; done
+  die "PostgreSQL is not reachable at $url: the PostgreSQL half of the test suite cannot run"
+}
