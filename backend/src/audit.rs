@@ -17,6 +17,7 @@ pub struct Event<'a> {
     pub kind: &'static str,
     pub user_id: Option<&'a str>,
     pub actor_user_id: Option<&'a str>,
+    pub actor_key_id: Option<&'a str>,
     pub target: Option<(&'static str, &'a str)>,
     pub outcome: Outcome,
 }
@@ -28,6 +29,7 @@ impl<'a> Event<'a> {
             kind,
             user_id: Some(user_id),
             actor_user_id: Some(user_id),
+            actor_key_id: None,
             target: Some(("user", user_id)),
             outcome,
         }
@@ -49,7 +51,7 @@ pub async fn record(
             occurred_at: state.clock.now(),
             user_id: ev.user_id,
             actor_user_id: ev.actor_user_id,
-            actor_key_id: None,
+            actor_key_id: ev.actor_key_id,
             ip: meta.ip.as_deref(),
             user_agent: meta.user_agent.as_deref(),
             target_type: ev.target.map(|t| t.0),
@@ -62,4 +64,93 @@ pub async fn record(
         },
     )
     .await
+}
+
+pub mod routes {
+    //! `GET /api/v1/audit-log`: the signed-in user's security events.
+
+    use axum::{extract::State, Json};
+    use serde::Deserialize;
+    use shared::{keys::AuditEvent, ErrorBody, Page};
+    use utoipa::IntoParams;
+    use utoipa_axum::{router::OpenApiRouter, routes};
+
+    use crate::{
+        auth::session::SessionUser,
+        db,
+        error::Result,
+        http::{pagination, rfc3339, AppQuery},
+        openapi::responses::Unauthenticated,
+        state::AppState,
+    };
+
+    pub fn router() -> OpenApiRouter<AppState> {
+        OpenApiRouter::new().routes(routes!(list_audit_log))
+    }
+
+    #[derive(Debug, Deserialize, IntoParams)]
+    #[into_params(parameter_in = Query)]
+    #[serde(rename_all = "camelCase")]
+    pub struct AuditQuery {
+        /// Only events by or about this key.
+        key_id: Option<String>,
+        /// Only events of this type, e.g. `key.used`.
+        #[serde(rename = "type")]
+        #[param(rename = "type")]
+        kind: Option<String>,
+        /// Items per page, 1–200 (default 50).
+        #[param(minimum = 1, maximum = 200)]
+        limit: Option<i64>,
+        /// `nextCursor` from the previous page.
+        cursor: Option<String>,
+    }
+
+    /// Your security events, newest first.
+    #[utoipa::path(get, path = "/api/v1/audit-log", tag = "keys", operation_id = "listAuditLog",
+        security(("session" = [])),
+        params(AuditQuery),
+        responses(
+            (status = 200, description = "A page of events", body = Page<AuditEvent>),
+            (status = 400, description = "`invalid_cursor`", body = ErrorBody),
+            (status = 403, description = "`session_required`", body = ErrorBody),
+            (status = 422, description = "`validation_failed`: `limit` out of 1–200", body = ErrorBody),
+            Unauthenticated))]
+    async fn list_audit_log(
+        State(state): State<AppState>,
+        who: SessionUser,
+        AppQuery(q): AppQuery<AuditQuery>,
+    ) -> Result<Json<Page<AuditEvent>>> {
+        let page = pagination::PageQuery {
+            limit: q.limit,
+            cursor: q.cursor,
+        };
+        let limit = page.limit()?;
+        let rows = db::audit::list(
+            &state.db.pool,
+            &who.user.id,
+            q.key_id.as_deref(),
+            q.kind.as_deref(),
+            page.after()?,
+            limit + 1,
+        )
+        .await?;
+        let (rows, next_cursor) =
+            pagination::finish(rows, limit, |r| (r.occurred_at, r.id.clone()));
+        let items = rows
+            .into_iter()
+            .map(|r| AuditEvent {
+                id: r.id,
+                kind: r.kind,
+                occurred_at: rfc3339(r.occurred_at),
+                actor_user_id: r.actor_user_id,
+                actor_key_id: r.actor_key_id,
+                ip: r.ip,
+                user_agent: r.user_agent,
+                target_type: r.target_type,
+                target_id: r.target_id,
+                outcome: r.outcome,
+            })
+            .collect();
+        Ok(Json(Page { items, next_cursor }))
+    }
 }

@@ -137,6 +137,7 @@ async fn admin_create(config: Config, email: &str) -> anyhow::Result<()> {
                 },
             )
             .await?;
+            db::workspaces::create_personal(&mut tx, &id, now).await?;
             id
         }
     };

@@ -33,6 +33,9 @@ pub struct Limits {
     pub resend_per_ip_per_hour: u32,
     /// Concurrent argon2 computations; defaults to the number of cores.
     pub hash_concurrency: usize,
+    /// Per-API-key token bucket: sustained rate and burst (bucket size).
+    pub key_per_min: u32,
+    pub key_burst: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -221,6 +224,8 @@ impl Config {
             resend_per_ip_per_hour: parse_u32("PFN_RESEND_RATE_PER_IP_PER_HOUR", 20, &mut errors),
             hash_concurrency: parse_u32("PFN_HASH_CONCURRENCY", cores as u32, &mut errors).max(1)
                 as usize,
+            key_per_min: parse_u32("PFN_KEY_RATE_LIMIT_PER_MIN", 600, &mut errors),
+            key_burst: parse_u32("PFN_KEY_RATE_BURST", 60, &mut errors),
         };
 
         let log_format = match get("PFN_LOG_FORMAT").as_deref() {

@@ -28,6 +28,9 @@ pub enum AppError {
         /// Seconds, for 429 `Retry-After`.
         retry_after: Option<u64>,
     },
+    /// 403 `insufficient_scope`: an API key lacks the scope a route needs.
+    #[error("insufficient_scope: {0}")]
+    InsufficientScope(&'static str),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -77,6 +80,7 @@ impl AppError {
         match self {
             Self::Validation(_) => "validation_failed",
             Self::Api { code, .. } => code,
+            Self::InsufficientScope(_) => "insufficient_scope",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -137,6 +141,20 @@ impl IntoResponse for AppError {
                 if let Some(secs) = retry_after {
                     res.headers_mut()
                         .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                }
+                res
+            }
+            Self::InsufficientScope(scope) => {
+                let mut res = error_response(
+                    StatusCode::FORBIDDEN,
+                    "insufficient_scope",
+                    &format!("This key lacks the {scope} scope."),
+                    Some(BTreeMap::from([("scope".to_string(), scope.to_string())])),
+                );
+                if let Ok(v) = HeaderValue::from_str(&format!(
+                    "Bearer error=\"insufficient_scope\", scope=\"{scope}\""
+                )) {
+                    res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
                 }
                 res
             }

@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod keys;
 pub mod mail;
 pub mod openapi;
 pub mod ops;
@@ -52,6 +53,8 @@ pub async fn build(config: Config, port: u16, clock: Clock) -> anyhow::Result<Ap
         clock,
         passwords,
         secret,
+        keys: Default::default(),
+        usage: Default::default(),
     }))
 }
 
@@ -95,7 +98,8 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let worker = tokio::spawn(mail::run_worker(state.clone(), stop_rx.clone()));
-    let janitor = tokio::spawn(housekeeping(state.clone(), stop_rx));
+    let janitor = tokio::spawn(housekeeping(state.clone(), stop_rx.clone()));
+    let usage = tokio::spawn(keys::auth::run_usage_writer(state.clone(), stop_rx));
     let app = http::app(state);
     axum::serve(
         listener,
@@ -105,7 +109,7 @@ pub async fn serve(
     .await
     .context("serving")?;
     let _ = stop_tx.send(true);
-    let _ = tokio::join!(worker, janitor);
+    let _ = tokio::join!(worker, janitor, usage);
     Ok(())
 }
 

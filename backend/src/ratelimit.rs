@@ -29,10 +29,41 @@ impl Rate {
     }
 }
 
+/// The outcome of taking a token, with what the `RateLimit-*` headers report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    /// Bucket size (`RateLimit-Limit`).
+    pub limit: u32,
+    /// Whole tokens left (`RateLimit-Remaining`).
+    pub remaining: u32,
+    /// Seconds until the bucket is full again (`RateLimit-Reset`).
+    pub reset_secs: u64,
+    /// Seconds until one token is available (`Retry-After`), 0 when allowed.
+    pub retry_after: u64,
+}
+
 #[async_trait]
 pub trait RateLimiter: Send + Sync {
-    /// Takes one token for `key`; `Err(retry_after_secs)` when the bucket is empty.
-    async fn hit(&self, key: &str, rate: Rate) -> Result<(), u64>;
+    /// Takes one token from the bucket `key` holding at most `capacity` tokens and refilling
+    /// `refill_per_sec` tokens a second. `capacity == 0` means no limit.
+    async fn take(&self, key: &str, capacity: u32, refill_per_sec: f64) -> Decision;
+
+    /// Takes one token for `key` at `rate`; `Err(retry_after_secs)` when the bucket is empty.
+    async fn hit(&self, key: &str, rate: Rate) -> Result<(), u64> {
+        let d = self
+            .take(
+                key,
+                rate.limit,
+                f64::from(rate.limit) / rate.per_secs as f64,
+            )
+            .await;
+        if d.allowed {
+            Ok(())
+        } else {
+            Err(d.retry_after)
+        }
+    }
 }
 
 /// Token buckets in process memory: right for a single replica.
@@ -54,26 +85,42 @@ const MAX_KEYS: usize = 100_000;
 
 #[async_trait]
 impl RateLimiter for LocalLimiter {
-    async fn hit(&self, key: &str, rate: Rate) -> Result<(), u64> {
-        if rate.limit == 0 {
-            return Ok(());
+    async fn take(&self, key: &str, capacity: u32, refill_per_sec: f64) -> Decision {
+        if capacity == 0 || refill_per_sec <= 0.0 {
+            return Decision {
+                allowed: true,
+                limit: capacity,
+                remaining: capacity,
+                reset_secs: 0,
+                retry_after: 0,
+            };
         }
         let now = self.clock.now_ms();
-        let capacity = f64::from(rate.limit);
-        let per_ms = capacity / (rate.per_secs as f64 * 1000.0);
+        let cap = f64::from(capacity);
+        let per_ms = refill_per_sec / 1000.0;
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() >= MAX_KEYS {
             // Full buckets carry no information: dropping them forgets nothing.
-            buckets.retain(|_, (tokens, at)| *tokens + (now - *at) as f64 * per_ms < capacity);
+            buckets.retain(|_, (tokens, at)| *tokens + (now - *at) as f64 * per_ms < cap);
         }
-        let (tokens, at) = buckets.entry(key.to_string()).or_insert((capacity, now));
-        *tokens = (*tokens + (now - *at).max(0) as f64 * per_ms).min(capacity);
+        let (tokens, at) = buckets.entry(key.to_string()).or_insert((cap, now));
+        *tokens = (*tokens + (now - *at).max(0) as f64 * per_ms).min(cap);
         *at = now;
-        if *tokens >= 1.0 {
+        let allowed = *tokens >= 1.0;
+        if allowed {
             *tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(((1.0 - *tokens) / per_ms / 1000.0).ceil().max(1.0) as u64)
+        }
+        let secs = |missing: f64| (missing / refill_per_sec).ceil().max(0.0) as u64;
+        Decision {
+            allowed,
+            limit: capacity,
+            remaining: tokens.floor() as u32,
+            reset_secs: secs(cap - *tokens),
+            retry_after: if allowed {
+                0
+            } else {
+                secs(1.0 - *tokens).max(1)
+            },
         }
     }
 }

@@ -98,6 +98,10 @@ pub struct Inner {
     pub passwords: Passwords,
     pub limiter: Arc<dyn RateLimiter>,
     pub mail: MailQueue,
+    /// Bearer-key lookups (invalidated on revoke/rotate).
+    pub keys: crate::keys::auth::KeyCache,
+    /// Key usage, written off the request path.
+    pub usage: crate::keys::auth::UsageRecorder,
     /// The server secret (PFN_SECRET or the dev secret file): keys outbox encryption.
     pub secret: Vec<u8>,
 }

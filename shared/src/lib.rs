@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod keys;
 pub mod redirect;
 pub mod validate;
 

@@ -230,6 +230,7 @@ async fn signup(
                 Err(e) if db::is_unique_violation(&e) && attempt == 0 => continue,
                 other => other?,
             }
+            db::workspaces::create_personal(&mut tx, &id, now).await?;
             let token = random_token();
             db::tokens::insert(
                 &mut *tx,
@@ -479,6 +480,7 @@ async fn record_failure(
         kind,
         user_id,
         actor_user_id: user_id,
+        actor_key_id: None,
         target: user_id.map(|id| ("user", id)),
         outcome,
     };

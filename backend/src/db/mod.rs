@@ -4,11 +4,13 @@
 //! pool or a transaction.
 
 pub mod audit;
+pub mod keys;
 pub mod outbox;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod workspaces;
 
 use std::{path::Path, time::Duration};
 

@@ -59,6 +59,8 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
 pub fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::base())
         .merge(crate::auth::router())
+        .merge(crate::keys::router())
+        .merge(crate::audit::routes::router())
         .merge(ops::router())
 }
 
@@ -100,7 +102,8 @@ pub fn app(state: AppState) -> Router {
                 .layer(from_fn(middleware::reshape_errors))
                 .layer(from_fn_with_state(state.clone(), middleware::security_headers))
                 .layer(from_fn_with_state(state.clone(), middleware::resolve_client_ip))
-                .layer(from_fn_with_state(state.clone(), middleware::csrf)),
+                .layer(from_fn_with_state(state.clone(), middleware::csrf))
+                .layer(from_fn(crate::keys::auth::rate_limit_headers)),
         )
         .with_state(state)
 }

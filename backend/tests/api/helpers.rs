@@ -266,3 +266,54 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// Everything the server logs (at debug level) from now on, for tests that grep the logs.
+/// One global subscriber for the whole test binary: other tests' lines appear too.
+pub fn captured_logs() -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    use std::sync::{Arc, Mutex, OnceLock};
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let writer = buf.clone();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("debug")
+            .with_ansi(false)
+            .with_writer(move || LogWriter(writer.clone()))
+            .try_init();
+        buf
+    })
+    .clone()
+}
+
+struct LogWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Creates an API key through the API with the session of `app.client`; returns (id, secret).
+pub async fn create_key(app: &TestApp, body: Value) -> (String, String) {
+    let res = app.post("/api/v1/keys", body).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let v: Value = res.json().await.unwrap();
+    (
+        v["key"]["id"].as_str().unwrap().to_string(),
+        v["secret"].as_str().unwrap().to_string(),
+    )
+}
+
+/// `GET path` with `Authorization: Bearer <key>` and no cookie.
+pub async fn with_key(app: &TestApp, key: &str, path: &str) -> Response {
+    reqwest::Client::new()
+        .get(app.url(path))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+}

@@ -5,6 +5,7 @@ mod auth;
 mod cli;
 mod errors;
 mod helpers;
+mod keys;
 mod ops;
 mod security;
 mod sessions;

@@ -1,0 +1,193 @@
+//! `api_keys`.
+
+use sqlx::{any::AnyRow, Any, Executor, Row};
+
+#[derive(Debug, Clone)]
+pub struct KeyRow {
+    pub id: String,
+    pub workspace_id: String,
+    pub user_id: String,
+    pub name: String,
+    pub key_hash: String,
+    pub hint: String,
+    pub scopes: Vec<String>,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub expiry_days: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub last_used_ip: Option<String>,
+    pub last_used_user_agent: Option<String>,
+    /// The owner's account is disabled: the key is suspended.
+    pub owner_disabled: bool,
+    pub owner_email: String,
+}
+
+const COLUMNS: &str = "k.id, k.workspace_id, k.user_id, k.name, k.key_hash, k.hint, k.scopes, k.created_at,
+    k.expires_at, k.expiry_days, k.revoked_at, k.last_used_at, k.last_used_ip, k.last_used_user_agent,
+    u.disabled_at, u.email as owner_email";
+
+fn from_row(r: AnyRow) -> sqlx::Result<KeyRow> {
+    let scopes: String = r.try_get("scopes")?;
+    Ok(KeyRow {
+        id: r.try_get("id")?,
+        workspace_id: r.try_get("workspace_id")?,
+        user_id: r.try_get("user_id")?,
+        name: r.try_get("name")?,
+        key_hash: r.try_get("key_hash")?,
+        hint: r.try_get("hint")?,
+        scopes: scopes.split_whitespace().map(str::to_string).collect(),
+        created_at: r.try_get("created_at")?,
+        expires_at: r.try_get("expires_at")?,
+        expiry_days: r.try_get("expiry_days")?,
+        revoked_at: r.try_get("revoked_at")?,
+        last_used_at: r.try_get("last_used_at")?,
+        last_used_ip: r.try_get("last_used_ip")?,
+        last_used_user_agent: r.try_get("last_used_user_agent")?,
+        owner_disabled: r.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
+        owner_email: r.try_get("owner_email")?,
+    })
+}
+
+pub struct NewKey<'a> {
+    pub id: &'a str,
+    pub workspace_id: &'a str,
+    pub user_id: &'a str,
+    pub name: &'a str,
+    pub key_hash: &'a str,
+    pub hint: &'a str,
+    pub scopes: &'a [String],
+    pub expires_at: Option<i64>,
+    pub expiry_days: Option<i64>,
+    pub rotated_from: Option<&'a str>,
+    pub now: i64,
+}
+
+pub async fn insert<'c>(e: impl Executor<'c, Database = Any>, k: NewKey<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into api_keys (id, workspace_id, user_id, name, key_hash, hint, scopes, created_at,
+                               expires_at, expiry_days, rotated_from)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(k.id)
+    .bind(k.workspace_id)
+    .bind(k.user_id)
+    .bind(k.name)
+    .bind(k.key_hash)
+    .bind(k.hint)
+    .bind(k.scopes.join(" "))
+    .bind(k.now)
+    .bind(k.expires_at)
+    .bind(k.expiry_days)
+    .bind(k.rotated_from)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+/// The key behind a hash, with its owner's state: the Bearer lookup.
+pub async fn by_hash<'c>(
+    e: impl Executor<'c, Database = Any>,
+    key_hash: &str,
+) -> sqlx::Result<Option<KeyRow>> {
+    sqlx::query(&format!(
+        "select {COLUMNS} from api_keys k join users u on u.id = k.user_id where k.key_hash = $1"
+    ))
+    .bind(key_hash)
+    .fetch_optional(e)
+    .await?
+    .map(from_row)
+    .transpose()
+}
+
+/// A key in a workspace that `user_id` owns (the only keys a user may see or manage).
+pub async fn get_managed<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+    key_id: &str,
+) -> sqlx::Result<Option<KeyRow>> {
+    sqlx::query(&format!(
+        "select {COLUMNS} from api_keys k join users u on u.id = k.user_id
+         join workspace_members m on m.workspace_id = k.workspace_id and m.user_id = $1 and m.role = 'owner'
+         where k.id = $2"
+    ))
+    .bind(user_id)
+    .bind(key_id)
+    .fetch_optional(e)
+    .await?
+    .map(from_row)
+    .transpose()
+}
+
+/// Keys in workspaces `user_id` owns, newest first, after the cursor.
+pub async fn list_managed<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+    before: Option<(i64, String)>,
+    limit: i64,
+) -> sqlx::Result<Vec<KeyRow>> {
+    let (ts, id) = before.unwrap_or((i64::MAX, String::new()));
+    sqlx::query(&format!(
+        "select {COLUMNS} from api_keys k join users u on u.id = k.user_id
+         join workspace_members m on m.workspace_id = k.workspace_id and m.user_id = $1 and m.role = 'owner'
+         where k.created_at < $2 or (k.created_at = $2 and k.id < $3)
+         order by k.created_at desc, k.id desc limit $4"
+    ))
+    .bind(user_id)
+    .bind(ts)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(e)
+    .await?
+    .into_iter()
+    .map(from_row)
+    .collect()
+}
+
+/// Revokes; false if it already was (revocation is idempotent).
+pub async fn revoke<'c>(
+    e: impl Executor<'c, Database = Any>,
+    key_id: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query("update api_keys set revoked_at = $2 where id = $1 and revoked_at is null")
+        .bind(key_id)
+        .bind(now)
+        .execute(e)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Ends a rotated key's life at `until` (never extends it).
+pub async fn expire_by<'c>(
+    e: impl Executor<'c, Database = Any>,
+    key_id: &str,
+    until: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update api_keys set expires_at = case when expires_at is null or expires_at > $2 then $2 else expires_at end
+         where id = $1",
+    )
+    .bind(key_id)
+    .bind(until)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+pub async fn record_use<'c>(
+    e: impl Executor<'c, Database = Any>,
+    key_id: &str,
+    at: i64,
+    ip: Option<&str>,
+    user_agent: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query("update api_keys set last_used_at = $2, last_used_ip = $3, last_used_user_agent = $4 where id = $1")
+        .bind(key_id)
+        .bind(at)
+        .bind(ip)
+        .bind(user_agent)
+        .execute(e)
+        .await?;
+    Ok(())
+}

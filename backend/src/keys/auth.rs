@@ -1,0 +1,406 @@
+//! Bearer-key authentication: checksum → SHA-256 → in-process cache → database, scopes, the
+//! per-key rate limit, and last-used bookkeeping off the request path.
+
+use std::{
+    collections::HashMap,
+    marker::PhantomData,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    extract::{FromRequestParts, Request},
+    http::{header, request::Parts, HeaderValue, StatusCode},
+    middleware::Next,
+    response::Response,
+};
+use moka::future::Cache;
+use shared::keys::{parse_key, scope_allows, KeyEnv, SCOPES};
+use tokio::sync::{mpsc, watch};
+
+use crate::{
+    auth::session::SessionUser,
+    crypto::sha256_hex,
+    db::{self, keys::KeyRow},
+    error::{AppError, Result},
+    http::RequestMeta,
+    ratelimit::Decision,
+    state::AppState,
+};
+
+/// Which scope a route needs from an API key (sessions have every scope).
+pub trait Need: Send + Sync + 'static {
+    const SCOPE: Option<&'static str>;
+}
+
+/// Any authenticated caller, whatever its scopes.
+pub struct AnyScope;
+impl Need for AnyScope {
+    const SCOPE: Option<&'static str> = None;
+}
+
+/// The key cache: hash → row (or `None` for unknown hashes, briefly). Revocation and rotation
+/// invalidate an entry at once; [`KeyCache::invalidate`] is the hook the scale-out work fans out
+/// to other replicas.
+#[derive(Clone)]
+pub struct KeyCache(Cache<String, Option<Arc<KeyRow>>>);
+
+impl Default for KeyCache {
+    fn default() -> Self {
+        Self(
+            Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(Duration::from_secs(30))
+                .build(),
+        )
+    }
+}
+
+impl KeyCache {
+    async fn get(&self, state: &AppState, hash: &str) -> Result<Option<Arc<KeyRow>>> {
+        let pool = state.db.pool.clone();
+        let hash_owned = hash.to_string();
+        self.0
+            .try_get_with(hash.to_string(), async move {
+                db::keys::by_hash(&pool, &hash_owned)
+                    .await
+                    .map(|r| r.map(Arc::new))
+            })
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("key lookup: {e}")))
+    }
+
+    pub async fn invalidate(&self, hash: &str) {
+        self.0.invalidate(hash).await;
+    }
+}
+
+/// A successful or refused key use, recorded off the request path.
+pub enum Usage {
+    Used {
+        key_id: String,
+        user_id: String,
+        at: i64,
+        meta: RequestMeta,
+    },
+    Denied {
+        key_id: String,
+        user_id: String,
+        at: i64,
+        meta: RequestMeta,
+        reason: &'static str,
+    },
+}
+
+/// A bounded queue of usage events; [`run_usage_writer`] (started by `serve`) drains it.
+pub struct UsageRecorder {
+    tx: mpsc::Sender<Usage>,
+    rx: Mutex<Option<mpsc::Receiver<Usage>>>,
+}
+
+impl Default for UsageRecorder {
+    fn default() -> Self {
+        let (tx, rx) = mpsc::channel(10_000);
+        Self {
+            tx,
+            rx: Mutex::new(Some(rx)),
+        }
+    }
+}
+
+impl UsageRecorder {
+    /// Never blocks and never fails the request: when the queue is full the event is dropped.
+    pub fn record(&self, usage: Usage) {
+        let _ = self.tx.try_send(usage);
+    }
+}
+
+/// Writes usage: `last_used_*` at most once a minute per key, `key.used` at most once an hour
+/// per key, `key.denied` at most once a minute per key and reason. Drains what is queued on stop.
+pub async fn run_usage_writer(state: AppState, mut stop: watch::Receiver<bool>) {
+    let Some(mut rx) = state
+        .usage
+        .rx
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+    else {
+        return;
+    };
+    let mut seen = Seen::default();
+    loop {
+        tokio::select! {
+            usage = rx.recv() => match usage {
+                Some(u) => seen.write(&state, u).await,
+                None => return,
+            },
+            _ = stop.changed() => {
+                rx.close();
+                while let Ok(u) = rx.try_recv() {
+                    seen.write(&state, u).await;
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// When each key's use was last written and audited.
+#[derive(Default)]
+struct Seen {
+    written: HashMap<String, i64>,
+    audited: HashMap<String, i64>,
+}
+
+impl Seen {
+    async fn write(&mut self, state: &AppState, usage: Usage) {
+        if self.written.len() > 100_000 {
+            self.written.clear();
+            self.audited.clear();
+        }
+        if let Err(e) = write_usage(state, usage, &mut self.written, &mut self.audited).await {
+            tracing::warn!(error = %e, "recording key usage failed");
+        }
+    }
+}
+
+async fn write_usage(
+    state: &AppState,
+    usage: Usage,
+    written: &mut HashMap<String, i64>,
+    audited: &mut HashMap<String, i64>,
+) -> anyhow::Result<()> {
+    let due = |map: &mut HashMap<String, i64>, key: String, at: i64, every: i64| {
+        let last = map.get(&key).copied();
+        let due = last.is_none_or(|t| at - t >= every);
+        if due {
+            map.insert(key, at);
+        }
+        due
+    };
+    match usage {
+        Usage::Used {
+            key_id,
+            user_id,
+            at,
+            meta,
+        } => {
+            if due(written, key_id.clone(), at, 60) {
+                db::keys::record_use(
+                    &state.db.pool,
+                    &key_id,
+                    at,
+                    meta.ip.as_deref(),
+                    meta.user_agent.as_deref(),
+                )
+                .await?;
+            }
+            if due(audited, format!("used:{key_id}"), at, 3600) {
+                key_event(
+                    state,
+                    "key.used",
+                    &key_id,
+                    &user_id,
+                    &meta,
+                    crate::audit::Outcome::Success,
+                )
+                .await?;
+            }
+        }
+        Usage::Denied {
+            key_id,
+            user_id,
+            at,
+            meta,
+            reason,
+        } => {
+            if due(audited, format!("denied:{reason}:{key_id}"), at, 60) {
+                key_event(
+                    state,
+                    "key.denied",
+                    &key_id,
+                    &user_id,
+                    &meta,
+                    crate::audit::Outcome::Denied,
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn key_event(
+    state: &AppState,
+    kind: &'static str,
+    key_id: &str,
+    user_id: &str,
+    meta: &RequestMeta,
+    outcome: crate::audit::Outcome,
+) -> sqlx::Result<()> {
+    let mut conn = state.db.pool.acquire().await?;
+    let ev = crate::audit::Event {
+        kind,
+        user_id: Some(user_id),
+        actor_user_id: Some(user_id),
+        actor_key_id: Some(key_id),
+        target: Some(("api_key", key_id)),
+        outcome,
+    };
+    crate::audit::record(&mut conn, state, meta, ev).await
+}
+
+/// Where the extractor leaves its rate-limit decision for [`rate_limit_headers`].
+#[derive(Clone, Default)]
+struct RateSlot(Arc<Mutex<Option<Decision>>>);
+
+/// Adds `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` to key-authenticated
+/// answers (the extractor decides; this layer writes the headers).
+pub async fn rate_limit_headers(mut req: Request, next: Next) -> Response {
+    let slot = RateSlot::default();
+    req.extensions_mut().insert(slot.clone());
+    let mut res = next.run(req).await;
+    let decision = *slot.0.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(d) = decision {
+        let h = res.headers_mut();
+        h.insert("ratelimit-limit", HeaderValue::from(d.limit));
+        h.insert("ratelimit-remaining", HeaderValue::from(d.remaining));
+        h.insert("ratelimit-reset", HeaderValue::from(d.reset_secs));
+    }
+    res
+}
+
+/// The server's key kind: `pfn_test_` keys while the bundled Tarabut sandbox is in use. The
+/// sandbox arrives with the Tarabut issue; until then every server mints live keys.
+pub fn server_key_env(_state: &AppState) -> KeyEnv {
+    KeyEnv::Live
+}
+
+/// An authenticated caller on a route that accepts keys: a browser session (every scope, the
+/// personal workspace) or an API key (its scopes, its workspace). A request with a Bearer header
+/// is judged by the key alone.
+pub struct Caller<N: Need = AnyScope> {
+    pub user_id: String,
+    pub email: String,
+    pub key: Option<Arc<KeyRow>>,
+    pub scopes: Vec<String>,
+    pub workspace_id: String,
+    _need: PhantomData<N>,
+}
+
+fn unauthorized(code: &'static str, message: &'static str) -> AppError {
+    AppError::new(StatusCode::UNAUTHORIZED, code, message)
+}
+
+impl<N: Need> FromRequestParts<AppState> for Caller<N> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let Some(auth) = parts.headers.get(header::AUTHORIZATION) else {
+            let user = SessionUser::from_request_parts(parts, state)
+                .await
+                .map_err(|e| match e.code() {
+                    "unauthenticated" => unauthorized(
+                        "missing_key",
+                        "Send Authorization: Bearer <key>, or sign in.",
+                    ),
+                    _ => e,
+                })?;
+            let workspace_id = db::workspaces::personal_of(&state.db.pool, &user.user.id)
+                .await?
+                .ok_or_else(|| {
+                    AppError::Internal(anyhow::anyhow!("user without a personal workspace"))
+                })?;
+            return Ok(Self {
+                user_id: user.user.id,
+                email: user.user.email,
+                key: None,
+                scopes: SCOPES.iter().map(|(s, _)| s.to_string()).collect(),
+                workspace_id,
+                _need: PhantomData,
+            });
+        };
+        let raw = auth.to_str().ok().and_then(|v| {
+            (v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer ")).then(|| v[7..].trim())
+        });
+        let malformed = || {
+            unauthorized(
+                "malformed_key",
+                "The Authorization header does not hold a pfn API key.",
+            )
+        };
+        let token = raw.ok_or_else(malformed)?;
+        let env = parse_key(token).map_err(|_| malformed())?;
+        if env != server_key_env(state) {
+            return Err(unauthorized(
+                "invalid_key",
+                "This key is not valid on this server.",
+            ));
+        }
+        let hash = sha256_hex(token.as_bytes());
+        let key = state
+            .keys
+            .get(state, &hash)
+            .await?
+            .ok_or_else(|| unauthorized("invalid_key", "Unknown API key."))?;
+        let now = state.clock.now();
+        let meta = RequestMeta::from_parts(parts);
+        let deny = |reason: &'static str| Usage::Denied {
+            key_id: key.id.clone(),
+            user_id: key.user_id.clone(),
+            at: now,
+            meta: meta.clone(),
+            reason,
+        };
+        if key.revoked_at.is_some() {
+            state.usage.record(deny("revoked"));
+            return Err(unauthorized("key_revoked", "This API key was revoked."));
+        }
+        if key.expires_at.is_some_and(|t| t <= now) {
+            state.usage.record(deny("expired"));
+            return Err(unauthorized("key_expired", "This API key has expired."));
+        }
+        if key.owner_disabled {
+            return Err(unauthorized(
+                "account_disabled",
+                "The account that owns this key is disabled.",
+            ));
+        }
+        if let Some(scope) = N::SCOPE {
+            if !scope_allows(&key.scopes, scope) {
+                state.usage.record(deny("scope"));
+                return Err(AppError::InsufficientScope(scope));
+            }
+        }
+        // Only requests that pass authentication and scope checks spend tokens.
+        let limits = &state.config.limits;
+        let decision = state
+            .limiter
+            .take(
+                &format!("key:{}", key.id),
+                limits.key_burst,
+                f64::from(limits.key_per_min) / 60.0,
+            )
+            .await;
+        if let Some(slot) = parts.extensions.get::<RateSlot>() {
+            *slot.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(decision);
+        }
+        if !decision.allowed {
+            return Err(AppError::too_many("rate_limited", decision.retry_after));
+        }
+        state.usage.record(Usage::Used {
+            key_id: key.id.clone(),
+            user_id: key.user_id.clone(),
+            at: now,
+            meta,
+        });
+        Ok(Self {
+            user_id: key.user_id.clone(),
+            email: key.owner_email.clone(),
+            scopes: key.scopes.clone(),
+            workspace_id: key.workspace_id.clone(),
+            key: Some(key),
+            _need: PhantomData,
+        })
+    }
+}
