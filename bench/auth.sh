@@ -3,6 +3,7 @@
 # from the same run so the ratios compare like with like.
 #   - GET /healthz (unauthenticated JSON) as the baseline
 #   - GET /api/v1/auth/me with a session cookie, as a ratio to the baseline
+#   - GET /api/v1/whoami with an API key (Bearer), as a ratio to the baseline
 #   - POST /api/v1/auth/login: latency alone (1 connection) and throughput under load
 #     (4 connections), against the argon2id ceiling (cores / one hash, measured here too)
 # Only 2xx responses count. Knobs: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 50).
@@ -24,6 +25,7 @@ hash_ms=$("${CARGO_TARGET_DIR:-target}/release/examples/hash_time")
 dir=$(mktemp -d)
 PFN_DATA_DIR="$dir" PFN_LISTEN="127.0.0.1:$port" RUST_LOG=warn \
   PFN_LOGIN_RATE_PER_IP_PER_MIN=0 PFN_LOGIN_RATE_PER_ACCOUNT_PER_MIN=0 PFN_SIGNUP_RATE_PER_IP_PER_HOUR=0 \
+  PFN_KEY_RATE_LIMIT_PER_MIN=0 PFN_KEY_RATE_BURST=0 \
   "$bin" serve >"$dir/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$dir"' EXIT
@@ -39,6 +41,9 @@ curl -fs -X POST "$base/api/v1/auth/verify-email" -H 'content-type: application/
 cookie=$(curl -fs -D - -o /dev/null -X POST "$base/api/v1/auth/login" -H 'content-type: application/json' \
   -d "{\"email\":\"$BENCH_EMAIL\",\"password\":\"$BENCH_PASSWORD\"}" | grep -io 'pfn_session=[^;]*' | head -n1)
 [ -n "$cookie" ] || die "could not sign the benchmark user in"
+apikey=$(curl -sS --fail-with-body -X POST "$base/api/v1/keys" -H 'content-type: application/json' -H "Cookie: $cookie" \
+  -H "Origin: $base" -d '{"name":"bench","scopes":["read:accounts"]}' | grep -o 'pfn_live_[0-9A-Za-z]*') \
+  || die "could not create the benchmark key"
 
 # run NAME wrk-args… : prints "NAME ok_per_sec p50 p99" from wrk's report
 run() {
@@ -57,11 +62,13 @@ run() {
 log "measuring for ${secs}s each"
 base_line=$(run healthz -t2 -c"$conns" -d"${secs}s" "$base/healthz")
 me_line=$(run me -t2 -c"$conns" -d"${secs}s" -H "Cookie: $cookie" "$base/api/v1/auth/me")
+key_line=$(run whoami_key -t2 -c"$conns" -d"${secs}s" -H "Authorization: Bearer $apikey" "$base/api/v1/whoami")
 single_line=$(run login_single -t1 -c1 -d"${secs}s" -s bench/login.lua "$base/api/v1/auth/login")
 flood_line=$(run login_flood -t2 -c4 -d"${secs}s" -s bench/login.lua "$base/api/v1/auth/login")
 
 read -r _ base_rps base_p50 base_p99 <<<"$base_line"
 read -r _ me_rps me_p50 me_p99 <<<"$me_line"
+read -r _ key_rps key_p50 key_p99 <<<"$key_line"
 read -r _ single_rps single_p50 single_p99 <<<"$single_line"
 read -r _ flood_rps flood_p50 flood_p99 <<<"$flood_line"
 cores=$(nproc)
@@ -74,6 +81,7 @@ wrk -t2 -c$conns -d${secs}s (login: -c1 and -c4), loopback, release build, SQLit
 |---|---|---|---|---|
 | GET /healthz (unauthenticated) | $base_rps | $base_p50 | $base_p99 | 1.00 |
 | GET /api/v1/auth/me (session) | $me_rps | $me_p50 | $me_p99 | $(awk -v a="$me_rps" -v b="$base_rps" 'BEGIN {printf "%.2f", a/b}') |
+| GET /api/v1/whoami (API key) | $key_rps | $key_p50 | $key_p99 | $(awk -v a="$key_rps" -v b="$base_rps" 'BEGIN {printf "%.2f", a/b}') |
 | POST /api/v1/auth/login, 1 connection | $single_rps | $single_p50 | $single_p99 | — |
 | POST /api/v1/auth/login, 4 connections | $flood_rps | $flood_p50 | $flood_p99 | — |
 

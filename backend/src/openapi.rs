@@ -42,7 +42,8 @@ impl Modify for Security {
         let mut cookie = ApiKeyValue::new("pfn_session");
         cookie.description = Some(
             "Browser session cookie set by `POST /api/v1/auth/login` (named `__Host-pfn_session` when served \
-             over https). Cookie-authenticated POST/PUT/PATCH/DELETE requests must send `Origin: <public URL>`."
+             over https). Cookie-authenticated POST/PUT/PATCH/DELETE requests must send `Origin: <public URL>`. \
+             The value is a 128-bit random session id (tower-sessions); the server stores only its SHA-256."
                 .into(),
         );
         components.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(cookie)));

@@ -73,8 +73,20 @@ async fn limit(state: &AppState, code: &'static str, key: String, rate: Rate) ->
         .map_err(|secs| AppError::too_many(code, secs))
 }
 
-fn ip_key(meta: &RequestMeta) -> &str {
-    meta.ip.as_deref().unwrap_or("unknown")
+/// The per-IP throttle key: the address, or its /64 for IPv6 (one subscriber's allocation).
+fn ip_key(meta: &RequestMeta) -> String {
+    match meta
+        .ip
+        .as_deref()
+        .and_then(|s| s.parse::<std::net::IpAddr>().ok())
+    {
+        Some(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Some(ip) => ip.to_string(),
+        None => "unknown".into(),
+    }
 }
 
 /// The user as the API shows them.
@@ -327,38 +339,48 @@ async fn resend_verification(
     let Some(email) = mail_request_gate(&state, &meta, &req.email, "resend", per_ip).await? else {
         return Ok(accepted());
     };
-    let mut tx = state.db.begin().await?;
-    if let Some(user) = db::users::by_email(&mut *tx, &email.normalized).await? {
-        if user.email_verified_at.is_none() {
-            let now = state.clock.now();
-            let token = random_token();
-            db::tokens::retire_all(&mut *tx, &user.id, Purpose::VerifyEmail, now).await?;
-            db::tokens::insert(
-                &mut *tx,
-                &sha256_hex(token.as_bytes()),
-                &user.id,
-                Purpose::VerifyEmail,
-                now,
-                VERIFY_TTL,
-            )
-            .await?;
-            state
-                .mail
-                .enqueue(
-                    &mut tx,
-                    &state,
-                    &user.email,
-                    Template::VerifyEmail {
-                        name: user.name,
-                        token,
-                    },
-                )
-                .await?;
+    // Whether a mail goes out depends on the account's state; doing that work after answering
+    // keeps the response time the same for every email.
+    tokio::spawn(async move {
+        if let Err(e) = resend_if_unverified(&state, &email.normalized).await {
+            tracing::error!(error = ?e, "resending the verification mail failed");
         }
+    });
+    Ok(accepted())
+}
+
+/// A fresh verification link for an existing, unverified account; nothing otherwise.
+async fn resend_if_unverified(state: &AppState, email_normalized: &str) -> Result<()> {
+    let mut tx = state.db.begin().await?;
+    let Some(user) = db::users::by_email(&mut *tx, email_normalized).await? else {
+        return Ok(());
+    };
+    if user.email_verified_at.is_some() {
+        return Ok(());
     }
+    let now = state.clock.now();
+    let token = random_token();
+    db::tokens::retire_all(&mut *tx, &user.id, Purpose::VerifyEmail, now).await?;
+    db::tokens::insert(
+        &mut *tx,
+        &sha256_hex(token.as_bytes()),
+        &user.id,
+        Purpose::VerifyEmail,
+        now,
+        VERIFY_TTL,
+    )
+    .await?;
+    let template = Template::VerifyEmail {
+        name: user.name,
+        token,
+    };
+    state
+        .mail
+        .enqueue(&mut tx, state, &user.email, template)
+        .await?;
     tx.commit().await?;
     state.mail.wake();
-    Ok(accepted())
+    Ok(())
 }
 
 /// Sign in with email and password.
@@ -449,7 +471,7 @@ async fn login(
             "Confirm your email address first: follow the link we sent you.",
         ));
     }
-    session::start(&session, &state, &user.id, &meta).await?;
+    session::start(&session, &state, &user, &meta).await?;
     let mut tx = state.db.begin().await?;
     apply_bootstrap_admin(&mut tx, &state, &mut user).await?;
     audit::record(
@@ -690,8 +712,17 @@ async fn change_password(
         ));
     }
     let hash = state.passwords.hash(&req.new_password).await?;
+    let current = user.password_hash.as_deref().unwrap_or_default();
     let mut tx = state.db.begin().await?;
-    db::users::set_password(&mut *tx, &user.id, &hash, false, state.clock.now()).await?;
+    // Only if nothing changed meanwhile: a reset that committed during this request (and ended
+    // this session) must not be overwritten by a caller who no longer has a session.
+    let session_alive = db::sessions::exists(&mut *tx, &user.id, &auth.session_id).await?;
+    if !session_alive
+        || !db::users::replace_password(&mut *tx, &user.id, current, &hash, state.clock.now())
+            .await?
+    {
+        return Err(AppError::unauthenticated());
+    }
     db::sessions::delete_all(&mut *tx, &user.id, Some(&auth.session_id)).await?;
     db::throttle::clear(&mut *tx, &key).await?;
     audit::record(
@@ -702,6 +733,7 @@ async fn change_password(
     )
     .await?;
     tx.commit().await?;
+    session::refresh_fingerprint(&auth.session, &hash).await?;
     Ok(Json(StatusBody::ok()))
 }
 
@@ -721,11 +753,12 @@ async fn list_sessions(
     AppQuery(q): AppQuery<pagination::PageQuery>,
 ) -> Result<Json<Page<SessionInfo>>> {
     let limit = q.limit()?;
-    let live_after = state.clock.now() - session::IDLE_SECS;
+    let now = state.clock.now();
     let rows = db::sessions::list(
         &state.db.pool,
         &auth.user.id,
-        live_after,
+        now,
+        session::IDLE_SECS,
         q.after()?,
         limit + 1,
     )
@@ -772,7 +805,7 @@ async fn end_session(
     audit::record(&mut tx, &state, &meta, ev).await?;
     tx.commit().await?;
     if id == auth.session_id {
-        auth.session.clear().await;
+        auth.session.flush().await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -42,6 +42,16 @@ pub struct AuthData {
     pub ua: Option<String>,
     pub created: i64,
     pub seen: i64,
+    /// Fingerprint of the password hash at sign-in: a password reset or change that commits
+    /// while this sign-in was in flight (so after its delete-all-sessions ran) still ends it.
+    #[serde(default)]
+    pub pw: String,
+}
+
+/// A short digest of the stored password hash ("" without a password).
+pub fn password_fingerprint(hash: Option<&str>) -> String {
+    hash.map(|h| sha256_hex(h.as_bytes())[..16].to_string())
+        .unwrap_or_default()
 }
 
 #[derive(Debug, Clone)]
@@ -162,7 +172,7 @@ fn expiry_at(ts: i64) -> Option<Expiry> {
 pub async fn start(
     session: &Session,
     state: &AppState,
-    user_id: &str,
+    user: &UserRow,
     meta: &RequestMeta,
 ) -> Result<()> {
     if session.id().is_some() {
@@ -173,12 +183,13 @@ pub async fn start(
     }
     let now = state.clock.now();
     let auth = AuthData {
-        uid: user_id.to_string(),
+        uid: user.id.clone(),
         sid: db::new_id(),
         ip: meta.ip.clone(),
         ua: meta.user_agent.clone(),
         created: now,
         seen: now,
+        pw: password_fingerprint(user.password_hash.as_deref()),
     };
     session.insert(KEY, &auth).await?;
     session.set_expiry(expiry_at(now + ABSOLUTE_SECS));
@@ -219,7 +230,12 @@ impl FromRequestParts<AppState> for SessionUser {
             return Err(AppError::unauthenticated());
         }
         let user = match db::users::by_id(&state.db.pool, &auth.uid).await? {
-            Some(u) if u.disabled_at.is_none() => u,
+            Some(u)
+                if u.disabled_at.is_none()
+                    && password_fingerprint(u.password_hash.as_deref()) == auth.pw =>
+            {
+                u
+            }
             _ => {
                 session.flush().await?;
                 return Err(AppError::unauthenticated());
@@ -239,4 +255,13 @@ impl FromRequestParts<AppState> for SessionUser {
             session,
         })
     }
+}
+
+/// After the signed-in user changed their own password: keep this session valid.
+pub async fn refresh_fingerprint(session: &Session, new_hash: &str) -> Result<()> {
+    if let Some(mut auth) = session.get::<AuthData>(KEY).await? {
+        auth.pw = password_fingerprint(Some(new_hash));
+        session.insert(KEY, &auth).await?;
+    }
+    Ok(())
 }

@@ -24,27 +24,43 @@ fn from_row(r: AnyRow) -> sqlx::Result<SessionRow> {
 pub async fn list<'c>(
     e: impl Executor<'c, Database = Any>,
     user_id: &str,
-    live_after: i64,
+    now: i64,
+    idle_secs: i64,
     before: Option<(i64, String)>,
     limit: i64,
 ) -> sqlx::Result<Vec<SessionRow>> {
     let (ts, id) = before.unwrap_or((i64::MAX, String::new()));
     sqlx::query(
         "select public_id, ip, user_agent, created_at, last_seen_at from sessions
-         where user_id = $1 and last_seen_at > $2
+         where user_id = $1 and last_seen_at > $2 and expires_at > $6
            and (created_at < $3 or (created_at = $3 and public_id < $4))
          order by created_at desc, public_id desc limit $5",
     )
     .bind(user_id)
-    .bind(live_after)
+    .bind(now - idle_secs)
     .bind(ts)
     .bind(id)
     .bind(limit)
+    .bind(now)
     .fetch_all(e)
     .await?
     .into_iter()
     .map(from_row)
     .collect()
+}
+
+pub async fn exists<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+    public_id: &str,
+) -> sqlx::Result<bool> {
+    let n: i64 =
+        sqlx::query_scalar("select count(*) from sessions where user_id = $1 and public_id = $2")
+            .bind(user_id)
+            .bind(public_id)
+            .fetch_one(e)
+            .await?;
+    Ok(n > 0)
 }
 
 /// Ends one of the user's sessions; false if there was none with that id for this user.

@@ -109,6 +109,27 @@ pub async fn set_password<'c>(
     Ok(())
 }
 
+/// Replaces the password only if it is still `expected` (the hash the caller verified against);
+/// false when a concurrent reset or change got there first.
+pub async fn replace_password<'c>(
+    e: impl Executor<'c, Database = Any>,
+    id: &str,
+    expected: &str,
+    hash: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "update users set password_hash = $3, updated_at = $4 where id = $1 and password_hash = $2",
+    )
+    .bind(id)
+    .bind(expected)
+    .bind(hash)
+    .bind(now)
+    .execute(e)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
 /// Marks the email verified; returns false if it already was.
 pub async fn mark_verified<'c>(
     e: impl Executor<'c, Database = Any>,

@@ -28,19 +28,24 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
     if !is_trusted(&peer) {
         return peer;
     }
-    let hops: Vec<IpAddr> = headers
+    let entries: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map_while(|s| s.trim().parse().ok())
+        .map(str::trim)
         .collect();
-    hops.iter()
-        .rev()
-        .find(|ip| !is_trusted(ip))
-        .or(hops.first())
-        .copied()
-        .unwrap_or(peer)
+    // Walk from the right (the entries our proxies appended) to the first untrusted address;
+    // anything left of it is client-supplied and may be forged. Stop at an unparsable entry.
+    let mut client = peer;
+    for entry in entries.iter().rev() {
+        match entry.parse::<IpAddr>() {
+            Ok(ip) if is_trusted(&ip) => client = ip,
+            Ok(ip) => return ip,
+            Err(_) => break,
+        }
+    }
+    client
 }
 
 pub async fn resolve_client_ip(
@@ -51,6 +56,37 @@ pub async fn resolve_client_ip(
     if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
         let ip = client_ip(peer.ip(), req.headers(), &state.config.trusted_proxies);
         req.extensions_mut().insert(ClientIp(ip));
+    }
+    next.run(req).await
+}
+
+/// Paths that only a browser session may use (product.md §8): a Bearer request is refused
+/// before any handler runs, whatever else it carries.
+const SESSION_ONLY: &[&str] = &[
+    "/api/v1/auth/",
+    "/api/v1/keys",
+    "/api/v1/scopes",
+    "/api/v1/audit-log",
+    "/api/v1/workspaces",
+    "/api/v1/invitations",
+    "/api/v1/admin/",
+    "/api/v1/banks/callback",
+];
+
+/// Refuses what no handler should see: an encoded NUL in the path (PostgreSQL cannot store it;
+/// no id contains one) is 404, and an API key on a session-only path is 403 `session_required`.
+pub async fn route_guards(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if path.to_ascii_lowercase().contains("%00") {
+        return AppError::not_found().into_response();
+    }
+    if has_bearer(req.headers()) && SESSION_ONLY.iter().any(|p| path.starts_with(p)) {
+        return AppError::new(
+            StatusCode::FORBIDDEN,
+            "session_required",
+            "This route needs a browser session; API keys cannot use it.",
+        )
+        .into_response();
     }
     next.run(req).await
 }
@@ -207,5 +243,12 @@ mod tests {
             "spoofed header from an untrusted peer"
         );
         assert_eq!(client_ip(proxy, &HeaderMap::new(), &trusted), proxy);
+        let mut forged = HeaderMap::new();
+        forged.insert("x-forwarded-for", "garbage, 1.2.3.4".parse().unwrap());
+        assert_eq!(
+            client_ip(proxy, &forged, &trusted).to_string(),
+            "1.2.3.4",
+            "a forged prefix is ignored"
+        );
     }
 }

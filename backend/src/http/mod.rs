@@ -102,6 +102,7 @@ pub fn app(state: AppState) -> Router {
                 .layer(from_fn(middleware::reshape_errors))
                 .layer(from_fn_with_state(state.clone(), middleware::security_headers))
                 .layer(from_fn_with_state(state.clone(), middleware::resolve_client_ip))
+                .layer(from_fn(middleware::route_guards))
                 .layer(from_fn_with_state(state.clone(), middleware::csrf))
                 .layer(from_fn(crate::keys::auth::rate_limit_headers)),
         )

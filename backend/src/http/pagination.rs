@@ -45,6 +45,9 @@ fn decode(cursor: &str) -> Result<(i64, String), AppError> {
     let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
     let raw = String::from_utf8(raw).map_err(|_| invalid())?;
     let (ts, id) = raw.split_once(':').ok_or_else(invalid)?;
+    if id.chars().any(char::is_control) {
+        return Err(invalid());
+    }
     Ok((ts.parse().map_err(|_| invalid())?, id.to_string()))
 }
 
@@ -78,7 +81,8 @@ mod tests {
             cursor: Some(encode(42, "abc")),
         };
         assert_eq!(q.after().unwrap(), Some((42, "abc".to_string())));
-        for bad in ["!!", "bm9jb2xvbg", ""] {
+        let nul = URL_SAFE_NO_PAD.encode("1:\0");
+        for bad in ["!!", "bm9jb2xvbg", "", nul.as_str()] {
             let q = PageQuery {
                 limit: Some(10),
                 cursor: Some(bad.into()),

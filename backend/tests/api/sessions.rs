@@ -203,3 +203,101 @@ async fn session_routes_refuse_api_keys() {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(error_of(res).await.0, "session_required");
 }
+
+#[tokio::test]
+async fn ending_your_own_session_signs_you_out_cleanly() {
+    let app = TestApp::spawn().await;
+    app.signed_in_user("self@example.com").await;
+    let me = sessions(&app, &app.client, "").await;
+    let id = me["items"][0]["id"].as_str().unwrap().to_string();
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/v1/auth/sessions/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get("/api/v1/auth/me").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn sessions_past_their_absolute_expiry_are_not_listed() {
+    let app = TestApp::spawn().await;
+    let email = "old-device@example.com";
+    app.signed_in_user(email).await; // device A, day 0
+    for _ in 0..4 {
+        app.clock.advance(6 * 24 * 3600);
+        app.get("/api/v1/auth/me").await; // A stays active
+    }
+    let b = app.browser();
+    app.login_with(&b, email, PASSWORD).await; // device B, day 24
+    app.clock.advance(6 * 24 * 3600); // day 30: A is past 30 days, B is fresh
+    let listed = sessions(&app, &b, "").await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed["items"][0]["current"], true);
+}
+
+#[tokio::test]
+async fn a_session_dies_when_the_password_changes_underneath_it() {
+    let app = TestApp::spawn().await;
+    app.signed_in_user("raced@example.com").await;
+    // What a reset committing while this sign-in was in flight leaves behind: a live session
+    // row made with the old password.
+    sqlx::query("update users set password_hash = 'changed-elsewhere'")
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.get("/api/v1/auth/me").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn api_keys_are_refused_on_every_auth_route() {
+    let app = TestApp::spawn().await;
+    let key = "pfn_live_0000000000000000000000000000000000000000000000000";
+    let plain = reqwest::Client::new();
+    for path in [
+        "/api/v1/auth/login",
+        "/api/v1/auth/logout",
+        "/api/v1/auth/signup",
+        "/api/v1/auth/password/forgot",
+    ] {
+        let res = plain
+            .post(app.url(path))
+            .bearer_auth(key)
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(error_of(res).await.0, "session_required", "{path}");
+    }
+    let res = plain
+        .get(app.url("/api/v1/auth/providers"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(res).await.0, "session_required");
+}
+
+#[tokio::test]
+async fn nul_bytes_in_ids_and_cursors_are_client_errors() {
+    let app = TestApp::spawn().await;
+    app.signed_in_user("nul-ids@example.com").await;
+    let res = app
+        .client
+        .delete(app.url("/api/v1/auth/sessions/%00"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(res).await.0, "not_found");
+    let res = app.get("/api/v1/auth/sessions?cursor=MToA").await; // base64url of "1:\0"
+    assert_eq!(error_of(res).await.0, "invalid_cursor");
+    let res = app.get("/api/v1/keys/%00").await;
+    assert_eq!(error_of(res).await.0, "not_found");
+}
