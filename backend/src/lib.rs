@@ -11,6 +11,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod finance;
 pub mod http;
 pub mod keys;
 pub mod mail;

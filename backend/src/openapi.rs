@@ -27,6 +27,7 @@ State-changing requests authenticated by the cookie must send `Origin` equal to 
     modifiers(&Security),
     tags(
         (name = "auth", description = "Accounts, sign-in, password flows and sessions"),
+        (name = "finance", description = "Accounts, transactions and budgets (session or API key)"),
         (name = "keys", description = "API keys, scopes, whoami and the security audit log"),
         (name = "ops", description = "Health, readiness and metrics"),
     ),

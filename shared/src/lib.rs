@@ -5,7 +5,9 @@
 
 pub mod auth;
 pub mod error;
+pub mod finance;
 pub mod keys;
+pub mod money;
 pub mod redirect;
 pub mod validate;
 

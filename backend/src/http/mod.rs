@@ -1,6 +1,6 @@
 //! Router assembly: the API routes, the docs, and the layers every request passes through.
 
-mod json;
+pub mod json;
 pub mod middleware;
 pub mod pagination;
 
@@ -60,6 +60,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::base())
         .merge(crate::auth::router())
         .merge(crate::keys::router())
+        .merge(crate::finance::router())
         .merge(crate::audit::routes::router())
         .merge(ops::router())
 }

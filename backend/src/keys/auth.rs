@@ -39,6 +39,25 @@ impl Need for AnyScope {
     const SCOPE: Option<&'static str> = None;
 }
 
+macro_rules! scopes {
+    ($($name:ident = $scope:literal),* $(,)?) => {$(
+        #[doc = concat!("Routes that need `", $scope, "`.")]
+        pub struct $name;
+        impl Need for $name {
+            const SCOPE: Option<&'static str> = Some($scope);
+        }
+    )*};
+}
+
+scopes!(
+    ReadAccounts = "read:accounts",
+    WriteAccounts = "write:accounts",
+    ReadTransactions = "read:transactions",
+    WriteTransactions = "write:transactions",
+    ReadBudgets = "read:budgets",
+    WriteBudgets = "write:budgets",
+);
+
 /// The key cache: hash → row (or `None` for unknown hashes, briefly). Revocation and rotation
 /// invalidate an entry at once; [`KeyCache::invalidate`] is the hook the scale-out work fans out
 /// to other replicas.
@@ -288,6 +307,14 @@ pub struct Caller<N: Need = AnyScope> {
     _need: PhantomData<N>,
 }
 
+/// `?workspaceId=` on a key-accepting route.
+fn requested_workspace(parts: &Parts) -> Option<String> {
+    let query = parts.uri.query()?;
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "workspaceId")
+        .map(|(_, v)| v.into_owned())
+}
+
 fn unauthorized(code: &'static str, message: &'static str) -> AppError {
     AppError::new(StatusCode::UNAUTHORIZED, code, message)
 }
@@ -306,11 +333,20 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
                     ),
                     _ => e,
                 })?;
-            let workspace_id = db::workspaces::personal_of(&state.db.pool, &user.user.id)
-                .await?
-                .ok_or_else(|| {
-                    AppError::Internal(anyhow::anyhow!("user without a personal workspace"))
-                })?;
+            let workspace_id = match requested_workspace(parts) {
+                // A member may act in any of their workspaces; anything else does not exist.
+                Some(ws) => {
+                    match db::workspaces::role_of(&state.db.pool, &ws, &user.user.id).await? {
+                        Some(_) => ws,
+                        None => return Err(AppError::not_found()),
+                    }
+                }
+                None => db::workspaces::personal_of(&state.db.pool, &user.user.id)
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::Internal(anyhow::anyhow!("user without a personal workspace"))
+                    })?,
+            };
             return Ok(Self {
                 user_id: user.user.id,
                 email: user.user.email,
@@ -359,6 +395,9 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
         if key.expires_at.is_some_and(|t| t <= now) {
             state.usage.record(deny("expired"));
             return Err(unauthorized("key_expired", "This API key has expired."));
+        }
+        if requested_workspace(parts).is_some_and(|ws| ws != key.workspace_id) {
+            return Err(AppError::not_found());
         }
         if key.owner_disabled {
             return Err(unauthorized(

@@ -4,6 +4,7 @@
 mod auth;
 mod cli;
 mod errors;
+mod finance;
 mod helpers;
 mod keys;
 mod ops;

@@ -1,0 +1,473 @@
+//! `accounts`, `transactions`, `budgets`, `idempotency_keys`.
+
+use sqlx::{any::AnyRow, Any, Executor, Row};
+
+#[derive(Debug, Clone)]
+pub struct AccountRow {
+    pub id: String,
+    pub workspace_id: String,
+    pub name: String,
+    pub currency: String,
+    pub kind: String,
+    pub source: String,
+    pub created_at: i64,
+}
+
+fn account(r: AnyRow) -> sqlx::Result<AccountRow> {
+    Ok(AccountRow {
+        id: r.try_get("id")?,
+        workspace_id: r.try_get("workspace_id")?,
+        name: r.try_get("name")?,
+        currency: r.try_get("currency")?,
+        kind: r.try_get("kind")?,
+        source: r.try_get("source")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+pub async fn insert_account<'c>(
+    e: impl Executor<'c, Database = Any>,
+    a: &AccountRow,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into accounts (id, workspace_id, name, currency, kind, source, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $7)",
+    )
+    .bind(&a.id)
+    .bind(&a.workspace_id)
+    .bind(&a.name)
+    .bind(&a.currency)
+    .bind(&a.kind)
+    .bind(&a.source)
+    .bind(a.created_at)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+pub async fn accounts_in<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+    before: Option<(i64, String)>,
+    limit: i64,
+) -> sqlx::Result<Vec<AccountRow>> {
+    let (ts, id) = before.unwrap_or((i64::MAX, String::new()));
+    sqlx::query(
+        "select id, workspace_id, name, currency, kind, source, created_at from accounts
+         where workspace_id = $1 and (created_at < $2 or (created_at = $2 and id < $3))
+         order by created_at desc, id desc limit $4",
+    )
+    .bind(workspace_id)
+    .bind(ts)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(e)
+    .await?
+    .into_iter()
+    .map(account)
+    .collect()
+}
+
+/// Every account of the workspace (to validate a push against).
+pub async fn all_accounts<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+) -> sqlx::Result<Vec<AccountRow>> {
+    sqlx::query("select id, workspace_id, name, currency, kind, source, created_at from accounts where workspace_id = $1")
+        .bind(workspace_id)
+        .fetch_all(e)
+        .await?
+        .into_iter()
+        .map(account)
+        .collect()
+}
+
+#[derive(Debug, Clone)]
+pub struct TxRow {
+    pub id: String,
+    pub account_id: String,
+    pub external_id: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub description: String,
+    pub booked_at: i64,
+    pub category: Option<String>,
+    pub merchant: Option<String>,
+    pub note: Option<String>,
+    pub tags: Option<String>,
+    pub excluded: bool,
+}
+
+const TX_COLUMNS: &str =
+    "id, account_id, external_id, amount_minor, currency, description, booked_at,
+    coalesce(category_override, category) as category, merchant, note, tags, excluded";
+
+fn tx_row(r: AnyRow) -> sqlx::Result<TxRow> {
+    Ok(TxRow {
+        id: r.try_get("id")?,
+        account_id: r.try_get("account_id")?,
+        external_id: r.try_get("external_id")?,
+        amount_minor: r.try_get("amount_minor")?,
+        currency: r.try_get("currency")?,
+        description: r.try_get("description")?,
+        booked_at: r.try_get("booked_at")?,
+        category: r.try_get("category")?,
+        merchant: r.try_get("merchant")?,
+        note: r.try_get("note")?,
+        tags: r.try_get("tags")?,
+        excluded: r.try_get::<i64, _>("excluded")? != 0,
+    })
+}
+
+pub struct NewTx<'a> {
+    pub id: &'a str,
+    pub workspace_id: &'a str,
+    pub account_id: &'a str,
+    pub external_id: &'a str,
+    pub amount_minor: i64,
+    pub currency: &'a str,
+    pub description: &'a str,
+    pub booked_at: i64,
+    pub category: Option<&'a str>,
+    pub merchant: Option<&'a str>,
+    pub now: i64,
+}
+
+/// Inserts unless `(account, external id)` exists; returns the stored id and whether it is new.
+pub async fn insert_tx(
+    conn: &mut sqlx::AnyConnection,
+    t: NewTx<'_>,
+) -> sqlx::Result<(String, bool)> {
+    let inserted: Option<String> = sqlx::query_scalar(
+        "insert into transactions (id, workspace_id, account_id, external_id, amount_minor, currency,
+                                   description, booked_at, category, merchant, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+         on conflict (account_id, external_id) do nothing
+         returning id",
+    )
+    .bind(t.id)
+    .bind(t.workspace_id)
+    .bind(t.account_id)
+    .bind(t.external_id)
+    .bind(t.amount_minor)
+    .bind(t.currency)
+    .bind(t.description)
+    .bind(t.booked_at)
+    .bind(t.category)
+    .bind(t.merchant)
+    .bind(t.now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(id) = inserted {
+        return Ok((id, true));
+    }
+    let existing: String = sqlx::query_scalar(
+        "select id from transactions where account_id = $1 and external_id = $2",
+    )
+    .bind(t.account_id)
+    .bind(t.external_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((existing, false))
+}
+
+pub struct TxFilter<'a> {
+    pub workspace_id: &'a str,
+    pub account_id: Option<&'a str>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub category: Option<&'a str>,
+}
+
+/// Newest first by booking time, after the cursor `(booked_at, id)`.
+pub async fn list_tx<'c>(
+    e: impl Executor<'c, Database = Any>,
+    f: TxFilter<'_>,
+    before: Option<(i64, String)>,
+    limit: i64,
+) -> sqlx::Result<Vec<TxRow>> {
+    let (ts, id) = before.unwrap_or((i64::MAX, String::new()));
+    sqlx::query(&format!(
+        "select {TX_COLUMNS} from transactions
+         where workspace_id = $1 and removed_at is null
+           and ($2 = '' or account_id = $2)
+           and booked_at >= $3 and booked_at < $4
+           and ($5 = '' or coalesce(category_override, category) = $5)
+           and (booked_at < $6 or (booked_at = $6 and id < $7))
+         order by booked_at desc, id desc limit $8"
+    ))
+    .bind(f.workspace_id)
+    .bind(f.account_id.unwrap_or(""))
+    .bind(f.from.unwrap_or(i64::MIN))
+    .bind(f.to.unwrap_or(i64::MAX))
+    .bind(f.category.unwrap_or(""))
+    .bind(ts)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(e)
+    .await?
+    .into_iter()
+    .map(tx_row)
+    .collect()
+}
+
+pub async fn get_tx<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+    id: &str,
+) -> sqlx::Result<Option<TxRow>> {
+    sqlx::query(&format!("select {TX_COLUMNS} from transactions where workspace_id = $1 and id = $2 and removed_at is null"))
+        .bind(workspace_id)
+        .bind(id)
+        .fetch_optional(e)
+        .await?
+        .map(tx_row)
+        .transpose()
+}
+
+/// Sets the overlays given as `Some` (inner `None` clears).
+#[allow(clippy::too_many_arguments)]
+pub async fn patch_tx<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+    id: &str,
+    category: Option<Option<&str>>,
+    note: Option<Option<&str>>,
+    tags: Option<Option<&str>>,
+    excluded: Option<bool>,
+    now: i64,
+) -> sqlx::Result<bool> {
+    // $n = 1 means "set this column to the bound value" (which may be null).
+    let r = sqlx::query(
+        "update transactions set
+             category_override = case when $3 = 1 then $4 else category_override end,
+             note = case when $5 = 1 then $6 else note end,
+             tags = case when $7 = 1 then $8 else tags end,
+             excluded = case when $9 = 1 then $10 else excluded end,
+             updated_at = $11
+         where workspace_id = $1 and id = $2 and removed_at is null",
+    )
+    .bind(workspace_id)
+    .bind(id)
+    .bind(i64::from(category.is_some()))
+    .bind(category.flatten())
+    .bind(i64::from(note.is_some()))
+    .bind(note.flatten())
+    .bind(i64::from(tags.is_some()))
+    .bind(tags.flatten())
+    .bind(i64::from(excluded.is_some()))
+    .bind(i64::from(excluded.unwrap_or(false)))
+    .bind(now)
+    .execute(e)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Money out (positive) in a category, currency and `[from, to)` window.
+pub async fn spent<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+    category: &str,
+    currency: &str,
+    from: i64,
+    to: i64,
+) -> sqlx::Result<i64> {
+    let sum: i64 = sqlx::query_scalar(
+        "select cast(coalesce(sum(amount_minor), 0) as bigint) from transactions
+         where workspace_id = $1 and coalesce(category_override, category) = $2 and currency = $3
+           and booked_at >= $4 and booked_at < $5 and amount_minor < 0
+           and excluded = 0 and removed_at is null",
+    )
+    .bind(workspace_id)
+    .bind(category)
+    .bind(currency)
+    .bind(from)
+    .bind(to)
+    .fetch_one(e)
+    .await?;
+    Ok(-sum)
+}
+
+#[derive(Debug, Clone)]
+pub struct BudgetRow {
+    pub id: String,
+    pub category: String,
+    pub month: String,
+    pub limit_minor: i64,
+    pub currency: String,
+    pub created_at: i64,
+}
+
+fn budget(r: AnyRow) -> sqlx::Result<BudgetRow> {
+    Ok(BudgetRow {
+        id: r.try_get("id")?,
+        category: r.try_get("category")?,
+        month: r.try_get("month")?,
+        limit_minor: r.try_get("limit_minor")?,
+        currency: r.try_get("currency")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+pub async fn budgets_in<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+    before: Option<(i64, String)>,
+    limit: i64,
+) -> sqlx::Result<Vec<BudgetRow>> {
+    let (ts, id) = before.unwrap_or((i64::MAX, String::new()));
+    sqlx::query(
+        "select id, category, month, limit_minor, currency, created_at from budgets
+         where workspace_id = $1 and (created_at < $2 or (created_at = $2 and id < $3))
+         order by created_at desc, id desc limit $4",
+    )
+    .bind(workspace_id)
+    .bind(ts)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(e)
+    .await?
+    .into_iter()
+    .map(budget)
+    .collect()
+}
+
+pub async fn get_budget<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+    id: &str,
+) -> sqlx::Result<Option<BudgetRow>> {
+    sqlx::query("select id, category, month, limit_minor, currency, created_at from budgets where workspace_id = $1 and id = $2")
+        .bind(workspace_id)
+        .bind(id)
+        .fetch_optional(e)
+        .await?
+        .map(budget)
+        .transpose()
+}
+
+/// Inserts or (with `id` of an existing budget) replaces; false on a duplicate
+/// (category, month, currency).
+pub async fn upsert_budget<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+    b: &BudgetRow,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into budgets (id, workspace_id, category, month, limit_minor, currency, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)
+         on conflict (id) do update set category = excluded.category, month = excluded.month,
+             limit_minor = excluded.limit_minor, currency = excluded.currency, updated_at = excluded.updated_at",
+    )
+    .bind(&b.id)
+    .bind(workspace_id)
+    .bind(&b.category)
+    .bind(&b.month)
+    .bind(b.limit_minor)
+    .bind(&b.currency)
+    .bind(b.created_at)
+    .bind(now)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete_budget<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+    id: &str,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query("delete from budgets where workspace_id = $1 and id = $2")
+        .bind(workspace_id)
+        .bind(id)
+        .execute(e)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub enum Idempotency {
+    /// Ours: go ahead, then [`finish_idempotent`].
+    Started,
+    /// Same key and body, already answered: replay this.
+    Replay(u16, String),
+    /// Same key, another body.
+    Mismatch,
+    /// Same key, still being processed.
+    InProgress,
+}
+
+/// Claims `(workspace, owner, key)` for a request whose body hashes to `request_hash`.
+pub async fn begin_idempotent(
+    conn: &mut sqlx::AnyConnection,
+    workspace_id: &str,
+    owner: &str,
+    key: &str,
+    request_hash: &str,
+    now: i64,
+    ttl: i64,
+) -> sqlx::Result<Idempotency> {
+    sqlx::query("delete from idempotency_keys where workspace_id = $1 and owner = $2 and idem_key = $3 and expires_at <= $4")
+        .bind(workspace_id)
+        .bind(owner)
+        .bind(key)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    let claimed = sqlx::query(
+        "insert into idempotency_keys (workspace_id, owner, idem_key, request_hash, created_at, expires_at)
+         values ($1, $2, $3, $4, $5, $6) on conflict (workspace_id, owner, idem_key) do nothing",
+    )
+    .bind(workspace_id)
+    .bind(owner)
+    .bind(key)
+    .bind(request_hash)
+    .bind(now)
+    .bind(now + ttl)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    if claimed {
+        return Ok(Idempotency::Started);
+    }
+    let row = sqlx::query(
+        "select request_hash, status_code, response_body from idempotency_keys
+         where workspace_id = $1 and owner = $2 and idem_key = $3",
+    )
+    .bind(workspace_id)
+    .bind(owner)
+    .bind(key)
+    .fetch_one(&mut *conn)
+    .await?;
+    let hash: String = row.try_get("request_hash")?;
+    let status: Option<i64> = row.try_get("status_code")?;
+    let body: Option<String> = row.try_get("response_body")?;
+    Ok(match (hash == request_hash, status, body) {
+        (false, _, _) => Idempotency::Mismatch,
+        (true, Some(s), Some(b)) => Idempotency::Replay(s as u16, b),
+        _ => Idempotency::InProgress,
+    })
+}
+
+pub async fn finish_idempotent<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+    owner: &str,
+    key: &str,
+    status: u16,
+    body: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update idempotency_keys set status_code = $4, response_body = $5
+         where workspace_id = $1 and owner = $2 and idem_key = $3",
+    )
+    .bind(workspace_id)
+    .bind(owner)
+    .bind(key)
+    .bind(i64::from(status))
+    .bind(body)
+    .execute(e)
+    .await?;
+    Ok(())
+}

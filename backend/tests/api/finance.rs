@@ -1,0 +1,514 @@
+//! Accounts, transaction pushes, overlays and budgets, through sessions and keys.
+
+use reqwest::{header, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{create_key, error_of, TestApp, PASSWORD};
+
+async fn account(app: &TestApp, currency: &str) -> String {
+    let res = app
+        .post(
+            "/api/v1/accounts",
+            json!({"name": "Wallet", "currency": currency, "kind": "cash"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    res.json::<Value>().await.unwrap()["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn item(account: &str, ext: &str, amount: &str, day: u32, category: &str) -> Value {
+    json!({"accountId": account, "externalId": ext, "amount": {"amount": amount, "currency": "BHD"},
+           "description": format!("purchase {ext}"), "bookedAt": format!("2026-11-{day:02}T10:00:00Z"),
+           "category": category})
+}
+
+async fn key_post(app: &TestApp, key: &str, path: &str, body: &Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(app.url(path))
+        .bearer_auth(key)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn key_get(app: &TestApp, key: &str, path: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(app.url(path))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_read_only_key_can_list_but_not_push() {
+    let app = TestApp::spawn().await;
+    app.signed_in_user("reader@example.com").await;
+    let acc = account(&app, "BHD").await;
+    let (_, key) = create_key(
+        &app,
+        json!({"name": "reader", "scopes": ["read:transactions"]}),
+    )
+    .await;
+    assert_eq!(
+        key_get(&app, &key, "/api/v1/transactions").await.status(),
+        StatusCode::OK
+    );
+    let res = key_post(
+        &app,
+        &key,
+        "/api/v1/transactions",
+        &json!({"transactions": [item(&acc, "t1", "-1.000", 1, "x")]}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        res.headers()[header::WWW_AUTHENTICATE],
+        "Bearer error=\"insufficient_scope\", scope=\"write:transactions\""
+    );
+    let (code, fields) = error_of(res).await;
+    assert_eq!(
+        (code.as_str(), fields["scope"].as_str()),
+        ("insufficient_scope", Some("write:transactions"))
+    );
+    let res = key_get(&app, &key, "/api/v1/accounts").await;
+    assert_eq!(
+        error_of(res).await.0,
+        "insufficient_scope",
+        "read:transactions does not read accounts"
+    );
+}
+
+#[tokio::test]
+async fn pushing_the_same_batch_twice_inserts_nothing_the_second_time() {
+    let app = TestApp::spawn().await;
+    app.signed_in_user("pusher@example.com").await;
+    let acc = account(&app, "BHD").await;
+    let (_, key) = create_key(
+        &app,
+        json!({"name": "agent", "scopes": ["write:transactions"]}),
+    )
+    .await;
+    let batch = json!({"transactions": [
+        item(&acc, "a", "-12.5", 3, "groceries"),
+        item(&acc, "b", "-0.125", 4, "dining"),
+        item(&acc, "a", "-99.000", 5, "groceries"),
+    ]});
+    let first: Value = key_post(&app, &key, "/api/v1/transactions", &batch)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["created"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        first["duplicates"][0]["externalId"], "a",
+        "a repeat within a batch is a duplicate"
+    );
+    assert_eq!(first["duplicates"][0]["id"], first["created"][0]["id"]);
+    let second: Value = key_post(&app, &key, "/api/v1/transactions", &batch)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(second["created"], json!([]));
+    assert_eq!(second["duplicates"].as_array().unwrap().len(), 3);
+
+    let list: Value = key_get(&app, &key, "/api/v1/transactions")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    let a = items.iter().find(|t| t["externalId"] == "a").unwrap();
+    assert_eq!(
+        a["amount"],
+        json!({"amount": "-12.500", "currency": "BHD"}),
+        "BHD keeps 3 decimals; duplicates never update"
+    );
+
+    let too_many: Vec<Value> = (0..1001)
+        .map(|i| item(&acc, &format!("n{i}"), "-1", 1, "x"))
+        .collect();
+    let res = key_post(
+        &app,
+        &key,
+        "/api/v1/transactions",
+        &json!({"transactions": too_many}),
+    )
+    .await;
+    let (code, fields) = error_of(res).await;
+    assert_eq!(
+        (code.as_str(), fields["transactions"].is_string()),
+        ("validation_failed", true)
+    );
+}
+
+#[tokio::test]
+async fn one_bad_item_rejects_the_whole_batch_with_paths() {
+    let app = TestApp::spawn().await;
+    app.signed_in_user("strict-pusher@example.com").await;
+    let acc = account(&app, "BHD").await;
+    let mut bad_currency = item(&acc, "c", "-1", 1, "x");
+    bad_currency["amount"]["currency"] = json!("SAR");
+    let batch = json!({"transactions": [
+        item(&acc, "ok", "-1", 1, "x"),
+        item(&acc, "too-precise", "-1.2345", 1, "x"),
+        bad_currency,
+        item("no-such-account", "d", "-1", 1, "x"),
+        {"accountId": acc, "externalId": "e", "amount": {"amount": "1", "currency": "BHD"}, "description": "x", "bookedAt": "yesterday"},
+    ]});
+    let res = app.post("/api/v1/transactions", batch).await;
+    let (code, fields) = error_of(res).await;
+    assert_eq!(code, "validation_failed");
+    for path in [
+        "transactions[1].amount.amount",
+        "transactions[2].amount.currency",
+        "transactions[3].accountId",
+        "transactions[4].bookedAt",
+    ] {
+        assert!(fields[path].is_string(), "{path} missing in {fields}");
+    }
+    assert!(fields["transactions[2].amount.currency"]
+        .as_str()
+        .unwrap()
+        .starts_with("currency_mismatch"));
+    let list: Value = app.get("/api/v1/transactions").await.json().await.unwrap();
+    assert_eq!(list["items"], json!([]), "nothing stored");
+}
+
+#[tokio::test]
+async fn idempotency_keys_replay_and_refuse_other_bodies() {
+    let app = TestApp::spawn().await;
+    app.signed_in_user("idem@example.com").await;
+    let acc = account(&app, "BHD").await;
+    let body = json!({"transactions": [item(&acc, "i1", "-5", 2, "x")]});
+    let send = |b: &Value| {
+        app.client
+            .post(app.url("/api/v1/transactions"))
+            .header("Idempotency-Key", "retry-1")
+            .json(b)
+            .send()
+    };
+    let first = send(&body).await.unwrap();
+    assert!(!first.headers().contains_key("idempotent-replayed"));
+    let first: Value = first.json().await.unwrap();
+    let again = send(&body).await.unwrap();
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(
+        again.json::<Value>().await.unwrap(),
+        first,
+        "the same answer, not a duplicates report"
+    );
+    let other = json!({"transactions": [item(&acc, "i2", "-5", 2, "x")]});
+    assert_eq!(
+        error_of(send(&other).await.unwrap()).await.0,
+        "idempotency_key_mismatch"
+    );
+    app.clock.advance(24 * 3600 + 1);
+    let later: Value = send(&other).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        later["created"].as_array().unwrap().len(),
+        1,
+        "keys expire after 24 hours"
+    );
+}
+
+#[tokio::test]
+async fn transactions_filter_page_and_keep_overlays() {
+    let app = TestApp::spawn().await;
+    app.signed_in_user("lister@example.com").await;
+    let acc = account(&app, "BHD").await;
+    let other = account(&app, "BHD").await;
+    let items: Vec<Value> = (1..=5)
+        .map(|d| {
+            item(
+                &acc,
+                &format!("t{d}"),
+                "-1",
+                d,
+                if d % 2 == 0 { "even" } else { "odd" },
+            )
+        })
+        .collect();
+    app.post("/api/v1/transactions", json!({"transactions": items}))
+        .await;
+    app.post(
+        "/api/v1/transactions",
+        json!({"transactions": [item(&other, "o1", "-2", 3, "odd")]}),
+    )
+    .await;
+
+    let q = |query: &str| {
+        let app = &app;
+        let query = query.to_string();
+        async move {
+            app.get(&format!("/api/v1/transactions?{query}"))
+                .await
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let ext = |v: &Value| {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["externalId"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ext(&q(&format!("accountId={acc}")).await),
+        ["t5", "t4", "t3", "t2", "t1"],
+        "newest booking first"
+    );
+    assert_eq!(ext(&q("category=even").await), ["t4", "t2"]);
+    assert_eq!(
+        ext(&q(&format!("accountId={acc}&from=2026-11-02&to=2026-11-04")).await),
+        ["t3", "t2"],
+        "from inclusive, to exclusive"
+    );
+    let page1 = q("limit=4").await;
+    let page2 = q(&format!(
+        "limit=4&cursor={}",
+        page1["nextCursor"].as_str().unwrap()
+    ))
+    .await;
+    assert_eq!(ext(&page1).len() + ext(&page2).len(), 6);
+    assert_eq!(page2["nextCursor"], Value::Null);
+    assert_eq!(
+        error_of(app.get("/api/v1/transactions?from=soon").await)
+            .await
+            .0,
+        "validation_failed"
+    );
+
+    let id = page1["items"][0]["id"].as_str().unwrap().to_string();
+    let patch = |body: Value| {
+        app.client
+            .patch(app.url(&format!("/api/v1/transactions/{id}")))
+            .json(&body)
+            .send()
+    };
+    let res: Value = patch(
+        json!({"category": "dining", "note": "team lunch", "tags": ["work"], "excluded": true}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let t = &res["transaction"];
+    assert_eq!(
+        (
+            t["category"].as_str(),
+            t["note"].as_str(),
+            t["excluded"].as_bool()
+        ),
+        (Some("dining"), Some("team lunch"), Some(true))
+    );
+    assert_eq!(t["tags"], json!(["work"]));
+    let res: Value = patch(json!({"category": null, "tags": null}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let t = &res["transaction"];
+    assert_ne!(
+        t["category"], "dining",
+        "null clears the overlay and the source category shows again"
+    );
+    assert!(t["category"].is_string());
+    assert_eq!(
+        (t["note"].as_str(), t["tags"].clone()),
+        (Some("team lunch"), json!([])),
+        "absent fields are unchanged"
+    );
+    let res = app
+        .client
+        .patch(app.url("/api/v1/transactions/nope"))
+        .json(&json!({"note": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(res).await.0, "not_found");
+}
+
+#[tokio::test]
+async fn budgets_count_spending_of_their_category_month_and_currency() {
+    let app = TestApp::spawn().await;
+    app.signed_in_user("budgeter@example.com").await;
+    let acc = account(&app, "BHD").await;
+    let res = app.post("/api/v1/budgets", json!({"category": "groceries", "month": "2026-11", "limit": {"amount": "150", "currency": "BHD"}})).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let id = res.json::<Value>().await.unwrap()["budget"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.post("/api/v1/transactions", json!({"transactions": [
+        item(&acc, "g1", "-12.250", 3, "groceries"),
+        item(&acc, "g2", "-7.750", 30, "groceries"),
+        item(&acc, "refund", "5.000", 10, "groceries"),
+        item(&acc, "d1", "-30.000", 10, "dining"),
+        {"accountId": acc, "externalId": "dec", "amount": {"amount": "-9", "currency": "BHD"}, "description": "x",
+         "bookedAt": "2026-12-01T00:00:00Z", "category": "groceries"},
+    ]})).await;
+    let list: Value = app.get("/api/v1/budgets").await.json().await.unwrap();
+    assert_eq!(
+        list["items"][0]["spent"],
+        json!({"amount": "20.000", "currency": "BHD"})
+    );
+    assert_eq!(
+        list["items"][0]["limit"],
+        json!({"amount": "150.000", "currency": "BHD"})
+    );
+
+    let dup = app.post("/api/v1/budgets", json!({"category": "groceries", "month": "2026-11", "limit": {"amount": "1", "currency": "BHD"}})).await;
+    assert_eq!(error_of(dup).await.0, "budget_exists");
+    let bad = app.post("/api/v1/budgets", json!({"category": "", "month": "2026-13", "limit": {"amount": "-1", "currency": "XXX"}})).await;
+    let (_, fields) = error_of(bad).await;
+    for f in ["category", "month", "limit.currency"] {
+        assert!(fields[f].is_string(), "{f}: {fields}");
+    }
+    let res = app.client.put(app.url(&format!("/api/v1/budgets/{id}")))
+        .json(&json!({"category": "dining", "month": "2026-11", "limit": {"amount": "40", "currency": "BHD"}}))
+        .send().await.unwrap();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["budget"]["spent"]["amount"], "30.000");
+    assert_eq!(
+        app.client
+            .delete(app.url(&format!("/api/v1/budgets/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/v1/budgets/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(res).await.0, "not_found");
+}
+
+#[tokio::test]
+async fn other_tenants_objects_are_not_found_for_users_and_keys() {
+    let app = TestApp::spawn().await;
+    app.signed_in_user("tenant-a@example.com").await;
+    let acc = account(&app, "BHD").await;
+    let pushed: Value = app
+        .post(
+            "/api/v1/transactions",
+            json!({"transactions": [item(&acc, "secret", "-1", 1, "x")]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let tx_id = pushed["created"][0]["id"].as_str().unwrap().to_string();
+    let budget: Value = app.post("/api/v1/budgets", json!({"category": "x", "month": "2026-11", "limit": {"amount": "1", "currency": "BHD"}})).await.json().await.unwrap();
+    let budget_id = budget["budget"]["id"].as_str().unwrap().to_string();
+    let a_ws = app
+        .get("/api/v1/whoami")
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["workspaceId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let b = app.browser();
+    app.signup("tenant-b@example.com", PASSWORD).await;
+    let token = app
+        .token_from_mail("tenant-b@example.com", "/verify-email", 1)
+        .await;
+    b.post(app.url("/api/v1/auth/verify-email"))
+        .json(&json!({"token": token}))
+        .send()
+        .await
+        .unwrap();
+    app.login_with(&b, "tenant-b@example.com", PASSWORD).await;
+    let res = b.post(app.url("/api/v1/keys")).json(&json!({"name": "b", "scopes": ["write:transactions", "write:budgets", "write:accounts"]})).send().await.unwrap();
+    let b_key = res.json::<Value>().await.unwrap()["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // B's session and B's key see none of A's data and cannot touch it.
+    for list in [
+        "/api/v1/transactions",
+        "/api/v1/accounts",
+        "/api/v1/budgets",
+    ] {
+        let v: Value = b
+            .get(app.url(list))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["items"], json!([]), "{list} via session");
+        let v: Value = key_get(&app, &b_key, list).await.json().await.unwrap();
+        assert_eq!(v["items"], json!([]), "{list} via key");
+    }
+    let patch = b
+        .patch(app.url(&format!("/api/v1/transactions/{tx_id}")))
+        .json(&json!({"note": "mine"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(patch).await.0, "not_found");
+    let del = b
+        .delete(app.url(&format!("/api/v1/budgets/{budget_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(del).await.0, "not_found");
+    let put = reqwest::Client::new().put(app.url(&format!("/api/v1/budgets/{budget_id}"))).bearer_auth(&b_key)
+        .json(&json!({"category": "x", "month": "2026-11", "limit": {"amount": "9", "currency": "BHD"}})).send().await.unwrap();
+    assert_eq!(error_of(put).await.0, "not_found");
+    let push = key_post(
+        &app,
+        &b_key,
+        "/api/v1/transactions",
+        &json!({"transactions": [item(&acc, "inject", "-1", 1, "x")]}),
+    )
+    .await;
+    assert!(
+        error_of(push).await.1["transactions[0].accountId"].is_string(),
+        "A's account is unknown to B"
+    );
+    for path in [
+        format!("/api/v1/transactions?workspaceId={a_ws}"),
+        format!("/api/v1/accounts?workspaceId={a_ws}"),
+    ] {
+        assert_eq!(
+            error_of(key_get(&app, &b_key, &path).await).await.0,
+            "not_found",
+            "{path} via key"
+        );
+        assert_eq!(
+            error_of(b.get(app.url(&path)).send().await.unwrap())
+                .await
+                .0,
+            "not_found",
+            "{path} via session"
+        );
+    }
+    let mine: Value = app.get("/api/v1/transactions").await.json().await.unwrap();
+    assert_eq!(
+        mine["items"][0]["note"],
+        Value::Null,
+        "A's transaction is untouched"
+    );
+}
