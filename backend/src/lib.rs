@@ -20,6 +20,7 @@ pub mod ops;
 pub mod password;
 pub mod ratelimit;
 pub mod state;
+pub mod workspaces;
 
 use std::{future::Future, net::SocketAddr, path::Path, sync::Arc, time::Duration};
 

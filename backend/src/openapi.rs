@@ -29,6 +29,7 @@ State-changing requests authenticated by the cookie must send `Origin` equal to 
         (name = "auth", description = "Accounts, sign-in, password flows and sessions"),
         (name = "finance", description = "Accounts, transactions and budgets (session or API key)"),
         (name = "keys", description = "API keys, scopes, whoami and the security audit log"),
+        (name = "workspaces", description = "Shared workspaces, members and invitations"),
         (name = "ops", description = "Health, readiness and metrics"),
     ),
     components(schemas(shared::ErrorBody, shared::ErrorDetail))

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod money;
 pub mod redirect;
 pub mod validate;
+pub mod workspaces;
 
 pub use auth::*;
 pub use error::*;

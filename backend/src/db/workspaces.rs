@@ -48,3 +48,264 @@ pub async fn role_of<'c>(
     .fetch_optional(e)
     .await
 }
+
+#[derive(Debug, Clone)]
+pub struct WorkspaceRow {
+    pub id: String,
+    pub name: String,
+    pub personal: bool,
+    pub role: String,
+    pub created_at: i64,
+}
+
+fn workspace(r: sqlx::any::AnyRow) -> sqlx::Result<WorkspaceRow> {
+    use sqlx::Row;
+    Ok(WorkspaceRow {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        personal: r
+            .try_get::<Option<String>, _>("personal_owner_id")?
+            .is_some(),
+        role: r.try_get("role")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+const WS_COLUMNS: &str = "w.id, w.name, w.personal_owner_id, m.role, w.created_at";
+
+pub async fn create_shared(
+    conn: &mut AnyConnection,
+    name: &str,
+    owner: &str,
+    now: i64,
+) -> sqlx::Result<String> {
+    let id = super::new_id();
+    sqlx::query("insert into workspaces (id, name, created_at) values ($1, $2, $3)")
+        .bind(&id)
+        .bind(name)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    add_member(&mut *conn, &id, owner, "owner", now).await?;
+    Ok(id)
+}
+
+/// Adds a member; false if they already were one (their role is unchanged).
+pub async fn add_member<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+    user_id: &str,
+    role: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "insert into workspace_members (workspace_id, user_id, role, created_at) values ($1, $2, $3, $4)
+         on conflict (workspace_id, user_id) do nothing",
+    )
+    .bind(workspace_id)
+    .bind(user_id)
+    .bind(role)
+    .bind(now)
+    .execute(e)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// The workspace as `user_id` sees it; `None` unless they are a member.
+pub async fn get_for<'c>(
+    e: impl Executor<'c, Database = Any>,
+    id: &str,
+    user_id: &str,
+) -> sqlx::Result<Option<WorkspaceRow>> {
+    sqlx::query(&format!(
+        "select {WS_COLUMNS} from workspaces w join workspace_members m on m.workspace_id = w.id and m.user_id = $2
+         where w.id = $1"
+    ))
+    .bind(id)
+    .bind(user_id)
+    .fetch_optional(e)
+    .await?
+    .map(workspace)
+    .transpose()
+}
+
+pub async fn list_for<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+    before: Option<(i64, String)>,
+    limit: i64,
+) -> sqlx::Result<Vec<WorkspaceRow>> {
+    let (ts, id) = before.unwrap_or((i64::MAX, String::new()));
+    sqlx::query(&format!(
+        "select {WS_COLUMNS} from workspaces w join workspace_members m on m.workspace_id = w.id and m.user_id = $1
+         where w.created_at < $2 or (w.created_at = $2 and w.id < $3)
+         order by w.created_at desc, w.id desc limit $4"
+    ))
+    .bind(user_id)
+    .bind(ts)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(e)
+    .await?
+    .into_iter()
+    .map(workspace)
+    .collect()
+}
+
+pub struct MemberRow {
+    pub user_id: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub joined_at: i64,
+}
+
+pub async fn members<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+    before: Option<(i64, String)>,
+    limit: i64,
+) -> sqlx::Result<Vec<MemberRow>> {
+    use sqlx::Row;
+    let (ts, id) = before.unwrap_or((i64::MAX, String::new()));
+    let rows = sqlx::query(
+        "select m.user_id, u.email, u.name, m.role, m.created_at from workspace_members m join users u on u.id = m.user_id
+         where m.workspace_id = $1 and (m.created_at < $2 or (m.created_at = $2 and m.user_id < $3))
+         order by m.created_at desc, m.user_id desc limit $4",
+    )
+    .bind(workspace_id)
+    .bind(ts)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(e)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(MemberRow {
+                user_id: r.try_get("user_id")?,
+                email: r.try_get("email")?,
+                name: r.try_get("name")?,
+                role: r.try_get("role")?,
+                joined_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn owner_count<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "select count(*) from workspace_members where workspace_id = $1 and role = 'owner'",
+    )
+    .bind(workspace_id)
+    .fetch_one(e)
+    .await
+}
+
+pub async fn remove_member<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+    user_id: &str,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query("delete from workspace_members where workspace_id = $1 and user_id = $2")
+        .bind(workspace_id)
+        .bind(user_id)
+        .execute(e)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Revokes the keys `user_id` made for the workspace; returns their hashes (to evict from caches).
+pub async fn revoke_member_keys(
+    conn: &mut AnyConnection,
+    workspace_id: &str,
+    user_id: &str,
+    now: i64,
+) -> sqlx::Result<Vec<String>> {
+    let hashes: Vec<String> = sqlx::query_scalar(
+        "select key_hash from api_keys where workspace_id = $1 and user_id = $2 and revoked_at is null",
+    )
+    .bind(workspace_id)
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    sqlx::query("update api_keys set revoked_at = $3 where workspace_id = $1 and user_id = $2 and revoked_at is null")
+        .bind(workspace_id)
+        .bind(user_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(hashes)
+}
+
+pub struct NewInvitation<'a> {
+    pub workspace_id: &'a str,
+    pub email_normalized: &'a str,
+    pub role: &'a str,
+    pub token_hash: &'a str,
+    pub invited_by: &'a str,
+    pub now: i64,
+    pub ttl: i64,
+}
+
+pub async fn insert_invitation<'c>(
+    e: impl Executor<'c, Database = Any>,
+    i: NewInvitation<'_>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into invitations (id, workspace_id, email_normalized, role, token_hash, invited_by, created_at, expires_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(super::new_id())
+    .bind(i.workspace_id)
+    .bind(i.email_normalized)
+    .bind(i.role)
+    .bind(i.token_hash)
+    .bind(i.invited_by)
+    .bind(i.now)
+    .bind(i.now + i.ttl)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+/// A live invitation's `(workspace, email, role)`, without using it.
+pub async fn peek_invitation<'c>(
+    e: impl Executor<'c, Database = Any>,
+    token_hash: &str,
+    now: i64,
+) -> sqlx::Result<Option<(String, String, String)>> {
+    use sqlx::Row;
+    let row = sqlx::query(
+        "select workspace_id, email_normalized, role from invitations
+         where token_hash = $1 and accepted_at is null and expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(e)
+    .await?;
+    row.map(|r| {
+        Ok((
+            r.try_get("workspace_id")?,
+            r.try_get("email_normalized")?,
+            r.try_get("role")?,
+        ))
+    })
+    .transpose()
+}
+
+/// Uses an invitation; false if it was used meanwhile.
+pub async fn accept_invitation<'c>(
+    e: impl Executor<'c, Database = Any>,
+    token_hash: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query("update invitations set accepted_at = $2 where token_hash = $1 and accepted_at is null and expires_at > $2")
+        .bind(token_hash)
+        .bind(now)
+        .execute(e)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}

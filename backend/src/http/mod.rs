@@ -61,6 +61,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::auth::router())
         .merge(crate::keys::router())
         .merge(crate::finance::router())
+        .merge(crate::workspaces::router())
         .merge(crate::audit::routes::router())
         .merge(ops::router())
 }

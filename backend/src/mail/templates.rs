@@ -3,10 +3,23 @@
 use crate::state::Web;
 
 pub enum Template {
-    VerifyEmail { name: String, token: String },
-    AlreadyRegistered { name: String },
-    ResetPassword { name: String, token: String },
+    VerifyEmail {
+        name: String,
+        token: String,
+    },
+    AlreadyRegistered {
+        name: String,
+    },
+    ResetPassword {
+        name: String,
+        token: String,
+    },
     NoAccount,
+    Invitation {
+        inviter: String,
+        workspace: String,
+        token: String,
+    },
 }
 
 impl Template {
@@ -16,6 +29,7 @@ impl Template {
             Self::AlreadyRegistered { .. } => "already_registered",
             Self::ResetPassword { .. } => "reset_password",
             Self::NoAccount => "no_account",
+            Self::Invitation { .. } => "invitation",
         }
     }
 
@@ -46,6 +60,15 @@ impl Template {
                      The link works once and expires in 1 hour. Resetting signs you out everywhere.\n\
                      If you did not ask for this, ignore this mail: your password stays as it is.\n",
                     web.link("/reset-password", token)
+                ),
+            ),
+            Self::Invitation { inviter, workspace, token } => (
+                format!("{inviter} invited you to {workspace} on pfn"),
+                format!(
+                    "Hello,\n\n{inviter} invited you to the workspace \"{workspace}\" on pfn.\n\n\
+                     Accept (sign in or create an account with this email address first):\n\n{}\n\n\
+                     The invitation works once and expires in 7 days. If you do not know {inviter}, ignore this mail.\n",
+                    web.link("/invitations/accept", token)
                 ),
             ),
             Self::NoAccount => (

@@ -10,3 +10,4 @@ mod keys;
 mod ops;
 mod security;
 mod sessions;
+mod workspaces;

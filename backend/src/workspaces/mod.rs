@@ -1,0 +1,341 @@
+//! Workspaces: a personal one per user, shared ones with members (`owner`, `member`) and
+//! invitations by email. Owners manage members and keys; members read and write finance data.
+//! Session only.
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Json,
+};
+use shared::{
+    validate::{check_name, Email},
+    workspaces::*,
+    ErrorBody, Page, StatusBody, TokenRequest,
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    audit::{self, Event, Outcome},
+    auth::session::SessionUser,
+    crypto::{random_token, sha256_hex},
+    db::{self, workspaces as wdb},
+    error::{AppError, Result},
+    http::{pagination, rfc3339, AppJson, AppQuery, RequestMeta},
+    mail::Template,
+    openapi::responses::{BodyErrors, Unauthenticated},
+    state::AppState,
+};
+
+const INVITATION_TTL: i64 = 7 * 24 * 3600;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_workspaces, create_workspace))
+        .routes(routes!(get_workspace))
+        .routes(routes!(list_members, invite_member))
+        .routes(routes!(remove_member))
+        .routes(routes!(accept_invitation))
+}
+
+fn view(w: wdb::WorkspaceRow) -> Workspace {
+    Workspace {
+        id: w.id,
+        name: w.name,
+        personal: w.personal,
+        role: w.role,
+        created_at: rfc3339(w.created_at),
+    }
+}
+
+/// The workspace if the caller is a member (else 404, as if it did not exist).
+async fn membership(state: &AppState, id: &str, user_id: &str) -> Result<wdb::WorkspaceRow> {
+    wdb::get_for(&state.db.pool, id, user_id)
+        .await?
+        .ok_or_else(AppError::not_found)
+}
+
+fn owners_only(w: &wdb::WorkspaceRow) -> Result<()> {
+    if w.role == "owner" {
+        Ok(())
+    } else {
+        Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Only workspace owners can do this.",
+        ))
+    }
+}
+
+/// Your workspaces, newest first.
+#[utoipa::path(get, path = "/api/v1/workspaces", tag = "workspaces", operation_id = "listWorkspaces",
+    security(("session" = [])),
+    params(pagination::PageQuery),
+    responses(
+        (status = 200, description = "A page of workspaces", body = Page<Workspace>),
+        (status = 403, description = "`session_required`", body = ErrorBody),
+        Unauthenticated))]
+async fn list_workspaces(
+    State(state): State<AppState>,
+    who: SessionUser,
+    AppQuery(q): AppQuery<pagination::PageQuery>,
+) -> Result<Json<Page<Workspace>>> {
+    let limit = q.limit()?;
+    let rows = wdb::list_for(&state.db.pool, &who.user.id, q.after()?, limit + 1).await?;
+    let (rows, next_cursor) = pagination::finish(rows, limit, |w| (w.created_at, w.id.clone()));
+    Ok(Json(Page {
+        items: rows.into_iter().map(view).collect(),
+        next_cursor,
+    }))
+}
+
+/// Create a shared workspace; you are its owner.
+#[utoipa::path(post, path = "/api/v1/workspaces", tag = "workspaces", operation_id = "createWorkspace",
+    security(("session" = [])),
+    request_body = CreateWorkspaceRequest,
+    responses(
+        (status = 201, description = "Created", body = WorkspaceBody),
+        (status = 403, description = "`csrf_rejected` or `session_required`", body = ErrorBody),
+        BodyErrors, Unauthenticated))]
+async fn create_workspace(
+    State(state): State<AppState>,
+    who: SessionUser,
+    AppJson(req): AppJson<CreateWorkspaceRequest>,
+) -> Result<(StatusCode, Json<WorkspaceBody>)> {
+    let name = check_name(&req.name).map_err(|m| AppError::field("name", m))?;
+    let mut tx = state.db.begin().await?;
+    let id = wdb::create_shared(&mut tx, &name, &who.user.id, state.clock.now()).await?;
+    let row = wdb::get_for(&mut *tx, &id, &who.user.id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(WorkspaceBody {
+            workspace: view(row),
+        }),
+    ))
+}
+
+/// One of your workspaces.
+#[utoipa::path(get, path = "/api/v1/workspaces/{id}", tag = "workspaces", operation_id = "getWorkspace",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "Workspace id")),
+    responses(
+        (status = 200, description = "The workspace", body = WorkspaceBody),
+        (status = 403, description = "`session_required`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        Unauthenticated))]
+async fn get_workspace(
+    State(state): State<AppState>,
+    who: SessionUser,
+    Path(id): Path<String>,
+) -> Result<Json<WorkspaceBody>> {
+    Ok(Json(WorkspaceBody {
+        workspace: view(membership(&state, &id, &who.user.id).await?),
+    }))
+}
+
+/// The members of a workspace you belong to.
+#[utoipa::path(get, path = "/api/v1/workspaces/{id}/members", tag = "workspaces", operation_id = "listMembers",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "Workspace id"), pagination::PageQuery),
+    responses(
+        (status = 200, description = "A page of members", body = Page<Member>),
+        (status = 403, description = "`session_required`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        Unauthenticated))]
+async fn list_members(
+    State(state): State<AppState>,
+    who: SessionUser,
+    Path(id): Path<String>,
+    AppQuery(q): AppQuery<pagination::PageQuery>,
+) -> Result<Json<Page<Member>>> {
+    membership(&state, &id, &who.user.id).await?;
+    let limit = q.limit()?;
+    let rows = wdb::members(&state.db.pool, &id, q.after()?, limit + 1).await?;
+    let (rows, next_cursor) = pagination::finish(rows, limit, |m| (m.joined_at, m.user_id.clone()));
+    let items = rows
+        .into_iter()
+        .map(|m| Member {
+            user_id: m.user_id,
+            email: m.email,
+            name: m.name,
+            role: m.role,
+            joined_at: rfc3339(m.joined_at),
+        })
+        .collect();
+    Ok(Json(Page { items, next_cursor }))
+}
+
+/// Invite someone by email (owners). Always 202 whatever the email: an invitation mail goes
+/// out unless that person is already a member.
+#[utoipa::path(post, path = "/api/v1/workspaces/{id}/members", tag = "workspaces", operation_id = "inviteMember",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "Workspace id")),
+    request_body = InviteRequest,
+    responses(
+        (status = 202, description = "Accepted", body = StatusBody),
+        (status = 403, description = "`forbidden` (not an owner), `csrf_rejected` or `session_required`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`personal_workspace`: a personal workspace has no other members", body = ErrorBody),
+        BodyErrors, Unauthenticated))]
+async fn invite_member(
+    State(state): State<AppState>,
+    who: SessionUser,
+    Path(id): Path<String>,
+    AppJson(req): AppJson<InviteRequest>,
+) -> Result<(StatusCode, Json<StatusBody>)> {
+    let w = membership(&state, &id, &who.user.id).await?;
+    owners_only(&w)?;
+    if w.personal {
+        return Err(AppError::new(
+            StatusCode::CONFLICT,
+            "personal_workspace",
+            "A personal workspace has no other members.",
+        ));
+    }
+    let email = Email::parse(&req.email).map_err(|m| AppError::field("email", m))?;
+    if !matches!(req.role.as_str(), "owner" | "member") {
+        return Err(AppError::field("role", "must be owner or member"));
+    }
+    let mut tx = state.db.begin().await?;
+    let already = match db::users::by_email(&mut *tx, &email.normalized).await? {
+        Some(u) => wdb::role_of(&mut *tx, &id, &u.id).await?.is_some(),
+        None => false,
+    };
+    if !already {
+        let token = random_token();
+        let now = state.clock.now();
+        let invitation = wdb::NewInvitation {
+            workspace_id: &id,
+            email_normalized: &email.normalized,
+            role: &req.role,
+            token_hash: &sha256_hex(token.as_bytes()),
+            invited_by: &who.user.id,
+            now,
+            ttl: INVITATION_TTL,
+        };
+        wdb::insert_invitation(&mut *tx, invitation).await?;
+        let template = Template::Invitation {
+            inviter: who.user.name.clone(),
+            workspace: w.name.clone(),
+            token,
+        };
+        state
+            .mail
+            .enqueue(&mut tx, &state, &email.display, template)
+            .await?;
+    }
+    tx.commit().await?;
+    state.mail.wake();
+    Ok((StatusCode::ACCEPTED, Json(StatusBody::accepted())))
+}
+
+/// Remove a member (owners), or leave (anyone, removing themselves). The last owner cannot
+/// leave or be removed. The removed member's keys for this workspace are revoked at once.
+#[utoipa::path(delete, path = "/api/v1/workspaces/{id}/members/{userId}", tag = "workspaces", operation_id = "removeMember",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "Workspace id"), ("userId" = String, Path, description = "Member's user id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "`forbidden` (not an owner), `csrf_rejected` or `session_required`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`last_owner`", body = ErrorBody),
+        Unauthenticated))]
+async fn remove_member(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    who: SessionUser,
+    Path((id, user_id)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    let w = membership(&state, &id, &who.user.id).await?;
+    if user_id != who.user.id {
+        owners_only(&w)?;
+    }
+    let mut tx = state.db.begin().await?;
+    let Some(role) = wdb::role_of(&mut *tx, &id, &user_id).await? else {
+        return Err(AppError::not_found());
+    };
+    if role == "owner" && wdb::owner_count(&mut *tx, &id).await? <= 1 {
+        return Err(AppError::new(
+            StatusCode::CONFLICT,
+            "last_owner",
+            "A workspace needs at least one owner.",
+        ));
+    }
+    wdb::remove_member(&mut *tx, &id, &user_id).await?;
+    let hashes = wdb::revoke_member_keys(&mut tx, &id, &user_id, state.clock.now()).await?;
+    let ev = Event {
+        target: Some(("workspace", &id)),
+        ..Event::own("workspace.member_removed", &user_id, Outcome::Success)
+    };
+    audit::record(
+        &mut tx,
+        &state,
+        &meta,
+        Event {
+            actor_user_id: Some(&who.user.id),
+            ..ev
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    for h in hashes {
+        state.keys.invalidate(&h).await;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Accept an invitation. The signed-in user's verified email must be the invited one.
+#[utoipa::path(post, path = "/api/v1/invitations/accept", tag = "workspaces", operation_id = "acceptInvitation",
+    security(("session" = [])),
+    request_body = TokenRequest,
+    responses(
+        (status = 200, description = "You are a member now", body = WorkspaceBody),
+        (status = 400, description = "`invalid_token`: unknown, used or expired (7 days)", body = ErrorBody),
+        (status = 403, description = "`invitation_email_mismatch`, `email_not_verified`, `csrf_rejected` or `session_required`", body = ErrorBody),
+        BodyErrors, Unauthenticated))]
+async fn accept_invitation(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    who: SessionUser,
+    AppJson(req): AppJson<TokenRequest>,
+) -> Result<Json<WorkspaceBody>> {
+    let hash = sha256_hex(req.token.as_bytes());
+    let now = state.clock.now();
+    let (workspace_id, email, role) = wdb::peek_invitation(&state.db.pool, &hash, now)
+        .await?
+        .ok_or_else(AppError::invalid_token)?;
+    if who.user.email_verified_at.is_none() {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "email_not_verified",
+            "Verify your email address first.",
+        ));
+    }
+    if shared::validate::normalize_email(&who.user.email) != email {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "invitation_email_mismatch",
+            "This invitation was sent to another email address. Sign in with that one.",
+        ));
+    }
+    let mut tx = state.db.begin().await?;
+    if !wdb::accept_invitation(&mut *tx, &hash, now).await? {
+        return Err(AppError::invalid_token());
+    }
+    if wdb::add_member(&mut *tx, &workspace_id, &who.user.id, &role, now).await? {
+        let ev = Event {
+            target: Some(("workspace", &workspace_id)),
+            ..Event::own("workspace.member_added", &who.user.id, Outcome::Success)
+        };
+        audit::record(&mut tx, &state, &meta, ev).await?;
+    }
+    let row = wdb::get_for(&mut *tx, &workspace_id, &who.user.id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    tx.commit().await?;
+    Ok(Json(WorkspaceBody {
+        workspace: view(row),
+    }))
+}
