@@ -4,7 +4,10 @@
 use std::{
     collections::HashMap,
     marker::PhantomData,
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicI64, Ordering},
+        Arc, Mutex,
+    },
     time::Duration,
 };
 
@@ -62,7 +65,33 @@ scopes!(
 /// invalidate an entry at once; [`KeyCache::invalidate`] is the hook the scale-out work fans out
 /// to other replicas.
 #[derive(Clone)]
-pub struct KeyCache(Cache<String, Option<Arc<KeyRow>>>);
+pub struct KeyCache(Cache<String, Option<Arc<CachedKey>>>);
+
+/// A cached key row, plus when this replica last queued a usage report for it, so busy keys
+/// cost one queue message a minute rather than one per request.
+pub struct CachedKey {
+    row: KeyRow,
+    reported: AtomicI64,
+}
+
+impl std::ops::Deref for CachedKey {
+    type Target = KeyRow;
+    fn deref(&self) -> &KeyRow {
+        &self.row
+    }
+}
+
+impl CachedKey {
+    /// True (once per minute per key and replica) when a usage report is due.
+    fn report_due(&self, now: i64) -> bool {
+        let last = self.reported.load(Ordering::Relaxed);
+        now - last >= 60
+            && self
+                .reported
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+}
 
 impl Default for KeyCache {
     fn default() -> Self {
@@ -76,14 +105,24 @@ impl Default for KeyCache {
 }
 
 impl KeyCache {
-    async fn get(&self, state: &AppState, hash: &str) -> Result<Option<Arc<KeyRow>>> {
+    async fn get(&self, state: &AppState, hash: &str) -> Result<Option<Arc<CachedKey>>> {
+        // Hits (nearly every request) take the cheap path; misses go through the single-flight
+        // loader so a burst of requests with a new key makes one database query.
+        if let Some(hit) = self.0.get(hash).await {
+            return Ok(hit);
+        }
         let pool = state.db.pool.clone();
         let hash_owned = hash.to_string();
         self.0
             .try_get_with(hash.to_string(), async move {
-                db::keys::by_hash(&pool, &hash_owned)
-                    .await
-                    .map(|r| r.map(Arc::new))
+                db::keys::by_hash(&pool, &hash_owned).await.map(|r| {
+                    r.map(|row| {
+                        Arc::new(CachedKey {
+                            row,
+                            reported: AtomicI64::new(0),
+                        })
+                    })
+                })
             })
             .await
             .map_err(|e| AppError::Internal(anyhow::anyhow!("key lookup: {e}")))
@@ -280,7 +319,8 @@ pub async fn rate_limit_headers(mut req: Request, next: Next) -> Response {
     req.extensions_mut().insert(slot.clone());
     let mut res = next.run(req).await;
     let decision = *slot.0.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(d) = decision {
+    // No headers when key limits are turned off (limit 0).
+    if let Some(d) = decision.filter(|d| d.limit > 0) {
         let h = res.headers_mut();
         h.insert("ratelimit-limit", HeaderValue::from(d.limit));
         h.insert("ratelimit-remaining", HeaderValue::from(d.remaining));
@@ -301,7 +341,7 @@ pub fn server_key_env(_state: &AppState) -> KeyEnv {
 pub struct Caller<N: Need = AnyScope> {
     pub user_id: String,
     pub email: String,
-    pub key: Option<Arc<KeyRow>>,
+    pub key: Option<Arc<CachedKey>>,
     pub scopes: Vec<String>,
     pub workspace_id: String,
     _need: PhantomData<N>,
@@ -413,26 +453,39 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
         }
         // Only requests that pass authentication and scope checks spend tokens.
         let limits = &state.config.limits;
-        let decision = state
-            .limiter
-            .take(
-                &format!("key:{}", key.id),
-                limits.key_burst,
-                f64::from(limits.key_per_min) / 60.0,
-            )
-            .await;
+        let decision = if limits.key_burst == 0 || limits.key_per_min == 0 {
+            Decision {
+                allowed: true,
+                limit: 0,
+                remaining: 0,
+                reset_secs: 0,
+                retry_after: 0,
+            }
+        } else {
+            let bucket = format!("key:{}", key.id);
+            state
+                .limiter
+                .take(
+                    &bucket,
+                    limits.key_burst,
+                    f64::from(limits.key_per_min) / 60.0,
+                )
+                .await
+        };
         if let Some(slot) = parts.extensions.get::<RateSlot>() {
             *slot.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(decision);
         }
         if !decision.allowed {
             return Err(AppError::too_many("rate_limited", decision.retry_after));
         }
-        state.usage.record(Usage::Used {
-            key_id: key.id.clone(),
-            user_id: key.user_id.clone(),
-            at: now,
-            meta,
-        });
+        if key.report_due(now) {
+            state.usage.record(Usage::Used {
+                key_id: key.id.clone(),
+                user_id: key.user_id.clone(),
+                at: now,
+                meta,
+            });
+        }
         Ok(Self {
             user_id: key.user_id.clone(),
             email: key.owner_email.clone(),
