@@ -3,7 +3,7 @@
 use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{create_key, error_of, TestApp, PASSWORD};
+use crate::helpers::{create_key, error_of, TestApp};
 
 async fn account(app: &TestApp, currency: &str) -> String {
     let res = app
@@ -426,17 +426,7 @@ async fn other_tenants_objects_are_not_found_for_users_and_keys() {
         .unwrap()
         .to_string();
 
-    let b = app.browser();
-    app.signup("tenant-b@example.com", PASSWORD).await;
-    let token = app
-        .token_from_mail("tenant-b@example.com", "/verify-email", 1)
-        .await;
-    b.post(app.url("/api/v1/auth/verify-email"))
-        .json(&json!({"token": token}))
-        .send()
-        .await
-        .unwrap();
-    app.login_with(&b, "tenant-b@example.com", PASSWORD).await;
+    let b = app.other_user("tenant-b@example.com").await;
     let res = b.post(app.url("/api/v1/keys")).json(&json!({"name": "b", "scopes": ["write:transactions", "write:budgets", "write:accounts"]})).send().await.unwrap();
     let b_key = res.json::<Value>().await.unwrap()["secret"]
         .as_str()

@@ -151,6 +151,29 @@ impl TestApp {
         assert_eq!(self.login(email, PASSWORD).await.status(), StatusCode::OK);
     }
 
+    /// Another person: signs `email` up, verifies it through the mailed link, and returns a
+    /// browser (own cookie jar) signed in as them.
+    pub async fn other_user(&self, email: &str) -> reqwest::Client {
+        let browser = self.browser();
+        assert_eq!(
+            self.signup(email, PASSWORD).await.status(),
+            StatusCode::ACCEPTED
+        );
+        let token = self.token_from_mail(email, "/verify-email", 1).await;
+        let res = browser
+            .post(self.url("/api/v1/auth/verify-email"))
+            .json(&json!({"token": token}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            self.login_with(&browser, email, PASSWORD).await.status(),
+            StatusCode::OK
+        );
+        browser
+    }
+
     /// Every `.eml` in the outbox addressed to `to`, oldest first.
     pub fn mails_to(&self, to: &str) -> Vec<String> {
         let dir = self.data_dir.join("outbox");

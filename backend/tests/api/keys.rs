@@ -3,7 +3,7 @@
 use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{captured_logs, create_key, error_of, with_key, TestApp, PASSWORD};
+use crate::helpers::{captured_logs, create_key, error_of, with_key, TestApp};
 
 const ALL_TABLES: &[&str] = &[
     "users",
@@ -332,17 +332,7 @@ async fn other_users_keys_are_not_found() {
     let app = TestApp::spawn().await;
     app.signed_in_user("a-owner@example.com").await;
     let (a_key, _) = create_key(&app, json!({"name": "A's", "scopes": ["read:accounts"]})).await;
-    let b = app.browser();
-    app.signup("b-user@example.com", PASSWORD).await;
-    let token = app
-        .token_from_mail("b-user@example.com", "/verify-email", 1)
-        .await;
-    b.post(app.url("/api/v1/auth/verify-email"))
-        .json(&json!({"token": token}))
-        .send()
-        .await
-        .unwrap();
-    app.login_with(&b, "b-user@example.com", PASSWORD).await;
+    let b = app.other_user("b-user@example.com").await;
 
     let get = b
         .get(app.url(&format!("/api/v1/keys/{a_key}")))

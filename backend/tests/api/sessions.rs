@@ -93,20 +93,7 @@ async fn another_users_session_id_is_not_found() {
         .as_str()
         .unwrap()
         .to_string();
-    let bob = app.browser();
-    assert_eq!(
-        app.signup("bob@example.com", PASSWORD).await.status(),
-        StatusCode::ACCEPTED
-    );
-    let token = app
-        .token_from_mail("bob@example.com", "/verify-email", 1)
-        .await;
-    bob.post(app.url("/api/v1/auth/verify-email"))
-        .json(&serde_json::json!({"token": token}))
-        .send()
-        .await
-        .unwrap();
-    app.login_with(&bob, "bob@example.com", PASSWORD).await;
+    let bob = app.other_user("bob@example.com").await;
     let res = bob
         .delete(app.url(&format!("/api/v1/auth/sessions/{alice_id}")))
         .send()

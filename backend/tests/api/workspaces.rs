@@ -3,25 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{error_of, TestApp, PASSWORD};
-
-/// Signs up, verifies and signs in a second browser.
-async fn other_user(app: &TestApp, email: &str) -> reqwest::Client {
-    let browser = app.browser();
-    app.signup(email, PASSWORD).await;
-    let token = app.token_from_mail(email, "/verify-email", 1).await;
-    browser
-        .post(app.url("/api/v1/auth/verify-email"))
-        .json(&json!({"token": token}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        app.login_with(&browser, email, PASSWORD).await.status(),
-        StatusCode::OK
-    );
-    browser
-}
+use crate::helpers::{error_of, TestApp};
 
 #[tokio::test]
 async fn invited_members_share_data_until_removed_and_lose_their_keys() {
@@ -38,7 +20,7 @@ async fn invited_members_share_data_until_removed_and_lose_their_keys() {
     );
     let ws_id = ws["id"].as_str().unwrap().to_string();
 
-    let b = other_user(&app, "partner@example.com").await;
+    let b = app.other_user("partner@example.com").await;
     let res = app
         .post(
             &format!("/api/v1/workspaces/{ws_id}/members"),
@@ -202,7 +184,7 @@ async fn roles_last_owner_and_invitation_rules() {
     assert!(error_of(res).await.1["role"].is_string());
 
     // A member cannot invite; an invitation for one address cannot be used by another.
-    let member = other_user(&app, "member@example.com").await;
+    let member = app.other_user("member@example.com").await;
     app.post(
         &format!("/api/v1/workspaces/{ws_id}/members"),
         json!({"email": "member@example.com", "role": "member"}),
@@ -211,7 +193,7 @@ async fn roles_last_owner_and_invitation_rules() {
     let token = app
         .token_from_mail("member@example.com", "/invitations/accept", 2)
         .await;
-    let stranger = other_user(&app, "stranger@example.com").await;
+    let stranger = app.other_user("stranger@example.com").await;
     let res = stranger
         .post(app.url("/api/v1/invitations/accept"))
         .json(&json!({"token": token}))
