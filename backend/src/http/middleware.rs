@@ -91,11 +91,18 @@ pub async fn route_guards(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// The credential of an `Authorization: Bearer <token>` value (trimmed, possibly empty), or
+/// `None` when the scheme is not Bearer.
+pub fn bearer_token(value: &HeaderValue) -> Option<&str> {
+    let v = value.to_str().ok()?;
+    (v.len() >= 7 && v[..7].eq_ignore_ascii_case("bearer ")).then(|| v[7..].trim())
+}
+
 pub fn has_bearer(headers: &HeaderMap) -> bool {
     headers
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.len() >= 7 && v[..7].eq_ignore_ascii_case("bearer "))
+        .and_then(bearer_token)
+        .is_some()
 }
 
 /// product.md §8: a state-changing request without a Bearer header is refused when its
