@@ -34,6 +34,22 @@ impl<'a> Event<'a> {
             outcome,
         }
     }
+
+    /// The same event about another object.
+    pub fn on(self, target_type: &'static str, target_id: &'a str) -> Self {
+        Self {
+            target: Some((target_type, target_id)),
+            ..self
+        }
+    }
+
+    /// The same event, done with an API key.
+    pub fn by_key(self, key_id: &'a str) -> Self {
+        Self {
+            actor_key_id: Some(key_id),
+            ..self
+        }
+    }
 }
 
 pub async fn record(

@@ -798,10 +798,7 @@ async fn end_session(
     if !db::sessions::delete_one(&mut *tx, &auth.user.id, &id).await? {
         return Err(AppError::not_found());
     }
-    let ev = Event {
-        target: Some(("session", &id)),
-        ..Event::own("session.revoked", &auth.user.id, Outcome::Success)
-    };
+    let ev = Event::own("session.revoked", &auth.user.id, Outcome::Success).on("session", &id);
     audit::record(&mut tx, &state, &meta, ev).await?;
     tx.commit().await?;
     if id == auth.session_id {

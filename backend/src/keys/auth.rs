@@ -297,14 +297,9 @@ async fn key_event(
     outcome: crate::audit::Outcome,
 ) -> sqlx::Result<()> {
     let mut conn = state.db.pool.acquire().await?;
-    let ev = crate::audit::Event {
-        kind,
-        user_id: Some(user_id),
-        actor_user_id: Some(user_id),
-        actor_key_id: Some(key_id),
-        target: Some(("api_key", key_id)),
-        outcome,
-    };
+    let ev = crate::audit::Event::own(kind, user_id, outcome)
+        .on("api_key", key_id)
+        .by_key(key_id);
     crate::audit::record(&mut conn, state, meta, ev).await
 }
 
@@ -396,9 +391,7 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
                 _need: PhantomData,
             });
         };
-        let raw = auth.to_str().ok().and_then(|v| {
-            (v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer ")).then(|| v[7..].trim())
-        });
+        let raw = crate::http::middleware::bearer_token(auth).filter(|t| !t.is_empty());
         let malformed = || {
             unauthorized(
                 "malformed_key",

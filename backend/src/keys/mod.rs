@@ -69,13 +69,6 @@ pub fn view(k: &KeyRow, now: i64) -> ApiKey {
     }
 }
 
-fn key_event<'a>(kind: &'static str, user_id: &'a str, key_id: &'a str) -> Event<'a> {
-    Event {
-        target: Some(("api_key", key_id)),
-        ..Event::own(kind, user_id, Outcome::Success)
-    }
-}
-
 /// Mints a key row in `tx`; returns it with the secret.
 #[allow(clippy::too_many_arguments)]
 async fn mint(
@@ -189,7 +182,7 @@ async fn create_key(
         &mut tx,
         &state,
         &meta,
-        key_event("key.created", &who.user.id, &row.id),
+        Event::own("key.created", &who.user.id, Outcome::Success).on("api_key", &row.id),
     )
     .await?;
     tx.commit().await?;
@@ -275,7 +268,7 @@ async fn revoke_key(
             &mut tx,
             &state,
             &meta,
-            key_event("key.revoked", &who.user.id, &row.id),
+            Event::own("key.revoked", &who.user.id, Outcome::Success).on("api_key", &row.id),
         )
         .await?;
     }
@@ -339,7 +332,7 @@ async fn rotate_key(
         &mut tx,
         &state,
         &meta,
-        key_event("key.rotated", &who.user.id, &old.id),
+        Event::own("key.rotated", &who.user.id, Outcome::Success).on("api_key", &old.id),
     )
     .await?;
     tx.commit().await?;

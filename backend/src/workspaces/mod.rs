@@ -265,10 +265,8 @@ async fn remove_member(
     }
     wdb::remove_member(&mut *tx, &id, &user_id).await?;
     let hashes = wdb::revoke_member_keys(&mut tx, &id, &user_id, state.clock.now()).await?;
-    let ev = Event {
-        target: Some(("workspace", &id)),
-        ..Event::own("workspace.member_removed", &user_id, Outcome::Success)
-    };
+    let ev =
+        Event::own("workspace.member_removed", &user_id, Outcome::Success).on("workspace", &id);
     audit::record(
         &mut tx,
         &state,
@@ -325,10 +323,8 @@ async fn accept_invitation(
         return Err(AppError::invalid_token());
     }
     if wdb::add_member(&mut *tx, &workspace_id, &who.user.id, &role, now).await? {
-        let ev = Event {
-            target: Some(("workspace", &workspace_id)),
-            ..Event::own("workspace.member_added", &who.user.id, Outcome::Success)
-        };
+        let ev = Event::own("workspace.member_added", &who.user.id, Outcome::Success)
+            .on("workspace", &workspace_id);
         audit::record(&mut tx, &state, &meta, ev).await?;
     }
     let row = wdb::get_for(&mut *tx, &workspace_id, &who.user.id)
