@@ -218,26 +218,21 @@ pub async fn remove_member<'c>(
 }
 
 /// Revokes the keys `user_id` made for the workspace; returns their hashes (to evict from caches).
-pub async fn revoke_member_keys(
-    conn: &mut AnyConnection,
+pub async fn revoke_member_keys<'c>(
+    e: impl Executor<'c, Database = Any>,
     workspace_id: &str,
     user_id: &str,
     now: i64,
 ) -> sqlx::Result<Vec<String>> {
-    let hashes: Vec<String> = sqlx::query_scalar(
-        "select key_hash from api_keys where workspace_id = $1 and user_id = $2 and revoked_at is null",
+    sqlx::query_scalar(
+        "update api_keys set revoked_at = $3 where workspace_id = $1 and user_id = $2 and revoked_at is null
+         returning key_hash",
     )
     .bind(workspace_id)
     .bind(user_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    sqlx::query("update api_keys set revoked_at = $3 where workspace_id = $1 and user_id = $2 and revoked_at is null")
-        .bind(workspace_id)
-        .bind(user_id)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    Ok(hashes)
+    .bind(now)
+    .fetch_all(e)
+    .await
 }
 
 pub struct NewInvitation<'a> {

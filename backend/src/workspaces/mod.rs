@@ -264,7 +264,7 @@ async fn remove_member(
         ));
     }
     wdb::remove_member(&mut *tx, &id, &user_id).await?;
-    let hashes = wdb::revoke_member_keys(&mut tx, &id, &user_id, state.clock.now()).await?;
+    let hashes = wdb::revoke_member_keys(&mut *tx, &id, &user_id, state.clock.now()).await?;
     let ev =
         Event::own("workspace.member_removed", &user_id, Outcome::Success).on("workspace", &id);
     audit::record(
