@@ -27,6 +27,10 @@ const COLUMNS: &str = "k.id, k.workspace_id, k.user_id, k.name, k.key_hash, k.hi
     k.expires_at, k.expiry_days, k.revoked_at, k.last_used_at, k.last_used_ip, k.last_used_user_agent,
     u.disabled_at, u.email as owner_email";
 
+/// Keys visible to user `$1`: those of the workspaces they own.
+const MANAGED_BY: &str = "from api_keys k join users u on u.id = k.user_id
+    join workspace_members m on m.workspace_id = k.workspace_id and m.user_id = $1 and m.role = 'owner'";
+
 fn from_row(r: AnyRow) -> sqlx::Result<KeyRow> {
     let scopes: String = r.try_get("scopes")?;
     Ok(KeyRow {
@@ -107,8 +111,7 @@ pub async fn get_managed<'c>(
     key_id: &str,
 ) -> sqlx::Result<Option<KeyRow>> {
     sqlx::query(&format!(
-        "select {COLUMNS} from api_keys k join users u on u.id = k.user_id
-         join workspace_members m on m.workspace_id = k.workspace_id and m.user_id = $1 and m.role = 'owner'
+        "select {COLUMNS} {MANAGED_BY}
          where k.id = $2"
     ))
     .bind(user_id)
@@ -128,8 +131,7 @@ pub async fn list_managed<'c>(
 ) -> sqlx::Result<Vec<KeyRow>> {
     let (ts, id) = before.unwrap_or((i64::MAX, String::new()));
     sqlx::query(&format!(
-        "select {COLUMNS} from api_keys k join users u on u.id = k.user_id
-         join workspace_members m on m.workspace_id = k.workspace_id and m.user_id = $1 and m.role = 'owner'
+        "select {COLUMNS} {MANAGED_BY}
          where k.created_at < $2 or (k.created_at = $2 and k.id < $3)
          order by k.created_at desc, k.id desc limit $4"
     ))
