@@ -3,7 +3,7 @@
 use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{create_key, error_of, TestApp};
+use crate::helpers::{create_key, error_of, with_key, TestApp};
 
 async fn account(app: &TestApp, currency: &str) -> String {
     let res = app
@@ -35,15 +35,6 @@ async fn key_post(app: &TestApp, key: &str, path: &str, body: &Value) -> reqwest
         .unwrap()
 }
 
-async fn key_get(app: &TestApp, key: &str, path: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .get(app.url(path))
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_read_only_key_can_list_but_not_push() {
     let app = TestApp::spawn().await;
@@ -55,7 +46,7 @@ async fn a_read_only_key_can_list_but_not_push() {
     )
     .await;
     assert_eq!(
-        key_get(&app, &key, "/api/v1/transactions").await.status(),
+        with_key(&app, &key, "/api/v1/transactions").await.status(),
         StatusCode::OK
     );
     let res = key_post(
@@ -75,7 +66,7 @@ async fn a_read_only_key_can_list_but_not_push() {
         (code.as_str(), fields["scope"].as_str()),
         ("insufficient_scope", Some("write:transactions"))
     );
-    let res = key_get(&app, &key, "/api/v1/accounts").await;
+    let res = with_key(&app, &key, "/api/v1/accounts").await;
     assert_eq!(
         error_of(res).await.0,
         "insufficient_scope",
@@ -117,7 +108,7 @@ async fn pushing_the_same_batch_twice_inserts_nothing_the_second_time() {
     assert_eq!(second["created"], json!([]));
     assert_eq!(second["duplicates"].as_array().unwrap().len(), 3);
 
-    let list: Value = key_get(&app, &key, "/api/v1/transactions")
+    let list: Value = with_key(&app, &key, "/api/v1/transactions")
         .await
         .json()
         .await
@@ -448,7 +439,7 @@ async fn other_tenants_objects_are_not_found_for_users_and_keys() {
             .await
             .unwrap();
         assert_eq!(v["items"], json!([]), "{list} via session");
-        let v: Value = key_get(&app, &b_key, list).await.json().await.unwrap();
+        let v: Value = with_key(&app, &b_key, list).await.json().await.unwrap();
         assert_eq!(v["items"], json!([]), "{list} via key");
     }
     let patch = b
@@ -483,7 +474,7 @@ async fn other_tenants_objects_are_not_found_for_users_and_keys() {
         format!("/api/v1/accounts?workspaceId={a_ws}"),
     ] {
         assert_eq!(
-            error_of(key_get(&app, &b_key, &path).await).await.0,
+            error_of(with_key(&app, &b_key, &path).await).await.0,
             "not_found",
             "{path} via key"
         );
