@@ -103,7 +103,13 @@ impl RateLimiter for LocalLimiter {
             // Full buckets carry no information: dropping them forgets nothing.
             buckets.retain(|_, (tokens, at)| *tokens + (now - *at) as f64 * per_ms < cap);
         }
-        let (tokens, at) = buckets.entry(key.to_string()).or_insert((cap, now));
+        // Look up before inserting: `entry` would allocate the key on every request.
+        if !buckets.contains_key(key) {
+            buckets.insert(key.to_string(), (cap, now));
+        }
+        let Some((tokens, at)) = buckets.get_mut(key) else {
+            unreachable!("inserted above while holding the lock")
+        };
         *tokens = (*tokens + (now - *at).max(0) as f64 * per_ms).min(cap);
         *at = now;
         let allowed = *tokens >= 1.0;

@@ -13,17 +13,17 @@ use std::{
 
 use axum::{
     extract::{FromRequestParts, Request},
-    http::{header, request::Parts, HeaderValue, StatusCode},
+    http::{header, request::Parts, HeaderName, HeaderValue, StatusCode},
     middleware::Next,
     response::Response,
 };
 use moka::future::Cache;
-use shared::keys::{parse_key, scope_allows, KeyEnv, SCOPES};
+use sha2::{Digest, Sha256};
+use shared::keys::{parse_key, scope_allows, KeyEnv, WhoAmI, SCOPES};
 use tokio::sync::{mpsc, watch};
 
 use crate::{
     auth::session::SessionUser,
-    crypto::sha256_hex,
     db::{self, keys::KeyRow},
     error::{AppError, Result},
     http::RequestMeta,
@@ -61,16 +61,23 @@ scopes!(
     WriteBudgets = "write:budgets",
 );
 
-/// The key cache: hash → row (or `None` for unknown hashes, briefly). Revocation and rotation
+/// SHA-256 of a key: the cache is keyed by the raw digest, so the hot path never hex-encodes.
+pub type KeyDigest = [u8; 32];
+
+/// The key cache: digest → row (or `None` for unknown digests, briefly). Revocation and rotation
 /// invalidate an entry at once; [`KeyCache::invalidate`] is the hook the scale-out work fans out
 /// to other replicas.
 #[derive(Clone)]
-pub struct KeyCache(Cache<String, Option<Arc<CachedKey>>>);
+pub struct KeyCache(Cache<KeyDigest, Option<Arc<CachedKey>>>);
 
-/// A cached key row, plus when this replica last queued a usage report for it, so busy keys
-/// cost one queue message a minute rather than one per request.
+/// A cached key row, the principal it authenticates (built once, shared by every request that
+/// uses the key), and when this replica last queued a usage report for it, so busy keys cost one
+/// queue message a minute rather than one per request.
 pub struct CachedKey {
     row: KeyRow,
+    principal: Arc<WhoAmI>,
+    /// The rate-limit bucket's name, made once rather than per request.
+    bucket: String,
     reported: AtomicI64,
 }
 
@@ -105,19 +112,28 @@ impl Default for KeyCache {
 }
 
 impl KeyCache {
-    async fn get(&self, state: &AppState, hash: &str) -> Result<Option<Arc<CachedKey>>> {
+    async fn get(&self, state: &AppState, digest: &KeyDigest) -> Result<Option<Arc<CachedKey>>> {
         // Hits (nearly every request) take the cheap path; misses go through the single-flight
         // loader so a burst of requests with a new key makes one database query.
-        if let Some(hit) = self.0.get(hash).await {
+        if let Some(hit) = self.0.get(digest).await {
             return Ok(hit);
         }
         let pool = state.db.pool.clone();
-        let hash_owned = hash.to_string();
+        let hash = hex::encode(digest);
         self.0
-            .try_get_with(hash.to_string(), async move {
-                db::keys::by_hash(&pool, &hash_owned).await.map(|r| {
+            .try_get_with(*digest, async move {
+                db::keys::by_hash(&pool, &hash).await.map(|r| {
                     r.map(|row| {
                         Arc::new(CachedKey {
+                            principal: Arc::new(WhoAmI {
+                                user_id: row.user_id.clone(),
+                                email: row.owner_email.clone(),
+                                auth: "key".into(),
+                                key_id: Some(row.id.clone()),
+                                scopes: row.scopes.clone(),
+                                workspace_id: row.workspace_id.clone(),
+                            }),
+                            bucket: format!("key:{}", row.id),
                             row,
                             reported: AtomicI64::new(0),
                         })
@@ -128,8 +144,12 @@ impl KeyCache {
             .map_err(|e| AppError::Internal(anyhow::anyhow!("key lookup: {e}")))
     }
 
-    pub async fn invalidate(&self, hash: &str) {
-        self.0.invalidate(hash).await;
+    /// Drops a key (by its stored hex hash) from this replica's cache.
+    pub async fn invalidate(&self, key_hash: &str) {
+        let mut digest = [0u8; 32];
+        if hex::decode_to_slice(key_hash, &mut digest).is_ok() {
+            self.0.invalidate(&digest).await;
+        }
     }
 }
 
@@ -309,6 +329,10 @@ struct RateSlot(Arc<Mutex<Option<Decision>>>);
 
 /// Adds `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` to key-authenticated
 /// answers (the extractor decides; this layer writes the headers).
+const RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+const RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+const RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
+
 pub async fn rate_limit_headers(mut req: Request, next: Next) -> Response {
     let slot = RateSlot::default();
     req.extensions_mut().insert(slot.clone());
@@ -317,9 +341,9 @@ pub async fn rate_limit_headers(mut req: Request, next: Next) -> Response {
     // No headers when key limits are turned off (limit 0).
     if let Some(d) = decision.filter(|d| d.limit > 0) {
         let h = res.headers_mut();
-        h.insert("ratelimit-limit", HeaderValue::from(d.limit));
-        h.insert("ratelimit-remaining", HeaderValue::from(d.remaining));
-        h.insert("ratelimit-reset", HeaderValue::from(d.reset_secs));
+        h.insert(RATELIMIT_LIMIT, HeaderValue::from(d.limit));
+        h.insert(RATELIMIT_REMAINING, HeaderValue::from(d.remaining));
+        h.insert(RATELIMIT_RESET, HeaderValue::from(d.reset_secs));
     }
     res
 }
@@ -332,14 +356,19 @@ pub fn server_key_env(_state: &AppState) -> KeyEnv {
 
 /// An authenticated caller on a route that accepts keys: a browser session (every scope, the
 /// personal workspace) or an API key (its scopes, its workspace). A request with a Bearer header
-/// is judged by the key alone.
+/// is judged by the key alone. Derefs to who it is ([`WhoAmI`]: user, scopes, workspace), which
+/// a key builds once and shares with every request that uses it (no per-request copies).
 pub struct Caller<N: Need = AnyScope> {
-    pub user_id: String,
-    pub email: String,
+    principal: Arc<WhoAmI>,
     pub key: Option<Arc<CachedKey>>,
-    pub scopes: Vec<String>,
-    pub workspace_id: String,
     _need: PhantomData<N>,
+}
+
+impl<N: Need> std::ops::Deref for Caller<N> {
+    type Target = WhoAmI;
+    fn deref(&self) -> &WhoAmI {
+        &self.principal
+    }
 }
 
 /// `?workspaceId=` on a key-accepting route.
@@ -383,11 +412,15 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
                     })?,
             };
             return Ok(Self {
-                user_id: user.user.id,
-                email: user.user.email,
+                principal: Arc::new(WhoAmI {
+                    user_id: user.user.id,
+                    email: user.user.email,
+                    auth: "session".into(),
+                    key_id: None,
+                    scopes: SCOPES.iter().map(|(s, _)| s.to_string()).collect(),
+                    workspace_id,
+                }),
                 key: None,
-                scopes: SCOPES.iter().map(|(s, _)| s.to_string()).collect(),
-                workspace_id,
                 _need: PhantomData,
             });
         };
@@ -406,19 +439,19 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
                 "This key is not valid on this server.",
             ));
         }
-        let hash = sha256_hex(token.as_bytes());
+        let digest: KeyDigest = Sha256::digest(token.as_bytes()).into();
         let key = state
             .keys
-            .get(state, &hash)
+            .get(state, &digest)
             .await?
             .ok_or_else(|| unauthorized("invalid_key", "Unknown API key."))?;
         let now = state.clock.now();
-        let meta = RequestMeta::from_parts(parts);
+        // Who asked (IP, user agent) is only needed when something is recorded.
         let deny = |reason: &'static str| Usage::Denied {
             key_id: key.id.clone(),
             user_id: key.user_id.clone(),
             at: now,
-            meta: meta.clone(),
+            meta: RequestMeta::from_parts(parts),
             reason,
         };
         if key.revoked_at.is_some() {
@@ -455,11 +488,10 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
                 retry_after: 0,
             }
         } else {
-            let bucket = format!("key:{}", key.id);
             state
                 .limiter
                 .take(
-                    &bucket,
+                    &key.bucket,
                     limits.key_burst,
                     f64::from(limits.key_per_min) / 60.0,
                 )
@@ -476,14 +508,11 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
                 key_id: key.id.clone(),
                 user_id: key.user_id.clone(),
                 at: now,
-                meta,
+                meta: RequestMeta::from_parts(parts),
             });
         }
         Ok(Self {
-            user_id: key.user_id.clone(),
-            email: key.owner_email.clone(),
-            scopes: key.scopes.clone(),
-            workspace_id: key.workspace_id.clone(),
+            principal: key.principal.clone(),
             key: Some(key),
             _need: PhantomData,
         })
