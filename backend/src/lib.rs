@@ -13,6 +13,7 @@ pub mod db;
 pub mod error;
 pub mod finance;
 pub mod http;
+pub mod insights;
 pub mod keys;
 pub mod mail;
 pub mod openapi;
@@ -20,6 +21,7 @@ pub mod ops;
 pub mod password;
 pub mod ratelimit;
 pub mod state;
+pub mod tarabut;
 pub mod workspaces;
 
 use std::{future::Future, net::SocketAddr, path::Path, sync::Arc, time::Duration};
@@ -46,7 +48,9 @@ pub async fn build(config: Config, port: u16, clock: Clock) -> anyhow::Result<Ap
     let transport = Transport::from_config(&config)?;
     let passwords = Passwords::new(config.limits.hash_concurrency).await?;
     ops::metrics_handle();
+    let banks = tarabut::Banks::start(&config, &web.public_origin, clock.clone()).await?;
     Ok(AppState::new(Inner {
+        banks,
         limiter: Arc::new(LocalLimiter::new(clock.clone())),
         mail: MailQueue::new(transport),
         config,
@@ -101,7 +105,12 @@ pub async fn serve(
     let (stop_tx, stop_rx) = watch::channel(false);
     let worker = tokio::spawn(mail::run_worker(state.clone(), stop_rx.clone()));
     let janitor = tokio::spawn(housekeeping(state.clone(), stop_rx.clone()));
-    let usage = tokio::spawn(keys::auth::run_usage_writer(state.clone(), stop_rx));
+    let usage = tokio::spawn(keys::auth::run_usage_writer(state.clone(), stop_rx.clone()));
+    let scheduler = tokio::spawn(tarabut::sync::run_scheduler(
+        state.clone(),
+        stop_rx,
+        Duration::from_secs(60),
+    ));
     let app = http::app(state);
     axum::serve(
         listener,
@@ -111,7 +120,7 @@ pub async fn serve(
     .await
     .context("serving")?;
     let _ = stop_tx.send(true);
-    let _ = tokio::join!(worker, janitor, usage);
+    let _ = tokio::join!(worker, janitor, usage, scheduler);
     Ok(())
 }
 

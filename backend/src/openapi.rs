@@ -30,6 +30,8 @@ State-changing requests authenticated by the cookie must send `Origin` equal to 
         (name = "finance", description = "Accounts, transactions and budgets (session or API key)"),
         (name = "keys", description = "API keys, scopes, whoami and the security audit log"),
         (name = "workspaces", description = "Shared workspaces, members and invitations"),
+        (name = "banks", description = "Bank connections through Tarabut open banking: providers, connect, sync, disconnect"),
+        (name = "insights", description = "Spending, income, salary and balance history (session or API key with read:insights)"),
         (name = "ops", description = "Health, readiness and metrics"),
     ),
     components(schemas(shared::ErrorBody, shared::ErrorDetail))

@@ -102,6 +102,8 @@ pub struct Inner {
     pub keys: crate::keys::auth::KeyCache,
     /// Key usage, written off the request path.
     pub usage: crate::keys::auth::UsageRecorder,
+    /// Tarabut: the client, the bundled sandbox when in use, sync bookkeeping.
+    pub banks: crate::tarabut::Banks,
     /// The server secret (PFN_SECRET or the dev secret file): keys outbox encryption.
     pub secret: Vec<u8>,
 }

@@ -4,6 +4,7 @@
 //! `utoipa::ToSchema` derives for the backend's OpenAPI document.
 
 pub mod auth;
+pub mod banks;
 pub mod error;
 pub mod finance;
 pub mod keys;

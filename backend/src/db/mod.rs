@@ -4,6 +4,7 @@
 //! pool or a transaction.
 
 pub mod audit;
+pub mod banks;
 pub mod finance;
 pub mod keys;
 pub mod outbox;

@@ -57,7 +57,7 @@ pub struct WorkspaceParam {
     workspace_id: Option<String>,
 }
 
-fn money(minor: i64, currency: &str) -> Money {
+pub fn money(minor: i64, currency: &str) -> Money {
     Money {
         amount: format_minor(minor, exponent(currency).unwrap_or(2)),
         currency: currency.to_string(),
@@ -73,7 +73,7 @@ fn text(fields: &mut BTreeMap<String, String>, key: String, value: &str, require
 }
 
 /// A timestamp parameter: RFC 3339, or a date (`2026-11-01`, midnight UTC).
-fn parse_time(s: &str) -> Option<i64> {
+pub fn parse_time(s: &str) -> Option<i64> {
     if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
         return Some(t.unix_timestamp());
     }

@@ -62,6 +62,8 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::keys::router())
         .merge(crate::finance::router())
         .merge(crate::workspaces::router())
+        .merge(crate::tarabut::routes::router())
+        .merge(crate::insights::router())
         .merge(crate::audit::routes::router())
         .merge(ops::router())
 }

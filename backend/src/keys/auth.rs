@@ -59,6 +59,9 @@ scopes!(
     WriteTransactions = "write:transactions",
     ReadBudgets = "read:budgets",
     WriteBudgets = "write:budgets",
+    ReadInsights = "read:insights",
+    ReadConnections = "read:connections",
+    WriteConnections = "write:connections",
 );
 
 /// SHA-256 of a key: the cache is keyed by the raw digest, so the hot path never hex-encodes.
@@ -348,10 +351,14 @@ pub async fn rate_limit_headers(mut req: Request, next: Next) -> Response {
     res
 }
 
-/// The server's key kind: `pfn_test_` keys while the bundled Tarabut sandbox is in use. The
-/// sandbox arrives with the Tarabut issue; until then every server mints live keys.
-pub fn server_key_env(_state: &AppState) -> KeyEnv {
-    KeyEnv::Live
+/// The server's key kind: `pfn_test_` keys while the bundled Tarabut sandbox is in use (their
+/// data is sandbox data), `pfn_live_` against a real Tarabut. The other kind is `invalid_key`.
+pub fn server_key_env(state: &AppState) -> KeyEnv {
+    if state.banks.is_sandbox() {
+        KeyEnv::Test
+    } else {
+        KeyEnv::Live
+    }
 }
 
 /// An authenticated caller on a route that accepts keys: a browser session (every scope, the

@@ -26,7 +26,8 @@ async fn full_key_lifecycle_create_use_rotate_revoke() {
     )
     .await;
     assert!(
-        secret.starts_with("pfn_live_") && secret.len() == 58,
+        // the bundled Tarabut sandbox is in use: test keys
+        secret.starts_with("pfn_test_") && secret.len() == 58,
         "{secret}"
     );
 
@@ -170,8 +171,9 @@ async fn bad_keys_get_specific_401_codes() {
     let mut typo = secret.clone().into_bytes();
     typo[30] = if typo[30] == b'A' { b'B' } else { b'A' };
     let typo = String::from_utf8(typo).unwrap();
-    let test_key = shared::keys::format_key(shared::keys::KeyEnv::Test, [1u8; 32]);
-    let unknown = shared::keys::format_key(shared::keys::KeyEnv::Live, [2u8; 32]);
+    // This server uses the bundled sandbox, so live keys are the wrong kind here.
+    let test_key = shared::keys::format_key(shared::keys::KeyEnv::Live, [1u8; 32]);
+    let unknown = shared::keys::format_key(shared::keys::KeyEnv::Test, [2u8; 32]);
     let plain = reqwest::Client::new();
     let no_header = plain.get(app.url("/api/v1/whoami")).send().await.unwrap();
     assert_eq!(error_of(no_header).await.0, "missing_key");
@@ -188,7 +190,7 @@ async fn bad_keys_get_specific_401_codes() {
     assert_eq!(error_of(basic).await.0, "malformed_key");
     for (key, code) in [
         (typo.as_str(), "malformed_key"),
-        ("pfn_live_short", "malformed_key"),
+        ("pfn_test_short", "malformed_key"),
         (unknown.as_str(), "invalid_key"),
         (test_key.as_str(), "invalid_key"),
     ] {
@@ -448,4 +450,28 @@ async fn the_audit_log_shows_key_events_with_filters_and_paging() {
         .await
         .unwrap();
     assert_ne!(first["items"][0]["id"], next["items"][0]["id"]);
+}
+
+#[tokio::test]
+async fn a_server_on_real_tarabut_mints_live_keys() {
+    let app = TestApp::spawn_with(&[
+        ("PFN_TARABUT_URL", "http://127.0.0.1:9"),
+        ("PFN_TARABUT_CLIENT_ID", "pfn"),
+        ("PFN_TARABUT_CLIENT_SECRET", "not-used-here"),
+    ])
+    .await;
+    app.signed_in_user("live@example.com").await;
+    let (_, secret) = create_key(&app, json!({"name": "k", "scopes": ["read:accounts"]})).await;
+    assert!(secret.starts_with("pfn_live_"), "{secret}");
+    assert_eq!(
+        with_key(&app, &secret, "/api/v1/whoami").await.status(),
+        StatusCode::OK
+    );
+    let test_kind = shared::keys::format_key(shared::keys::KeyEnv::Test, [3u8; 32]);
+    assert_eq!(
+        error_of(with_key(&app, &test_kind, "/api/v1/whoami").await)
+            .await
+            .0,
+        "invalid_key"
+    );
 }

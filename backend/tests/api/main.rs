@@ -2,6 +2,7 @@
 //! (a new SQLite file, or a new PostgreSQL database when `PFN_TEST_DB=postgres`).
 
 mod auth;
+mod banks;
 mod cli;
 mod errors;
 mod finance;

@@ -1,0 +1,287 @@
+//! Insights (product.md §3): spending and income by category and month, computed from the
+//! workspace's own transactions (so they agree with `/api/v1/transactions`, overlays included);
+//! salary from Tarabut's salary insight; balance history from the daily balances pfn records on
+//! every sync.
+
+use std::collections::BTreeMap;
+
+use axum::{extract::State, Json};
+use serde::Deserialize;
+use shared::banks::*;
+use sqlx::Row;
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    db,
+    error::{AppError, Result},
+    finance::{money, parse_time, AuthErrors},
+    http::{rfc3339, AppQuery},
+    keys::auth::{Caller, ReadInsights},
+    state::AppState,
+    tarabut::routes::UpstreamErrors,
+};
+
+/// The longest window one request may cover (the sums are computed on the fly).
+const MAX_WINDOW_SECS: i64 = 3 * 366 * 86_400;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(spending_insight))
+        .routes(routes!(income_insight))
+        .routes(routes!(salary_insight))
+        .routes(routes!(balance_history_insight))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct InsightQuery {
+    /// Inclusive; RFC 3339 or `YYYY-MM-DD`. Default: 30 days before `to`.
+    #[param(example = "2026-10-01")]
+    from: Option<String>,
+    /// Exclusive; RFC 3339 or `YYYY-MM-DD`. Default: now.
+    #[param(example = "2026-11-01")]
+    to: Option<String>,
+    /// Only this account.
+    account_id: Option<String>,
+    /// Defaults to your personal workspace (session) or the key's workspace.
+    #[allow(dead_code)]
+    workspace_id: Option<String>,
+}
+
+impl InsightQuery {
+    fn window(&self, now: i64) -> Result<(i64, i64)> {
+        let parse = |name: &str, v: &Option<String>| {
+            v.as_deref()
+                .map(|s| {
+                    parse_time(s)
+                        .ok_or_else(|| AppError::field(name, "must be RFC 3339 or YYYY-MM-DD"))
+                })
+                .transpose()
+        };
+        let to = parse("to", &self.to)?.unwrap_or(now + 1);
+        let from = parse("from", &self.from)?.unwrap_or(to - 30 * 86_400);
+        if from >= to {
+            return Err(AppError::field("from", "must be before to"));
+        }
+        if to - from > MAX_WINDOW_SECS {
+            return Err(AppError::field(
+                "from",
+                "the window may cover at most three years",
+            ));
+        }
+        Ok((from, to))
+    }
+}
+
+/// Sums money out (`sign < 0`) or in (`sign > 0`) per currency, category and month.
+async fn category_insight(
+    state: &AppState,
+    workspace_id: &str,
+    q: &InsightQuery,
+    outflow: bool,
+) -> Result<CategoryInsight> {
+    let (from, to) = q.window(state.clock.now())?;
+    if let Some(a) = &q.account_id {
+        if !db::finance::all_accounts(&state.db.pool, workspace_id)
+            .await?
+            .iter()
+            .any(|x| &x.id == a)
+        {
+            return Err(AppError::not_found());
+        }
+    }
+    let rows = sqlx::query(&format!(
+        "select currency, coalesce(category_override, category, 'uncategorized') as category, booked_at, amount_minor
+         from transactions
+         where workspace_id = $1 and ($2 = '' or account_id = $2) and booked_at >= $3 and booked_at < $4
+           and excluded = 0 and removed_at is null and amount_minor {} 0",
+        if outflow { "<" } else { ">" }
+    ))
+    .bind(workspace_id)
+    .bind(q.account_id.as_deref().unwrap_or_default())
+    .bind(from)
+    .bind(to)
+    .fetch_all(&state.db.pool)
+    .await?;
+    // currency → (count, total, category → (total, count), month → total)
+    type Acc = (
+        u64,
+        i64,
+        BTreeMap<String, (i64, u64)>,
+        BTreeMap<String, i64>,
+    );
+    let mut by_currency: BTreeMap<String, Acc> = BTreeMap::new();
+    for r in rows {
+        let currency: String = r.try_get(0)?;
+        let category: String = r.try_get(1)?;
+        let booked_at: i64 = r.try_get(2)?;
+        let amount: i64 = r.try_get::<i64, _>(3)?.abs();
+        let month = rfc3339(booked_at).get(..7).unwrap_or_default().to_string();
+        let acc = by_currency.entry(currency).or_default();
+        acc.0 += 1;
+        acc.1 += amount;
+        let c = acc.2.entry(category).or_default();
+        c.0 += amount;
+        c.1 += 1;
+        *acc.3.entry(month).or_default() += amount;
+    }
+    Ok(CategoryInsight {
+        from: rfc3339(from),
+        to: rfc3339(to),
+        currencies: by_currency
+            .into_iter()
+            .map(|(currency, (count, total, cats, months))| {
+                let mut cats: Vec<(String, (i64, u64))> = cats.into_iter().collect();
+                cats.sort_by_key(|(_, (t, _))| std::cmp::Reverse(*t));
+                let categories = cats
+                    .into_iter()
+                    .map(|(category, (t, n))| CategoryTotal {
+                        category,
+                        total: money(t, &currency),
+                        transaction_count: n,
+                    })
+                    .collect();
+                CurrencyTotals {
+                    total: money(total, &currency),
+                    transaction_count: count,
+                    categories,
+                    months: months
+                        .into_iter()
+                        .map(|(month, t)| MonthTotal {
+                            month,
+                            total: money(t, &currency),
+                        })
+                        .collect(),
+                    currency,
+                }
+            })
+            .collect(),
+    })
+}
+
+/// Money out by category and month (positive amounts), per currency. Excluded and removed
+/// transactions are left out; your category overrides count.
+#[utoipa::path(get, path = "/api/v1/insights/spending", tag = "insights", operation_id = "getSpendingInsight",
+    security(("apiKey" = ["read:insights"]), ("session" = [])),
+    params(InsightQuery),
+    responses((status = 200, description = "Spending", body = CategoryInsight),
+        (status = 404, description = "`not_found`: the account is not in this workspace", body = shared::ErrorBody),
+        (status = 422, description = "`validation_failed`: a bad `from`/`to`", body = shared::ErrorBody), AuthErrors))]
+async fn spending_insight(
+    State(state): State<AppState>,
+    caller: Caller<ReadInsights>,
+    AppQuery(q): AppQuery<InsightQuery>,
+) -> Result<Json<CategoryInsight>> {
+    Ok(Json(
+        category_insight(&state, &caller.workspace_id, &q, true).await?,
+    ))
+}
+
+/// Money in by category and month, per currency.
+#[utoipa::path(get, path = "/api/v1/insights/income", tag = "insights", operation_id = "getIncomeInsight",
+    security(("apiKey" = ["read:insights"]), ("session" = [])),
+    params(InsightQuery),
+    responses((status = 200, description = "Income", body = CategoryInsight),
+        (status = 404, description = "`not_found`: the account is not in this workspace", body = shared::ErrorBody),
+        (status = 422, description = "`validation_failed`: a bad `from`/`to`", body = shared::ErrorBody), AuthErrors))]
+async fn income_insight(
+    State(state): State<AppState>,
+    caller: Caller<ReadInsights>,
+    AppQuery(q): AppQuery<InsightQuery>,
+) -> Result<Json<CategoryInsight>> {
+    Ok(Json(
+        category_insight(&state, &caller.workspace_id, &q, false).await?,
+    ))
+}
+
+/// Salary payments Tarabut detected on the workspace's active bank connections, in
+/// `[from, to)`. `accountId` is ignored (Tarabut reports salary per customer).
+#[utoipa::path(get, path = "/api/v1/insights/salary", tag = "insights", operation_id = "getSalaryInsight",
+    security(("apiKey" = ["read:insights"]), ("session" = [])),
+    params(InsightQuery),
+    responses((status = 200, description = "Salary payments, oldest first", body = SalaryInsight),
+        (status = 422, description = "`validation_failed`: a bad `from`/`to`", body = shared::ErrorBody), AuthErrors, UpstreamErrors))]
+async fn salary_insight(
+    State(state): State<AppState>,
+    caller: Caller<ReadInsights>,
+    AppQuery(q): AppQuery<InsightQuery>,
+) -> Result<Json<SalaryInsight>> {
+    let now = state.clock.now();
+    let (from, to) = q.window(now)?;
+    // Tarabut counts whole months back from now (plus the current one).
+    let months = (((now - from).max(0) / (30 * 86_400)) + 1).clamp(1, 36) as u32;
+    let mut salaries = Vec::new();
+    let mut seen_customers = std::collections::HashSet::new();
+    for c in db::banks::active_connections_in(&state.db.pool, &caller.workspace_id).await? {
+        // One customer per workspace: ask once, attribute to the first connection.
+        if !seen_customers.insert(c.customer_user_id.clone()) {
+            continue;
+        }
+        let found = state
+            .banks
+            .client
+            .salaries(&c.customer_user_id, months)
+            .await?;
+        for s in found.salaries {
+            let (Some(minor), Some(at)) = (
+                s.salary_amount.minor(),
+                crate::tarabut::wire::parse_time(&s.booking_date_time),
+            ) else {
+                continue;
+            };
+            if at < from || at >= to {
+                continue;
+            }
+            salaries.push(SalaryPayment {
+                connection_id: c.id.clone(),
+                amount: money(minor, &s.salary_amount.currency),
+                month: rfc3339(at).get(..7).unwrap_or_default().to_string(),
+                booked_at: rfc3339(at),
+            });
+        }
+    }
+    salaries.sort_by(|a, b| a.booked_at.cmp(&b.booked_at));
+    Ok(Json(SalaryInsight { salaries }))
+}
+
+/// End-of-day balances of the workspace's bank accounts in `[from, to)`, one point per day a
+/// sync or balance refresh ran (pfn's own history; Tarabut keeps none).
+#[utoipa::path(get, path = "/api/v1/insights/balance-history", tag = "insights", operation_id = "getBalanceHistory",
+    security(("apiKey" = ["read:insights"]), ("session" = [])),
+    params(InsightQuery),
+    responses((status = 200, description = "Balance history per account", body = BalanceHistory),
+        (status = 422, description = "`validation_failed`: a bad `from`/`to`", body = shared::ErrorBody), AuthErrors))]
+async fn balance_history_insight(
+    State(state): State<AppState>,
+    caller: Caller<ReadInsights>,
+    AppQuery(q): AppQuery<InsightQuery>,
+) -> Result<Json<BalanceHistory>> {
+    let (from, to) = q.window(state.clock.now())?;
+    let day = |t: i64| rfc3339(t).get(..10).unwrap_or_default().to_string();
+    let rows = db::banks::balance_history(
+        &state.db.pool,
+        &caller.workspace_id,
+        q.account_id.as_deref(),
+        &day(from),
+        &day(to - 1 + 86_400),
+    )
+    .await?;
+    let mut accounts: Vec<AccountBalanceHistory> = Vec::new();
+    for (account_id, date, currency, minor) in rows {
+        let point = BalancePoint {
+            date,
+            balance: money(minor, &currency),
+        };
+        match accounts.last_mut() {
+            Some(a) if a.account_id == account_id => a.points.push(point),
+            _ => accounts.push(AccountBalanceHistory {
+                account_id,
+                currency,
+                points: vec![point],
+            }),
+        }
+    }
+    Ok(Json(BalanceHistory { accounts }))
+}

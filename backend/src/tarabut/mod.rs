@@ -1,0 +1,150 @@
+//! Tarabut open banking: the client and its token manager, bank connections, sync, and the
+//! bundled sandbox that stands in for Tarabut when none is configured.
+
+pub mod client;
+pub mod routes;
+pub mod sync;
+pub mod wire;
+
+use std::{
+    collections::HashSet,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use sha2::{Digest, Sha256};
+
+use crate::{
+    config::{Config, TarabutTarget},
+    state::Clock,
+};
+pub use client::{Client, TarabutError};
+
+/// Everything bank-related that lives as long as the server.
+pub struct Banks {
+    pub client: Client,
+    /// Where Tarabut sends the browser back (`…/api/v1/banks/callback`).
+    pub redirect_url: String,
+    /// The in-process sandbox when Tarabut is not configured (kept alive here).
+    pub sandbox: Option<tarabut_sandbox::Sandbox>,
+    /// This process's name for sync leases.
+    pub instance: String,
+    /// Syncs this process is running now (the lease keeps other replicas out; this keeps the
+    /// scheduler from starting a second copy here).
+    pub running: Mutex<HashSet<String>>,
+    pub sync_interval_secs: u64,
+    pub history_days: u32,
+    providers: Mutex<Option<(Instant, wire::Providers)>>,
+}
+
+impl Banks {
+    /// Connects to the configured Tarabut, or starts the bundled sandbox.
+    pub async fn start(config: &Config, public_origin: &str, clock: Clock) -> anyhow::Result<Self> {
+        let redirect_url = format!("{public_origin}/api/v1/banks/callback");
+        let (endpoint, sandbox) = match &config.tarabut.target {
+            TarabutTarget::Remote {
+                url,
+                token_url,
+                client_id,
+                client_secret,
+            } => (
+                client::Endpoint {
+                    api: url.clone(),
+                    token_url: token_url.clone(),
+                    client_id: client_id.clone(),
+                    client_secret: client_secret.clone(),
+                },
+                None,
+            ),
+            TarabutTarget::Bundled { listen } => {
+                let secret = crate::crypto::random_token();
+                let sandbox = tarabut_sandbox::Sandbox::start(
+                    listen,
+                    tarabut_sandbox::SandboxConfig {
+                        clients: vec![tarabut_sandbox::ClientConfig {
+                            client_id: "pfn".into(),
+                            client_secret: secret.clone(),
+                            redirect_urls: vec![redirect_url.clone()],
+                        }],
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("starting the Tarabut sandbox on {listen}: {e}"))?;
+                tracing::info!(
+                    url = sandbox.url(),
+                    "Tarabut sandbox started (PFN_TARABUT_URL is unset)"
+                );
+                let api = url::Url::parse(sandbox.url())?;
+                (
+                    client::Endpoint {
+                        token_url: api.join("/sandbox/token")?,
+                        api,
+                        client_id: "pfn".into(),
+                        client_secret: secret,
+                    },
+                    Some(sandbox),
+                )
+            }
+        };
+        Ok(Self {
+            client: Client::new(endpoint, &config.tarabut, clock)?,
+            redirect_url,
+            sandbox,
+            instance: uuid::Uuid::new_v4().simple().to_string(),
+            running: Mutex::new(HashSet::new()),
+            sync_interval_secs: config.tarabut.sync_interval_secs,
+            history_days: config.tarabut.history_days,
+            providers: Mutex::new(None),
+        })
+    }
+
+    pub fn is_sandbox(&self) -> bool {
+        self.sandbox.is_some()
+    }
+
+    /// Tarabut's providers, cached for ten minutes (they change rarely).
+    pub async fn providers(&self) -> Result<wire::Providers, TarabutError> {
+        if let Some((at, p)) = self
+            .providers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            if at.elapsed() < Duration::from_secs(600) {
+                return Ok(p.clone());
+            }
+        }
+        let fresh = self.client.providers().await?;
+        *self.providers.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((Instant::now(), fresh.clone()));
+        Ok(fresh)
+    }
+}
+
+/// The Tarabut customer id of a workspace: opaque (a keyed hash; no PII, nothing guessable from
+/// outside), stable for the server's secret, 35 characters (Tarabut allows 40).
+pub fn customer_id(secret: &[u8], workspace_id: &str) -> String {
+    let digest = Sha256::new()
+        .chain_update(b"pfn/tarabut-customer/v1\0")
+        .chain_update((secret.len() as u64).to_be_bytes())
+        .chain_update(secret)
+        .chain_update(workspace_id.as_bytes())
+        .finalize();
+    format!("pfn{}", &hex::encode(digest)[..32])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn customer_ids_are_opaque_stable_and_short() {
+        let a = customer_id(b"secret", "ws-1");
+        assert_eq!(a, customer_id(b"secret", "ws-1"));
+        assert_ne!(a, customer_id(b"secret", "ws-2"));
+        assert_ne!(a, customer_id(b"other", "ws-1"));
+        assert!(a.len() <= 40 && a.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert!(!a.contains("ws-1"));
+    }
+}

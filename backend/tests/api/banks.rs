@@ -1,0 +1,986 @@
+//! Bank connections against the bundled Tarabut sandbox (in-process, port 0): connect, callback,
+//! sync, re-sync, faults, resumption, token single-flight, consent loss, insights.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use reqwest::{header, StatusCode};
+use serde_json::{json, Value};
+use sqlx::Row;
+
+use crate::helpers::{create_key, error_of, with_key, TestApp};
+
+/// Fast retries and no outbound pacing, so fault tests finish quickly.
+const FAST: &[(&str, &str)] = &[
+    ("PFN_TARABUT_RETRY_BASE_MS", "5"),
+    ("PFN_TARABUT_TIMEOUT_MS", "400"),
+    ("PFN_TARABUT_RATE_PER_SEC", "0"),
+];
+
+async fn app_with_user(email: &str) -> TestApp {
+    let app = TestApp::spawn_with(FAST).await;
+    app.signed_in_user(email).await;
+    app
+}
+
+fn sandbox(app: &TestApp) -> String {
+    app.state
+        .banks
+        .sandbox
+        .as_ref()
+        .expect("tests run against the bundled sandbox")
+        .url()
+        .to_string()
+}
+
+async fn control(app: &TestApp, method: reqwest::Method, path: &str, body: Value) -> Value {
+    let res = reqwest::Client::new()
+        .request(method, format!("{}{path}", sandbox(app)))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.status().is_success(),
+        "sandbox control {path}: {}",
+        res.status()
+    );
+    res.json().await.unwrap_or(Value::Null)
+}
+
+/// Starts a Connect flow, completes it at the sandbox with `status`, and follows the redirect
+/// back with `browser`. Returns the callback's `Location`.
+async fn connect_with(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    provider: &str,
+    status: &str,
+) -> String {
+    let res = app
+        .post("/api/v1/banks/connect", json!({"providerId": provider}))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let started: Value = res.json().await.unwrap();
+    let intent = started["intentId"].as_str().unwrap();
+    assert!(started["connectUrl"].as_str().unwrap().contains(intent));
+    let done = control(
+        app,
+        reqwest::Method::POST,
+        &format!("/__sandbox/intents/{intent}/complete"),
+        json!({"status": status, "providerId": provider}),
+    )
+    .await;
+    let location = done["location"].as_str().unwrap();
+    assert!(
+        location.starts_with(&app.url("/api/v1/banks/callback")),
+        "{location}"
+    );
+    let res = browser.get(location).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    res.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Connects `provider` for the signed-in user and waits for the first sync; returns the
+/// connection id.
+async fn connect(app: &TestApp, provider: &str) -> String {
+    let location = connect_with(app, &app.client, provider, "SUCCESSFUL").await;
+    let id = location
+        .strip_prefix("/connections?connected=")
+        .unwrap_or_else(|| panic!("connect failed: {location}"))
+        .to_string();
+    wait_for_sync(app, &id).await;
+    id
+}
+
+/// Waits until the connection has no sync queued or running; returns the connection.
+async fn wait_for_sync(app: &TestApp, id: &str) -> Value {
+    for _ in 0..600 {
+        let c: Value = app
+            .get(&format!("/api/v1/banks/connections/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        if c["connection"]["currentSyncId"].is_null()
+            && !c["connection"]["lastSyncStatus"].is_null()
+        {
+            return c["connection"].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the sync of {id} did not finish in 30 s");
+}
+
+async fn sync_now(app: &TestApp, id: &str) -> Value {
+    let res = app
+        .post(&format!("/api/v1/banks/connections/{id}/sync"), json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let sync_id = res.json::<Value>().await.unwrap()["syncId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_for_sync(app, id).await;
+    let s: Value = app
+        .get(&format!("/api/v1/banks/syncs/{sync_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    s["sync"].clone()
+}
+
+/// (Tarabut account id, our account id) of a connection.
+async fn linked_accounts(app: &TestApp, connection_id: &str) -> Vec<(String, String)> {
+    sqlx::query("select tarabut_account_id, account_id from bank_accounts where connection_id = $1 order by tarabut_account_id")
+        .bind(connection_id)
+        .fetch_all(&app.state.db.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
+/// Every transaction of our account through the API, all pages.
+async fn all_items(app: &TestApp, account_id: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page: Value = app
+            .get(&format!(
+                "/api/v1/transactions?accountId={account_id}&limit=200&from=2000-01-01{cursor}"
+            ))
+            .await
+            .json()
+            .await
+            .unwrap();
+        out.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["nextCursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => return out,
+        }
+    }
+}
+
+/// Our transactions of an account: externalId → (amount, description); no duplicates.
+async fn ours(app: &TestApp, account_id: &str) -> BTreeMap<String, (String, String)> {
+    let mut out = BTreeMap::new();
+    for t in all_items(app, account_id).await {
+        let prev = out.insert(
+            t["externalId"].as_str().unwrap().to_string(),
+            (
+                t["amount"]["amount"].as_str().unwrap().to_string(),
+                t["description"].as_str().unwrap().to_string(),
+            ),
+        );
+        assert!(prev.is_none(), "duplicate transaction {}", t["externalId"]);
+    }
+    out
+}
+
+/// The sandbox's own list, in the same shape, with amounts formatted at `exp` decimals.
+async fn theirs(app: &TestApp, tarabut_account_id: &str) -> BTreeMap<String, (String, String)> {
+    let v = control(
+        app,
+        reqwest::Method::GET,
+        &format!("/__sandbox/accounts/{tarabut_account_id}/transactions"),
+        Value::Null,
+    )
+    .await;
+    v["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let minor = t["amountMinor"].as_i64().unwrap();
+            let signed = if t["creditDebitIndicator"] == "Debit" {
+                -minor.abs()
+            } else {
+                minor.abs()
+            };
+            let exp = shared::money::exponent(t["currency"].as_str().unwrap()).unwrap();
+            (
+                t["transactionId"].as_str().unwrap().to_string(),
+                (
+                    shared::money::format_minor(signed, exp),
+                    t["description"].as_str().unwrap().to_string(),
+                ),
+            )
+        })
+        .collect()
+}
+
+async fn assert_mirrors_sandbox(app: &TestApp, connection_id: &str) -> usize {
+    let accounts = linked_accounts(app, connection_id).await;
+    assert!(!accounts.is_empty());
+    let mut total = 0;
+    for (tarabut_id, account_id) in accounts {
+        let (ours, theirs) = (ours(app, &account_id).await, theirs(app, &tarabut_id).await);
+        assert!(!theirs.is_empty());
+        let missing: Vec<_> = theirs
+            .iter()
+            .filter(|(k, v)| ours.get(*k) != Some(v))
+            .take(5)
+            .collect();
+        let extra: Vec<_> = ours
+            .iter()
+            .filter(|(k, v)| theirs.get(*k) != Some(v))
+            .take(5)
+            .collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "account {tarabut_id} differs from the sandbox ({} vs {} rows): missing or different {missing:?}; extra {extra:?}",
+            ours.len(),
+            theirs.len()
+        );
+        total += ours.len();
+    }
+    total
+}
+
+#[tokio::test]
+async fn a_bhd_bank_connects_and_syncs_with_exact_three_decimal_amounts() {
+    let app = app_with_user("bhd@example.com").await;
+    let id = connect(&app, "BLUE").await;
+    let c = wait_for_sync(&app, &id).await;
+    assert_eq!(c["status"], "active");
+    assert_eq!(c["lastSyncStatus"], "succeeded", "{c}");
+    assert_eq!(c["providerId"], "BLUE");
+    assert!(!c["consentExpiresAt"].is_null());
+    let accounts = c["accounts"].as_array().unwrap();
+    assert_eq!(accounts.len(), 2);
+    assert!(accounts.iter().all(|a| a["balance"]["currency"] == "BHD"));
+    assert!(accounts[0]["identifierHint"]
+        .as_str()
+        .unwrap()
+        .starts_with("•••• "));
+
+    let n = assert_mirrors_sandbox(&app, &id).await;
+    assert!(n >= 300, "{n} transactions");
+    // 3-decimal amounts came through exactly, not rounded to 2
+    let mut amounts = Vec::new();
+    for (_, account_id) in linked_accounts(&app, &id).await {
+        amounts.extend(ours(&app, &account_id).await.into_values().map(|(a, _)| a));
+    }
+    assert!(amounts.iter().any(|a| a
+        .split('.')
+        .nth(1)
+        .is_some_and(|d| d.len() == 3 && !d.ends_with('0'))));
+    // they are bank accounts in /api/v1/accounts, and a push into them is refused
+    let list: Value = app.get("/api/v1/accounts").await.json().await.unwrap();
+    assert!(list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["source"] == "bank"));
+}
+
+#[tokio::test]
+async fn a_sar_bank_connects_and_syncs_exactly() {
+    let app = app_with_user("sar@example.com").await;
+    let id = connect(&app, "RED").await;
+    assert_mirrors_sandbox(&app, &id).await;
+    let c = wait_for_sync(&app, &id).await;
+    assert!(c["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["balance"]["currency"] == "SAR"));
+}
+
+#[tokio::test]
+async fn forged_callbacks_create_no_connection() {
+    let app = app_with_user("victim@example.com").await;
+    let browser = app.client.clone();
+    let to = |loc: &str| loc.to_string();
+
+    // an intent nobody started
+    let res = browser
+        .get(app.url("/api/v1/banks/callback?intentId=3b1f0c1e-0000-4000-8000-000000000000&status=SUCCESSFUL"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        to(res.headers()[header::LOCATION].to_str().unwrap()),
+        "/connections?error=unknown_intent"
+    );
+
+    // the redirect claims SUCCESSFUL, Tarabut says FAILED
+    let loc = connect_with(&app, &browser, "BLUE", "FAILED").await;
+    assert_eq!(loc, "/connections?error=connect_failed");
+    // …and a lie about an intent that was never completed
+    let started: Value = app
+        .post("/api/v1/banks/connect", json!({"providerId": "BLUE"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let res = browser
+        .get(app.url(&format!(
+            "/api/v1/banks/callback?intentId={}&status=SUCCESSFUL",
+            started["intentId"].as_str().unwrap()
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        to(res.headers()[header::LOCATION].to_str().unwrap()),
+        "/connections?error=connect_failed"
+    );
+
+    // someone else's intent (completed successfully at the bank) cannot be claimed
+    let attacker = app.other_user("attacker@example.com").await;
+    let res = app
+        .post("/api/v1/banks/connect", json!({"providerId": "BLUE"}))
+        .await;
+    let intent = res.json::<Value>().await.unwrap()["intentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let done = control(
+        &app,
+        reqwest::Method::POST,
+        &format!("/__sandbox/intents/{intent}/complete"),
+        json!({"status": "SUCCESSFUL", "providerId": "BLUE"}),
+    )
+    .await;
+    let res = attacker
+        .get(done["location"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        to(res.headers()[header::LOCATION].to_str().unwrap()),
+        "/connections?error=unknown_intent"
+    );
+    // a key cannot complete a callback either
+    let (_, key) = create_key(&app, json!({"name": "k", "scopes": ["write:connections"]})).await;
+    let res = with_key(
+        &app,
+        &key,
+        &format!("/api/v1/banks/callback?intentId={intent}"),
+    )
+    .await;
+    assert_eq!(error_of(res).await.0, "session_required");
+
+    for client in [&app.client, &attacker] {
+        let list: Value = client
+            .get(app.url("/api/v1/banks/connections"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(list["items"], json!([]), "{list}");
+    }
+    // the rightful user can still finish it, once; the replay is refused
+    let res = browser
+        .get(done["location"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .starts_with("/connections?connected="));
+    let res = browser
+        .get(done["location"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        to(res.headers()[header::LOCATION].to_str().unwrap()),
+        "/connections?error=intent_used"
+    );
+    // tgIntentId is accepted as the parameter's other name
+    let loc = {
+        let res = app
+            .post("/api/v1/banks/connect", json!({"providerId": "RED"}))
+            .await;
+        let intent = res.json::<Value>().await.unwrap()["intentId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        control(
+            &app,
+            reqwest::Method::POST,
+            &format!("/__sandbox/intents/{intent}/complete"),
+            json!({"status": "SUCCESSFUL", "providerId": "RED"}),
+        )
+        .await;
+        let res = browser
+            .get(app.url(&format!(
+                "/api/v1/banks/callback?tgIntentId={intent}&status=successful"
+            )))
+            .send()
+            .await
+            .unwrap();
+        res.headers()[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(loc.starts_with("/connections?connected="), "{loc}");
+}
+
+#[tokio::test]
+async fn a_resync_mirrors_added_changed_and_removed_rows_and_keeps_overlays() {
+    let app = app_with_user("resync@example.com").await;
+    let id = connect(&app, "BLUE").await;
+    let before = assert_mirrors_sandbox(&app, &id).await;
+    let (tarabut_id, account_id) = linked_accounts(&app, &id).await[0].clone();
+    let rows = theirs(&app, &tarabut_id).await;
+    let mut ids = rows.keys();
+    let (changed, removed) = (ids.next().unwrap().clone(), ids.next().unwrap().clone());
+
+    // the user annotates the row that will change upstream, and the one that will vanish
+    let our_id = |ext: String| {
+        let app = &app;
+        let account_id = account_id.clone();
+        async move {
+            sqlx::query("select id from transactions where account_id = $1 and external_id = $2")
+                .bind(account_id)
+                .bind(ext)
+                .fetch_one(&app.state.db.pool)
+                .await
+                .unwrap()
+                .get::<String, _>(0)
+        }
+    };
+    let changed_ours = our_id(changed.clone()).await;
+    let res = app
+        .client
+        .patch(app.url(&format!("/api/v1/transactions/{changed_ours}")))
+        .json(&json!({"category": "gifts", "note": "birthday"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    control(
+        &app,
+        reqwest::Method::POST,
+        &format!("/__sandbox/accounts/{tarabut_id}/transactions"),
+        json!({"count": 3}),
+    )
+    .await;
+    control(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("/__sandbox/transactions/{changed}"),
+        json!({"amount": "77.125", "description": "Corrected by the bank"}),
+    )
+    .await;
+    control(
+        &app,
+        reqwest::Method::DELETE,
+        &format!("/__sandbox/transactions/{removed}"),
+        json!({}),
+    )
+    .await;
+
+    let sync = sync_now(&app, &id).await;
+    assert_eq!(sync["status"], "succeeded", "{sync}");
+    assert_eq!(sync["rowsAdded"], 3);
+    assert_eq!(sync["rowsUpdated"], 1);
+    assert_eq!(sync["rowsRemoved"], 1);
+    let after = assert_mirrors_sandbox(&app, &id).await;
+    assert_eq!(after, before + 3 - 1);
+    let row = all_items(&app, &account_id)
+        .await
+        .into_iter()
+        .find(|t| t["externalId"] == changed.as_str())
+        .expect("the changed row is still listed");
+    assert_eq!(row["description"], "Corrected by the bank");
+    assert_eq!(row["category"], "gifts");
+    assert_eq!(row["note"], "birthday");
+
+    // a second re-sync with nothing new adds and changes nothing
+    let again = sync_now(&app, &id).await;
+    assert_eq!(
+        (
+            again["rowsAdded"].as_u64(),
+            again["rowsUpdated"].as_u64(),
+            again["rowsRemoved"].as_u64()
+        ),
+        (Some(0), Some(0), Some(0))
+    );
+}
+
+#[tokio::test]
+async fn a_sync_completes_exactly_through_thirty_percent_faults() {
+    let app = app_with_user("faults@example.com").await;
+    let id = connect(&app, "RED").await;
+    let (tarabut_id, _) = linked_accounts(&app, &id).await[0].clone();
+    control(
+        &app,
+        reqwest::Method::POST,
+        &format!("/__sandbox/accounts/{tarabut_id}/transactions"),
+        json!({"count": 5}),
+    )
+    .await;
+    for rule in [
+        json!({"status": 503, "rate": 0.1, "pathPrefix": "/accountInformation"}),
+        json!({"status": 429, "retryAfter": 0, "rate": 0.1, "pathPrefix": "/accountInformation"}),
+        json!({"timeout": true, "latencyMs": 1000, "rate": 0.1, "pathPrefix": "/accountInformation"}),
+    ] {
+        control(&app, reqwest::Method::POST, "/__sandbox/faults", rule).await;
+    }
+    let sync = sync_now(&app, &id).await;
+    assert_eq!(sync["status"], "succeeded", "{sync}");
+    assert_eq!(sync["rowsAdded"], 5);
+    control(
+        &app,
+        reqwest::Method::DELETE,
+        "/__sandbox/faults",
+        json!({}),
+    )
+    .await;
+    assert_mirrors_sandbox(&app, &id).await;
+}
+
+#[tokio::test]
+async fn an_interrupted_sync_resumes_to_exact_data() {
+    use backend::tarabut::sync::{run, Ran};
+    let app = app_with_user("resume@example.com").await;
+    let id = connect(&app, "BLUE").await;
+    let (tarabut_id, _) = linked_accounts(&app, &id).await[0].clone();
+    // one synced row disappears upstream, four new ones arrive
+    let synced: Vec<String> = theirs(&app, &tarabut_id)
+        .await
+        .into_keys()
+        .take(1)
+        .collect();
+    control(
+        &app,
+        reqwest::Method::DELETE,
+        &format!("/__sandbox/transactions/{}", synced[0]),
+        json!({}),
+    )
+    .await;
+    control(
+        &app,
+        reqwest::Method::POST,
+        &format!("/__sandbox/accounts/{tarabut_id}/transactions"),
+        json!({"count": 4}),
+    )
+    .await;
+
+    let sync_id = backend::db::new_id();
+    backend::db::banks::insert_sync(
+        &app.state.db.pool,
+        &sync_id,
+        &id,
+        "manual",
+        app.state.clock.now(),
+    )
+    .await
+    .unwrap();
+    // two batches, then the process "dies": the sync stays running with its progress saved
+    assert_eq!(
+        run(&app.state, &sync_id, Some(2)).await.unwrap(),
+        Ran::Interrupted
+    );
+    let s: Value = app
+        .get(&format!("/api/v1/banks/syncs/{sync_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s["sync"]["status"], "running");
+    let pages_before = s["sync"]["pagesFetched"].as_u64().unwrap();
+    assert!(pages_before > 0);
+    // the restart resumes it from where it stopped
+    assert_eq!(
+        run(&app.state, &sync_id, None).await.unwrap(),
+        Ran::Finished
+    );
+    let s: Value = app
+        .get(&format!("/api/v1/banks/syncs/{sync_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s["sync"]["status"], "succeeded", "{s}");
+    assert_eq!(s["sync"]["rowsAdded"], 4);
+    assert_eq!(s["sync"]["rowsRemoved"], 1);
+    assert_mirrors_sandbox(&app, &id).await;
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_calls_with_an_expired_token_mint_once() {
+    let app = app_with_user("tokens@example.com").await;
+    let id = connect(&app, "BLUE").await;
+    let customer: String =
+        sqlx::query_scalar("select customer_user_id from bank_connections where id = $1")
+            .bind(&id)
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+    let token_calls = |v: &Value| v["calls"]["POST /sandbox/token"].as_u64().unwrap_or(0);
+
+    // expired by our clock: one caller mints, 199 wait and reuse its token
+    control(&app, reqwest::Method::DELETE, "/__sandbox/calls", json!({})).await;
+    app.clock.advance(3600);
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..200 {
+        let client = app.state.banks.client.clone();
+        let customer = customer.clone();
+        set.spawn(async move { client.accounts(&customer).await.map(|a| a.accounts.len()) });
+    }
+    while let Some(r) = set.join_next().await {
+        assert_eq!(r.unwrap().unwrap(), 2);
+    }
+    let calls = control(&app, reqwest::Method::GET, "/__sandbox/calls", Value::Null).await;
+    assert_eq!(token_calls(&calls), 1, "{calls}");
+
+    // expired on Tarabut's clock only: every caller gets a 401, one re-mints, all retry once
+    control(&app, reqwest::Method::DELETE, "/__sandbox/calls", json!({})).await;
+    control(
+        &app,
+        reqwest::Method::POST,
+        "/__sandbox/clock/advance",
+        json!({"secs": 3600}),
+    )
+    .await;
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..200 {
+        let client = app.state.banks.client.clone();
+        let customer = customer.clone();
+        set.spawn(async move { client.accounts(&customer).await.map(|a| a.accounts.len()) });
+    }
+    while let Some(r) = set.join_next().await {
+        assert_eq!(r.unwrap().unwrap(), 2);
+    }
+    let calls = control(&app, reqwest::Method::GET, "/__sandbox/calls", Value::Null).await;
+    assert_eq!(token_calls(&calls), 1, "{calls}");
+
+    // and a sync that meets an expired token re-mints transparently
+    control(
+        &app,
+        reqwest::Method::POST,
+        "/__sandbox/clock/advance",
+        json!({"secs": 3600}),
+    )
+    .await;
+    let sync = sync_now(&app, &id).await;
+    assert_eq!(sync["status"], "succeeded", "{sync}");
+}
+
+#[tokio::test]
+async fn a_revoked_or_expired_consent_shows_and_answers_409() {
+    let app = app_with_user("consent@example.com").await;
+    let id = connect(&app, "BLUE").await;
+    let consent: String =
+        sqlx::query_scalar("select consent_id from bank_connections where id = $1")
+            .bind(&id)
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+    control(
+        &app,
+        reqwest::Method::POST,
+        &format!("/__sandbox/consents/{consent}/revoke"),
+        json!({}),
+    )
+    .await;
+    let sync = sync_now(&app, &id).await;
+    assert_eq!(sync["status"], "failed");
+    assert_eq!(sync["error"], "consent_revoked");
+    let c = wait_for_sync(&app, &id).await;
+    assert_eq!(c["status"], "revoked");
+    assert_eq!(c["lastSyncError"], "consent_revoked");
+    let res = app
+        .post(
+            &format!("/api/v1/banks/connections/{id}/refresh-balances"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert_eq!(error_of(res).await.0, "connection_inactive");
+    let res = app
+        .post(&format!("/api/v1/banks/connections/{id}/sync"), json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+
+    // expiry: a second bank, its consent expired at the sandbox
+    let other = connect(&app, "RED").await;
+    let consent: String =
+        sqlx::query_scalar("select consent_id from bank_connections where id = $1")
+            .bind(&other)
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+    control(
+        &app,
+        reqwest::Method::POST,
+        &format!("/__sandbox/consents/{consent}/expire"),
+        json!({}),
+    )
+    .await;
+    let res = app
+        .post(
+            &format!("/api/v1/banks/connections/{other}/refresh-balances"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert_eq!(error_of(res).await.0, "consent_expired");
+    let c = wait_for_sync(&app, &other).await;
+    assert_eq!(c["status"], "expired");
+    // the data synced before stays readable
+    assert!(!ours(&app, &linked_accounts(&app, &other).await[0].1)
+        .await
+        .is_empty());
+}
+
+#[tokio::test]
+async fn disconnecting_revokes_the_consent_and_keeps_or_deletes_data() {
+    let app = app_with_user("disconnect@example.com").await;
+    let keep = connect(&app, "BLUE").await;
+    let drop = connect(&app, "RED").await;
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/v1/banks/connections/{keep}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let c = wait_for_sync(&app, &keep).await;
+    assert_eq!(c["status"], "revoked");
+    let consents = {
+        let consent: String =
+            sqlx::query_scalar("select consent_id from bank_connections where id = $1")
+                .bind(&keep)
+                .fetch_one(&app.state.db.pool)
+                .await
+                .unwrap();
+        consent
+    };
+    // the sandbox agrees the consent is revoked: data calls now fail there
+    let res = app
+        .post(&format!("/api/v1/banks/connections/{keep}/sync"), json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(!consents.is_empty());
+    assert!(!ours(&app, &linked_accounts(&app, &keep).await[0].1)
+        .await
+        .is_empty());
+
+    let red_accounts = linked_accounts(&app, &drop).await;
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/v1/banks/connections/{drop}?deleteData=true")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get(&format!("/api/v1/banks/connections/{drop}"))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let left: i64 = sqlx::query_scalar("select count(*) from transactions where account_id = $1")
+        .bind(&red_accounts[0].1)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    let log: Value = app
+        .get("/api/v1/audit-log?type=bank.disconnected")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(log["items"].as_array().unwrap().len(), 2, "{log}");
+    let log: Value = app
+        .get("/api/v1/audit-log?type=bank.connected")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(log["items"].as_array().unwrap().len(), 2, "{log}");
+}
+
+#[tokio::test]
+async fn other_users_and_keys_see_only_their_own_connections() {
+    let app = app_with_user("owner@example.com").await;
+    let id = connect(&app, "BLUE").await;
+    let sync = sync_now(&app, &id).await;
+    let stranger = app.other_user("stranger@example.com").await;
+    for path in [
+        format!("/api/v1/banks/connections/{id}"),
+        format!("/api/v1/banks/syncs/{}", sync["id"].as_str().unwrap()),
+    ] {
+        let res = stranger.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    for path in [
+        format!("/api/v1/banks/connections/{id}/sync"),
+        format!("/api/v1/banks/connections/{id}/refresh-balances"),
+    ] {
+        let res = stranger
+            .post(app.url(&path))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let res = stranger
+        .delete(app.url(&format!("/api/v1/banks/connections/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+    // scopes: read:connections lists, cannot sync; read:transactions cannot list connections
+    let (_, reader) = create_key(&app, json!({"name": "r", "scopes": ["read:connections"]})).await;
+    let res = with_key(&app, &reader, "/api/v1/banks/connections").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let res = reqwest::Client::new()
+        .post(app.url(&format!("/api/v1/banks/connections/{id}/sync")))
+        .bearer_auth(&reader)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_of(res).await.0, "insufficient_scope");
+    let (_, tx_only) =
+        create_key(&app, json!({"name": "t", "scopes": ["read:transactions"]})).await;
+    let res = with_key(&app, &tx_only, "/api/v1/banks/connections").await;
+    assert_eq!(error_of(res).await.0, "insufficient_scope");
+    // the providers list works with the read scope
+    let res = with_key(&app, &reader, "/api/v1/banks/providers").await;
+    let p: Value = res.json().await.unwrap();
+    let ids: Vec<&str> = p["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"BLUE") && ids.contains(&"RED"), "{p}");
+}
+
+#[tokio::test]
+async fn insights_agree_with_the_synced_transactions() {
+    let app = app_with_user("insights@example.com").await;
+    let id = connect(&app, "BLUE").await;
+    let accounts = linked_accounts(&app, &id).await;
+    let mut out = 0i64;
+    let mut inn = 0i64;
+    for (_, account_id) in &accounts {
+        for (amount, _) in ours(&app, account_id).await.values() {
+            let minor = shared::money::parse_minor(amount, 3).unwrap();
+            if minor < 0 {
+                out += -minor;
+            } else {
+                inn += minor;
+            }
+        }
+    }
+    let window = "from=2025-01-01&to=2027-01-01";
+    let spending: Value = app
+        .get(&format!("/api/v1/insights/spending?{window}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(spending["currencies"][0]["currency"], "BHD");
+    assert_eq!(
+        shared::money::parse_minor(
+            spending["currencies"][0]["total"]["amount"]
+                .as_str()
+                .unwrap(),
+            3
+        )
+        .unwrap(),
+        out
+    );
+    let by_category: i64 = spending["currencies"][0]["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| shared::money::parse_minor(c["total"]["amount"].as_str().unwrap(), 3).unwrap())
+        .sum();
+    assert_eq!(by_category, out);
+    let income: Value = app
+        .get(&format!("/api/v1/insights/income?{window}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        shared::money::parse_minor(
+            income["currencies"][0]["total"]["amount"].as_str().unwrap(),
+            3
+        )
+        .unwrap(),
+        inn
+    );
+    let salary_income = income["currencies"][0]["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["category"] == "salary")
+        .expect("salary credits are categorised")
+        .clone();
+
+    // Tarabut's salary insight finds exactly the salary credits we synced
+    let salary: Value = app
+        .get(&format!("/api/v1/insights/salary?{window}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let payments = salary["salaries"].as_array().unwrap();
+    assert!(!payments.is_empty(), "{salary}");
+    assert_eq!(
+        payments.len() as u64,
+        salary_income["transactionCount"].as_u64().unwrap(),
+        "{salary}"
+    );
+    let paid: i64 = payments
+        .iter()
+        .map(|p| shared::money::parse_minor(p["amount"]["amount"].as_str().unwrap(), 3).unwrap())
+        .sum();
+    assert_eq!(
+        paid,
+        shared::money::parse_minor(salary_income["total"]["amount"].as_str().unwrap(), 3).unwrap()
+    );
+
+    let history: Value = app
+        .get("/api/v1/insights/balance-history")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        history["accounts"].as_array().unwrap().len(),
+        2,
+        "{history}"
+    );
+    let (_, key) = create_key(&app, json!({"name": "i", "scopes": ["read:transactions"]})).await;
+    assert_eq!(
+        error_of(with_key(&app, &key, "/api/v1/insights/spending").await)
+            .await
+            .0,
+        "insufficient_scope"
+    );
+    let res = app.get("/api/v1/insights/spending?from=tomorrow").await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
