@@ -63,8 +63,9 @@ create table bank_accounts (
 );
 create index bank_accounts_connection_idx on bank_accounts (connection_id);
 
--- One row per sync. Progress is written with each batch of rows, in the same transaction, so a
--- sync that dies resumes where its last batch ended.
+-- One row per sync. Progress is written with each batch of rows, in the same transaction; a
+-- sync that dies resumes at the account it was in (its pages are read again; rows already
+-- written compare equal and are not written twice).
 create table bank_syncs (
     id text primary key,
     connection_id text not null,
@@ -89,10 +90,6 @@ create table bank_syncs (
 );
 create index bank_syncs_connection_idx on bank_syncs (connection_id, created_at);
 create index bank_syncs_status_idx on bank_syncs (status);
-
--- Which sync last saw a transaction: rows of a synced account that the finished sync did not
--- see were removed upstream.
-alter table transactions add column seen_sync_id text;
 
 -- End-of-day balance per bank account, kept as a history (one row per account and UTC day).
 create table balance_history (

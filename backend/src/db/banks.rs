@@ -728,176 +728,149 @@ pub struct SyncedTx {
     pub merchant: Option<String>,
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct WriteCounts {
-    pub added: i64,
-    pub updated: i64,
+/// What an account holds now, keyed by Tarabut's transaction id: the sync compares upstream
+/// rows with this in memory and writes only what differs.
+pub struct Stored {
+    pub row: SyncedTx,
+    pub removed: bool,
 }
 
-/// Writes a batch of one account's upstream rows: new ones inserted, changed ones updated
-/// (source fields only: the user's category, note, tags and exclusion are never touched), all
-/// marked as seen by `sync_id`, a previously removed row restored.
-#[allow(clippy::too_many_arguments)]
-pub async fn write_synced(
+/// Every stored transaction of an account (one indexed range read).
+pub async fn stored_rows<'c>(
+    e: impl Executor<'c, Database = Any>,
+    account_id: &str,
+) -> sqlx::Result<HashMap<String, Stored>> {
+    let rows = sqlx::query(
+        "select external_id, amount_minor, description, booked_at, category, merchant, removed_at
+         from transactions where account_id = $1",
+    )
+    .bind(account_id)
+    .fetch_all(e)
+    .await?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for r in rows {
+        let row = SyncedTx {
+            external_id: r.try_get("external_id")?,
+            amount_minor: r.try_get("amount_minor")?,
+            description: r.try_get("description")?,
+            booked_at: r.try_get("booked_at")?,
+            category: r.try_get("category")?,
+            merchant: r.try_get("merchant")?,
+        };
+        let removed = r.try_get::<Option<i64>, _>("removed_at")?.is_some();
+        out.insert(row.external_id.clone(), Stored { row, removed });
+    }
+    Ok(out)
+}
+
+/// Inserts new upstream rows, 20 a statement: few statements, while binding stays cheap
+/// (SQLite looks parameter names up linearly, so a statement's binding cost grows with the
+/// square of its parameter count). A row that already exists is left alone.
+pub async fn insert_synced(
     conn: &mut AnyConnection,
     workspace_id: &str,
     account_id: &str,
     currency: &str,
-    sync_id: &str,
-    rows: &[SyncedTx],
+    rows: &[&SyncedTx],
     now: i64,
-) -> sqlx::Result<WriteCounts> {
-    let mut counts = WriteCounts::default();
-    // The same id twice in one batch (a page boundary shifting mid-sync) is written once.
-    let mut batch: Vec<&SyncedTx> = Vec::with_capacity(rows.len());
-    let mut seen = std::collections::HashSet::new();
-    for r in rows {
-        if seen.insert(r.external_id.as_str()) {
-            batch.push(r);
+) -> sqlx::Result<()> {
+    for group in rows.chunks(20) {
+        let mut sql = String::from(
+            "insert into transactions (id, workspace_id, account_id, external_id, amount_minor, currency,
+                 description, booked_at, category, merchant, created_at, updated_at) values ",
+        );
+        for i in 0..group.len() {
+            let b = i * 11;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8,
+                b + 9,
+                b + 10,
+                b + 11,
+                b + 11
+            ));
         }
+        sql.push_str(" on conflict (account_id, external_id) do nothing");
+        let mut q = sqlx::query(&sql);
+        for r in group {
+            q = q
+                .bind(super::new_id())
+                .bind(workspace_id)
+                .bind(account_id)
+                .bind(&r.external_id)
+                .bind(r.amount_minor)
+                .bind(currency)
+                .bind(&r.description)
+                .bind(r.booked_at)
+                .bind(&r.category)
+                .bind(&r.merchant)
+                .bind(now);
+        }
+        q.execute(&mut *conn).await?;
     }
-    for chunk in batch.chunks(200) {
+    Ok(())
+}
+
+/// Rewrites a row's source fields after the bank changed it (the user's category, note, tags
+/// and exclusion are separate columns and stay), and restores it if it had been removed.
+pub async fn update_synced(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    r: &SyncedTx,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update transactions set amount_minor = $3, description = $4, booked_at = $5,
+             category = $6, merchant = $7, removed_at = null, updated_at = $8
+         where account_id = $1 and external_id = $2",
+    )
+    .bind(account_id)
+    .bind(&r.external_id)
+    .bind(r.amount_minor)
+    .bind(&r.description)
+    .bind(r.booked_at)
+    .bind(&r.category)
+    .bind(&r.merchant)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Hides rows the bank no longer shows (kept, not deleted, so the user's notes and categories
+/// come back if the bank shows the row again).
+pub async fn mark_removed(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    external_ids: &[&str],
+    now: i64,
+) -> sqlx::Result<()> {
+    for chunk in external_ids.chunks(50) {
         let placeholders = (0..chunk.len())
-            .map(|i| format!("${}", i + 2))
+            .map(|i| format!("${}", i + 3))
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
-            "select external_id, amount_minor, description, booked_at, category, merchant, removed_at
-             from transactions where account_id = $1 and external_id in ({placeholders})"
+            "update transactions set removed_at = $2, updated_at = $2
+             where account_id = $1 and removed_at is null and external_id in ({placeholders})"
         );
-        let mut q = sqlx::query(&sql).bind(account_id);
-        for r in chunk {
-            q = q.bind(&r.external_id);
+        let mut q = sqlx::query(&sql).bind(account_id).bind(now);
+        for id in chunk {
+            q = q.bind(*id);
         }
-        let mut existing: HashMap<String, (SyncedTx, bool)> = HashMap::new();
-        for row in q.fetch_all(&mut *conn).await? {
-            let t = SyncedTx {
-                external_id: row.try_get("external_id")?,
-                amount_minor: row.try_get("amount_minor")?,
-                description: row.try_get("description")?,
-                booked_at: row.try_get("booked_at")?,
-                category: row.try_get("category")?,
-                merchant: row.try_get("merchant")?,
-            };
-            let removed = row.try_get::<Option<i64>, _>("removed_at")?.is_some();
-            existing.insert(t.external_id.clone(), (t, removed));
-        }
-        let mut fresh = Vec::new();
-        let mut unchanged = Vec::new();
-        for r in chunk {
-            match existing.get(&r.external_id) {
-                None => fresh.push(*r),
-                Some((old, removed)) if old == *r && !removed => unchanged.push(*r),
-                Some(_) => {
-                    sqlx::query(
-                        "update transactions set amount_minor = $3, description = $4, booked_at = $5,
-                             category = $6, merchant = $7, removed_at = null, seen_sync_id = $8, updated_at = $9
-                         where account_id = $1 and external_id = $2",
-                    )
-                    .bind(account_id)
-                    .bind(&r.external_id)
-                    .bind(r.amount_minor)
-                    .bind(&r.description)
-                    .bind(r.booked_at)
-                    .bind(&r.category)
-                    .bind(&r.merchant)
-                    .bind(sync_id)
-                    .bind(now)
-                    .execute(&mut *conn)
-                    .await?;
-                    counts.updated += 1;
-                }
-            }
-        }
-        if !unchanged.is_empty() {
-            let placeholders = (0..unchanged.len())
-                .map(|i| format!("${}", i + 3))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let sql = format!(
-                "update transactions set seen_sync_id = $1 where account_id = $2 and external_id in ({placeholders})"
-            );
-            let mut q = sqlx::query(&sql).bind(sync_id).bind(account_id);
-            for r in &unchanged {
-                q = q.bind(&r.external_id);
-            }
-            q.execute(&mut *conn).await?;
-        }
-        // Multi-row inserts: 12 columns, so 50 rows stay far below every bind-parameter limit.
-        for group in fresh.chunks(50) {
-            let mut sql = String::from(
-                "insert into transactions (id, workspace_id, account_id, external_id, amount_minor, currency,
-                     description, booked_at, category, merchant, seen_sync_id, created_at, updated_at) values ",
-            );
-            for i in 0..group.len() {
-                let b = i * 12;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8,
-                    b + 9,
-                    b + 10,
-                    b + 11,
-                    b + 12,
-                    b + 12
-                ));
-            }
-            let mut q = sqlx::query(&sql);
-            for r in group {
-                q = q
-                    .bind(super::new_id())
-                    .bind(workspace_id)
-                    .bind(account_id)
-                    .bind(&r.external_id)
-                    .bind(r.amount_minor)
-                    .bind(currency)
-                    .bind(&r.description)
-                    .bind(r.booked_at)
-                    .bind(&r.category)
-                    .bind(&r.merchant)
-                    .bind(sync_id)
-                    .bind(now);
-            }
-            q.execute(&mut *conn).await?;
-            counts.added += group.len() as i64;
-        }
+        q.execute(&mut *conn).await?;
     }
-    Ok(counts)
-}
-
-/// After every page of an account was written: rows in the synced window that this sync did
-/// not see are gone upstream. They are hidden (`removed_at`), not deleted, so the user's notes
-/// and categories come back if the bank shows the row again.
-pub async fn sweep_removed<'c>(
-    e: impl Executor<'c, Database = Any>,
-    account_id: &str,
-    sync_id: &str,
-    from: i64,
-    to: i64,
-    now: i64,
-) -> sqlx::Result<i64> {
-    let r = sqlx::query(
-        "update transactions set removed_at = $5, updated_at = $5
-         where account_id = $1 and removed_at is null and booked_at >= $3 and booked_at <= $4
-           and (seen_sync_id is null or seen_sync_id <> $2)",
-    )
-    .bind(account_id)
-    .bind(sync_id)
-    .bind(from)
-    .bind(to)
-    .bind(now)
-    .execute(e)
-    .await?;
-    Ok(r.rows_affected() as i64)
+    Ok(())
 }
 
 /// Deletes the accounts (and so their transactions and history) linked to a connection.

@@ -2,15 +2,18 @@
 //! our finance tables, keyed by Tarabut's transaction id.
 //!
 //! - One sync per connection at a time, across replicas: a lease on the connection row.
-//! - Resumable: progress (account, next page, counts) is written in the same database
-//!   transaction as each batch of rows, so a sync that dies resumes after its last batch.
+//! - Resumable: progress (account, page, counts) is written in the same database transaction
+//!   as each batch of rows; a sync that dies resumes at the account it was in, reading its pages
+//!   again (rows already written compare equal and are not written twice).
 //! - Exact: amounts become integer minor units at the currency's precision, or the row is
 //!   refused (logged), never rounded.
-//! - Faithful: rows that changed upstream are updated (the user's overlays are separate columns
-//!   and never touched); rows that disappeared are hidden; re-syncs add nothing twice.
+//! - Faithful: each account's stored rows are read once and compared with the upstream rows in
+//!   memory: new rows are inserted, changed ones updated (the user's overlays are separate
+//!   columns and never touched), rows that disappeared are hidden; unchanged rows cost no
+//!   write, so a re-sync that finds nothing new writes nothing.
 //! - No database transaction is held across a Tarabut call.
 
-use std::time::Duration;
+use std::{collections::HashSet, time::Duration};
 
 use rand::Rng;
 use tokio::task::JoinSet;
@@ -23,8 +26,13 @@ use crate::{
 
 /// How long a sync may go without renewing its lease before another replica may take over.
 pub const LEASE_SECS: i64 = 120;
-/// Pages fetched concurrently and written in one database transaction.
-const PAGES_PER_BATCH: u32 = 4;
+/// Rows written per database transaction (with the sync's progress): pages are fetched
+/// concurrently until a batch holds about this many.
+const ROWS_PER_BATCH: u32 = 1000;
+/// At most this many page requests in flight per sync.
+const MAX_PAGES_IN_FLIGHT: usize = 16;
+/// At most this many pages per batch.
+const MAX_PAGES_PER_BATCH: u32 = 100;
 /// Whole-sync retries of transient failures (each call also retries on its own).
 const SYNC_ATTEMPTS: u32 = 3;
 /// Transactions booked up to this far ahead of our clock are read too (pending card
@@ -275,12 +283,15 @@ async fn pass(
     let from = now - i64::from(state.banks.history_days) * 86_400;
     let start_index = usize::try_from(sync.account_index).unwrap_or(0);
     for (index, (tarabut_id, account_id, currency)) in linked.iter().enumerate().skip(start_index) {
-        let mut page = if index == start_index {
-            u32::try_from(sync.next_page).unwrap_or(1).max(1)
-        } else {
-            1
-        };
+        // An account is read from its first page, also when resuming into it: removals are
+        // found by comparing every upstream row with what is stored, and that needs them all.
+        // Rows a dead sync already wrote compare equal and are not written again.
+        let mut page = 1u32;
+        let mut stored = db::banks::stored_rows(&state.db.pool, account_id).await?;
+        let mut seen: HashSet<String> = HashSet::with_capacity(stored.len());
         let mut total_pages: Option<u32> = None;
+        let mut pages_per_batch = 1u32;
+        let mut prefetched: Option<(u32, PageFetches)> = None;
         loop {
             if let Some(b) = budget {
                 if *b == 0 {
@@ -288,25 +299,19 @@ async fn pass(
                 }
                 *b -= 1;
             }
-            // Fetch a batch of pages at once (Tarabut's pages are small), in page order.
-            let last = match total_pages {
-                Some(t) => (page + PAGES_PER_BATCH - 1).min(t.max(page)),
-                None => page,
-            };
-            let mut set = JoinSet::new();
-            for p in page..=last {
-                let client = client.clone();
-                let (customer, tarabut_id) = (customer.clone(), tarabut_id.clone());
-                set.spawn(async move {
+            // A batch of pages, fetched concurrently (Tarabut's pages are small); the next
+            // batch is already in flight while this one is written.
+            let (last, mut set) = match prefetched.take() {
+                Some(p) => p,
+                None => {
+                    let last = batch_end(page, pages_per_batch, total_pages);
                     (
-                        p,
-                        client
-                            .transactions(&customer, &tarabut_id, from, to, p)
-                            .await,
+                        last,
+                        fetch(client, customer, tarabut_id, from, to, page..=last),
                     )
-                });
-            }
-            let mut pages = Vec::with_capacity((last - page + 1) as usize);
+                }
+            };
+            let mut pages = Vec::with_capacity(set.len());
             while let Some(joined) = set.join_next().await {
                 let (p, result) =
                     joined.map_err(|e| TarabutError::Unavailable(format!("fetch task: {e}")))?;
@@ -319,6 +324,13 @@ async fn pass(
                 if let Some(t) = body.meta.as_ref().and_then(|m| m.total_count_of_pages) {
                     total_pages = Some(t);
                 }
+                // Tarabut's page size is its own (10 in its examples): size batches from it.
+                let per_page = body.transactions.len() as u32;
+                if per_page > 0 {
+                    pages_per_batch = ROWS_PER_BATCH
+                        .div_ceil(per_page)
+                        .clamp(1, MAX_PAGES_PER_BATCH);
+                }
                 if body.transactions.is_empty() {
                     reached_end = true;
                 }
@@ -327,24 +339,60 @@ async fn pass(
             let fetched = (last - page + 1) as i64;
             let next_page = last + 1;
             reached_end |= total_pages.is_none_or(|t| last >= t);
+            if !reached_end {
+                let next_last = batch_end(next_page, pages_per_batch, total_pages);
+                prefetched = Some((
+                    next_last,
+                    fetch(
+                        client,
+                        customer,
+                        tarabut_id,
+                        from,
+                        to,
+                        next_page..=next_last,
+                    ),
+                ));
+            }
 
+            // Compare with what is stored; only differences are written.
+            let mut fresh = Vec::new();
+            let mut changed = Vec::new();
+            for r in &rows {
+                // the same id twice (a page boundary shifting mid-sync) counts once
+                if !seen.insert(r.external_id.clone()) {
+                    continue;
+                }
+                match stored.get(&r.external_id) {
+                    None => fresh.push(r),
+                    Some(s) if s.row == *r && !s.removed => {}
+                    Some(_) => changed.push(r),
+                }
+            }
+            let gone: Vec<&str> = if reached_end {
+                stored
+                    .values()
+                    .filter(|s| !s.removed && (from..=to).contains(&s.row.booked_at))
+                    .filter(|s| !seen.contains(&s.row.external_id))
+                    .map(|s| s.row.external_id.as_str())
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let now = state.clock.now();
             let mut tx = state.db.begin().await?;
-            let counts = db::banks::write_synced(
+            db::banks::insert_synced(
                 &mut tx,
                 &conn.workspace_id,
                 account_id,
                 currency,
-                sync_id,
-                &rows,
+                &fresh,
                 now,
             )
             .await?;
-            let removed = if reached_end {
-                db::banks::sweep_removed(&mut *tx, account_id, sync_id, from, to, now).await?
-            } else {
-                0
-            };
+            for r in &changed {
+                db::banks::update_synced(&mut tx, account_id, r, now).await?;
+            }
+            db::banks::mark_removed(&mut tx, account_id, &gone, now).await?;
             db::banks::advance_sync(
                 &mut *tx,
                 sync_id,
@@ -356,13 +404,22 @@ async fn pass(
                     },
                     next_page: if reached_end { 1 } else { i64::from(next_page) },
                     pages: fetched,
-                    added: counts.added,
-                    updated: counts.updated,
-                    removed,
+                    added: fresh.len() as i64,
+                    updated: changed.len() as i64,
+                    removed: gone.len() as i64,
                 },
             )
             .await?;
             tx.commit().await?;
+            for r in fresh.into_iter().chain(changed) {
+                stored.insert(
+                    r.external_id.clone(),
+                    db::banks::Stored {
+                        row: r.clone(),
+                        removed: false,
+                    },
+                );
+            }
             db::banks::claim_lease(
                 &state.db.pool,
                 &conn.id,
@@ -378,6 +435,45 @@ async fn pass(
         }
     }
     Ok(Ran::Finished)
+}
+
+/// Page fetches in flight: (page number, its result).
+type PageFetches = JoinSet<(u32, Result<wire::Transactions, TarabutError>)>;
+
+/// The last page of a batch starting at `first`.
+fn batch_end(first: u32, pages_per_batch: u32, total_pages: Option<u32>) -> u32 {
+    match total_pages {
+        Some(t) => (first + pages_per_batch - 1).min(t.max(first)),
+        None => first,
+    }
+}
+
+/// Fetches `pages` of an account's transactions, at most [`MAX_PAGES_IN_FLIGHT`] at a time.
+fn fetch(
+    client: &super::Client,
+    customer: &str,
+    tarabut_id: &str,
+    from: i64,
+    to: i64,
+    pages: std::ops::RangeInclusive<u32>,
+) -> PageFetches {
+    let mut set = JoinSet::new();
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_PAGES_IN_FLIGHT));
+    for p in pages {
+        let client = client.clone();
+        let permits = permits.clone();
+        let (customer, tarabut_id) = (customer.to_string(), tarabut_id.to_string());
+        set.spawn(async move {
+            let _permit = permits.acquire().await;
+            (
+                p,
+                client
+                    .transactions(&customer, &tarabut_id, from, to, p)
+                    .await,
+            )
+        });
+    }
+    set
 }
 
 /// Reads an account's balance from Tarabut (optionally asking the bank first) and records it.
