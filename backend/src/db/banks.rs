@@ -273,7 +273,7 @@ pub async fn due_connections<'c>(
     limit: i64,
 ) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar(
-        "select id from bank_connections where status = 'active' and next_sync_at <= $1
+        "select id from bank_connections where status in ('active', 'reauth_required') and next_sync_at <= $1
          order by next_sync_at limit $2",
     )
     .bind(now)
@@ -300,19 +300,31 @@ pub async fn defer_next_sync<'c>(
     Ok(r.rows_affected() == 1)
 }
 
-/// Active connections whose consent has passed its expiry: marked `expired`.
-pub async fn expire_consents<'c>(
-    e: impl Executor<'c, Database = Any>,
+/// Consent housekeeping: past its expiry → `expired`; ending within `warn_secs` →
+/// `reauth_required` (still synced; the user should connect again). Returns (expired, warned).
+pub async fn check_consents(
+    conn: &mut AnyConnection,
     now: i64,
-) -> sqlx::Result<u64> {
-    let r = sqlx::query(
+    warn_secs: i64,
+) -> sqlx::Result<(u64, u64)> {
+    let expired = sqlx::query(
         "update bank_connections set status = 'expired', updated_at = $1
          where status in ('active', 'reauth_required') and consent_expires_at is not null and consent_expires_at <= $1",
     )
     .bind(now)
-    .execute(e)
-    .await?;
-    Ok(r.rows_affected())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let warned = sqlx::query(
+        "update bank_connections set status = 'reauth_required', updated_at = $1
+         where status = 'active' and consent_expires_at is not null and consent_expires_at <= $2",
+    )
+    .bind(now)
+    .bind(now + warn_secs)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok((expired, warned))
 }
 
 // ---- the sync lease ----

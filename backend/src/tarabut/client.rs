@@ -279,11 +279,7 @@ impl Client {
                 }
                 Ok(res) => {
                     let status = res.status();
-                    let retry_after = res
-                        .headers()
-                        .get(header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok());
+                    let retry_after = retry_after(res.headers());
                     let body = res.bytes().await.unwrap_or_default();
                     let envelope: wire::ErrorEnvelope =
                         serde_json::from_slice(&body).unwrap_or_default();
@@ -404,11 +400,7 @@ impl Client {
                 }
                 Ok(res) => {
                     let status = res.status();
-                    let retry_after = res
-                        .headers()
-                        .get(header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok());
+                    let retry_after = retry_after(res.headers());
                     let envelope: wire::ErrorEnvelope = res.json().await.unwrap_or_default();
                     let code = envelope.error.unwrap_or_default();
                     tracing::warn!(status = status.as_u16(), code = %code, "Tarabut token request failed");
@@ -433,6 +425,14 @@ impl Client {
             attempt += 1;
         }
     }
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is not used by Tarabut or our sandbox).
+fn retry_after(headers: &header::HeaderMap) -> Option<u64> {
+    headers
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
 }
 
 /// reqwest errors print the URL; ours carry ids but never secrets. Keep only the kind.

@@ -28,7 +28,7 @@ use crate::{
 /// How long a started Connect flow may take.
 const INTENT_TTL_SECS: i64 = 1800;
 /// Consents ending within this are flagged so the user can renew in time.
-const EXPIRING_SOON_SECS: i64 = 7 * 86_400;
+pub const EXPIRING_SOON_SECS: i64 = 7 * 86_400;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -344,6 +344,18 @@ async fn owned(state: &AppState, workspace_id: &str, id: &str) -> Result<bdb::Co
         .ok_or_else(AppError::not_found)
 }
 
+/// Syncs and balance refreshes need a consent that is still valid.
+fn ensure_active(c: &bdb::ConnectionRow) -> Result<()> {
+    if matches!(c.status.as_str(), "active" | "reauth_required") {
+        return Ok(());
+    }
+    Err(AppError::new(
+        StatusCode::CONFLICT,
+        "connection_inactive",
+        "This connection's consent was revoked or has expired. Connect the bank again.",
+    ))
+}
+
 /// One connection.
 #[utoipa::path(get, path = "/api/v1/banks/connections/{id}", tag = "banks", operation_id = "getBankConnection",
     security(("apiKey" = ["read:connections"]), ("session" = [])),
@@ -459,13 +471,7 @@ async fn sync_connection(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<SyncAccepted>)> {
     let c = owned(&state, &caller.workspace_id, &id).await?;
-    if !matches!(c.status.as_str(), "active" | "reauth_required") {
-        return Err(AppError::new(
-            StatusCode::CONFLICT,
-            "connection_inactive",
-            "This connection's consent was revoked or has expired. Connect the bank again.",
-        ));
-    }
+    ensure_active(&c)?;
     let sync_id = sync::request(&state, &c.id, "manual").await?;
     Ok((StatusCode::ACCEPTED, Json(SyncAccepted { sync_id })))
 }
@@ -506,13 +512,7 @@ async fn refresh_balances(
     Path(id): Path<String>,
 ) -> Result<Json<BankConnectionBody>> {
     let c = owned(&state, &caller.workspace_id, &id).await?;
-    if !matches!(c.status.as_str(), "active" | "reauth_required") {
-        return Err(AppError::new(
-            StatusCode::CONFLICT,
-            "connection_inactive",
-            "This connection's consent was revoked or has expired. Connect the bank again.",
-        ));
-    }
+    ensure_active(&c)?;
     for a in bdb::accounts_of(&state.db.pool, &c.id).await? {
         let refreshed = sync::refresh_balance(
             &state,

@@ -235,6 +235,19 @@ async fn pass(
             _ => {}
         }
     }
+    if mine.is_empty() {
+        // No account lists our consent: ask about the consent itself. Gone (a sandbox that
+        // restarted, a consent deleted at the bank) reads as revoked.
+        match client.consent(customer, &conn.consent_id).await {
+            Err(TarabutError::NotFound) => return Err(TarabutError::ConsentRevoked.into()),
+            Err(e) => return Err(e.into()),
+            Ok(c) => match c.status.as_deref().map(str::to_ascii_uppercase).as_deref() {
+                Some("REVOKED") => return Err(TarabutError::ConsentRevoked.into()),
+                Some("EXPIRED") => return Err(TarabutError::ConsentExpired.into()),
+                _ => {}
+            },
+        }
+    }
     // A stable order, so the recorded account index means the same account on resume.
     mine.sort_by(|a, b| a.account_id.cmp(&b.account_id));
 
@@ -591,7 +604,7 @@ fn synced(t: &wire::Transaction, currency: &str) -> Option<SyncedTx> {
     })
 }
 
-/// The scheduler: every `tick`, marks expired consents, resumes syncs that lost their runner,
+/// The scheduler: every `tick`, marks expired and expiring consents, resumes syncs that lost their runner,
 /// and starts the syncs that are due. Safe on every replica at once: the claims are atomic.
 pub async fn run_scheduler(
     state: AppState,
@@ -612,9 +625,17 @@ pub async fn run_scheduler(
 /// One scheduler pass (tests call it directly).
 pub async fn schedule_once(state: &AppState) -> anyhow::Result<()> {
     let now = state.clock.now();
-    let expired = db::banks::expire_consents(&state.db.pool, now).await?;
-    if expired > 0 {
-        tracing::info!(connections = expired, "consents expired");
+    let mut conn = state.db.pool.acquire().await?;
+    let (expired, warned) =
+        db::banks::check_consents(&mut conn, now, crate::tarabut::routes::EXPIRING_SOON_SECS)
+            .await?;
+    drop(conn);
+    if expired + warned > 0 {
+        tracing::info!(
+            expired,
+            reauth_required = warned,
+            "consent statuses updated"
+        );
     }
     for sync in db::banks::unfinished_syncs(&state.db.pool).await? {
         spawn(state, &sync.id);

@@ -8,7 +8,7 @@ use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 use sqlx::Row;
 
-use crate::helpers::{create_key, error_of, with_key, TestApp};
+use crate::helpers::{create_key, error_of, with_key, TestApp, PASSWORD};
 
 /// Fast retries and no outbound pacing, so fault tests finish quickly.
 const FAST: &[(&str, &str)] = &[
@@ -131,6 +131,15 @@ async fn sync_now(app: &TestApp, id: &str) -> Value {
         .await
         .unwrap();
     s["sync"].clone()
+}
+
+/// The Tarabut consent behind a connection.
+async fn consent_of(app: &TestApp, connection_id: &str) -> String {
+    sqlx::query_scalar("select consent_id from bank_connections where id = $1")
+        .bind(connection_id)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap()
 }
 
 /// (Tarabut account id, our account id) of a connection.
@@ -676,12 +685,7 @@ async fn two_hundred_concurrent_calls_with_an_expired_token_mint_once() {
 async fn a_revoked_or_expired_consent_shows_and_answers_409() {
     let app = app_with_user("consent@example.com").await;
     let id = connect(&app, "BLUE").await;
-    let consent: String =
-        sqlx::query_scalar("select consent_id from bank_connections where id = $1")
-            .bind(&id)
-            .fetch_one(&app.state.db.pool)
-            .await
-            .unwrap();
+    let consent = consent_of(&app, &id).await;
     control(
         &app,
         reqwest::Method::POST,
@@ -710,12 +714,7 @@ async fn a_revoked_or_expired_consent_shows_and_answers_409() {
 
     // expiry: a second bank, its consent expired at the sandbox
     let other = connect(&app, "RED").await;
-    let consent: String =
-        sqlx::query_scalar("select consent_id from bank_connections where id = $1")
-            .bind(&other)
-            .fetch_one(&app.state.db.pool)
-            .await
-            .unwrap();
+    let consent = consent_of(&app, &other).await;
     control(
         &app,
         reqwest::Method::POST,
@@ -753,21 +752,26 @@ async fn disconnecting_revokes_the_consent_and_keeps_or_deletes_data() {
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let c = wait_for_sync(&app, &keep).await;
     assert_eq!(c["status"], "revoked");
-    let consents = {
-        let consent: String =
-            sqlx::query_scalar("select consent_id from bank_connections where id = $1")
-                .bind(&keep)
-                .fetch_one(&app.state.db.pool)
-                .await
-                .unwrap();
-        consent
-    };
-    // the sandbox agrees the consent is revoked: data calls now fail there
+    // the consent is revoked at Tarabut itself, and we no longer sync it
+    let consent = consent_of(&app, &keep).await;
+    let customer: String =
+        sqlx::query_scalar("select customer_user_id from bank_connections where id = $1")
+            .bind(&keep)
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+    let at_tarabut = app
+        .state
+        .banks
+        .client
+        .consent(&customer, &consent)
+        .await
+        .unwrap();
+    assert_eq!(at_tarabut.status.as_deref(), Some("REVOKED"));
     let res = app
         .post(&format!("/api/v1/banks/connections/{keep}/sync"), json!({}))
         .await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
-    assert!(!consents.is_empty());
     assert!(!ours(&app, &linked_accounts(&app, &keep).await[0].1)
         .await
         .is_empty());
@@ -983,4 +987,53 @@ async fn insights_agree_with_the_synced_transactions() {
     );
     let res = app.get("/api/v1/insights/spending?from=tomorrow").await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn a_consent_tarabut_no_longer_knows_reads_as_revoked() {
+    // e.g. the bundled sandbox restarted and forgot its consents
+    let app = app_with_user("forgotten@example.com").await;
+    let id = connect(&app, "RED").await;
+    sqlx::query("update bank_connections set consent_id = $1 where id = $2")
+        .bind("00000000-0000-4000-8000-000000000000")
+        .bind(&id)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    let sync = sync_now(&app, &id).await;
+    assert_eq!(sync["error"], "consent_revoked", "{sync}");
+    assert_eq!(wait_for_sync(&app, &id).await["status"], "revoked");
+    // the rows synced before are still there
+    assert!(!ours(&app, &linked_accounts(&app, &id).await[0].1)
+        .await
+        .is_empty());
+}
+
+#[tokio::test]
+async fn the_scheduler_flags_expiring_consents_then_expires_them() {
+    use backend::tarabut::sync::schedule_once;
+    let app = app_with_user("expiry@example.com").await;
+    let id = connect(&app, "BLUE").await;
+    let c = wait_for_sync(&app, &id).await;
+    assert_eq!(
+        (c["status"].as_str(), c["consentExpiringSoon"].as_bool()),
+        (Some("active"), Some(false))
+    );
+    // the sandbox grants a year; six days before its end the user is asked to reconnect
+    app.clock.advance(359 * 86_400);
+    schedule_once(&app.state).await.unwrap();
+    // (a year later the session has ended too)
+    app.login("expiry@example.com", PASSWORD).await;
+    let c = wait_for_sync(&app, &id).await;
+    assert_eq!(c["status"], "reauth_required", "{c}");
+    assert_eq!(c["consentExpiringSoon"], true);
+    app.clock.advance(7 * 86_400);
+    schedule_once(&app.state).await.unwrap();
+    app.login("expiry@example.com", PASSWORD).await;
+    let c = wait_for_sync(&app, &id).await;
+    assert_eq!(c["status"], "expired", "{c}");
+    let res = app
+        .post(&format!("/api/v1/banks/connections/{id}/sync"), json!({}))
+        .await;
+    assert_eq!(error_of(res).await.0, "connection_inactive");
 }
