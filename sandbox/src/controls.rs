@@ -58,6 +58,15 @@ pub(crate) fn router() -> Router<AppState> {
                 .delete(clear_rate_limit),
         )
         .route("/__sandbox/calls", get(get_calls).delete(reset_calls))
+        .route("/__sandbox/tokens", get(get_tokens))
+}
+
+/// Every access token issued and not yet swept, so a test can check that the client never
+/// writes one to its logs.
+async fn get_tokens(State(state): State<AppState>) -> Json<Value> {
+    let store = state.read();
+    let tokens: Vec<&String> = store.tokens.keys().collect();
+    Json(json!({ "tokens": tokens }))
 }
 
 fn clock_json(state: &AppState) -> Value {

@@ -1037,3 +1037,87 @@ async fn the_scheduler_flags_expiring_consents_then_expires_them() {
         .await;
     assert_eq!(error_of(res).await.0, "connection_inactive");
 }
+
+#[tokio::test]
+async fn tarabut_tokens_and_secrets_never_reach_the_logs() {
+    let logs = crate::helpers::captured_logs();
+    let app = app_with_user("quiet@example.com").await;
+    let id = connect(&app, "BLUE").await;
+    // a 401 path too: tokens expire at the sandbox, the client re-mints
+    control(
+        &app,
+        reqwest::Method::POST,
+        "/__sandbox/clock/advance",
+        json!({"secs": 3600}),
+    )
+    .await;
+    control(
+        &app,
+        reqwest::Method::POST,
+        "/__sandbox/faults",
+        json!({"status": 503, "count": 2}),
+    )
+    .await;
+    assert_eq!(sync_now(&app, &id).await["status"], "succeeded");
+    let tokens = control(&app, reqwest::Method::GET, "/__sandbox/tokens", Value::Null).await;
+    let tokens: Vec<String> = tokens["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
+    assert!(tokens.len() >= 2, "{tokens:?}");
+    let text = String::from_utf8_lossy(&logs.lock().unwrap()).to_string();
+    assert!(
+        text.contains("Tarabut answered with an error"),
+        "the faults were logged"
+    );
+    for t in &tokens {
+        assert!(!text.contains(t.as_str()), "a Tarabut token is in the logs");
+    }
+    assert!(!text.contains(&String::from_utf8_lossy(&app.state.secret).to_string()));
+}
+
+#[tokio::test]
+async fn one_replica_at_a_time_holds_a_connections_sync_lease() {
+    use backend::db::banks::{claim_lease, release_lease};
+    let app = app_with_user("lease@example.com").await;
+    let id = connect(&app, "BLUE").await;
+    let pool = &app.state.db.pool;
+    let now = app.state.clock.now();
+    assert!(claim_lease(pool, &id, "replica-a", now, now + 120)
+        .await
+        .unwrap());
+    assert!(!claim_lease(pool, &id, "replica-b", now, now + 120)
+        .await
+        .unwrap());
+    // the holder renews; after it stops renewing the lease lapses and B may take over
+    assert!(claim_lease(pool, &id, "replica-a", now + 60, now + 180)
+        .await
+        .unwrap());
+    assert!(!claim_lease(pool, &id, "replica-b", now + 179, now + 300)
+        .await
+        .unwrap());
+    assert!(claim_lease(pool, &id, "replica-b", now + 181, now + 300)
+        .await
+        .unwrap());
+    release_lease(pool, &id, "replica-a").await.unwrap();
+    assert!(!claim_lease(pool, &id, "replica-a", now + 182, now + 300)
+        .await
+        .unwrap());
+    release_lease(pool, &id, "replica-b").await.unwrap();
+    // while another replica holds it, a sync here waits its turn instead of running
+    assert!(claim_lease(pool, &id, "replica-c", now, now + 120)
+        .await
+        .unwrap());
+    let sync_id = backend::db::new_id();
+    backend::db::banks::insert_sync(pool, &sync_id, &id, "manual", now)
+        .await
+        .unwrap();
+    assert_eq!(
+        backend::tarabut::sync::run(&app.state, &sync_id, None)
+            .await
+            .unwrap(),
+        backend::tarabut::sync::Ran::Skipped
+    );
+}
