@@ -114,6 +114,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub bootstrap_admin_email: Option<String>,
     pub tarabut: TarabutConfig,
+    /// The SPA's release build (Trunk's `dist/`), served when it holds an `index.html`.
+    pub spa_dir: PathBuf,
 }
 
 impl Config {
@@ -320,6 +322,7 @@ impl Config {
             log_format,
             bootstrap_admin_email,
             tarabut,
+            spa_dir: PathBuf::from(get("PFN_SPA_DIR").unwrap_or_else(|| "dist".into())),
         })
     }
 

@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod ops;
 pub mod password;
 pub mod ratelimit;
+pub mod spa;
 pub mod state;
 pub mod tarabut;
 pub mod workspaces;
@@ -49,7 +50,16 @@ pub async fn build(config: Config, port: u16, clock: Clock) -> anyhow::Result<Ap
     let passwords = Passwords::new(config.limits.hash_concurrency).await?;
     ops::metrics_handle();
     let banks = tarabut::Banks::start(&config, &web.public_origin, clock.clone()).await?;
+    let spa_dir = spa::locate(&config.spa_dir);
+    match &spa_dir {
+        Some(d) => tracing::info!(dir = %d.display(), "serving the SPA"),
+        None => tracing::info!(
+            dir = %config.spa_dir.display(),
+            "no SPA build there (index.html missing): serving the API only"
+        ),
+    }
     Ok(AppState::new(Inner {
+        spa_dir,
         banks,
         limiter: Arc::new(LocalLimiter::new(clock.clone())),
         mail: MailQueue::new(transport),

@@ -102,6 +102,8 @@ pub struct Inner {
     pub keys: crate::keys::auth::KeyCache,
     /// Key usage, written off the request path.
     pub usage: crate::keys::auth::UsageRecorder,
+    /// The SPA build being served, if any (`PFN_SPA_DIR`).
+    pub spa_dir: Option<std::path::PathBuf>,
     /// Tarabut: the client, the bundled sandbox when in use, sync bookkeeping.
     pub banks: crate::tarabut::Banks,
     /// The server secret (PFN_SECRET or the dev secret file): keys outbox encryption.

@@ -87,7 +87,7 @@ pub fn app(state: AppState) -> Router {
             get(move || async move { ([(header::CONTENT_TYPE, "application/json")], spec) }),
         )
         .merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").config(utoipa_swagger_ui::Config::from("/api/openapi.json")))
-        .fallback(|| async { AppError::not_found() })
+        .fallback(crate::spa::fallback)
         .method_not_allowed_fallback(|| async {
             AppError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This method is not allowed here.")
                 .into_response()

@@ -11,4 +11,5 @@ mod keys;
 mod ops;
 mod security;
 mod sessions;
+mod spa;
 mod workspaces;

@@ -1,0 +1,178 @@
+//! Serves the SPA's release build (Trunk's `dist/`) from the same origin as the API:
+//! files as they are, hashed assets cached for a year, `index.html` never cached, and every
+//! other path that is not under `/api/` and has no file extension answered with `index.html`
+//! so deep links work. `/api/*` never falls back to the SPA.
+
+use std::path::{Component, Path, PathBuf};
+
+use axum::{
+    extract::State,
+    http::{header, HeaderValue, Method, StatusCode, Uri},
+    response::{IntoResponse, Response},
+};
+
+use crate::{error::AppError, state::AppState};
+
+/// The SPA build directory, if it holds an `index.html`.
+pub fn locate(dir: &Path) -> Option<PathBuf> {
+    dir.join("index.html").is_file().then(|| dir.to_path_buf())
+}
+
+/// The router's fallback: the SPA for browser paths, our JSON 404 for the API.
+pub async fn fallback(State(state): State<AppState>, method: Method, uri: Uri) -> Response {
+    let path = uri.path();
+    let Some(dir) = state.spa_dir.as_deref() else {
+        return AppError::not_found().into_response();
+    };
+    if path == "/api" || path.starts_with("/api/") || !matches!(method, Method::GET | Method::HEAD)
+    {
+        return AppError::not_found().into_response();
+    }
+    let Some(relative) = safe_relative(path) else {
+        return AppError::not_found().into_response();
+    };
+    let file = dir.join(&relative);
+    if !relative.as_os_str().is_empty() && file.is_file() {
+        return serve(&file, cache_for(&relative)).await;
+    }
+    // A path that names a file (`/app-123.js`) and is missing is a 404, not the app: a stale
+    // asset must fail loudly rather than come back as HTML.
+    let last = relative
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    if last.contains('.') {
+        return AppError::not_found().into_response();
+    }
+    serve(&dir.join("index.html"), "no-cache").await
+}
+
+/// The request path as a relative path inside the build directory; `None` for anything that
+/// could leave it (`..`, absolute parts, NUL, backslashes, undecodable bytes).
+fn safe_relative(path: &str) -> Option<PathBuf> {
+    let decoded = percent_decode(path)?;
+    if decoded.contains(['\0', '\\']) {
+        return None;
+    }
+    let mut out = PathBuf::new();
+    for c in Path::new(decoded.trim_start_matches('/')).components() {
+        match c {
+            Component::Normal(p) => out.push(p),
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Trunk names built assets `<name>-<16 hex digits>[_bg].<ext>`: their content never changes
+/// under that name, so browsers may keep them for a year. Anything else is revalidated.
+fn cache_for(relative: &Path) -> &'static str {
+    let name = relative
+        .file_stem()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let name = name.strip_suffix("_bg").unwrap_or(name);
+    let hashed = name
+        .rsplit_once('-')
+        .is_some_and(|(_, h)| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    if hashed {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    }
+}
+
+fn content_type(path: &Path) -> &'static str {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+    {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "wasm" => "application/wasm",
+        "css" => "text/css; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "json" | "webmanifest" => "application/json",
+        "txt" => "text/plain; charset=utf-8",
+        "woff2" => "font/woff2",
+        _ => "application/octet-stream",
+    }
+}
+
+async fn serve(file: &Path, cache: &'static str) -> Response {
+    match tokio::fs::read(file).await {
+        Ok(bytes) => (
+            StatusCode::OK,
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(content_type(file)),
+                ),
+                (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(file = %file.display(), error = %e, "SPA file unreadable");
+            AppError::not_found().into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_cannot_leave_the_build_directory() {
+        for bad in [
+            "/../secret",
+            "/%2e%2e/secret",
+            "/a/../../b",
+            "/%00",
+            "/a%5c..%5cb",
+            "/%zz",
+        ] {
+            assert_eq!(safe_relative(bad), None, "{bad}");
+        }
+        assert_eq!(safe_relative("/keys/abc"), Some(PathBuf::from("keys/abc")));
+        assert_eq!(safe_relative("/"), Some(PathBuf::new()));
+    }
+
+    #[test]
+    fn only_hashed_assets_are_cached_for_long() {
+        assert_eq!(
+            cache_for(Path::new("frontend-0123456789abcdef_bg.wasm")),
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(
+            cache_for(Path::new("frontend-0123456789abcdef.js")),
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(cache_for(Path::new("index.html")), "no-cache");
+        assert_eq!(cache_for(Path::new("favicon.ico")), "no-cache");
+        assert_eq!(cache_for(Path::new("style-notahash.css")), "no-cache");
+    }
+}

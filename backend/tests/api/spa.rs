@@ -1,0 +1,98 @@
+//! The SPA's release build served by the backend: deep links, caching, and the API untouched.
+
+use reqwest::{header, StatusCode};
+
+use crate::helpers::TestApp;
+
+const INDEX: &str = "<!DOCTYPE html><html><body>pfn app</body></html>";
+
+async fn app_with_spa() -> TestApp {
+    let dist = std::env::temp_dir().join(format!("pfn-dist-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dist).unwrap();
+    std::fs::write(dist.join("index.html"), INDEX).unwrap();
+    std::fs::write(
+        dist.join("frontend-0123456789abcdef_bg.wasm"),
+        b"\0asm\x01\0\0\0",
+    )
+    .unwrap();
+    std::fs::write(
+        dist.join("frontend-0123456789abcdef.js"),
+        "export default 1;",
+    )
+    .unwrap();
+    TestApp::spawn_with(&[("PFN_SPA_DIR", dist.to_str().unwrap())]).await
+}
+
+#[tokio::test]
+async fn deep_links_get_the_app_and_are_never_cached() {
+    let app = app_with_spa().await;
+    for path in [
+        "/",
+        "/keys",
+        "/connections?connected=abc",
+        "/reset-password?token=x",
+    ] {
+        let res = app.get(path).await;
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        assert_eq!(res.headers()[header::CACHE_CONTROL], "no-cache", "{path}");
+        assert!(res.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        assert!(res.headers().contains_key(header::CONTENT_SECURITY_POLICY));
+        assert_eq!(res.text().await.unwrap(), INDEX);
+    }
+}
+
+#[tokio::test]
+async fn hashed_assets_are_cached_for_a_year_with_their_types() {
+    let app = app_with_spa().await;
+    let res = app.get("/frontend-0123456789abcdef_bg.wasm").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[header::CONTENT_TYPE], "application/wasm");
+    assert_eq!(
+        res.headers()[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+    let res = app.get("/frontend-0123456789abcdef.js").await;
+    assert!(res.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    // a missing asset is a 404, never the app's HTML
+    assert_eq!(
+        app.get("/frontend-ffffffffffffffff.js").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn the_api_never_falls_back_to_the_app_and_paths_stay_inside_dist() {
+    let app = app_with_spa().await;
+    for path in ["/api/v1/nope", "/api", "/api/"] {
+        let res = app.get(path).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "not_found", "{path}");
+    }
+    for path in [
+        "/..%2f..%2fetc%2fpasswd",
+        "/%2e%2e/Cargo.toml",
+        "/a%5c..%5cb",
+    ] {
+        let res = app.get(path).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    // a POST to a browser path is not the app either
+    let res = app.post("/keys", serde_json::json!({})).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn without_a_build_the_server_is_api_only() {
+    let app = TestApp::spawn_with(&[("PFN_SPA_DIR", "/nonexistent-pfn-dist")]).await;
+    let res = app.get("/keys").await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+}
