@@ -136,6 +136,11 @@ pub mod routes {
         who: SessionUser,
         AppQuery(q): AppQuery<AuditQuery>,
     ) -> Result<Json<Page<AuditEvent>>> {
+        Ok(Json(page(&state, &who.user.id, q).await?))
+    }
+
+    /// One page of `user_id`'s events (also the admin view of another user's log).
+    pub async fn page(state: &AppState, user_id: &str, q: AuditQuery) -> Result<Page<AuditEvent>> {
         let page = pagination::PageQuery {
             limit: q.limit,
             cursor: q.cursor,
@@ -143,7 +148,7 @@ pub mod routes {
         let limit = page.limit()?;
         let rows = db::audit::list(
             &state.db.pool,
-            &who.user.id,
+            user_id,
             q.key_id.as_deref(),
             q.kind.as_deref(),
             page.after()?,
@@ -167,6 +172,6 @@ pub mod routes {
                 outcome: r.outcome,
             })
             .collect();
-        Ok(Json(Page { items, next_cursor }))
+        Ok(Page { items, next_cursor })
     }
 }

@@ -4,6 +4,7 @@
 //! [`Config`](config::Config) and a bound listener into [`AppState`](state::AppState), and
 //! [`serve`] runs it until shutdown.
 
+pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod cli;

@@ -32,6 +32,7 @@ State-changing requests authenticated by the cookie must send `Origin` equal to 
         (name = "workspaces", description = "Shared workspaces, members and invitations"),
         (name = "banks", description = "Bank connections through Tarabut open banking: providers, connect, sync, disconnect"),
         (name = "insights", description = "Spending, income, salary and balance history (session or API key with read:insights)"),
+        (name = "admin", description = "Administrators: users, disabling and enabling accounts, any user's audit log"),
         (name = "ops", description = "Health, readiness and metrics"),
     ),
     components(schemas(shared::ErrorBody, shared::ErrorDetail))

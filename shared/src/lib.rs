@@ -3,6 +3,7 @@
 //! Everything here builds for `wasm32-unknown-unknown` with serde only; the `openapi` feature adds
 //! `utoipa::ToSchema` derives for the backend's OpenAPI document.
 
+pub mod admin;
 pub mod auth;
 pub mod banks;
 pub mod error;

@@ -171,3 +171,70 @@ pub async fn linked_providers<'c>(
         .fetch_all(e)
         .await
 }
+
+/// Users whose email or name contains `q` (case-insensitive; empty = everyone), newest first,
+/// after the cursor `(created_at, id)`.
+pub async fn search<'c>(
+    e: impl Executor<'c, Database = Any>,
+    q: &str,
+    before: Option<(i64, String)>,
+    limit: i64,
+) -> sqlx::Result<Vec<UserRow>> {
+    let (ts, id) = before.unwrap_or((i64::MAX, String::new()));
+    // LIKE wildcards in the query are matched literally.
+    let escaped = q
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let pattern = if q.is_empty() {
+        String::new()
+    } else {
+        format!("%{escaped}%")
+    };
+    sqlx::query(&format!(
+        "select {COLUMNS} from users
+         where ($1 = '' or email_normalized like $1 escape '\\' or lower(name) like $1 escape '\\')
+           and (created_at < $2 or (created_at = $2 and id < $3))
+         order by created_at desc, id desc limit $4"
+    ))
+    .bind(pattern)
+    .bind(ts)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(e)
+    .await?
+    .into_iter()
+    .map(from_row)
+    .collect()
+}
+
+/// Disables (`Some(now)`) or enables (`None`) an account; false when nothing changed.
+pub async fn set_disabled<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+    disabled_at: Option<i64>,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "update users set disabled_at = $2, updated_at = $3
+         where id = $1 and ((disabled_at is null) <> ($2 is null))",
+    )
+    .bind(user_id)
+    .bind(disabled_at)
+    .bind(now)
+    .execute(e)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// The stored hashes of every key the user made (to drop them from key caches).
+pub async fn key_hashes<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar("select key_hash from api_keys where user_id = $1")
+        .bind(user_id)
+        .fetch_all(e)
+        .await
+}

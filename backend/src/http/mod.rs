@@ -64,6 +64,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::workspaces::router())
         .merge(crate::tarabut::routes::router())
         .merge(crate::insights::router())
+        .merge(crate::admin::router())
         .merge(crate::audit::routes::router())
         .merge(ops::router())
 }
