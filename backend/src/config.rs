@@ -42,6 +42,9 @@ pub struct Limits {
 pub struct GoogleConfig {
     pub client_id: String,
     pub client_secret: String,
+    /// The OpenID discovery document (`PFN_GOOGLE_DISCOVERY_URL`): Google's by default; tests
+    /// and self-hosters point it at another provider.
+    pub discovery_url: Url,
 }
 
 /// Where Tarabut is.
@@ -223,10 +226,26 @@ impl Config {
         }
 
         let google = match (get("PFN_GOOGLE_CLIENT_ID"), get("PFN_GOOGLE_CLIENT_SECRET")) {
-            (Some(client_id), Some(client_secret)) => Some(GoogleConfig {
-                client_id,
-                client_secret,
-            }),
+            (Some(client_id), Some(client_secret)) => {
+                let raw = get("PFN_GOOGLE_DISCOVERY_URL").unwrap_or_else(|| {
+                    "https://accounts.google.com/.well-known/openid-configuration".into()
+                });
+                match Url::parse(&raw) {
+                    Ok(discovery_url) if matches!(discovery_url.scheme(), "http" | "https") => {
+                        Some(GoogleConfig {
+                            client_id,
+                            client_secret,
+                            discovery_url,
+                        })
+                    }
+                    _ => {
+                        errors.push(format!(
+                            "PFN_GOOGLE_DISCOVERY_URL={raw:?} is not an http(s) URL"
+                        ));
+                        None
+                    }
+                }
+            }
             (None, None) => None,
             (Some(_), None) => {
                 errors

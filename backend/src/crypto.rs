@@ -20,9 +20,12 @@ pub fn sha256_hex(input: &[u8]) -> String {
     hex::encode(Sha256::digest(input))
 }
 
-fn outbox_cipher(secret: &[u8]) -> ChaCha20Poly1305 {
+const OUTBOX: &[u8] = b"pfn/outbox/v1";
+
+/// One key per purpose, derived from the server secret.
+fn cipher(label: &[u8], secret: &[u8]) -> ChaCha20Poly1305 {
     let key = Sha256::new()
-        .chain_update(b"pfn/outbox/v1")
+        .chain_update(label)
         .chain_update(secret)
         .finalize();
     ChaCha20Poly1305::new(&key)
@@ -31,9 +34,14 @@ fn outbox_cipher(secret: &[u8]) -> ChaCha20Poly1305 {
 /// Encrypts a mail body for the outbox table: it carries single-use links, which must not sit in
 /// the database in clear. Output: base64url(nonce || ciphertext).
 pub fn seal(secret: &[u8], plaintext: &str) -> String {
+    seal_with(OUTBOX, secret, plaintext)
+}
+
+/// [`seal`] under the key for `label` (e.g. the OAuth state cookie).
+pub fn seal_with(label: &[u8], secret: &[u8], plaintext: &str) -> String {
     let mut nonce = [0u8; 12];
     OsRng.fill_bytes(&mut nonce);
-    let ct = outbox_cipher(secret)
+    let ct = cipher(label, secret)
         .encrypt(Nonce::from_slice(&nonce), plaintext.as_bytes())
         .expect("ChaCha20-Poly1305 encryption cannot fail for in-memory input");
     let mut out = nonce.to_vec();
@@ -43,12 +51,17 @@ pub fn seal(secret: &[u8], plaintext: &str) -> String {
 
 /// Reverses [`seal`]; `None` if the secret changed or the data was tampered with.
 pub fn open(secret: &[u8], sealed: &str) -> Option<String> {
+    open_with(OUTBOX, secret, sealed)
+}
+
+/// Reverses [`seal_with`] for the same label.
+pub fn open_with(label: &[u8], secret: &[u8], sealed: &str) -> Option<String> {
     let raw = URL_SAFE_NO_PAD.decode(sealed).ok()?;
     if raw.len() < 12 {
         return None;
     }
     let (nonce, ct) = raw.split_at(12);
-    let pt = outbox_cipher(secret)
+    let pt = cipher(label, secret)
         .decrypt(Nonce::from_slice(nonce), ct)
         .ok()?;
     String::from_utf8(pt).ok()

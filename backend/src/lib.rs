@@ -59,7 +59,13 @@ pub async fn build(config: Config, port: u16, clock: Clock) -> anyhow::Result<Ap
             "no SPA build there (index.html missing): serving the API only"
         ),
     }
+    let google = config
+        .google
+        .clone()
+        .map(auth::google::Google::new)
+        .transpose()?;
     Ok(AppState::new(Inner {
+        google,
         spa_dir,
         banks,
         limiter: Arc::new(LocalLimiter::new(clock.clone())),

@@ -102,6 +102,8 @@ pub struct Inner {
     pub keys: crate::keys::auth::KeyCache,
     /// Key usage, written off the request path.
     pub usage: crate::keys::auth::UsageRecorder,
+    /// Google sign-in, when configured.
+    pub google: Option<crate::auth::google::Google>,
     /// The SPA build being served, if any (`PFN_SPA_DIR`).
     pub spa_dir: Option<std::path::PathBuf>,
     /// Tarabut: the client, the bundled sandbox when in use, sync bookkeeping.

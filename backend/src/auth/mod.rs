@@ -5,6 +5,7 @@
 //! verifies a dummy hash for unknown emails. Lockout counts are keyed by the submitted email
 //! whether or not an account exists.
 
+pub mod google;
 pub mod session;
 
 use std::collections::BTreeMap;
@@ -59,6 +60,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_sessions, end_other_sessions))
         .routes(routes!(end_session))
         .routes(routes!(providers))
+        .routes(routes!(google::google_start))
+        .routes(routes!(google::google_link))
+        .routes(routes!(google::google_callback))
+        .routes(routes!(google::unlink_google))
 }
 
 fn accepted() -> (StatusCode, Json<StatusBody>) {
@@ -835,10 +840,10 @@ async fn end_other_sessions(
 /// Which sign-in methods this server offers.
 #[utoipa::path(get, path = "/api/v1/auth/providers", tag = "auth", operation_id = "listAuthProviders",
     responses((status = 200, description = "Configured sign-in methods", body = ProvidersBody)))]
-async fn providers() -> Json<ProvidersBody> {
-    // Google joins this list when its sign-in routes exist (the Google issue); until then its
-    // settings are only validated, so a half-configured deployment still fails at start.
-    Json(ProvidersBody {
-        providers: vec!["password".to_string()],
-    })
+async fn providers(State(state): State<AppState>) -> Json<ProvidersBody> {
+    let mut providers = vec!["password".to_string()];
+    if state.google.is_some() {
+        providers.push("google".to_string());
+    }
+    Json(ProvidersBody { providers })
 }

@@ -257,6 +257,14 @@ impl FromRequestParts<AppState> for SessionUser {
     }
 }
 
+/// The user this browser session belongs to, if it is live (for flows that must not fail when
+/// signed out, like the Google callback).
+pub async fn live_user_id(session: &Session, state: &AppState) -> Option<String> {
+    let auth = session.get::<AuthData>(KEY).await.ok().flatten()?;
+    let now = state.clock.now();
+    (now < auth.created + ABSOLUTE_SECS && now < auth.seen + IDLE_SECS).then_some(auth.uid)
+}
+
 /// After the signed-in user changed their own password: keep this session valid.
 pub async fn refresh_fingerprint(session: &Session, new_hash: &str) -> Result<()> {
     if let Some(mut auth) = session.get::<AuthData>(KEY).await? {

@@ -238,3 +238,52 @@ pub async fn key_hashes<'c>(
         .fetch_all(e)
         .await
 }
+
+/// The user an external identity belongs to.
+pub async fn by_identity<'c>(
+    e: impl Executor<'c, Database = Any>,
+    provider: &str,
+    subject: &str,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("select user_id from identities where provider = $1 and subject = $2")
+        .bind(provider)
+        .bind(subject)
+        .fetch_optional(e)
+        .await
+}
+
+/// Links an external identity; false when it is already linked (to anyone).
+pub async fn link_identity<'c>(
+    e: impl Executor<'c, Database = Any>,
+    provider: &str,
+    subject: &str,
+    user_id: &str,
+    email: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "insert into identities (provider, subject, user_id, email, created_at) values ($1, $2, $3, $4, $5)
+         on conflict (provider, subject) do nothing",
+    )
+    .bind(provider)
+    .bind(subject)
+    .bind(user_id)
+    .bind(email)
+    .bind(now)
+    .execute(e)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn unlink_identity<'c>(
+    e: impl Executor<'c, Database = Any>,
+    provider: &str,
+    user_id: &str,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query("delete from identities where provider = $1 and user_id = $2")
+        .bind(provider)
+        .bind(user_id)
+        .execute(e)
+        .await?;
+    Ok(r.rows_affected() > 0)
+}

@@ -373,7 +373,7 @@ async fn bootstrap_admin_email_becomes_admin_once_verified() {
 }
 
 #[tokio::test]
-async fn providers_lists_only_the_methods_that_work() {
+async fn providers_lists_google_once_it_is_configured() {
     let app = TestApp::spawn_with(&[
         ("PFN_GOOGLE_CLIENT_ID", "id"),
         ("PFN_GOOGLE_CLIENT_SECRET", "s"),
@@ -385,7 +385,7 @@ async fn providers_lists_only_the_methods_that_work() {
         .json()
         .await
         .unwrap();
-    assert_eq!(body, json!({"providers": ["password"]}));
+    assert_eq!(body, json!({"providers": ["password", "google"]}));
 }
 
 #[tokio::test]

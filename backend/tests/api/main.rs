@@ -7,6 +7,7 @@ mod banks;
 mod cli;
 mod errors;
 mod finance;
+mod google;
 mod helpers;
 mod keys;
 mod ops;

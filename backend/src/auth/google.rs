@@ -1,0 +1,600 @@
+//! Google sign-in (OpenID Connect): authorization code with PKCE (S256), `state` and `nonce`
+//! kept in a sealed, short-lived cookie; the ID token's RS256 signature checked against the
+//! provider's JWKS, with `iss`, `aud`, `exp` and `nonce`; `email_verified` required.
+//!
+//! Linking is safer than the old system's (which linked on the provider's word alone): an
+//! identity is found by (provider, subject); otherwise it joins an existing account only when
+//! that account's email is verified; an unverified account must sign in with its password first
+//! and link Google from settings. The provider's endpoints come from its discovery document
+//! (`PFN_GOOGLE_DISCOVERY_URL`), so tests and self-hosters can point it elsewhere.
+
+use std::{
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use axum::{
+    extract::{Query, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use oauth2::{
+    basic::{
+        BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+        BasicTokenType,
+    },
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
+    ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    StandardRevocableToken, StandardTokenResponse, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+use shared::{redirect::safe_return_to, ErrorBody};
+use subtle::ConstantTimeEq;
+use tower_sessions::Session;
+use utoipa::IntoParams;
+
+use super::session::{self, SessionUser};
+use crate::{
+    audit::{self, Event, Outcome},
+    config::GoogleConfig,
+    crypto, db,
+    error::{AppError, Result},
+    http::RequestMeta,
+    state::AppState,
+};
+
+const COOKIE: &str = "pfn_oauth";
+const COOKIE_PATH: &str = "/api/v1/auth/google";
+const COOKIE_LABEL: &[u8] = b"pfn/oauth-state/v1";
+const FLOW_TTL_SECS: i64 = 600;
+const PROVIDER: &str = "google";
+
+/// The provider's configuration and keys, fetched on first use and cached.
+pub struct Google {
+    config: GoogleConfig,
+    http: reqwest::Client,
+    cache: Mutex<Option<(Instant, Discovery, Jwks)>>,
+}
+
+#[derive(Clone, Deserialize)]
+struct Discovery {
+    issuer: String,
+    authorization_endpoint: String,
+    token_endpoint: String,
+    jwks_uri: String,
+}
+
+#[derive(Clone, Deserialize)]
+struct Jwks {
+    keys: Vec<Jwk>,
+}
+
+#[derive(Clone, Deserialize)]
+struct Jwk {
+    kid: Option<String>,
+    kty: String,
+    n: Option<String>,
+    e: Option<String>,
+}
+
+/// What the sealed cookie carries between `start` and `callback`.
+#[derive(Serialize, Deserialize)]
+struct Flow {
+    state: String,
+    verifier: String,
+    nonce: String,
+    return_to: String,
+    /// Set when a signed-in user is linking Google to their account.
+    link_user_id: Option<String>,
+    created: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct IdFields {
+    id_token: String,
+}
+impl ExtraTokenFields for IdFields {}
+
+type TokenResponse = StandardTokenResponse<IdFields, BasicTokenType>;
+type OidcClient = oauth2::Client<
+    BasicErrorResponse,
+    TokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
+
+#[derive(Deserialize)]
+struct Claims {
+    sub: String,
+    email: Option<String>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    email_verified: bool,
+    nonce: Option<String>,
+    name: Option<String>,
+}
+
+/// Some providers send `"true"` as a string.
+fn lenient_bool<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Bool(b) => b,
+        serde_json::Value::String(s) => s == "true",
+        _ => false,
+    })
+}
+
+impl Google {
+    pub fn new(config: GoogleConfig) -> anyhow::Result<Self> {
+        Ok(Self {
+            config,
+            // No redirects: an authorization server redirecting our back-channel calls is an
+            // SSRF vector (oauth2's advice).
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(10))
+                .build()?,
+            cache: Mutex::new(None),
+        })
+    }
+
+    async fn fetch<T: serde::de::DeserializeOwned>(&self, url: &str) -> anyhow::Result<T> {
+        let res = self.http.get(url).send().await?.error_for_status()?;
+        Ok(res.json().await?)
+    }
+
+    /// The discovery document and keys; `refresh` forces a new fetch (an unknown `kid` after
+    /// the provider rotated its keys).
+    async fn provider(&self, refresh: bool) -> anyhow::Result<(Discovery, Jwks)> {
+        if !refresh {
+            if let Some((at, d, k)) = self
+                .cache
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+            {
+                if at.elapsed() < Duration::from_secs(3600) {
+                    return Ok((d.clone(), k.clone()));
+                }
+            }
+        }
+        let d: Discovery = self.fetch(self.config.discovery_url.as_str()).await?;
+        let k: Jwks = self.fetch(&d.jwks_uri).await?;
+        *self.cache.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((Instant::now(), d.clone(), k.clone()));
+        Ok((d, k))
+    }
+
+    fn client(&self, d: &Discovery, redirect: &str) -> anyhow::Result<OidcClient> {
+        Ok(
+            oauth2::Client::new(ClientId::new(self.config.client_id.clone()))
+                .set_client_secret(ClientSecret::new(self.config.client_secret.clone()))
+                .set_auth_uri(AuthUrl::new(d.authorization_endpoint.clone())?)
+                .set_token_uri(TokenUrl::new(d.token_endpoint.clone())?)
+                .set_redirect_uri(RedirectUrl::new(redirect.to_string())?),
+        )
+    }
+
+    /// Checks the ID token: RS256 by a key of the provider's JWKS, issuer, audience, expiry
+    /// (one minute of leeway) and the nonce of this flow.
+    async fn verify(&self, id_token: &str, nonce: &str) -> anyhow::Result<Claims> {
+        let header = jsonwebtoken::decode_header(id_token)?;
+        anyhow::ensure!(
+            header.alg == Algorithm::RS256,
+            "unexpected algorithm {:?}",
+            header.alg
+        );
+        let (mut d, mut jwks) = self.provider(false).await?;
+        let find = |jwks: &Jwks| {
+            jwks.keys
+                .iter()
+                .filter(|k| k.kty == "RSA")
+                .find(|k| header.kid.is_none() || k.kid == header.kid)
+                .cloned()
+        };
+        let key = match find(&jwks) {
+            Some(k) => k,
+            None => {
+                (d, jwks) = self.provider(true).await?;
+                find(&jwks).ok_or_else(|| anyhow::anyhow!("no key {:?} in the JWKS", header.kid))?
+            }
+        };
+        let (Some(n), Some(e)) = (key.n.as_deref(), key.e.as_deref()) else {
+            anyhow::bail!("JWK without n/e");
+        };
+        let mut v = Validation::new(Algorithm::RS256);
+        v.set_issuer(&[d.issuer.as_str()]);
+        v.set_audience(&[self.config.client_id.as_str()]);
+        v.leeway = 60;
+        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let data =
+            jsonwebtoken::decode::<Claims>(id_token, &DecodingKey::from_rsa_components(n, e)?, &v)?;
+        let claims = data.claims;
+        let matches = claims
+            .nonce
+            .as_deref()
+            .is_some_and(|got| bool::from(got.as_bytes().ct_eq(nonce.as_bytes())));
+        anyhow::ensure!(matches, "nonce mismatch");
+        Ok(claims)
+    }
+}
+
+fn google(state: &AppState) -> Result<&Google> {
+    state.google.as_ref().ok_or_else(AppError::not_found)
+}
+
+fn callback_url(state: &AppState) -> String {
+    format!("{}/api/v1/auth/google/callback", state.web.public_origin)
+}
+
+fn redirect(location: &str, cookie: Option<String>) -> Response {
+    let mut res = (
+        StatusCode::FOUND,
+        [(header::LOCATION, location.to_string())],
+    )
+        .into_response();
+    if let Some(c) = cookie.and_then(|c| c.parse().ok()) {
+        res.headers_mut().append(header::SET_COOKIE, c);
+    }
+    res
+}
+
+fn flow_cookie(state: &AppState, value: &str, max_age: i64) -> String {
+    format!(
+        "{COOKIE}={value}; Path={COOKIE_PATH}; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
+        if state.web.secure_cookies {
+            "; Secure"
+        } else {
+            ""
+        }
+    )
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct StartQuery {
+    /// Where to land after signing in: a path on this site (anything else becomes `/`).
+    return_to: Option<String>,
+}
+
+async fn begin(
+    state: &AppState,
+    return_to: &str,
+    link_user_id: Option<String>,
+) -> Result<Response> {
+    let g = google(state)?;
+    let (d, _) = g.provider(false).await.map_err(|e| {
+        tracing::warn!(error = %e, "Google discovery failed");
+        AppError::new(
+            StatusCode::BAD_GATEWAY,
+            "upstream_error",
+            "Google sign-in is unavailable right now.",
+        )
+    })?;
+    let client = g
+        .client(&d, &callback_url(state))
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("Google client: {e}")))?;
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let nonce = crypto::random_token();
+    let (url, csrf) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new("openid".into()))
+        .add_scope(Scope::new("email".into()))
+        .add_scope(Scope::new("profile".into()))
+        .add_extra_param("nonce", &nonce)
+        .set_pkce_challenge(challenge)
+        .url();
+    let flow = Flow {
+        state: csrf.secret().clone(),
+        verifier: verifier.secret().clone(),
+        nonce,
+        return_to: safe_return_to(return_to).to_string(),
+        link_user_id,
+        created: state.clock.now(),
+    };
+    let sealed = crypto::seal_with(
+        COOKIE_LABEL,
+        &state.secret,
+        &serde_json::to_string(&flow).unwrap_or_default(),
+    );
+    Ok(redirect(
+        url.as_str(),
+        Some(flow_cookie(state, &sealed, FLOW_TTL_SECS)),
+    ))
+}
+
+/// Sign in with Google: redirects to Google (404 `not_found` when Google is not configured).
+#[utoipa::path(get, path = "/api/v1/auth/google/start", tag = "auth", operation_id = "googleStart",
+    params(StartQuery),
+    responses(
+        (status = 302, description = "To Google's consent page; sets a short-lived sealed `pfn_oauth` cookie",
+            headers(("Location" = String, description = "The provider's authorization URL"))),
+        (status = 404, description = "`not_found`: Google sign-in is not configured", body = ErrorBody),
+        (status = 502, description = "`upstream_error`: the provider's discovery document is unreachable", body = ErrorBody)))]
+pub async fn google_start(
+    State(state): State<AppState>,
+    Query(q): Query<StartQuery>,
+) -> Result<Response> {
+    begin(&state, q.return_to.as_deref().unwrap_or("/"), None).await
+}
+
+/// Link Google to the signed-in account: like `start`, but the callback adds the Google
+/// identity to this account and returns to `/settings?linked=google`.
+#[utoipa::path(get, path = "/api/v1/auth/google/link", tag = "auth", operation_id = "googleLink",
+    security(("session" = [])),
+    responses(
+        (status = 302, description = "To Google's consent page"),
+        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 404, description = "`not_found`: Google sign-in is not configured", body = ErrorBody)))]
+pub async fn google_link(State(state): State<AppState>, user: SessionUser) -> Result<Response> {
+    begin(&state, "/settings", Some(user.user.id)).await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    /// Set by the provider when the user declined.
+    error: Option<String>,
+}
+
+fn cookie_value(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix(&format!("{COOKIE}="))
+                .map(str::to_string)
+        })
+}
+
+/// Where Google sends the browser back. Signs in (or links) and redirects to the flow's
+/// `returnTo`; on any failure redirects to `/login?error=<code>` (`/settings?error=` when
+/// linking): `google_state_invalid`, `google_denied`, `google_exchange_failed`,
+/// `google_token_invalid`, `google_email_unverified`, `google_link_requires_password`,
+/// `google_already_linked`, `account_disabled`.
+#[utoipa::path(get, path = "/api/v1/auth/google/callback", tag = "auth", operation_id = "googleCallback",
+    params(CallbackQuery),
+    responses((status = 302, description = "Signed in (session cookie set) or an error code in the query",
+        headers(("Location" = String, description = "`returnTo`, or `/login?error=<code>`")))))]
+pub async fn google_callback(
+    State(state): State<AppState>,
+    session: Session,
+    meta: RequestMeta,
+    headers: HeaderMap,
+    Query(q): Query<CallbackQuery>,
+) -> Result<Response> {
+    let g = google(&state)?;
+    let clear = Some(flow_cookie(&state, "", 0));
+    let flow: Option<Flow> = cookie_value(&headers)
+        .and_then(|v| crypto::open_with(COOKIE_LABEL, &state.secret, &v))
+        .and_then(|json| serde_json::from_str(&json).ok());
+    let now = state.clock.now();
+    let Some(flow) = flow.filter(|f| now - f.created <= FLOW_TTL_SECS) else {
+        return Ok(redirect("/login?error=google_state_invalid", clear));
+    };
+    let fail_to = if flow.link_user_id.is_some() {
+        "/settings"
+    } else {
+        "/login"
+    };
+    let fail = |code: &str| Ok(redirect(&format!("{fail_to}?error={code}"), clear.clone()));
+    let state_ok = q
+        .state
+        .as_deref()
+        .is_some_and(|s| bool::from(s.as_bytes().ct_eq(flow.state.as_bytes())));
+    if !state_ok {
+        return fail("google_state_invalid");
+    }
+    if q.error.is_some() {
+        return fail("google_denied");
+    }
+    let Some(code) = q.code else {
+        return fail("google_state_invalid");
+    };
+    let exchanged = async {
+        let (d, _) = g.provider(false).await?;
+        let client = g.client(&d, &callback_url(&state))?;
+        let token = client
+            .exchange_code(AuthorizationCode::new(code))
+            .set_pkce_verifier(PkceCodeVerifier::new(flow.verifier.clone()))
+            .request_async(&g.http)
+            .await
+            .map_err(|e| anyhow::anyhow!("token exchange: {e}"))?;
+        anyhow::Ok(token.extra_fields().id_token.clone())
+    }
+    .await;
+    let id_token = match exchanged {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(error = %e, "Google code exchange failed");
+            return fail("google_exchange_failed");
+        }
+    };
+    let claims = match g.verify(&id_token, &flow.nonce).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "Google ID token refused");
+            return fail("google_token_invalid");
+        }
+    };
+    let Some(email) = claims.email.clone().filter(|_| claims.email_verified) else {
+        return fail("google_email_unverified");
+    };
+    let email = match shared::validate::Email::parse(&email) {
+        Ok(e) => e,
+        Err(_) => return fail("google_email_unverified"),
+    };
+
+    let mut tx = state.db.begin().await?;
+    // Linking from settings: the signed-in user who started it, still signed in.
+    if let Some(link_to) = &flow.link_user_id {
+        if session::live_user_id(&session, &state).await.as_deref() != Some(link_to.as_str()) {
+            return fail("google_state_invalid");
+        }
+        if !db::users::link_identity(
+            &mut *tx,
+            PROVIDER,
+            &claims.sub,
+            link_to,
+            &email.display,
+            now,
+        )
+        .await?
+        {
+            let owner = db::users::by_identity(&mut *tx, PROVIDER, &claims.sub).await?;
+            if owner.as_deref() != Some(link_to.as_str()) {
+                return fail("google_already_linked");
+            }
+        } else {
+            audit::record(
+                &mut tx,
+                &state,
+                &meta,
+                Event::own("identity.linked", link_to, Outcome::Success).on("identity", PROVIDER),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        return Ok(redirect("/settings?linked=google", clear));
+    }
+
+    let user = match db::users::by_identity(&mut *tx, PROVIDER, &claims.sub).await? {
+        Some(id) => db::users::by_id(&mut *tx, &id).await?,
+        None => match db::users::by_email(&mut *tx, &email.normalized).await? {
+            // Link to an existing account only if its owner proved the address to us.
+            Some(existing) if existing.email_verified_at.is_some() => {
+                db::users::link_identity(
+                    &mut *tx,
+                    PROVIDER,
+                    &claims.sub,
+                    &existing.id,
+                    &email.display,
+                    now,
+                )
+                .await?;
+                audit::record(
+                    &mut tx,
+                    &state,
+                    &meta,
+                    Event::own("identity.linked", &existing.id, Outcome::Success)
+                        .on("identity", PROVIDER),
+                )
+                .await?;
+                Some(existing)
+            }
+            Some(_) => return fail("google_link_requires_password"),
+            None => {
+                let id = db::new_id();
+                let name = claims
+                    .name
+                    .as_deref()
+                    .map(|n| n.trim().chars().take(100).collect::<String>())
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or_else(|| {
+                        email
+                            .display
+                            .split('@')
+                            .next()
+                            .unwrap_or_default()
+                            .to_string()
+                    });
+                db::users::insert(
+                    &mut *tx,
+                    db::users::NewUser {
+                        id: &id,
+                        email: &email.display,
+                        email_normalized: &email.normalized,
+                        name: &name,
+                        password_hash: None,
+                        role: "user",
+                        email_verified_at: Some(now),
+                        now,
+                    },
+                )
+                .await?;
+                db::workspaces::create_personal(&mut tx, &id, now).await?;
+                db::users::link_identity(&mut *tx, PROVIDER, &claims.sub, &id, &email.display, now)
+                    .await?;
+                audit::record(
+                    &mut tx,
+                    &state,
+                    &meta,
+                    Event::own("user.signup", &id, Outcome::Success),
+                )
+                .await?;
+                db::users::by_id(&mut *tx, &id).await?
+            }
+        },
+    };
+    let Some(mut user) = user else {
+        return fail("google_state_invalid");
+    };
+    if user.disabled_at.is_some() {
+        audit::record(
+            &mut tx,
+            &state,
+            &meta,
+            Event::own("user.login", &user.id, Outcome::Denied),
+        )
+        .await?;
+        tx.commit().await?;
+        return fail("account_disabled");
+    }
+    super::apply_bootstrap_admin(&mut tx, &state, &mut user).await?;
+    audit::record(
+        &mut tx,
+        &state,
+        &meta,
+        Event::own("user.login", &user.id, Outcome::Success),
+    )
+    .await?;
+    tx.commit().await?;
+    session::start(&session, &state, &user, &meta).await?;
+    Ok(redirect(&flow.return_to, clear))
+}
+
+/// Unlink Google from the signed-in account; refused while it is the only way to sign in.
+#[utoipa::path(delete, path = "/api/v1/auth/identities/google", tag = "auth", operation_id = "unlinkGoogle",
+    security(("session" = [])),
+    responses(
+        (status = 204, description = "Unlinked (also when it was not linked)"),
+        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 403, description = "`csrf_rejected`", body = ErrorBody),
+        (status = 409, description = "`last_sign_in_method`: set a password first", body = ErrorBody)))]
+pub async fn unlink_google(
+    State(state): State<AppState>,
+    user: SessionUser,
+    meta: RequestMeta,
+) -> Result<StatusCode> {
+    if user.user.password_hash.is_none() {
+        return Err(AppError::new(
+            StatusCode::CONFLICT,
+            "last_sign_in_method",
+            "Google is how you sign in: set a password before unlinking it.",
+        ));
+    }
+    let mut tx = state.db.begin().await?;
+    if db::users::unlink_identity(&mut *tx, PROVIDER, &user.user.id).await? {
+        audit::record(
+            &mut tx,
+            &state,
+            &meta,
+            Event::own("identity.unlinked", &user.user.id, Outcome::Success)
+                .on("identity", PROVIDER),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
