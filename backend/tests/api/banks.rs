@@ -621,6 +621,23 @@ async fn an_interrupted_sync_resumes_to_exact_data() {
     assert_mirrors_sandbox(&app, &id).await;
 }
 
+/// Sends 200 concurrent data calls as `customer` (each must succeed) and returns how many
+/// tokens the sandbox minted meanwhile.
+async fn mints_for_200_concurrent_calls(app: &TestApp, customer: &str) -> u64 {
+    control(app, reqwest::Method::DELETE, "/__sandbox/calls", json!({})).await;
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..200 {
+        let client = app.state.banks.client.clone();
+        let customer = customer.to_string();
+        set.spawn(async move { client.accounts(&customer).await.map(|a| a.accounts.len()) });
+    }
+    while let Some(r) = set.join_next().await {
+        assert_eq!(r.unwrap().unwrap(), 2);
+    }
+    let calls = control(app, reqwest::Method::GET, "/__sandbox/calls", Value::Null).await;
+    calls["calls"]["POST /sandbox/token"].as_u64().unwrap_or(0)
+}
+
 #[tokio::test]
 async fn two_hundred_concurrent_calls_with_an_expired_token_mint_once() {
     let app = app_with_user("tokens@example.com").await;
@@ -631,25 +648,12 @@ async fn two_hundred_concurrent_calls_with_an_expired_token_mint_once() {
             .fetch_one(&app.state.db.pool)
             .await
             .unwrap();
-    let token_calls = |v: &Value| v["calls"]["POST /sandbox/token"].as_u64().unwrap_or(0);
 
     // expired by our clock: one caller mints, 199 wait and reuse its token
-    control(&app, reqwest::Method::DELETE, "/__sandbox/calls", json!({})).await;
     app.clock.advance(3600);
-    let mut set = tokio::task::JoinSet::new();
-    for _ in 0..200 {
-        let client = app.state.banks.client.clone();
-        let customer = customer.clone();
-        set.spawn(async move { client.accounts(&customer).await.map(|a| a.accounts.len()) });
-    }
-    while let Some(r) = set.join_next().await {
-        assert_eq!(r.unwrap().unwrap(), 2);
-    }
-    let calls = control(&app, reqwest::Method::GET, "/__sandbox/calls", Value::Null).await;
-    assert_eq!(token_calls(&calls), 1, "{calls}");
+    assert_eq!(mints_for_200_concurrent_calls(&app, &customer).await, 1);
 
     // expired on Tarabut's clock only: every caller gets a 401, one re-mints, all retry once
-    control(&app, reqwest::Method::DELETE, "/__sandbox/calls", json!({})).await;
     control(
         &app,
         reqwest::Method::POST,
@@ -657,17 +661,7 @@ async fn two_hundred_concurrent_calls_with_an_expired_token_mint_once() {
         json!({"secs": 3600}),
     )
     .await;
-    let mut set = tokio::task::JoinSet::new();
-    for _ in 0..200 {
-        let client = app.state.banks.client.clone();
-        let customer = customer.clone();
-        set.spawn(async move { client.accounts(&customer).await.map(|a| a.accounts.len()) });
-    }
-    while let Some(r) = set.join_next().await {
-        assert_eq!(r.unwrap().unwrap(), 2);
-    }
-    let calls = control(&app, reqwest::Method::GET, "/__sandbox/calls", Value::Null).await;
-    assert_eq!(token_calls(&calls), 1, "{calls}");
+    assert_eq!(mints_for_200_concurrent_calls(&app, &customer).await, 1);
 
     // and a sync that meets an expired token re-mints transparently
     control(
