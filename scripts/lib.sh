@@ -35,3 +35,18 @@ ensure_postgres() {
   for _ in $(seq 1 30); do pg_up && return 0; sleep 1; done
   die "PostgreSQL is not reachable at $url: the PostgreSQL half of the test suite cannot run"
 }
+
+# Redis for the multi-replica tests (shared rate limits, key invalidation fan-out).
+ensure_redis() {
+  redis_up() { command -v redis-cli >/dev/null 2>&1 && [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = "PONG" ]; }
+  if redis_up; then return 0; fi
+  if ! command -v redis-server >/dev/null 2>&1; then
+    command -v apt-get >/dev/null 2>&1 || die "Redis is not running at 127.0.0.1:6379 and apt-get is unavailable to install it"
+    log "installing Redis"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  fi
+  log "starting Redis"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null || true
+  for _ in $(seq 1 30); do redis_up && return 0; sleep 0.5; done
+  die "Redis is not reachable at 127.0.0.1:6379: the multi-replica tests cannot run"
+}

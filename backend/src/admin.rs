@@ -180,7 +180,7 @@ async fn set_disabled(
     tx.commit().await?;
     // Cached keys carry the owner's state: forget them so the next request reads it afresh.
     for h in hashes {
-        state.keys.invalidate(&h).await;
+        state.forget_key(&h).await;
     }
     Ok(AdminUserBody { user: view(user) })
 }

@@ -21,6 +21,7 @@ pub mod openapi;
 pub mod ops;
 pub mod password;
 pub mod ratelimit;
+pub mod redis_link;
 pub mod spa;
 pub mod state;
 pub mod tarabut;
@@ -59,6 +60,19 @@ pub async fn build(config: Config, port: u16, clock: Clock) -> anyhow::Result<Ap
             "no SPA build there (index.html missing): serving the API only"
         ),
     }
+    let redis = match &config.redis_url {
+        Some(url) => {
+            let link = redis_link::RedisLink::new(url, clock.clone())
+                .context("PFN_REDIS_URL is not a Redis URL")?;
+            link.connect().await;
+            Some(link)
+        }
+        None => None,
+    };
+    let limiter: Arc<dyn ratelimit::RateLimiter> = match &redis {
+        Some(link) => Arc::new(redis_link::RedisLimiter::new(link.clone(), clock.clone())),
+        None => Arc::new(LocalLimiter::new(clock.clone())),
+    };
     let google = config
         .google
         .clone()
@@ -68,7 +82,8 @@ pub async fn build(config: Config, port: u16, clock: Clock) -> anyhow::Result<Ap
         google,
         spa_dir,
         banks,
-        limiter: Arc::new(LocalLimiter::new(clock.clone())),
+        limiter,
+        redis,
         mail: MailQueue::new(transport),
         config,
         web,
@@ -123,6 +138,13 @@ pub async fn serve(
     let worker = tokio::spawn(mail::run_worker(state.clone(), stop_rx.clone()));
     let janitor = tokio::spawn(housekeeping(state.clone(), stop_rx.clone()));
     let usage = tokio::spawn(keys::auth::run_usage_writer(state.clone(), stop_rx.clone()));
+    let listener_task = state.redis.clone().map(|link| {
+        tokio::spawn(redis_link::run_invalidation_listener(
+            state.clone(),
+            link,
+            stop_rx.clone(),
+        ))
+    });
     let scheduler = tokio::spawn(tarabut::sync::run_scheduler(
         state.clone(),
         stop_rx,
@@ -138,6 +160,9 @@ pub async fn serve(
     .context("serving")?;
     let _ = stop_tx.send(true);
     let _ = tokio::join!(worker, janitor, usage, scheduler);
+    if let Some(t) = listener_task {
+        let _ = t.await;
+    }
     Ok(())
 }
 

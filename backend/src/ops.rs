@@ -52,6 +52,10 @@ pub struct Checks {
     /// `ok` when the database answers and all migrations are applied.
     #[schema(example = "ok")]
     database: &'static str,
+    /// `ok`, `down` (limits fall back to this replica's own; the service keeps answering) or
+    /// `not_configured` (single replica, in-process limits).
+    #[schema(example = "not_configured")]
+    redis: &'static str,
 }
 
 /// Liveness: the process is up.
@@ -68,10 +72,20 @@ async fn healthz() -> Json<Health> {
         (status = 503, description = "The database is unreachable or not migrated", body = Readiness)))]
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let db_ok = state.db.ready().await;
+    let redis = match state.limiter.shared() {
+        None => "not_configured",
+        Some(true) => "ok",
+        Some(false) => "down",
+    };
     let body = Readiness {
-        status: if db_ok { "ok" } else { "unavailable" },
+        status: match (db_ok, redis) {
+            (false, _) => "unavailable",
+            (true, "down") => "degraded",
+            _ => "ok",
+        },
         checks: Checks {
             database: if db_ok { "ok" } else { "unavailable" },
+            redis,
         },
     };
     (

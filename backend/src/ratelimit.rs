@@ -49,6 +49,11 @@ pub trait RateLimiter: Send + Sync {
     /// `refill_per_sec` tokens a second. `capacity == 0` means no limit.
     async fn take(&self, key: &str, capacity: u32, refill_per_sec: f64) -> Decision;
 
+    /// `None` for in-process limits; `Some(up)` for limits shared through Redis.
+    fn shared(&self) -> Option<bool> {
+        None
+    }
+
     /// Takes one token for `key` at `rate`; `Err(retry_after_secs)` when the bucket is empty.
     async fn hit(&self, key: &str, rate: Rate) -> Result<(), u64> {
         let d = self
@@ -116,18 +121,23 @@ impl RateLimiter for LocalLimiter {
         if allowed {
             *tokens -= 1.0;
         }
-        let secs = |missing: f64| (missing / refill_per_sec).ceil().max(0.0) as u64;
-        Decision {
-            allowed,
-            limit: capacity,
-            remaining: tokens.floor() as u32,
-            reset_secs: secs(cap - *tokens),
-            retry_after: if allowed {
-                0
-            } else {
-                secs(1.0 - *tokens).max(1)
-            },
-        }
+        decision(allowed, *tokens, capacity, refill_per_sec)
+    }
+}
+
+/// The headers' view of a bucket holding `tokens` after a take.
+pub fn decision(allowed: bool, tokens: f64, capacity: u32, refill_per_sec: f64) -> Decision {
+    let secs = |missing: f64| (missing / refill_per_sec).ceil().max(0.0) as u64;
+    Decision {
+        allowed,
+        limit: capacity,
+        remaining: tokens.floor().max(0.0) as u32,
+        reset_secs: secs(f64::from(capacity) - tokens),
+        retry_after: if allowed {
+            0
+        } else {
+            secs(1.0 - tokens).max(1)
+        },
     }
 }
 

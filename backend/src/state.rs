@@ -102,6 +102,8 @@ pub struct Inner {
     pub keys: crate::keys::auth::KeyCache,
     /// Key usage, written off the request path.
     pub usage: crate::keys::auth::UsageRecorder,
+    /// Redis (`PFN_REDIS_URL`): shared rate limits and cache invalidation across replicas.
+    pub redis: Option<Arc<crate::redis_link::RedisLink>>,
     /// Google sign-in, when configured.
     pub google: Option<crate::auth::google::Google>,
     /// The SPA build being served, if any (`PFN_SPA_DIR`).
@@ -115,6 +117,15 @@ pub struct Inner {
 impl AppState {
     pub fn new(inner: Inner) -> Self {
         Self(Arc::new(inner))
+    }
+
+    /// Drops a key (by its stored hash) from this replica's cache and, through Redis, from
+    /// every other replica's: revocation, rotation and account changes hold at once everywhere.
+    pub async fn forget_key(&self, key_hash: &str) {
+        self.keys.invalidate(key_hash).await;
+        if let Some(link) = &self.redis {
+            link.publish_key_invalidation(key_hash).await;
+        }
     }
 }
 

@@ -147,6 +147,11 @@ impl KeyCache {
             .map_err(|e| AppError::Internal(anyhow::anyhow!("key lookup: {e}")))
     }
 
+    /// Drops every cached key (after missing invalidations from other replicas).
+    pub fn clear(&self) {
+        self.0.invalidate_all();
+    }
+
     /// Drops a key (by its stored hex hash) from this replica's cache.
     pub async fn invalidate(&self, key_hash: &str) {
         let mut digest = [0u8; 32];

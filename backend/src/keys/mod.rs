@@ -274,7 +274,7 @@ async fn revoke_key(
         .await?;
     }
     tx.commit().await?;
-    state.keys.invalidate(&row.key_hash).await;
+    state.forget_key(&row.key_hash).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -337,7 +337,7 @@ async fn rotate_key(
     )
     .await?;
     tx.commit().await?;
-    state.keys.invalidate(&old.key_hash).await;
+    state.forget_key(&old.key_hash).await;
     Ok((
         StatusCode::CREATED,
         Json(CreatedKeyBody {

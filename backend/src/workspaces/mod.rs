@@ -279,7 +279,7 @@ async fn remove_member(
     .await?;
     tx.commit().await?;
     for h in hashes {
-        state.keys.invalidate(&h).await;
+        state.forget_key(&h).await;
     }
     Ok(StatusCode::NO_CONTENT)
 }

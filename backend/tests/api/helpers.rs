@@ -22,6 +22,10 @@ pub struct TestApp {
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     pg_db: Option<(String, String)>,
+    /// The settings it started with (a replica reuses them).
+    vars: HashMap<String, String>,
+    /// Replicas share the first server's data dir and database and leave them alone on drop.
+    owns_data: bool,
 }
 
 fn postgres_admin_url() -> String {
@@ -66,6 +70,25 @@ impl TestApp {
         for (k, v) in settings {
             vars.insert(k.to_string(), v.to_string());
         }
+        Self::start(vars, data_dir, pg_db, true).await
+    }
+
+    /// Another replica of this server: same database, data dir (so the same secret) and
+    /// settings, plus `overrides`; its own listener, caches, clock and limiter.
+    pub async fn spawn_replica(&self, overrides: &[(&str, &str)]) -> Self {
+        let mut vars = self.vars.clone();
+        for (k, v) in overrides {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        Self::start(vars, self.data_dir.clone(), None, false).await
+    }
+
+    async fn start(
+        vars: HashMap<String, String>,
+        data_dir: PathBuf,
+        pg_db: Option<(String, String)>,
+        owns_data: bool,
+    ) -> Self {
         let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config is valid");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -86,6 +109,8 @@ impl TestApp {
             data_dir,
             stop: Some(stop),
             pg_db,
+            vars,
+            owns_data,
         }
     }
 
@@ -266,6 +291,9 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+        if !self.owns_data {
+            return;
         }
         let _ = std::fs::remove_dir_all(&self.data_dir);
         if let Some((admin, name)) = self.pg_db.take() {

@@ -11,6 +11,7 @@ mod google;
 mod helpers;
 mod keys;
 mod ops;
+mod replicas;
 mod security;
 mod sessions;
 mod spa;

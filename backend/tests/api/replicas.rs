@@ -1,0 +1,235 @@
+//! Several replicas behind one database and one Redis behave as one: revocation reaches every
+//! replica's key cache within a second, rate limits and lockouts are shared, a sync runs on one
+//! replica at a time, and without Redis a replica degrades to its own limits and says so.
+//! Needs Redis at 127.0.0.1:6379 (`PFN_TEST_REDIS_URL` overrides): these tests fail, not skip,
+//! without it.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{create_key, error_of, with_key, TestApp, PASSWORD};
+
+fn redis_url() -> String {
+    std::env::var("PFN_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// Two replicas sharing a database and Redis, with `settings`.
+async fn pair(settings: &[(&str, &str)]) -> (TestApp, TestApp) {
+    let url = redis_url();
+    let mut all = vec![("PFN_REDIS_URL", url.as_str())];
+    all.extend_from_slice(settings);
+    let a = TestApp::spawn_with(&all).await;
+    let b = a.spawn_replica(&[]).await;
+    for app in [&a, &b] {
+        let ready: Value = app.get("/readyz").await.json().await.unwrap();
+        assert_eq!(
+            ready["checks"]["redis"], "ok",
+            "Redis must be running at {url} for these tests: {ready}"
+        );
+    }
+    (a, b)
+}
+
+#[tokio::test]
+async fn a_key_revoked_on_one_replica_is_refused_on_another_within_a_second() {
+    let (a, b) = pair(&[]).await;
+    a.signed_in_user("fanout@example.com").await;
+    let (id, key) = create_key(&a, json!({"name": "k", "scopes": ["read:accounts"]})).await;
+    // B has the key cached (30 s TTL) before the revocation
+    assert_eq!(
+        with_key(&b, &key, "/api/v1/whoami").await.status(),
+        StatusCode::OK
+    );
+    let res = a
+        .client
+        .delete(a.url(&format!("/api/v1/keys/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    let revoked_at = Instant::now();
+    loop {
+        let res = with_key(&b, &key, "/api/v1/whoami").await;
+        if res.status() == StatusCode::UNAUTHORIZED {
+            assert_eq!(error_of(res).await.0, "key_revoked");
+            break;
+        }
+        assert!(
+            revoked_at.elapsed() < Duration::from_secs(1),
+            "replica B still accepts the key after 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn replicas_share_a_keys_rate_limit() {
+    let (a, b) = pair(&[
+        ("PFN_KEY_RATE_BURST", "4"),
+        ("PFN_KEY_RATE_LIMIT_PER_MIN", "1"),
+    ])
+    .await;
+    a.signed_in_user("shared-limit@example.com").await;
+    let (_, key) = create_key(&a, json!({"name": "k", "scopes": ["read:accounts"]})).await;
+    let mut statuses = Vec::new();
+    for app in [&a, &b, &a, &b, &a, &b] {
+        statuses.push(with_key(app, &key, "/api/v1/whoami").await.status());
+    }
+    assert_eq!(statuses[..4], [StatusCode::OK; 4], "{statuses:?}");
+    assert_eq!(
+        statuses[4..],
+        [StatusCode::TOO_MANY_REQUESTS; 2],
+        "{statuses:?}"
+    );
+    let res = with_key(&b, &key, "/api/v1/whoami").await;
+    assert_eq!(res.headers()["ratelimit-remaining"], "0");
+    assert!(res.headers().contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn a_lockout_on_one_replica_holds_on_another() {
+    let (a, b) = pair(&[]).await;
+    a.signed_in_user("locked@example.com").await;
+    for _ in 0..5 {
+        let res = a
+            .login_with(&a.browser(), "locked@example.com", "wrong-password-xyz")
+            .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = b
+        .login_with(&b.browser(), "locked@example.com", PASSWORD)
+        .await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(error_of(res).await.0, "too_many_attempts");
+}
+
+#[tokio::test]
+async fn without_redis_a_replica_keeps_serving_with_its_own_limits_and_says_so() {
+    let app = TestApp::spawn_with(&[("PFN_REDIS_URL", "redis://127.0.0.1:1")]).await;
+    let res = app.get("/readyz").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let ready: Value = res.json().await.unwrap();
+    assert_eq!(ready["status"], "degraded", "{ready}");
+    assert_eq!(ready["checks"]["redis"], "down");
+    app.signed_in_user("no-redis@example.com").await;
+    let (id, key) = create_key(&app, json!({"name": "k", "scopes": ["read:accounts"]})).await;
+    let res = with_key(&app, &key, "/api/v1/whoami").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers().contains_key("ratelimit-limit"),
+        "local limits still apply"
+    );
+    // revocation still holds on this replica at once
+    app.client
+        .delete(app.url(&format!("/api/v1/keys/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(with_key(&app, &key, "/api/v1/whoami").await)
+            .await
+            .0,
+        "key_revoked"
+    );
+}
+
+#[tokio::test]
+async fn two_replicas_never_run_the_same_sync_at_once() {
+    use backend::tarabut::sync::{run, Ran};
+    // both replicas talk to one Tarabut (a sandbox started here)
+    let sandbox = tarabut_sandbox::Sandbox::start(
+        "127.0.0.1:0",
+        tarabut_sandbox::SandboxConfig {
+            clients: vec![tarabut_sandbox::ClientConfig {
+                client_id: "replicas".into(),
+                client_secret: "replicas-secret".into(),
+                redirect_urls: vec![],
+            }],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let url = sandbox.url().to_string();
+    let (a, b) = pair(&[
+        ("PFN_TARABUT_URL", &url),
+        ("PFN_TARABUT_CLIENT_ID", "replicas"),
+        ("PFN_TARABUT_CLIENT_SECRET", "replicas-secret"),
+    ])
+    .await;
+    a.signed_in_user("lease@example.com").await;
+    let res = a
+        .post("/api/v1/banks/connect", json!({"providerId": "BLUE"}))
+        .await;
+    let intent = res.json::<Value>().await.unwrap()["intentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let done: Value = reqwest::Client::new()
+        .post(format!("{url}/__sandbox/intents/{intent}/complete"))
+        .json(&json!({"status": "SUCCESSFUL", "providerId": "BLUE"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let res = a
+        .client
+        .get(done["location"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let connection = res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .split("connected=")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    // let the first sync finish
+    for _ in 0..600 {
+        let c: Value = a
+            .get(&format!("/api/v1/banks/connections/{connection}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        if c["connection"]["currentSyncId"].is_null()
+            && !c["connection"]["lastSyncStatus"].is_null()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // one sync, both replicas asked to run it at the same moment
+    for _ in 0..5 {
+        let sync_id = backend::db::new_id();
+        backend::db::banks::insert_sync(
+            &a.state.db.pool,
+            &sync_id,
+            &connection,
+            "manual",
+            a.state.clock.now(),
+        )
+        .await
+        .unwrap();
+        let (ra, rb) = tokio::join!(run(&a.state, &sync_id, None), run(&b.state, &sync_id, None));
+        let outcomes = [ra.unwrap(), rb.unwrap()];
+        assert_eq!(
+            outcomes.iter().filter(|o| **o == Ran::Finished).count(),
+            1,
+            "{outcomes:?}"
+        );
+        let s: Value = a
+            .get(&format!("/api/v1/banks/syncs/{sync_id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(s["sync"]["status"], "succeeded", "{s}");
+        assert_eq!(s["sync"]["rowsAdded"], 0);
+    }
+}
