@@ -110,6 +110,9 @@ pub struct Config {
     pub mail: MailTransport,
     pub mail_from: String,
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel (`PFN_REDIS_PREFIX`, default `pfn`), so several
+    /// deployments can share one Redis.
+    pub redis_prefix: String,
     pub google: Option<GoogleConfig>,
     pub insecure_cookies: bool,
     pub trusted_proxies: Vec<IpNet>,
@@ -334,6 +337,7 @@ impl Config {
             mail,
             mail_from: get("PFN_MAIL_FROM").unwrap_or_else(|| "pfn <no-reply@localhost>".into()),
             redis_url: get("PFN_REDIS_URL"),
+            redis_prefix: get("PFN_REDIS_PREFIX").unwrap_or_else(|| "pfn".into()),
             google,
             insecure_cookies,
             trusted_proxies,

@@ -62,7 +62,7 @@ pub async fn build(config: Config, port: u16, clock: Clock) -> anyhow::Result<Ap
     }
     let redis = match &config.redis_url {
         Some(url) => {
-            let link = redis_link::RedisLink::new(url, clock.clone())
+            let link = redis_link::RedisLink::new(url, &config.redis_prefix, clock.clone())
                 .context("PFN_REDIS_URL is not a Redis URL")?;
             link.connect().await;
             Some(link)

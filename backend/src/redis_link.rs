@@ -21,14 +21,14 @@ use crate::{
     state::{AppState, Clock},
 };
 
-/// Where key invalidations travel between replicas.
-pub const KEY_CHANNEL: &str = "pfn:keys:invalidate";
 /// A Redis command that takes longer than this counts as Redis being down.
 const COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// A lazily (re)connected Redis connection with its health.
 pub struct RedisLink {
     client: redis::Client,
+    /// `PFN_REDIS_PREFIX`: every key and channel starts with it.
+    prefix: String,
     conn: RwLock<Option<ConnectionManager>>,
     up: AtomicBool,
     last_attempt_ms: AtomicI64,
@@ -36,9 +36,10 @@ pub struct RedisLink {
 }
 
 impl RedisLink {
-    pub fn new(url: &str, clock: Clock) -> anyhow::Result<Arc<Self>> {
+    pub fn new(url: &str, prefix: &str, clock: Clock) -> anyhow::Result<Arc<Self>> {
         Ok(Arc::new(Self {
             client: redis::Client::open(url)?,
+            prefix: prefix.to_string(),
             conn: RwLock::new(None),
             up: AtomicBool::new(false),
             last_attempt_ms: AtomicI64::new(i64::MIN / 2),
@@ -79,6 +80,11 @@ impl RedisLink {
                 tracing::warn!("Redis is down: falling back to in-process rate limits");
             }
         }
+    }
+
+    /// Where key invalidations travel between replicas.
+    fn key_channel(&self) -> String {
+        format!("{}:keys:invalidate", self.prefix)
     }
 
     pub fn is_up(&self) -> bool {
@@ -131,10 +137,11 @@ impl RedisLink {
     /// Tells every replica to drop a key from its cache (best effort: the cache's 30 s TTL
     /// bounds what a lost message can cost).
     pub async fn publish_key_invalidation(self: &Arc<Self>, key_hash: &str) {
+        let channel = self.key_channel();
         let sent = self
             .run(async |mut c| {
                 redis::cmd("PUBLISH")
-                    .arg(KEY_CHANNEL)
+                    .arg(&channel)
                     .arg(key_hash)
                     .query_async::<i64>(&mut c)
                     .await
@@ -158,7 +165,7 @@ pub async fn run_invalidation_listener(
     loop {
         let subscribed = async {
             let mut pubsub = link.client.get_async_pubsub().await?;
-            pubsub.subscribe(KEY_CHANNEL).await?;
+            pubsub.subscribe(link.key_channel()).await?;
             redis::RedisResult::Ok(pubsub)
         };
         if let Ok(Ok(pubsub)) = tokio::time::timeout(Duration::from_secs(2), subscribed).await {
@@ -241,7 +248,7 @@ impl RateLimiter for RedisLimiter {
         }
         let now = self.clock.now_ms();
         let per_ms = refill_per_sec / 1000.0;
-        let bucket = format!("pfn:rl:{key}");
+        let bucket = format!("{}:rl:{key}", self.link.prefix);
         let result = self
             .link
             .run(async |mut c| {

@@ -18,7 +18,12 @@ fn redis_url() -> String {
 /// Two replicas sharing a database and Redis, with `settings`.
 async fn pair(settings: &[(&str, &str)]) -> (TestApp, TestApp) {
     let url = redis_url();
-    let mut all = vec![("PFN_REDIS_URL", url.as_str())];
+    // Tests share one Redis: each pair gets its own keys and channel.
+    let prefix = format!("pfn-test-{}", uuid::Uuid::new_v4().simple());
+    let mut all = vec![
+        ("PFN_REDIS_URL", url.as_str()),
+        ("PFN_REDIS_PREFIX", prefix.as_str()),
+    ];
     all.extend_from_slice(settings);
     let a = TestApp::spawn_with(&all).await;
     let b = a.spawn_replica(&[]).await;
