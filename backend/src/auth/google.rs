@@ -366,7 +366,8 @@ fn cookie_value(headers: &HeaderMap) -> Option<String> {
 #[utoipa::path(get, path = "/api/v1/auth/google/callback", tag = "auth", operation_id = "googleCallback",
     params(CallbackQuery),
     responses((status = 302, description = "Signed in (session cookie set) or an error code in the query",
-        headers(("Location" = String, description = "`returnTo`, or `/login?error=<code>`")))))]
+        headers(("Location" = String, description = "`returnTo`, or `/login?error=<code>`"))),
+        (status = 404, description = "`not_found`: Google sign-in is not configured", body = ErrorBody)))]
 pub async fn google_callback(
     State(state): State<AppState>,
     session: Session,
