@@ -524,14 +524,7 @@ async fn refresh_balances(
         )
         .await;
         if let Err(sync::Failure::Upstream(e)) = &refreshed {
-            let status = match e {
-                TarabutError::ConsentRevoked => Some("revoked"),
-                TarabutError::ConsentExpired => Some("expired"),
-                _ => None,
-            };
-            if let Some(s) = status {
-                bdb::set_status(&state.db.pool, &c.id, s, state.clock.now()).await?;
-            }
+            sync::record_consent_loss(&state, &c.id, e).await?;
         }
         refreshed?;
     }

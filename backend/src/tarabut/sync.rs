@@ -145,15 +145,7 @@ pub async fn run(
         }
         Err(Failure::Upstream(e)) => {
             let code = error_code(&e);
-            match e {
-                TarabutError::ConsentRevoked => {
-                    db::banks::set_status(&state.db.pool, &conn.id, "revoked", now).await?
-                }
-                TarabutError::ConsentExpired => {
-                    db::banks::set_status(&state.db.pool, &conn.id, "expired", now).await?
-                }
-                _ => {}
-            }
+            record_consent_loss(state, &conn.id, &e).await?;
             tracing::warn!(sync_id, connection_id = %conn.id, error = %e, "sync failed");
             db::banks::finish_sync(&state.db.pool, sync_id, "failed", Some(code), now).await?;
             db::banks::record_sync_outcome(
@@ -169,6 +161,20 @@ pub async fn run(
     }
     db::banks::release_lease(&state.db.pool, &conn.id, owner).await?;
     Ok(Ran::Finished)
+}
+
+/// A lost consent shows on its connection: `revoked` or `expired`. Other errors change nothing.
+pub async fn record_consent_loss(
+    state: &AppState,
+    connection_id: &str,
+    e: &TarabutError,
+) -> sqlx::Result<()> {
+    let status = match e {
+        TarabutError::ConsentRevoked => "revoked",
+        TarabutError::ConsentExpired => "expired",
+        _ => return Ok(()),
+    };
+    db::banks::set_status(&state.db.pool, connection_id, status, state.clock.now()).await
 }
 
 /// The short code a failed sync shows (the same codes our API uses for upstream errors).

@@ -133,6 +133,26 @@ async fn sync_now(app: &TestApp, id: &str) -> Value {
     s["sync"].clone()
 }
 
+/// The Tarabut customer id behind a connection.
+async fn customer_of(app: &TestApp, connection_id: &str) -> String {
+    sqlx::query_scalar("select customer_user_id from bank_connections where id = $1")
+        .bind(connection_id)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap()
+}
+
+/// Moves the sandbox's clock (its tokens and consents expire by it; ours does not move).
+async fn advance_sandbox_clock(app: &TestApp, secs: i64) {
+    control(
+        app,
+        reqwest::Method::POST,
+        "/__sandbox/clock/advance",
+        json!({"secs": secs}),
+    )
+    .await;
+}
+
 /// The Tarabut consent behind a connection.
 async fn consent_of(app: &TestApp, connection_id: &str) -> String {
     sqlx::query_scalar("select consent_id from bank_connections where id = $1")
@@ -642,35 +662,18 @@ async fn mints_for_200_concurrent_calls(app: &TestApp, customer: &str) -> u64 {
 async fn two_hundred_concurrent_calls_with_an_expired_token_mint_once() {
     let app = app_with_user("tokens@example.com").await;
     let id = connect(&app, "BLUE").await;
-    let customer: String =
-        sqlx::query_scalar("select customer_user_id from bank_connections where id = $1")
-            .bind(&id)
-            .fetch_one(&app.state.db.pool)
-            .await
-            .unwrap();
+    let customer = customer_of(&app, &id).await;
 
     // expired by our clock: one caller mints, 199 wait and reuse its token
     app.clock.advance(3600);
     assert_eq!(mints_for_200_concurrent_calls(&app, &customer).await, 1);
 
     // expired on Tarabut's clock only: every caller gets a 401, one re-mints, all retry once
-    control(
-        &app,
-        reqwest::Method::POST,
-        "/__sandbox/clock/advance",
-        json!({"secs": 3600}),
-    )
-    .await;
+    advance_sandbox_clock(&app, 3600).await;
     assert_eq!(mints_for_200_concurrent_calls(&app, &customer).await, 1);
 
     // and a sync that meets an expired token re-mints transparently
-    control(
-        &app,
-        reqwest::Method::POST,
-        "/__sandbox/clock/advance",
-        json!({"secs": 3600}),
-    )
-    .await;
+    advance_sandbox_clock(&app, 3600).await;
     let sync = sync_now(&app, &id).await;
     assert_eq!(sync["status"], "succeeded", "{sync}");
 }
@@ -748,12 +751,7 @@ async fn disconnecting_revokes_the_consent_and_keeps_or_deletes_data() {
     assert_eq!(c["status"], "revoked");
     // the consent is revoked at Tarabut itself, and we no longer sync it
     let consent = consent_of(&app, &keep).await;
-    let customer: String =
-        sqlx::query_scalar("select customer_user_id from bank_connections where id = $1")
-            .bind(&keep)
-            .fetch_one(&app.state.db.pool)
-            .await
-            .unwrap();
+    let customer = customer_of(&app, &keep).await;
     let at_tarabut = app
         .state
         .banks
@@ -1038,13 +1036,7 @@ async fn tarabut_tokens_and_secrets_never_reach_the_logs() {
     let app = app_with_user("quiet@example.com").await;
     let id = connect(&app, "BLUE").await;
     // a 401 path too: tokens expire at the sandbox, the client re-mints
-    control(
-        &app,
-        reqwest::Method::POST,
-        "/__sandbox/clock/advance",
-        json!({"secs": 3600}),
-    )
-    .await;
+    advance_sandbox_clock(&app, 3600).await;
     control(
         &app,
         reqwest::Method::POST,
