@@ -50,7 +50,7 @@ pub async fn fallback(State(state): State<AppState>, method: Method, uri: Uri) -
 /// The request path as a relative path inside the build directory; `None` for anything that
 /// could leave it (`..`, absolute parts, NUL, backslashes, undecodable bytes).
 fn safe_relative(path: &str) -> Option<PathBuf> {
-    let decoded = percent_decode(path)?;
+    let decoded = shared::redirect::percent_decode(path)?;
     if decoded.contains(['\0', '\\']) {
         return None;
     }
@@ -63,23 +63,6 @@ fn safe_relative(path: &str) -> Option<PathBuf> {
         }
     }
     Some(out)
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// Trunk names built assets `<name>-<16 hex digits>[_bg].<ext>`: their content never changes

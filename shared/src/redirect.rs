@@ -31,7 +31,8 @@ fn is_safe(input: &str) -> bool {
     })
 }
 
-fn percent_decode(input: &str) -> Option<String> {
+/// Decodes `%XX` escapes; `None` for a malformed escape or bytes that are not UTF-8.
+pub fn percent_decode(input: &str) -> Option<String> {
     let bytes = input.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
