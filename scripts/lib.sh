@@ -50,3 +50,55 @@ ensure_redis() {
   for _ in $(seq 1 30); do redis_up && return 0; sleep 0.5; done
   die "Redis is not reachable at 127.0.0.1:6379: the multi-replica tests cannot run"
 }
+
+# The SPA toolchain: Trunk, the wasm-bindgen CLI that matches Cargo.lock, wasm-opt 132 from npm
+# (Debian's binaryen 108 produces a wasm that fails at start-up) and Node to run it.
+# Installs what is missing; about 18 minutes once per machine, then nothing.
+TRUNK_VERSION=0.21.14
+BINARYEN_VERSION=132
+spa_tools_dir() { echo "${PFN_TOOLS_DIR:-$HOME/.cache/pfn-tools}"; }
+
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
+}
+
+ensure_spa_tools() {
+  ensure_wasm_target
+  if ! trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION\$"; then
+    log "installing trunk $TRUNK_VERSION (about 12 minutes, once)"
+    cargo install --locked "trunk@$TRUNK_VERSION"
+  fi
+  local wbg; wbg=$(wasm_bindgen_version)
+  [ -n "$wbg" ] || die "Cargo.lock names no wasm-bindgen version"
+  if ! wasm-bindgen --version 2>/dev/null | grep -q " $wbg\$"; then
+    # Not --locked: its lock file pins a webpki-roots release this registry does not have.
+    log "installing wasm-bindgen-cli $wbg (about 6 minutes, once)"
+    cargo install wasm-bindgen-cli --version "$wbg" --force
+  fi
+  command -v npm >/dev/null 2>&1 || die "npm is needed for wasm-opt (npm binaryen@$BINARYEN_VERSION)"
+  local tools; tools=$(spa_tools_dir)
+  if ! "$tools/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "version_$BINARYEN_VERSION"; then
+    log "installing wasm-opt $BINARYEN_VERSION (npm binaryen)"
+    mkdir -p "$tools"
+    (cd "$tools" && npm install --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION" >/dev/null)
+  fi
+  export PATH="$tools/node_modules/.bin:$PATH"
+}
+
+# Builds the release SPA into dist/ and prints the size of its wasm (raw and gzip).
+build_spa() {
+  ensure_spa_tools
+  log "building the SPA (release)"
+  cargo fetch -q
+  trunk build --release --offline --skip-version-check >/dev/null || die "the SPA build failed"
+  local wasm; wasm=$(ls dist/*_bg.wasm | head -n1)
+  log "SPA wasm: $(stat -c %s "$wasm") bytes raw, $(gzip -9c "$wasm" | wc -c) bytes gzip ($wasm)"
+}
+
+# Headless Chromium and its WebDriver for the browser tests.
+ensure_chromium() {
+  if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then return 0; fi
+  command -v apt-get >/dev/null 2>&1 || die "chromium and chromedriver are needed for the browser tests"
+  log "installing chromium and chromium-driver"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+}

@@ -1,7 +1,10 @@
-//! The pfn single-page app. A placeholder until the SPA issue: it already builds for
-//! `wasm32-unknown-unknown` and uses the `shared` wire types and rules the real app will use.
+//! The pfn single-page app's entry point: mounts the app in the browser.
 
+#[cfg(target_arch = "wasm32")]
 fn main() {
-    // Prove the shared crate links for wasm: the SPA applies the same returnTo rule.
-    let _ = shared::redirect::safe_return_to("/");
+    frontend::start();
 }
+
+// Natively there is nothing to run: `cargo test` only exercises `frontend::logic`.
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {}

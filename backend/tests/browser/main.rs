@@ -1,0 +1,422 @@
+//! Browser tests: headless Chromium (through chromedriver) drives the SPA's release build, served
+//! by a real pfn server on port 0 with its bundled Tarabut sandbox. `scripts/test` builds the
+//! SPA first; run alone with `scripts/build-spa && cargo test -p backend --test browser`.
+//!
+//! Screenshots of the main pages (desktop and phone widths) go to the test's temporary
+//! directory, or to `docs/screenshots/` with `PFN_UPDATE_SCREENSHOTS=1`.
+
+#[allow(dead_code)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+
+use std::{
+    os::unix::process::CommandExt,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use helpers::{TestApp, PASSWORD};
+use hyper_util::client::legacy::connect::HttpConnector;
+use reqwest::StatusCode;
+use serde_json::json;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The SPA's release build; the test fails (it never skips) when it is missing.
+fn spa_dir() -> PathBuf {
+    let dir = std::env::var("PFN_SPA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| workspace_root().join("dist"));
+    assert!(
+        dir.join("index.html").is_file(),
+        "no SPA build in {}: run scripts/build-spa first",
+        dir.display()
+    );
+    dir
+}
+
+/// chromedriver in its own process group; dropping it kills the group, Chromium included.
+struct Driver {
+    child: Child,
+    port: u16,
+    profile: PathBuf,
+}
+
+impl Driver {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let child = Command::new(&bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start {bin} ({e}): install chromium and chromium-driver (scripts/test does)")
+            });
+        let profile =
+            std::env::temp_dir().join(format!("pfn-chrome-{}", uuid::Uuid::new_v4().simple()));
+        Self {
+            child,
+            port,
+            profile,
+        }
+    }
+
+    async fn connect(&self) -> Client {
+        let caps = json!({
+            "goog:chromeOptions": {
+                "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--disable-quic", "--no-first-run", "--disable-background-networking",
+                         "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                         format!("--user-data-dir={}", self.profile.display())],
+            }
+        });
+        let caps = caps.as_object().unwrap().clone();
+        let url = format!("http://127.0.0.1:{}", self.port);
+        for _ in 0..100 {
+            match ClientBuilder::new(HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(c) => return c,
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        panic!("chromedriver at {url} did not start a browser");
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// Runs `scenario` in a fresh browser and always closes it, even when the scenario panics.
+async fn in_browser<F, Fut>(scenario: F)
+where
+    F: FnOnce(Client) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let driver = Driver::start();
+    let client = driver.connect().await;
+    let c = client.clone();
+    let outcome = tokio::spawn(async move { scenario(c).await }).await;
+    let _ = client.close().await;
+    drop(driver);
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+async fn spawn_app() -> TestApp {
+    let dist = spa_dir();
+    TestApp::spawn_with(&[("PFN_SPA_DIR", dist.to_str().unwrap())]).await
+}
+
+/// Waits for an element; the error names what was awaited and where the browser is.
+async fn el(c: &Client, css: &str) -> fantoccini::elements::Element {
+    match c.wait().at_most(WAIT).for_element(Locator::Css(css)).await {
+        Ok(e) => e,
+        Err(e) => panic!(
+            "no `{css}` at {} after {WAIT:?}: {e}\n{}",
+            c.current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default(),
+            c.source().await.unwrap_or_default()
+        ),
+    }
+}
+
+/// Waits until the page's text contains `text`.
+async fn see(c: &Client, text: &str) {
+    for _ in 0..(WAIT.as_millis() / 100) {
+        if let Ok(body) = c.find(Locator::Css("body")).await {
+            if body.text().await.unwrap_or_default().contains(text) {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "never saw {text:?} at {}:\n{}",
+        c.current_url().await.unwrap(),
+        c.find(Locator::Css("body"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    );
+}
+
+async fn wait_path(c: &Client, path_and_query: &str) {
+    for _ in 0..(WAIT.as_millis() / 100) {
+        let url = c.current_url().await.unwrap();
+        let here = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        if here == path_and_query {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "expected to be at {path_and_query}, but at {}",
+        c.current_url().await.unwrap()
+    );
+}
+
+async fn fill(c: &Client, css: &str, text: &str) {
+    let input = el(c, css).await;
+    input.clear().await.unwrap();
+    input.send_keys(text).await.unwrap();
+}
+
+async fn click(c: &Client, css: &str) {
+    el(c, css).await.click().await.unwrap();
+}
+
+/// Clicks the button whose text is exactly `label` (within `scope`).
+async fn click_button(c: &Client, scope: &str, label: &str) {
+    let xpath = format!("{scope}//button[normalize-space(.)='{label}']");
+    match c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath(&xpath))
+        .await
+    {
+        Ok(b) => b.click().await.unwrap(),
+        Err(e) => panic!("no button {label:?} ({xpath}): {e}"),
+    }
+}
+
+async fn sign_in(c: &Client, email: &str, password: &str) {
+    fill(c, "#f-email", email).await;
+    fill(c, "#f-password", password).await;
+    click(c, "form button[type=submit]").await;
+}
+
+fn screenshot_dir() -> PathBuf {
+    let dir = if std::env::var("PFN_UPDATE_SCREENSHOTS").is_ok() {
+        workspace_root().join("docs/screenshots")
+    } else {
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots")
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The page at desktop and at phone width, as `<name>-desktop.png` and `<name>-phone.png`.
+async fn screenshots(c: &Client, name: &str) {
+    let dir = screenshot_dir();
+    for (suffix, w, h) in [("desktop", 1280, 860), ("phone", 390, 844)] {
+        c.set_window_size(w, h).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(dir.join(format!("{name}-{suffix}.png")), png).unwrap();
+    }
+    c.set_window_size(1280, 900).await.unwrap();
+}
+
+async fn whoami_status(app: &TestApp, key: &str) -> StatusCode {
+    reqwest::Client::new()
+        .get(app.url("/api/v1/whoami"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_up_verify_sign_in_create_use_and_revoke_a_key() {
+    let app = spawn_app().await;
+    let origin = app.origin.clone();
+    in_browser(move |c| async move {
+        let email = "layla@example.com";
+        // Sign up.
+        c.goto(&format!("{origin}/signup")).await.unwrap();
+        screenshots(&c, "signup").await;
+        fill(&c, "#f-name", "Layla").await;
+        fill(&c, "#f-email", email).await;
+        fill(&c, "#f-password", PASSWORD).await;
+        click(&c, "form button[type=submit]").await;
+        see(&c, "Check your inbox").await;
+
+        // Verify with the link from the mail outbox.
+        let token = app.token_from_mail(email, "/verify-email", 1).await;
+        c.goto(&format!("{origin}/verify-email?token={token}"))
+            .await
+            .unwrap();
+        see(&c, "Your email is confirmed").await;
+
+        // A signed-out visit to /keys goes to sign-in and comes back after it.
+        c.goto(&format!("{origin}/keys")).await.unwrap();
+        wait_path(&c, "/login?returnTo=%2Fkeys").await;
+        screenshots(&c, "login").await;
+        sign_in(&c, email, "wrong password 123").await;
+        see(&c, "Email or password is incorrect.").await;
+        sign_in(&c, email, PASSWORD).await;
+        wait_path(&c, "/keys").await;
+        see(&c, "No keys yet").await;
+
+        // Create a key: the secret is shown once.
+        click_button(&c, "", "Create key").await;
+        fill(&c, "#f-name", "Budget agent").await;
+        click(&c, "#scope-read-transactions").await;
+        click_button(&c, "//dialog", "Create key").await;
+        let secret = el(&c, "#key-secret")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(secret.starts_with("pfn_test_"), "{secret}");
+        see(&c, "You will not see it again").await;
+        screenshots(&c, "key-created").await;
+        assert_eq!(whoami_status(&app, &secret).await, StatusCode::OK);
+        click_button(&c, "//dialog", "I have saved it").await;
+
+        // Reload (a deep link): the list is there, the secret is not.
+        c.refresh().await.unwrap();
+        wait_path(&c, "/keys").await;
+        el(&c, "#keys-table").await;
+        see(&c, "Budget agent").await;
+        assert!(!c.source().await.unwrap().contains(&secret));
+        screenshots(&c, "keys").await;
+
+        // Revoke after confirming; the key stops working.
+        click(&c, "#keys-table button.danger").await;
+        see(&c, "Anything using this key stops working").await;
+        click_button(&c, "//dialog", "Revoke key").await;
+        see(&c, "revoked").await;
+        assert_eq!(whoami_status(&app, &secret).await, StatusCode::UNAUTHORIZED);
+
+        // Sign out: /keys needs signing in again.
+        click_button(&c, "//header", "Sign out").await;
+        wait_path(&c, "/login").await;
+        c.goto(&format!("{origin}/keys")).await.unwrap();
+        wait_path(&c, "/login?returnTo=%2Fkeys").await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forgot_and_reset_password_then_sign_in_with_the_new_one() {
+    let app = spawn_app().await;
+    let email = "sara@example.com";
+    app.signed_in_user(email).await;
+    let origin = app.origin.clone();
+    in_browser(move |c| async move {
+        c.goto(&format!("{origin}/login")).await.unwrap();
+        click(&c, "a[href='/forgot-password']").await;
+        wait_path(&c, "/forgot-password").await;
+        fill(&c, "#f-email", email).await;
+        click(&c, "form button[type=submit]").await;
+        see(&c, "a reset link is on its way").await;
+
+        // Mail #1 was the address verification.
+        let token = app.token_from_mail(email, "/reset-password", 2).await;
+        c.goto(&format!("{origin}/reset-password?token={token}"))
+            .await
+            .unwrap();
+        fill(&c, "#f-password", "a-brand-new-passphrase").await;
+        fill(&c, "#f-confirm", "a-different-passphrase").await;
+        click(&c, "form button[type=submit]").await;
+        see(&c, "does not match").await;
+        fill(&c, "#f-confirm", "a-brand-new-passphrase").await;
+        click(&c, "form button[type=submit]").await;
+        wait_path(&c, "/login?reset=1").await;
+        see(&c, "Your password was changed").await;
+
+        sign_in(&c, email, PASSWORD).await;
+        see(&c, "Email or password is incorrect.").await;
+        sign_in(&c, email, "a-brand-new-passphrase").await;
+        wait_path(&c, "/").await;
+        see(&c, "Hello,").await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_the_sandbox_bank_and_see_its_transactions() {
+    let app = spawn_app().await;
+    let email = "omar@example.com";
+    app.signed_in_user(email).await;
+    let origin = app.origin.clone();
+    in_browser(move |c| async move {
+        c.goto(&format!("{origin}/login")).await.unwrap();
+        sign_in(&c, email, PASSWORD).await;
+        wait_path(&c, "/").await;
+        screenshots(&c, "overview-empty").await;
+
+        click(&c, "nav a[href='/connections']").await;
+        see(&c, "No banks connected").await;
+        click_button(&c, "", "Connect a bank").await;
+        // Pick the first bank; its consent page is the sandbox's.
+        click(&c, "dialog .providers button").await;
+        click(&c, "button[value=allow]").await;
+
+        // Back from the callback: connected, first sync running or done.
+        wait_path_prefix(&c, "/connections?connected=").await;
+        el(&c, ".connection").await;
+        see(&c, "succeeded").await;
+        screenshots(&c, "connections").await;
+
+        click(&c, "nav a[href='/transactions']").await;
+        let rows = loop_rows(&c).await;
+        assert!(rows > 0, "no transactions listed");
+        screenshots(&c, "transactions").await;
+
+        click(&c, "nav a[href='/insights']").await;
+        see(&c, "Spending by category").await;
+        el(&c, ".bars li").await;
+        screenshots(&c, "insights").await;
+
+        click(&c, "nav a[href='/']").await;
+        el(&c, ".amount").await;
+        screenshots(&c, "overview").await;
+    })
+    .await;
+}
+
+async fn wait_path_prefix(c: &Client, prefix: &str) {
+    for _ in 0..(WAIT.as_millis() / 100) {
+        let url = c.current_url().await.unwrap();
+        let here = format!("{}?{}", url.path(), url.query().unwrap_or_default());
+        if here.starts_with(prefix) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("expected {prefix}…, at {}", c.current_url().await.unwrap());
+}
+
+async fn loop_rows(c: &Client) -> usize {
+    el(c, "#transactions tbody tr").await;
+    c.find_all(Locator::Css("#transactions tbody tr"))
+        .await
+        .unwrap()
+        .len()
+}

@@ -1,0 +1,555 @@
+//! One async function per API endpoint, all over one private `send`. Every failure becomes an
+//! [`ApiError`]: the API's own error (with its field problems), "signed out" (a 401
+//! `unauthenticated`, which also tells the app so it can send the person to sign in), "too many
+//! requests" with the wait, or the network being down. The session is the HttpOnly cookie the
+//! browser sends by itself; the browser also sends `Origin`, which is what CSRF checks.
+
+use std::{cell::RefCell, collections::BTreeMap, rc::Rc};
+
+use gloo_net::http::{Method, RequestBuilder, Response};
+use serde::{de::DeserializeOwned, Serialize};
+use shared::{
+    admin::{AdminUser, AdminUserBody},
+    banks::{
+        BalanceHistory, BankConnection, BankConnectionBody, BankSync, BankSyncBody,
+        CategoryInsight, ConnectRequest, ConnectResponse, SalaryInsight, SyncAccepted,
+    },
+    finance::{
+        Account, Budget, BudgetBody, BudgetRequest, PatchTransactionRequest, Transaction,
+        TransactionBody,
+    },
+    keys::{ApiKey, AuditEvent, CreateKeyRequest, CreatedKeyBody, RotateKeyRequest, ScopesBody},
+    workspaces::{CreateWorkspaceRequest, InviteRequest, Member, Workspace, WorkspaceBody},
+    ChangePasswordRequest, EmailRequest, ErrorBody, LoginRequest, Page, ProvidersBody,
+    ResetPasswordRequest, SessionInfo, SignupRequest, StatusBody, TokenRequest, User, UserBody,
+};
+
+use crate::logic::{retry_message, with_query};
+
+/// Why a call failed, in the terms the UI needs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiError {
+    /// The API answered with its error shape.
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+        fields: BTreeMap<String, String>,
+    },
+    /// The session is gone (expired, ended elsewhere, never there).
+    SignedOut,
+    /// 429: the message says when to try again.
+    RateLimited(String),
+    /// No answer at all, or one we could not read.
+    Network(String),
+}
+
+impl ApiError {
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Api { message, .. } => message.clone(),
+            ApiError::SignedOut => "You have been signed out. Sign in again.".into(),
+            ApiError::RateLimited(m) => m.clone(),
+            ApiError::Network(m) => m.clone(),
+        }
+    }
+
+    /// The API's problem with one form field, if it named one.
+    pub fn field(&self, name: &str) -> Option<String> {
+        match self {
+            ApiError::Api { fields, .. } => fields.get(name).cloned(),
+            _ => None,
+        }
+    }
+
+    pub fn code(&self) -> &str {
+        match self {
+            ApiError::Api { code, .. } => code,
+            ApiError::SignedOut => "unauthenticated",
+            ApiError::RateLimited(_) => "too_many_requests",
+            ApiError::Network(_) => "network",
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+thread_local! {
+    static ON_SIGNED_OUT: RefCell<Option<Rc<dyn Fn()>>> = const { RefCell::new(None) };
+}
+
+/// What the app does when any call finds the session gone.
+pub fn on_signed_out(f: impl Fn() + 'static) {
+    ON_SIGNED_OUT.with(|h| *h.borrow_mut() = Some(Rc::new(f)));
+}
+
+fn signed_out() {
+    if let Some(f) = ON_SIGNED_OUT.with(|h| h.borrow().clone()) {
+        f();
+    }
+}
+
+async fn send(method: Method, url: &str, body: Option<serde_json::Value>) -> ApiResult<Response> {
+    let builder = RequestBuilder::new(url)
+        .method(method)
+        .header("Accept", "application/json");
+    let request = match body {
+        Some(b) => builder.json(&b),
+        None => builder.build(),
+    }
+    .map_err(|e| ApiError::Network(format!("Could not build the request: {e}")))?;
+    let res = request.send().await.map_err(|_| {
+        ApiError::Network(
+            "The server cannot be reached. Check your connection and try again.".into(),
+        )
+    })?;
+    if res.ok() {
+        return Ok(res);
+    }
+    let status = res.status();
+    if status == 429 {
+        return Err(ApiError::RateLimited(retry_message(
+            res.headers().get("retry-after").as_deref(),
+        )));
+    }
+    let (code, message, fields) = match res.json::<ErrorBody>().await {
+        Ok(ErrorBody { error }) => (error.code, error.message, error.fields.unwrap_or_default()),
+        Err(_) => (
+            "unexpected".to_string(),
+            format!("The server answered {status} without an explanation."),
+            BTreeMap::new(),
+        ),
+    };
+    if status == 401 && code == "unauthenticated" {
+        signed_out();
+        return Err(ApiError::SignedOut);
+    }
+    Err(ApiError::Api {
+        status,
+        code,
+        message,
+        fields,
+    })
+}
+
+async fn json<T: DeserializeOwned>(res: Response) -> ApiResult<T> {
+    res.json::<T>()
+        .await
+        .map_err(|e| ApiError::Network(format!("The server's answer could not be read: {e}")))
+}
+
+fn to_value(body: &impl Serialize) -> Option<serde_json::Value> {
+    serde_json::to_value(body).ok()
+}
+
+async fn get<T: DeserializeOwned>(url: &str) -> ApiResult<T> {
+    json(send(Method::GET, url, None).await?).await
+}
+
+async fn post<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> ApiResult<T> {
+    json(send(Method::POST, url, to_value(body)).await?).await
+}
+
+/// A POST or DELETE whose answer carries no body we need.
+async fn act(method: Method, url: &str) -> ApiResult<()> {
+    send(method, url, None).await.map(|_| ())
+}
+
+/// The `workspaceId` query pair; `None` is the person's personal workspace.
+fn ws(path: &str, workspace: &Option<String>, extra: &[(&str, Option<&str>)]) -> String {
+    let mut pairs = vec![("workspaceId", workspace.as_deref())];
+    pairs.extend_from_slice(extra);
+    with_query(path, &pairs)
+}
+
+fn page(path: &str, cursor: &Option<String>, limit: u32) -> String {
+    let limit = limit.to_string();
+    with_query(
+        path,
+        &[("limit", Some(&limit)), ("cursor", cursor.as_deref())],
+    )
+}
+
+// --- sign-in -------------------------------------------------------------------------------
+
+pub async fn providers() -> ApiResult<Vec<String>> {
+    get::<ProvidersBody>("/api/v1/auth/providers")
+        .await
+        .map(|b| b.providers)
+}
+pub async fn me() -> ApiResult<User> {
+    get::<UserBody>("/api/v1/auth/me").await.map(|b| b.user)
+}
+pub async fn signup(req: SignupRequest) -> ApiResult<StatusBody> {
+    post("/api/v1/auth/signup", &req).await
+}
+pub async fn verify_email(token: String) -> ApiResult<User> {
+    post::<UserBody>("/api/v1/auth/verify-email", &TokenRequest { token })
+        .await
+        .map(|b| b.user)
+}
+pub async fn resend_verification(email: String) -> ApiResult<StatusBody> {
+    post("/api/v1/auth/verify-email/resend", &EmailRequest { email }).await
+}
+pub async fn login(req: LoginRequest) -> ApiResult<User> {
+    post::<UserBody>("/api/v1/auth/login", &req)
+        .await
+        .map(|b| b.user)
+}
+pub async fn logout() -> ApiResult<()> {
+    act(Method::POST, "/api/v1/auth/logout").await
+}
+pub async fn forgot_password(email: String) -> ApiResult<StatusBody> {
+    post("/api/v1/auth/password/forgot", &EmailRequest { email }).await
+}
+pub async fn reset_password(req: ResetPasswordRequest) -> ApiResult<StatusBody> {
+    post("/api/v1/auth/password/reset", &req).await
+}
+pub async fn change_password(req: ChangePasswordRequest) -> ApiResult<StatusBody> {
+    post("/api/v1/auth/password/change", &req).await
+}
+pub async fn unlink_google() -> ApiResult<()> {
+    act(Method::DELETE, "/api/v1/auth/identities/google").await
+}
+pub async fn sessions() -> ApiResult<Page<SessionInfo>> {
+    get(&page("/api/v1/auth/sessions", &None, 200)).await
+}
+pub async fn end_session(id: String) -> ApiResult<()> {
+    act(
+        Method::DELETE,
+        &format!("/api/v1/auth/sessions/{}", crate::logic::encode(&id)),
+    )
+    .await
+}
+pub async fn end_other_sessions() -> ApiResult<()> {
+    act(Method::DELETE, "/api/v1/auth/sessions").await
+}
+
+// --- keys and audit ------------------------------------------------------------------------
+
+pub async fn scopes() -> ApiResult<ScopesBody> {
+    get("/api/v1/scopes").await
+}
+pub async fn keys(cursor: Option<String>) -> ApiResult<Page<ApiKey>> {
+    get(&page("/api/v1/keys", &cursor, 50)).await
+}
+pub async fn create_key(req: CreateKeyRequest) -> ApiResult<CreatedKeyBody> {
+    post("/api/v1/keys", &req).await
+}
+pub async fn rotate_key(id: String, grace_period_seconds: i64) -> ApiResult<CreatedKeyBody> {
+    post(
+        &format!("/api/v1/keys/{}/rotate", crate::logic::encode(&id)),
+        &RotateKeyRequest {
+            grace_period_seconds,
+        },
+    )
+    .await
+}
+pub async fn revoke_key(id: String) -> ApiResult<()> {
+    act(
+        Method::DELETE,
+        &format!("/api/v1/keys/{}", crate::logic::encode(&id)),
+    )
+    .await
+}
+pub async fn audit_log(
+    kind: Option<String>,
+    cursor: Option<String>,
+) -> ApiResult<Page<AuditEvent>> {
+    let url = page("/api/v1/audit-log", &cursor, 50);
+    get(&append(&url, "type", kind.as_deref())).await
+}
+
+fn append(url: &str, key: &str, value: Option<&str>) -> String {
+    match value.filter(|v| !v.is_empty()) {
+        Some(v) => {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}{key}={}", crate::logic::encode(v))
+        }
+        None => url.to_string(),
+    }
+}
+
+// --- workspaces ----------------------------------------------------------------------------
+
+pub async fn workspaces() -> ApiResult<Page<Workspace>> {
+    get(&page("/api/v1/workspaces", &None, 200)).await
+}
+pub async fn create_workspace(name: String) -> ApiResult<Workspace> {
+    post::<WorkspaceBody>("/api/v1/workspaces", &CreateWorkspaceRequest { name })
+        .await
+        .map(|b| b.workspace)
+}
+pub async fn members(workspace: String) -> ApiResult<Page<Member>> {
+    get(&page(
+        &format!(
+            "/api/v1/workspaces/{}/members",
+            crate::logic::encode(&workspace)
+        ),
+        &None,
+        200,
+    ))
+    .await
+}
+pub async fn invite(workspace: String, req: InviteRequest) -> ApiResult<StatusBody> {
+    post(
+        &format!(
+            "/api/v1/workspaces/{}/members",
+            crate::logic::encode(&workspace)
+        ),
+        &req,
+    )
+    .await
+}
+pub async fn remove_member(workspace: String, user: String) -> ApiResult<()> {
+    act(
+        Method::DELETE,
+        &format!(
+            "/api/v1/workspaces/{}/members/{}",
+            crate::logic::encode(&workspace),
+            crate::logic::encode(&user)
+        ),
+    )
+    .await
+}
+pub async fn accept_invitation(token: String) -> ApiResult<Workspace> {
+    post::<WorkspaceBody>("/api/v1/invitations/accept", &TokenRequest { token })
+        .await
+        .map(|b| b.workspace)
+}
+
+// --- money ---------------------------------------------------------------------------------
+
+pub async fn accounts(workspace: Option<String>) -> ApiResult<Page<Account>> {
+    get(&ws(
+        "/api/v1/accounts",
+        &workspace,
+        &[("limit", Some("200"))],
+    ))
+    .await
+}
+
+/// Filters of the transactions list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TxFilter {
+    pub account_id: String,
+    pub from: String,
+    pub to: String,
+    pub category: String,
+}
+
+pub async fn transactions(
+    workspace: Option<String>,
+    filter: TxFilter,
+    cursor: Option<String>,
+    limit: u32,
+) -> ApiResult<Page<Transaction>> {
+    let limit = limit.to_string();
+    get(&ws(
+        "/api/v1/transactions",
+        &workspace,
+        &[
+            ("accountId", Some(&filter.account_id)),
+            ("from", Some(&filter.from)),
+            ("to", Some(&filter.to)),
+            ("category", Some(&filter.category)),
+            ("limit", Some(&limit)),
+            ("cursor", cursor.as_deref()),
+        ],
+    ))
+    .await
+}
+pub async fn patch_transaction(
+    workspace: Option<String>,
+    id: String,
+    req: PatchTransactionRequest,
+) -> ApiResult<Transaction> {
+    let url = ws(
+        &format!("/api/v1/transactions/{}", crate::logic::encode(&id)),
+        &workspace,
+        &[],
+    );
+    json::<TransactionBody>(send(Method::PATCH, &url, to_value(&req)).await?)
+        .await
+        .map(|b| b.transaction)
+}
+pub async fn budgets(workspace: Option<String>) -> ApiResult<Page<Budget>> {
+    get(&ws(
+        "/api/v1/budgets",
+        &workspace,
+        &[("limit", Some("200"))],
+    ))
+    .await
+}
+pub async fn create_budget(workspace: Option<String>, req: BudgetRequest) -> ApiResult<Budget> {
+    post::<BudgetBody>(&ws("/api/v1/budgets", &workspace, &[]), &req)
+        .await
+        .map(|b| b.budget)
+}
+pub async fn update_budget(
+    workspace: Option<String>,
+    id: String,
+    req: BudgetRequest,
+) -> ApiResult<Budget> {
+    let url = ws(
+        &format!("/api/v1/budgets/{}", crate::logic::encode(&id)),
+        &workspace,
+        &[],
+    );
+    json::<BudgetBody>(send(Method::PUT, &url, to_value(&req)).await?)
+        .await
+        .map(|b| b.budget)
+}
+pub async fn delete_budget(workspace: Option<String>, id: String) -> ApiResult<()> {
+    act(
+        Method::DELETE,
+        &ws(
+            &format!("/api/v1/budgets/{}", crate::logic::encode(&id)),
+            &workspace,
+            &[],
+        ),
+    )
+    .await
+}
+
+// --- banks ---------------------------------------------------------------------------------
+
+pub async fn connections(workspace: Option<String>) -> ApiResult<Vec<BankConnection>> {
+    get::<Page<BankConnection>>(&ws("/api/v1/banks/connections", &workspace, &[]))
+        .await
+        .map(|p| p.items)
+}
+pub async fn bank_providers(
+    workspace: Option<String>,
+) -> ApiResult<Vec<shared::banks::BankProvider>> {
+    get::<shared::banks::ProvidersBody>(&ws("/api/v1/banks/providers", &workspace, &[]))
+        .await
+        .map(|b| b.providers)
+}
+pub async fn connect_bank(
+    workspace: Option<String>,
+    provider_id: Option<String>,
+) -> ApiResult<ConnectResponse> {
+    post(
+        &ws("/api/v1/banks/connect", &workspace, &[]),
+        &ConnectRequest { provider_id },
+    )
+    .await
+}
+pub async fn start_sync(workspace: Option<String>, id: String) -> ApiResult<String> {
+    let url = ws(
+        &format!(
+            "/api/v1/banks/connections/{}/sync",
+            crate::logic::encode(&id)
+        ),
+        &workspace,
+        &[],
+    );
+    json::<SyncAccepted>(send(Method::POST, &url, None).await?)
+        .await
+        .map(|s| s.sync_id)
+}
+pub async fn sync_status(workspace: Option<String>, id: String) -> ApiResult<BankSync> {
+    get::<BankSyncBody>(&ws(
+        &format!("/api/v1/banks/syncs/{}", crate::logic::encode(&id)),
+        &workspace,
+        &[],
+    ))
+    .await
+    .map(|b| b.sync)
+}
+pub async fn refresh_balances(workspace: Option<String>, id: String) -> ApiResult<BankConnection> {
+    let url = ws(
+        &format!(
+            "/api/v1/banks/connections/{}/refresh-balances",
+            crate::logic::encode(&id)
+        ),
+        &workspace,
+        &[],
+    );
+    json::<BankConnectionBody>(send(Method::POST, &url, None).await?)
+        .await
+        .map(|b| b.connection)
+}
+pub async fn disconnect(workspace: Option<String>, id: String, delete_data: bool) -> ApiResult<()> {
+    act(
+        Method::DELETE,
+        &ws(
+            &format!("/api/v1/banks/connections/{}", crate::logic::encode(&id)),
+            &workspace,
+            &[("deleteData", delete_data.then_some("true"))],
+        ),
+    )
+    .await
+}
+
+// --- insights ------------------------------------------------------------------------------
+
+fn window(path: &str, workspace: &Option<String>, from: &str, to: &str) -> String {
+    ws(path, workspace, &[("from", Some(from)), ("to", Some(to))])
+}
+pub async fn spending(
+    workspace: Option<String>,
+    from: String,
+    to: String,
+) -> ApiResult<CategoryInsight> {
+    get(&window("/api/v1/insights/spending", &workspace, &from, &to)).await
+}
+pub async fn income(
+    workspace: Option<String>,
+    from: String,
+    to: String,
+) -> ApiResult<CategoryInsight> {
+    get(&window("/api/v1/insights/income", &workspace, &from, &to)).await
+}
+pub async fn salary(
+    workspace: Option<String>,
+    from: String,
+    to: String,
+) -> ApiResult<SalaryInsight> {
+    get(&window("/api/v1/insights/salary", &workspace, &from, &to)).await
+}
+pub async fn balance_history(
+    workspace: Option<String>,
+    from: String,
+    to: String,
+) -> ApiResult<BalanceHistory> {
+    get(&window(
+        "/api/v1/insights/balance-history",
+        &workspace,
+        &from,
+        &to,
+    ))
+    .await
+}
+
+// --- admin ---------------------------------------------------------------------------------
+
+pub async fn admin_users(q: String, cursor: Option<String>) -> ApiResult<Page<AdminUser>> {
+    let url = page("/api/v1/admin/users", &cursor, 50);
+    get(&append(&url, "q", Some(&q))).await
+}
+pub async fn admin_set_disabled(id: String, disabled: bool) -> ApiResult<AdminUser> {
+    let verb = if disabled { "disable" } else { "enable" };
+    json::<AdminUserBody>(
+        send(
+            Method::POST,
+            &format!("/api/v1/admin/users/{}/{verb}", crate::logic::encode(&id)),
+            None,
+        )
+        .await?,
+    )
+    .await
+    .map(|b| b.user)
+}
+pub async fn admin_audit(id: String) -> ApiResult<Page<AuditEvent>> {
+    get(&page(
+        &format!(
+            "/api/v1/admin/users/{}/audit-log",
+            crate::logic::encode(&id)
+        ),
+        &None,
+        50,
+    ))
+    .await
+}

@@ -1,0 +1,400 @@
+//! The app shell: shared state in context (who is signed in, the chosen workspace, toasts,
+//! the theme), the routes, and the signed-in layout with its navigation.
+
+use leptos::prelude::*;
+use leptos_router::{
+    components::{Outlet, ParentRoute, Route, Router, Routes, A},
+    hooks::{use_location, use_navigate},
+    path, NavigateOptions,
+};
+use shared::{workspaces::Workspace, Role, User};
+
+use crate::{
+    api::{self, ApiError},
+    components::{Skeleton, Toasts},
+    logic::login_redirect,
+    pages,
+};
+
+/// Whether someone is signed in; `Loading` until `/auth/me` has answered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Auth {
+    Loading,
+    SignedOut,
+    SignedIn(User),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToastKind {
+    Success,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Toast {
+    pub id: u64,
+    pub kind: ToastKind,
+    pub text: String,
+}
+
+/// Everything pages share; `Copy`, so closures take it freely.
+#[derive(Clone, Copy)]
+pub struct Ctx {
+    pub auth: RwSignal<Auth>,
+    /// `None` is the personal workspace (the API's default).
+    pub workspace: RwSignal<Option<String>>,
+    pub workspaces: RwSignal<Vec<Workspace>>,
+    pub toasts: RwSignal<Vec<Toast>>,
+    next_toast: StoredValue<u64>,
+}
+
+impl Ctx {
+    pub fn toast(&self, kind: ToastKind, text: impl Into<String>) {
+        let id = self.next_toast.get_value();
+        self.next_toast.set_value(id + 1);
+        self.toasts.update(|t| {
+            t.push(Toast {
+                id,
+                kind,
+                text: text.into(),
+            })
+        });
+        let toasts = self.toasts;
+        set_timeout(
+            move || toasts.update(|t| t.retain(|x| x.id != id)),
+            std::time::Duration::from_secs(6),
+        );
+    }
+
+    pub fn ok(&self, text: impl Into<String>) {
+        self.toast(ToastKind::Success, text)
+    }
+
+    /// Reports a failed call; "signed out" needs no toast, the sign-in page says it.
+    pub fn fail(&self, e: &ApiError) {
+        if *e != ApiError::SignedOut {
+            self.toast(ToastKind::Error, e.message())
+        }
+    }
+
+    pub fn user(&self) -> Option<User> {
+        match self.auth.get() {
+            Auth::SignedIn(u) => Some(u),
+            _ => None,
+        }
+    }
+
+    pub fn signed_in(&self, user: User) {
+        self.auth.set(Auth::SignedIn(user));
+        self.load_workspaces();
+    }
+
+    /// The workspace list for the switcher; a remembered choice that no longer exists is dropped.
+    pub fn load_workspaces(&self) {
+        let ctx = *self;
+        leptos::task::spawn_local(async move {
+            if let Ok(page) = api::workspaces().await {
+                let chosen = ctx.workspace.get_untracked();
+                if chosen.is_some_and(|id| !page.items.iter().any(|w| w.id == id && !w.personal)) {
+                    ctx.choose_workspace(None);
+                }
+                ctx.workspaces.set(page.items);
+            }
+        });
+    }
+
+    pub fn choose_workspace(&self, id: Option<String>) {
+        storage_set("pfn.workspace", id.as_deref());
+        self.workspace.set(id);
+    }
+}
+
+pub fn ctx() -> Ctx {
+    expect_context::<Ctx>()
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+/// Remembers a non-secret preference (theme, workspace); the session itself is never stored.
+pub fn storage_set(key: &str, value: Option<&str>) {
+    if let Some(s) = storage() {
+        let _ = match value {
+            Some(v) => s.set_item(key, v),
+            None => s.remove_item(key),
+        };
+    }
+}
+
+pub fn storage_get(key: &str) -> Option<String> {
+    storage()?.get_item(key).ok()?
+}
+
+/// Every route; links use these paths so no path is spelled twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    Overview,
+    Transactions,
+    Budgets,
+    Insights,
+    Connections,
+    Keys,
+    Sessions,
+    Audit,
+    Workspaces,
+    Settings,
+    Admin,
+    Login,
+    Signup,
+    Forgot,
+}
+
+impl Page {
+    pub fn path(self) -> &'static str {
+        match self {
+            Page::Overview => "/",
+            Page::Transactions => "/transactions",
+            Page::Budgets => "/budgets",
+            Page::Insights => "/insights",
+            Page::Connections => "/connections",
+            Page::Keys => "/keys",
+            Page::Sessions => "/sessions",
+            Page::Audit => "/audit",
+            Page::Workspaces => "/workspaces",
+            Page::Settings => "/settings",
+            Page::Admin => "/admin",
+            Page::Login => "/login",
+            Page::Signup => "/signup",
+            Page::Forgot => "/forgot-password",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Page::Overview => "Overview",
+            Page::Transactions => "Transactions",
+            Page::Budgets => "Budgets",
+            Page::Insights => "Insights",
+            Page::Connections => "Banks",
+            Page::Keys => "API keys",
+            Page::Sessions => "Sessions",
+            Page::Audit => "Audit log",
+            Page::Workspaces => "Workspaces",
+            Page::Settings => "Settings",
+            Page::Admin => "Admin",
+            Page::Login => "Sign in",
+            Page::Signup => "Sign up",
+            Page::Forgot => "Forgot password",
+        }
+    }
+}
+
+const NAV: &[Page] = &[
+    Page::Overview,
+    Page::Transactions,
+    Page::Budgets,
+    Page::Insights,
+    Page::Connections,
+    Page::Keys,
+    Page::Sessions,
+    Page::Audit,
+    Page::Workspaces,
+    Page::Settings,
+];
+
+#[component]
+pub fn App() -> impl IntoView {
+    let ctx = Ctx {
+        auth: RwSignal::new(Auth::Loading),
+        workspace: RwSignal::new(storage_get("pfn.workspace")),
+        workspaces: RwSignal::new(Vec::new()),
+        toasts: RwSignal::new(Vec::new()),
+        next_toast: StoredValue::new(1),
+    };
+    provide_context(ctx);
+    apply_theme(storage_get("pfn.theme"));
+    api::on_signed_out(move || ctx.auth.set(Auth::SignedOut));
+    leptos::task::spawn_local(async move {
+        match api::me().await {
+            Ok(user) => ctx.signed_in(user),
+            Err(_) => ctx.auth.set(Auth::SignedOut),
+        }
+    });
+
+    view! {
+        <Router>
+            <Routes fallback=|| view! { <pages::NotFound/> }>
+                <Route path=path!("/login") view=pages::auth::Login/>
+                <Route path=path!("/signup") view=pages::auth::Signup/>
+                <Route path=path!("/verify-email") view=pages::auth::VerifyEmail/>
+                <Route path=path!("/forgot-password") view=pages::auth::Forgot/>
+                <Route path=path!("/reset-password") view=pages::auth::Reset/>
+                <ParentRoute path=path!("") view=Shell>
+                    <Route path=path!("") view=pages::overview::Overview/>
+                    <Route path=path!("/transactions") view=pages::money::Transactions/>
+                    <Route path=path!("/budgets") view=pages::money::Budgets/>
+                    <Route path=path!("/insights") view=pages::insights::Insights/>
+                    <Route path=path!("/connections") view=pages::banks::Connections/>
+                    <Route path=path!("/keys") view=pages::keys::Keys/>
+                    <Route path=path!("/sessions") view=pages::account::Sessions/>
+                    <Route path=path!("/audit") view=pages::account::Audit/>
+                    <Route path=path!("/settings") view=pages::account::Settings/>
+                    <Route path=path!("/workspaces") view=pages::workspaces::Workspaces/>
+                    <Route path=path!("/invitations/accept") view=pages::workspaces::AcceptInvitation/>
+                    <Route path=path!("/admin") view=pages::admin::Admin/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+        <Toasts/>
+    }
+}
+
+/// The signed-in layout. A signed-out visitor is sent to sign in and brought back afterwards.
+#[component]
+fn Shell() -> impl IntoView {
+    let ctx = ctx();
+    let location = use_location();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if ctx.auth.get() == Auth::SignedOut {
+            let here = format!(
+                "{}{}",
+                location.pathname.get_untracked(),
+                location.search.get_untracked()
+            );
+            navigate(
+                &login_redirect(&here),
+                NavigateOptions {
+                    replace: true,
+                    ..Default::default()
+                },
+            );
+        }
+    });
+    let menu_open = RwSignal::new(false);
+    // Close the phone menu after each navigation.
+    Effect::new(move |_| {
+        location.pathname.track();
+        menu_open.set(false);
+    });
+
+    move || match ctx.auth.get() {
+        Auth::SignedIn(user) => {
+            let admin = user.role == Role::Admin;
+            view! {
+                <a class="skip" href="#main">"Skip to content"</a>
+                <header class="topbar">
+                    <button class="icon-btn menu-btn" aria-label="Menu" aria-controls="nav"
+                        aria-expanded=move || menu_open.get().to_string()
+                        on:click=move |_| menu_open.update(|o| *o = !*o)>"☰"</button>
+                    <A href=Page::Overview.path() attr:class="brand">"pfn"</A>
+                    <WorkspaceSwitcher/>
+                    <div class="spacer"></div>
+                    <ThemeToggle/>
+                    <span class="who" title=user.email.clone()>{user.name.clone()}</span>
+                    <SignOut/>
+                </header>
+                <div class="frame">
+                    <nav id="nav" class="nav" class:open=move || menu_open.get() aria-label="Main">
+                        {NAV.iter().map(|p| view! { <A href=p.path() exact=true>{p.label()}</A> }).collect_view()}
+                        {admin.then(|| view! { <A href=Page::Admin.path()>{Page::Admin.label()}</A> })}
+                    </nav>
+                    <main id="main" class="main" tabindex="-1">
+                        <Outlet/>
+                    </main>
+                </div>
+            }
+            .into_any()
+        }
+        _ => view! { <div class="boot"><Skeleton rows=4/></div> }.into_any(),
+    }
+}
+
+#[component]
+fn WorkspaceSwitcher() -> impl IntoView {
+    let ctx = ctx();
+    view! {
+        <label class="ws">
+            <span class="sr-only">"Workspace"</span>
+            <select on:change=move |ev| {
+                let v = event_target_value(&ev);
+                let personal = ctx.workspaces.get_untracked().iter().any(|w| w.id == v && w.personal);
+                ctx.choose_workspace((!v.is_empty() && !personal).then_some(v));
+            }>
+                {move || {
+                    let chosen = ctx.workspace.get();
+                    ctx.workspaces
+                        .get()
+                        .into_iter()
+                        .map(|w| {
+                            let selected = match &chosen {
+                                Some(id) => *id == w.id,
+                                None => w.personal,
+                            };
+                            let label = if w.personal { format!("{} (personal)", w.name) } else { w.name.clone() };
+                            view! { <option value=w.id.clone() selected=selected>{label}</option> }
+                        })
+                        .collect_view()
+                }}
+            </select>
+        </label>
+    }
+}
+
+fn apply_theme(theme: Option<String>) {
+    if let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    {
+        let _ = match theme.as_deref() {
+            Some(t @ ("light" | "dark")) => root.set_attribute("data-theme", t),
+            _ => root.remove_attribute("data-theme"),
+        };
+    }
+}
+
+/// Cycles system → light → dark; the choice is remembered on this device.
+#[component]
+fn ThemeToggle() -> impl IntoView {
+    let theme = RwSignal::new(storage_get("pfn.theme"));
+    let label = move || match theme.get().as_deref() {
+        Some("light") => "Theme: light",
+        Some("dark") => "Theme: dark",
+        _ => "Theme: system",
+    };
+    view! {
+        <button class="icon-btn" title=label aria-label=label on:click=move |_| {
+            let next = match theme.get_untracked().as_deref() {
+                None => Some("light".to_string()),
+                Some("light") => Some("dark".to_string()),
+                _ => None,
+            };
+            storage_set("pfn.theme", next.as_deref());
+            apply_theme(next.clone());
+            theme.set(next);
+        }>"◐"</button>
+    }
+}
+
+#[component]
+fn SignOut() -> impl IntoView {
+    let ctx = ctx();
+    let navigate = use_navigate();
+    let action = Action::new_local(|_: &()| api::logout());
+    Effect::new(move |_| {
+        if let Some(result) = action.value().get() {
+            match result {
+                Ok(()) | Err(ApiError::SignedOut) => {
+                    ctx.auth.set(Auth::SignedOut);
+                    navigate(Page::Login.path(), Default::default());
+                }
+                Err(e) => ctx.fail(&e),
+            }
+        }
+    });
+    view! {
+        <button class="btn ghost" disabled=move || action.pending().get()
+            on:click=move |_| { action.dispatch(()); }>"Sign out"</button>
+    }
+}

@@ -1,0 +1,250 @@
+//! The person's own security: signed-in devices, the audit log, password and Google settings.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use shared::ChangePasswordRequest;
+
+use crate::{
+    api::{self, ApiError},
+    app::ctx,
+    components::{field_error, loaded, on_result, Badge, Confirm, Empty, Field, FormError, Pager},
+    logic::format_time,
+    pages::{ago, PageHead},
+};
+
+#[component]
+pub fn Sessions() -> impl IntoView {
+    let ctx = ctx();
+    let sessions = LocalResource::new(api::sessions);
+    let end = Action::new_local(|id: &String| api::end_session(id.clone()));
+    let end_all = Action::new_local(|_: &()| api::end_other_sessions());
+    let confirm_all = RwSignal::new(false);
+    on_result(
+        end,
+        move |()| {
+            ctx.ok("That device is signed out.");
+            sessions.refetch();
+        },
+        move |e| ctx.fail(&e),
+    );
+    on_result(
+        end_all,
+        move |()| {
+            confirm_all.set(false);
+            ctx.ok("Every other device is signed out.");
+            sessions.refetch();
+        },
+        move |e| ctx.fail(&e),
+    );
+    view! {
+        <PageHead title="Sessions">
+            <button class="btn" on:click=move |_| confirm_all.set(true)>"Sign out everywhere else"</button>
+        </PageHead>
+        <p class="lead">"Where you are signed in. End any session you don't recognise."</p>
+        {loaded(sessions, move |page| view! {
+            <ul class="list" id="sessions">
+                {page.items.into_iter().map(|s| {
+                    let id = s.id.clone();
+                    view! {
+                        <li class="list-item" class:current=s.current>
+                            <div class="grow">
+                                <p class="strong">{s.user_agent.clone().unwrap_or_else(|| "Unknown device".into())}
+                                    {s.current.then(|| view! { " " <Badge text="this device" tone="ok"/> })}</p>
+                                <p class="muted">{s.ip.clone().unwrap_or_default()}" · signed in "{ago(&s.created_at)}" · last seen "{ago(&s.last_seen_at)}</p>
+                            </div>
+                            {(!s.current).then(|| view! {
+                                <button class="btn small" disabled=move || end.pending().get()
+                                    on:click=move |_| { end.dispatch(id.clone()); }>"End"</button>
+                            })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        })}
+        <Confirm open=confirm_all title="Sign out every other device?"
+            body="Every other browser signed in to your account is signed out. API keys are not affected."
+            confirm_label="Sign them out" pending=end_all.pending()
+            on_confirm=Callback::new(move |_| { end_all.dispatch(()); })/>
+    }
+}
+
+#[component]
+pub fn Audit() -> impl IntoView {
+    let kind = RwSignal::new(String::new());
+    let cursor = RwSignal::new(None::<String>);
+    let history = RwSignal::new(Vec::new());
+    let events = LocalResource::new(move || api::audit_log(Some(kind.get()), cursor.get()));
+    let next = RwSignal::new(None::<String>);
+    view! {
+        <PageHead title="Audit log"/>
+        <p class="lead">"Security events on your account and keys, newest first."</p>
+        <div class="filters">
+            <label>"Event type"
+                <select on:change=move |ev| { kind.set(event_target_value(&ev)); cursor.set(None); history.set(Vec::new()); }>
+                    {[("", "All"), ("user.login", "Sign-ins"), ("user.login_failed", "Failed sign-ins"), ("key.created", "Keys created"),
+                      ("key.revoked", "Keys revoked"), ("key.rotated", "Keys rotated"), ("key.used", "Key use"),
+                      ("user.password_changed", "Password changes"), ("bank.connected", "Banks connected"), ("bank.disconnected", "Banks disconnected")]
+                        .iter().map(|(v, l)| view! { <option value=*v>{*l}</option> }).collect_view()}
+                </select>
+            </label>
+        </div>
+        {loaded(events, move |page| {
+            next.set(page.next_cursor.clone());
+            audit_table(page.items)
+        })}
+        <Pager cursor=cursor history=history next=next/>
+    }
+}
+
+/// The audit events as a table; the admin page shows the same.
+pub fn audit_table(items: Vec<shared::keys::AuditEvent>) -> AnyView {
+    if items.is_empty() {
+        return view! { <Empty title="No events"/> }.into_any();
+    }
+    view! {
+        <div class="table-wrap">
+        <table class="table">
+            <thead><tr><th scope="col">"When"</th><th scope="col">"Event"</th><th scope="col">"Outcome"</th><th scope="col">"From"</th><th scope="col">"Target"</th></tr></thead>
+            <tbody>
+            {items.into_iter().map(|e| {
+                let tone = if e.outcome == "success" { "ok" } else { "bad" };
+                view! {
+                    <tr>
+                        <td data-label="When" title=format_time(&e.occurred_at)>{ago(&e.occurred_at)}</td>
+                        <td data-label="Event"><code>{e.kind.clone()}</code></td>
+                        <td data-label="Outcome"><Badge text=e.outcome.clone() tone=tone/></td>
+                        <td data-label="From">{e.ip.clone().unwrap_or_default()}</td>
+                        <td data-label="Target">{e.target_type.clone().map(|t| format!("{t} {}", e.target_id.clone().unwrap_or_default()))}</td>
+                    </tr>
+                }
+            }).collect_view()}
+            </tbody>
+        </table>
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+pub fn Settings() -> impl IntoView {
+    let ctx = ctx();
+    let q = use_query_map();
+    // The Google callback comes back here with `?linked=google` or `?error=<code>`.
+    Effect::new(move |_| {
+        let q = q.read();
+        if q.get("linked").is_some() {
+            ctx.ok("Google is linked: you can sign in with it now.");
+        }
+        if let Some(code) = q.get("error") {
+            ctx.toast(
+                crate::app::ToastKind::Error,
+                format!("Linking Google failed ({code})."),
+            );
+        }
+    });
+    let providers = LocalResource::new(api::providers);
+    let unlink = Action::new_local(|_: &()| api::unlink_google());
+    on_result(
+        unlink,
+        move |()| {
+            ctx.ok("Google is unlinked.");
+            leptos::task::spawn_local(async move {
+                if let Ok(u) = api::me().await {
+                    ctx.signed_in(u);
+                }
+            });
+        },
+        move |e| ctx.fail(&e),
+    );
+
+    view! {
+        <PageHead title="Settings"/>
+        {move || ctx.user().map(|u| view! {
+            <section class="card">
+                <h2>"Profile"</h2>
+                <dl class="facts">
+                    <dt>"Name"</dt><dd>{u.name.clone()}</dd>
+                    <dt>"Email"</dt><dd>{u.email.clone()}</dd>
+                    <dt>"Member since"</dt><dd>{crate::logic::format_date(&u.created_at).to_string()}</dd>
+                </dl>
+            </section>
+        })}
+        <ChangePassword/>
+        {move || {
+            let google_on = providers.get().and_then(|r| r.ok()).is_some_and(|p| p.iter().any(|x| x == "google"));
+            let user = ctx.user()?;
+            google_on.then(|| {
+                let linked = user.linked_providers.iter().any(|p| p == "google");
+                view! {
+                    <section class="card">
+                        <h2>"Google"</h2>
+                        {if linked {
+                            view! {
+                                <p>"You can sign in with Google."</p>
+                                <button class="btn" disabled=move || unlink.pending().get()
+                                    on:click=move |_| { unlink.dispatch(()); }>"Unlink Google"</button>
+                            }.into_any()
+                        } else {
+                            view! {
+                                <p>"Link your Google account to sign in with it."</p>
+                                <a class="btn" href="/api/v1/auth/google/link" rel="external">"Link Google"</a>
+                            }.into_any()
+                        }}
+                    </section>
+                }
+            })
+        }}
+    }
+}
+
+#[component]
+fn ChangePassword() -> impl IntoView {
+    let ctx = ctx();
+    let current = RwSignal::new(String::new());
+    let new = RwSignal::new(String::new());
+    let local = RwSignal::new(Vec::new());
+    let remote = RwSignal::new(None::<ApiError>);
+    let action = Action::new_local(|req: &ChangePasswordRequest| api::change_password(req.clone()));
+    on_result(
+        action,
+        move |_| {
+            current.set(String::new());
+            new.set(String::new());
+            ctx.ok("Password changed. Your other sessions were signed out.");
+        },
+        move |e| remote.set(Some(e)),
+    );
+    let has_password = move || ctx.user().is_some_and(|u| u.has_password);
+    view! {
+        <section class="card">
+            <h2>"Password"</h2>
+            {move || if has_password() {
+                view! {
+                    <form on:submit=move |ev| {
+                        ev.prevent_default();
+                        remote.set(None);
+                        let email = ctx.user().map(|u| u.email).unwrap_or_default();
+                        local.set(match shared::validate::check_password(&new.get_untracked(), &email) {
+                            Ok(()) => Vec::new(),
+                            Err(e) => vec![("newPassword", e.to_string())],
+                        });
+                        if local.get_untracked().is_empty() {
+                            action.dispatch(ChangePasswordRequest { current_password: current.get_untracked(), new_password: new.get_untracked() });
+                        }
+                    } novalidate>
+                        <Field label="Current password" name="currentPassword" kind="password" value=current
+                            autocomplete="current-password" error=Signal::derive(move || {
+                                remote.get().and_then(|e| if e.code() == "invalid_current_password" { Some("is not right".to_string()) } else { e.field("currentPassword") })
+                            })/>
+                        <Field label="New password" name="newPassword" kind="password" value=new
+                            autocomplete="new-password" error=field_error(local, remote, "newPassword")/>
+                        <FormError error=Signal::derive(move || remote.get().filter(|e| e.code() != "invalid_current_password"))/>
+                        <button class="btn primary" type="submit" disabled=move || action.pending().get()>"Change password"</button>
+                    </form>
+                }.into_any()
+            } else {
+                view! { <p class="muted">"You sign in with Google only. To add a password, use “Forgot password” on the sign-in page."</p> }.into_any()
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,154 @@
+//! Workspaces: create, see members, invite (owners), remove; accept an emailed invitation.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use shared::workspaces::{InviteRequest, Workspace};
+
+use crate::{
+    api::{self, ApiError},
+    app::ctx,
+    components::{field_error, loaded, on_result, Badge, Dialog, Field, FormError},
+    pages::PageHead,
+};
+
+#[component]
+pub fn Workspaces() -> impl IntoView {
+    let ctx = ctx();
+    let list = LocalResource::new(api::workspaces);
+    let create_open = RwSignal::new(false);
+    let name = RwSignal::new(String::new());
+    let remote = RwSignal::new(None::<ApiError>);
+    let create = Action::new_local(|name: &String| api::create_workspace(name.clone()));
+    on_result(
+        create,
+        move |w| {
+            create_open.set(false);
+            name.set(String::new());
+            ctx.ok(format!("Workspace “{}” created.", w.name));
+            list.refetch();
+            ctx.load_workspaces();
+        },
+        move |e| remote.set(Some(e)),
+    );
+    view! {
+        <PageHead title="Workspaces">
+            <button class="btn primary" on:click=move |_| create_open.set(true)>"New workspace"</button>
+        </PageHead>
+        <p class="lead">"Share accounts, budgets and keys with others. Pick the workspace you work in from the top bar."</p>
+        {loaded(list, |page| view! {
+            <div class="connections">
+                {page.items.into_iter().map(|w| view! { <WorkspaceCard ws=w/> }).collect_view()}
+            </div>
+        })}
+        <Dialog open=create_open title=Signal::derive(|| "New workspace".to_string())>
+            <form on:submit=move |ev| { ev.prevent_default(); remote.set(None); create.dispatch(name.get_untracked()); } novalidate>
+                <Field label="Name" name="name" value=name error=field_error(RwSignal::new(Vec::new()), remote, "name") required=true autofocus=true/>
+                <FormError error=remote/>
+                <div class="actions">
+                    <button type="button" class="btn" on:click=move |_| create_open.set(false)>"Cancel"</button>
+                    <button type="submit" class="btn primary" disabled=move || create.pending().get()>"Create"</button>
+                </div>
+            </form>
+        </Dialog>
+    }
+}
+
+#[component]
+fn WorkspaceCard(ws: Workspace) -> impl IntoView {
+    let ctx = ctx();
+    let id = ws.id.clone();
+    let owner = ws.role == "owner";
+    let id1 = id.clone();
+    let members = LocalResource::new(move || api::members(id1.clone()));
+    let email = RwSignal::new(String::new());
+    let role = RwSignal::new("member".to_string());
+    let remote = RwSignal::new(None::<ApiError>);
+    let id2 = id.clone();
+    let invite =
+        Action::new_local(move |req: &InviteRequest| api::invite(id2.clone(), req.clone()));
+    on_result(
+        invite,
+        move |_| {
+            ctx.ok(format!("Invitation sent to {}.", email.get_untracked()));
+            email.set(String::new());
+        },
+        move |e| remote.set(Some(e)),
+    );
+    let id3 = id.clone();
+    let remove =
+        Action::new_local(move |user: &String| api::remove_member(id3.clone(), user.clone()));
+    on_result(
+        remove,
+        move |()| {
+            ctx.ok("Member removed.");
+            members.refetch();
+        },
+        move |e| ctx.fail(&e),
+    );
+    let me = ctx.user().map(|u| u.id).unwrap_or_default();
+    view! {
+        <article class="card">
+            <header class="row">
+                <h2 class="grow">{ws.name.clone()}</h2>
+                {ws.personal.then(|| view! { <Badge text="personal" tone="muted"/> })}
+                <Badge text=ws.role.clone() tone="info"/>
+            </header>
+            {loaded(members, move |page| {
+                let me = me.clone();
+                view! {
+                    <ul class="list">
+                        {page.items.into_iter().map(|m| {
+                            let uid = m.user_id.clone();
+                            let can_remove = owner && m.user_id != me;
+                            view! {
+                                <li class="list-item">
+                                    <span class="grow">{m.name.clone()}<small class="muted">{format!(" · {} · {}", m.email, m.role)}</small></span>
+                                    {can_remove.then(|| view! {
+                                        <button class="btn small" on:click=move |_| { remove.dispatch(uid.clone()); }>"Remove"</button>
+                                    })}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }
+            })}
+            {(owner && !ws.personal).then(|| view! {
+                <form class="row gap wrap" on:submit=move |ev| {
+                    ev.prevent_default();
+                    remote.set(None);
+                    invite.dispatch(InviteRequest { email: email.get_untracked(), role: role.get_untracked() });
+                } novalidate>
+                    <Field label="Invite by email" name="email" kind="email" value=email error=field_error(RwSignal::new(Vec::new()), remote, "email")/>
+                    <div class="field">
+                        <label for=format!("role-{id}")>"Role"</label>
+                        <select id=format!("role-{id}") on:change=move |ev| role.set(event_target_value(&ev))>
+                            <option value="member">"Member"</option>
+                            <option value="owner">"Owner"</option>
+                        </select>
+                    </div>
+                    <button class="btn" type="submit" disabled=move || invite.pending().get()>"Invite"</button>
+                    <FormError error=remote/>
+                </form>
+            })}
+        </article>
+    }
+}
+
+#[component]
+pub fn AcceptInvitation() -> impl IntoView {
+    let ctx = ctx();
+    let q = use_query_map();
+    let token = Memo::new(move |_| q.read().get("token").unwrap_or_default());
+    let result = LocalResource::new(move || api::accept_invitation(token.get()));
+    view! {
+        <PageHead title="Invitation"/>
+        {move || match result.get() {
+            None => view! { <p role="status">"Joining…"</p> }.into_any(),
+            Some(Ok(w)) => {
+                ctx.load_workspaces();
+                view! { <p class="notice">{format!("You joined “{}”. Choose it from the top bar.", w.name)}</p> }.into_any()
+            }
+            Some(Err(e)) => view! { <p class="alert" role="alert">{e.message()}</p> }.into_any(),
+        }}
+    }
+}
