@@ -162,12 +162,20 @@ fn ws(path: &str, workspace: &Option<String>, extra: &[(&str, Option<&str>)]) ->
     with_query(path, &pairs)
 }
 
-fn page(path: &str, cursor: &Option<String>, limit: u32) -> String {
+/// A list URL: `limit`, `cursor` and any filters, through the one query-string builder.
+fn page(
+    path: &str,
+    cursor: &Option<String>,
+    limit: u32,
+    filters: &[(&str, Option<&str>)],
+) -> String {
     let limit = limit.to_string();
-    with_query(
-        path,
-        &[("limit", Some(&limit)), ("cursor", cursor.as_deref())],
-    )
+    let mut pairs = vec![
+        ("limit", Some(limit.as_str())),
+        ("cursor", cursor.as_deref()),
+    ];
+    pairs.extend_from_slice(filters);
+    with_query(path, &pairs)
 }
 
 // --- sign-in -------------------------------------------------------------------------------
@@ -212,7 +220,7 @@ pub async fn unlink_google() -> ApiResult<()> {
     act(Method::DELETE, "/api/v1/auth/identities/google").await
 }
 pub async fn sessions() -> ApiResult<Page<SessionInfo>> {
-    get(&page("/api/v1/auth/sessions", &None, 200)).await
+    get(&page("/api/v1/auth/sessions", &None, 200, &[])).await
 }
 pub async fn end_session(id: String) -> ApiResult<()> {
     act(
@@ -231,7 +239,7 @@ pub async fn scopes() -> ApiResult<ScopesBody> {
     get("/api/v1/scopes").await
 }
 pub async fn keys(cursor: Option<String>) -> ApiResult<Page<ApiKey>> {
-    get(&page("/api/v1/keys", &cursor, 50)).await
+    get(&page("/api/v1/keys", &cursor, 50, &[])).await
 }
 pub async fn create_key(req: CreateKeyRequest) -> ApiResult<CreatedKeyBody> {
     post("/api/v1/keys", &req).await
@@ -256,24 +264,19 @@ pub async fn audit_log(
     kind: Option<String>,
     cursor: Option<String>,
 ) -> ApiResult<Page<AuditEvent>> {
-    let url = page("/api/v1/audit-log", &cursor, 50);
-    get(&append(&url, "type", kind.as_deref())).await
-}
-
-fn append(url: &str, key: &str, value: Option<&str>) -> String {
-    match value.filter(|v| !v.is_empty()) {
-        Some(v) => {
-            let sep = if url.contains('?') { '&' } else { '?' };
-            format!("{url}{sep}{key}={}", crate::logic::encode(v))
-        }
-        None => url.to_string(),
-    }
+    get(&page(
+        "/api/v1/audit-log",
+        &cursor,
+        50,
+        &[("type", kind.as_deref())],
+    ))
+    .await
 }
 
 // --- workspaces ----------------------------------------------------------------------------
 
 pub async fn workspaces() -> ApiResult<Page<Workspace>> {
-    get(&page("/api/v1/workspaces", &None, 200)).await
+    get(&page("/api/v1/workspaces", &None, 200, &[])).await
 }
 pub async fn create_workspace(name: String) -> ApiResult<Workspace> {
     post::<WorkspaceBody>("/api/v1/workspaces", &CreateWorkspaceRequest { name })
@@ -288,6 +291,7 @@ pub async fn members(workspace: String) -> ApiResult<Page<Member>> {
         ),
         &None,
         200,
+        &[],
     ))
     .await
 }
@@ -526,8 +530,13 @@ pub async fn balance_history(
 // --- admin ---------------------------------------------------------------------------------
 
 pub async fn admin_users(q: String, cursor: Option<String>) -> ApiResult<Page<AdminUser>> {
-    let url = page("/api/v1/admin/users", &cursor, 50);
-    get(&append(&url, "q", Some(&q))).await
+    get(&page(
+        "/api/v1/admin/users",
+        &cursor,
+        50,
+        &[("q", Some(&q))],
+    ))
+    .await
 }
 pub async fn admin_set_disabled(id: String, disabled: bool) -> ApiResult<AdminUser> {
     let verb = if disabled { "disable" } else { "enable" };
@@ -550,6 +559,7 @@ pub async fn admin_audit(id: String) -> ApiResult<Page<AuditEvent>> {
         ),
         &None,
         50,
+        &[],
     ))
     .await
 }
