@@ -75,14 +75,20 @@ ensure_spa_tools() {
     log "installing wasm-bindgen-cli $wbg (about 6 minutes, once)"
     cargo install wasm-bindgen-cli --version "$wbg" --force
   fi
-  command -v npm >/dev/null 2>&1 || die "npm is needed for wasm-opt (npm binaryen@$BINARYEN_VERSION)"
-  local tools; tools=$(spa_tools_dir)
-  if ! "$tools/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "version_$BINARYEN_VERSION"; then
-    log "installing wasm-opt $BINARYEN_VERSION (npm binaryen)"
+  ensure_npm_tool wasm-opt "version_$BINARYEN_VERSION" "binaryen@$BINARYEN_VERSION"
+  export PATH="$(spa_tools_dir)/node_modules/.bin:$PATH"
+}
+
+# ensure_npm_tool BIN VERSION_TEXT PACKAGE@VERSION: installs the npm package into the tools
+# directory unless `BIN --version` there already prints VERSION_TEXT.
+ensure_npm_tool() {
+  local bin=$1 want=$2 package=$3 tools; tools=$(spa_tools_dir)
+  command -v npm >/dev/null 2>&1 || die "npm is needed for $bin (npm $package)"
+  if ! "$tools/node_modules/.bin/$bin" --version 2>/dev/null | grep -qF "$want"; then
+    log "installing $bin (npm $package)"
     mkdir -p "$tools"
-    (cd "$tools" && npm install --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION" >/dev/null)
+    (cd "$tools" && npm install --no-audit --no-fund --silent "$package" >/dev/null)
   fi
-  export PATH="$tools/node_modules/.bin:$PATH"
 }
 
 # Builds the release SPA into dist/ and prints the size of its wasm (raw and gzip).
@@ -101,4 +107,32 @@ ensure_chromium() {
   command -v apt-get >/dev/null 2>&1 || die "chromium and chromedriver are needed for the browser tests"
   log "installing chromium and chromium-driver"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+}
+
+# Python tools (OpenAPI validator, jsonschema, openapi-python-client) in a venv of their own,
+# pinned by scripts/requirements-tools.txt; sets PY_TOOLS to its bin directory.
+ensure_py_tools() {
+  command -v python3 >/dev/null 2>&1 || die "python3 is needed for the OpenAPI lint and the generated clients"
+  local venv; venv="$(spa_tools_dir)/venv"
+  local want; want=$(sha256sum scripts/requirements-tools.txt | cut -c1-16)
+  if [ "$(cat "$venv/.pfn-requirements" 2>/dev/null)" != "$want" ]; then
+    log "installing the Python tools of scripts/requirements-tools.txt"
+    python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r scripts/requirements-tools.txt \
+      || die "pip could not install scripts/requirements-tools.txt"
+    echo "$want" >"$venv/.pfn-requirements"
+  fi
+  PY_TOOLS="$venv/bin"
+}
+
+# Spectral, the OpenAPI linter, from npm into the tools directory.
+SPECTRAL_VERSION=6.16.3
+ensure_spectral() {
+  ensure_npm_tool spectral "$SPECTRAL_VERSION" "@stoplight/spectral-cli@$SPECTRAL_VERSION"
+  SPECTRAL="$(spa_tools_dir)/node_modules/.bin/spectral"
+}
+
+# The directory cargo builds into (CARGO_TARGET_DIR or the workspace's target/).
+target_dir() {
+  cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])'
 }

@@ -87,9 +87,10 @@ pub struct UserQuery {
     #[param(example = "layla")]
     q: Option<String>,
     /// Items per page, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
+    #[param(example = 50, minimum = 1, maximum = 200)]
     limit: Option<i64>,
     /// `nextCursor` from the previous page.
+    #[param(example = "MTc5NTQyNjIwMDowMTkzYjZmNS0zYzRkLTdlNWYtYTA2Yi03YzhkOWUwZjFhMmI")]
     cursor: Option<String>,
 }
 
@@ -189,7 +190,7 @@ async fn set_disabled(
 /// sign-in is refused. Repeating is harmless.
 #[utoipa::path(post, path = "/api/v1/admin/users/{id}/disable", tag = "admin", operation_id = "adminDisableUser",
     security(("session" = [])),
-    params(("id" = String, Path, description = "User id")),
+    params(("id" = String, Path, description = "User id", example = "0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b")),
     responses((status = 200, description = "The user, disabled", body = AdminUserBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 409, description = "`cannot_disable_self`", body = ErrorBody),
@@ -207,7 +208,7 @@ async fn disable_user(
 /// expired in the meantime. Repeating is harmless.
 #[utoipa::path(post, path = "/api/v1/admin/users/{id}/enable", tag = "admin", operation_id = "adminEnableUser",
     security(("session" = [])),
-    params(("id" = String, Path, description = "User id")),
+    params(("id" = String, Path, description = "User id", example = "0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b")),
     responses((status = 200, description = "The user, enabled", body = AdminUserBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
         Unauthenticated, AdminErrors))]
@@ -224,7 +225,7 @@ async fn enable_user(
 /// reading itself is audited.
 #[utoipa::path(get, path = "/api/v1/admin/users/{id}/audit-log", tag = "admin", operation_id = "adminUserAuditLog",
     security(("session" = [])),
-    params(("id" = String, Path, description = "User id"), AuditQuery),
+    params(("id" = String, Path, description = "User id", example = "0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b"), AuditQuery),
     responses((status = 200, description = "A page of events", body = Page<AuditEvent>),
         (status = 400, description = "`invalid_cursor`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),

@@ -109,15 +109,17 @@ pub mod routes {
     #[serde(rename_all = "camelCase")]
     pub struct AuditQuery {
         /// Only events by or about this key.
+        #[param(example = "0193b6f3-1a2b-7c3d-8e4f-5a6b7c8d9e0f")]
         key_id: Option<String>,
         /// Only events of this type, e.g. `key.used`.
         #[serde(rename = "type")]
-        #[param(rename = "type")]
+        #[param(example = "key.used", rename = "type")]
         kind: Option<String>,
         /// Items per page, 1–200 (default 50).
-        #[param(minimum = 1, maximum = 200)]
+        #[param(example = 50, minimum = 1, maximum = 200)]
         limit: Option<i64>,
         /// `nextCursor` from the previous page.
+        #[param(example = "MTc5NTQyNjIwMDowMTkzYjZmNS0zYzRkLTdlNWYtYTA2Yi03YzhkOWUwZjFhMmI")]
         cursor: Option<String>,
     }
 

@@ -44,9 +44,11 @@ pub struct InsightQuery {
     #[param(example = "2026-11-01")]
     to: Option<String>,
     /// Only this account.
+    #[param(example = "0193b6f4-9c0d-7e1f-a2b3-c4d5e6f7a8b9")]
     account_id: Option<String>,
     /// Defaults to your personal workspace (session) or the key's workspace.
     #[allow(dead_code)]
+    #[param(example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d")]
     workspace_id: Option<String>,
 }
 

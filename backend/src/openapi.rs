@@ -15,12 +15,31 @@ use utoipa::{
     info(
         title = "pfn API",
         description = "pfn: a self-hostable backend for personal-finance apps.\n\n\
-All bodies are JSON with camelCase fields; times are RFC 3339 in UTC. Every error has the shape \
-`{\"error\": {\"code\", \"message\", \"fields\"?}}` (`ErrorBody`). 429 answers carry `Retry-After`; \
-401 answers carry `WWW-Authenticate`.\n\n\
-**Browser sessions** use the `pfn_session` cookie (`__Host-pfn_session` outside development). \
-State-changing requests authenticated by the cookie must send `Origin` equal to the server's public URL \
-(browsers do this on their own), otherwise they get 403 `csrf_rejected`.",
+All bodies are JSON with camelCase fields; times are RFC 3339 in UTC; money is `{\"amount\": \"-12.500\", \
+\"currency\": \"BHD\"}` with the amount as a decimal string.\n\n\
+## Authentication\n\
+**API keys** (`Authorization: Bearer pfn_live_…`, or `pfn_test_…` on a server using the Tarabut sandbox) \
+carry scopes; each operation names the scope it needs (`security`), and a key without it gets 403 \
+`insufficient_scope`. Keys are created, rotated and revoked only with a browser session.\n\n\
+**Browser sessions** use the `pfn_session` cookie (`__Host-pfn_session` outside development) and have every \
+scope. State-changing requests authenticated by the cookie must send `Origin` equal to the server's public \
+URL (browsers do this on their own), otherwise they get 403 `csrf_rejected`.\n\n\
+## Errors\n\
+Every error has the shape `{\"error\": {\"code\", \"message\", \"fields\"?}}` (`ErrorBody`): `code` is \
+stable and meant for programs, `fields` names invalid fields by JSON path. 401 answers carry \
+`WWW-Authenticate`.\n\n\
+## Pagination\n\
+Lists take `limit` (1–200, default 50) and `cursor`, and answer `{\"items\": […], \"nextCursor\"}` newest \
+first (`Page_…` schemas). Pass `nextCursor` as `cursor` until it is `null`.\n\n\
+## Rate limits\n\
+Each key has a token bucket: bursts of `PFN_KEY_RATE_BURST` requests (default 60), refilled at \
+`PFN_KEY_RATE_LIMIT_PER_MIN` a minute (default 600). Key-authenticated answers carry `RateLimit-Limit` (the \
+bucket size), `RateLimit-Remaining` (requests left now) and `RateLimit-Reset` (seconds until the bucket is \
+full). Requests refused for their credentials or scope spend nothing. Over the limit, and on sign-in throttles, the answer is 429 with `Retry-After` in \
+seconds: wait that long, then retry.\n\n\
+## Idempotency\n\
+`POST /api/v1/transactions` takes an `Idempotency-Key` header: a retry with the same key and body within \
+24 hours replays the first answer (`Idempotent-Replayed: true`) instead of pushing again.",
         license(name = "MIT"),
     ),
     servers((url = "/")),
@@ -70,9 +89,14 @@ pub fn base() -> Doc {
     Base::openapi()
 }
 
-/// The complete document.
+mod finish;
+
+/// The complete document: what the routes declare, then [`finish::finish`]ed.
 pub fn document() -> Doc {
-    crate::http::api_routes().split_for_parts().1
+    let doc = crate::http::api_routes().split_for_parts().1;
+    let mut value = serde_json::to_value(&doc).expect("the OpenAPI document serialises");
+    finish::finish(&mut value);
+    serde_json::from_value(value).expect("the finished document is still an OpenAPI document")
 }
 
 /// The document as served and checked in: pretty JSON and a final newline.

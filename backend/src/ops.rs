@@ -32,13 +32,15 @@ pub fn metrics_handle() -> &'static PrometheusHandle {
     })
 }
 
+/// Liveness of the process: `GET /healthz` answers with this.
 #[derive(Serialize, ToSchema)]
 pub struct Health {
-    /// `ok`, or `degraded` when an optional dependency is down.
+    /// Always `ok`: the process answers. Dependencies are `/readyz`'s business.
     #[schema(example = "ok")]
     status: &'static str,
 }
 
+/// Readiness to serve, with each dependency's state: `GET /readyz` answers with this (200 or 503).
 #[derive(Serialize, ToSchema)]
 pub struct Readiness {
     /// `ok`, `degraded` (optional dependency down) or `unavailable` (database down).
@@ -47,6 +49,7 @@ pub struct Readiness {
     checks: Checks,
 }
 
+/// The state of each dependency, inside `Readiness.checks`.
 #[derive(Serialize, ToSchema)]
 pub struct Checks {
     /// `ok` when the database answers and all migrations are applied.
@@ -100,7 +103,8 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 
 /// Prometheus metrics in text exposition format.
 #[utoipa::path(get, path = "/metrics", tag = "ops", operation_id = "metrics",
-    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain",
+        example = json!("# TYPE http_requests_total counter\nhttp_requests_total{method=\"GET\",route=\"/api/v1/whoami\",status=\"200\"} 42\n"))))]
 async fn metrics_text() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -17,16 +17,21 @@ pub struct User {
     #[cfg_attr(feature = "openapi", schema(example = "Layla"))]
     pub name: String,
     pub role: Role,
+    #[cfg_attr(feature = "openapi", schema(example = true))]
     pub email_verified: bool,
     /// RFC 3339, UTC.
     #[cfg_attr(feature = "openapi", schema(example = "2026-11-23T10:00:00Z"))]
     pub created_at: String,
     /// False for accounts that only sign in with Google.
+    #[cfg_attr(feature = "openapi", schema(example = true))]
     pub has_password: bool,
     /// Linked external sign-in providers, e.g. `["google"]`.
+    #[cfg_attr(feature = "openapi", schema(example = json!(["google"])))]
     pub linked_providers: Vec<String>,
 }
 
+/// A user's role on this server: `admin` may use the admin area (`/api/v1/admin/...`); everyone
+/// else is `user`. Part of `User` and `AdminUser`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
@@ -44,13 +49,15 @@ impl Role {
     }
 }
 
-/// `{"user": …}`.
+/// `{"user": …}`. `GET /api/v1/auth/me`, `POST /api/v1/auth/login` and
+/// `POST /api/v1/auth/verify-email` answer with this.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserBody {
     pub user: User,
 }
 
+/// The body of `POST /api/v1/auth/signup`: a new account, which must verify its email.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
@@ -58,76 +65,116 @@ pub struct UserBody {
     "email": "layla@example.com", "password": "correct horse battery staple", "name": "Layla"})))]
 pub struct SignupRequest {
     /// Trimmed; at most 254 characters; unique case-insensitively.
+    #[cfg_attr(feature = "openapi", schema(example = "layla@example.com"))]
     pub email: String,
     /// 8–128 characters (code points after NFC); not a common password; not containing the email.
+    #[cfg_attr(feature = "openapi", schema(example = "correct horse battery staple"))]
     pub password: String,
     /// 1–100 characters.
+    #[cfg_attr(feature = "openapi", schema(example = "Layla"))]
     pub name: String,
 }
 
+/// The body of `POST /api/v1/auth/login`: email and password sign-in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({
     "email": "layla@example.com", "password": "correct horse battery staple"})))]
 pub struct LoginRequest {
+    #[cfg_attr(feature = "openapi", schema(example = "layla@example.com"))]
     pub email: String,
+    #[cfg_attr(feature = "openapi", schema(example = "correct horse battery staple"))]
     pub password: String,
 }
 
-/// A single-use token from an emailed link.
+/// A single-use token from an emailed link: the body of `POST /api/v1/auth/verify-email` and
+/// `POST /api/v1/invitations/accept`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({"token": "q0P3bW8mZ1x4…"})))]
 pub struct TokenRequest {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "q0P3bW8mZ1x4QupgPN0I0-fSNDSsjKgDk5C6SMAf-c4")
+    )]
     pub token: String,
 }
 
+/// An email address: the body of `POST /api/v1/auth/password/forgot` and
+/// `POST /api/v1/auth/verify-email/resend`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({"email": "layla@example.com"})))]
 pub struct EmailRequest {
+    #[cfg_attr(feature = "openapi", schema(example = "layla@example.com"))]
     pub email: String,
 }
 
+/// The body of `POST /api/v1/auth/password/reset`: the token from the reset email and the new
+/// password.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({
     "token": "q0P3bW8mZ1x4…", "password": "a new long passphrase"})))]
 pub struct ResetPasswordRequest {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "q0P3bW8mZ1x4QupgPN0I0-fSNDSsjKgDk5C6SMAf-c4")
+    )]
     pub token: String,
+    #[cfg_attr(feature = "openapi", schema(example = "a new long passphrase"))]
     pub password: String,
 }
 
+/// The body of `POST /api/v1/auth/password/change`, for a signed-in user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "openapi", schema(example = json!({
     "currentPassword": "correct horse battery staple", "newPassword": "a new long passphrase"})))]
 pub struct ChangePasswordRequest {
+    #[cfg_attr(feature = "openapi", schema(example = "correct horse battery staple"))]
     pub current_password: String,
+    #[cfg_attr(feature = "openapi", schema(example = "a new long passphrase"))]
     pub new_password: String,
 }
 
-/// One signed-in device.
+/// One signed-in device, as `GET /api/v1/auth/sessions` lists them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionInfo {
     /// A public handle for this session; not the cookie secret.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "0193b6f8-6f7a-7b8c-934e-0f1a2b3c4d5e")
+    )]
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(example = "2026-11-23T10:00:00Z"))]
     pub created_at: String,
     /// Refreshed at most once an hour.
+    #[cfg_attr(feature = "openapi", schema(example = "2026-11-24T08:40:00Z"))]
     pub last_seen_at: String,
+    #[cfg_attr(feature = "openapi", schema(example = "203.0.113.24"))]
     pub ip: Option<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            example = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Safari/605.1.15"
+        )
+    )]
     pub user_agent: Option<String>,
     /// True for the session making this request.
+    #[cfg_attr(feature = "openapi", schema(example = true))]
     pub current: bool,
 }
 
 /// Which sign-in methods this server offers: `{"providers": ["password", "google"]}`.
+/// `GET /api/v1/auth/providers` answers with this.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({"providers": ["password"]})))]
 pub struct ProvidersBody {
+    #[cfg_attr(feature = "openapi", schema(example = json!(["password", "google"])))]
     pub providers: Vec<String>,
 }

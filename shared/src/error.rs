@@ -21,11 +21,14 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable, machine-readable code, e.g. `invalid_credentials`, `validation_failed`,
     /// `too_many_attempts`, `csrf_rejected`, `not_found`.
+    #[cfg_attr(feature = "openapi", schema(example = "validation_failed"))]
     pub code: String,
     /// Human-readable explanation; never contains internal detail.
+    #[cfg_attr(feature = "openapi", schema(example = "Some fields are invalid."))]
     pub message: String,
     /// Per-field problems keyed by JSON path (`email`, `transactions[3].amount`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(example = json!({"email": "must be a valid email address"})))]
     pub fields: Option<BTreeMap<String, String>>,
 }
 
@@ -35,6 +38,7 @@ pub struct ErrorDetail {
 #[cfg_attr(feature = "openapi", schema(example = json!({"status": "accepted"})))]
 pub struct StatusBody {
     /// `accepted` for 202 answers, `ok` for completed actions without a resource.
+    #[cfg_attr(feature = "openapi", schema(example = "accepted"))]
     pub status: String,
 }
 
@@ -58,5 +62,9 @@ impl StatusBody {
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "MTc5NTQyNjIwMDowMTkzYjZmNS0zYzRkLTdlNWYtYTA2Yi03YzhkOWUwZjFhMmI")
+    )]
     pub next_cursor: Option<String>,
 }

@@ -12,11 +12,21 @@ pub fn patch<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// An account that holds transactions: a manual one, or one synced from a bank.
+/// `GET /api/v1/accounts` lists these.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Account {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "0193b6f4-2b3c-7d4e-9f5a-6b7c8d9e0f1a")
+    )]
     pub id: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d")
+    )]
     pub workspace_id: String,
     #[cfg_attr(feature = "openapi", schema(example = "Cash"))]
     pub name: String,
@@ -26,25 +36,32 @@ pub struct Account {
     #[cfg_attr(feature = "openapi", schema(example = "cash"))]
     pub kind: String,
     /// `manual` (pushed through the API) or `bank` (synced; read-only for pushes).
+    #[cfg_attr(feature = "openapi", schema(example = "manual"))]
     pub source: String,
+    #[cfg_attr(feature = "openapi", schema(example = "2026-11-23T10:20:00Z"))]
     pub created_at: String,
 }
 
+/// `{"account": …}`: `POST /api/v1/accounts` answers with this.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountBody {
     pub account: Account,
 }
 
+/// The body of `POST /api/v1/accounts`: a new manual account to push transactions into.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({"name": "Cash", "currency": "BHD", "kind": "cash"})))]
 pub struct CreateAccountRequest {
+    #[cfg_attr(feature = "openapi", schema(example = "Cash"))]
     pub name: String,
     /// ISO 4217.
+    #[cfg_attr(feature = "openapi", schema(example = "BHD"))]
     pub currency: String,
     /// Defaults to `other`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(example = "cash"))]
     pub kind: Option<String>,
 }
 
@@ -58,36 +75,60 @@ pub const ACCOUNT_KINDS: &[&str] = &[
     "other",
 ];
 
+/// One transaction of an account, with the user's overlays applied. `GET /api/v1/transactions`
+/// lists these.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Transaction {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "0193b6f5-3c4d-7e5f-a06b-7c8d9e0f1a2b")
+    )]
     pub id: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "0193b6f4-2b3c-7d4e-9f5a-6b7c8d9e0f1a")
+    )]
     pub account_id: String,
     /// The pusher's id for it; unique per account.
+    #[cfg_attr(feature = "openapi", schema(example = "bank-2026-11-23-0001"))]
     pub external_id: String,
     pub amount: Money,
+    #[cfg_attr(feature = "openapi", schema(example = "Lulu Hypermarket"))]
     pub description: String,
+    #[cfg_attr(feature = "openapi", schema(example = "2026-11-23T09:30:00Z"))]
     pub booked_at: String,
     /// The user's category if set, else the source's.
+    #[cfg_attr(feature = "openapi", schema(example = "groceries"))]
     pub category: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(example = "Lulu Hypermarket"))]
     pub merchant: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(example = "weekly shop"))]
     pub note: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(example = json!(["family"])))]
     pub tags: Vec<String>,
     /// Left out of budgets and insights.
+    #[cfg_attr(feature = "openapi", schema(example = false))]
     pub excluded: bool,
 }
 
+/// `{"transaction": …}`: `PATCH /api/v1/transactions/{id}` answers with this.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TransactionBody {
     pub transaction: Transaction,
 }
 
+/// One transaction to push into a manual account, inside `PushTransactionsRequest`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NewTransaction {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "0193b6f4-2b3c-7d4e-9f5a-6b7c8d9e0f1a")
+    )]
     pub account_id: String,
     /// Your id for this transaction: pushing it again (same account) is reported as a duplicate.
     #[cfg_attr(feature = "openapi", schema(example = "bank-2026-11-23-0001"))]
@@ -102,9 +143,11 @@ pub struct NewTransaction {
     #[cfg_attr(feature = "openapi", schema(example = "groceries"))]
     pub category: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(example = "Lulu Hypermarket"))]
     pub merchant: Option<String>,
 }
 
+/// The body of `POST /api/v1/transactions`: a batch of transactions to push.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushTransactionsRequest {
@@ -112,15 +155,22 @@ pub struct PushTransactionsRequest {
     pub transactions: Vec<NewTransaction>,
 }
 
+/// Our id and your `externalId` of one pushed transaction, inside `PushTransactionsResult`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TransactionRef {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "0193b6f5-3c4d-7e5f-a06b-7c8d9e0f1a2b")
+    )]
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(example = "bank-2026-11-23-0001"))]
     pub external_id: String,
 }
 
 /// Which pushed transactions were stored and which already existed, in request order.
+/// `POST /api/v1/transactions` answers with this.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushTransactionsResult {
@@ -129,27 +179,34 @@ pub struct PushTransactionsResult {
 }
 
 /// User overlays; they survive bank re-syncs. `null` clears one, an absent field is unchanged.
+/// The body of `PATCH /api/v1/transactions/{id}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({"category": "dining", "note": "team lunch", "tags": ["work"]})))]
 pub struct PatchTransactionRequest {
     #[serde(default, deserialize_with = "patch")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "dining"))]
     pub category: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "team lunch"))]
     pub note: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<String>>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<String>>, example = json!(["work"])))]
     pub tags: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "patch")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<bool>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<bool>, example = true))]
     pub excluded: Option<Option<bool>>,
 }
 
+/// A monthly spending limit for one category, with what was spent so far.
+/// `GET /api/v1/budgets` lists these.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Budget {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "0193b6f9-7a8b-7c9d-a45f-1a2b3c4d5e6f")
+    )]
     pub id: String,
     #[cfg_attr(feature = "openapi", schema(example = "groceries"))]
     pub category: String,
@@ -161,17 +218,22 @@ pub struct Budget {
     pub spent: Money,
 }
 
+/// `{"budget": …}`: `POST /api/v1/budgets` and `PUT /api/v1/budgets/{id}` answer with this.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BudgetBody {
     pub budget: Budget,
 }
 
+/// The body of `POST /api/v1/budgets` and `PUT /api/v1/budgets/{id}`: a category's limit for
+/// one month.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({"category": "groceries", "month": "2026-11", "limit": {"amount": "150.000", "currency": "BHD"}})))]
 pub struct BudgetRequest {
+    #[cfg_attr(feature = "openapi", schema(example = "groceries"))]
     pub category: String,
+    #[cfg_attr(feature = "openapi", schema(example = "2026-11"))]
     pub month: String,
     /// Positive.
     pub limit: Money,

@@ -159,9 +159,11 @@ pub fn scope_allows(granted: &[String], needed: &str) -> bool {
 pub struct ScopeInfo {
     #[cfg_attr(feature = "openapi", schema(example = "read:transactions"))]
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(example = "List and read transactions."))]
     pub description: String,
 }
 
+/// Every scope an API key can have: `GET /api/v1/scopes` answers with this.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScopesBody {
@@ -231,30 +233,45 @@ mod tests {
     }
 }
 
-/// An API key as lists show it: never the secret or its hash.
+/// An API key as lists show it: never the secret or its hash. `GET /api/v1/keys` lists these.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKey {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "0193b6f3-1a2b-7c3d-8e4f-5a6b7c8d9e0f")
+    )]
     pub id: String,
     #[cfg_attr(feature = "openapi", schema(example = "Budget agent"))]
     pub name: String,
-    /// First and last characters only, e.g. `pfn_live_7Gk2…x9Qa`.
-    #[cfg_attr(feature = "openapi", schema(example = "pfn_live_7Gk2…x9Qa"))]
+    /// First and last characters only, e.g. `pfn_live_7Gk2…zvHn`.
+    #[cfg_attr(feature = "openapi", schema(example = "pfn_live_7Gk2…zvHn"))]
     pub hint: String,
     #[cfg_attr(feature = "openapi", schema(example = json!(["read:transactions", "write:transactions"])))]
     pub scopes: Vec<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d")
+    )]
     pub workspace_id: String,
+    #[cfg_attr(feature = "openapi", schema(example = "2026-11-23T10:15:00Z"))]
     pub created_at: String,
     /// `null`: never expires.
+    #[cfg_attr(feature = "openapi", schema(example = "2027-02-21T10:15:00Z"))]
     pub expires_at: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(example = "2026-11-24T08:42:17Z"))]
     pub last_used_at: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(example = "203.0.113.24"))]
     pub last_used_ip: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(example = "python-httpx/0.27.2"))]
     pub last_used_user_agent: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(example = "2026-11-30T12:00:00Z"))]
     pub revoked_at: Option<String>,
     pub status: KeyStatus,
 }
 
+/// Whether an API key works now: `ApiKey.status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
@@ -266,14 +283,15 @@ pub enum KeyStatus {
     Suspended,
 }
 
-/// `{"key": …}`.
+/// `{"key": …}`: `GET /api/v1/keys/{id}` answers with this.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyBody {
     pub key: ApiKey,
 }
 
-/// A new key and, this once, its secret.
+/// A new key and, this once, its secret. `POST /api/v1/keys` and `POST /api/v1/keys/{id}/rotate`
+/// answer with this.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedKeyBody {
@@ -281,11 +299,12 @@ pub struct CreatedKeyBody {
     /// The whole key. Shown only in this response: store it now.
     #[cfg_attr(
         feature = "openapi",
-        schema(example = "pfn_live_7Gk2mN0pQ4rS6tU8vW0xY2zA4bC6dE8fG0hI2jK4lM6n3x9Qa1")
+        schema(example = "pfn_live_7Gk2mN0pQ4rS6tU8vW0xY2zA4bC6dE8fG0hI2jK4lM61YzvHn")
     )]
     pub secret: String,
 }
 
+/// The body of `POST /api/v1/keys`: a new API key's name, scopes, expiry and workspace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
@@ -293,15 +312,21 @@ pub struct CreatedKeyBody {
     "name": "Budget agent", "scopes": ["read:transactions", "write:transactions"], "expiresInDays": 90})))]
 pub struct CreateKeyRequest {
     /// 1–100 characters.
+    #[cfg_attr(feature = "openapi", schema(example = "Budget agent"))]
     pub name: String,
     /// At least one scope from `GET /api/v1/scopes`.
+    #[cfg_attr(feature = "openapi", schema(example = json!(["read:transactions", "write:transactions"])))]
     pub scopes: Vec<String>,
     /// 1–365; omitted: 90; `null`: never expires.
     #[serde(default = "default_expiry", deserialize_with = "nullable")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>, minimum = 1, maximum = 365))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>, minimum = 1, maximum = 365, example = 90))]
     pub expires_in_days: Option<i64>,
     /// Defaults to the caller's personal workspace.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d")
+    )]
     pub workspace_id: Option<String>,
 }
 
@@ -314,6 +339,7 @@ fn nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Er
     Option::<i64>::deserialize(d)
 }
 
+/// The body of `POST /api/v1/keys/{id}/rotate`: how long the old key keeps working.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
@@ -321,6 +347,7 @@ fn nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Er
 pub struct RotateKeyRequest {
     /// 0–86400: how long the old key keeps working.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(example = 3600))]
     pub grace_period_seconds: i64,
 }
 
@@ -329,35 +356,76 @@ pub struct RotateKeyRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WhoAmI {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b")
+    )]
     pub user_id: String,
+    #[cfg_attr(feature = "openapi", schema(example = "layla@example.com"))]
     pub email: String,
     /// `session` or `key`.
     #[cfg_attr(feature = "openapi", schema(example = "key"))]
     pub auth: String,
     /// The key's id; `null` for a browser session.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "0193b6f3-1a2b-7c3d-8e4f-5a6b7c8d9e0f")
+    )]
     pub key_id: Option<String>,
     /// What the caller may do; a session has every scope.
+    #[cfg_attr(feature = "openapi", schema(example = json!(["read:transactions", "write:transactions"])))]
     pub scopes: Vec<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d")
+    )]
     pub workspace_id: String,
 }
 
-/// One security event.
+/// One security event. `GET /api/v1/audit-log` and `GET /api/v1/admin/users/{id}/audit-log` list
+/// these.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEvent {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "0193b6fa-8b9c-7dae-b56a-2b3c4d5e6f7a")
+    )]
     pub id: String,
     /// e.g. `user.login`, `key.created`, `key.denied`.
     #[serde(rename = "type")]
-    #[cfg_attr(feature = "openapi", schema(example = "key.created"))]
+    #[cfg_attr(feature = "openapi", schema(example = "key.used"))]
     pub kind: String,
+    #[cfg_attr(feature = "openapi", schema(example = "2026-11-23T10:15:00Z"))]
     pub occurred_at: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b")
+    )]
     pub actor_user_id: Option<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "0193b6f3-1a2b-7c3d-8e4f-5a6b7c8d9e0f")
+    )]
     pub actor_key_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(example = "203.0.113.24"))]
     pub ip: Option<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            example = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Safari/605.1.15"
+        )
+    )]
     pub user_agent: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(example = "api_key"))]
     pub target_type: Option<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "0193b6f3-1a2b-7c3d-8e4f-5a6b7c8d9e0f")
+    )]
     pub target_id: Option<String>,
     /// `success`, `failure` or `denied`.
+    #[cfg_attr(feature = "openapi", schema(example = "success"))]
     pub outcome: String,
 }

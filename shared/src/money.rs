@@ -3,14 +3,18 @@
 
 use serde::{Deserialize, Serialize};
 
+/// An amount of money in one currency, as a decimal string; every amount in the API (transactions,
+/// balances, budgets, insights) has this shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({"amount": "-12.500", "currency": "BHD"})))]
 pub struct Money {
     /// Decimal string; negative = money out. At most the currency's minor digits (BHD 3, SAR 2,
     /// JPY 0); fewer are padded.
+    #[cfg_attr(feature = "openapi", schema(example = "-12.500"))]
     pub amount: String,
     /// ISO 4217 code.
+    #[cfg_attr(feature = "openapi", schema(example = "BHD"))]
     pub currency: String,
 }
 

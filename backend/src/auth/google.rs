@@ -260,6 +260,7 @@ fn flow_cookie(state: &AppState, value: &str, max_age: i64) -> String {
 #[serde(rename_all = "camelCase")]
 pub struct StartQuery {
     /// Where to land after signing in: a path on this site (anything else becomes `/`).
+    #[param(example = "/keys")]
     return_to: Option<String>,
 }
 
@@ -330,7 +331,8 @@ pub async fn google_start(
     security(("session" = [])),
     responses(
         (status = 302, description = "To Google's consent page"),
-        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`", body = ErrorBody,
+            example = json!({"error": {"code": "unauthenticated", "message": "Sign in to continue."}})),
         (status = 404, description = "`not_found`: Google sign-in is not configured", body = ErrorBody)))]
 pub async fn google_link(State(state): State<AppState>, user: SessionUser) -> Result<Response> {
     begin(&state, "/settings", Some(user.user.id)).await
@@ -339,9 +341,14 @@ pub async fn google_link(State(state): State<AppState>, user: SessionUser) -> Re
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CallbackQuery {
+    /// The authorization code Google issued.
+    #[param(example = "4/0AeanS0a1b2c3d4e5f6")]
     code: Option<String>,
+    /// The `state` this server sent to Google; it must match the flow's cookie.
+    #[param(example = "Zq3xN8vB2mK5pL9wR1tY6uH4jG7dF0sA3eC8bV5nM2k")]
     state: Option<String>,
     /// Set by the provider when the user declined.
+    #[param(example = "access_denied")]
     error: Option<String>,
 }
 
@@ -572,7 +579,8 @@ pub async fn google_callback(
         (status = 204, description = "Unlinked (also when it was not linked)"),
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
         (status = 403, description = "`csrf_rejected`", body = ErrorBody),
-        (status = 409, description = "`last_sign_in_method`: set a password first", body = ErrorBody)))]
+        (status = 409, description = "`last_sign_in_method`: set a password first", body = ErrorBody,
+            example = json!({"error": {"code": "last_sign_in_method", "message": "Google is how you sign in: set a password before unlinking it."}}))))]
 pub async fn unlink_google(
     State(state): State<AppState>,
     user: SessionUser,

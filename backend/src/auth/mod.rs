@@ -523,7 +523,7 @@ async fn record_failure(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", operation_id = "logout",
     responses(
         (status = 204, description = "Signed out (also when there was no session)"),
-        (status = 403, description = "`csrf_rejected`", body = ErrorBody)))]
+        (status = 403, description = "`csrf_rejected`", body = ErrorBody, example = json!({"error": {"code": "csrf_rejected", "message": "Cross-site request refused. Send Origin matching the server's public URL."}}))))]
 async fn logout(session: Session) -> Result<StatusCode> {
     if session.id().is_some() {
         session.flush().await?;
@@ -787,7 +787,7 @@ async fn list_sessions(
 /// End one of the signed-in user's sessions (this one included).
 #[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", tag = "auth", operation_id = "endSession",
     security(("session" = [])),
-    params(("id" = String, Path, description = "A session id from the sessions list")),
+    params(("id" = String, Path, description = "A session id from the sessions list", example = "0193b6f8-6f7a-7b8c-934e-0f1a2b3c4d5e")),
     responses(
         (status = 204, description = "Ended"),
         (status = 403, description = "`csrf_rejected` or `session_required`", body = ErrorBody),
@@ -817,7 +817,7 @@ async fn end_session(
     security(("session" = [])),
     responses(
         (status = 204, description = "Every other session ended"),
-        (status = 403, description = "`csrf_rejected` or `session_required`", body = ErrorBody),
+        (status = 403, description = "`csrf_rejected` or `session_required`", body = ErrorBody, example = json!({"error": {"code": "csrf_rejected", "message": "Cross-site request refused. Send Origin matching the server's public URL."}})),
         Unauthenticated))]
 async fn end_other_sessions(
     State(state): State<AppState>,

@@ -54,6 +54,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct WorkspaceParam {
     /// Defaults to your personal workspace (session) or the key's workspace. Another workspace a
     /// key does not belong to is 404.
+    #[param(example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d")]
     workspace_id: Option<String>,
 }
 
@@ -185,17 +186,22 @@ async fn create_account(
 #[serde(rename_all = "camelCase")]
 pub struct TransactionQuery {
     /// Only this account.
+    #[param(example = "0193b6f4-2b3c-7d4e-9f5a-6b7c8d9e0f1a")]
     account_id: Option<String>,
     /// Booked at or after (RFC 3339 or `YYYY-MM-DD`), inclusive.
+    #[param(example = "2026-11-01")]
     from: Option<String>,
     /// Booked before (RFC 3339 or `YYYY-MM-DD`), exclusive.
+    #[param(example = "2026-12-01")]
     to: Option<String>,
     /// Only this (effective) category.
+    #[param(example = "dining")]
     category: Option<String>,
     /// Items per page, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
+    #[param(example = 50, minimum = 1, maximum = 200)]
     limit: Option<i64>,
     /// `nextCursor` from the previous page.
+    #[param(example = "MTc5NTQyNjIwMDowMTkzYjZmNS0zYzRkLTdlNWYtYTA2Yi03YzhkOWUwZjFhMmI")]
     cursor: Option<String>,
 }
 
@@ -344,7 +350,7 @@ fn validate_push<'a>(
 #[utoipa::path(post, path = "/api/v1/transactions", tag = "finance", operation_id = "pushTransactions",
     security(("apiKey" = ["write:transactions"]), ("session" = [])),
     params(WorkspaceParam,
-        ("Idempotency-Key" = Option<String>, Header, description = "1–255 printable characters; retries with the same key and body replay the first answer")),
+        ("Idempotency-Key" = Option<String>, Header, example = "batch-2026-11-23-0001", description = "1–255 printable characters; retries with the same key and body replay the first answer")),
     request_body = PushTransactionsRequest,
     responses(
         (status = 200, description = "Which items were created and which already existed, in request order", body = PushTransactionsResult,
@@ -467,7 +473,7 @@ async fn push_transactions(
 /// Set or clear your overlays on a transaction (category, note, tags, excluded).
 #[utoipa::path(patch, path = "/api/v1/transactions/{id}", tag = "finance", operation_id = "updateTransaction",
     security(("apiKey" = ["write:transactions"]), ("session" = [])),
-    params(("id" = String, Path, description = "Transaction id"), WorkspaceParam),
+    params(("id" = String, Path, description = "Transaction id", example = "0193b6f5-3c4d-7e5f-a06b-7c8d9e0f1a2b"), WorkspaceParam),
     request_body = PatchTransactionRequest,
     responses(
         (status = 200, description = "The transaction as it is now", body = TransactionBody),
@@ -642,7 +648,7 @@ async fn create_budget(
 /// Replace a budget.
 #[utoipa::path(put, path = "/api/v1/budgets/{id}", tag = "finance", operation_id = "replaceBudget",
     security(("apiKey" = ["write:budgets"]), ("session" = [])),
-    params(("id" = String, Path, description = "Budget id"), WorkspaceParam),
+    params(("id" = String, Path, description = "Budget id", example = "0193b6f9-7a8b-7c9d-a45f-1a2b3c4d5e6f"), WorkspaceParam),
     request_body = BudgetRequest,
     responses(
         (status = 200, description = "Replaced", body = BudgetBody),
@@ -682,7 +688,7 @@ async fn replace_budget(
 /// Delete a budget.
 #[utoipa::path(delete, path = "/api/v1/budgets/{id}", tag = "finance", operation_id = "deleteBudget",
     security(("apiKey" = ["write:budgets"]), ("session" = [])),
-    params(("id" = String, Path, description = "Budget id"), WorkspaceParam),
+    params(("id" = String, Path, description = "Budget id", example = "0193b6f9-7a8b-7c9d-a45f-1a2b3c4d5e6f"), WorkspaceParam),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "`not_found`", body = ErrorBody),

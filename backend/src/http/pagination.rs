@@ -13,6 +13,7 @@ pub struct PageQuery {
     #[param(minimum = 1, maximum = 200, example = 50)]
     pub limit: Option<i64>,
     /// `nextCursor` from the previous page.
+    #[param(example = "MTc5NTQyNjIwMDowMTkzYjZmNS0zYzRkLTdlNWYtYTA2Yi03YzhkOWUwZjFhMmI")]
     pub cursor: Option<String>,
 }
 

@@ -230,7 +230,7 @@ async fn managed(state: &AppState, user_id: &str, id: &str) -> Result<KeyRow> {
 /// One key (masked).
 #[utoipa::path(get, path = "/api/v1/keys/{id}", tag = "keys", operation_id = "getKey",
     security(("session" = [])),
-    params(("id" = String, Path, description = "Key id")),
+    params(("id" = String, Path, description = "Key id", example = "0193b6f3-1a2b-7c3d-8e4f-5a6b7c8d9e0f")),
     responses(
         (status = 200, description = "The key", body = KeyBody),
         (status = 403, description = "`session_required`", body = ErrorBody),
@@ -250,7 +250,7 @@ async fn get_key(
 /// Revoke a key: refused from the very next request. Idempotent.
 #[utoipa::path(delete, path = "/api/v1/keys/{id}", tag = "keys", operation_id = "revokeKey",
     security(("session" = [])),
-    params(("id" = String, Path, description = "Key id")),
+    params(("id" = String, Path, description = "Key id", example = "0193b6f3-1a2b-7c3d-8e4f-5a6b7c8d9e0f")),
     responses(
         (status = 204, description = "Revoked (or already revoked)"),
         (status = 403, description = "`csrf_rejected` or `session_required`", body = ErrorBody),
@@ -282,7 +282,7 @@ async fn revoke_key(
 /// keeps working for `gracePeriodSeconds`, then answers 401 `key_expired`.
 #[utoipa::path(post, path = "/api/v1/keys/{id}/rotate", tag = "keys", operation_id = "rotateKey",
     security(("session" = [])),
-    params(("id" = String, Path, description = "Key id")),
+    params(("id" = String, Path, description = "Key id", example = "0193b6f3-1a2b-7c3d-8e4f-5a6b7c8d9e0f")),
     request_body = RotateKeyRequest,
     responses(
         (status = 201, description = "The new key; `secret` is shown only now", body = CreatedKeyBody),

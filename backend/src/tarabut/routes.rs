@@ -150,12 +150,15 @@ async fn connect_bank(
 #[serde(rename_all = "camelCase")]
 pub struct CallbackQuery {
     /// The intent Tarabut completed.
+    #[param(example = "8b1f6c2e-4d3a-4f5b-9c7e-2a1d0e9f8b7c")]
     intent_id: Option<String>,
     /// Accepted as an alias of `intentId` (seen in some Tarabut integrations).
+    #[param(example = "8b1f6c2e-4d3a-4f5b-9c7e-2a1d0e9f8b7c")]
     tg_intent_id: Option<String>,
     /// What the redirect claims (`SUCCESSFUL`, `FAILED`); never trusted: the intent is
     /// confirmed with Tarabut.
     #[allow(dead_code)]
+    #[param(example = "SUCCESSFUL")]
     status: Option<String>,
 }
 
@@ -359,7 +362,7 @@ fn ensure_active(c: &bdb::ConnectionRow) -> Result<()> {
 /// One connection.
 #[utoipa::path(get, path = "/api/v1/banks/connections/{id}", tag = "banks", operation_id = "getBankConnection",
     security(("apiKey" = ["read:connections"]), ("session" = [])),
-    params(("id" = String, Path, description = "Connection id"), WorkspaceParam),
+    params(("id" = String, Path, description = "Connection id", example = "0193b6f6-4d5e-7f6a-b17c-8d9e0f1a2b3c"), WorkspaceParam),
     responses((status = 200, description = "The connection", body = BankConnectionBody),
         (status = 404, description = "`not_found`", body = ErrorBody), AuthErrors))]
 async fn get_connection(
@@ -380,8 +383,11 @@ pub struct DeleteQuery {
     /// Also delete the synced accounts, transactions (with your notes and categories) and
     /// balance history. Default `false`: they stay, read-only.
     #[serde(default)]
+    #[param(example = false)]
     delete_data: Option<bool>,
+    /// Defaults to your personal workspace (session) or the key's workspace.
     #[allow(dead_code)]
+    #[param(example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d")]
     workspace_id: Option<String>,
 }
 
@@ -389,7 +395,7 @@ pub struct DeleteQuery {
 /// synced data. Kept data stays listed under a `revoked` connection. Repeating is harmless.
 #[utoipa::path(delete, path = "/api/v1/banks/connections/{id}", tag = "banks", operation_id = "deleteBankConnection",
     security(("apiKey" = ["write:connections"]), ("session" = [])),
-    params(("id" = String, Path, description = "Connection id"), DeleteQuery),
+    params(("id" = String, Path, description = "Connection id", example = "0193b6f6-4d5e-7f6a-b17c-8d9e0f1a2b3c"), DeleteQuery),
     responses((status = 204, description = "Disconnected"),
         (status = 404, description = "`not_found`", body = ErrorBody), AuthErrors, UpstreamErrors))]
 async fn delete_connection(
@@ -460,7 +466,7 @@ fn sync_view(s: bdb::SyncRow, accounts_total: Option<u32>) -> BankSync {
 /// (one at a time per connection, across replicas).
 #[utoipa::path(post, path = "/api/v1/banks/connections/{id}/sync", tag = "banks", operation_id = "syncBankConnection",
     security(("apiKey" = ["write:connections"]), ("session" = [])),
-    params(("id" = String, Path, description = "Connection id"), WorkspaceParam),
+    params(("id" = String, Path, description = "Connection id", example = "0193b6f6-4d5e-7f6a-b17c-8d9e0f1a2b3c"), WorkspaceParam),
     responses((status = 202, description = "Follow it at `/api/v1/banks/syncs/{syncId}`", body = SyncAccepted),
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 409, description = "`connection_inactive`: the consent was revoked or expired; connect again", body = ErrorBody),
@@ -479,7 +485,7 @@ async fn sync_connection(
 /// A sync's progress.
 #[utoipa::path(get, path = "/api/v1/banks/syncs/{id}", tag = "banks", operation_id = "getBankSync",
     security(("apiKey" = ["read:connections"]), ("session" = [])),
-    params(("id" = String, Path, description = "Sync id"), WorkspaceParam),
+    params(("id" = String, Path, description = "Sync id", example = "0193b6f7-5e6f-7a7b-823d-9e0f1a2b3c4d"), WorkspaceParam),
     responses((status = 200, description = "The sync", body = BankSyncBody),
         (status = 404, description = "`not_found`", body = ErrorBody), AuthErrors))]
 async fn get_sync(
@@ -501,7 +507,7 @@ async fn get_sync(
 /// Ask the banks for fresh balances now (Tarabut's balance refresh) and record them.
 #[utoipa::path(post, path = "/api/v1/banks/connections/{id}/refresh-balances", tag = "banks", operation_id = "refreshBankBalances",
     security(("apiKey" = ["write:connections"]), ("session" = [])),
-    params(("id" = String, Path, description = "Connection id"), WorkspaceParam),
+    params(("id" = String, Path, description = "Connection id", example = "0193b6f6-4d5e-7f6a-b17c-8d9e0f1a2b3c"), WorkspaceParam),
     responses((status = 200, description = "The connection with its new balances", body = BankConnectionBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 409, description = "`consent_revoked`, `consent_expired` or `connection_inactive`", body = ErrorBody),

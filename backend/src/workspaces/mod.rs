@@ -119,7 +119,7 @@ async fn create_workspace(
 /// One of your workspaces.
 #[utoipa::path(get, path = "/api/v1/workspaces/{id}", tag = "workspaces", operation_id = "getWorkspace",
     security(("session" = [])),
-    params(("id" = String, Path, description = "Workspace id")),
+    params(("id" = String, Path, description = "Workspace id", example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d")),
     responses(
         (status = 200, description = "The workspace", body = WorkspaceBody),
         (status = 403, description = "`session_required`", body = ErrorBody),
@@ -138,7 +138,7 @@ async fn get_workspace(
 /// The members of a workspace you belong to.
 #[utoipa::path(get, path = "/api/v1/workspaces/{id}/members", tag = "workspaces", operation_id = "listMembers",
     security(("session" = [])),
-    params(("id" = String, Path, description = "Workspace id"), pagination::PageQuery),
+    params(("id" = String, Path, description = "Workspace id", example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d"), pagination::PageQuery),
     responses(
         (status = 200, description = "A page of members", body = Page<Member>),
         (status = 403, description = "`session_required`", body = ErrorBody),
@@ -171,7 +171,7 @@ async fn list_members(
 /// out unless that person is already a member.
 #[utoipa::path(post, path = "/api/v1/workspaces/{id}/members", tag = "workspaces", operation_id = "inviteMember",
     security(("session" = [])),
-    params(("id" = String, Path, description = "Workspace id")),
+    params(("id" = String, Path, description = "Workspace id", example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d")),
     request_body = InviteRequest,
     responses(
         (status = 202, description = "Accepted", body = StatusBody),
@@ -235,7 +235,7 @@ async fn invite_member(
 /// leave or be removed. The removed member's keys for this workspace are revoked at once.
 #[utoipa::path(delete, path = "/api/v1/workspaces/{id}/members/{userId}", tag = "workspaces", operation_id = "removeMember",
     security(("session" = [])),
-    params(("id" = String, Path, description = "Workspace id"), ("userId" = String, Path, description = "Member's user id")),
+    params(("id" = String, Path, description = "Workspace id", example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d"), ("userId" = String, Path, description = "Member's user id", example = "0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b")),
     responses(
         (status = 204, description = "Removed"),
         (status = 403, description = "`forbidden` (not an owner), `csrf_rejected` or `session_required`", body = ErrorBody),
