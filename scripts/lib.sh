@@ -109,17 +109,19 @@ ensure_chromium() {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 }
 
-# Python tools (OpenAPI validator, jsonschema, openapi-python-client) in a venv of their own,
-# pinned by scripts/requirements-tools.txt; sets PY_TOOLS to its bin directory.
+# Python tools in a venv of their own, pinned by a requirements file; sets PY_TOOLS to its bin
+# directory. Default: scripts/requirements-tools.txt (OpenAPI validator, jsonschema,
+# openapi-python-client) in ~/.cache/pfn-tools/venv.
 ensure_py_tools() {
-  command -v python3 >/dev/null 2>&1 || die "python3 is needed for the OpenAPI lint and the generated clients"
-  local venv; venv="$(spa_tools_dir)/venv"
-  local want; want=$(sha256sum scripts/requirements-tools.txt | cut -c1-16)
+  local requirements=${1:-scripts/requirements-tools.txt} name=${2:-venv}
+  command -v python3 >/dev/null 2>&1 || die "python3 is needed for $requirements"
+  local venv; venv="$(spa_tools_dir)/$name"
+  local want; want=$(sha256sum "$requirements" | cut -c1-16)
   if [ "$(cat "$venv/.pfn-requirements" 2>/dev/null)" != "$want" ]; then
-    log "installing the Python tools of scripts/requirements-tools.txt"
+    log "installing the Python tools of $requirements"
     python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
-    "$venv/bin/pip" install -q --disable-pip-version-check -r scripts/requirements-tools.txt \
-      || die "pip could not install scripts/requirements-tools.txt"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements" \
+      || die "pip could not install $requirements"
     echo "$want" >"$venv/.pfn-requirements"
   fi
   PY_TOOLS="$venv/bin"
@@ -135,4 +137,23 @@ ensure_spectral() {
 # The directory cargo builds into (CARGO_TARGET_DIR or the workspace's target/).
 target_dir() {
   cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])'
+}
+
+# start_pfn DATA_DIR [NAME=VALUE ...]: builds and starts a fresh pfn (debug build) on a free
+# loopback port with its data in DATA_DIR and the given settings; waits until /readyz answers.
+# Sets PFN_URL and PFN_PID; the caller stops it (kill "$PFN_PID").
+start_pfn() {
+  local data=$1; shift
+  cargo build -q -p backend --bin pfn
+  local port; port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  PFN_URL="http://127.0.0.1:$port"
+  env PFN_LISTEN="127.0.0.1:$port" PFN_PUBLIC_URL="$PFN_URL" PFN_DATA_DIR="$data" "$@" \
+    "$(target_dir)/debug/pfn" serve >"$data/pfn.log" 2>&1 &
+  PFN_PID=$!
+  for _ in $(seq 1 100); do
+    curl -fs "$PFN_URL/readyz" >/dev/null 2>&1 && return 0
+    kill -0 "$PFN_PID" 2>/dev/null || { cat "$data/pfn.log"; die "pfn did not start"; }
+    sleep 0.1
+  done
+  die "pfn did not become ready at $PFN_URL"
 }

@@ -17,6 +17,7 @@ import re
 import secrets
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 from pfn_api_client import AuthenticatedClient, Client
@@ -107,7 +108,7 @@ def main():
             external_id=f"py-{i}",
             amount=Money(amount=f"-{i}.250", currency="BHD"),
             description=f"Coffee #{i}",
-            booked_at=f"2026-11-{1 + i % 20:02d}T08:00:00Z",
+            booked_at=datetime(2026, 11, 1 + i % 20, 8, 0, tzinfo=timezone.utc),
             category="dining",
         )
         for i in range(1, 26)

@@ -54,7 +54,10 @@ pub struct AccountBody {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({"name": "Cash", "currency": "BHD", "kind": "cash"})))]
 pub struct CreateAccountRequest {
-    #[cfg_attr(feature = "openapi", schema(example = "Cash"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "\\S", max_length = 100, example = "Cash")
+    )]
     pub name: String,
     /// ISO 4217.
     #[cfg_attr(feature = "openapi", schema(example = "BHD"))]
@@ -127,23 +130,32 @@ pub struct TransactionBody {
 pub struct NewTransaction {
     #[cfg_attr(
         feature = "openapi",
-        schema(example = "0193b6f4-2b3c-7d4e-9f5a-6b7c8d9e0f1a")
+        schema(min_length = 1, example = "0193b6f4-2b3c-7d4e-9f5a-6b7c8d9e0f1a")
     )]
     pub account_id: String,
     /// Your id for this transaction: pushing it again (same account) is reported as a duplicate.
-    #[cfg_attr(feature = "openapi", schema(example = "bank-2026-11-23-0001"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "\\S", max_length = 500, example = "bank-2026-11-23-0001")
+    )]
     pub external_id: String,
     pub amount: Money,
-    #[cfg_attr(feature = "openapi", schema(example = "Lulu Hypermarket"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 500, example = "Lulu Hypermarket")
+    )]
     pub description: String,
     /// RFC 3339.
-    #[cfg_attr(feature = "openapi", schema(example = "2026-11-23T09:30:00Z"))]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime, example = "2026-11-23T09:30:00Z"))]
     pub booked_at: String,
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(example = "groceries"))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 500, example = "groceries"))]
     pub category: Option<String>,
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(example = "Lulu Hypermarket"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 500, example = "Lulu Hypermarket")
+    )]
     pub merchant: Option<String>,
 }
 
@@ -152,6 +164,7 @@ pub struct NewTransaction {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushTransactionsRequest {
     /// 1–1,000 transactions.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 1000))]
     pub transactions: Vec<NewTransaction>,
 }
 
@@ -231,9 +244,15 @@ pub struct BudgetBody {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({"category": "groceries", "month": "2026-11", "limit": {"amount": "150.000", "currency": "BHD"}})))]
 pub struct BudgetRequest {
-    #[cfg_attr(feature = "openapi", schema(example = "groceries"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "\\S", max_length = 500, example = "groceries")
+    )]
     pub category: String,
-    #[cfg_attr(feature = "openapi", schema(example = "2026-11"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$", example = "2026-11")
+    )]
     pub month: String,
     /// Positive.
     pub limit: Money,

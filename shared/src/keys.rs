@@ -312,10 +312,13 @@ pub struct CreatedKeyBody {
     "name": "Budget agent", "scopes": ["read:transactions", "write:transactions"], "expiresInDays": 90})))]
 pub struct CreateKeyRequest {
     /// 1–100 characters.
-    #[cfg_attr(feature = "openapi", schema(example = "Budget agent"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "\\S", max_length = 100, example = "Budget agent")
+    )]
     pub name: String,
     /// At least one scope from `GET /api/v1/scopes`.
-    #[cfg_attr(feature = "openapi", schema(example = json!(["read:transactions", "write:transactions"])))]
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, example = json!(["read:transactions", "write:transactions"])))]
     pub scopes: Vec<String>,
     /// 1–365; omitted: 90; `null`: never expires.
     #[serde(default = "default_expiry", deserialize_with = "nullable")]
@@ -347,7 +350,10 @@ fn nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Er
 pub struct RotateKeyRequest {
     /// 0–86400: how long the old key keeps working.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(example = 3600))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 0, maximum = 86400, example = 3600)
+    )]
     pub grace_period_seconds: i64,
 }
 

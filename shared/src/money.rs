@@ -11,10 +11,13 @@ use serde::{Deserialize, Serialize};
 pub struct Money {
     /// Decimal string; negative = money out. At most the currency's minor digits (BHD 3, SAR 2,
     /// JPY 0); fewer are padded.
-    #[cfg_attr(feature = "openapi", schema(example = "-12.500"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^-?[0-9]+(\\.[0-9]+)?$", example = "-12.500")
+    )]
     pub amount: String,
     /// ISO 4217 code.
-    #[cfg_attr(feature = "openapi", schema(example = "BHD"))]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Z]{3}$", example = "BHD"))]
     pub currency: String,
 }
 

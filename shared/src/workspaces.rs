@@ -39,7 +39,10 @@ pub struct WorkspaceBody {
 #[cfg_attr(feature = "openapi", schema(example = json!({"name": "Household"})))]
 pub struct CreateWorkspaceRequest {
     /// 1–100 characters.
-    #[cfg_attr(feature = "openapi", schema(example = "Household"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "\\S", max_length = 100, example = "Household")
+    )]
     pub name: String,
 }
 
@@ -69,9 +72,12 @@ pub struct Member {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({"email": "sara@example.com", "role": "member"})))]
 pub struct InviteRequest {
-    #[cfg_attr(feature = "openapi", schema(example = "sara@example.com"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::auth::EmailAddress))]
     pub email: String,
     /// `owner` or `member`.
-    #[cfg_attr(feature = "openapi", schema(example = "member"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^(owner|member)$", example = "member")
+    )]
     pub role: String,
 }

@@ -61,8 +61,9 @@ pub async fn resolve_client_ip(
 }
 
 /// Paths that only a browser session may use (product.md §8): a Bearer request is refused
-/// before any handler runs, whatever else it carries.
-const SESSION_ONLY: &[&str] = &[
+/// before any handler runs, whatever else it carries. The OpenAPI document lists the 403 on
+/// every operation under these paths (`openapi::finish`).
+pub const SESSION_ONLY: &[&str] = &[
     "/api/v1/auth/",
     "/api/v1/keys",
     "/api/v1/scopes",
@@ -80,7 +81,12 @@ pub async fn route_guards(req: Request, next: Next) -> Response {
     if path.to_ascii_lowercase().contains("%00") {
         return AppError::not_found().into_response();
     }
-    if has_bearer(req.headers()) && SESSION_ONLY.iter().any(|p| path.starts_with(p)) {
+    // Other methods (TRACE, …) fall through to 405, as on every path.
+    let routed = matches!(
+        *req.method(),
+        Method::GET | Method::HEAD | Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    );
+    if routed && has_bearer(req.headers()) && SESSION_ONLY.iter().any(|p| path.starts_with(p)) {
         return AppError::new(
             StatusCode::FORBIDDEN,
             "session_required",

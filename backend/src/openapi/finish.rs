@@ -7,6 +7,9 @@
 //!   invented: a schema whose required fields have no examples stays without one, and the
 //!   OpenAPI lint in CI fails);
 //! - every operation's description ends with who may call it, read off its `security`;
+//! - refusals that middleware and shared extractors make are listed on every operation they
+//!   can reach: 403 `session_required` on session-only paths, 404 for a `workspaceId` the caller
+//!   is not in, 400 `invalid_cursor` on lists, 422 for a malformed query parameter;
 //! - answers to key-authenticated operations document the `RateLimit-*` headers, every 401 its
 //!   `WWW-Authenticate` and every 429 its `Retry-After` (`error::error_response` and
 //!   `AppError::too_many` always send them).
@@ -20,23 +23,25 @@ pub fn finish(doc: &mut Value) {
     share_inline_schemas(doc);
     describe_pages(doc);
     compose_examples(doc);
-    for op in operations(doc) {
+    for (path, op) in operations(doc) {
         describe_auth(op);
         rate_limit_headers(op);
+        common_refusals(path, op);
         error_headers(op);
     }
 }
 
-fn operations(doc: &mut Value) -> impl Iterator<Item = &mut Map<String, Value>> {
+/// Every operation, with its path.
+fn operations(doc: &mut Value) -> impl Iterator<Item = (&String, &mut Map<String, Value>)> {
     doc["paths"]
         .as_object_mut()
         .into_iter()
-        .flat_map(|paths| paths.values_mut())
-        .filter_map(Value::as_object_mut)
-        .flat_map(|item| {
+        .flat_map(|paths| paths.iter_mut())
+        .filter_map(|(path, item)| Some((path, item.as_object_mut()?)))
+        .flat_map(|(path, item)| {
             item.iter_mut()
                 .filter(|(method, _)| METHODS.contains(&method.as_str()))
-                .filter_map(|(_, op)| op.as_object_mut())
+                .filter_map(move |(_, op)| Some((path, op.as_object_mut()?)))
         })
 }
 
@@ -269,6 +274,79 @@ fn rate_limit_headers(op: &mut Map<String, Value>) {
     }
 }
 
+/// Adds `status` with `text` to the operation's answers, or appends `text` to the description
+/// of the answer it already has for that status.
+fn refusal(op: &mut Map<String, Value>, status: &str, code: &str, text: &str) {
+    let responses = op.entry("responses").or_insert_with(|| json!({}));
+    match responses.get_mut(status) {
+        Some(Value::Object(existing)) => {
+            let description = existing
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            if !description.contains(&format!("`{code}`")) {
+                existing.insert(
+                    "description".into(),
+                    json!(format!("{description} Also {text}")),
+                );
+            }
+        }
+        _ => {
+            responses[status] = json!({
+                "description": text,
+                "content": {"application/json": {"schema": {"$ref": format!("{SCHEMAS}ErrorBody")}}},
+            });
+        }
+    }
+}
+
+fn common_refusals(path: &str, op: &mut Map<String, Value>) {
+    if crate::http::middleware::SESSION_ONLY
+        .iter()
+        .any(|p| path.starts_with(p))
+    {
+        refusal(op, "403", "session_required", "`session_required`: a request with an API key (`Authorization: Bearer`); this route takes only a browser session.");
+    }
+    let params: Vec<(String, String)> = op
+        .get("parameters")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|p| p["in"] == "query")
+        .map(|p| {
+            let name = p["name"].as_str().unwrap_or_default().to_string();
+            // `Option<i64>` is `["integer", "null"]`.
+            let kind = match &p["schema"]["type"] {
+                Value::String(t) => t.clone(),
+                Value::Array(ts) => ts
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .find(|t| *t != "null")
+                    .unwrap_or("string")
+                    .to_string(),
+                _ => "string".to_string(),
+            };
+            (name, kind)
+        })
+        .collect();
+    let has = |n: &str| params.iter().any(|(name, _)| name == n);
+    if has("workspaceId") {
+        refusal(op, "404", "not_found", "`not_found`: `workspaceId` names a workspace the caller is not a member of (or that does not exist).");
+    }
+    if has("cursor") {
+        refusal(
+            op,
+            "400",
+            "invalid_cursor",
+            "`invalid_cursor`: `cursor` is not one this list gave out.",
+        );
+    }
+    if has("from") || has("to") || params.iter().any(|(_, kind)| kind != "string") {
+        refusal(op, "422", "validation_failed", "`validation_failed`: a query parameter is malformed or out of range; `error.fields` names it.");
+    }
+}
+
 fn error_headers(op: &mut Map<String, Value>) {
     let Some(Value::Object(responses)) = op.get_mut("responses") else {
         return;
@@ -373,5 +451,38 @@ mod tests {
         let refused = &op["responses"]["401"]["headers"];
         assert!(refused.get("RateLimit-Remaining").is_none());
         assert!(refused["WWW-Authenticate"].is_object());
+    }
+
+    #[test]
+    fn refusals_made_before_handlers_are_documented() {
+        let mut d = json!({
+            "paths": {
+                "/api/v1/keys": {"get": {
+                    "parameters": [
+                        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                        {"name": "limit", "in": "query", "schema": {"type": ["integer", "null"]}}
+                    ],
+                    "responses": {"400": {"description": "`invalid_json`"}}
+                }},
+                "/api/v1/accounts": {"get": {
+                    "parameters": [{"name": "workspaceId", "in": "query", "schema": {"type": "string"}}],
+                    "responses": {}
+                }}
+            },
+            "components": {"schemas": {}}
+        });
+        finish(&mut d);
+        let text = |v: &Value| v["description"].as_str().unwrap_or_default().to_string();
+        let keys = &d["paths"]["/api/v1/keys"]["get"]["responses"];
+        assert!(text(&keys["403"]).starts_with("`session_required`"));
+        assert!(text(&keys["400"]).starts_with("`invalid_json` Also `invalid_cursor`"));
+        assert!(text(&keys["422"]).starts_with("`validation_failed`"));
+        assert_eq!(
+            keys["403"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/ErrorBody"
+        );
+        let accounts = &d["paths"]["/api/v1/accounts"]["get"]["responses"];
+        assert!(text(&accounts["404"]).contains("`workspaceId`"));
+        assert!(accounts.get("403").is_none() && accounts.get("422").is_none());
     }
 }

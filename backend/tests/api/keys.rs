@@ -238,6 +238,14 @@ async fn keys_cannot_manage_keys_or_use_session_routes() {
             "{path}"
         );
     }
+    // A method no route has is 405 there, as everywhere, key or not.
+    let res = plain
+        .request(reqwest::Method::TRACE, app.url("/api/v1/auth/login"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(res).await.0, "method_not_allowed");
 }
 
 #[tokio::test]
