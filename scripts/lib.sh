@@ -157,3 +157,12 @@ start_pfn() {
   done
   die "pfn did not become ready at $PFN_URL"
 }
+
+# cargo-fuzz (libFuzzer) for fuzz/.
+CARGO_FUZZ_VERSION=0.13.2
+ensure_cargo_fuzz() {
+  if ! cargo fuzz --version 2>/dev/null | grep -q " $CARGO_FUZZ_VERSION\$"; then
+    log "installing cargo-fuzz $CARGO_FUZZ_VERSION (a few minutes, once)"
+    cargo install --locked "cargo-fuzz@$CARGO_FUZZ_VERSION"
+  fi
+}

@@ -75,7 +75,7 @@ async fn healthz() -> Json<Health> {
         (status = 503, description = "The database is unreachable or not migrated", body = Readiness)))]
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let db_ok = state.db.ready().await;
-    let redis = match state.limiter.shared() {
+    let redis = match state.limiter.shared().await {
         None => "not_configured",
         Some(true) => "ok",
         Some(false) => "down",

@@ -49,8 +49,9 @@ pub trait RateLimiter: Send + Sync {
     /// `refill_per_sec` tokens a second. `capacity == 0` means no limit.
     async fn take(&self, key: &str, capacity: u32, refill_per_sec: f64) -> Decision;
 
-    /// `None` for in-process limits; `Some(up)` for limits shared through Redis.
-    fn shared(&self) -> Option<bool> {
+    /// `None` for in-process limits; `Some(up)` for limits shared through Redis, checked now
+    /// (`/readyz` asks, so a Redis that came back shows without waiting for traffic).
+    async fn shared(&self) -> Option<bool> {
         None
     }
 

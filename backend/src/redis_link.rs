@@ -91,6 +91,13 @@ impl RedisLink {
         self.up.load(Ordering::Relaxed)
     }
 
+    /// A `PING` with the command timeout: whether Redis answers now (and the health is updated).
+    pub async fn ping(self: &Arc<Self>) -> bool {
+        self.run(async |mut c| redis::cmd("PING").query_async::<String>(&mut c).await)
+            .await
+            .is_some()
+    }
+
     /// The connection, or `None` (then a reconnect is tried in the background, at most every
     /// few seconds, so requests never wait for it).
     async fn conn(self: &Arc<Self>) -> Option<ConnectionManager> {
@@ -272,7 +279,7 @@ impl RateLimiter for RedisLimiter {
         }
     }
 
-    fn shared(&self) -> Option<bool> {
-        Some(self.link.is_up())
+    async fn shared(&self) -> Option<bool> {
+        Some(self.link.ping().await)
     }
 }

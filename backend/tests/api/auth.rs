@@ -420,6 +420,8 @@ async fn at_most_five_mails_reach_a_recipient_per_hour_whatever_the_spelling() {
         json!({"email": "cap@example.com"}),
     )
     .await;
+    // forgot-password queues its mail after answering
+    app.wait_for_mail("Cap@Example.com", 6).await;
     let queued: i64 = sqlx::query_scalar("select count(*) from mail_outbox")
         .fetch_one(&app.state.db.pool)
         .await

@@ -6,6 +6,7 @@ mod auth;
 mod banks;
 mod cli;
 mod errors;
+mod faults;
 mod finance;
 mod google;
 mod helpers;
