@@ -569,6 +569,10 @@ async fn forgot_password(
     // moment later, so it does not compete with writing the answer either.
     tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        // One at a time: the mail queue's hourly cap per recipient counts, then inserts, and
+        // these tasks must not race past it together.
+        static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let _turn = ONE_AT_A_TIME.lock().await;
         if let Err(e) = queue_reset_mail(&state, &email).await {
             tracing::error!(error = ?e, "forgot-password: the mail could not be queued");
         }
