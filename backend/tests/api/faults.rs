@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use sqlx::{Connection, Executor};
 use tokio::{net::TcpListener, sync::watch};
 
-use crate::helpers::{create_key, error_of, TestApp};
+use crate::helpers::{create_key, error_of, postgres_admin_url, TestApp};
 
 /// A TCP proxy to `target` that can be cut (open connections dropped, new ones closed at once)
 /// and restored.
@@ -61,11 +61,6 @@ impl FaultProxy {
     fn restore(&self) {
         self.up.store(true, Ordering::SeqCst);
     }
-}
-
-fn postgres_admin_url() -> String {
-    std::env::var("PFN_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
