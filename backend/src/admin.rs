@@ -179,6 +179,7 @@ async fn set_disabled(
         .await?
         .ok_or_else(AppError::not_found)?;
     tx.commit().await?;
+    state.forget_user(id).await;
     // Cached keys carry the owner's state: forget them so the next request reads it afresh.
     for h in hashes {
         state.forget_key(&h).await;

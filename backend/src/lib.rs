@@ -92,6 +92,7 @@ pub async fn build(config: Config, port: u16, clock: Clock) -> anyhow::Result<Ap
         passwords,
         secret,
         keys: Default::default(),
+        sessions: Default::default(),
         usage: Default::default(),
     }))
 }

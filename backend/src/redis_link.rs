@@ -141,29 +141,45 @@ impl RedisLink {
         }
     }
 
+    /// Where session and user invalidations travel between replicas (`user:<id>`,
+    /// `session:<hex SHA-256 of the session id>`).
+    fn session_channel(&self) -> String {
+        format!("{}:sessions:invalidate", self.prefix)
+    }
+
     /// Tells every replica to drop a key from its cache (best effort: the cache's 30 s TTL
     /// bounds what a lost message can cost).
     pub async fn publish_key_invalidation(self: &Arc<Self>, key_hash: &str) {
-        let channel = self.key_channel();
+        self.publish(self.key_channel(), key_hash, "key").await;
+    }
+
+    /// Tells every replica to drop a user or a session from its cache (best effort, like keys).
+    pub async fn publish_session_invalidation(self: &Arc<Self>, what: &str) {
+        self.publish(self.session_channel(), what, "session").await;
+    }
+
+    async fn publish(self: &Arc<Self>, channel: String, payload: &str, kind: &str) {
         let sent = self
             .run(async |mut c| {
                 redis::cmd("PUBLISH")
                     .arg(&channel)
-                    .arg(key_hash)
+                    .arg(payload)
                     .query_async::<i64>(&mut c)
                     .await
             })
             .await;
         if sent.is_none() {
             tracing::warn!(
-                "could not publish a key invalidation; other replicas catch up within 30 s"
+                kind,
+                "could not publish a cache invalidation; other replicas catch up within 30 s"
             );
         }
     }
 }
 
-/// Listens for key invalidations from other replicas until `stop`. After every (re)connect the
-/// whole local key cache is dropped: messages sent while disconnected are lost.
+/// Listens for key, session and user invalidations from other replicas until `stop`. After every
+/// (re)connect the whole local key and session caches are dropped: messages sent while
+/// disconnected are lost.
 pub async fn run_invalidation_listener(
     state: AppState,
     link: Arc<RedisLink>,
@@ -173,17 +189,24 @@ pub async fn run_invalidation_listener(
         let subscribed = async {
             let mut pubsub = link.client.get_async_pubsub().await?;
             pubsub.subscribe(link.key_channel()).await?;
+            pubsub.subscribe(link.session_channel()).await?;
             redis::RedisResult::Ok(pubsub)
         };
         if let Ok(Ok(pubsub)) = tokio::time::timeout(Duration::from_secs(2), subscribed).await {
             state.keys.clear();
+            state.sessions.clear();
+            let key_channel = link.key_channel();
             let mut messages = pubsub.into_on_message();
             loop {
                 tokio::select! {
                     msg = messages.next() => match msg {
                         Some(m) => {
-                            if let Ok(hash) = m.get_payload::<String>() {
-                                state.keys.invalidate(&hash).await;
+                            if let Ok(payload) = m.get_payload::<String>() {
+                                if m.get_channel_name() == key_channel {
+                                    state.keys.invalidate(&payload).await;
+                                } else {
+                                    forget_remote(&state, &payload);
+                                }
                             }
                         }
                         None => break,
@@ -196,6 +219,18 @@ pub async fn run_invalidation_listener(
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = stop.changed() => return,
+        }
+    }
+}
+
+/// A session or user invalidation from another replica.
+fn forget_remote(state: &AppState, payload: &str) {
+    if let Some(user_id) = payload.strip_prefix("user:") {
+        state.sessions.forget_user(user_id);
+    } else if let Some(hex) = payload.strip_prefix("session:") {
+        let mut digest = [0u8; 32];
+        if hex::decode_to_slice(hex, &mut digest).is_ok() {
+            state.sessions.forget_session(&digest);
         }
     }
 }

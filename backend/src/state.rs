@@ -100,6 +100,8 @@ pub struct Inner {
     pub mail: MailQueue,
     /// Bearer-key lookups (invalidated on revoke/rotate).
     pub keys: crate::keys::auth::KeyCache,
+    /// Sessions and their users (invalidated on every change to either).
+    pub sessions: crate::auth::cache::SessionCache,
     /// Key usage, written off the request path.
     pub usage: crate::keys::auth::UsageRecorder,
     /// Redis (`PFN_REDIS_URL`): shared rate limits and cache invalidation across replicas.
@@ -125,6 +127,27 @@ impl AppState {
         self.keys.invalidate(key_hash).await;
         if let Some(link) = &self.redis {
             link.publish_key_invalidation(key_hash).await;
+        }
+    }
+}
+
+impl AppState {
+    /// After a change to a user, their password, sign-in providers or sessions has committed:
+    /// drops the user and their sessions from every replica's cache.
+    pub async fn forget_user(&self, user_id: &str) {
+        self.sessions.forget_user(user_id);
+        if let Some(link) = &self.redis {
+            link.publish_session_invalidation(&format!("user:{user_id}"))
+                .await;
+        }
+    }
+
+    /// After a session was saved or deleted: drops it from every replica's cache.
+    pub async fn forget_session(&self, digest: &crate::auth::cache::SessionDigest) {
+        self.sessions.forget_session(digest);
+        if let Some(link) = &self.redis {
+            link.publish_session_invalidation(&format!("session:{}", hex::encode(digest)))
+                .await;
         }
     }
 }

@@ -335,7 +335,7 @@ pub async fn google_start(
             example = json!({"error": {"code": "unauthenticated", "message": "Sign in to continue."}})),
         (status = 404, description = "`not_found`: Google sign-in is not configured", body = ErrorBody)))]
 pub async fn google_link(State(state): State<AppState>, user: SessionUser) -> Result<Response> {
-    begin(&state, "/settings", Some(user.user.id)).await
+    begin(&state, "/settings", Some(user.user.id.clone())).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -474,6 +474,7 @@ pub async fn google_callback(
             .await?;
         }
         tx.commit().await?;
+        state.forget_user(link_to).await;
         return Ok(redirect("/settings?linked=google", clear));
     }
 
@@ -568,6 +569,7 @@ pub async fn google_callback(
     )
     .await?;
     tx.commit().await?;
+    state.forget_user(&user.id).await;
     session::start(&session, &state, &user, &meta).await?;
     Ok(redirect(&flow.return_to, clear))
 }
@@ -605,5 +607,6 @@ pub async fn unlink_google(
         .await?;
     }
     tx.commit().await?;
+    state.forget_user(&user.user.id).await;
     Ok(StatusCode::NO_CONTENT)
 }

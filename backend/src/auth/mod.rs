@@ -6,6 +6,7 @@
 //! `tests/timing.rs` holds login and forgot to medians within 5 %. Lockout counts are keyed by the submitted email
 //! whether or not an account exists.
 
+pub mod cache;
 pub mod google;
 pub mod session;
 
@@ -97,7 +98,12 @@ fn ip_key(meta: &RequestMeta) -> String {
 
 /// The user as the API shows them.
 pub async fn user_view(conn: &mut AnyConnection, u: &UserRow) -> Result<User> {
-    Ok(User {
+    let providers = db::users::linked_providers(conn, &u.id).await?;
+    Ok(view_of(u, providers))
+}
+
+fn view_of(u: &UserRow, linked_providers: Vec<String>) -> User {
+    User {
         id: u.id.clone(),
         email: u.email.clone(),
         name: u.name.clone(),
@@ -109,15 +115,8 @@ pub async fn user_view(conn: &mut AnyConnection, u: &UserRow) -> Result<User> {
         email_verified: u.email_verified_at.is_some(),
         created_at: rfc3339(u.created_at),
         has_password: u.password_hash.is_some(),
-        linked_providers: db::users::linked_providers(conn, &u.id).await?,
-    })
-}
-
-async fn user_body(state: &AppState, u: &UserRow) -> Result<Json<UserBody>> {
-    let mut conn = state.db.pool.acquire().await?;
-    Ok(Json(UserBody {
-        user: user_view(&mut conn, u).await?,
-    }))
+        linked_providers,
+    }
 }
 
 /// `PFN_BOOTSTRAP_ADMIN_EMAIL` makes that account admin once its email is verified.
@@ -324,6 +323,7 @@ async fn verify_email(
     apply_bootstrap_admin(&mut tx, &state, &mut user).await?;
     let view = user_view(&mut tx, &user).await?;
     tx.commit().await?;
+    state.forget_user(&user.id).await;
     Ok(Json(UserBody { user: view }))
 }
 
@@ -489,6 +489,7 @@ async fn login(
     .await?;
     let view = user_view(&mut tx, &user).await?;
     tx.commit().await?;
+    state.forget_user(&user.id).await;
     Ok(Json(UserBody { user: view }))
 }
 
@@ -539,8 +540,10 @@ async fn logout(session: Session) -> Result<StatusCode> {
         (status = 200, description = "The signed-in user", body = UserBody),
         (status = 403, description = "`session_required`: called with an API key", body = ErrorBody),
         Unauthenticated))]
-async fn me(State(state): State<AppState>, auth: SessionUser) -> Result<Json<UserBody>> {
-    user_body(&state, &auth.user).await
+async fn me(auth: SessionUser) -> Json<UserBody> {
+    Json(UserBody {
+        user: view_of(&auth.user, auth.user.linked_providers.clone()),
+    })
 }
 
 /// Ask for a password-reset link.
@@ -685,6 +688,7 @@ async fn reset_password(
         .ok_or_else(AppError::invalid_token)?;
     apply_bootstrap_admin(&mut tx, &state, &mut user).await?;
     tx.commit().await?;
+    state.forget_user(&user.id).await;
     Ok(Json(StatusBody::ok()))
 }
 
@@ -759,6 +763,7 @@ async fn change_password(
     )
     .await?;
     tx.commit().await?;
+    state.forget_user(&user.id).await;
     session::refresh_fingerprint(&auth.session, &hash).await?;
     Ok(Json(StatusBody::ok()))
 }
@@ -827,6 +832,7 @@ async fn end_session(
     let ev = Event::own("session.revoked", &auth.user.id, Outcome::Success).on("session", &id);
     audit::record(&mut tx, &state, &meta, ev).await?;
     tx.commit().await?;
+    state.forget_user(&auth.user.id).await;
     if id == auth.session_id {
         auth.session.flush().await?;
     }
@@ -855,6 +861,7 @@ async fn end_other_sessions(
     )
     .await?;
     tx.commit().await?;
+    state.forget_user(&auth.user.id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -3,9 +3,10 @@
 //! The cookie carries the tower-sessions id (128 bits from a CSPRNG); the `sessions` table keys
 //! rows by its SHA-256, so a copy of the database cannot be replayed as cookies. Idle expiry
 //! (7 days) is enforced on read; `last_seen_at` is written at most once an hour, so ordinary
-//! reads never write. Absolute expiry is 30 days from sign-in.
+//! reads never write. Absolute expiry is 30 days from sign-in. Sessions and their users are
+//! read through this replica's cache ([`super::cache`]), so an ordinary request reads no rows.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use async_trait::async_trait;
 use axum::{extract::FromRequestParts, http::request::Parts};
@@ -18,12 +19,15 @@ use tower_sessions::{
     Expiry, Session,
 };
 
+use sha2::{Digest, Sha256};
+
+use super::cache::{CachedRecord, CachedUser, SessionDigest};
 use crate::{
     crypto::sha256_hex,
-    db::{self, users::UserRow, Db},
+    db::{self, users::UserRow},
     error::{AppError, Result},
     http::RequestMeta,
-    state::{AppState, Clock},
+    state::AppState,
 };
 
 pub const IDLE_SECS: i64 = 7 * 24 * 3600;
@@ -54,16 +58,25 @@ pub fn password_fingerprint(hash: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DbSessionStore {
-    db: Db,
-    clock: Clock,
+    state: AppState,
+}
+
+impl std::fmt::Debug for DbSessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DbSessionStore")
+    }
 }
 
 impl DbSessionStore {
-    pub fn new(db: Db, clock: Clock) -> Self {
-        Self { db, clock }
+    pub fn new(state: AppState) -> Self {
+        Self { state }
     }
+}
+
+fn digest_of(id: &Id) -> SessionDigest {
+    Sha256::digest(id.to_string().as_bytes()).into()
 }
 
 fn backend(e: impl std::fmt::Display) -> session_store::Error {
@@ -93,7 +106,7 @@ impl SessionStore for DbSessionStore {
                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                  on conflict (id_hash) do nothing",
             )
-            .bind(sha256_hex(record.id.to_string().as_bytes()))
+            .bind(hex::encode(digest_of(&record.id)))
             .bind(&auth.sid)
             .bind(&auth.uid)
             .bind(&data)
@@ -102,7 +115,7 @@ impl SessionStore for DbSessionStore {
             .bind(auth.created)
             .bind(auth.seen)
             .bind(record.expiry_date.unix_timestamp())
-            .execute(&self.db.pool)
+            .execute(&self.state.db.pool)
             .await
             .map_err(backend)?;
             if r.rows_affected() == 1 {
@@ -119,45 +132,76 @@ impl SessionStore for DbSessionStore {
             "update sessions set data = $2, ip = $3, user_agent = $4, last_seen_at = $5, expires_at = $6
              where id_hash = $1",
         )
-        .bind(sha256_hex(record.id.to_string().as_bytes()))
+        .bind(hex::encode(digest_of(&record.id)))
         .bind(&data)
         .bind(&auth.ip)
         .bind(&auth.ua)
         .bind(auth.seen)
         .bind(record.expiry_date.unix_timestamp())
-        .execute(&self.db.pool)
+        .execute(&self.state.db.pool)
         .await
         .map_err(backend)?;
+        self.state.forget_session(&digest_of(&record.id)).await;
         Ok(())
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let digest = digest_of(id);
+        let now = self.state.clock.now();
+        let cache = &self.state.sessions;
+        if let Some(hit) = cache.record(&digest).filter(|r| r.expires_at > now) {
+            return Ok(Some(Record {
+                id: *id,
+                data: hit.data.clone(),
+                expiry_date: OffsetDateTime::from_unix_timestamp(hit.expires_at)
+                    .map_err(backend)?,
+            }));
+        }
+        let epoch = cache.epoch();
         let row = sqlx::query(
-            "select data, expires_at from sessions where id_hash = $1 and expires_at > $2",
+            "select data, expires_at, user_id from sessions where id_hash = $1 and expires_at > $2",
         )
-        .bind(sha256_hex(id.to_string().as_bytes()))
-        .bind(self.clock.now())
-        .fetch_optional(&self.db.pool)
+        .bind(hex::encode(digest))
+        .bind(now)
+        .fetch_optional(&self.state.db.pool)
         .await
         .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
         let data: String = row.try_get("data").map_err(backend)?;
         let expires: i64 = row.try_get("expires_at").map_err(backend)?;
+        let user_id: String = row.try_get("user_id").map_err(backend)?;
         let data: HashMap<String, serde_json::Value> =
             serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
-        Ok(Some(Record {
+        let record = Record {
             id: *id,
             data,
             expiry_date: OffsetDateTime::from_unix_timestamp(expires).map_err(backend)?,
-        }))
+        };
+        cache.put_record(
+            epoch,
+            digest,
+            CachedRecord {
+                user_id,
+                auth: record
+                    .data
+                    .get(KEY)
+                    .and_then(|v| serde_json::from_value(v.clone()).ok())
+                    .map(Arc::new),
+                data: record.data.clone(),
+                expires_at: expires,
+            },
+        );
+        Ok(Some(record))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        let digest = digest_of(id);
         sqlx::query("delete from sessions where id_hash = $1")
-            .bind(sha256_hex(id.to_string().as_bytes()))
-            .execute(&self.db.pool)
+            .bind(hex::encode(digest))
+            .execute(&self.state.db.pool)
             .await
             .map_err(backend)?;
+        self.state.forget_session(&digest).await;
         Ok(())
     }
 }
@@ -198,10 +242,32 @@ pub async fn start(
 
 /// A signed-in browser user. Rejects Bearer requests (these routes are session-only) with 403
 /// `session_required`, and anything else without a live session with 401 `unauthenticated`.
+/// `user` derefs to the user's row.
 pub struct SessionUser {
-    pub user: UserRow,
+    pub user: Arc<CachedUser>,
     pub session_id: String,
     pub session: Session,
+}
+
+/// A user, their sign-in providers and personal workspace, from this replica's cache or read
+/// afresh (and cached).
+pub async fn cached_user(state: &AppState, user_id: &str) -> Result<Option<Arc<CachedUser>>> {
+    if let Some(hit) = state.sessions.user(user_id) {
+        return Ok(Some(hit));
+    }
+    let epoch = state.sessions.epoch();
+    let mut conn = state.db.pool.acquire().await?;
+    let Some(row) = db::users::by_id(&mut *conn, user_id).await? else {
+        return Ok(None);
+    };
+    let user = Arc::new(CachedUser {
+        linked_providers: db::users::linked_providers(&mut *conn, user_id).await?,
+        personal_workspace: db::workspaces::personal_of(&mut *conn, user_id).await?,
+        password_fingerprint: password_fingerprint(row.password_hash.as_deref()),
+        row,
+    });
+    state.sessions.put_user(epoch, user.clone());
+    Ok(Some(user))
 }
 
 impl FromRequestParts<AppState> for SessionUser {
@@ -220,22 +286,28 @@ impl FromRequestParts<AppState> for SessionUser {
             .get::<Session>()
             .cloned()
             .ok_or_else(AppError::unauthenticated)?;
-        let Some(mut auth) = session.get::<AuthData>(KEY).await? else {
-            return Err(AppError::unauthenticated());
-        };
         let now = state.clock.now();
+        // The cached record's parsed sign-in, without loading the session through
+        // tower-sessions (which would copy and re-parse it); the store's own path otherwise.
+        let cached = session
+            .id()
+            .and_then(|id| state.sessions.record(&digest_of(&id)))
+            .filter(|r| r.expires_at > now)
+            .and_then(|r| r.auth.clone());
+        let auth = match cached {
+            Some(auth) => auth,
+            None => match session.get::<AuthData>(KEY).await? {
+                Some(auth) => Arc::new(auth),
+                None => return Err(AppError::unauthenticated()),
+            },
+        };
         if now >= auth.created + ABSOLUTE_SECS || now >= auth.seen + IDLE_SECS {
             tracing::debug!("session expired");
             session.flush().await?;
             return Err(AppError::unauthenticated());
         }
-        let user = match db::users::by_id(&state.db.pool, &auth.uid).await? {
-            Some(u)
-                if u.disabled_at.is_none()
-                    && password_fingerprint(u.password_hash.as_deref()) == auth.pw =>
-            {
-                u
-            }
+        let user = match cached_user(state, &auth.uid).await? {
+            Some(u) if u.disabled_at.is_none() && u.password_fingerprint == auth.pw => u,
             _ => {
                 session.flush().await?;
                 return Err(AppError::unauthenticated());
@@ -243,15 +315,18 @@ impl FromRequestParts<AppState> for SessionUser {
         };
         if now - auth.seen >= TOUCH_SECS {
             let meta = RequestMeta::from_parts(parts);
-            auth.seen = now;
-            auth.ip = meta.ip;
-            auth.ua = meta.user_agent;
-            session.insert(KEY, &auth).await?;
+            let touched = AuthData {
+                seen: now,
+                ip: meta.ip,
+                ua: meta.user_agent,
+                ..(*auth).clone()
+            };
+            session.insert(KEY, &touched).await?;
             session.set_expiry(expiry_at(auth.created + ABSOLUTE_SECS));
         }
         Ok(Self {
             user,
-            session_id: auth.sid,
+            session_id: auth.sid.clone(),
             session,
         })
     }

@@ -2,7 +2,7 @@
 
 use sqlx::{any::AnyRow, Any, Executor, Row};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct UserRow {
     pub id: String,
     pub email: String,

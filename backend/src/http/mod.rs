@@ -73,13 +73,12 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
 pub fn app(state: AppState) -> Router {
     let (api, _) = api_routes().split_for_parts();
     let spec = openapi::json();
-    let sessions =
-        SessionManagerLayer::new(DbSessionStore::new(state.db.clone(), state.clock.clone()))
-            .with_name(state.web.cookie_name)
-            .with_same_site(SameSite::Lax)
-            .with_secure(state.web.secure_cookies)
-            .with_http_only(true)
-            .with_path("/");
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.clone()))
+        .with_name(state.web.cookie_name)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.web.secure_cookies)
+        .with_http_only(true)
+        .with_path("/");
 
     Router::new()
         .merge(api)

@@ -79,6 +79,8 @@ pub struct KeyCache(Cache<KeyDigest, Option<Arc<CachedKey>>>);
 pub struct CachedKey {
     row: KeyRow,
     principal: Arc<WhoAmI>,
+    /// `principal` as JSON: what `GET /api/v1/whoami` answers for this key, serialised once.
+    pub whoami_json: axum::body::Bytes,
     /// The rate-limit bucket's name, made once rather than per request.
     bucket: String,
     reported: AtomicI64,
@@ -115,27 +117,31 @@ impl Default for KeyCache {
 }
 
 impl KeyCache {
-    async fn get(&self, state: &AppState, digest: &KeyDigest) -> Result<Option<Arc<CachedKey>>> {
-        // Hits (nearly every request) take the cheap path; misses go through the single-flight
-        // loader so a burst of requests with a new key makes one database query.
-        if let Some(hit) = self.0.get(digest).await {
-            return Ok(hit);
-        }
+    /// A cached answer (`Some(None)`: a digest known to be no key), without the database.
+    async fn peek(&self, digest: &KeyDigest) -> Option<Option<Arc<CachedKey>>> {
+        self.0.get(digest).await
+    }
+
+    /// The key from the database, through the single-flight loader, so a burst of requests
+    /// with a new key makes one query.
+    async fn load(&self, state: &AppState, digest: &KeyDigest) -> Result<Option<Arc<CachedKey>>> {
         let pool = state.db.pool.clone();
         let hash = hex::encode(digest);
         self.0
             .try_get_with(*digest, async move {
                 db::keys::by_hash(&pool, &hash).await.map(|r| {
                     r.map(|row| {
+                        let principal = WhoAmI {
+                            user_id: row.user_id.clone(),
+                            email: row.owner_email.clone(),
+                            auth: "key".into(),
+                            key_id: Some(row.id.clone()),
+                            scopes: row.scopes.clone(),
+                            workspace_id: row.workspace_id.clone(),
+                        };
                         Arc::new(CachedKey {
-                            principal: Arc::new(WhoAmI {
-                                user_id: row.user_id.clone(),
-                                email: row.owner_email.clone(),
-                                auth: "key".into(),
-                                key_id: Some(row.id.clone()),
-                                scopes: row.scopes.clone(),
-                                workspace_id: row.workspace_id.clone(),
-                            }),
+                            whoami_json: serde_json::to_vec(&principal).unwrap_or_default().into(),
+                            principal: Arc::new(principal),
                             bucket: format!("key:{}", row.id),
                             row,
                             reported: AtomicI64::new(0),
@@ -417,16 +423,14 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
                         None => return Err(AppError::not_found()),
                     }
                 }
-                None => db::workspaces::personal_of(&state.db.pool, &user.user.id)
-                    .await?
-                    .ok_or_else(|| {
-                        AppError::Internal(anyhow::anyhow!("user without a personal workspace"))
-                    })?,
+                None => user.user.personal_workspace.clone().ok_or_else(|| {
+                    AppError::Internal(anyhow::anyhow!("user without a personal workspace"))
+                })?,
             };
             return Ok(Self {
                 principal: Arc::new(WhoAmI {
-                    user_id: user.user.id,
-                    email: user.user.email,
+                    user_id: user.user.id.clone(),
+                    email: user.user.email.clone(),
                     auth: "session".into(),
                     key_id: None,
                     scopes: SCOPES.iter().map(|(s, _)| s.to_string()).collect(),
@@ -444,19 +448,23 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
             )
         };
         let token = raw.ok_or_else(malformed)?;
-        let env = parse_key(token).map_err(|_| malformed())?;
-        if env != server_key_env(state) {
-            return Err(unauthorized(
-                "invalid_key",
-                "This key is not valid on this server.",
-            ));
-        }
         let digest: KeyDigest = Sha256::digest(token.as_bytes()).into();
-        let key = state
-            .keys
-            .get(state, &digest)
-            .await?
-            .ok_or_else(|| unauthorized("invalid_key", "Unknown API key."))?;
+        // Only digests of well-formed keys of this server's kind are ever cached, so a cached
+        // answer needs no format check; anything else is checked before the database is asked.
+        let found = match state.keys.peek(&digest).await {
+            Some(found) => found,
+            None => {
+                let env = parse_key(token).map_err(|_| malformed())?;
+                if env != server_key_env(state) {
+                    return Err(unauthorized(
+                        "invalid_key",
+                        "This key is not valid on this server.",
+                    ));
+                }
+                state.keys.load(state, &digest).await?
+            }
+        };
+        let key = found.ok_or_else(|| unauthorized("invalid_key", "Unknown API key."))?;
         let now = state.clock.now();
         // Who asked (IP, user agent) is only needed when something is recorded.
         let deny = |reason: &'static str| Usage::Denied {

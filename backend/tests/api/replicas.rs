@@ -1,5 +1,6 @@
 //! Several replicas behind one database and one Redis behave as one: revocation reaches every
-//! replica's key cache within a second, rate limits and lockouts are shared, a sync runs on one
+//! replica's key cache within a second, and so does the end of a session (sign-out, ended
+//! sessions, a password change) every replica's session cache, rate limits and lockouts are shared, a sync runs on one
 //! replica at a time, and without Redis a replica degrades to its own limits and says so.
 //! Needs Redis at 127.0.0.1:6379 (`PFN_TEST_REDIS_URL` overrides): these tests fail, not skip,
 //! without it.
@@ -9,7 +10,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{create_key, error_of, with_key, TestApp, PASSWORD};
+use crate::helpers::{create_key, error_of, session_cookie, with_key, TestApp, PASSWORD};
 
 fn redis_url() -> String {
     std::env::var("PFN_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
@@ -67,6 +68,111 @@ async fn a_key_revoked_on_one_replica_is_refused_on_another_within_a_second() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// `method path` on `app` with this session cookie only (as its browser would send it).
+async fn with_cookie(
+    app: &TestApp,
+    method: reqwest::Method,
+    cookie: &str,
+    path: &str,
+) -> reqwest::Response {
+    let mut req = reqwest::Client::new()
+        .request(method, app.url(path))
+        .header("cookie", format!("pfn_session={cookie}"))
+        .header("origin", app.url(""));
+    if path == "/api/v1/auth/password/change" {
+        req = req.json(&json!({"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD}));
+    }
+    req.send().await.unwrap()
+}
+
+const NEW_PASSWORD: &str = "another fine passphrase";
+
+/// Waits until `app` refuses the session (it must, within a second of `after`).
+async fn refused_within_a_second(app: &TestApp, cookie: &str, after: &str) {
+    let start = Instant::now();
+    loop {
+        let res = with_cookie(app, reqwest::Method::GET, cookie, "/api/v1/auth/me").await;
+        if res.status() == StatusCode::UNAUTHORIZED {
+            return;
+        }
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "replica B still accepts the session 1 s after {after}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_session_ended_on_one_replica_is_refused_on_another_within_a_second() {
+    let (a, b) = pair(&[]).await;
+    let email = "session-fanout@example.com";
+    a.signed_in_user(email).await;
+    let mut cookies = Vec::new();
+    for _ in 0..3 {
+        cookies.push(session_cookie(
+            &a.login_with(&a.browser(), email, PASSWORD).await,
+        ));
+    }
+    let (signs_out, changes_password, ended) = (&cookies[0], &cookies[1], &cookies[2]);
+    // B has every session (and the user) cached before anything ends
+    for c in &cookies {
+        let res = with_cookie(&b, reqwest::Method::GET, c, "/api/v1/auth/me").await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+
+    let res = with_cookie(&a, reqwest::Method::POST, signs_out, "/api/v1/auth/logout").await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    refused_within_a_second(&b, signs_out, "signing out on A").await;
+
+    // A password change on A ends every other session, and keeps the one that made it, on B too
+    let res = with_cookie(
+        &a,
+        reqwest::Method::POST,
+        changes_password,
+        "/api/v1/auth/password/change",
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    refused_within_a_second(&b, ended, "a password change on A").await;
+    let res = with_cookie(
+        &b,
+        reqwest::Method::GET,
+        changes_password,
+        "/api/v1/auth/me",
+    )
+    .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "the session that changed the password lives on"
+    );
+    assert_eq!(
+        a.get("/api/v1/auth/me").await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the first browser's session ended with the change"
+    );
+
+    // Ending the others from the surviving session ends them on B as well
+    let again = session_cookie(&b.login_with(&b.browser(), email, NEW_PASSWORD).await);
+    assert_eq!(
+        with_cookie(&b, reqwest::Method::GET, &again, "/api/v1/auth/me")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let res = with_cookie(
+        &a,
+        reqwest::Method::DELETE,
+        changes_password,
+        "/api/v1/auth/sessions",
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    refused_within_a_second(&b, &again, "ending other sessions on A").await;
 }
 
 #[tokio::test]

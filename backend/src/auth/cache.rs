@@ -1,0 +1,220 @@
+//! This replica's cache of browser sessions and of the users behind them, so that a signed-in
+//! request reads no database rows (product.md §7: a session-authenticated request at ≥ 0.8× the
+//! unauthenticated route).
+//!
+//! Two maps, both with a 30 s time-to-live as the bound on anything missed:
+//! - session records, by the SHA-256 of the session id (as the `sessions` table keys them), with
+//!   the user they belong to;
+//! - users, by id: the row, the linked sign-in providers and the personal workspace.
+//!
+//! What changes them invalidates them at once: the session store drops a record it saves or
+//! deletes, and every change to a user or to a user's sessions calls
+//! [`crate::state::AppState::forget_user`] after its transaction commits, which also tells the
+//! other replicas through Redis. A load that read the database before such an invalidation never
+//! enters the cache after it (the epoch check in [`SessionCache::fill`]), so a commit cannot be
+//! overtaken by a slow read.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, RwLock,
+    },
+    time::Duration,
+};
+
+use moka::sync::Cache;
+
+use super::session::AuthData;
+use crate::db::users::UserRow;
+
+/// SHA-256 of a session id.
+pub type SessionDigest = [u8; 32];
+
+/// A stored session as the store loads it.
+pub struct CachedRecord {
+    pub user_id: String,
+    /// The sign-in the record holds, parsed once.
+    pub auth: Option<Arc<AuthData>>,
+    pub data: HashMap<String, serde_json::Value>,
+    pub expires_at: i64,
+}
+
+/// A signed-in user as requests need them. Derefs to the row.
+pub struct CachedUser {
+    pub row: UserRow,
+    pub linked_providers: Vec<String>,
+    pub personal_workspace: Option<String>,
+    /// [`super::session::password_fingerprint`] of the row's hash, which sessions must match.
+    pub password_fingerprint: String,
+}
+
+impl std::ops::Deref for CachedUser {
+    type Target = UserRow;
+    fn deref(&self) -> &UserRow {
+        &self.row
+    }
+}
+
+#[derive(Clone)]
+pub struct SessionCache(Arc<Inner>);
+
+struct Inner {
+    records: Cache<SessionDigest, Arc<CachedRecord>>,
+    users: Cache<String, Arc<CachedUser>>,
+    /// Bumped by every invalidation (under the write lock); a load fills the cache only if the
+    /// epoch it started in is still current (under the read lock).
+    epoch: AtomicU64,
+    gate: RwLock<()>,
+}
+
+const TTL: Duration = Duration::from_secs(30);
+
+impl Default for SessionCache {
+    fn default() -> Self {
+        Self(Arc::new(Inner {
+            records: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(TTL)
+                .support_invalidation_closures()
+                .build(),
+            users: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(TTL)
+                .build(),
+            epoch: AtomicU64::new(0),
+            gate: RwLock::new(()),
+        }))
+    }
+}
+
+/// Where a cache load started; see [`SessionCache::fill`].
+#[derive(Clone, Copy)]
+pub struct Epoch(u64);
+
+impl SessionCache {
+    /// Call before reading the database for a value that will be cached.
+    pub fn epoch(&self) -> Epoch {
+        Epoch(self.0.epoch.load(Ordering::Acquire))
+    }
+
+    /// Runs `insert` unless something was invalidated since `epoch`.
+    fn fill(&self, epoch: Epoch, insert: impl FnOnce()) {
+        let _shared = self.0.gate.read().unwrap_or_else(|e| e.into_inner());
+        if self.0.epoch.load(Ordering::Acquire) == epoch.0 {
+            insert();
+        }
+    }
+
+    fn invalidating(&self, drop: impl FnOnce(&Inner)) {
+        let _alone = self.0.gate.write().unwrap_or_else(|e| e.into_inner());
+        self.0.epoch.fetch_add(1, Ordering::AcqRel);
+        drop(&self.0);
+    }
+
+    pub fn record(&self, digest: &SessionDigest) -> Option<Arc<CachedRecord>> {
+        self.0.records.get(digest)
+    }
+
+    pub fn put_record(&self, epoch: Epoch, digest: SessionDigest, record: CachedRecord) {
+        self.fill(epoch, || self.0.records.insert(digest, Arc::new(record)));
+    }
+
+    pub fn user(&self, id: &str) -> Option<Arc<CachedUser>> {
+        self.0.users.get(id)
+    }
+
+    pub fn put_user(&self, epoch: Epoch, user: Arc<CachedUser>) {
+        self.fill(epoch, || self.0.users.insert(user.row.id.clone(), user));
+    }
+
+    /// Drops one session record (it was saved or deleted).
+    pub fn forget_session(&self, digest: &SessionDigest) {
+        self.invalidating(|c| c.records.invalidate(digest));
+    }
+
+    /// Drops a user and every session record of theirs (the user, their password, their
+    /// providers or their sessions changed).
+    pub fn forget_user(&self, user_id: &str) {
+        self.invalidating(|c| {
+            c.users.invalidate(user_id);
+            let owner = user_id.to_owned();
+            // Only fails when the builder lacks `support_invalidation_closures`, which it has.
+            let _ = c
+                .records
+                .invalidate_entries_if(move |_, r| r.user_id == owner);
+        });
+    }
+
+    /// Drops everything (after missing invalidations from other replicas).
+    pub fn clear(&self) {
+        self.invalidating(|c| {
+            c.records.invalidate_all();
+            c.users.invalidate_all();
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: &str) -> Arc<CachedUser> {
+        Arc::new(CachedUser {
+            row: UserRow {
+                id: id.into(),
+                ..UserRow::default()
+            },
+            linked_providers: vec![],
+            personal_workspace: None,
+            password_fingerprint: String::new(),
+        })
+    }
+
+    fn record(user_id: &str) -> CachedRecord {
+        CachedRecord {
+            user_id: user_id.into(),
+            auth: None,
+            data: HashMap::new(),
+            expires_at: 0,
+        }
+    }
+
+    #[test]
+    fn a_load_that_started_before_an_invalidation_is_not_cached() {
+        let cache = SessionCache::default();
+        let before = cache.epoch();
+        cache.forget_user("u1");
+        cache.put_user(before, user("u1"));
+        assert!(cache.user("u1").is_none());
+        let after = cache.epoch();
+        cache.put_user(after, user("u1"));
+        assert!(cache.user("u1").is_some());
+    }
+
+    #[test]
+    fn forgetting_a_user_drops_their_sessions_only() {
+        let cache = SessionCache::default();
+        let e = cache.epoch();
+        cache.put_record(e, [1; 32], record("u1"));
+        cache.put_record(e, [2; 32], record("u1"));
+        cache.put_record(e, [3; 32], record("u2"));
+        cache.put_user(e, user("u1"));
+        cache.forget_user("u1");
+        assert!(cache.record(&[1; 32]).is_none());
+        assert!(cache.record(&[2; 32]).is_none());
+        assert!(cache.record(&[3; 32]).is_some());
+        assert!(cache.user("u1").is_none());
+    }
+
+    #[test]
+    fn forgetting_a_session_keeps_the_others() {
+        let cache = SessionCache::default();
+        let e = cache.epoch();
+        cache.put_record(e, [1; 32], record("u1"));
+        cache.put_record(e, [2; 32], record("u1"));
+        cache.forget_session(&[1; 32]);
+        assert!(cache.record(&[1; 32]).is_none());
+        assert!(cache.record(&[2; 32]).is_some());
+    }
+}

@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Throughput vs concurrency (not a test): one release pfn on SQLite, wrk at 1 to 128
+connections against the unauthenticated route, a key-authenticated one and a
+session-authenticated one. At each level the three routes run one after the other (in a rotating
+order), BENCH_STEP_SECONDS each (default 3), so every ratio is taken within a few seconds.
+
+Writes a Markdown table to stdout, the figures to <out>.csv and a plot to <out>.svg (drawn here,
+standard library only). Usage: bench/concurrency.py <pfn binary> <out path without extension>.
+Run through bench/concurrency.sh.
+"""
+import math
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import pfnbench as pb  # noqa: E402
+
+BIN, OUT = sys.argv[1], sys.argv[2]
+STEP = int(os.environ.get("BENCH_STEP_SECONDS", "3"))
+LEVELS = [int(x) for x in os.environ.get("BENCH_LEVELS", "1 2 4 8 16 32 64 128").split()]
+COLORS = ["#4c78a8", "#f58518", "#54a24b"]
+
+
+def svg(title, subtitle, series, levels):
+    """A line chart: x = connections (log 2), y = 2xx requests per second."""
+    w, h, left, right, top, bottom = 760, 440, 80, 210, 60, 60
+    pw, ph = w - left - right, h - top - bottom
+    ymax = max(v for _, vals in series for v in vals)
+    step = 10 ** math.floor(math.log10(ymax))
+    for m in (1, 2, 5, 10):
+        if ymax / (step * m) <= 6:
+            step *= m
+            break
+    ytop = math.ceil(ymax / step) * step
+    lx0, lx1 = math.log2(levels[0]), math.log2(levels[-1])
+
+    def x(c):
+        return left + (math.log2(c) - lx0) / (lx1 - lx0) * pw
+
+    def y(v):
+        return top + ph - v / ytop * ph
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
+        'font-family="sans-serif" font-size="12">',
+        f'<rect width="{w}" height="{h}" fill="#fff"/>',
+        f'<text x="{left}" y="24" font-size="16" font-weight="bold">{title}</text>',
+        f'<text x="{left}" y="42" fill="#555">{subtitle}</text>',
+    ]
+    v = 0
+    while v <= ytop:
+        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#ddd"/>')
+        out.append(f'<text x="{left - 8}" y="{y(v) + 4:.1f}" text-anchor="end">{v:,.0f}</text>')
+        v += step
+    for c in levels:
+        out.append(f'<line x1="{x(c):.1f}" x2="{x(c):.1f}" y1="{top}" y2="{top + ph}" stroke="#eee"/>')
+        out.append(f'<text x="{x(c):.1f}" y="{top + ph + 18}" text-anchor="middle">{c}</text>')
+    out.append(f'<text x="{left + pw / 2}" y="{h - 14}" text-anchor="middle">concurrent connections (wrk -c)</text>')
+    out.append(f'<text transform="translate(18 {top + ph / 2}) rotate(-90)" text-anchor="middle">2xx requests / s</text>')
+    for i, (name, vals) in enumerate(series):
+        color = COLORS[i % len(COLORS)]
+        pts = " ".join(f"{x(c):.1f},{y(val):.1f}" for c, val in zip(levels, vals))
+        out.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2.5"/>')
+        for c, val in zip(levels, vals):
+            out.append(f'<circle cx="{x(c):.1f}" cy="{y(val):.1f}" r="3.5" fill="{color}"/>')
+        ly = top + 10 + i * 22
+        out.append(f'<line x1="{left + pw + 16}" x2="{left + pw + 40}" y1="{ly}" y2="{ly}" stroke="{color}" stroke-width="2.5"/>')
+        out.append(f'<text x="{left + pw + 46}" y="{ly + 4}">{name}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def main():
+    server = pb.Server(
+        BIN,
+        dict(
+            PFN_LOGIN_RATE_PER_IP_PER_MIN="0",
+            PFN_SIGNUP_RATE_PER_IP_PER_HOUR="0",
+            PFN_KEY_RATE_LIMIT_PER_MIN="1000000000",
+            PFN_KEY_RATE_BURST="1000000000",
+        ),
+    )
+    try:
+        cookie = pb.account([server])
+        _, secret = pb.create_key(server.base, cookie)
+        routes = [
+            ("/healthz", "/healthz", ()),
+            ("/whoami (key)", "/api/v1/whoami", (f"Authorization: Bearer {secret}",)),
+            ("/auth/me (session)", "/api/v1/auth/me", (f"Cookie: {cookie}",)),
+        ]
+        rps = {name: [] for name, _, _ in routes}
+        for i, c in enumerate(LEVELS):
+            order = routes[i % 3:] + routes[: i % 3]
+            got = {name: pb.wrk(server.base + path, STEP, c, headers=h) for name, path, h in order}
+            for name, _, _ in routes:
+                rps[name].append(got[name][0])
+            print(f"  c={c}: " + ", ".join(f"{n} {got[n][0]:,.0f}/s" for n, _, _ in routes), file=sys.stderr)
+    finally:
+        server.stop()
+
+    base = rps["/healthz"]
+    when = pb.machine()
+    print(f"\npfn throughput vs concurrency — {when}")
+    print(f"release build, SQLite, wrk -t2 for {STEP} s per point, 2xx only\n")
+    print("| connections | /healthz req/s | /whoami (key) | ratio | /auth/me (session) | ratio |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for i, c in enumerate(LEVELS):
+        k, s = rps["/whoami (key)"][i], rps["/auth/me (session)"][i]
+        print(f"| {c} | {base[i]:,.0f} | {k:,.0f} | {k / base[i]:.2f} | {s:,.0f} | {s / base[i]:.2f} |")
+    with open(OUT + ".csv", "w") as f:
+        f.write("connections," + ",".join(name for name, _, _ in routes) + "\n")
+        for i, c in enumerate(LEVELS):
+            f.write(f"{c}," + ",".join(f"{rps[name][i]:.0f}" for name, _, _ in routes) + "\n")
+    with open(OUT + ".svg", "w") as f:
+        f.write(svg("pfn: throughput vs concurrency", f"{when}; release build, SQLite, loopback wrk",
+                    [(name, rps[name]) for name, _, _ in routes], LEVELS))
+    print(f"\nwrote {OUT}.csv and {OUT}.svg")
+
+
+if __name__ == "__main__":
+    main()

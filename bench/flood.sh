@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Other routes' latency during a sign-in flood, and the flood's rate against the argon2id
+# ceiling. See bench/flood.py for the knobs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+need_cargo
+command -v wrk >/dev/null || { log "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
+log "building the release binary"
+cargo build -q --release -p backend --bin pfn --example hash_time
+exec python3 bench/flood.py "$(target_dir)/release/pfn" "$(target_dir)/release/examples/hash_time"

@@ -1,0 +1,197 @@
+"""Shared pieces of the Python benchmarks (standard library only): start release pfn servers,
+make a verified account, sign in, create keys, time requests on a kept-alive connection, and
+run wrk. Not a test helper: benchmarks measure, they do not assert behaviour."""
+import glob
+import http.client
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+
+EMAIL = "bench@example.com"
+PASSWORD = "sunrise-meridian-2026"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Server:
+    """One `pfn serve` on a free loopback port with its own data directory."""
+
+    def __init__(self, binary, env=None, name="pfn"):
+        self.dir = tempfile.mkdtemp(prefix=f"pfn-bench-{name}-")
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        full = dict(os.environ)
+        full.update(
+            PFN_DATA_DIR=self.dir,
+            PFN_LISTEN=f"127.0.0.1:{self.port}",
+            PFN_PUBLIC_URL=self.base,
+            RUST_LOG=os.environ.get("RUST_LOG", "warn"),
+        )
+        full.update(env or {})
+        self.log = open(os.path.join(self.dir, "server.log"), "w")
+        self.proc = subprocess.Popen([binary, "serve"], env=full, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"{name} exited at start; see {self.dir}/server.log")
+            try:
+                if Client(self.base).request("GET", "/readyz")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise SystemExit(f"{name} did not become ready; see {self.dir}/server.log")
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+class Client:
+    """A kept-alive HTTP/1.1 connection (what a real client, and wrk, uses)."""
+
+    def __init__(self, base, headers=None):
+        host, port = base.removeprefix("http://").split(":")
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        self.headers = dict(headers or {})
+        self.origin = base
+
+    def request(self, method, path, body=None, headers=None):
+        h = dict(self.headers)
+        h.update(headers or {})
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            h["Content-Type"] = "application/json"
+        if method not in ("GET", "HEAD"):
+            h.setdefault("Origin", self.origin)
+        self.conn.request(method, path, body=data, headers=h)
+        res = self.conn.getresponse()
+        raw = res.read()
+        return res.status, raw, res
+
+    def json(self, method, path, body=None, expect=(200, 201, 202, 204)):
+        status, raw, res = self.request(method, path, body)
+        if status not in expect:
+            raise SystemExit(f"{method} {path}: {status} {raw[:300]!r}")
+        return (json.loads(raw) if raw else None), res
+
+
+def outbox_token(dirs, kind, deadline_s=10):
+    """The newest `kind` token (verify-email, reset-password) in any of the outboxes."""
+    deadline = time.time() + deadline_s
+    while time.time() < deadline:
+        for d in dirs:
+            for path in sorted(glob.glob(os.path.join(d, "outbox", "*.eml")), key=os.path.getmtime, reverse=True):
+                m = re.search(rf"{kind}\?token=([A-Za-z0-9_-]+)", open(path, encoding="utf-8", errors="replace").read())
+                if m:
+                    return m.group(1)
+        time.sleep(0.05)
+    raise SystemExit(f"no {kind} mail in {dirs}")
+
+
+def account(servers):
+    """Signs up and verifies the benchmark user on the first server; returns a session cookie
+    header value signed in on that server (sessions live in the shared database)."""
+    first = servers[0]
+    c = Client(first.base)
+    c.json("POST", "/api/v1/auth/signup", {"email": EMAIL, "password": PASSWORD, "name": "Bench"})
+    token = outbox_token([s.dir for s in servers], "verify-email")
+    c.json("POST", "/api/v1/auth/verify-email", {"token": token})
+    return login(first.base)
+
+
+def login(base):
+    c = Client(base)
+    _, res = c.json("POST", "/api/v1/auth/login", {"email": EMAIL, "password": PASSWORD})
+    cookie = re.search(r"((?:__Host-)?pfn_session=[^;]+)", res.getheader("Set-Cookie") or "")
+    if not cookie:
+        raise SystemExit("sign-in gave no session cookie")
+    return cookie.group(1)
+
+
+def create_key(base, cookie, name="bench", scopes=("read:accounts",)):
+    """Returns (key id, secret)."""
+    c = Client(base, {"Cookie": cookie})
+    body, _ = c.json("POST", "/api/v1/keys", {"name": name, "scopes": list(scopes)})
+    return body["key"]["id"], body["secret"]
+
+
+def percentile(values, p):
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    k = (len(values) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def probe(base, path, headers, seconds, interval):
+    """Sequential GETs, one every `interval` seconds, for `seconds`: latencies in ms of the 2xx
+    answers, and how many were not 2xx. Spaced requests measure latency without adding load."""
+    c = Client(base, headers)
+    c.request("GET", path)  # open the connection
+    lat, bad = [], 0
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        t0 = time.perf_counter()
+        status = c.request("GET", path)[0]
+        dt = (time.perf_counter() - t0) * 1000
+        if 200 <= status < 300:
+            lat.append(dt)
+        else:
+            bad += 1
+        time.sleep(max(0.0, interval - (time.perf_counter() - t0)))
+    return lat, bad
+
+
+def wrk(url, seconds, connections, threads=2, headers=(), script=None, env=None):
+    """Runs wrk; returns (2xx per second, p50 ms, p99 ms)."""
+    cmd = ["wrk", "--latency", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{seconds}s"]
+    for h in headers:
+        cmd += ["-H", h]
+    if script:
+        cmd += ["-s", script]
+    cmd.append(url)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    dur = float(re.search(r"requests in ([\d.]+)s", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    ok = total - (int(non2xx.group(1)) if non2xx else 0)
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)
+    return ok / dur, _ms(p50), _ms(p99)
+
+
+def _ms(text):
+    for unit, f in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * f
+    return float(text)
+
+
+def machine():
+    cpu = "unknown CPU"
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    return f"{time.strftime('%Y-%m-%dT%H:%MZ', time.gmtime())}, {os.cpu_count()} cores, {cpu}"
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
