@@ -44,7 +44,7 @@ cookie=$(curl -fs -D - -o /dev/null -X POST "$base/api/v1/auth/login" -H 'conten
   -d "{\"email\":\"$BENCH_EMAIL\",\"password\":\"$BENCH_PASSWORD\"}" | grep -io 'pfn_session=[^;]*' | head -n1)
 [ -n "$cookie" ] || die "could not sign the benchmark user in"
 apikey=$(curl -sS --fail-with-body -X POST "$base/api/v1/keys" -H 'content-type: application/json' -H "Cookie: $cookie" \
-  -H "Origin: $base" -d '{"name":"bench","scopes":["read:accounts"]}' | grep -o '"secret":"pfn_live_[0-9A-Za-z]*"' | cut -d'"' -f4) \
+  -H "Origin: $base" -d '{"name":"bench","scopes":["read:accounts"]}' | grep -Eo '"secret":"pfn_(live|test)_[0-9A-Za-z]*"' | cut -d'"' -f4) \
   || die "could not create the benchmark key"
 
 # run NAME wrk-args… : prints "NAME ok_per_sec p50 p99" from wrk's report

@@ -2,7 +2,8 @@
 """Throughput vs concurrency (not a test): one release pfn on SQLite, wrk at 1 to 128
 connections against the unauthenticated route, a key-authenticated one and a
 session-authenticated one. At each level the three routes run one after the other (in a rotating
-order), BENCH_STEP_SECONDS each (default 3), so every ratio is taken within a few seconds.
+order), BENCH_STEP_SECONDS each (default 3), so every ratio is taken within a few seconds; the
+whole sweep runs BENCH_PASSES times (default 2) and each point is the mean of its passes.
 
 Writes a Markdown table to stdout, the figures to <out>.csv and a plot to <out>.svg (drawn here,
 standard library only). Usage: bench/concurrency.py <pfn binary> <out path without extension>.
@@ -18,16 +19,18 @@ import pfnbench as pb  # noqa: E402
 BIN, OUT = sys.argv[1], sys.argv[2]
 STEP = int(os.environ.get("BENCH_STEP_SECONDS", "3"))
 LEVELS = [int(x) for x in os.environ.get("BENCH_LEVELS", "1 2 4 8 16 32 64 128").split()]
+PASSES = int(os.environ.get("BENCH_PASSES", "2"))
 COLORS = ["#4c78a8", "#f58518", "#54a24b"]
 
 
-def svg(title, subtitle, series, levels):
-    """A line chart: x = connections (log 2), y = 2xx requests per second."""
+def svg(title, subtitle, series, levels, ylabel="2xx requests / s", targets=(), fmt="{:,.0f}", first_color=0):
+    """A line chart: x = connections (log 2), y = the series' values; `targets` are dashed
+    horizontal lines (value, colour index, label)."""
     w, h, left, right, top, bottom = 760, 440, 80, 210, 60, 60
     pw, ph = w - left - right, h - top - bottom
-    ymax = max(v for _, vals in series for v in vals)
+    ymax = max([v for _, vals in series for v in vals] + [t for t, _, _ in targets])
     step = 10 ** math.floor(math.log10(ymax))
-    for m in (1, 2, 5, 10):
+    for m in (0.1, 0.2, 0.25, 0.5, 1, 2, 5, 10):
         if ymax / (step * m) <= 6:
             step *= m
             break
@@ -50,20 +53,25 @@ def svg(title, subtitle, series, levels):
     v = 0
     while v <= ytop:
         out.append(f'<line x1="{left}" x2="{left + pw}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#ddd"/>')
-        out.append(f'<text x="{left - 8}" y="{y(v) + 4:.1f}" text-anchor="end">{v:,.0f}</text>')
-        v += step
+        out.append(f'<text x="{left - 8}" y="{y(v) + 4:.1f}" text-anchor="end">{fmt.format(v)}</text>')
+        v = round(v + step, 10)
     for c in levels:
         out.append(f'<line x1="{x(c):.1f}" x2="{x(c):.1f}" y1="{top}" y2="{top + ph}" stroke="#eee"/>')
         out.append(f'<text x="{x(c):.1f}" y="{top + ph + 18}" text-anchor="middle">{c}</text>')
     out.append(f'<text x="{left + pw / 2}" y="{h - 14}" text-anchor="middle">concurrent connections (wrk -c)</text>')
-    out.append(f'<text transform="translate(18 {top + ph / 2}) rotate(-90)" text-anchor="middle">2xx requests / s</text>')
+    out.append(f'<text transform="translate(18 {top + ph / 2}) rotate(-90)" text-anchor="middle">{ylabel}</text>')
+    for value, ci, label in targets:
+        color = COLORS[(ci + first_color) % len(COLORS)]
+        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="{color}" '
+                   'stroke-width="1.5" stroke-dasharray="6 4"/>')
+        out.append(f'<text x="{left + pw + 6}" y="{y(value) + 4:.1f}" fill="{color}">{label}</text>')
     for i, (name, vals) in enumerate(series):
-        color = COLORS[i % len(COLORS)]
+        color = COLORS[(i + first_color) % len(COLORS)]
         pts = " ".join(f"{x(c):.1f},{y(val):.1f}" for c, val in zip(levels, vals))
         out.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2.5"/>')
         for c, val in zip(levels, vals):
             out.append(f'<circle cx="{x(c):.1f}" cy="{y(val):.1f}" r="3.5" fill="{color}"/>')
-        ly = top + 10 + i * 22
+        ly = top + ph - 60 + i * 22 if targets else top + 10 + i * 22
         out.append(f'<line x1="{left + pw + 16}" x2="{left + pw + 40}" y1="{ly}" y2="{ly}" stroke="{color}" stroke-width="2.5"/>')
         out.append(f'<text x="{left + pw + 46}" y="{ly + 4}">{name}</text>')
     out.append("</svg>")
@@ -88,20 +96,24 @@ def main():
             ("/whoami (key)", "/api/v1/whoami", (f"Authorization: Bearer {secret}",)),
             ("/auth/me (session)", "/api/v1/auth/me", (f"Cookie: {cookie}",)),
         ]
-        rps = {name: [] for name, _, _ in routes}
-        for i, c in enumerate(LEVELS):
-            order = routes[i % 3:] + routes[: i % 3]
-            got = {name: pb.wrk(server.base + path, STEP, c, headers=h) for name, path, h in order}
-            for name, _, _ in routes:
-                rps[name].append(got[name][0])
-            print(f"  c={c}: " + ", ".join(f"{n} {got[n][0]:,.0f}/s" for n, _, _ in routes), file=sys.stderr)
+        sums = {name: [0.0] * len(LEVELS) for name, _, _ in routes}
+        for p in range(PASSES):
+            for i, c in enumerate(LEVELS):
+                shift = (i + p) % 3
+                order = routes[shift:] + routes[:shift]
+                got = {name: pb.wrk(server.base + path, STEP, c, headers=h) for name, path, h in order}
+                for name, _, _ in routes:
+                    sums[name][i] += got[name][0]
+                print(f"  pass {p + 1}, c={c}: " + ", ".join(f"{n} {got[n][0]:,.0f}/s" for n, _, _ in routes),
+                      file=sys.stderr)
+        rps = {name: [v / PASSES for v in vals] for name, vals in sums.items()}
     finally:
         server.stop()
 
     base = rps["/healthz"]
     when = pb.machine()
     print(f"\npfn throughput vs concurrency — {when}")
-    print(f"release build, SQLite, wrk -t2 for {STEP} s per point, 2xx only\n")
+    print(f"release build, SQLite, wrk -t2 for {STEP} s per point and pass, mean of {PASSES} passes, 2xx only\n")
     print("| connections | /healthz req/s | /whoami (key) | ratio | /auth/me (session) | ratio |")
     print("|---:|---:|---:|---:|---:|---:|")
     for i, c in enumerate(LEVELS):
@@ -114,7 +126,12 @@ def main():
     with open(OUT + ".svg", "w") as f:
         f.write(svg("pfn: throughput vs concurrency", f"{when}; release build, SQLite, loopback wrk",
                     [(name, rps[name]) for name, _, _ in routes], LEVELS))
-    print(f"\nwrote {OUT}.csv and {OUT}.svg")
+    ratios = [(name, [v / b for v, b in zip(rps[name], base)]) for name, _, _ in routes[1:]]
+    with open(OUT + "-ratio.svg", "w") as f:
+        f.write(svg("pfn: authenticated ÷ unauthenticated throughput", f"{when}; same run as the throughput plot",
+                    ratios, LEVELS, ylabel="ratio to /healthz", fmt="{:.1f}", first_color=1,
+                    targets=((0.9, 0, "key target 0.9"), (0.8, 1, "session target 0.8"))))
+    print(f"\nwrote {OUT}.csv, {OUT}.svg and {OUT}-ratio.svg")
 
 
 if __name__ == "__main__":

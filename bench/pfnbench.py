@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -25,9 +26,10 @@ def free_port():
 
 
 class Server:
-    """One `pfn serve` on a free loopback port with its own data directory."""
+    """One `pfn serve` on a free loopback port with its own data directory (removed by `stop`
+    unless BENCH_KEEP is set)."""
 
-    def __init__(self, binary, env=None, name="pfn"):
+    def __init__(self, binary, env=None, name="pfn", startup_seconds=30):
         self.dir = tempfile.mkdtemp(prefix=f"pfn-bench-{name}-")
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -41,7 +43,7 @@ class Server:
         full.update(env or {})
         self.log = open(os.path.join(self.dir, "server.log"), "w")
         self.proc = subprocess.Popen([binary, "serve"], env=full, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 30
+        deadline = time.time() + startup_seconds
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise SystemExit(f"{name} exited at start; see {self.dir}/server.log")
@@ -59,6 +61,9 @@ class Server:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+        self.log.close()
+        if not os.environ.get("BENCH_KEEP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Client:

@@ -111,7 +111,8 @@ def main():
             measure(others, {"Cookie": signed_in}, "/api/v1/auth/me",
                     lambda: ends.request("POST", "/api/v1/auth/logout")[0], results["session"])
         print(f"\npfn revocation propagation — {pb.machine()}")
-        print(f"{REPLICAS} release replicas, PostgreSQL + Redis on loopback, {ROUNDS} keys revoked on replica A")
+        print(f"{REPLICAS} release replicas, PostgreSQL + Redis on loopback; {ROUNDS} rounds of: a key revoked "
+              "on replica A, a browser signed out on replica A")
         print()
         print("| measured from sending the request on A | median | p90 | max |")
         print("|---|---:|---:|---:|")

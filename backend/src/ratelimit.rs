@@ -5,7 +5,7 @@ use std::{collections::HashMap, sync::Mutex};
 
 use async_trait::async_trait;
 
-use crate::state::Clock;
+use crate::{keys::auth::Hasher, state::Clock};
 
 /// A limit of `limit` events per `per_secs`, refilling smoothly; `limit == 0` means off.
 #[derive(Debug, Clone, Copy)]
@@ -75,14 +75,14 @@ pub trait RateLimiter: Send + Sync {
 /// Token buckets in process memory: right for a single replica.
 pub struct LocalLimiter {
     clock: Clock,
-    buckets: Mutex<HashMap<String, (f64, i64)>>,
+    buckets: Mutex<HashMap<String, (f64, i64), Hasher>>,
 }
 
 impl LocalLimiter {
     pub fn new(clock: Clock) -> Self {
         Self {
             clock,
-            buckets: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(HashMap::default()),
         }
     }
 }

@@ -5,7 +5,8 @@
 //! Two maps, both with a 30 s time-to-live as the bound on anything missed:
 //! - session records, by the SHA-256 of the session id (as the `sessions` table keys them), with
 //!   the user they belong to;
-//! - users, by id: the row, the linked sign-in providers and the personal workspace.
+//! - users, by id: the row, the personal workspace, and the user as `GET /api/v1/auth/me` shows
+//!   them (with their linked sign-in providers), serialised.
 //!
 //! What changes them invalidates them at once: the session store drops a record it saves or
 //! deletes, and every change to a user or to a user's sessions calls
@@ -26,7 +27,7 @@ use std::{
 use moka::sync::Cache;
 
 use super::session::AuthData;
-use crate::db::users::UserRow;
+use crate::{db::users::UserRow, keys::auth::Hasher};
 
 /// SHA-256 of a session id.
 pub type SessionDigest = [u8; 32];
@@ -43,10 +44,11 @@ pub struct CachedRecord {
 /// A signed-in user as requests need them. Derefs to the row.
 pub struct CachedUser {
     pub row: UserRow,
-    pub linked_providers: Vec<String>,
     pub personal_workspace: Option<String>,
     /// [`super::session::password_fingerprint`] of the row's hash, which sessions must match.
     pub password_fingerprint: String,
+    /// The `GET /api/v1/auth/me` answer (a `UserBody`), serialised once.
+    pub me_json: axum::body::Bytes,
 }
 
 impl std::ops::Deref for CachedUser {
@@ -60,8 +62,8 @@ impl std::ops::Deref for CachedUser {
 pub struct SessionCache(Arc<Inner>);
 
 struct Inner {
-    records: Cache<SessionDigest, Arc<CachedRecord>>,
-    users: Cache<String, Arc<CachedUser>>,
+    records: Cache<SessionDigest, Arc<CachedRecord>, Hasher>,
+    users: Cache<String, Arc<CachedUser>, Hasher>,
     /// Bumped by every invalidation (under the write lock); a load fills the cache only if the
     /// epoch it started in is still current (under the read lock).
     epoch: AtomicU64,
@@ -77,11 +79,11 @@ impl Default for SessionCache {
                 .max_capacity(100_000)
                 .time_to_live(TTL)
                 .support_invalidation_closures()
-                .build(),
+                .build_with_hasher(Hasher::default()),
             users: Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(TTL)
-                .build(),
+                .build_with_hasher(Hasher::default()),
             epoch: AtomicU64::new(0),
             gate: RwLock::new(()),
         }))
@@ -165,9 +167,9 @@ mod tests {
                 id: id.into(),
                 ..UserRow::default()
             },
-            linked_providers: vec![],
             personal_workspace: None,
             password_fingerprint: String::new(),
+            me_json: Default::default(),
         })
     }
 

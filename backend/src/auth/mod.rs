@@ -14,7 +14,8 @@ use std::collections::BTreeMap;
 
 use axum::{
     extract::{Path, State},
-    http::StatusCode,
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
     Json,
 };
 use shared::{
@@ -102,7 +103,8 @@ pub async fn user_view(conn: &mut AnyConnection, u: &UserRow) -> Result<User> {
     Ok(view_of(u, providers))
 }
 
-fn view_of(u: &UserRow, linked_providers: Vec<String>) -> User {
+/// How the API shows a user.
+pub(crate) fn view_of(u: &UserRow, linked_providers: Vec<String>) -> User {
     User {
         id: u.id.clone(),
         email: u.email.clone(),
@@ -119,14 +121,15 @@ fn view_of(u: &UserRow, linked_providers: Vec<String>) -> User {
     }
 }
 
-/// `PFN_BOOTSTRAP_ADMIN_EMAIL` makes that account admin once its email is verified.
+/// `PFN_BOOTSTRAP_ADMIN_EMAIL` makes that account admin once its email is verified. True when
+/// it did so now.
 async fn apply_bootstrap_admin(
     conn: &mut AnyConnection,
     state: &AppState,
     u: &mut UserRow,
-) -> Result<()> {
+) -> Result<bool> {
     let Some(admin) = &state.config.bootstrap_admin_email else {
-        return Ok(());
+        return Ok(false);
     };
     if u.role != "admin"
         && u.email_verified_at.is_some()
@@ -135,8 +138,9 @@ async fn apply_bootstrap_admin(
         db::users::set_role(&mut *conn, &u.id, "admin", state.clock.now()).await?;
         u.role = "admin".into();
         tracing::info!(user_id = %u.id, "bootstrap admin granted");
+        return Ok(true);
     }
-    Ok(())
+    Ok(false)
 }
 
 /// The front of the "always 202" routes that send mail (resend, forgot): the email must parse
@@ -479,7 +483,7 @@ async fn login(
     }
     session::start(&session, &state, &user, &meta).await?;
     let mut tx = state.db.begin().await?;
-    apply_bootstrap_admin(&mut tx, &state, &mut user).await?;
+    let promoted = apply_bootstrap_admin(&mut tx, &state, &mut user).await?;
     audit::record(
         &mut tx,
         &state,
@@ -489,7 +493,11 @@ async fn login(
     .await?;
     let view = user_view(&mut tx, &user).await?;
     tx.commit().await?;
-    state.forget_user(&user.id).await;
+    // A sign-in changes nothing cached unless it made the user admin: busy accounts keep
+    // their other sessions' cache entries.
+    if promoted {
+        state.forget_user(&user.id).await;
+    }
     Ok(Json(UserBody { user: view }))
 }
 
@@ -540,10 +548,16 @@ async fn logout(session: Session) -> Result<StatusCode> {
         (status = 200, description = "The signed-in user", body = UserBody),
         (status = 403, description = "`session_required`: called with an API key", body = ErrorBody),
         Unauthenticated))]
-async fn me(auth: SessionUser) -> Json<UserBody> {
-    Json(UserBody {
-        user: view_of(&auth.user, auth.user.linked_providers.clone()),
-    })
+async fn me(auth: SessionUser) -> Response {
+    // Fixed while the user is cached: serialised once, when the user was cached.
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        auth.user.me_json.clone(),
+    )
+        .into_response()
 }
 
 /// Ask for a password-reset link.

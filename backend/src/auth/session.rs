@@ -249,7 +249,7 @@ pub struct SessionUser {
     pub session: Session,
 }
 
-/// A user, their sign-in providers and personal workspace, from this replica's cache or read
+/// A user, their personal workspace and their `me` answer, from this replica's cache or read
 /// afresh (and cached).
 pub async fn cached_user(state: &AppState, user_id: &str) -> Result<Option<Arc<CachedUser>>> {
     if let Some(hit) = state.sessions.user(user_id) {
@@ -260,10 +260,18 @@ pub async fn cached_user(state: &AppState, user_id: &str) -> Result<Option<Arc<C
     let Some(row) = db::users::by_id(&mut *conn, user_id).await? else {
         return Ok(None);
     };
+    let me = shared::auth::UserBody {
+        user: super::view_of(
+            &row,
+            db::users::linked_providers(&mut *conn, user_id).await?,
+        ),
+    };
     let user = Arc::new(CachedUser {
-        linked_providers: db::users::linked_providers(&mut *conn, user_id).await?,
         personal_workspace: db::workspaces::personal_of(&mut *conn, user_id).await?,
         password_fingerprint: password_fingerprint(row.password_hash.as_deref()),
+        me_json: serde_json::to_vec(&me)
+            .map_err(|e| AppError::Internal(e.into()))?
+            .into(),
         row,
     });
     state.sessions.put_user(epoch, user.clone());

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Instructions per request for the bare, key and session routes, counted by callgrind.
+# See bench/instructions.py.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+need_cargo
+command -v wrk >/dev/null || { log "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
+command -v valgrind >/dev/null || { log "installing valgrind"; apt-get install -y -qq valgrind >/dev/null; }
+log "building the release binary"
+cargo build -q --release -p backend --bin pfn
+exec python3 bench/instructions.py "$(target_dir)/release/pfn"
