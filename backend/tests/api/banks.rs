@@ -2,13 +2,15 @@
 //! sync, re-sync, faults, resumption, token single-flight, consent loss, insights.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 use sqlx::Row;
 
-use crate::helpers::{create_key, error_of, with_key, TestApp, PASSWORD};
+use crate::helpers::{
+    connect_and_sync, connect_at, create_key, error_of, sandbox_control, wait_for_sync, with_key,
+    TestApp, PASSWORD,
+};
 
 /// Fast retries and no outbound pacing, so fault tests finish quickly.
 const FAST: &[(&str, &str)] = &[
@@ -34,84 +36,24 @@ fn sandbox(app: &TestApp) -> String {
 }
 
 async fn control(app: &TestApp, method: reqwest::Method, path: &str, body: Value) -> Value {
-    let res = reqwest::Client::new()
-        .request(method, format!("{}{path}", sandbox(app)))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        res.status().is_success(),
-        "sandbox control {path}: {}",
-        res.status()
-    );
-    res.json().await.unwrap_or(Value::Null)
+    sandbox_control(&sandbox(app), method, path, body).await
 }
 
-/// Starts a Connect flow, completes it at the sandbox with `status`, and follows the redirect
-/// back with `browser`. Returns the callback's `Location`.
+/// Starts a Connect flow, completes it at the bundled sandbox with `status`, and follows the
+/// redirect back with `browser`. Returns the callback's `Location`.
 async fn connect_with(
     app: &TestApp,
     browser: &reqwest::Client,
     provider: &str,
     status: &str,
 ) -> String {
-    let res = app
-        .post("/api/v1/banks/connect", json!({"providerId": provider}))
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let started: Value = res.json().await.unwrap();
-    let intent = started["intentId"].as_str().unwrap();
-    assert!(started["connectUrl"].as_str().unwrap().contains(intent));
-    let done = control(
-        app,
-        reqwest::Method::POST,
-        &format!("/__sandbox/intents/{intent}/complete"),
-        json!({"status": status, "providerId": provider}),
-    )
-    .await;
-    let location = done["location"].as_str().unwrap();
-    assert!(
-        location.starts_with(&app.url("/api/v1/banks/callback")),
-        "{location}"
-    );
-    let res = browser.get(location).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::FOUND);
-    res.headers()[header::LOCATION]
-        .to_str()
-        .unwrap()
-        .to_string()
+    connect_at(app, browser, &sandbox(app), provider, status).await
 }
 
 /// Connects `provider` for the signed-in user and waits for the first sync; returns the
 /// connection id.
 async fn connect(app: &TestApp, provider: &str) -> String {
-    let location = connect_with(app, &app.client, provider, "SUCCESSFUL").await;
-    let id = location
-        .strip_prefix("/connections?connected=")
-        .unwrap_or_else(|| panic!("connect failed: {location}"))
-        .to_string();
-    wait_for_sync(app, &id).await;
-    id
-}
-
-/// Waits until the connection has no sync queued or running; returns the connection.
-async fn wait_for_sync(app: &TestApp, id: &str) -> Value {
-    for _ in 0..600 {
-        let c: Value = app
-            .get(&format!("/api/v1/banks/connections/{id}"))
-            .await
-            .json()
-            .await
-            .unwrap();
-        if c["connection"]["currentSyncId"].is_null()
-            && !c["connection"]["lastSyncStatus"].is_null()
-        {
-            return c["connection"].clone();
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the sync of {id} did not finish in 30 s");
+    connect_and_sync(app, &sandbox(app), provider).await
 }
 
 async fn sync_now(app: &TestApp, id: &str) -> Value {

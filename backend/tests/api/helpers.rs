@@ -368,3 +368,91 @@ pub async fn with_key(app: &TestApp, key: &str, path: &str) -> Response {
         .await
         .unwrap()
 }
+
+/// A control call to a Tarabut sandbox at `base` (`/__sandbox/...`); asserts it succeeded.
+pub async fn sandbox_control(
+    base: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Value,
+) -> Value {
+    let res = reqwest::Client::new()
+        .request(method, format!("{base}{path}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.status().is_success(),
+        "sandbox control {path}: {}",
+        res.status()
+    );
+    res.json().await.unwrap_or(Value::Null)
+}
+
+/// Starts a Connect flow on `app`, completes it with `status` at the sandbox at `sandbox`, and
+/// follows the redirect back with `browser`. Returns the callback's `Location`.
+pub async fn connect_at(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    sandbox: &str,
+    provider: &str,
+    status: &str,
+) -> String {
+    let res = app
+        .post("/api/v1/banks/connect", json!({"providerId": provider}))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let started: Value = res.json().await.unwrap();
+    let intent = started["intentId"].as_str().unwrap();
+    assert!(started["connectUrl"].as_str().unwrap().contains(intent));
+    let done = sandbox_control(
+        sandbox,
+        reqwest::Method::POST,
+        &format!("/__sandbox/intents/{intent}/complete"),
+        json!({"status": status, "providerId": provider}),
+    )
+    .await;
+    let location = done["location"].as_str().unwrap();
+    assert!(
+        location.starts_with(&app.url("/api/v1/banks/callback")),
+        "{location}"
+    );
+    let res = browser.get(location).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    res.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Connects `provider` for `app.client`'s user through the sandbox at `sandbox` and waits for
+/// the first sync; returns the connection id.
+pub async fn connect_and_sync(app: &TestApp, sandbox: &str, provider: &str) -> String {
+    let location = connect_at(app, &app.client, sandbox, provider, "SUCCESSFUL").await;
+    let id = location
+        .strip_prefix("/connections?connected=")
+        .unwrap_or_else(|| panic!("connect failed: {location}"))
+        .to_string();
+    wait_for_sync(app, &id).await;
+    id
+}
+
+/// Waits until the connection has no sync queued or running; returns the connection.
+pub async fn wait_for_sync(app: &TestApp, id: &str) -> Value {
+    for _ in 0..600 {
+        let c: Value = app
+            .get(&format!("/api/v1/banks/connections/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        if c["connection"]["currentSyncId"].is_null()
+            && !c["connection"]["lastSyncStatus"].is_null()
+        {
+            return c["connection"].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the sync of {id} did not finish in 30 s");
+}

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{create_key, error_of, session_cookie, with_key, TestApp, PASSWORD};
+use crate::helpers::{
+    connect_and_sync, create_key, error_of, session_cookie, with_key, TestApp, PASSWORD,
+};
 
 fn redis_url() -> String {
     std::env::var("PFN_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
@@ -271,50 +273,7 @@ async fn two_replicas_never_run_the_same_sync_at_once() {
     ])
     .await;
     a.signed_in_user("lease@example.com").await;
-    let res = a
-        .post("/api/v1/banks/connect", json!({"providerId": "BLUE"}))
-        .await;
-    let intent = res.json::<Value>().await.unwrap()["intentId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let done: Value = reqwest::Client::new()
-        .post(format!("{url}/__sandbox/intents/{intent}/complete"))
-        .json(&json!({"status": "SUCCESSFUL", "providerId": "BLUE"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let res = a
-        .client
-        .get(done["location"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
-    let connection = res.headers()["location"]
-        .to_str()
-        .unwrap()
-        .split("connected=")
-        .nth(1)
-        .unwrap()
-        .to_string();
-    // let the first sync finish
-    for _ in 0..600 {
-        let c: Value = a
-            .get(&format!("/api/v1/banks/connections/{connection}"))
-            .await
-            .json()
-            .await
-            .unwrap();
-        if c["connection"]["currentSyncId"].is_null()
-            && !c["connection"]["lastSyncStatus"].is_null()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let connection = connect_and_sync(&a, &url, "BLUE").await;
     // one sync, both replicas asked to run it at the same moment
     for _ in 0..5 {
         let sync_id = backend::db::new_id();
