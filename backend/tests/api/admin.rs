@@ -12,7 +12,7 @@ const ADMIN: &str = "root@example.com";
 async fn admin_app() -> TestApp {
     let app = TestApp::spawn_with(&[("PFN_BOOTSTRAP_ADMIN_EMAIL", ADMIN)]).await;
     app.signed_in_user(ADMIN).await;
-    let me: Value = app.get("/api/v1/auth/me").await.json().await.unwrap();
+    let me: Value = app.get_json("/api/v1/auth/me").await;
     assert_eq!(me["user"]["role"], "admin", "{me}");
     app
 }
@@ -96,19 +96,9 @@ async fn admins_search_and_page_through_users() {
     ] {
         app.other_user(e).await;
     }
-    let all: Value = app
-        .get("/api/v1/admin/users?limit=200")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let all: Value = app.get_json("/api/v1/admin/users?limit=200").await;
     assert_eq!(all["items"].as_array().unwrap().len(), 4);
-    let found: Value = app
-        .get("/api/v1/admin/users?q=LAYLA")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let found: Value = app.get_json("/api/v1/admin/users?q=LAYLA").await;
     let emails: Vec<&str> = found["items"]
         .as_array()
         .unwrap()
@@ -117,30 +107,17 @@ async fn admins_search_and_page_through_users() {
         .collect();
     assert_eq!(emails, ["layla@example.com"]);
     // LIKE wildcards are literal
-    let found: Value = app
-        .get("/api/v1/admin/users?q=la_")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let found: Value = app.get_json("/api/v1/admin/users?q=la_").await;
     assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
-    let found: Value = app
-        .get("/api/v1/admin/users?q=%25")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let found: Value = app.get_json("/api/v1/admin/users?q=%25").await;
     assert_eq!(found["items"], json!([]));
     // pages of one, newest first, no repeats
     let mut seen = Vec::new();
     let mut cursor = String::new();
     loop {
         let page: Value = app
-            .get(&format!("/api/v1/admin/users?limit=1{cursor}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+            .get_json(&format!("/api/v1/admin/users?limit=1{cursor}"))
+            .await;
         seen.extend(
             page["items"]
                 .as_array()
@@ -255,27 +232,18 @@ async fn disabling_ends_sessions_and_suspends_keys_at_once_and_enabling_restores
 
     // both sides of each action are in the audit log
     let theirs: Value = app
-        .get(&format!(
+        .get_json(&format!(
             "/api/v1/admin/users/{id}/audit-log?type=admin.user_disabled"
         ))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(theirs["items"].as_array().unwrap().len(), 1, "{theirs}");
     let mine: Value = app
-        .get("/api/v1/audit-log?type=admin.user_enabled")
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/audit-log?type=admin.user_enabled")
+        .await;
     assert_eq!(mine["items"][0]["targetId"], id.as_str());
     let viewed: Value = app
-        .get("/api/v1/audit-log?type=admin.audit_viewed")
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/audit-log?type=admin.audit_viewed")
+        .await;
     assert_eq!(viewed["items"].as_array().unwrap().len(), 1);
     // the user sees what was done to their account
     let own: Value = again

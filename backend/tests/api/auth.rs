@@ -30,7 +30,7 @@ async fn full_happy_path_signup_verify_login_me_change_logout() {
 
     let res = app.login("  LAYLA@example.com ", PASSWORD).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let me: Value = app.get("/api/v1/auth/me").await.json().await.unwrap();
+    let me: Value = app.get_json("/api/v1/auth/me").await;
     let user = &me["user"];
     assert_eq!(user["email"], email);
     assert_eq!(user["name"], "Test User");
@@ -368,7 +368,7 @@ async fn per_ip_signup_limit_answers_429_with_retry_after() {
 async fn bootstrap_admin_email_becomes_admin_once_verified() {
     let app = TestApp::spawn_with(&[("PFN_BOOTSTRAP_ADMIN_EMAIL", "Boss@Example.com")]).await;
     app.signed_in_user("boss@example.com").await;
-    let me: Value = app.get("/api/v1/auth/me").await.json().await.unwrap();
+    let me: Value = app.get_json("/api/v1/auth/me").await;
     assert_eq!(me["user"]["role"], "admin");
 }
 
@@ -379,12 +379,7 @@ async fn providers_lists_google_once_it_is_configured() {
         ("PFN_GOOGLE_CLIENT_SECRET", "s"),
     ])
     .await;
-    let body: Value = app
-        .get("/api/v1/auth/providers")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body: Value = app.get_json("/api/v1/auth/providers").await;
     assert_eq!(body, json!({"providers": ["password", "google"]}));
 }
 

@@ -67,11 +67,8 @@ async fn sync_now(app: &TestApp, id: &str) -> Value {
         .to_string();
     wait_for_sync(app, id).await;
     let s: Value = app
-        .get(&format!("/api/v1/banks/syncs/{sync_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/banks/syncs/{sync_id}"))
+        .await;
     s["sync"].clone()
 }
 
@@ -122,13 +119,10 @@ async fn all_items(app: &TestApp, account_id: &str) -> Vec<Value> {
     let mut cursor = String::new();
     loop {
         let page: Value = app
-            .get(&format!(
+            .get_json(&format!(
                 "/api/v1/transactions?accountId={account_id}&limit=200&from=2000-01-01{cursor}"
             ))
-            .await
-            .json()
-            .await
-            .unwrap();
+            .await;
         out.extend(page["items"].as_array().unwrap().iter().cloned());
         match page["nextCursor"].as_str() {
             Some(c) => cursor = format!("&cursor={c}"),
@@ -242,7 +236,7 @@ async fn a_bhd_bank_connects_and_syncs_with_exact_three_decimal_amounts() {
         .nth(1)
         .is_some_and(|d| d.len() == 3 && !d.ends_with('0'))));
     // they are bank accounts in /api/v1/accounts, and a push into them is refused
-    let list: Value = app.get("/api/v1/accounts").await.json().await.unwrap();
+    let list: Value = app.get_json("/api/v1/accounts").await;
     assert!(list["items"]
         .as_array()
         .unwrap()
@@ -558,11 +552,8 @@ async fn an_interrupted_sync_resumes_to_exact_data() {
         Ran::Interrupted
     );
     let s: Value = app
-        .get(&format!("/api/v1/banks/syncs/{sync_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/banks/syncs/{sync_id}"))
+        .await;
     assert_eq!(s["sync"]["status"], "running");
     let pages_before = s["sync"]["pagesFetched"].as_u64().unwrap();
     assert!(pages_before > 0);
@@ -572,11 +563,8 @@ async fn an_interrupted_sync_resumes_to_exact_data() {
         Ran::Finished
     );
     let s: Value = app
-        .get(&format!("/api/v1/banks/syncs/{sync_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/banks/syncs/{sync_id}"))
+        .await;
     assert_eq!(s["sync"]["status"], "succeeded", "{s}");
     assert_eq!(s["sync"]["rowsAdded"], 4);
     assert_eq!(s["sync"]["rowsRemoved"], 1);
@@ -731,18 +719,10 @@ async fn disconnecting_revokes_the_consent_and_keeps_or_deletes_data() {
         .unwrap();
     assert_eq!(left, 0);
     let log: Value = app
-        .get("/api/v1/audit-log?type=bank.disconnected")
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/audit-log?type=bank.disconnected")
+        .await;
     assert_eq!(log["items"].as_array().unwrap().len(), 2, "{log}");
-    let log: Value = app
-        .get("/api/v1/audit-log?type=bank.connected")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let log: Value = app.get_json("/api/v1/audit-log?type=bank.connected").await;
     assert_eq!(log["items"].as_array().unwrap().len(), 2, "{log}");
 }
 
@@ -833,11 +813,8 @@ async fn insights_agree_with_the_synced_transactions() {
     }
     let window = "from=2025-01-01&to=2027-01-01";
     let spending: Value = app
-        .get(&format!("/api/v1/insights/spending?{window}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/insights/spending?{window}"))
+        .await;
     assert_eq!(spending["currencies"][0]["currency"], "BHD");
     assert_eq!(
         shared::money::parse_minor(
@@ -857,11 +834,8 @@ async fn insights_agree_with_the_synced_transactions() {
         .sum();
     assert_eq!(by_category, out);
     let income: Value = app
-        .get(&format!("/api/v1/insights/income?{window}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/insights/income?{window}"))
+        .await;
     assert_eq!(
         shared::money::parse_minor(
             income["currencies"][0]["total"]["amount"].as_str().unwrap(),
@@ -880,11 +854,8 @@ async fn insights_agree_with_the_synced_transactions() {
 
     // Tarabut's salary insight finds exactly the salary credits we synced
     let salary: Value = app
-        .get(&format!("/api/v1/insights/salary?{window}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/insights/salary?{window}"))
+        .await;
     let payments = salary["salaries"].as_array().unwrap();
     assert!(!payments.is_empty(), "{salary}");
     assert_eq!(
@@ -901,12 +872,7 @@ async fn insights_agree_with_the_synced_transactions() {
         shared::money::parse_minor(salary_income["total"]["amount"].as_str().unwrap(), 3).unwrap()
     );
 
-    let history: Value = app
-        .get("/api/v1/insights/balance-history")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let history: Value = app.get_json("/api/v1/insights/balance-history").await;
     assert_eq!(
         history["accounts"].as_array().unwrap().len(),
         2,

@@ -95,7 +95,7 @@ async fn admin_create_makes_a_verified_admin_with_a_one_time_link_and_is_idempot
         app.login("root@example.com", PASSWORD).await.status(),
         StatusCode::OK
     );
-    let me: Value = app.get("/api/v1/auth/me").await.json().await.unwrap();
+    let me: Value = app.get_json("/api/v1/auth/me").await;
     assert_eq!(me["user"]["role"], "admin");
     assert_eq!(me["user"]["emailVerified"], true);
 }

@@ -208,7 +208,7 @@ async fn redis_going_away_degrades_to_local_limits_without_failing_requests() {
     let proxy = FaultProxy::start("127.0.0.1:6379").await;
     let redis = format!("redis://127.0.0.1:{}", proxy.port);
     let app = TestApp::spawn_with(&[("PFN_REDIS_URL", redis.as_str())]).await;
-    let ready: Value = app.get("/readyz").await.json().await.unwrap();
+    let ready: Value = app.get_json("/readyz").await;
     assert_eq!(ready["checks"]["redis"], "ok", "{ready}");
     app.signed_in_user("redis-faults@example.com").await;
     let (_, key) = create_key(&app, json!({"name": "k", "scopes": ["read:accounts"]})).await;
@@ -232,7 +232,7 @@ async fn redis_going_away_degrades_to_local_limits_without_failing_requests() {
     }
     let mut degraded = false;
     for _ in 0..50 {
-        let ready: Value = app.get("/readyz").await.json().await.unwrap();
+        let ready: Value = app.get_json("/readyz").await;
         if ready["status"] == "degraded" && ready["checks"]["redis"] == "down" {
             degraded = true;
             break;
@@ -244,7 +244,7 @@ async fn redis_going_away_degrades_to_local_limits_without_failing_requests() {
     proxy.restore();
     let mut back = false;
     for _ in 0..100 {
-        let ready: Value = app.get("/readyz").await.json().await.unwrap();
+        let ready: Value = app.get_json("/readyz").await;
         if ready["checks"]["redis"] == "ok" {
             back = true;
             break;

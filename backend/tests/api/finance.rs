@@ -168,7 +168,7 @@ async fn one_bad_item_rejects_the_whole_batch_with_paths() {
         .as_str()
         .unwrap()
         .starts_with("currency_mismatch"));
-    let list: Value = app.get("/api/v1/transactions").await.json().await.unwrap();
+    let list: Value = app.get_json("/api/v1/transactions").await;
     assert_eq!(list["items"], json!([]), "nothing stored");
 }
 
@@ -350,7 +350,7 @@ async fn budgets_count_spending_of_their_category_month_and_currency() {
         {"accountId": acc, "externalId": "dec", "amount": {"amount": "-9", "currency": "BHD"}, "description": "x",
          "bookedAt": "2026-12-01T00:00:00Z", "category": "groceries"},
     ]})).await;
-    let list: Value = app.get("/api/v1/budgets").await.json().await.unwrap();
+    let list: Value = app.get_json("/api/v1/budgets").await;
     assert_eq!(
         list["items"][0]["spent"],
         json!({"amount": "20.000", "currency": "BHD"})
@@ -486,7 +486,7 @@ async fn other_tenants_objects_are_not_found_for_users_and_keys() {
             "{path} via session"
         );
     }
-    let mine: Value = app.get("/api/v1/transactions").await.json().await.unwrap();
+    let mine: Value = app.get_json("/api/v1/transactions").await;
     assert_eq!(
         mine["items"][0]["note"],
         Value::Null,

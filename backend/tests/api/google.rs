@@ -216,12 +216,7 @@ async fn me(app: &TestApp, browser: &reqwest::Client) -> Option<Value> {
 #[tokio::test]
 async fn a_new_google_user_is_created_verified_and_comes_back_as_the_same_user() {
     let (app, fake) = app_with_google().await;
-    let providers: Value = app
-        .get("/api/v1/auth/providers")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let providers: Value = app.get_json("/api/v1/auth/providers").await;
     assert_eq!(providers["providers"], json!(["password", "google"]));
     fake.set(|n| n.email = "newcomer@example.com".into());
     let browser = app.browser();
@@ -345,11 +340,8 @@ async fn linking_from_settings_and_unlinking() {
         json!([])
     );
     let log: Value = app
-        .get("/api/v1/audit-log?type=identity.unlinked")
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/audit-log?type=identity.unlinked")
+        .await;
     assert_eq!(log["items"].as_array().unwrap().len(), 1);
 }
 
@@ -467,12 +459,7 @@ async fn return_to_never_leaves_the_site() {
 #[tokio::test]
 async fn without_google_settings_the_routes_do_not_exist() {
     let app = TestApp::spawn().await;
-    let providers: Value = app
-        .get("/api/v1/auth/providers")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let providers: Value = app.get_json("/api/v1/auth/providers").await;
     assert_eq!(providers["providers"], json!(["password"]));
     assert_eq!(
         app.get("/api/v1/auth/google/start").await.status(),

@@ -127,6 +127,11 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.unwrap()
     }
 
+    /// `GET path` with this browser, read as JSON (whatever the status).
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        self.get(path).await.json().await.unwrap()
+    }
+
     pub async fn post(&self, path: &str, body: Value) -> Response {
         self.client
             .post(self.url(path))
@@ -442,11 +447,8 @@ pub async fn connect_and_sync(app: &TestApp, sandbox: &str, provider: &str) -> S
 pub async fn wait_for_sync(app: &TestApp, id: &str) -> Value {
     for _ in 0..600 {
         let c: Value = app
-            .get(&format!("/api/v1/banks/connections/{id}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+            .get_json(&format!("/api/v1/banks/connections/{id}"))
+            .await;
         if c["connection"]["currentSyncId"].is_null()
             && !c["connection"]["lastSyncStatus"].is_null()
         {

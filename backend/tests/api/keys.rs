@@ -116,7 +116,7 @@ async fn full_key_lifecycle_create_use_rotate_revoke() {
         "revoking twice is fine"
     );
 
-    let list: Value = app.get("/api/v1/keys").await.json().await.unwrap();
+    let list: Value = app.get_json("/api/v1/keys").await;
     let statuses: Vec<&str> = list["items"]
         .as_array()
         .unwrap()
@@ -199,7 +199,7 @@ async fn bad_keys_get_specific_401_codes() {
         assert_eq!(error_of(res).await.0, code, "{key}");
     }
     // A session still works on key-accepting routes; a key is judged alone even with a cookie.
-    let who: Value = app.get("/api/v1/whoami").await.json().await.unwrap();
+    let who: Value = app.get_json("/api/v1/whoami").await;
     assert_eq!(who["auth"], "session");
     let res = app
         .client
@@ -287,7 +287,7 @@ async fn key_creation_validates_every_field() {
     let created = body["key"]["createdAt"].as_str().unwrap();
     assert_ne!(expires, created, "omitted means 90 days");
 
-    let scopes: Value = app.get("/api/v1/scopes").await.json().await.unwrap();
+    let scopes: Value = app.get_json("/api/v1/scopes").await;
     assert_eq!(scopes["scopes"].as_array().unwrap().len(), 9);
     let res = app
         .post(
@@ -411,12 +411,7 @@ async fn the_audit_log_shows_key_events_with_filters_and_paging() {
 
     let mut types = Vec::new();
     for _ in 0..100 {
-        let page: Value = app
-            .get(&format!("/api/v1/audit-log?keyId={id}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let page: Value = app.get_json(&format!("/api/v1/audit-log?keyId={id}")).await;
         types = page["items"]
             .as_array()
             .unwrap()
@@ -436,27 +431,14 @@ async fn the_audit_log_shows_key_events_with_filters_and_paging() {
         "{types:?}"
     );
 
-    let only: Value = app
-        .get("/api/v1/audit-log?type=key.created")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let only: Value = app.get_json("/api/v1/audit-log?type=key.created").await;
     assert_eq!(only["items"].as_array().unwrap().len(), 1);
     assert_eq!(only["items"][0]["targetId"], id.as_str());
-    let first: Value = app
-        .get("/api/v1/audit-log?limit=2")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let first: Value = app.get_json("/api/v1/audit-log?limit=2").await;
     let cursor = first["nextCursor"].as_str().expect("more than two events");
     let next: Value = app
-        .get(&format!("/api/v1/audit-log?limit=2&cursor={cursor}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/audit-log?limit=2&cursor={cursor}"))
+        .await;
     assert_ne!(first["items"][0]["id"], next["items"][0]["id"]);
 }
 

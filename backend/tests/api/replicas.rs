@@ -31,7 +31,7 @@ async fn pair(settings: &[(&str, &str)]) -> (TestApp, TestApp) {
     let a = TestApp::spawn_with(&all).await;
     let b = a.spawn_replica(&[]).await;
     for app in [&a, &b] {
-        let ready: Value = app.get("/readyz").await.json().await.unwrap();
+        let ready: Value = app.get_json("/readyz").await;
         assert_eq!(
             ready["checks"]["redis"], "ok",
             "Redis must be running at {url} for these tests: {ready}"
@@ -293,12 +293,7 @@ async fn two_replicas_never_run_the_same_sync_at_once() {
             1,
             "{outcomes:?}"
         );
-        let s: Value = a
-            .get(&format!("/api/v1/banks/syncs/{sync_id}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let s: Value = a.get_json(&format!("/api/v1/banks/syncs/{sync_id}")).await;
         assert_eq!(s["sync"]["status"], "succeeded", "{s}");
         assert_eq!(s["sync"]["rowsAdded"], 0);
     }

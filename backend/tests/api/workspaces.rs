@@ -47,11 +47,8 @@ async fn invited_members_share_data_until_removed_and_lose_their_keys() {
     assert_eq!(error_of(res).await.0, "invalid_token", "single use");
 
     let members: Value = app
-        .get(&format!("/api/v1/workspaces/{ws_id}/members"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/workspaces/{ws_id}/members"))
+        .await;
     assert_eq!(members["items"].as_array().unwrap().len(), 2);
     let b_id = members["items"]
         .as_array()
@@ -84,13 +81,10 @@ async fn invited_members_share_data_until_removed_and_lose_their_keys() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let seen: Value = app
-        .get(&format!("/api/v1/transactions?workspaceId={ws_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/transactions?workspaceId={ws_id}"))
+        .await;
     assert_eq!(seen["items"][0]["externalId"], "rent");
-    let personal: Value = app.get("/api/v1/transactions").await.json().await.unwrap();
+    let personal: Value = app.get_json("/api/v1/transactions").await;
     assert_eq!(
         personal["items"],
         json!([]),
@@ -141,7 +135,7 @@ async fn invited_members_share_data_until_removed_and_lose_their_keys() {
 async fn roles_last_owner_and_invitation_rules() {
     let app = TestApp::spawn().await;
     app.signed_in_user("boss@example.com").await;
-    let me: Value = app.get("/api/v1/auth/me").await.json().await.unwrap();
+    let me: Value = app.get_json("/api/v1/auth/me").await;
     let my_id = me["user"]["id"].as_str().unwrap().to_string();
     let ws: Value = app
         .post("/api/v1/workspaces", json!({"name": "Club"}))
