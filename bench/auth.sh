@@ -13,16 +13,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 need_cargo
-command -v wrk >/dev/null || { log "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
+ensure_wrk
 
 secs="${BENCH_SECONDS:-10}"
 conns="${BENCH_CONNECTIONS:-50}"
 port="${BENCH_PORT:-18181}"
 base="http://127.0.0.1:$port"
-log "building the release binary"
-cargo build -q --release -p backend --bin pfn --example hash_time
-bin="${CARGO_TARGET_DIR:-target}/release/pfn"
-hash_ms=$("${CARGO_TARGET_DIR:-target}/release/examples/hash_time")
+build_release --bin pfn --example hash_time
+bin="$(target_dir)/release/pfn"
+hash_ms=$("$(target_dir)/release/examples/hash_time")
 
 dir=$(mktemp -d)
 PFN_DATA_DIR="$dir" PFN_LISTEN="127.0.0.1:$port" RUST_LOG=warn \

@@ -5,9 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 need_cargo
-command -v wrk >/dev/null || { log "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
-log "building the release binary"
-cargo build -q --release -p backend --bin pfn
+ensure_wrk
+build_release --bin pfn
 out="${BENCH_OUT:-docs/bench/throughput-vs-concurrency}"
 mkdir -p "$(dirname "$out")"
 exec python3 bench/concurrency.py "$(target_dir)/release/pfn" "$out"

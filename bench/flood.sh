@@ -5,7 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 need_cargo
-command -v wrk >/dev/null || { log "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
-log "building the release binary"
-cargo build -q --release -p backend --bin pfn --example hash_time
+ensure_wrk
+build_release --bin pfn --example hash_time
 exec python3 bench/flood.py "$(target_dir)/release/pfn" "$(target_dir)/release/examples/hash_time"

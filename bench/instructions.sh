@@ -5,8 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 need_cargo
-command -v wrk >/dev/null || { log "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
+ensure_wrk
 command -v valgrind >/dev/null || { log "installing valgrind"; apt-get install -y -qq valgrind >/dev/null; }
-log "building the release binary"
-cargo build -q --release -p backend --bin pfn
+build_release --bin pfn
 exec python3 bench/instructions.py "$(target_dir)/release/pfn"

@@ -16,6 +16,16 @@ import time
 EMAIL = "bench@example.com"
 PASSWORD = "sunrise-meridian-2026"
 
+# Settings for a server under load: sign-in and sign-up limits off, so every request reaches
+# its handler; the key limit stays on, set very high, so its cost (and its headers) is measured.
+UNLIMITED = dict(
+    PFN_LOGIN_RATE_PER_IP_PER_MIN="0",
+    PFN_LOGIN_RATE_PER_ACCOUNT_PER_MIN="0",
+    PFN_SIGNUP_RATE_PER_IP_PER_HOUR="0",
+    PFN_KEY_RATE_LIMIT_PER_MIN="1000000000",
+    PFN_KEY_RATE_BURST="1000000000",
+)
+
 
 def free_port():
     s = socket.socket()

@@ -88,11 +88,7 @@ def main():
         PFN_REDIS_URL=REDIS,
         PFN_REDIS_PREFIX=db,
         PFN_SECRET="bench-replicas-secret-0123456789abcdef0123456789",
-        PFN_LOGIN_RATE_PER_IP_PER_MIN="0",
-        PFN_LOGIN_RATE_PER_ACCOUNT_PER_MIN="0",
-        PFN_SIGNUP_RATE_PER_IP_PER_HOUR="0",
-        PFN_KEY_RATE_LIMIT_PER_MIN="1000000000",
-        PFN_KEY_RATE_BURST="1000000000",
+        **pb.UNLIMITED,
     )
     servers = []
     try:

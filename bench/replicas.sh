@@ -5,6 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 need_cargo
-log "building the release binary"
-cargo build -q --release -p backend --bin pfn
+build_release --bin pfn
 exec python3 bench/replicas.py "$(target_dir)/release/pfn"

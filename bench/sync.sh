@@ -5,6 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 need_cargo
-log "building the release binary"
-cargo build -q --release -p backend --bin pfn
-exec python3 bench/sync.py "${CARGO_TARGET_DIR:-target}/release/pfn"
+build_release --bin pfn
+exec python3 bench/sync.py "$(target_dir)/release/pfn"

@@ -139,6 +139,17 @@ target_dir() {
   cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])'
 }
 
+# Benchmarks (bench/): wrk from Debian's packages, when missing.
+ensure_wrk() {
+  command -v wrk >/dev/null || { log "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
+}
+
+# build_release ARGS...: the release backend the benchmarks measure (--bin pfn, --example …).
+build_release() {
+  log "building the release binary"
+  cargo build -q --release -p backend "$@"
+}
+
 # start_pfn DATA_DIR [NAME=VALUE ...]: builds and starts a fresh pfn (debug build) on a free
 # loopback port with its data in DATA_DIR and the given settings; waits until /readyz answers.
 # Sets PFN_URL and PFN_PID; the caller stops it (kill "$PFN_PID").
