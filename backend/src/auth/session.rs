@@ -128,11 +128,12 @@ impl SessionStore for DbSessionStore {
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         // UPDATE only: a session revoked while this request ran must stay revoked.
         let (auth, data) = auth_of(record)?;
+        let digest = digest_of(&record.id);
         sqlx::query(
             "update sessions set data = $2, ip = $3, user_agent = $4, last_seen_at = $5, expires_at = $6
              where id_hash = $1",
         )
-        .bind(hex::encode(digest_of(&record.id)))
+        .bind(hex::encode(digest))
         .bind(&data)
         .bind(&auth.ip)
         .bind(&auth.ua)
@@ -141,7 +142,7 @@ impl SessionStore for DbSessionStore {
         .execute(&self.state.db.pool)
         .await
         .map_err(backend)?;
-        self.state.forget_session(&digest_of(&record.id)).await;
+        self.state.forget_session(&digest).await;
         Ok(())
     }
 
