@@ -81,22 +81,16 @@ def svg(title, subtitle, series, levels, ylabel="2xx requests / s", targets=(), 
 def main():
     server = pb.Server(BIN, pb.UNLIMITED)
     try:
-        cookie = pb.account([server])
-        _, secret = pb.create_key(server.base, cookie)
-        routes = [
-            ("/healthz", "/healthz", ()),
-            ("/whoami (key)", "/api/v1/whoami", (f"Authorization: Bearer {secret}",)),
-            ("/auth/me (session)", "/api/v1/auth/me", (f"Cookie: {cookie}",)),
-        ]
-        sums = {name: [0.0] * len(LEVELS) for name, _, _ in routes}
+        routes = pb.compared_routes(server)
+        sums = {r.label: [0.0] * len(LEVELS) for r in routes}
         for p in range(PASSES):
             for i, c in enumerate(LEVELS):
                 shift = (i + p) % 3
                 order = routes[shift:] + routes[:shift]
-                got = {name: pb.wrk(server.base + path, STEP, c, headers=h) for name, path, h in order}
-                for name, _, _ in routes:
-                    sums[name][i] += got[name][0]
-                print(f"  pass {p + 1}, c={c}: " + ", ".join(f"{n} {got[n][0]:,.0f}/s" for n, _, _ in routes),
+                got = {r.label: pb.wrk(server.base + r.path, STEP, c, route=r) for r in order}
+                for r in routes:
+                    sums[r.label][i] += got[r.label][0]
+                print(f"  pass {p + 1}, c={c}: " + ", ".join(f"{r.label} {got[r.label][0]:,.0f}/s" for r in routes),
                       file=sys.stderr)
         rps = {name: [v / PASSES for v in vals] for name, vals in sums.items()}
     finally:
@@ -112,13 +106,13 @@ def main():
         k, s = rps["/whoami (key)"][i], rps["/auth/me (session)"][i]
         print(f"| {c} | {base[i]:,.0f} | {k:,.0f} | {k / base[i]:.2f} | {s:,.0f} | {s / base[i]:.2f} |")
     with open(OUT + ".csv", "w") as f:
-        f.write("connections," + ",".join(name for name, _, _ in routes) + "\n")
+        f.write("connections," + ",".join(r.label for r in routes) + "\n")
         for i, c in enumerate(LEVELS):
-            f.write(f"{c}," + ",".join(f"{rps[name][i]:.0f}" for name, _, _ in routes) + "\n")
+            f.write(f"{c}," + ",".join(f"{rps[r.label][i]:.0f}" for r in routes) + "\n")
     with open(OUT + ".svg", "w") as f:
         f.write(svg("pfn: throughput vs concurrency", f"{when}; release build, SQLite, loopback wrk",
-                    [(name, rps[name]) for name, _, _ in routes], LEVELS))
-    ratios = [(name, [v / b for v, b in zip(rps[name], base)]) for name, _, _ in routes[1:]]
+                    [(r.label, rps[r.label]) for r in routes], LEVELS))
+    ratios = [(r.label, [v / b for v, b in zip(rps[r.label], base)]) for r in routes[1:]]
     with open(OUT + "-ratio.svg", "w") as f:
         f.write(svg("pfn: authenticated ÷ unauthenticated throughput", f"{when}; same run as the throughput plot",
                     ratios, LEVELS, ylabel="ratio to /healthz", fmt="{:.1f}", first_color=1,

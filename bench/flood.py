@@ -28,10 +28,10 @@ INTERVAL = int(os.environ.get("BENCH_PROBE_INTERVAL_MS", "20")) / 1000
 def probe_all(server, routes, seconds):
     results = {}
 
-    def run(name, path, headers):
-        results[name] = pb.probe(server.base, path, headers, seconds, INTERVAL)
+    def run(route):
+        results[route.name] = pb.probe(server.base, route.path, route.headers, seconds, INTERVAL)
 
-    threads = [threading.Thread(target=run, args=r) for r in routes]
+    threads = [threading.Thread(target=run, args=(r,)) for r in routes]
     for t in threads:
         t.start()
     for t in threads:
@@ -43,13 +43,7 @@ def main():
     hash_ms = float(subprocess.run([HASH_TIME], capture_output=True, text=True, check=True).stdout)
     server = pb.Server(BIN, pb.UNLIMITED)
     try:
-        cookie = pb.account([server])
-        _, secret = pb.create_key(server.base, cookie)
-        routes = [
-            ("GET /healthz (unauthenticated)", "/healthz", {}),
-            ("GET /api/v1/whoami (API key)", "/api/v1/whoami", {"Authorization": f"Bearer {secret}"}),
-            ("GET /api/v1/auth/me (session)", "/api/v1/auth/me", {"Cookie": cookie}),
-        ]
+        routes = pb.compared_routes(server)
         idle = probe_all(server, routes, SECONDS)
 
         flood = {}
@@ -75,9 +69,9 @@ def main():
         print()
         print("| route | p50 idle | p50 during flood | p99 idle | p99 during flood | refused during flood |")
         print("|---|---:|---:|---:|---:|---:|")
-        for name, _, _ in routes:
-            (il, _), (bl, bad) = idle[name], busy[name]
-            print(f"| {name} | {pb.median(il):.2f} ms | **{pb.median(bl):.2f} ms** | "
+        for route in routes:
+            (il, _), (bl, bad) = idle[route.name], busy[route.name]
+            print(f"| {route.name} | {pb.median(il):.2f} ms | **{pb.median(bl):.2f} ms** | "
                   f"{pb.percentile(il, 99):.2f} ms | {pb.percentile(bl, 99):.2f} ms | {bad} |")
         print(f"\nflood: {logins:.1f} sign-ins/s (p50 {login_p50:.0f} ms); one argon2id hash = {hash_ms:.1f} ms, "
               f"ceiling = {cores} / hash = {ceiling:.1f}/s; ratio {logins / ceiling:.2f}")

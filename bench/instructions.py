@@ -37,21 +37,15 @@ def main():
     os.chmod(wrapper, 0o755)
     server = pb.Server(wrapper, pb.UNLIMITED, startup_seconds=120)
     try:
-        cookie = pb.account([server])
-        _, secret = pb.create_key(server.base, cookie)
-        routes = [
-            ("GET /healthz (unauthenticated)", "/healthz", ()),
-            ("GET /api/v1/whoami (API key)", "/api/v1/whoami", (f"Authorization: Bearer {secret}",)),
-            ("GET /api/v1/auth/me (session)", "/api/v1/auth/me", (f"Cookie: {cookie}",)),
-        ]
+        routes = pb.compared_routes(server)
         pid = server.proc.pid
         rows = []
-        for name, path, headers in routes:
-            pb.wrk(server.base + path, 2, 1, threads=1, headers=headers)  # warm-up: caches filled
+        for route in routes:
+            pb.wrk(server.base + route.path, 2, 1, threads=1, route=route)  # warm-up: caches filled
             control(pid, "--zero")
             control(pid, "--instr=on")
-            cmd = ["wrk", "-t1", "-c1", f"-d{SECONDS}s"] + [a for h in headers for a in ("-H", h)]
-            text = subprocess.run(cmd + [server.base + path], capture_output=True, text=True, check=True).stdout
+            cmd = ["wrk", "-t1", "-c1", f"-d{SECONDS}s"] + route.wrk_args() + [server.base + route.path]
+            text = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
             control(pid, "--instr=off")
             before = set(glob.glob(f"{out_dir}/callgrind.out.*"))
             control(pid, "--dump")
@@ -59,7 +53,7 @@ def main():
             dump = max(set(glob.glob(f"{out_dir}/callgrind.out.*")) - before or before, key=os.path.getmtime)
             totals = re.search(r"^totals:\s+(\d+)", open(dump).read(), re.M)
             requests = int(re.search(r"(\d+) requests in", text).group(1))
-            rows.append((name, requests, int(totals.group(1)) / requests))
+            rows.append((route.name, requests, int(totals.group(1)) / requests))
         base = rows[0][2]
         print(f"\npfn instructions per request — {pb.machine()}")
         print(f"release build under callgrind, SQLite, wrk -t1 -c1 for {SECONDS} s per route after a warm-up\n")

@@ -146,6 +146,28 @@ def create_key(base, cookie, name="bench", scopes=("read:accounts",)):
     return body["key"]["id"], body["secret"]
 
 
+class Route:
+    """A route the benchmarks compare: `name` for tables, `label` for plots, `headers` as a dict."""
+
+    def __init__(self, name, label, path, headers):
+        self.name, self.label, self.path, self.headers = name, label, path, headers
+
+    def wrk_args(self):
+        return [a for k, v in self.headers.items() for a in ("-H", f"{k}: {v}")]
+
+
+def compared_routes(server):
+    """Makes the benchmark user (signed in, with a key) on `server`; returns the unauthenticated
+    route and the key- and session-authenticated routes every ratio compares."""
+    cookie = account([server])
+    _, secret = create_key(server.base, cookie)
+    return [
+        Route("GET /healthz (unauthenticated)", "/healthz", "/healthz", {}),
+        Route("GET /api/v1/whoami (API key)", "/whoami (key)", "/api/v1/whoami", {"Authorization": f"Bearer {secret}"}),
+        Route("GET /api/v1/auth/me (session)", "/auth/me (session)", "/api/v1/auth/me", {"Cookie": cookie}),
+    ]
+
+
 def percentile(values, p):
     values = sorted(values)
     if not values:
@@ -174,11 +196,11 @@ def probe(base, path, headers, seconds, interval):
     return lat, bad
 
 
-def wrk(url, seconds, connections, threads=2, headers=(), script=None, env=None):
-    """Runs wrk; returns (2xx per second, p50 ms, p99 ms)."""
+def wrk(url, seconds, connections, threads=2, route=None, script=None, env=None):
+    """Runs wrk (with `route`'s headers, if given); returns (2xx per second, p50 ms, p99 ms)."""
     cmd = ["wrk", "--latency", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{seconds}s"]
-    for h in headers:
-        cmd += ["-H", h]
+    if route:
+        cmd += route.wrk_args()
     if script:
         cmd += ["-s", script]
     cmd.append(url)
