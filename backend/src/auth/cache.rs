@@ -5,7 +5,8 @@
 //! Two maps, both with a 30 s time-to-live as the bound on anything missed:
 //! - session records, by the SHA-256 of the session id (as the `sessions` table keys them), with
 //!   the user they belong to;
-//! - users, by id: the row, the personal workspace, and the user as `GET /api/v1/auth/me` shows
+//! - users, by id: the row, the user as a session acts for them (every scope, the personal
+//!   workspace), and the user as `GET /api/v1/auth/me` shows
 //!   them (with their linked sign-in providers), serialised.
 //!
 //! What changes them invalidates them at once: the session store drops a record it saves or
@@ -44,7 +45,9 @@ pub struct CachedRecord {
 /// A signed-in user as requests need them. Derefs to the row.
 pub struct CachedUser {
     pub row: UserRow,
-    pub personal_workspace: Option<String>,
+    /// The user as a browser session acts for them: every scope, their personal workspace
+    /// (`None` only for a user without one, which is an error to act as).
+    pub principal: Option<Arc<shared::keys::WhoAmI>>,
     /// [`super::session::password_fingerprint`] of the row's hash, which sessions must match.
     pub password_fingerprint: String,
     /// The `GET /api/v1/auth/me` answer (a `UserBody`), serialised once.
@@ -167,7 +170,7 @@ mod tests {
                 id: id.into(),
                 ..UserRow::default()
             },
-            personal_workspace: None,
+            principal: None,
             password_fingerprint: String::new(),
             me_json: Default::default(),
         })

@@ -250,7 +250,7 @@ pub struct SessionUser {
     pub session: Session,
 }
 
-/// A user, their personal workspace and their `me` answer, from this replica's cache or read
+/// A user, how a session acts for them and their `me` answer, from this replica's cache or read
 /// afresh (and cached).
 pub async fn cached_user(state: &AppState, user_id: &str) -> Result<Option<Arc<CachedUser>>> {
     if let Some(hit) = state.sessions.user(user_id) {
@@ -268,7 +268,21 @@ pub async fn cached_user(state: &AppState, user_id: &str) -> Result<Option<Arc<C
         ),
     };
     let user = Arc::new(CachedUser {
-        personal_workspace: db::workspaces::personal_of(&mut *conn, user_id).await?,
+        principal: db::workspaces::personal_of(&mut *conn, user_id)
+            .await?
+            .map(|workspace_id| {
+                Arc::new(shared::keys::WhoAmI {
+                    user_id: row.id.clone(),
+                    email: row.email.clone(),
+                    auth: "session".into(),
+                    key_id: None,
+                    scopes: shared::keys::SCOPES
+                        .iter()
+                        .map(|(s, _)| s.to_string())
+                        .collect(),
+                    workspace_id,
+                })
+            }),
         password_fingerprint: password_fingerprint(row.password_hash.as_deref()),
         me_json: serde_json::to_vec(&me)
             .map_err(|e| AppError::Internal(e.into()))?

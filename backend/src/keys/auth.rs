@@ -19,7 +19,7 @@ use axum::{
 };
 use moka::future::Cache;
 use sha2::{Digest, Sha256};
-use shared::keys::{parse_key, scope_allows, KeyEnv, WhoAmI, SCOPES};
+use shared::keys::{parse_key, scope_allows, KeyEnv, WhoAmI};
 use tokio::sync::{mpsc, watch};
 
 use crate::{
@@ -419,27 +419,27 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
                     ),
                     _ => e,
                 })?;
-            let workspace_id = match requested_workspace(parts) {
-                // A member may act in any of their workspaces; anything else does not exist.
-                Some(ws) => {
-                    match db::workspaces::role_of(&state.db.pool, &ws, &user.user.id).await? {
-                        Some(_) => ws,
-                        None => return Err(AppError::not_found()),
+            let personal = user.user.principal.clone().ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!("user without a personal workspace"))
+            })?;
+            let principal = match requested_workspace(parts) {
+                Some(ws) if ws != personal.workspace_id => {
+                    // A member may act in any of their workspaces; anything else does not exist.
+                    if db::workspaces::role_of(&state.db.pool, &ws, &user.user.id)
+                        .await?
+                        .is_none()
+                    {
+                        return Err(AppError::not_found());
                     }
+                    Arc::new(WhoAmI {
+                        workspace_id: ws,
+                        ..(*personal).clone()
+                    })
                 }
-                None => user.user.personal_workspace.clone().ok_or_else(|| {
-                    AppError::Internal(anyhow::anyhow!("user without a personal workspace"))
-                })?,
+                _ => personal,
             };
             return Ok(Self {
-                principal: Arc::new(WhoAmI {
-                    user_id: user.user.id.clone(),
-                    email: user.user.email.clone(),
-                    auth: "session".into(),
-                    key_id: None,
-                    scopes: SCOPES.iter().map(|(s, _)| s.to_string()).collect(),
-                    workspace_id,
-                }),
+                principal,
                 key: None,
                 _need: PhantomData,
             });
