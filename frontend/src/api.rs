@@ -6,7 +6,7 @@
 
 use std::{cell::RefCell, collections::BTreeMap, rc::Rc};
 
-use gloo_net::http::{Method, RequestBuilder, Response};
+use gloo_net::http::{Method, RequestBuilder};
 use serde::{de::DeserializeOwned, Serialize};
 use shared::{
     admin::{AdminUser, AdminUserBody},
@@ -89,7 +89,9 @@ fn signed_out() {
     }
 }
 
-async fn send(method: Method, url: &str, body: Option<serde_json::Value>) -> ApiResult<Response> {
+/// Sends one request and returns the body of a successful answer. Not generic, so the
+/// request and error handling exist once in the `.wasm`; only [`json`] is per answer type.
+async fn send(method: Method, url: &str, body: Option<serde_json::Value>) -> ApiResult<String> {
     let builder = RequestBuilder::new(url)
         .method(method)
         .header("Accept", "application/json");
@@ -104,7 +106,7 @@ async fn send(method: Method, url: &str, body: Option<serde_json::Value>) -> Api
         )
     })?;
     if res.ok() {
-        return Ok(res);
+        return res.text().await.map_err(|e| unreadable(&e));
     }
     let status = res.status();
     if status == 429 {
@@ -132,10 +134,12 @@ async fn send(method: Method, url: &str, body: Option<serde_json::Value>) -> Api
     })
 }
 
-async fn json<T: DeserializeOwned>(res: Response) -> ApiResult<T> {
-    res.json::<T>()
-        .await
-        .map_err(|e| ApiError::Network(format!("The server's answer could not be read: {e}")))
+fn json<T: DeserializeOwned>(body: String) -> ApiResult<T> {
+    serde_json::from_str(&body).map_err(|e| unreadable(&e))
+}
+
+fn unreadable(e: &dyn std::fmt::Display) -> ApiError {
+    ApiError::Network(format!("The server's answer could not be read: {e}"))
 }
 
 fn to_value(body: &impl Serialize) -> Option<serde_json::Value> {
@@ -143,11 +147,11 @@ fn to_value(body: &impl Serialize) -> Option<serde_json::Value> {
 }
 
 async fn get<T: DeserializeOwned>(url: &str) -> ApiResult<T> {
-    json(send(Method::GET, url, None).await?).await
+    json(send(Method::GET, url, None).await?)
 }
 
 async fn post<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> ApiResult<T> {
-    json(send(Method::POST, url, to_value(body)).await?).await
+    json(send(Method::POST, url, to_value(body)).await?)
 }
 
 /// A POST or DELETE whose answer carries no body we need.
@@ -373,9 +377,7 @@ pub async fn patch_transaction(
         &workspace,
         &[],
     );
-    json::<TransactionBody>(send(Method::PATCH, &url, to_value(&req)).await?)
-        .await
-        .map(|b| b.transaction)
+    json::<TransactionBody>(send(Method::PATCH, &url, to_value(&req)).await?).map(|b| b.transaction)
 }
 pub async fn budgets(workspace: Option<String>) -> ApiResult<Page<Budget>> {
     get(&ws(
@@ -400,9 +402,7 @@ pub async fn update_budget(
         &workspace,
         &[],
     );
-    json::<BudgetBody>(send(Method::PUT, &url, to_value(&req)).await?)
-        .await
-        .map(|b| b.budget)
+    json::<BudgetBody>(send(Method::PUT, &url, to_value(&req)).await?).map(|b| b.budget)
 }
 pub async fn delete_budget(workspace: Option<String>, id: String) -> ApiResult<()> {
     act(
@@ -449,9 +449,7 @@ pub async fn start_sync(workspace: Option<String>, id: String) -> ApiResult<Stri
         &workspace,
         &[],
     );
-    json::<SyncAccepted>(send(Method::POST, &url, None).await?)
-        .await
-        .map(|s| s.sync_id)
+    json::<SyncAccepted>(send(Method::POST, &url, None).await?).map(|s| s.sync_id)
 }
 pub async fn sync_status(workspace: Option<String>, id: String) -> ApiResult<BankSync> {
     get::<BankSyncBody>(&ws(
@@ -471,9 +469,7 @@ pub async fn refresh_balances(workspace: Option<String>, id: String) -> ApiResul
         &workspace,
         &[],
     );
-    json::<BankConnectionBody>(send(Method::POST, &url, None).await?)
-        .await
-        .map(|b| b.connection)
+    json::<BankConnectionBody>(send(Method::POST, &url, None).await?).map(|b| b.connection)
 }
 pub async fn disconnect(workspace: Option<String>, id: String, delete_data: bool) -> ApiResult<()> {
     act(
@@ -548,7 +544,6 @@ pub async fn admin_set_disabled(id: String, disabled: bool) -> ApiResult<AdminUs
         )
         .await?,
     )
-    .await
     .map(|b| b.user)
 }
 pub async fn admin_audit(id: String) -> ApiResult<Page<AuditEvent>> {

@@ -12,6 +12,7 @@ use shared::{workspaces::Workspace, Role, User};
 use crate::{
     api::{self, ApiError},
     components::{Skeleton, Toasts},
+    data::Call,
     logic::login_redirect,
     pages,
 };
@@ -203,6 +204,15 @@ const NAV: &[Page] = &[
     Page::Settings,
 ];
 
+/// A route's page as a plain `fn() -> AnyView`. The router's matching and rendering code is
+/// generic over each route's view type, so giving every page this one type keeps a single copy
+/// of it in the `.wasm` instead of one per page.
+macro_rules! page {
+    ($component:path) => {
+        (|| $component().into_any()) as fn() -> AnyView
+    };
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     let ctx = Ctx {
@@ -225,24 +235,24 @@ pub fn App() -> impl IntoView {
     view! {
         <Router>
             <Routes fallback=|| view! { <pages::NotFound/> }>
-                <Route path=path!("/login") view=pages::auth::Login/>
-                <Route path=path!("/signup") view=pages::auth::Signup/>
-                <Route path=path!("/verify-email") view=pages::auth::VerifyEmail/>
-                <Route path=path!("/forgot-password") view=pages::auth::Forgot/>
-                <Route path=path!("/reset-password") view=pages::auth::Reset/>
+                <Route path=path!("/login") view=page!(pages::auth::Login)/>
+                <Route path=path!("/signup") view=page!(pages::auth::Signup)/>
+                <Route path=path!("/verify-email") view=page!(pages::auth::VerifyEmail)/>
+                <Route path=path!("/forgot-password") view=page!(pages::auth::Forgot)/>
+                <Route path=path!("/reset-password") view=page!(pages::auth::Reset)/>
                 <ParentRoute path=path!("") view=Shell>
-                    <Route path=path!("") view=pages::overview::Overview/>
-                    <Route path=path!("/transactions") view=pages::money::Transactions/>
-                    <Route path=path!("/budgets") view=pages::money::Budgets/>
-                    <Route path=path!("/insights") view=pages::insights::Insights/>
-                    <Route path=path!("/connections") view=pages::banks::Connections/>
-                    <Route path=path!("/keys") view=pages::keys::Keys/>
-                    <Route path=path!("/sessions") view=pages::account::Sessions/>
-                    <Route path=path!("/audit") view=pages::account::Audit/>
-                    <Route path=path!("/settings") view=pages::account::Settings/>
-                    <Route path=path!("/workspaces") view=pages::workspaces::Workspaces/>
-                    <Route path=path!("/invitations/accept") view=pages::workspaces::AcceptInvitation/>
-                    <Route path=path!("/admin") view=pages::admin::Admin/>
+                    <Route path=path!("") view=page!(pages::overview::Overview)/>
+                    <Route path=path!("/transactions") view=page!(pages::money::Transactions)/>
+                    <Route path=path!("/budgets") view=page!(pages::money::Budgets)/>
+                    <Route path=path!("/insights") view=page!(pages::insights::Insights)/>
+                    <Route path=path!("/connections") view=page!(pages::banks::Connections)/>
+                    <Route path=path!("/keys") view=page!(pages::keys::Keys)/>
+                    <Route path=path!("/sessions") view=page!(pages::account::Sessions)/>
+                    <Route path=path!("/audit") view=page!(pages::account::Audit)/>
+                    <Route path=path!("/settings") view=page!(pages::account::Settings)/>
+                    <Route path=path!("/workspaces") view=page!(pages::workspaces::Workspaces)/>
+                    <Route path=path!("/invitations/accept") view=page!(pages::workspaces::AcceptInvitation)/>
+                    <Route path=path!("/admin") view=page!(pages::admin::Admin)/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -381,18 +391,21 @@ fn ThemeToggle() -> impl IntoView {
 fn SignOut() -> impl IntoView {
     let ctx = ctx();
     let navigate = use_navigate();
-    let action = Action::new_local(|_: &()| api::logout());
-    Effect::new(move |_| {
-        if let Some(result) = action.value().get() {
-            match result {
-                Ok(()) | Err(ApiError::SignedOut) => {
-                    ctx.auth.set(Auth::SignedOut);
-                    navigate(Page::Login.path(), Default::default());
-                }
-                Err(e) => ctx.fail(&e),
-            }
-        }
-    });
+    let signed_out = move || {
+        ctx.auth.set(Auth::SignedOut);
+        navigate(Page::Login.path(), Default::default());
+    };
+    let action = Call::new(
+        |()| api::logout(),
+        {
+            let signed_out = signed_out.clone();
+            move |()| signed_out()
+        },
+        move |e| match e {
+            ApiError::SignedOut => signed_out(),
+            e => ctx.fail(&e),
+        },
+    );
     view! {
         <button class="btn ghost" disabled=move || action.pending().get()
             on:click=move |_| { action.dispatch(()); }>"Sign out"</button>

@@ -1,11 +1,14 @@
 //! The small design system: fields, dialogs, toasts, badges, empty states, skeletons. Components
 //! only take props and callbacks; pages own data and actions.
 
+use std::sync::Arc;
+
 use leptos::{html, prelude::*};
 
 use crate::{
-    api::{ApiError, ApiResult},
+    api::ApiError,
     app::{ctx, ToastKind},
+    data::Load,
 };
 
 /// Loading placeholder rows (announced to screen readers as loading).
@@ -181,21 +184,29 @@ pub fn ErrorPanel(error: ApiError, retry: Callback<()>) -> impl IntoView {
 }
 
 /// Renders a resource: skeleton while loading, an error with retry, else `render`.
-pub fn loaded<T, V>(
-    res: LocalResource<ApiResult<T>>,
-    render: impl Fn(T) -> V + Send + Sync + 'static,
-) -> impl IntoView
+pub fn loaded<T, V>(res: Load<T>, render: impl Fn(T) -> V + Send + Sync + 'static) -> impl IntoView
 where
     T: Clone + 'static,
     V: IntoView + 'static,
 {
-    move || match res.get() {
+    dynamic(move || match res.get() {
         None => view! { <Skeleton/> }.into_any(),
         Some(Err(e)) => {
             view! { <ErrorPanel error=e retry=Callback::new(move |_| res.refetch())/> }.into_any()
         }
         Some(Ok(v)) => render(v).into_any(),
-    }
+    })
+}
+
+/// A part of a page that is rendered again whenever a signal it reads changes, like a
+/// `move || view! {…}` closure. Leptos's code for such a closure is generic over the closure's
+/// type; going through one boxed closure type keeps a single copy of it in the `.wasm`.
+pub fn dynamic(render: impl Fn() -> AnyView + Send + Sync + 'static) -> impl IntoView {
+    erased(Arc::new(render))
+}
+
+fn erased(render: Arc<dyn Fn() -> AnyView + Send + Sync>) -> impl IntoView {
+    move || render()
 }
 
 /// Next / previous over cursor pages: the stack holds the cursors of the pages before.
@@ -224,22 +235,6 @@ pub fn Pager(
                 }>"Older →"</button>
         </div>
     }
-}
-
-/// Runs `ok` each time `action` succeeds and `err` each time it fails.
-pub fn on_result<I, O>(
-    action: Action<I, ApiResult<O>>,
-    ok: impl Fn(O) + 'static,
-    err: impl Fn(ApiError) + 'static,
-) where
-    I: 'static,
-    O: Clone + Send + Sync + 'static,
-{
-    Effect::new(move |_| match action.value().get() {
-        Some(Ok(v)) => ok(v),
-        Some(Err(e)) => err(e),
-        None => {}
-    });
 }
 
 /// A dialog form's Cancel and submit buttons; submit is disabled while the action runs.

@@ -7,7 +7,8 @@ use shared::ChangePasswordRequest;
 use crate::{
     api::{self, ApiError},
     app::ctx,
-    components::{field_error, loaded, on_result, Badge, Confirm, Empty, Field, FormError, Pager},
+    components::{field_error, loaded, Badge, Confirm, Empty, Field, FormError, Pager},
+    data::{Call, Load},
     logic::format_time,
     pages::{ago, PageHead},
 };
@@ -15,20 +16,18 @@ use crate::{
 #[component]
 pub fn Sessions() -> impl IntoView {
     let ctx = ctx();
-    let sessions = LocalResource::new(api::sessions);
-    let end = Action::new_local(|id: &String| api::end_session(id.clone()));
-    let end_all = Action::new_local(|_: &()| api::end_other_sessions());
+    let sessions = Load::new(api::sessions);
     let confirm_all = RwSignal::new(false);
-    on_result(
-        end,
+    let end = Call::new(
+        api::end_session,
         move |()| {
             ctx.ok("That device is signed out.");
             sessions.refetch();
         },
         move |e| ctx.fail(&e),
     );
-    on_result(
-        end_all,
+    let end_all = Call::new(
+        |()| api::end_other_sessions(),
         move |()| {
             confirm_all.set(false);
             ctx.ok("Every other device is signed out.");
@@ -73,7 +72,7 @@ pub fn Audit() -> impl IntoView {
     let kind = RwSignal::new(String::new());
     let cursor = RwSignal::new(None::<String>);
     let history = RwSignal::new(Vec::new());
-    let events = LocalResource::new(move || api::audit_log(Some(kind.get()), cursor.get()));
+    let events = Load::new(move || api::audit_log(Some(kind.get()), cursor.get()));
     let next = RwSignal::new(None::<String>);
     view! {
         <PageHead title="Audit log"/>
@@ -142,10 +141,9 @@ pub fn Settings() -> impl IntoView {
             );
         }
     });
-    let providers = LocalResource::new(api::providers);
-    let unlink = Action::new_local(|_: &()| api::unlink_google());
-    on_result(
-        unlink,
+    let providers = Load::new(api::providers);
+    let unlink = Call::new(
+        |()| api::unlink_google(),
         move |()| {
             ctx.ok("Google is unlinked.");
             leptos::task::spawn_local(async move {
@@ -204,9 +202,8 @@ fn ChangePassword() -> impl IntoView {
     let new = RwSignal::new(String::new());
     let local = RwSignal::new(Vec::new());
     let remote = RwSignal::new(None::<ApiError>);
-    let action = Action::new_local(|req: &ChangePasswordRequest| api::change_password(req.clone()));
-    on_result(
-        action,
+    let action = Call::new(
+        api::change_password,
         move |_| {
             current.set(String::new());
             new.set(String::new());

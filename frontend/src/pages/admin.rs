@@ -6,7 +6,8 @@ use shared::{admin::AdminUser, Role};
 use crate::{
     api,
     app::ctx,
-    components::{loaded, on_result, Badge, Confirm, Dialog, Empty, Pager},
+    components::{loaded, Badge, Confirm, Dialog, Empty, Pager},
+    data::{Call, Load},
     pages::{account::audit_table, ago, PageHead},
 };
 
@@ -19,15 +20,12 @@ pub fn Admin() -> impl IntoView {
     let cursor = RwSignal::new(None::<String>);
     let history = RwSignal::new(Vec::new());
     let next = RwSignal::new(None::<String>);
-    let users = LocalResource::new(move || api::admin_users(search.get(), cursor.get()));
+    let users = Load::new(move || api::admin_users(search.get(), cursor.get()));
     let target = RwSignal::new(None::<AdminUser>);
     let confirm_open = RwSignal::new(false);
     let audit_open = RwSignal::new(false);
-    let toggle = Action::new_local(|(id, disable): &(String, bool)| {
-        api::admin_set_disabled(id.clone(), *disable)
-    });
-    on_result(
-        toggle,
+    let toggle = Call::new(
+        |(id, disable): (String, bool)| api::admin_set_disabled(id, disable),
         move |u| {
             confirm_open.set(false);
             ctx.ok(if u.disabled_at.is_some() {
@@ -39,7 +37,7 @@ pub fn Admin() -> impl IntoView {
         },
         move |e| ctx.fail(&e),
     );
-    let audit = LocalResource::new(move || {
+    let audit = Load::new(move || {
         let id = target.get().map(|u| u.id).unwrap_or_default();
         async move {
             if id.is_empty() {

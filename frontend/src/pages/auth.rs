@@ -10,7 +10,8 @@ use shared::{LoginRequest, ResetPasswordRequest, SignupRequest};
 use crate::{
     api::{self, ApiError},
     app::{ctx, Auth, Page},
-    components::{field_error, on_result, Field, FormError},
+    components::{field_error, Field, FormError},
+    data::{Call, Load},
     logic::{after_login, encode, signup_problems},
 };
 
@@ -52,25 +53,23 @@ pub fn Login() -> impl IntoView {
     let local = RwSignal::new(Vec::new());
     let remote = RwSignal::new(None::<ApiError>);
     let resent = RwSignal::new(false);
-    let providers = LocalResource::new(api::providers);
-    let action = Action::new_local(|req: &LoginRequest| api::login(req.clone()));
-    let resend = Action::new_local(|email: &String| api::resend_verification(email.clone()));
+    let providers = Load::new(api::providers);
+    let action = Call::new(
+        api::login,
+        move |user| ctx.signed_in(user),
+        move |e| remote.set(Some(e)),
+    );
+    let resend = Call::new(
+        api::resend_verification,
+        move |_| resent.set(true),
+        move |e| ctx.fail(&e),
+    );
 
     // Already signed in (or just signed in): go where they were headed.
     let nav = navigate.clone();
     Effect::new(move |_| {
         if matches!(ctx.auth.get(), Auth::SignedIn(_)) {
             nav(&after_login(return_to.get().as_deref()), Default::default());
-        }
-    });
-    on_result(
-        action,
-        move |user| ctx.signed_in(user),
-        move |e| remote.set(Some(e)),
-    );
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = resend.value().get() {
-            resent.set(true);
         }
     });
 
@@ -149,13 +148,12 @@ pub fn Signup() -> impl IntoView {
     let password = RwSignal::new(String::new());
     let local = RwSignal::new(Vec::new());
     let remote = RwSignal::new(None::<ApiError>);
-    let action = Action::new_local(|req: &SignupRequest| api::signup(req.clone()));
-    Effect::new(move |_| {
-        if let Some(Err(e)) = action.value().get() {
-            remote.set(Some(e));
-        }
-    });
-    let done = move || matches!(action.value().get(), Some(Ok(_)));
+    let done = RwSignal::new(false);
+    let action = Call::new(
+        api::signup,
+        move |_| done.set(true),
+        move |e| remote.set(Some(e)),
+    );
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         remote.set(None);
@@ -174,7 +172,7 @@ pub fn Signup() -> impl IntoView {
     };
     view! {
         <AuthCard title="Create your account">
-            {move || if done() {
+            {move || if done.get() {
                 view! {
                     <p class="notice" role="status">"Check your inbox: we sent a link to "<strong>{email.get_untracked()}</strong>" to confirm your address."</p>
                     <p class="links"><A href=Page::Login.path()>"Back to sign in"</A></p>
@@ -204,7 +202,7 @@ pub fn Signup() -> impl IntoView {
 #[component]
 pub fn VerifyEmail() -> impl IntoView {
     let token = query("token");
-    let result = LocalResource::new(move || {
+    let result = Load::new(move || {
         let token = token.get().unwrap_or_default();
         async move { api::verify_email(token).await }
     });
@@ -230,12 +228,12 @@ pub fn Forgot() -> impl IntoView {
     let email = RwSignal::new(String::new());
     let local = RwSignal::new(Vec::new());
     let remote = RwSignal::new(None::<ApiError>);
-    let action = Action::new_local(|email: &String| api::forgot_password(email.clone()));
-    Effect::new(move |_| {
-        if let Some(Err(e)) = action.value().get() {
-            remote.set(Some(e));
-        }
-    });
+    let sent = RwSignal::new(false);
+    let action = Call::new(
+        api::forgot_password,
+        move |_| sent.set(true),
+        move |e| remote.set(Some(e)),
+    );
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         remote.set(None);
@@ -251,7 +249,7 @@ pub fn Forgot() -> impl IntoView {
     };
     view! {
         <AuthCard title="Reset your password">
-            {move || if matches!(action.value().get(), Some(Ok(_))) {
+            {move || if sent.get() {
                 view! {
                     <p class="notice" role="status">"If an account uses that address, a reset link is on its way. It works for 30 minutes."</p>
                     <p class="links"><A href=Page::Login.path()>"Back to sign in"</A></p>
@@ -279,9 +277,8 @@ pub fn Reset() -> impl IntoView {
     let confirm = RwSignal::new(String::new());
     let local = RwSignal::new(Vec::new());
     let remote = RwSignal::new(None::<ApiError>);
-    let action = Action::new_local(|req: &ResetPasswordRequest| api::reset_password(req.clone()));
-    on_result(
-        action,
+    let action = Call::new(
+        api::reset_password,
         move |_| navigate("/login?reset=1", Default::default()),
         move |e| remote.set(Some(e)),
     );

@@ -8,7 +8,8 @@ use shared::banks::{BankConnection, BankSync};
 use crate::{
     api::{self},
     app::ctx,
-    components::{loaded, on_result, Badge, Dialog, Empty},
+    components::{loaded, Badge, Dialog, Empty},
+    data::{Call, Load},
     logic::{format_date, format_money},
     pages::{ago, PageHead},
 };
@@ -39,8 +40,8 @@ fn connect_error(code: &str) -> &'static str {
 pub fn Connections() -> impl IntoView {
     let ctx = ctx();
     let q = use_query_map();
-    let connections = LocalResource::new(move || api::connections(ctx.workspace.get()));
-    let providers = LocalResource::new(move || api::bank_providers(ctx.workspace.get()));
+    let connections = Load::new(move || api::connections(ctx.workspace.get()));
+    let providers = Load::new(move || api::bank_providers(ctx.workspace.get()));
     let choose_open = RwSignal::new(false);
     let callback_error = Memo::new(move |_| q.read().get("error"));
     Effect::new(move |_| {
@@ -48,19 +49,16 @@ pub fn Connections() -> impl IntoView {
             ctx.ok("Bank connected. Your accounts are syncing.");
         }
     });
-    let connect = Action::new_local(move |provider: &Option<String>| {
-        api::connect_bank(ctx.workspace.get_untracked(), provider.clone())
-    });
-    Effect::new(move |_| match connect.value().get() {
+    let connect = Call::new(
+        move |provider: Option<String>| api::connect_bank(ctx.workspace.get_untracked(), provider),
         // The consent happens on Tarabut's page; it sends the browser back to our callback.
-        Some(Ok(r)) => {
+        |r| {
             if let Some(w) = web_sys::window() {
                 let _ = w.location().assign(&r.connect_url);
             }
-        }
-        Some(Err(e)) => ctx.fail(&e),
-        None => {}
-    });
+        },
+        move |e| ctx.fail(&e),
+    );
     view! {
         <PageHead title="Bank connections">
             <button class="btn primary" on:click=move |_| choose_open.set(true)>"Connect a bank"</button>
@@ -165,20 +163,14 @@ fn ConnectionCard(conn: BankConnection, name: String, on_change: Callback<()>) -
     });
 
     let id1 = id.clone();
-    let sync = Action::new_local(move |_: &()| {
-        api::start_sync(ctx.workspace.get_untracked(), id1.clone())
-    });
-    on_result(
-        sync,
+    let sync = Call::new(
+        move |()| api::start_sync(ctx.workspace.get_untracked(), id1.clone()),
         move |sid| sync_id.set(Some(sid)),
         move |e| ctx.fail(&e),
     );
     let id2 = id.clone();
-    let refresh = Action::new_local(move |_: &()| {
-        api::refresh_balances(ctx.workspace.get_untracked(), id2.clone())
-    });
-    on_result(
-        refresh,
+    let refresh = Call::new(
+        move |()| api::refresh_balances(ctx.workspace.get_untracked(), id2.clone()),
         move |_| {
             ctx.ok("Balances refreshed.");
             on_change.run(());
@@ -186,11 +178,8 @@ fn ConnectionCard(conn: BankConnection, name: String, on_change: Callback<()>) -
         move |e| ctx.fail(&e),
     );
     let id3 = id.clone();
-    let disconnect = Action::new_local(move |delete: &bool| {
-        api::disconnect(ctx.workspace.get_untracked(), id3.clone(), *delete)
-    });
-    on_result(
-        disconnect,
+    let disconnect = Call::new(
+        move |delete: bool| api::disconnect(ctx.workspace.get_untracked(), id3.clone(), delete),
         move |()| {
             disconnect_open.set(false);
             ctx.ok("Bank disconnected.");

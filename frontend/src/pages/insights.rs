@@ -7,6 +7,7 @@ use crate::{
     api,
     app::ctx,
     components::{loaded, Empty},
+    data::Load,
     logic::{bars, civil_from_days, format_money, line_points, minor_units, money_from_minor},
     pages::{now_secs, PageHead},
 };
@@ -29,19 +30,19 @@ pub fn Insights() -> impl IntoView {
             civil_from_days(today + 1),
         )
     };
-    let spending = LocalResource::new(move || {
+    let spending = Load::new(move || {
         let (from, to) = range();
         api::spending(ctx.workspace.get(), from, to)
     });
-    let income = LocalResource::new(move || {
+    let income = Load::new(move || {
         let (from, to) = range();
         api::income(ctx.workspace.get(), from, to)
     });
-    let balances = LocalResource::new(move || {
+    let balances = Load::new(move || {
         let (from, to) = range();
         api::balance_history(ctx.workspace.get(), from, to)
     });
-    let salary = LocalResource::new(move || {
+    let salary = Load::new(move || {
         let (from, to) = range();
         api::salary(ctx.workspace.get(), from, to)
     });

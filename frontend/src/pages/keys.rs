@@ -8,9 +8,10 @@ use crate::{
     api::{self, ApiError},
     app::ctx,
     components::{
-        copy_to_clipboard, field_error, loaded, on_result, Badge, Confirm, Dialog, Empty, Field,
-        FormButtons, FormError,
+        copy_to_clipboard, field_error, loaded, Badge, Confirm, Dialog, Empty, Field, FormButtons,
+        FormError,
     },
+    data::{Call, Load},
     logic::{format_date, EXPIRY_CHOICES},
     pages::{ago, PageHead},
 };
@@ -28,8 +29,8 @@ fn status_badge(status: KeyStatus) -> impl IntoView {
 #[component]
 pub fn Keys() -> impl IntoView {
     let ctx = ctx();
-    let keys = LocalResource::new(|| api::keys(None));
-    let scopes = LocalResource::new(api::scopes);
+    let keys = Load::new(|| api::keys(None));
+    let scopes = Load::new(api::scopes);
     let create_open = RwSignal::new(false);
     // The secret lives only in this signal, only until the dialog closes.
     let revealed = RwSignal::new(None::<CreatedKeyBody>);
@@ -45,9 +46,8 @@ pub fn Keys() -> impl IntoView {
         }
     });
 
-    let revoke = Action::new_local(|id: &String| api::revoke_key(id.clone()));
-    on_result(
-        revoke,
+    let revoke = Call::new(
+        api::revoke_key,
         move |()| {
             revoke_open.set(false);
             ctx.ok("Key revoked. Requests with it now fail.");
@@ -159,7 +159,7 @@ pub fn Keys() -> impl IntoView {
 
 #[component]
 fn CreateKeyForm(
-    scopes: LocalResource<api::ApiResult<shared::keys::ScopesBody>>,
+    scopes: Load<shared::keys::ScopesBody>,
     on_created: Callback<CreatedKeyBody>,
     on_cancel: Callback<()>,
 ) -> impl IntoView {
@@ -168,9 +168,8 @@ fn CreateKeyForm(
     let expiry = RwSignal::new("90 days".to_string());
     let local = RwSignal::new(Vec::new());
     let remote = RwSignal::new(None::<ApiError>);
-    let action = Action::new_local(|req: &CreateKeyRequest| api::create_key(req.clone()));
-    on_result(
-        action,
+    let action = Call::new(
+        api::create_key,
         move |created| on_created.run(created),
         move |e| remote.set(Some(e)),
     );
@@ -255,9 +254,8 @@ fn RotateForm(
 ) -> impl IntoView {
     let grace = RwSignal::new(3600i64);
     let remote = RwSignal::new(None::<ApiError>);
-    let action = Action::new_local(|(id, g): &(String, i64)| api::rotate_key(id.clone(), *g));
-    on_result(
-        action,
+    let action = Call::new(
+        |(id, grace): (String, i64)| api::rotate_key(id, grace),
         move |created| on_created.run(created),
         move |e| remote.set(Some(e)),
     );

@@ -7,9 +7,9 @@ use crate::{
     api::{self, ApiError, TxFilter},
     app::ctx,
     components::{
-        field_error, loaded, on_result, Confirm, Dialog, Empty, Field, FormButtons, FormError,
-        Pager,
+        field_error, loaded, Confirm, Dialog, Empty, Field, FormButtons, FormError, Pager,
     },
+    data::{Call, Load},
     logic::{format_date, format_money, minor_units, parse_amount},
     pages::{overview::this_month, PageHead},
 };
@@ -57,10 +57,9 @@ pub fn Transactions() -> impl IntoView {
         cursor.set(None);
         history.set(Vec::new());
     });
-    let accounts = LocalResource::new(move || api::accounts(ctx.workspace.get()));
-    let txs = LocalResource::new(move || {
-        api::transactions(ctx.workspace.get(), filter.get(), cursor.get(), 50)
-    });
+    let accounts = Load::new(move || api::accounts(ctx.workspace.get()));
+    let txs =
+        Load::new(move || api::transactions(ctx.workspace.get(), filter.get(), cursor.get(), 50));
     let (account, from, to, category) = (
         RwSignal::new(String::new()),
         RwSignal::new(String::new()),
@@ -128,11 +127,10 @@ fn EditTransaction(
     let excluded = RwSignal::new(tx.excluded);
     let remote = RwSignal::new(None::<ApiError>);
     let id = tx.id.clone();
-    let action = Action::new_local(move |req: &PatchTransactionRequest| {
-        api::patch_transaction(ctx.workspace.get_untracked(), id.clone(), req.clone())
-    });
-    on_result(
-        action,
+    let action = Call::new(
+        move |req: PatchTransactionRequest| {
+            api::patch_transaction(ctx.workspace.get_untracked(), id.clone(), req)
+        },
         move |_| {
             ctx.ok("Transaction saved.");
             on_done.run(());
@@ -170,16 +168,13 @@ fn EditTransaction(
 #[component]
 pub fn Budgets() -> impl IntoView {
     let ctx = ctx();
-    let budgets = LocalResource::new(move || api::budgets(ctx.workspace.get()));
+    let budgets = Load::new(move || api::budgets(ctx.workspace.get()));
     let form_open = RwSignal::new(false);
     let editing = RwSignal::new(None::<Budget>);
     let deleting = RwSignal::new(None::<Budget>);
     let delete_open = RwSignal::new(false);
-    let delete = Action::new_local(move |id: &String| {
-        api::delete_budget(ctx.workspace.get_untracked(), id.clone())
-    });
-    on_result(
-        delete,
+    let delete = Call::new(
+        move |id: String| api::delete_budget(ctx.workspace.get_untracked(), id),
         move |()| {
             delete_open.set(false);
             ctx.ok("Budget deleted.");
@@ -273,17 +268,16 @@ fn BudgetForm(
     let local = RwSignal::new(Vec::new());
     let remote = RwSignal::new(None::<ApiError>);
     let id = current.map(|b| b.id);
-    let action = Action::new_local(move |req: &BudgetRequest| {
-        let (ws, req, id) = (ctx.workspace.get_untracked(), req.clone(), id.clone());
-        async move {
-            match id {
-                Some(id) => api::update_budget(ws, id, req).await,
-                None => api::create_budget(ws, req).await,
+    let action = Call::new(
+        move |req: BudgetRequest| {
+            let (ws, id) = (ctx.workspace.get_untracked(), id.clone());
+            async move {
+                match id {
+                    Some(id) => api::update_budget(ws, id, req).await,
+                    None => api::create_budget(ws, req).await,
+                }
             }
-        }
-    });
-    on_result(
-        action,
+        },
         move |_| {
             ctx.ok("Budget saved.");
             on_done.run(());

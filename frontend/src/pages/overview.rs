@@ -8,6 +8,7 @@ use crate::{
     api::{self, TxFilter},
     app::{ctx, Page},
     components::{loaded, Empty},
+    data::Load,
     logic::{civil_from_days, format_money},
     pages::{money::tx_rows, now_secs, PageHead},
 };
@@ -23,11 +24,10 @@ pub fn this_month() -> (String, String) {
 #[component]
 pub fn Overview() -> impl IntoView {
     let ctx = ctx();
-    let connections = LocalResource::new(move || api::connections(ctx.workspace.get()));
-    let recent = LocalResource::new(move || {
-        api::transactions(ctx.workspace.get(), TxFilter::default(), None, 8)
-    });
-    let spending = LocalResource::new(move || {
+    let connections = Load::new(move || api::connections(ctx.workspace.get()));
+    let recent =
+        Load::new(move || api::transactions(ctx.workspace.get(), TxFilter::default(), None, 8));
+    let spending = Load::new(move || {
         let (from, to) = this_month();
         api::spending(ctx.workspace.get(), from, to)
     });

@@ -7,20 +7,20 @@ use shared::workspaces::{InviteRequest, Workspace};
 use crate::{
     api::{self, ApiError},
     app::ctx,
-    components::{field_error, loaded, on_result, Badge, Dialog, Field, FormError},
+    components::{field_error, loaded, Badge, Dialog, Field, FormError},
+    data::{Call, Load},
     pages::PageHead,
 };
 
 #[component]
 pub fn Workspaces() -> impl IntoView {
     let ctx = ctx();
-    let list = LocalResource::new(api::workspaces);
+    let list = Load::new(api::workspaces);
     let create_open = RwSignal::new(false);
     let name = RwSignal::new(String::new());
     let remote = RwSignal::new(None::<ApiError>);
-    let create = Action::new_local(|name: &String| api::create_workspace(name.clone()));
-    on_result(
-        create,
+    let create = Call::new(
+        api::create_workspace,
         move |w| {
             create_open.set(false);
             name.set(String::new());
@@ -59,15 +59,13 @@ fn WorkspaceCard(ws: Workspace) -> impl IntoView {
     let id = ws.id.clone();
     let owner = ws.role == "owner";
     let id1 = id.clone();
-    let members = LocalResource::new(move || api::members(id1.clone()));
+    let members = Load::new(move || api::members(id1.clone()));
     let email = RwSignal::new(String::new());
     let role = RwSignal::new("member".to_string());
     let remote = RwSignal::new(None::<ApiError>);
     let id2 = id.clone();
-    let invite =
-        Action::new_local(move |req: &InviteRequest| api::invite(id2.clone(), req.clone()));
-    on_result(
-        invite,
+    let invite = Call::new(
+        move |req: InviteRequest| api::invite(id2.clone(), req),
         move |_| {
             ctx.ok(format!("Invitation sent to {}.", email.get_untracked()));
             email.set(String::new());
@@ -75,10 +73,8 @@ fn WorkspaceCard(ws: Workspace) -> impl IntoView {
         move |e| remote.set(Some(e)),
     );
     let id3 = id.clone();
-    let remove =
-        Action::new_local(move |user: &String| api::remove_member(id3.clone(), user.clone()));
-    on_result(
-        remove,
+    let remove = Call::new(
+        move |user: String| api::remove_member(id3.clone(), user),
         move |()| {
             ctx.ok("Member removed.");
             members.refetch();
@@ -139,7 +135,7 @@ pub fn AcceptInvitation() -> impl IntoView {
     let ctx = ctx();
     let q = use_query_map();
     let token = Memo::new(move |_| q.read().get("token").unwrap_or_default());
-    let result = LocalResource::new(move || api::accept_invitation(token.get()));
+    let result = Load::new(move || api::accept_invitation(token.get()));
     view! {
         <PageHead title="Invitation"/>
         {move || match result.get() {
