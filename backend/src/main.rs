@@ -2,6 +2,11 @@
 
 use clap::Parser;
 
+/// mimalloc rather than glibc's malloc: under callgrind, glibc's allocator was over a third
+/// of the instructions of a small request (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // A missing .env is normal; a broken one is not.
