@@ -242,10 +242,35 @@ pub fn line_points(values: &[i64], width: f64, height: f64) -> String {
                 width / 2.0
             };
             let y = height - (*v as f64 - lo) / span * height;
-            format!("{x:.1},{y:.1}")
+            format!("{},{}", tenths(x), tenths(y))
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// `x` with one decimal, for SVG coordinates and CSS widths. Written with integers: Rust's
+/// float formatting would add ~11 KB to the `.wasm` for these few numbers.
+pub fn tenths(x: f64) -> String {
+    let n = (x * 10.0).round() as i64;
+    let sign = if n < 0 { "-" } else { "" };
+    format!("{sign}{}.{}", n.unsigned_abs() / 10, n.unsigned_abs() % 10)
+}
+
+/// `shared::validate::check_password`, the server's rule, with the NFC step done by the
+/// browser (`String.prototype.normalize`) on wasm: the same form, without Unicode's
+/// normalisation tables in the `.wasm`.
+pub fn check_password(password: &str, email: &str) -> Result<(), &'static str> {
+    shared::validate::check_normalized_password(&nfc(password), email)
+}
+
+#[cfg(target_arch = "wasm32")]
+fn nfc(s: &str) -> String {
+    js_sys::JsString::from(s).normalize("NFC").into()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn nfc(s: &str) -> String {
+    shared::validate::normalize_password(s)
 }
 
 /// Field-level check for the sign-up form, with the same rules the API applies.
@@ -257,7 +282,7 @@ pub fn signup_problems(email: &str, password: &str, name: &str) -> Vec<(&'static
     if let Err(e) = shared::validate::Email::parse(email) {
         out.push(("email", e.to_string()));
     }
-    if let Err(e) = shared::validate::check_password(password, email) {
+    if let Err(e) = check_password(password, email) {
         out.push(("password", e.to_string()));
     }
     out
@@ -265,6 +290,23 @@ pub fn signup_problems(email: &str, password: &str, name: &str) -> Vec<(&'static
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn tenths_rounds_to_one_decimal_like_format() {
+        for x in [
+            0.0, 0.04, 0.05, 1.25, 99.96, 150.0, -0.04, -0.06, -12.34, 599.99,
+        ] {
+            let expected = format!("{x:.1}");
+            let got = tenths(x);
+            // `{:.1}` rounds half to even and prints "-0.0"; both are fine in SVG and CSS.
+            let close =
+                (got.parse::<f64>().unwrap() - expected.parse::<f64>().unwrap()).abs() < 0.11;
+            assert!(close, "{x}: {got} vs {expected}");
+        }
+        assert_eq!(tenths(12.34), "12.3");
+        assert_eq!(tenths(-12.36), "-12.4");
+        assert_eq!(tenths(0.0), "0.0");
+    }
     use super::*;
 
     fn money(amount: &str, currency: &str) -> Money {

@@ -69,7 +69,12 @@ pub fn normalize_password(password: &str) -> String {
 /// 8–128 code points after NFC, no NUL, and not containing the email or its local part (when
 /// that part has at least 4 characters), case-insensitively.
 pub fn check_password(password: &str, email: &str) -> Result<(), &'static str> {
-    let password = normalize_password(password);
+    check_normalized_password(&normalize_password(password), email)
+}
+
+/// [`check_password`] for a password already in NFC form (the SPA has the browser normalise it,
+/// which keeps Unicode's tables out of its `.wasm`).
+pub fn check_normalized_password(password: &str, email: &str) -> Result<(), &'static str> {
     let len = password.chars().count();
     if len < PASSWORD_MIN {
         return Err("must be at least 8 characters");

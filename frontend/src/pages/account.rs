@@ -221,7 +221,7 @@ fn ChangePassword() -> impl IntoView {
                         ev.prevent_default();
                         remote.set(None);
                         let email = ctx.user().map(|u| u.email).unwrap_or_default();
-                        local.set(match shared::validate::check_password(&new.get_untracked(), &email) {
+                        local.set(match crate::logic::check_password(&new.get_untracked(), &email) {
                             Ok(()) => Vec::new(),
                             Err(e) => vec![("newPassword", e.to_string())],
                         });

@@ -286,7 +286,7 @@ pub fn Reset() -> impl IntoView {
         ev.prevent_default();
         remote.set(None);
         let mut problems = Vec::new();
-        if let Err(e) = shared::validate::check_password(&password.get_untracked(), "") {
+        if let Err(e) = crate::logic::check_password(&password.get_untracked(), "") {
             problems.push(("password", e.to_string()));
         } else if password.get_untracked() != confirm.get_untracked() {
             problems.push(("confirm", "does not match the new password".to_string()));

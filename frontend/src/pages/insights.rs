@@ -8,7 +8,9 @@ use crate::{
     app::ctx,
     components::{loaded, Empty},
     data::Load,
-    logic::{bars, civil_from_days, format_money, line_points, minor_units, money_from_minor},
+    logic::{
+        bars, civil_from_days, format_money, line_points, minor_units, money_from_minor, tenths,
+    },
     pages::{now_secs, PageHead},
 };
 
@@ -133,7 +135,7 @@ fn category_chart(ins: CategoryInsight, empty: &'static str) -> AnyView {
                     {bars(&items).into_iter().map(|b| view! {
                         <li>
                             <span class="bar-label">{b.label.clone()}</span>
-                            <span class="bar-track"><span class="bar" style=format!("width:{:.1}%", b.percent.max(0.5))></span></span>
+                            <span class="bar-track"><span class="bar" style=format!("width:{}%", tenths(b.percent.max(0.5)))></span></span>
                             <span class="bar-value">{format_money(&money_from_minor(b.value, &currency))}</span>
                         </li>
                     }).collect_view()}
@@ -165,8 +167,8 @@ fn month_chart(ins: CategoryInsight) -> AnyView {
                 view! {
                     <g>
                         <title>{format!("{}: {}", b.label, format_money(&money_from_minor(b.value, &currency)))}</title>
-                        <rect x=format!("{x:.1}") y=format!("{:.1}", 150.0 - h) width=format!("{:.1}", slot * 0.7) height=format!("{h:.1}") rx="3"/>
-                        <text x=format!("{:.1}", x + slot * 0.35) y="170" text-anchor="middle">{b.label.clone()}</text>
+                        <rect x=tenths(x) y=tenths(150.0 - h) width=tenths(slot * 0.7) height=tenths(h) rx="3"/>
+                        <text x=tenths(x + slot * 0.35) y="170" text-anchor="middle">{b.label.clone()}</text>
                     </g>
                 }
             }).collect_view()}

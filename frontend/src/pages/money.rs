@@ -10,7 +10,7 @@ use crate::{
         field_error, loaded, Confirm, Dialog, Empty, Field, FormButtons, FormError, Pager,
     },
     data::{Call, Load},
-    logic::{format_date, format_money, minor_units, parse_amount},
+    logic::{format_date, format_money, minor_units, parse_amount, tenths},
     pages::{overview::this_month, PageHead},
 };
 
@@ -204,9 +204,9 @@ pub fn Budgets() -> impl IntoView {
                                 <h2 class="grow">{b.category.clone()}</h2>
                                 <span class="muted">{b.month.clone()}</span>
                             </header>
-                            <div class="meter" role="meter" aria-valuemin="0" aria-valuemax="100" aria-valuenow=format!("{pct:.0}")
+                            <div class="meter" role="meter" aria-valuemin="0" aria-valuemax="100" aria-valuenow=(pct.round() as i64).to_string()
                                 aria-label=format!("{} spent", b.category)>
-                                <div class="meter-fill" class:over=over style=format!("width:{pct:.1}%")></div>
+                                <div class="meter-fill" class:over=over style=format!("width:{}%", tenths(pct))></div>
                             </div>
                             <p>{format_money(&b.spent)}" of "{format_money(&b.limit)}</p>
                             <div class="actions">
