@@ -22,36 +22,43 @@ impl Email {
     /// 64 bytes, a dotted domain of letters, digits and hyphens (or IDN punycode), no spaces or
     /// control characters. Deliverability is proven by the verification mail, not by a regex.
     pub fn parse(input: &str) -> Result<Self, &'static str> {
-        let email = input.trim();
-        if email.is_empty() {
-            return Err("is required");
-        }
-        if email.chars().count() > EMAIL_MAX {
-            return Err("must be at most 254 characters");
-        }
-        if email.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err("must not contain spaces or control characters");
-        }
-        let Some((local, domain)) = email.rsplit_once('@') else {
-            return Err("must be a valid email address");
-        };
-        let domain_ok = domain.len() <= 253
-            && domain.contains('.')
-            && domain.split('.').all(|label| {
-                !label.is_empty()
-                    && label.len() <= 63
-                    && !label.starts_with('-')
-                    && !label.ends_with('-')
-                    && label.chars().all(|c| c.is_alphanumeric() || c == '-')
-            });
-        if local.is_empty() || local.len() > 64 || local.contains('@') || !domain_ok {
-            return Err("must be a valid email address");
-        }
+        let email = check_email(input)?;
         Ok(Self {
             display: email.to_string(),
             normalized: normalize_email(email),
         })
     }
+}
+
+/// [`Email::parse`]'s checks alone: the trimmed address, or what is wrong with it. (The SPA
+/// needs no normalised form, and so no Unicode case tables.)
+pub fn check_email(input: &str) -> Result<&str, &'static str> {
+    let email = input.trim();
+    if email.is_empty() {
+        return Err("is required");
+    }
+    if email.chars().count() > EMAIL_MAX {
+        return Err("must be at most 254 characters");
+    }
+    if email.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err("must not contain spaces or control characters");
+    }
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return Err("must be a valid email address");
+    };
+    let domain_ok = domain.len() <= 253
+        && domain.contains('.')
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        });
+    if local.is_empty() || local.len() > 64 || local.contains('@') || !domain_ok {
+        return Err("must be a valid email address");
+    }
+    Ok(email)
 }
 
 /// The key used for uniqueness, lockout and rate limits: trimmed and lower-cased.
@@ -75,6 +82,17 @@ pub fn check_password(password: &str, email: &str) -> Result<(), &'static str> {
 /// [`check_password`] for a password already in NFC form (the SPA has the browser normalise it,
 /// which keeps Unicode's tables out of its `.wasm`).
 pub fn check_normalized_password(password: &str, email: &str) -> Result<(), &'static str> {
+    check_password_length(password)?;
+    if contains_email(&password.to_lowercase(), &normalize_email(email)) {
+        return Err(EMAIL_IN_PASSWORD);
+    }
+    Ok(())
+}
+
+pub const EMAIL_IN_PASSWORD: &str = "must not contain your email address";
+
+/// 8–128 code points (of the NFC form) and no NUL.
+pub fn check_password_length(password: &str) -> Result<(), &'static str> {
     let len = password.chars().count();
     if len < PASSWORD_MIN {
         return Err("must be at least 8 characters");
@@ -85,15 +103,18 @@ pub fn check_normalized_password(password: &str, email: &str) -> Result<(), &'st
     if password.contains('\0') {
         return Err("must not contain NUL characters");
     }
-    let lower = password.to_lowercase();
-    let email = normalize_email(email);
-    if !email.is_empty() {
-        let local = email.split('@').next().unwrap_or_default();
-        if lower.contains(&email) || (local.chars().count() >= 4 && lower.contains(local)) {
-            return Err("must not contain your email address");
-        }
-    }
     Ok(())
+}
+
+/// Whether a lower-cased password contains the lower-cased, trimmed email, or its local part
+/// when that has at least 4 characters.
+pub fn contains_email(lower_password: &str, lower_email: &str) -> bool {
+    if lower_email.is_empty() {
+        return false;
+    }
+    let local = lower_email.split('@').next().unwrap_or_default();
+    lower_password.contains(lower_email)
+        || (local.chars().count() >= 4 && lower_password.contains(local))
 }
 
 /// A display name: trimmed, 1–100 characters, no control characters.

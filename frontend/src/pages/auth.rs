@@ -238,7 +238,7 @@ pub fn Forgot() -> impl IntoView {
         ev.prevent_default();
         remote.set(None);
         local.set(
-            match shared::validate::Email::parse(&email.get_untracked()) {
+            match shared::validate::check_email(&email.get_untracked()) {
                 Ok(_) => Vec::new(),
                 Err(e) => vec![("email", e.to_string())],
             },
