@@ -1,9 +1,10 @@
 //! How pages load data ([`Load`]) and start calls ([`Call`]). Both keep what each call
 //! returns behind `Rc<dyn Any>`. That way every page shares one instance of Leptos's async
 //! machinery in the `.wasm` instead of one per answer type. `LocalResource<T>` and
-//! `Action<I, O>` are generic over everything they hold. Before wasm-opt, one copy per type came
-//! to about 260 KB of code for 24 resources and 24 actions (docs/benchmarks.md). The types stay checked at the edges: a
-//! `Load<T>` only ever holds a `T`, and a `Call<I>` only takes an `I`.
+//! `Action<I, O>` are generic over everything they hold. Before wasm-opt, one copy per type
+//! came to about 260 KB of code for 24 resources and 24 actions (docs/benchmarks.md). The types
+//! stay checked at the edges: a `Load<T>` only ever holds a `T`, and a `Call<I>` only takes an
+//! `I`.
 
 use std::{any::Any, future::Future, marker::PhantomData, pin::Pin, rc::Rc};
 

@@ -260,12 +260,7 @@ pub fn tenths(x: f64) -> String {
 /// the browser (`String.prototype.normalize` and `toLowerCase`) on wasm: the same rule, without
 /// Unicode's normalisation and case tables in the `.wasm` (~70 KB gzip).
 pub fn check_password(password: &str, email: &str) -> Result<(), &'static str> {
-    let password = nfc(password);
-    shared::validate::check_password_length(&password)?;
-    if shared::validate::contains_email(&lower(&password), &lower(email.trim())) {
-        return Err(shared::validate::EMAIL_IN_PASSWORD);
-    }
-    Ok(())
+    shared::validate::check_password_with(password, email, nfc, lower)
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -305,6 +300,7 @@ pub fn signup_problems(email: &str, password: &str, name: &str) -> Vec<(&'static
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn the_password_check_is_the_servers() {
@@ -342,7 +338,6 @@ mod tests {
         assert_eq!(tenths(-12.36), "-12.4");
         assert_eq!(tenths(0.0), "0.0");
     }
-    use super::*;
 
     fn money(amount: &str, currency: &str) -> Money {
         Money {

@@ -76,23 +76,19 @@ pub fn normalize_password(password: &str) -> String {
 /// 8–128 code points after NFC, no NUL, and not containing the email or its local part (when
 /// that part has at least 4 characters), case-insensitively.
 pub fn check_password(password: &str, email: &str) -> Result<(), &'static str> {
-    check_normalized_password(&normalize_password(password), email)
+    check_password_with(password, email, normalize_password, str::to_lowercase)
 }
 
-/// [`check_password`] for a password already in NFC form (the SPA has the browser normalise it,
-/// which keeps Unicode's tables out of its `.wasm`).
-pub fn check_normalized_password(password: &str, email: &str) -> Result<(), &'static str> {
-    check_password_length(password)?;
-    if contains_email(&password.to_lowercase(), &normalize_email(email)) {
-        return Err(EMAIL_IN_PASSWORD);
-    }
-    Ok(())
-}
-
-pub const EMAIL_IN_PASSWORD: &str = "must not contain your email address";
-
-/// 8–128 code points (of the NFC form) and no NUL.
-pub fn check_password_length(password: &str) -> Result<(), &'static str> {
+/// [`check_password`] with the NFC and lower-casing steps supplied by the caller. The SPA passes
+/// the browser's (`String.prototype.normalize`, `toLowerCase`), which keeps Unicode's tables
+/// out of its `.wasm`; the rule itself is this one function on both sides.
+pub fn check_password_with(
+    password: &str,
+    email: &str,
+    nfc: impl Fn(&str) -> String,
+    lower: impl Fn(&str) -> String,
+) -> Result<(), &'static str> {
+    let password = nfc(password);
     let len = password.chars().count();
     if len < PASSWORD_MIN {
         return Err("must be at least 8 characters");
@@ -103,18 +99,14 @@ pub fn check_password_length(password: &str) -> Result<(), &'static str> {
     if password.contains('\0') {
         return Err("must not contain NUL characters");
     }
-    Ok(())
-}
-
-/// Whether a lower-cased password contains the lower-cased, trimmed email, or its local part
-/// when that has at least 4 characters.
-pub fn contains_email(lower_password: &str, lower_email: &str) -> bool {
-    if lower_email.is_empty() {
-        return false;
+    let (password, email) = (lower(&password), lower(email.trim()));
+    if !email.is_empty() {
+        let local = email.split('@').next().unwrap_or_default();
+        if password.contains(&email) || (local.chars().count() >= 4 && password.contains(local)) {
+            return Err("must not contain your email address");
+        }
     }
-    let local = lower_email.split('@').next().unwrap_or_default();
-    lower_password.contains(lower_email)
-        || (local.chars().count() >= 4 && lower_password.contains(local))
+    Ok(())
 }
 
 /// A display name: trimmed, 1–100 characters, no control characters.
