@@ -51,11 +51,13 @@ ensure_redis() {
   die "Redis is not reachable at 127.0.0.1:6379: the multi-replica tests cannot run"
 }
 
-# The SPA toolchain: Trunk, the wasm-bindgen CLI that matches Cargo.lock, wasm-opt 132 from npm
+# The SPA toolchain: Trunk, the wasm-bindgen CLI that matches Cargo.lock, wasm-split-cli (which
+# cuts the .wasm into chunks, scripts/split-spa), wasm-opt 132 from npm
 # (Debian's binaryen 108 produces a wasm that fails at start-up) and Node to run it.
 # Installs what is missing; about 18 minutes once per machine, then nothing.
 TRUNK_VERSION=0.21.14
 BINARYEN_VERSION=132
+WASM_SPLIT_VERSION=0.2.4
 spa_tools_dir() { echo "${PFN_TOOLS_DIR:-$HOME/.cache/pfn-tools}"; }
 
 wasm_bindgen_version() {
@@ -75,6 +77,10 @@ ensure_spa_tools() {
     log "installing wasm-bindgen-cli $wbg (about 6 minutes, once)"
     cargo install wasm-bindgen-cli --version "$wbg" --force
   fi
+  if ! cargo install --list | grep -qx "wasm_split_cli_support v$WASM_SPLIT_VERSION:"; then
+    log "installing wasm-split-cli $WASM_SPLIT_VERSION (about 2 minutes, once)"
+    cargo install --locked "wasm_split_cli_support@$WASM_SPLIT_VERSION" --features build-binary --force
+  fi
   ensure_npm_tool wasm-opt "version_$BINARYEN_VERSION" "binaryen@$BINARYEN_VERSION"
   export PATH="$(spa_tools_dir)/node_modules/.bin:$PATH"
 }
@@ -91,14 +97,14 @@ ensure_npm_tool() {
   fi
 }
 
-# Builds the release SPA into dist/ and prints the size of its wasm (raw and gzip).
+# Builds the release SPA into dist/ and prints the sizes of its .wasm files (raw and gzip).
 build_spa() {
   ensure_spa_tools
   log "building the SPA (release)"
   cargo fetch -q
   trunk build --release --offline --skip-version-check >/dev/null || die "the SPA build failed"
-  local wasm; wasm=$(ls dist/*_bg.wasm | head -n1)
-  log "SPA wasm: $(stat -c %s "$wasm") bytes raw, $(gzip -9c "$wasm" | wc -c) bytes gzip ($wasm)"
+  log "SPA .wasm sizes (docs/benchmarks.md, \"The web app's size\")"
+  python3 scripts/spa-sizes.py dist >&2
 }
 
 # Headless Chromium and its WebDriver for the browser tests.

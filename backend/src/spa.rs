@@ -65,8 +65,9 @@ fn safe_relative(path: &str) -> Option<PathBuf> {
     Some(out)
 }
 
-/// Trunk names built assets `<name>-<16 hex digits>[_bg].<ext>`: their content never changes
-/// under that name, so browsers may keep them for a year. Anything else is revalidated.
+/// Trunk names built assets `<name>-<16 hex digits>[_bg].<ext>`, and so does
+/// `scripts/split-spa` the `.wasm` chunks and their loader: their content never changes under
+/// that name, so browsers may keep them for a year. Anything else is revalidated.
 fn cache_for(relative: &Path) -> &'static str {
     let name = relative
         .file_stem()
@@ -154,6 +155,18 @@ mod tests {
             cache_for(Path::new("frontend-0123456789abcdef.js")),
             "public, max-age=31536000, immutable"
         );
+        // scripts/split-spa's chunks and their loader.
+        for chunk in [
+            "split_money-0123456789abcdef.wasm",
+            "chunk_12-0123456789abcdef.wasm",
+            "split-0123456789abcdef.js",
+        ] {
+            assert_eq!(
+                cache_for(Path::new(chunk)),
+                "public, max-age=31536000, immutable",
+                "{chunk}"
+            );
+        }
         assert_eq!(cache_for(Path::new("index.html")), "no-cache");
         assert_eq!(cache_for(Path::new("favicon.ico")), "no-cache");
         assert_eq!(cache_for(Path::new("style-notahash.css")), "no-cache");

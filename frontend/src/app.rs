@@ -207,10 +207,18 @@ const NAV: &[Page] = &[
 /// A route's page as a plain `fn() -> AnyView`. The router's matching and rendering code is
 /// generic over each route's view type, so giving every page this one type keeps a single copy
 /// of it in the `.wasm` instead of one per page.
+///
+/// Each page is also a split point: `scripts/split-spa` cuts the `.wasm` there, so the code
+/// that only `$chunk`'s pages use is a `.wasm` of its own, fetched the first time one of them
+/// is shown (`components::lazy`). `$name` only has to differ between the pages of a chunk.
 macro_rules! page {
-    ($component:path) => {
-        (|| $component().into_any()) as fn() -> AnyView
-    };
+    ($chunk:ident, $name:ident, $component:path) => {{
+        #[leptos::wasm_split::wasm_split($chunk, wasm_split_path = ::leptos::wasm_split, fallible)]
+        fn $name() -> Result<AnyView, leptos::wasm_split::SplitLoaderError> {
+            Ok($component().into_any())
+        }
+        (|| crate::components::lazy(|| Box::pin($name()))) as fn() -> AnyView
+    }};
 }
 
 #[component]
@@ -235,24 +243,24 @@ pub fn App() -> impl IntoView {
     view! {
         <Router>
             <Routes fallback=|| view! { <pages::NotFound/> }>
-                <Route path=path!("/login") view=page!(pages::auth::Login)/>
-                <Route path=path!("/signup") view=page!(pages::auth::Signup)/>
-                <Route path=path!("/verify-email") view=page!(pages::auth::VerifyEmail)/>
-                <Route path=path!("/forgot-password") view=page!(pages::auth::Forgot)/>
-                <Route path=path!("/reset-password") view=page!(pages::auth::Reset)/>
+                <Route path=path!("/login") view=page!(auth, login, pages::auth::Login)/>
+                <Route path=path!("/signup") view=page!(auth, signup, pages::auth::Signup)/>
+                <Route path=path!("/verify-email") view=page!(auth, verify_email, pages::auth::VerifyEmail)/>
+                <Route path=path!("/forgot-password") view=page!(auth, forgot, pages::auth::Forgot)/>
+                <Route path=path!("/reset-password") view=page!(auth, reset, pages::auth::Reset)/>
                 <ParentRoute path=path!("") view=Shell>
-                    <Route path=path!("") view=page!(pages::overview::Overview)/>
-                    <Route path=path!("/transactions") view=page!(pages::money::Transactions)/>
-                    <Route path=path!("/budgets") view=page!(pages::money::Budgets)/>
-                    <Route path=path!("/insights") view=page!(pages::insights::Insights)/>
-                    <Route path=path!("/connections") view=page!(pages::banks::Connections)/>
-                    <Route path=path!("/keys") view=page!(pages::keys::Keys)/>
-                    <Route path=path!("/sessions") view=page!(pages::account::Sessions)/>
-                    <Route path=path!("/audit") view=page!(pages::account::Audit)/>
-                    <Route path=path!("/settings") view=page!(pages::account::Settings)/>
-                    <Route path=path!("/workspaces") view=page!(pages::workspaces::Workspaces)/>
-                    <Route path=path!("/invitations/accept") view=page!(pages::workspaces::AcceptInvitation)/>
-                    <Route path=path!("/admin") view=page!(pages::admin::Admin)/>
+                    <Route path=path!("") view=page!(overview, overview, pages::overview::Overview)/>
+                    <Route path=path!("/transactions") view=page!(money, transactions, pages::money::Transactions)/>
+                    <Route path=path!("/budgets") view=page!(money, budgets, pages::money::Budgets)/>
+                    <Route path=path!("/insights") view=page!(overview, insights, pages::insights::Insights)/>
+                    <Route path=path!("/connections") view=page!(banks, connections, pages::banks::Connections)/>
+                    <Route path=path!("/keys") view=page!(account, keys, pages::keys::Keys)/>
+                    <Route path=path!("/sessions") view=page!(account, sessions, pages::account::Sessions)/>
+                    <Route path=path!("/audit") view=page!(account, audit, pages::account::Audit)/>
+                    <Route path=path!("/settings") view=page!(account, settings, pages::account::Settings)/>
+                    <Route path=path!("/workspaces") view=page!(workspaces, workspaces, pages::workspaces::Workspaces)/>
+                    <Route path=path!("/invitations/accept") view=page!(workspaces, accept_invitation, pages::workspaces::AcceptInvitation)/>
+                    <Route path=path!("/admin") view=page!(workspaces, admin, pages::admin::Admin)/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -1,9 +1,14 @@
 //! The small design system: fields, dialogs, toasts, badges, empty states, skeletons. Components
 //! only take props and callbacks; pages own data and actions.
 
-use std::sync::Arc;
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll, Waker},
+};
 
-use leptos::{html, prelude::*};
+use leptos::{html, prelude::*, wasm_split::SplitLoaderError};
 
 use crate::{
     api::ApiError,
@@ -207,6 +212,71 @@ pub fn dynamic(render: impl Fn() -> AnyView + Send + Sync + 'static) -> impl Int
 
 fn erased(render: Arc<dyn Fn() -> AnyView + Send + Sync>) -> impl IntoView {
     move || render()
+}
+
+/// A page whose code is a `.wasm` chunk of its own (`app::page!`): the future loads the chunk
+/// once, then builds the page.
+pub type PageChunk = fn() -> PageLoad;
+pub type PageLoad = Pin<Box<dyn Future<Output = Result<AnyView, SplitLoaderError>>>>;
+
+#[derive(Clone, Copy, PartialEq)]
+enum ChunkState {
+    Loading,
+    Failed,
+    Ready,
+}
+
+/// Shows a page from its chunk. Once the chunk is loaded the page is built at once; the first
+/// time, a skeleton stands in while it is fetched, and if that fails (offline, say) the page
+/// says so and offers to try again.
+pub fn lazy(chunk: PageChunk) -> AnyView {
+    let mut first = chunk();
+    let noop = &mut Context::from_waker(Waker::noop());
+    let state = match untrack(|| first.as_mut().poll(noop)) {
+        Poll::Ready(Ok(page)) => return page,
+        Poll::Ready(Err(_)) => RwSignal::new(ChunkState::Failed),
+        Poll::Pending => RwSignal::new(ChunkState::Loading),
+    };
+    let page = StoredValue::new_local(None::<AnyView>);
+    // The wait belongs to this page, not to whatever view started it: a retry is clicked in the
+    // error panel, which goes away as soon as loading starts again.
+    let owner = Owner::current().unwrap_or_default();
+    let wait = move |load: PageLoad| {
+        owner.with(|| {
+            untrack(|| {
+                leptos::task::spawn_local_scoped_with_cancellation(async move {
+                    let next = match load.await {
+                        Ok(view) => {
+                            page.set_value(Some(view));
+                            ChunkState::Ready
+                        }
+                        Err(_) => ChunkState::Failed,
+                    };
+                    state.try_set(next);
+                })
+            })
+        })
+    };
+    if state.get_untracked() == ChunkState::Loading {
+        wait(first);
+    }
+    let retry = Callback::new(move |_| {
+        state.set(ChunkState::Loading);
+        wait(chunk());
+    });
+    dynamic(move || match state.get() {
+        ChunkState::Loading => view! { <Skeleton rows=4/> }.into_any(),
+        ChunkState::Failed => {
+            let error =
+                ApiError::Network("This page could not be loaded. Check your connection.".into());
+            view! { <ErrorPanel error retry/> }.into_any()
+        }
+        ChunkState::Ready => page
+            .try_update_value(Option::take)
+            .flatten()
+            .unwrap_or_else(|| ().into_any()),
+    })
+    .into_any()
 }
 
 /// Next / previous over cursor pages: the stack holds the cursors of the pages before.

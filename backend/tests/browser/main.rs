@@ -401,6 +401,46 @@ async fn connect_the_sandbox_bank_and_see_its_transactions() {
     .await;
 }
 
+/// Each area of the app is a `.wasm` chunk fetched on first use (`scripts/split-spa`). When
+/// that fetch fails, the page says so and offers to try again, which works once the chunk is
+/// reachable: a failed load is not remembered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_whose_code_cannot_be_fetched_says_so_and_loads_on_retry() {
+    let spa = std::env::temp_dir().join(format!("pfn-spa-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&spa).unwrap();
+    let mut chunk = None;
+    for entry in std::fs::read_dir(spa_dir()).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().into_string().unwrap();
+        std::fs::copy(entry.path(), spa.join(&name)).unwrap();
+        if name.starts_with("split_workspaces-") && name.ends_with(".wasm") {
+            chunk = Some(spa.join(name));
+        }
+    }
+    let chunk = chunk.expect("the build has a split_workspaces chunk");
+    let hidden = chunk.with_extension("hidden");
+    std::fs::rename(&chunk, &hidden).unwrap();
+
+    let app = TestApp::spawn_with(&[("PFN_SPA_DIR", spa.to_str().unwrap())]).await;
+    let email = "noor@example.com";
+    app.signed_in_user(email).await;
+    let origin = app.origin.clone();
+    in_browser(move |c| async move {
+        c.goto(&format!("{origin}/login")).await.unwrap();
+        sign_in(&c, email, PASSWORD).await;
+        wait_path(&c, "/").await;
+        see(&c, "Hello,").await;
+
+        click(&c, "nav a[href='/workspaces']").await;
+        see(&c, "This page could not be loaded").await;
+        std::fs::rename(&hidden, &chunk).unwrap();
+        click_button(&c, "", "Try again").await;
+        see(&c, "New workspace").await;
+    })
+    .await;
+    let _ = std::fs::remove_dir_all(&spa);
+}
+
 async fn wait_path_prefix(c: &Client, prefix: &str) {
     for _ in 0..(WAIT.as_millis() / 100) {
         let url = c.current_url().await.unwrap();
