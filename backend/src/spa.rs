@@ -1,13 +1,14 @@
 //! Serves the SPA's release build (Trunk's `dist/`) from the same origin as the API:
-//! files as they are, hashed assets cached for a year, `index.html` never cached, and every
-//! other path that is not under `/api/` and has no file extension answered with `index.html`
-//! so deep links work. `/api/*` never falls back to the SPA.
+//! files as they are (or their gzip-compressed `<file>.gz` twin, which the release build makes,
+//! to browsers that accept gzip), hashed assets cached for a year, `index.html` never cached,
+//! and every other path that is not under `/api/` and has no file extension answered with
+//! `index.html` so deep links work. `/api/*` never falls back to the SPA.
 
 use std::path::{Component, Path, PathBuf};
 
 use axum::{
     extract::State,
-    http::{header, HeaderValue, Method, StatusCode, Uri},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri},
     response::{IntoResponse, Response},
 };
 
@@ -19,7 +20,12 @@ pub fn locate(dir: &Path) -> Option<PathBuf> {
 }
 
 /// The router's fallback: the SPA for browser paths, our JSON 404 for the API.
-pub async fn fallback(State(state): State<AppState>, method: Method, uri: Uri) -> Response {
+pub async fn fallback(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     let path = uri.path();
     let Some(dir) = state.spa_dir.as_deref() else {
         return AppError::not_found().into_response();
@@ -33,7 +39,7 @@ pub async fn fallback(State(state): State<AppState>, method: Method, uri: Uri) -
     };
     let file = dir.join(&relative);
     if !relative.as_os_str().is_empty() && file.is_file() {
-        return serve(&file, cache_for(&relative)).await;
+        return serve(&file, cache_for(&relative), accepts_gzip(&headers)).await;
     }
     // A path that names a file (`/app-123.js`) and is missing is a 404, not the app: a stale
     // asset must fail loudly rather than come back as HTML.
@@ -44,7 +50,33 @@ pub async fn fallback(State(state): State<AppState>, method: Method, uri: Uri) -
     if last.contains('.') {
         return AppError::not_found().into_response();
     }
-    serve(&dir.join("index.html"), "no-cache").await
+    serve(&dir.join("index.html"), "no-cache", false).await
+}
+
+/// Whether `Accept-Encoding` allows gzip: listed without `q=0`, or not listed and `*` is.
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    let (mut gzip, mut any) = (None, None);
+    for coding in headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+    {
+        let mut parts = coding.split(';').map(str::trim);
+        let name = parts.next().unwrap_or_default();
+        let refused = parts.any(|p| {
+            p.split_once('=').is_some_and(|(k, q)| {
+                k.trim().eq_ignore_ascii_case("q")
+                    && q.trim().parse::<f32>().is_ok_and(|q| q == 0.0)
+            })
+        });
+        if name.eq_ignore_ascii_case("gzip") {
+            gzip = Some(!refused);
+        } else if name == "*" {
+            any = Some(!refused);
+        }
+    }
+    gzip.or(any).unwrap_or(false)
 }
 
 /// The request path as a relative path inside the build directory; `None` for anything that
@@ -104,22 +136,43 @@ fn content_type(path: &Path) -> &'static str {
     }
 }
 
-async fn serve(file: &Path, cache: &'static str) -> Response {
-    match tokio::fs::read(file).await {
-        Ok(bytes) => (
-            StatusCode::OK,
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static(content_type(file)),
-                ),
-                (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
-            ],
-            bytes,
-        )
-            .into_response(),
+/// The file, or its `.gz` twin when there is one and the browser takes gzip. Files with a twin
+/// answer `Vary: Accept-Encoding`, so shared caches keep both forms apart.
+async fn serve(file: &Path, cache: &'static str, gzip_ok: bool) -> Response {
+    let mut gz = file.as_os_str().to_owned();
+    gz.push(".gz");
+    let gz = PathBuf::from(gz);
+    let has_gz = gz.is_file();
+    let (path, encoded) = if gzip_ok && has_gz {
+        (gz.as_path(), true)
+    } else {
+        (file, false)
+    };
+    match tokio::fs::read(path).await {
+        Ok(bytes) => {
+            let mut res = (
+                StatusCode::OK,
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static(content_type(file)),
+                    ),
+                    (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+                ],
+                bytes,
+            )
+                .into_response();
+            if has_gz {
+                let h = res.headers_mut();
+                h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+                if encoded {
+                    h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                }
+            }
+            res
+        }
         Err(e) => {
-            tracing::warn!(file = %file.display(), error = %e, "SPA file unreadable");
+            tracing::warn!(file = %path.display(), error = %e, "SPA file unreadable");
             AppError::not_found().into_response()
         }
     }
@@ -143,6 +196,24 @@ mod tests {
         }
         assert_eq!(safe_relative("/keys/abc"), Some(PathBuf::from("keys/abc")));
         assert_eq!(safe_relative("/"), Some(PathBuf::new()));
+    }
+
+    #[test]
+    fn gzip_is_accepted_when_listed_without_q_zero() {
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+            accepts_gzip(&h)
+        };
+        assert!(with("gzip, deflate, br, zstd"));
+        assert!(with("br;q=1.0, GZIP;q=0.5"));
+        assert!(with("*"));
+        assert!(!with("gzip;q=0, *"));
+        assert!(!with("br, zstd"));
+        assert!(!with("gzip;q=0"));
+        assert!(!with("gzip; q=0.000, br"));
+        assert!(!with("identity"));
+        assert!(!accepts_gzip(&HeaderMap::new()));
     }
 
     #[test]

@@ -20,6 +20,12 @@ async fn app_with_spa() -> TestApp {
         "export default 1;",
     )
     .unwrap();
+    // The release build's gzip twin of the .wasm (any bytes will do: served as they are).
+    std::fs::write(
+        dist.join("frontend-0123456789abcdef_bg.wasm.gz"),
+        b"\x1f\x8bgzipped wasm",
+    )
+    .unwrap();
     TestApp::spawn_with(&[("PFN_SPA_DIR", dist.to_str().unwrap())]).await
 }
 
@@ -64,6 +70,53 @@ async fn hashed_assets_are_cached_for_a_year_with_their_types() {
         app.get("/frontend-ffffffffffffffff.js").await.status(),
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test]
+async fn browsers_that_take_gzip_get_the_precompressed_twin() {
+    let app = app_with_spa().await;
+    let wasm = "/frontend-0123456789abcdef_bg.wasm";
+    let get = |accept: &'static str| {
+        app.client
+            .get(app.url(wasm))
+            .header(header::ACCEPT_ENCODING, accept)
+            .send()
+    };
+    let res = get("gzip, deflate, br").await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(res.headers()[header::CONTENT_TYPE], "application/wasm");
+    assert_eq!(res.headers()[header::VARY], "accept-encoding");
+    assert_eq!(
+        res.headers()[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(&res.bytes().await.unwrap()[..], b"\x1f\x8bgzipped wasm");
+
+    for refuses in ["br", "gzip;q=0", "identity"] {
+        let res = get(refuses).await.unwrap();
+        assert!(
+            res.headers().get(header::CONTENT_ENCODING).is_none(),
+            "{refuses}"
+        );
+        assert_eq!(res.headers()[header::VARY], "accept-encoding", "{refuses}");
+        assert_eq!(
+            &res.bytes().await.unwrap()[..],
+            b"\0asm\x01\0\0\0",
+            "{refuses}"
+        );
+    }
+    // Without a twin, a file is served as it is, whatever the browser takes.
+    let res = app
+        .client
+        .get(app.url("/frontend-0123456789abcdef.js"))
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get(header::CONTENT_ENCODING).is_none());
+    assert!(res.headers().get(header::VARY).is_none());
+    assert_eq!(res.text().await.unwrap(), "export default 1;");
 }
 
 #[tokio::test]
