@@ -100,8 +100,13 @@ pub async fn route_guards(req: Request, next: Next) -> Response {
 /// The credential of an `Authorization: Bearer <token>` value (trimmed, possibly empty), or
 /// `None` when the scheme is not Bearer.
 pub fn bearer_token(value: &HeaderValue) -> Option<&str> {
-    let v = value.to_str().ok()?;
-    (v.len() >= 7 && v[..7].eq_ignore_ascii_case("bearer ")).then(|| v[7..].trim())
+    // On bytes: this runs on every key request, and `to_str` would first check every byte.
+    let v = value.as_bytes();
+    let (scheme, token) = v.split_at_checked(7)?;
+    if !scheme.eq_ignore_ascii_case(b"bearer ") {
+        return None;
+    }
+    std::str::from_utf8(token.trim_ascii()).ok()
 }
 
 pub fn has_bearer(headers: &HeaderMap) -> bool {
@@ -238,6 +243,25 @@ pub async fn track_metrics(req: Request, next: Next) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bearer_tokens_are_read_case_insensitively_and_trimmed() {
+        let token =
+            |v: &[u8]| bearer_token(&HeaderValue::from_bytes(v).unwrap()).map(str::to_owned);
+        assert_eq!(
+            token(b"Bearer pfn_test_abc").as_deref(),
+            Some("pfn_test_abc")
+        );
+        assert_eq!(
+            token(b"bEaReR   pfn_test_abc \t").as_deref(),
+            Some("pfn_test_abc")
+        );
+        assert_eq!(token(b"Bearer ").as_deref(), Some(""));
+        assert_eq!(token(b"Bearer"), None);
+        assert_eq!(token(b"Basic dXNlcjpwYXNz"), None);
+        assert_eq!(token(b"Bearerpfn_test_abc"), None);
+        assert_eq!(token(b"Bearer \xff\xfe"), None, "not UTF-8");
+    }
 
     #[test]
     fn forwarded_for_is_only_believed_from_trusted_proxies() {

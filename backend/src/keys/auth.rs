@@ -405,41 +405,50 @@ fn unauthorized(code: &'static str, message: &'static str) -> AppError {
     AppError::new(StatusCode::UNAUTHORIZED, code, message)
 }
 
+/// Who a caller without a Bearer header is: the browser session's user, in the personal
+/// workspace or (`?workspaceId=`) one they are a member of.
+async fn session_principal(parts: &mut Parts, state: &AppState) -> Result<Arc<WhoAmI>> {
+    let user = SessionUser::from_request_parts(parts, state)
+        .await
+        .map_err(|e| match e.code() {
+            "unauthenticated" => unauthorized(
+                "missing_key",
+                "Send Authorization: Bearer <key>, or sign in.",
+            ),
+            _ => e,
+        })?;
+    let personal =
+        user.user.principal.clone().ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("user without a personal workspace"))
+        })?;
+    let principal = match requested_workspace(parts) {
+        Some(ws) if ws != personal.workspace_id => {
+            // A member may act in any of their workspaces; anything else does not exist.
+            if db::workspaces::role_of(&state.db.pool, &ws, &user.user.id)
+                .await?
+                .is_none()
+            {
+                return Err(AppError::not_found());
+            }
+            Arc::new(WhoAmI {
+                workspace_id: ws,
+                ..(*personal).clone()
+            })
+        }
+        _ => personal,
+    };
+    Ok(principal)
+}
+
 impl<N: Need> FromRequestParts<AppState> for Caller<N> {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let Some(auth) = parts.headers.get(header::AUTHORIZATION) else {
-            let user = SessionUser::from_request_parts(parts, state)
-                .await
-                .map_err(|e| match e.code() {
-                    "unauthenticated" => unauthorized(
-                        "missing_key",
-                        "Send Authorization: Bearer <key>, or sign in.",
-                    ),
-                    _ => e,
-                })?;
-            let personal = user.user.principal.clone().ok_or_else(|| {
-                AppError::Internal(anyhow::anyhow!("user without a personal workspace"))
-            })?;
-            let principal = match requested_workspace(parts) {
-                Some(ws) if ws != personal.workspace_id => {
-                    // A member may act in any of their workspaces; anything else does not exist.
-                    if db::workspaces::role_of(&state.db.pool, &ws, &user.user.id)
-                        .await?
-                        .is_none()
-                    {
-                        return Err(AppError::not_found());
-                    }
-                    Arc::new(WhoAmI {
-                        workspace_id: ws,
-                        ..(*personal).clone()
-                    })
-                }
-                _ => personal,
-            };
+            // Boxed, like the database load below: the key path's future stays small, and
+            // axum moves it around whole.
             return Ok(Self {
-                principal,
+                principal: Box::pin(session_principal(parts, state)).await?,
                 key: None,
                 _need: PhantomData,
             });
@@ -465,7 +474,7 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
                         "This key is not valid on this server.",
                     ));
                 }
-                state.keys.load(state, &digest).await?
+                Box::pin(state.keys.load(state, &digest)).await?
             }
         };
         let key = found.ok_or_else(|| unauthorized("invalid_key", "Unknown API key."))?;
