@@ -97,23 +97,28 @@ pub async fn route_guards(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+const BEARER: &[u8] = b"bearer ";
+
 /// The credential of an `Authorization: Bearer <token>` value (trimmed, possibly empty), or
 /// `None` when the scheme is not Bearer.
 pub fn bearer_token(value: &HeaderValue) -> Option<&str> {
     // On bytes: this runs on every key request, and `to_str` would first check every byte.
     let v = value.as_bytes();
-    let (scheme, token) = v.split_at_checked(7)?;
-    if !scheme.eq_ignore_ascii_case(b"bearer ") {
+    let (scheme, token) = v.split_at_checked(BEARER.len())?;
+    if !scheme.eq_ignore_ascii_case(BEARER) {
         return None;
     }
     std::str::from_utf8(token.trim_ascii()).ok()
 }
 
+/// Whether the request carries `Authorization: Bearer …`, whatever the credential: such a
+/// request is never session-authenticated, and the key extractor judges the credential.
 pub fn has_bearer(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(bearer_token)
-        .is_some()
+    headers.get(header::AUTHORIZATION).is_some_and(|v| {
+        v.as_bytes()
+            .get(..BEARER.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(BEARER))
+    })
 }
 
 /// product.md §8: a state-changing request without a Bearer header is refused when its
@@ -261,6 +266,19 @@ mod tests {
         assert_eq!(token(b"Basic dXNlcjpwYXNz"), None);
         assert_eq!(token(b"Bearerpfn_test_abc"), None);
         assert_eq!(token(b"Bearer \xff\xfe"), None, "not UTF-8");
+
+        let has = |v: &[u8]| {
+            let mut h = HeaderMap::new();
+            h.insert(header::AUTHORIZATION, HeaderValue::from_bytes(v).unwrap());
+            has_bearer(&h)
+        };
+        assert!(has(b"BEARER pfn_test_abc"));
+        assert!(
+            has(b"Bearer \xff\xfe"),
+            "a Bearer header, even with a bad credential"
+        );
+        assert!(!has(b"Basic dXNlcjpwYXNz"));
+        assert!(!has_bearer(&HeaderMap::new()));
     }
 
     #[test]

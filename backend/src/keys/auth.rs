@@ -2,10 +2,11 @@
 //! per-key rate limit, and last-used bookkeeping off the request path.
 
 use std::{
+    cell::RefCell,
     collections::HashMap,
     marker::PhantomData,
     sync::{
-        atomic::{AtomicI64, Ordering},
+        atomic::{AtomicI64, AtomicU64, Ordering},
         Arc, Mutex,
     },
     time::Duration,
@@ -70,8 +71,70 @@ pub type KeyDigest = [u8; 32];
 /// The key cache: digest → row (or `None` for unknown digests, briefly). Revocation and rotation
 /// invalidate an entry at once; [`KeyCache::invalidate`] is the hook the scale-out work fans out
 /// to other replicas.
+///
+/// Each worker thread also keeps the keys it read from the shared cache during the current
+/// second ([`Front`]): a busy key is then a plain map read, without the shared cache's
+/// bookkeeping. Every invalidation bumps `generation`, which empties every thread's copies
+/// at once, so they never outlive what the shared cache says by more than that second.
 #[derive(Clone)]
-pub struct KeyCache(Cache<KeyDigest, Option<Arc<CachedKey>>, Hasher>);
+pub struct KeyCache {
+    shared: Cache<KeyDigest, Option<Arc<CachedKey>>, Hasher>,
+    generation: Arc<AtomicU64>,
+    /// Tells this cache's copies from another's on the same thread (tests run several servers
+    /// in one process).
+    id: u64,
+}
+
+/// A worker thread's copies of the keys it found in one [`KeyCache`], valid for one generation
+/// of that cache within one second.
+#[derive(Default)]
+struct Front {
+    cache: u64,
+    generation: u64,
+    second: i64,
+    keys: HashMap<KeyDigest, Arc<CachedKey>, Hasher>,
+}
+
+/// Busy replicas see a few keys per thread; a thread that meets more starts over.
+const FRONT_MAX: usize = 1024;
+
+thread_local! {
+    static FRONT: RefCell<Front> = RefCell::default();
+}
+
+impl Front {
+    fn current(&self, cache: u64, generation: u64, second: i64) -> bool {
+        (self.cache, self.generation, self.second) == (cache, generation, second)
+    }
+
+    fn get(
+        &self,
+        cache: u64,
+        generation: u64,
+        second: i64,
+        digest: &KeyDigest,
+    ) -> Option<Arc<CachedKey>> {
+        if !self.current(cache, generation, second) {
+            return None;
+        }
+        self.keys.get(digest).cloned()
+    }
+
+    fn put(
+        &mut self,
+        cache: u64,
+        generation: u64,
+        second: i64,
+        digest: KeyDigest,
+        key: Arc<CachedKey>,
+    ) {
+        if !self.current(cache, generation, second) || self.keys.len() >= FRONT_MAX {
+            self.keys.clear();
+            (self.cache, self.generation, self.second) = (cache, generation, second);
+        }
+        self.keys.insert(digest, key);
+    }
+}
 
 /// Hashing for the in-process maps on the request path: seeded per process like std's SipHash,
 /// several times cheaper.
@@ -98,6 +161,24 @@ impl std::ops::Deref for CachedKey {
 }
 
 impl CachedKey {
+    fn new(row: KeyRow) -> Self {
+        let principal = WhoAmI {
+            user_id: row.user_id.clone(),
+            email: row.owner_email.clone(),
+            auth: "key".into(),
+            key_id: Some(row.id.clone()),
+            scopes: row.scopes.clone(),
+            workspace_id: row.workspace_id.clone(),
+        };
+        Self {
+            whoami_json: serde_json::to_vec(&principal).unwrap_or_default().into(),
+            principal: Arc::new(principal),
+            bucket: format!("key:{}", row.id),
+            row,
+            reported: AtomicI64::new(0),
+        }
+    }
+
     /// True (once per minute per key and replica) when a usage report is due.
     fn report_due(&self, now: i64) -> bool {
         let last = self.reported.load(Ordering::Relaxed);
@@ -111,19 +192,33 @@ impl CachedKey {
 
 impl Default for KeyCache {
     fn default() -> Self {
-        Self(
-            Cache::builder()
+        static IDS: AtomicU64 = AtomicU64::new(1);
+        Self {
+            shared: Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(Duration::from_secs(30))
                 .build_with_hasher(Hasher::default()),
-        )
+            generation: Arc::default(),
+            id: IDS.fetch_add(1, Ordering::Relaxed),
+        }
     }
 }
 
 impl KeyCache {
     /// A cached answer (`Some(None)`: a digest known to be no key), without the database.
-    async fn peek(&self, digest: &KeyDigest) -> Option<Option<Arc<CachedKey>>> {
-        self.0.get(digest).await
+    /// `now`: unix seconds, which bound how long this thread's copy may answer.
+    async fn peek(&self, digest: &KeyDigest, now: i64) -> Option<Option<Arc<CachedKey>>> {
+        // Read before the shared cache: a copy made from what was read before an invalidation
+        // then carries the generation that invalidation ended.
+        let generation = self.generation.load(Ordering::Acquire);
+        if let Some(key) = FRONT.with_borrow(|f| f.get(self.id, generation, now, digest)) {
+            return Some(Some(key));
+        }
+        let found = self.shared.get(digest).await;
+        if let Some(Some(key)) = &found {
+            FRONT.with_borrow_mut(|f| f.put(self.id, generation, now, *digest, key.clone()));
+        }
+        found
     }
 
     /// The key from the database, through the single-flight loader, so a burst of requests
@@ -131,27 +226,11 @@ impl KeyCache {
     async fn load(&self, state: &AppState, digest: &KeyDigest) -> Result<Option<Arc<CachedKey>>> {
         let pool = state.db.pool.clone();
         let hash = hex::encode(digest);
-        self.0
+        self.shared
             .try_get_with(*digest, async move {
-                db::keys::by_hash(&pool, &hash).await.map(|r| {
-                    r.map(|row| {
-                        let principal = WhoAmI {
-                            user_id: row.user_id.clone(),
-                            email: row.owner_email.clone(),
-                            auth: "key".into(),
-                            key_id: Some(row.id.clone()),
-                            scopes: row.scopes.clone(),
-                            workspace_id: row.workspace_id.clone(),
-                        };
-                        Arc::new(CachedKey {
-                            whoami_json: serde_json::to_vec(&principal).unwrap_or_default().into(),
-                            principal: Arc::new(principal),
-                            bucket: format!("key:{}", row.id),
-                            row,
-                            reported: AtomicI64::new(0),
-                        })
-                    })
-                })
+                db::keys::by_hash(&pool, &hash)
+                    .await
+                    .map(|r| r.map(|row| Arc::new(CachedKey::new(row))))
             })
             .await
             .map_err(|e| AppError::Internal(anyhow::anyhow!("key lookup: {e}")))
@@ -159,14 +238,18 @@ impl KeyCache {
 
     /// Drops every cached key (after missing invalidations from other replicas).
     pub fn clear(&self) {
-        self.0.invalidate_all();
+        self.shared.invalidate_all();
+        self.generation.fetch_add(1, Ordering::Release);
     }
 
     /// Drops a key (by its stored hex hash) from this replica's cache.
     pub async fn invalidate(&self, key_hash: &str) {
         let mut digest = [0u8; 32];
         if hex::decode_to_slice(key_hash, &mut digest).is_ok() {
-            self.0.invalidate(&digest).await;
+            self.shared.invalidate(&digest).await;
+            // After the shared entry is gone: a thread that reads the new generation can only
+            // find the key anew.
+            self.generation.fetch_add(1, Ordering::Release);
         }
     }
 }
@@ -359,11 +442,43 @@ pub async fn rate_limit_headers(mut req: Request, next: Next) -> Response {
     // No headers when key limits are turned off (limit 0).
     if let Some(d) = decision.filter(|d| d.limit > 0) {
         let h = res.headers_mut();
-        h.insert(RATELIMIT_LIMIT, HeaderValue::from(d.limit));
-        h.insert(RATELIMIT_REMAINING, HeaderValue::from(d.remaining));
-        h.insert(RATELIMIT_RESET, HeaderValue::from(d.reset_secs));
+        // Room for these three and what the outer layers add (security headers, Cache-Control,
+        // the request id) in one step: a map that grows later re-hashes every header in it.
+        h.reserve(3 + LATER_HEADERS);
+        h.insert(RATELIMIT_LIMIT, number_value(d.limit.into()));
+        h.insert(RATELIMIT_REMAINING, number_value(d.remaining.into()));
+        h.insert(RATELIMIT_RESET, number_value(d.reset_secs));
     }
     res
+}
+
+/// Headers the layers outside [`rate_limit_headers`] add to an API answer, at most.
+const LATER_HEADERS: usize = 6;
+
+/// Headers of a key-authenticated answer with a body: its `Content-Type`, the three
+/// `RateLimit-*` and the later ones. A handler that makes its answer's header map this big
+/// spares it from growing.
+pub const ANSWER_HEADERS: usize = 1 + 3 + LATER_HEADERS;
+
+/// A number as a header value. Numbers below 1024 (every `RateLimit-*` value under the default
+/// limits) are static values made once: no formatting, allocating or freeing per answer.
+fn number_value(n: u64) -> HeaderValue {
+    const SMALL: usize = 1024;
+    static TABLE: std::sync::LazyLock<Vec<HeaderValue>> = std::sync::LazyLock::new(|| {
+        let digits: &'static str = (0..SMALL).map(|n| n.to_string()).collect::<String>().leak();
+        let mut end = 0;
+        (0..SMALL)
+            .map(|n| {
+                let start = end;
+                end += n.checked_ilog10().unwrap_or(0) as usize + 1;
+                HeaderValue::from_static(&digits[start..end])
+            })
+            .collect()
+    });
+    match usize::try_from(n).ok().and_then(|i| TABLE.get(i)) {
+        Some(v) => v.clone(),
+        None => HeaderValue::from(n),
+    }
 }
 
 /// The server's key kind: `pfn_test_` keys while the bundled Tarabut sandbox is in use (their
@@ -462,9 +577,10 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
         };
         let token = raw.ok_or_else(malformed)?;
         let digest: KeyDigest = Sha256::digest(token.as_bytes()).into();
+        let now = state.clock.now();
         // Only digests of well-formed keys of this server's kind are ever cached, so a cached
         // answer needs no format check; anything else is checked before the database is asked.
-        let found = match state.keys.peek(&digest).await {
+        let found = match state.keys.peek(&digest, now).await {
             Some(found) => found,
             None => {
                 let env = parse_key(token).map_err(|_| malformed())?;
@@ -478,7 +594,6 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
             }
         };
         let key = found.ok_or_else(|| unauthorized("invalid_key", "Unknown API key."))?;
-        let now = state.clock.now();
         // Who asked (IP, user agent) is only needed when something is recorded.
         let deny = |reason: &'static str| Usage::Denied {
             key_id: key.id.clone(),
@@ -549,5 +664,82 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
             key: Some(key),
             _need: PhantomData,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(id: &str) -> Arc<CachedKey> {
+        Arc::new(CachedKey::new(KeyRow {
+            id: id.into(),
+            workspace_id: "ws".into(),
+            user_id: "user".into(),
+            name: "agent".into(),
+            key_hash: hex::encode([7u8; 32]),
+            hint: "abcd".into(),
+            scopes: vec!["read:accounts".into()],
+            created_at: 0,
+            expires_at: None,
+            expiry_days: None,
+            revoked_at: None,
+            last_used_at: None,
+            last_used_ip: None,
+            last_used_user_agent: None,
+            owner_disabled: false,
+            owner_email: "a@example.com".into(),
+        }))
+    }
+
+    fn id_of(found: Option<Option<Arc<CachedKey>>>) -> Option<String> {
+        found.flatten().map(|k| k.id.clone())
+    }
+
+    #[tokio::test]
+    async fn invalidation_reaches_the_threads_copies_and_caches_keep_their_own() {
+        let digest = [7u8; 32];
+        let (a, b) = (KeyCache::default(), KeyCache::default());
+        a.shared.insert(digest, Some(key("in-a"))).await;
+        b.shared.insert(digest, Some(key("in-b"))).await;
+        // The first read copies the key into this thread's front; the second answers from it.
+        for _ in 0..2 {
+            assert_eq!(id_of(a.peek(&digest, 100).await).as_deref(), Some("in-a"));
+            assert_eq!(id_of(b.peek(&digest, 100).await).as_deref(), Some("in-b"));
+        }
+        a.invalidate(&hex::encode(digest)).await;
+        assert_eq!(id_of(a.peek(&digest, 100).await), None, "invalidated");
+        assert_eq!(id_of(b.peek(&digest, 100).await).as_deref(), Some("in-b"));
+        b.clear();
+        assert_eq!(id_of(b.peek(&digest, 100).await), None, "cleared");
+
+        // A copy answers within its second only; then the shared cache is asked again.
+        a.shared.insert(digest, Some(key("first"))).await;
+        assert_eq!(id_of(a.peek(&digest, 200).await).as_deref(), Some("first"));
+        a.shared.insert(digest, Some(key("second"))).await;
+        assert_eq!(id_of(a.peek(&digest, 200).await).as_deref(), Some("first"));
+        assert_eq!(id_of(a.peek(&digest, 201).await).as_deref(), Some("second"));
+    }
+
+    #[test]
+    fn number_values_are_the_decimal_numbers_inside_and_beyond_the_table() {
+        for n in [
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            599,
+            600,
+            999,
+            1000,
+            1023,
+            1024,
+            86_400,
+            u64::MAX,
+        ] {
+            assert_eq!(number_value(n).to_str().unwrap(), n.to_string(), "{n}");
+        }
     }
 }

@@ -5,6 +5,7 @@
 pub mod auth;
 
 use axum::{
+    body::Body,
     extract::{Path, State},
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
@@ -31,7 +32,7 @@ use crate::{
     openapi::responses::{BodyErrors, Unauthenticated},
     state::AppState,
 };
-use auth::Caller;
+use auth::{Caller, ANSWER_HEADERS};
 
 const MAX_GRACE_SECS: i64 = 86_400;
 
@@ -378,14 +379,16 @@ async fn list_scopes(_who: SessionUser) -> Json<ScopesBody> {
 async fn whoami(caller: Caller) -> Response {
     match &caller.key {
         // A key's answer is fixed while the key is cached: serialised once, when it was cached.
-        Some(key) => (
-            [(
+        Some(key) => {
+            let mut res = Response::new(Body::from(key.whoami_json.clone()));
+            // Every header this answer will carry fits at once (see `rate_limit_headers`).
+            res.headers_mut().reserve(ANSWER_HEADERS);
+            res.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
-            )],
-            key.whoami_json.clone(),
-        )
-            .into_response(),
+            );
+            res
+        }
         None => Json(&*caller).into_response(),
     }
 }
