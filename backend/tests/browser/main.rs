@@ -217,6 +217,13 @@ async fn sign_in(c: &Client, email: &str, password: &str) {
     click(c, "form button[type=submit]").await;
 }
 
+/// Signs a verified user in from the sign-in page and waits for the overview.
+async fn open_signed_in(c: &Client, origin: &str, email: &str) {
+    c.goto(&format!("{origin}/login")).await.unwrap();
+    sign_in(c, email, PASSWORD).await;
+    wait_path(c, "/").await;
+}
+
 fn screenshot_dir() -> PathBuf {
     let dir = if std::env::var("PFN_UPDATE_SCREENSHOTS").is_ok() {
         workspace_root().join("docs/screenshots")
@@ -366,9 +373,7 @@ async fn connect_the_sandbox_bank_and_see_its_transactions() {
     app.signed_in_user(email).await;
     let origin = app.origin.clone();
     in_browser(move |c| async move {
-        c.goto(&format!("{origin}/login")).await.unwrap();
-        sign_in(&c, email, PASSWORD).await;
-        wait_path(&c, "/").await;
+        open_signed_in(&c, &origin, email).await;
         screenshots(&c, "overview-empty").await;
 
         click(&c, "nav a[href='/connections']").await;
@@ -426,9 +431,7 @@ async fn a_page_whose_code_cannot_be_fetched_says_so_and_loads_on_retry() {
     app.signed_in_user(email).await;
     let origin = app.origin.clone();
     in_browser(move |c| async move {
-        c.goto(&format!("{origin}/login")).await.unwrap();
-        sign_in(&c, email, PASSWORD).await;
-        wait_path(&c, "/").await;
+        open_signed_in(&c, &origin, email).await;
         see(&c, "Hello,").await;
 
         click(&c, "nav a[href='/workspaces']").await;
