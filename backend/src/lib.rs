@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod finance;
+pub mod front;
 pub mod http;
 pub mod insights;
 pub mod keys;

@@ -14,9 +14,11 @@
 //! [`crate::state::AppState::forget_user`] after its transaction commits, which also tells the
 //! other replicas through Redis. A load that read the database before such an invalidation never
 //! enters the cache after it (the epoch check in [`SessionCache::fill`]), so a commit cannot be
-//! overtaken by a slow read.
+//! overtaken by a slow read. Each worker thread keeps copies of what it read in the current
+//! second ([`crate::front`]); every invalidation empties them all once its entries are gone.
 
 use std::{
+    cell::RefCell,
     collections::HashMap,
     sync::{
         atomic::{AtomicU64, Ordering},
@@ -28,7 +30,11 @@ use std::{
 use moka::sync::Cache;
 
 use super::session::AuthData;
-use crate::{db::users::UserRow, keys::auth::Hasher};
+use crate::{
+    db::users::UserRow,
+    front::{read_through, Front, Generations},
+    keys::auth::Hasher,
+};
 
 /// SHA-256 of a session id.
 pub type SessionDigest = [u8; 32];
@@ -71,6 +77,14 @@ struct Inner {
     /// epoch it started in is still current (under the read lock).
     epoch: AtomicU64,
     gate: RwLock<()>,
+    /// Bumped after every invalidation has dropped its entries: each worker thread's copies
+    /// ([`crate::front`]) then stop answering.
+    copies: Generations,
+}
+
+thread_local! {
+    static RECORDS: RefCell<Front<SessionDigest, Arc<CachedRecord>>> = RefCell::default();
+    static USERS: RefCell<Front<String, Arc<CachedUser>>> = RefCell::default();
 }
 
 const TTL: Duration = Duration::from_secs(30);
@@ -89,6 +103,7 @@ impl Default for SessionCache {
                 .build_with_hasher(Hasher::default()),
             epoch: AtomicU64::new(0),
             gate: RwLock::new(()),
+            copies: Generations::default(),
         }))
     }
 }
@@ -115,18 +130,22 @@ impl SessionCache {
         let _alone = self.0.gate.write().unwrap_or_else(|e| e.into_inner());
         self.0.epoch.fetch_add(1, Ordering::AcqRel);
         drop(&self.0);
+        self.0.copies.bump();
     }
 
-    pub fn record(&self, digest: &SessionDigest) -> Option<Arc<CachedRecord>> {
-        self.0.records.get(digest)
+    /// `now` (unix seconds) bounds how long this thread's copy may answer.
+    pub fn record(&self, digest: &SessionDigest, now: i64) -> Option<Arc<CachedRecord>> {
+        let stamp = self.0.copies.stamp(now);
+        read_through(&RECORDS, stamp, digest, || self.0.records.get(digest))
     }
 
     pub fn put_record(&self, epoch: Epoch, digest: SessionDigest, record: CachedRecord) {
         self.fill(epoch, || self.0.records.insert(digest, Arc::new(record)));
     }
 
-    pub fn user(&self, id: &str) -> Option<Arc<CachedUser>> {
-        self.0.users.get(id)
+    pub fn user(&self, id: &str, now: i64) -> Option<Arc<CachedUser>> {
+        let stamp = self.0.copies.stamp(now);
+        read_through(&USERS, stamp, id, || self.0.users.get(id))
     }
 
     pub fn put_user(&self, epoch: Epoch, user: Arc<CachedUser>) {
@@ -191,10 +210,10 @@ mod tests {
         let before = cache.epoch();
         cache.forget_user("u1");
         cache.put_user(before, user("u1"));
-        assert!(cache.user("u1").is_none());
+        assert!(cache.user("u1", 0).is_none());
         let after = cache.epoch();
         cache.put_user(after, user("u1"));
-        assert!(cache.user("u1").is_some());
+        assert!(cache.user("u1", 0).is_some());
     }
 
     #[test]
@@ -206,10 +225,10 @@ mod tests {
         cache.put_record(e, [3; 32], record("u2"));
         cache.put_user(e, user("u1"));
         cache.forget_user("u1");
-        assert!(cache.record(&[1; 32]).is_none());
-        assert!(cache.record(&[2; 32]).is_none());
-        assert!(cache.record(&[3; 32]).is_some());
-        assert!(cache.user("u1").is_none());
+        assert!(cache.record(&[1; 32], 0).is_none());
+        assert!(cache.record(&[2; 32], 0).is_none());
+        assert!(cache.record(&[3; 32], 0).is_some());
+        assert!(cache.user("u1", 0).is_none());
     }
 
     #[test]
@@ -219,7 +238,7 @@ mod tests {
         cache.put_record(e, [1; 32], record("u1"));
         cache.put_record(e, [2; 32], record("u1"));
         cache.forget_session(&[1; 32]);
-        assert!(cache.record(&[1; 32]).is_none());
-        assert!(cache.record(&[2; 32]).is_some());
+        assert!(cache.record(&[1; 32], 0).is_none());
+        assert!(cache.record(&[2; 32], 0).is_some());
     }
 }

@@ -150,7 +150,7 @@ impl SessionStore for DbSessionStore {
         let digest = digest_of(id);
         let now = self.state.clock.now();
         let cache = &self.state.sessions;
-        if let Some(hit) = cache.record(&digest).filter(|r| r.expires_at > now) {
+        if let Some(hit) = cache.record(&digest, now).filter(|r| r.expires_at > now) {
             return Ok(Some(Record {
                 id: *id,
                 data: hit.data.clone(),
@@ -251,9 +251,13 @@ pub struct SessionUser {
 }
 
 /// A user, how a session acts for them and their `me` answer, from this replica's cache or read
-/// afresh (and cached).
-pub async fn cached_user(state: &AppState, user_id: &str) -> Result<Option<Arc<CachedUser>>> {
-    if let Some(hit) = state.sessions.user(user_id) {
+/// afresh (and cached). `now`: unix seconds.
+pub async fn cached_user(
+    state: &AppState,
+    user_id: &str,
+    now: i64,
+) -> Result<Option<Arc<CachedUser>>> {
+    if let Some(hit) = state.sessions.user(user_id, now) {
         return Ok(Some(hit));
     }
     let epoch = state.sessions.epoch();
@@ -314,7 +318,7 @@ impl FromRequestParts<AppState> for SessionUser {
         // tower-sessions (which would copy and re-parse it); the store's own path otherwise.
         let cached = session
             .id()
-            .and_then(|id| state.sessions.record(&digest_of(&id)))
+            .and_then(|id| state.sessions.record(&digest_of(&id), now))
             .filter(|r| r.expires_at > now)
             .and_then(|r| r.auth.clone());
         let auth = match cached {
@@ -329,7 +333,7 @@ impl FromRequestParts<AppState> for SessionUser {
             session.flush().await?;
             return Err(AppError::unauthenticated());
         }
-        let user = match cached_user(state, &auth.uid).await? {
+        let user = match cached_user(state, &auth.uid, now).await? {
             Some(u) if u.disabled_at.is_none() && u.password_fingerprint == auth.pw => u,
             _ => {
                 session.flush().await?;

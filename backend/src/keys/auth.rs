@@ -6,7 +6,7 @@ use std::{
     collections::HashMap,
     marker::PhantomData,
     sync::{
-        atomic::{AtomicI64, AtomicU64, Ordering},
+        atomic::{AtomicI64, Ordering},
         Arc, Mutex,
     },
     time::Duration,
@@ -27,6 +27,7 @@ use crate::{
     auth::session::SessionUser,
     db::{self, keys::KeyRow},
     error::{AppError, Result},
+    front::{Front, Generations},
     http::RequestMeta,
     ratelimit::Decision,
     state::AppState,
@@ -70,70 +71,16 @@ pub type KeyDigest = [u8; 32];
 
 /// The key cache: digest → row (or `None` for unknown digests, briefly). Revocation and rotation
 /// invalidate an entry at once; [`KeyCache::invalidate`] is the hook the scale-out work fans out
-/// to other replicas.
-///
-/// Each worker thread also keeps the keys it read from the shared cache during the current
-/// second ([`Front`]): a busy key is then a plain map read, without the shared cache's
-/// bookkeeping. Every invalidation bumps `generation`, which empties every thread's copies
-/// at once, so they never outlive what the shared cache says by more than that second.
+/// to other replicas. Each worker thread keeps copies of the keys it read in the current second
+/// ([`crate::front`]).
 #[derive(Clone)]
 pub struct KeyCache {
     shared: Cache<KeyDigest, Option<Arc<CachedKey>>, Hasher>,
-    generation: Arc<AtomicU64>,
-    /// Tells this cache's copies from another's on the same thread (tests run several servers
-    /// in one process).
-    id: u64,
+    generations: Arc<Generations>,
 }
-
-/// A worker thread's copies of the keys it found in one [`KeyCache`], valid for one generation
-/// of that cache within one second.
-#[derive(Default)]
-struct Front {
-    cache: u64,
-    generation: u64,
-    second: i64,
-    keys: HashMap<KeyDigest, Arc<CachedKey>, Hasher>,
-}
-
-/// Busy replicas see a few keys per thread; a thread that meets more starts over.
-const FRONT_MAX: usize = 1024;
 
 thread_local! {
-    static FRONT: RefCell<Front> = RefCell::default();
-}
-
-impl Front {
-    fn current(&self, cache: u64, generation: u64, second: i64) -> bool {
-        (self.cache, self.generation, self.second) == (cache, generation, second)
-    }
-
-    fn get(
-        &self,
-        cache: u64,
-        generation: u64,
-        second: i64,
-        digest: &KeyDigest,
-    ) -> Option<Arc<CachedKey>> {
-        if !self.current(cache, generation, second) {
-            return None;
-        }
-        self.keys.get(digest).cloned()
-    }
-
-    fn put(
-        &mut self,
-        cache: u64,
-        generation: u64,
-        second: i64,
-        digest: KeyDigest,
-        key: Arc<CachedKey>,
-    ) {
-        if !self.current(cache, generation, second) || self.keys.len() >= FRONT_MAX {
-            self.keys.clear();
-            (self.cache, self.generation, self.second) = (cache, generation, second);
-        }
-        self.keys.insert(digest, key);
-    }
+    static FRONT: RefCell<Front<KeyDigest, Arc<CachedKey>>> = RefCell::default();
 }
 
 /// Hashing for the in-process maps on the request path: seeded per process like std's SipHash,
@@ -192,14 +139,12 @@ impl CachedKey {
 
 impl Default for KeyCache {
     fn default() -> Self {
-        static IDS: AtomicU64 = AtomicU64::new(1);
         Self {
             shared: Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(Duration::from_secs(30))
                 .build_with_hasher(Hasher::default()),
-            generation: Arc::default(),
-            id: IDS.fetch_add(1, Ordering::Relaxed),
+            generations: Arc::default(),
         }
     }
 }
@@ -208,15 +153,13 @@ impl KeyCache {
     /// A cached answer (`Some(None)`: a digest known to be no key), without the database.
     /// `now`: unix seconds, which bound how long this thread's copy may answer.
     async fn peek(&self, digest: &KeyDigest, now: i64) -> Option<Option<Arc<CachedKey>>> {
-        // Read before the shared cache: a copy made from what was read before an invalidation
-        // then carries the generation that invalidation ended.
-        let generation = self.generation.load(Ordering::Acquire);
-        if let Some(key) = FRONT.with_borrow(|f| f.get(self.id, generation, now, digest)) {
+        let stamp = self.generations.stamp(now);
+        if let Some(key) = FRONT.with_borrow(|f| f.get(stamp, digest)) {
             return Some(Some(key));
         }
         let found = self.shared.get(digest).await;
         if let Some(Some(key)) = &found {
-            FRONT.with_borrow_mut(|f| f.put(self.id, generation, now, *digest, key.clone()));
+            FRONT.with_borrow_mut(|f| f.put(stamp, *digest, key.clone()));
         }
         found
     }
@@ -239,7 +182,7 @@ impl KeyCache {
     /// Drops every cached key (after missing invalidations from other replicas).
     pub fn clear(&self) {
         self.shared.invalidate_all();
-        self.generation.fetch_add(1, Ordering::Release);
+        self.generations.bump();
     }
 
     /// Drops a key (by its stored hex hash) from this replica's cache.
@@ -247,9 +190,7 @@ impl KeyCache {
         let mut digest = [0u8; 32];
         if hex::decode_to_slice(key_hash, &mut digest).is_ok() {
             self.shared.invalidate(&digest).await;
-            // After the shared entry is gone: a thread that reads the new generation can only
-            // find the key anew.
-            self.generation.fetch_add(1, Ordering::Release);
+            self.generations.bump();
         }
     }
 }
