@@ -37,9 +37,10 @@ pub async fn fallback(
     let Some(relative) = safe_relative(path) else {
         return AppError::not_found().into_response();
     };
+    let gzip_ok = accepts_gzip(&headers);
     let file = dir.join(&relative);
     if !relative.as_os_str().is_empty() && file.is_file() {
-        return serve(&file, cache_for(&relative), accepts_gzip(&headers)).await;
+        return serve(&file, cache_for(&relative), gzip_ok).await;
     }
     // A path that names a file (`/app-123.js`) and is missing is a 404, not the app: a stale
     // asset must fail loudly rather than come back as HTML.
@@ -50,7 +51,7 @@ pub async fn fallback(
     if last.contains('.') {
         return AppError::not_found().into_response();
     }
-    serve(&dir.join("index.html"), "no-cache", false).await
+    serve(&dir.join("index.html"), "no-cache", gzip_ok).await
 }
 
 /// Whether `Accept-Encoding` allows gzip: listed without `q=0`, or not listed and `*` is.
