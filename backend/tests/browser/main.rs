@@ -133,17 +133,26 @@ async fn spawn_app() -> TestApp {
 }
 
 /// Waits for an element; the error names what was awaited and where the browser is.
+/// A lookup that a navigation aborts (a form submitted by the previous click) is made again on
+/// the new page.
 async fn el(c: &Client, css: &str) -> fantoccini::elements::Element {
-    match c.wait().at_most(WAIT).for_element(Locator::Css(css)).await {
-        Ok(e) => e,
-        Err(e) => panic!(
-            "no `{css}` at {} after {WAIT:?}: {e}\n{}",
-            c.current_url()
-                .await
-                .map(|u| u.to_string())
-                .unwrap_or_default(),
-            c.source().await.unwrap_or_default()
-        ),
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match c.wait().at_most(left).for_element(Locator::Css(css)).await {
+            Ok(e) => return e,
+            Err(e) if !left.is_zero() && e.to_string().contains("aborted by navigation") => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!(
+                "no `{css}` at {} after {WAIT:?}: {e}\n{}",
+                c.current_url()
+                    .await
+                    .map(|u| u.to_string())
+                    .unwrap_or_default(),
+                c.source().await.unwrap_or_default()
+            ),
+        }
     }
 }
 
