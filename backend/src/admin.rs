@@ -9,7 +9,7 @@ use axum::{
 };
 use serde::Deserialize;
 use shared::{
-    admin::{AdminUser, AdminUserBody},
+    admin::{AdminUser, AdminUserBody, AdminUserDetail},
     keys::AuditEvent,
     ErrorBody, Page, Role,
 };
@@ -29,6 +29,7 @@ use crate::{
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_users))
+        .routes(routes!(get_user))
         .routes(routes!(disable_user))
         .routes(routes!(enable_user))
         .routes(routes!(user_audit_log))
@@ -121,6 +122,35 @@ async fn list_users(
     Ok(Json(Page {
         items: rows.into_iter().map(view).collect(),
         next_cursor,
+    }))
+}
+
+/// One user: status, sign-in methods, and how many live sessions and working keys they have.
+#[utoipa::path(get, path = "/api/v1/admin/users/{id}", tag = "admin", operation_id = "adminGetUser",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "User id", example = "0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b")),
+    responses((status = 200, description = "The user", body = AdminUserDetail),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        Unauthenticated, AdminErrors))]
+async fn get_user(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Json<AdminUserDetail>> {
+    let mut conn = state.db.pool.acquire().await?;
+    let user = db::users::by_id(&mut *conn, &id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let now = state.clock.now();
+    let idle = crate::auth::session::IDLE_SECS;
+    let active_sessions = db::sessions::count_live(&mut *conn, &id, now, idle).await?;
+    let active_keys = db::keys::count_active(&mut *conn, &id, now).await?;
+    Ok(Json(AdminUserDetail {
+        has_password: user.password_hash.is_some(),
+        linked_providers: db::users::linked_providers(&mut *conn, &id).await?,
+        active_sessions: active_sessions.max(0) as u64,
+        active_keys: active_keys.max(0) as u64,
+        user: view(user),
     }))
 }
 

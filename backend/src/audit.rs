@@ -58,13 +58,23 @@ pub async fn record(
     meta: &RequestMeta,
     ev: Event<'_>,
 ) -> sqlx::Result<()> {
+    record_at(conn, state.clock.now(), meta, ev).await
+}
+
+/// [`record`] at `now` (unix seconds), for the command line, which has no server state.
+pub async fn record_at(
+    conn: &mut AnyConnection,
+    now: i64,
+    meta: &RequestMeta,
+    ev: Event<'_>,
+) -> sqlx::Result<()> {
     let id = db::new_id();
     db::audit::insert(
         conn,
         db::audit::AuditRow {
             id: &id,
             kind: ev.kind,
-            occurred_at: state.clock.now(),
+            occurred_at: now,
             user_id: ev.user_id,
             actor_user_id: ev.actor_user_id,
             actor_key_id: ev.actor_key_id,

@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 
 use crate::{
     config::{Config, LogFormat},
-    crypto, db,
+    db::{self, invalidations::Kind},
     state::Clock,
 };
 
@@ -38,10 +38,20 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
-    /// Create (or promote) a verified admin and print a one-time set-password link. Idempotent.
+    /// Create (or promote) a verified admin and print a one-time set-password link.
+    ///
+    /// An existing account is promoted with nothing of what it held before: its password,
+    /// sessions, linked Google sign-in, API keys, pending links and sent invitations are
+    /// removed, so the printed link is the only way in. (Anyone can sign up with an address that
+    /// is not theirs; promoting such an account as it is would hand its maker an admin.) An
+    /// account that is already admin keeps everything and gets a fresh link.
     Create {
         #[arg(long)]
         email: String,
+        /// The account exists, its address is verified, and its password, sessions, sign-ins
+        /// and keys are yours: promote it and keep them (no link is printed).
+        #[arg(long)]
+        keep_credentials: bool,
     },
 }
 
@@ -65,13 +75,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => serve(config).await,
         Command::Migrate => {
             let db = db::Db::connect(&config.database_url).await?;
-            db.migrate().await?;
+            for (task, report) in db.migrate().await? {
+                for line in report.lines() {
+                    println!("{task}: {line}");
+                }
+            }
             println!("migrations applied");
             Ok(())
         }
         Command::Admin {
-            command: AdminCommand::Create { email },
-        } => admin_create(config, &email).await,
+            command:
+                AdminCommand::Create {
+                    email,
+                    keep_credentials,
+                },
+        } => admin_create(config, &email, keep_credentials).await,
         Command::Openapi => unreachable!("handled above"),
     }
 }
@@ -102,61 +120,44 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     crate::serve(listener, state, crate::shutdown_signal()).await
 }
 
-async fn admin_create(config: Config, email: &str) -> anyhow::Result<()> {
-    let email =
-        shared::validate::Email::parse(email).map_err(|m| anyhow::anyhow!("--email {m}"))?;
+async fn admin_create(config: Config, email: &str, keep_credentials: bool) -> anyhow::Result<()> {
+    let email = crate::email::Email::parse(email).map_err(|m| anyhow::anyhow!("--email {m}"))?;
     let db = db::Db::connect(&config.database_url).await?;
     db.migrate().await?;
     let now = Clock::default().now();
     let mut tx = db.begin().await?;
-    let user_id = match db::users::by_email(&mut *tx, &email.normalized).await? {
-        Some(u) => {
-            db::users::set_role(&mut *tx, &u.id, "admin", now).await?;
-            db::users::mark_verified(&mut *tx, &u.id, now).await?;
-            u.id
-        }
-        None => {
-            let id = db::new_id();
-            let name = email
-                .display
-                .split('@')
-                .next()
-                .unwrap_or("admin")
-                .to_string();
-            db::users::insert(
-                &mut *tx,
-                db::users::NewUser {
-                    id: &id,
-                    email: &email.display,
-                    email_normalized: &email.normalized,
-                    name: &name,
-                    password_hash: None,
-                    role: "admin",
-                    email_verified_at: Some(now),
-                    now,
-                },
-            )
-            .await?;
-            db::workspaces::create_personal(&mut tx, &id, now).await?;
-            id
-        }
-    };
-    let token = crypto::random_token();
-    db::tokens::insert(
-        &mut *tx,
-        &crypto::sha256_hex(token.as_bytes()),
-        &user_id,
-        db::tokens::Purpose::ResetPassword,
-        now,
-        24 * 3600,
-    )
-    .await?;
+    let promoted = crate::auth::credentials::make_admin(&mut tx, &email, keep_credentials, now)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e}", email.display))?;
     tx.commit().await?;
+    // A running server drops what it cached of the account and its keys.
+    let feed = [(Kind::User, promoted.user_id.clone())]
+        .into_iter()
+        .chain(promoted.key_hashes.iter().map(|h| (Kind::Key, h.clone())));
+    for (kind, target) in feed {
+        db::invalidations::insert(&db.pool, db.backend, &db::new_id(), kind, &target).await?;
+    }
     let web = crate::state::Web::new(&config, config.listen.port());
-    println!(
-        "{} is an admin. Set the password within 24 hours (the link works once):",
-        email.display
-    );
+    let Some(token) = promoted.set_password_token else {
+        println!(
+            "{} is an admin; its password, sessions, sign-ins and keys were kept.",
+            email.display
+        );
+        return Ok(());
+    };
+    if promoted.created || promoted.already_admin {
+        println!(
+            "{} is an admin. Set the password within 24 hours (the link works once):",
+            email.display
+        );
+    } else {
+        println!(
+            "{} is an admin. Everything it held before was removed (password, sessions, linked \
+             sign-ins, {} API keys). Set the password within 24 hours (the link works once):",
+            email.display,
+            promoted.key_hashes.len()
+        );
+    }
     println!("{}", web.link("/reset-password", &token));
     Ok(())
 }

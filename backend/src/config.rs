@@ -4,17 +4,19 @@
 use std::{net::SocketAddr, path::PathBuf};
 
 use ipnet::IpNet;
+use secrecy::SecretString;
 use url::Url;
 
 /// How mail leaves the server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum MailTransport {
     /// Dev only: print to the log and write `.eml` files under `<data dir>/outbox/`.
     Log,
-    /// `PFN_SMTP_URL`, e.g. `smtps://user:pass@smtp.example.com:465` (lettre URL syntax).
-    Smtp { url: String },
+    /// `PFN_SMTP_URL`, e.g. `smtps://user:pass@smtp.example.com:465` (lettre URL syntax); it
+    /// holds the password, so it is a secret as a whole.
+    Smtp { url: SecretString },
     /// Resend's HTTP API.
-    Resend { api_key: String, url: String },
+    Resend { api_key: SecretString, url: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,19 +38,21 @@ pub struct Limits {
     /// Per-API-key token bucket: sustained rate and burst (bucket size).
     pub key_per_min: u32,
     pub key_burst: u32,
+    /// Refused API keys per client address and minute before 429 (`0` = no limit).
+    pub key_failures_per_ip_per_min: u32,
 }
 
 #[derive(Debug, Clone)]
 pub struct GoogleConfig {
     pub client_id: String,
-    pub client_secret: String,
+    pub client_secret: SecretString,
     /// The OpenID discovery document (`PFN_GOOGLE_DISCOVERY_URL`): Google's by default; tests
     /// and self-hosters point it at another provider.
     pub discovery_url: Url,
 }
 
 /// Where Tarabut is.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub enum TarabutTarget {
     /// Unset `PFN_TARABUT_URL`: the bundled sandbox is started in-process and used.
     Bundled { listen: String },
@@ -56,29 +60,8 @@ pub enum TarabutTarget {
         url: Url,
         token_url: Url,
         client_id: String,
-        client_secret: String,
+        client_secret: SecretString,
     },
-}
-
-// The client secret must never reach a log line, even through `{:?}`.
-impl std::fmt::Debug for TarabutTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Bundled { listen } => f.debug_struct("Bundled").field("listen", listen).finish(),
-            Self::Remote {
-                url,
-                token_url,
-                client_id,
-                ..
-            } => f
-                .debug_struct("Remote")
-                .field("url", &url.as_str())
-                .field("token_url", &token_url.as_str())
-                .field("client_id", client_id)
-                .field("client_secret", &"<redacted>")
-                .finish(),
-        }
-    }
 }
 
 /// The Tarabut client's behaviour and the bank-sync schedule.
@@ -106,10 +89,16 @@ pub struct Config {
     pub database_url: String,
     /// `None`: dev mode on `http://127.0.0.1:<bound port>`.
     pub public_url: Option<Url>,
-    pub secret: Option<String>,
+    /// `PFN_SECRET`. Every secret here is a `SecretString`, whose `Debug` is redacted, so the
+    /// configuration can be logged whole.
+    pub secret: Option<SecretString>,
+    /// `PFN_SECRET_PREVIOUS`: the secret before a rotation, for reading (never writing) what
+    /// was sealed with it (docs/deploy.md, "Rotating PFN_SECRET").
+    pub secret_previous: Option<SecretString>,
     pub mail: MailTransport,
     pub mail_from: String,
-    pub redis_url: Option<String>,
+    /// May hold a password (`redis://:password@host`).
+    pub redis_url: Option<SecretString>,
     /// Prefix of every Redis key and channel (`PFN_REDIS_PREFIX`, default `pfn`), so several
     /// deployments can share one Redis.
     pub redis_prefix: String,
@@ -119,6 +108,9 @@ pub struct Config {
     pub limits: Limits,
     pub log_format: LogFormat,
     pub bootstrap_admin_email: Option<String>,
+    /// `PFN_BOOTSTRAP_ADMIN_KEEP_CREDENTIALS`: promote an existing, verified bootstrap account
+    /// as it is (`pfn admin create --keep-credentials`).
+    pub bootstrap_admin_keep_credentials: bool,
     pub tarabut: TarabutConfig,
     /// The SPA's release build (Trunk's `dist/`), served when it holds an `index.html`.
     pub spa_dir: PathBuf,
@@ -183,13 +175,24 @@ impl Config {
         let dev = public_url.as_ref().is_none_or(is_dev_url);
 
         let secret = get("PFN_SECRET");
-        if let Some(s) = &secret {
-            if s.len() < 32 {
-                errors.push(
-                    "PFN_SECRET must be at least 32 bytes (try: openssl rand -base64 48)".into(),
-                );
+        let secret_previous = get("PFN_SECRET_PREVIOUS");
+        for (key, value) in [
+            ("PFN_SECRET", &secret),
+            ("PFN_SECRET_PREVIOUS", &secret_previous),
+        ] {
+            if value.as_ref().is_some_and(|s| s.len() < 32) {
+                errors.push(format!(
+                    "{key} must be at least 32 bytes (try: openssl rand -base64 48)"
+                ));
             }
-        } else if !dev {
+        }
+        if secret_previous.is_some() && secret.is_none() {
+            errors.push(
+                "PFN_SECRET_PREVIOUS is set but PFN_SECRET is not: rotate to a new PFN_SECRET"
+                    .into(),
+            );
+        }
+        if secret.is_none() && !dev {
             errors.push(
                 "PFN_SECRET is required when PFN_PUBLIC_URL is not a loopback http:// URL".into(),
             );
@@ -198,7 +201,7 @@ impl Config {
         let mail = match get("PFN_MAIL_TRANSPORT").as_deref().unwrap_or("log") {
             "log" => MailTransport::Log,
             "smtp" => match get("PFN_SMTP_URL") {
-                Some(url) => MailTransport::Smtp { url },
+                Some(url) => MailTransport::Smtp { url: url.into() },
                 None => {
                     errors.push("PFN_MAIL_TRANSPORT=smtp needs PFN_SMTP_URL".into());
                     MailTransport::Log
@@ -206,7 +209,7 @@ impl Config {
             },
             "resend" => match get("PFN_RESEND_API_KEY") {
                 Some(api_key) => MailTransport::Resend {
-                    api_key,
+                    api_key: api_key.into(),
                     url: get("PFN_RESEND_URL").unwrap_or_else(|| "https://api.resend.com".into()),
                 },
                 None => {
@@ -221,7 +224,7 @@ impl Config {
                 MailTransport::Log
             }
         };
-        if mail == MailTransport::Log && !dev {
+        if matches!(mail, MailTransport::Log) && !dev {
             errors.push(
                 "PFN_MAIL_TRANSPORT=log (the default) is only for development; set smtp or resend"
                     .into(),
@@ -237,7 +240,7 @@ impl Config {
                     Ok(discovery_url) if matches!(discovery_url.scheme(), "http" | "https") => {
                         Some(GoogleConfig {
                             client_id,
-                            client_secret,
+                            client_secret: client_secret.into(),
                             discovery_url,
                         })
                     }
@@ -262,14 +265,16 @@ impl Config {
             }
         };
 
-        let insecure_cookies = match get("PFN_INSECURE_COOKIES").as_deref() {
+        let mut flag = |key: &str| match get(key).as_deref() {
             None | Some("0") | Some("false") => false,
             Some("1") | Some("true") => true,
             Some(v) => {
-                errors.push(format!("PFN_INSECURE_COOKIES={v:?} must be 0 or 1"));
+                errors.push(format!("{key}={v:?} must be 0 or 1"));
                 false
             }
         };
+        let insecure_cookies = flag("PFN_INSECURE_COOKIES");
+        let bootstrap_admin_keep_credentials = flag("PFN_BOOTSTRAP_ADMIN_KEEP_CREDENTIALS");
 
         let trusted_proxies = get("PFN_TRUSTED_PROXIES")
             .map(|v| {
@@ -303,6 +308,11 @@ impl Config {
                 as usize,
             key_per_min: parse_u32("PFN_KEY_RATE_LIMIT_PER_MIN", 600, &mut errors),
             key_burst: parse_u32("PFN_KEY_RATE_BURST", 60, &mut errors),
+            key_failures_per_ip_per_min: parse_u32(
+                "PFN_KEY_FAILURES_PER_IP_PER_MIN",
+                60,
+                &mut errors,
+            ),
         };
 
         let log_format = match get("PFN_LOG_FORMAT").as_deref() {
@@ -318,7 +328,7 @@ impl Config {
 
         let bootstrap_admin_email = get("PFN_BOOTSTRAP_ADMIN_EMAIL");
         if let Some(e) = &bootstrap_admin_email {
-            if shared::validate::Email::parse(e).is_err() {
+            if crate::email::Email::parse(e).is_err() {
                 errors.push(format!(
                     "PFN_BOOTSTRAP_ADMIN_EMAIL={e:?} is not an email address"
                 ));
@@ -333,10 +343,11 @@ impl Config {
             data_dir,
             database_url,
             public_url,
-            secret,
+            secret: secret.map(Into::into),
+            secret_previous: secret_previous.map(Into::into),
             mail,
             mail_from: get("PFN_MAIL_FROM").unwrap_or_else(|| "pfn <no-reply@localhost>".into()),
-            redis_url: get("PFN_REDIS_URL"),
+            redis_url: get("PFN_REDIS_URL").map(Into::into),
             redis_prefix: get("PFN_REDIS_PREFIX").unwrap_or_else(|| "pfn".into()),
             google,
             insecure_cookies,
@@ -344,6 +355,7 @@ impl Config {
             limits,
             log_format,
             bootstrap_admin_email,
+            bootstrap_admin_keep_credentials,
             tarabut,
             spa_dir: PathBuf::from(get("PFN_SPA_DIR").unwrap_or_else(|| "dist".into())),
         })
@@ -404,7 +416,7 @@ fn tarabut_config(
                 url,
                 token_url,
                 client_id,
-                client_secret,
+                client_secret: client_secret.into(),
             }
         }
         (u, id, secret) => {
@@ -467,7 +479,7 @@ mod tests {
         assert!(c.dev_mode());
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.database_url, "sqlite://./data/pfn.db");
-        assert_eq!(c.mail, MailTransport::Log);
+        assert!(matches!(c.mail, MailTransport::Log));
     }
 
     #[test]
@@ -524,6 +536,71 @@ mod tests {
             "https://api.sandbox.tarabutgateway.io/auth/v1/token"
         );
         assert!(!format!("{c:?}").contains("very-secret"));
+    }
+
+    #[test]
+    fn debug_output_holds_no_secret() {
+        // (variable, value, the part of it that is secret)
+        let secrets = [
+            (
+                "PFN_SECRET",
+                "server-secret-0123456789abcdefghijklmnop",
+                "server-secret",
+            ),
+            (
+                "PFN_SECRET_PREVIOUS",
+                "previous-secret-0123456789abcdefghijklm",
+                "previous-secret",
+            ),
+            (
+                "PFN_GOOGLE_CLIENT_SECRET",
+                "google-client-secret",
+                "google-client-secret",
+            ),
+            (
+                "PFN_REDIS_URL",
+                "redis://:redis-password@127.0.0.1:6379",
+                "redis-password",
+            ),
+            (
+                "PFN_TARABUT_CLIENT_SECRET",
+                "tarabut-client-secret",
+                "tarabut-client-secret",
+            ),
+        ];
+        let transports = [
+            (
+                "smtp",
+                (
+                    "PFN_SMTP_URL",
+                    "smtps://u:smtp-password@smtp.example.com:465",
+                    "smtp-password",
+                ),
+            ),
+            (
+                "resend",
+                ("PFN_RESEND_API_KEY", "re_resend-api-key", "resend-api-key"),
+            ),
+        ];
+        for (transport, credential) in transports {
+            let mut vars = vec![
+                ("PFN_PUBLIC_URL", "https://pfn.example.com"),
+                ("PFN_GOOGLE_CLIENT_ID", "google-id"),
+                ("PFN_TARABUT_URL", "https://api.sandbox.tarabutgateway.io"),
+                ("PFN_TARABUT_CLIENT_ID", "tarabut-id"),
+                ("PFN_MAIL_TRANSPORT", transport),
+                (credential.0, credential.1),
+            ];
+            vars.extend(secrets.iter().map(|(k, v, _)| (*k, *v)));
+            let shown = format!("{:?}", config(&vars).unwrap());
+            for (key, _, secret) in secrets.iter().chain([&credential]) {
+                assert!(!shown.contains(secret), "{key} leaks into Debug: {shown}");
+            }
+            assert!(
+                shown.contains("google-id"),
+                "what is not secret stays readable"
+            );
+        }
     }
 
     #[test]

@@ -31,6 +31,10 @@ pub enum AppError {
     /// 403 `insufficient_scope`: an API key lacks the scope a route needs.
     #[error("insufficient_scope: {0}")]
     InsufficientScope(&'static str),
+    /// 503 `service_unavailable`: the database cannot be reached just now (a restart, a
+    /// network cut); the client should retry. Nothing was changed.
+    #[error("database unavailable: {0}")]
+    Unavailable(sqlx::Error),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -81,6 +85,7 @@ impl AppError {
             Self::Validation(_) => "validation_failed",
             Self::Api { code, .. } => code,
             Self::InsufficientScope(_) => "insufficient_scope",
+            Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -88,7 +93,30 @@ impl AppError {
 
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
-        Self::Internal(e.into())
+        if unreachable(&e) {
+            Self::Unavailable(e)
+        } else {
+            Self::Internal(e.into())
+        }
+    }
+}
+
+/// Whether a database error means the database is out of reach (retry later) rather than
+/// that something is wrong with the request or the server.
+fn unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        // PostgreSQL: connection exceptions (08), insufficient resources (53) and operator
+        // intervention such as a shutdown (57P0x).
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("53") || c.starts_with("57P0")),
+        _ => false,
     }
 }
 
@@ -156,6 +184,18 @@ impl IntoResponse for AppError {
                 )) {
                     res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
                 }
+                res
+            }
+            Self::Unavailable(e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                let mut res = error_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "service_unavailable",
+                    "The service cannot reach its database just now. Retry shortly.",
+                    None,
+                );
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 res
             }
             Self::Internal(e) => {

@@ -107,19 +107,20 @@ async fn category_insight(
     .bind(to)
     .fetch_all(&state.db.pool)
     .await?;
-    // currency → (count, total, category → (total, count), month → total)
+    // currency → (count, total, category → (total, count), month → total). Totals are i128:
+    // amounts are bounded (10^12 minor units), so no sum of them can leave it.
     type Acc = (
         u64,
-        i64,
-        BTreeMap<String, (i64, u64)>,
-        BTreeMap<String, i64>,
+        i128,
+        BTreeMap<String, (i128, u64)>,
+        BTreeMap<String, i128>,
     );
     let mut by_currency: BTreeMap<String, Acc> = BTreeMap::new();
     for r in rows {
         let currency: String = r.try_get(0)?;
         let category: String = r.try_get(1)?;
         let booked_at: i64 = r.try_get(2)?;
-        let amount: i64 = r.try_get::<i64, _>(3)?.abs();
+        let amount = i128::from(r.try_get::<i64, _>(3)?).abs();
         let month = rfc3339(booked_at).get(..7).unwrap_or_default().to_string();
         let acc = by_currency.entry(currency).or_default();
         acc.0 += 1;
@@ -135,7 +136,7 @@ async fn category_insight(
         currencies: by_currency
             .into_iter()
             .map(|(currency, (count, total, cats, months))| {
-                let mut cats: Vec<(String, (i64, u64))> = cats.into_iter().collect();
+                let mut cats: Vec<(String, (i128, u64))> = cats.into_iter().collect();
                 cats.sort_by_key(|(_, (t, _))| std::cmp::Reverse(*t));
                 let categories = cats
                     .into_iter()

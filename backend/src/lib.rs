@@ -8,10 +8,13 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod coherence;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod email;
 pub mod error;
+pub mod files;
 pub mod finance;
 pub mod front;
 pub mod http;
@@ -28,9 +31,10 @@ pub mod state;
 pub mod tarabut;
 pub mod workspaces;
 
-use std::{future::Future, net::SocketAddr, path::Path, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
+use secrecy::ExposeSecret;
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
@@ -45,10 +49,24 @@ use crate::{
 /// Connects and migrates the database, loads the secret, and assembles the state for a server
 /// bound to `port`. `clock` is injectable so tests can move time.
 pub async fn build(config: Config, port: u16, clock: Clock) -> anyhow::Result<AppState> {
+    if config.data_dir.is_dir() {
+        files::private_dir(&config.data_dir)
+            .with_context(|| format!("making {} private", config.data_dir.display()))?;
+    }
     let db = Db::connect(&config.database_url).await?;
-    db.migrate().await?;
+    for (task, report) in db.migrate().await? {
+        for line in report.lines() {
+            tracing::warn!(task, "{line}");
+        }
+    }
     let web = Web::new(&config, port);
-    let secret = load_secret(&config)?;
+    let secrets = crypto::Keyring::new(
+        load_secret(&config)?,
+        config
+            .secret_previous
+            .as_ref()
+            .map(|s| s.expose_secret().as_bytes().to_vec()),
+    );
     let transport = Transport::from_config(&config)?;
     let passwords = Passwords::new(config.limits.hash_concurrency).await?;
     ops::metrics_handle();
@@ -61,7 +79,7 @@ pub async fn build(config: Config, port: u16, clock: Clock) -> anyhow::Result<Ap
             "no SPA build there (index.html missing): serving the API only"
         ),
     }
-    let redis = match &config.redis_url {
+    let redis = match config.redis_url.as_ref().map(|u| u.expose_secret()) {
         Some(url) => {
             let link = redis_link::RedisLink::new(url, &config.redis_prefix, clock.clone())
                 .context("PFN_REDIS_URL is not a Redis URL")?;
@@ -79,7 +97,7 @@ pub async fn build(config: Config, port: u16, clock: Clock) -> anyhow::Result<Ap
         .clone()
         .map(auth::google::Google::new)
         .transpose()?;
-    Ok(AppState::new(Inner {
+    let state = AppState::new(Inner {
         google,
         spa_dir,
         banks,
@@ -91,17 +109,27 @@ pub async fn build(config: Config, port: u16, clock: Clock) -> anyhow::Result<Ap
         db,
         clock,
         passwords,
-        secret,
+        secrets,
         keys: Default::default(),
         sessions: Default::default(),
+        feed: Default::default(),
         usage: Default::default(),
-    }))
+    });
+    auth::bootstrap_admin(&state).await?;
+    let resealed = mail::reseal_outbox(&state).await?;
+    if resealed > 0 {
+        tracing::info!(
+            mails = resealed,
+            "queued mail sealed again under the new PFN_SECRET"
+        );
+    }
+    Ok(state)
 }
 
 /// `PFN_SECRET`, or in dev mode a secret generated once into `<data dir>/secret` (mode 0600).
 fn load_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
     if let Some(s) = &config.secret {
-        return Ok(s.as_bytes().to_vec());
+        return Ok(s.expose_secret().as_bytes().to_vec());
     }
     anyhow::ensure!(
         config.dev_mode(),
@@ -113,20 +141,12 @@ fn load_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
             return Ok(existing.trim().as_bytes().to_vec());
         }
     }
-    std::fs::create_dir_all(&config.data_dir)
+    files::private_dir(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     let secret = crypto::random_token();
-    write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    files::write_private(&path, secret.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(secret.into_bytes())
-}
-
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    opts.open(path)?.write_all(contents.as_bytes())
 }
 
 /// Serves `state` on `listener` (with the mail worker and housekeeping alongside) until
@@ -136,10 +156,22 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let app = http::app(state.clone());
+    serve_app(listener, state, app, shutdown).await
+}
+
+/// [`serve`] with the application router given (tests wrap [`http::app`] to watch answers).
+pub async fn serve_app(
+    listener: TcpListener,
+    state: AppState,
+    app: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let worker = tokio::spawn(mail::run_worker(state.clone(), stop_rx.clone()));
     let janitor = tokio::spawn(housekeeping(state.clone(), stop_rx.clone()));
     let usage = tokio::spawn(keys::auth::run_usage_writer(state.clone(), stop_rx.clone()));
+    let feed = tokio::spawn(coherence::run_feed(state.clone(), stop_rx.clone()));
     let listener_task = state.redis.clone().map(|link| {
         tokio::spawn(redis_link::run_invalidation_listener(
             state.clone(),
@@ -152,7 +184,6 @@ pub async fn serve(
         stop_rx,
         Duration::from_secs(60),
     ));
-    let app = http::app(state);
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -161,14 +192,14 @@ pub async fn serve(
     .await
     .context("serving")?;
     let _ = stop_tx.send(true);
-    let _ = tokio::join!(worker, janitor, usage, scheduler);
+    let _ = tokio::join!(worker, janitor, usage, feed, scheduler);
     if let Some(t) = listener_task {
         let _ = t.await;
     }
     Ok(())
 }
 
-/// Deletes expired sessions hourly.
+/// Deletes expired sessions and spent cache invalidations hourly.
 async fn housekeeping(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
         let now = state.clock.now();
@@ -176,6 +207,9 @@ async fn housekeeping(state: AppState, mut stop: watch::Receiver<bool>) {
             Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "session cleanup failed"),
+        }
+        if let Err(e) = coherence::prune(&state).await {
+            tracing::warn!(error = %e, "cache invalidation cleanup failed");
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(3600)) => {}

@@ -117,7 +117,8 @@ pub mod responses {
     #[derive(IntoResponses)]
     #[allow(dead_code)]
     pub enum BodyErrors {
-        /// `invalid_json`: the body is not valid JSON.
+        /// `invalid_json`: the body is not one JSON object (malformed, an array or another
+        /// value, or followed by more data).
         #[response(status = 400)]
         InvalidJson(ErrorBody),
         /// `payload_too_large`: the body is over 2 MiB.
@@ -126,7 +127,8 @@ pub mod responses {
         /// `unsupported_media_type`: `Content-Type` is not `application/json`.
         #[response(status = 415)]
         UnsupportedMediaType(ErrorBody),
-        /// `validation_failed`: a field is missing or invalid; `error.fields` names each by JSON path.
+        /// `validation_failed`: a field is missing, invalid or unknown (a misspelt name is
+        /// refused, not ignored); `error.fields` names each by JSON path.
         #[response(status = 422)]
         Validation(ErrorBody),
     }

@@ -1,5 +1,5 @@
 //! The optional Redis that lets replicas act as one: shared rate limits (an atomic Lua token
-//! bucket) and the fan-out of key invalidations (pub/sub). Redis is never required to serve:
+//! bucket) and the fast fan-out of cache invalidations (pub/sub; `crate::coherence`). Redis is never required to serve:
 //! when it is unreachable, limits fall back to this process's own buckets, `/readyz` says
 //! `degraded`, and the log says so once per change.
 
@@ -82,9 +82,9 @@ impl RedisLink {
         }
     }
 
-    /// Where key invalidations travel between replicas.
-    fn key_channel(&self) -> String {
-        format!("{}:keys:invalidate", self.prefix)
+    /// Where cache invalidations travel between replicas (`crate::coherence`).
+    fn invalidation_channel(&self) -> String {
+        format!("{}:invalidate", self.prefix)
     }
 
     pub fn is_up(&self) -> bool {
@@ -141,24 +141,10 @@ impl RedisLink {
         }
     }
 
-    /// Where session and user invalidations travel between replicas (`user:<id>`,
-    /// `session:<hex SHA-256 of the session id>`).
-    fn session_channel(&self) -> String {
-        format!("{}:sessions:invalidate", self.prefix)
-    }
-
-    /// Tells every replica to drop a key from its cache (best effort: the cache's 30 s TTL
-    /// bounds what a lost message can cost).
-    pub async fn publish_key_invalidation(self: &Arc<Self>, key_hash: &str) {
-        self.publish(self.key_channel(), key_hash, "key").await;
-    }
-
-    /// Tells every replica to drop a user or a session from its cache (best effort, like keys).
-    pub async fn publish_session_invalidation(self: &Arc<Self>, what: &str) {
-        self.publish(self.session_channel(), what, "session").await;
-    }
-
-    async fn publish(self: &Arc<Self>, channel: String, payload: &str, kind: &str) {
+    /// Tells every replica to apply an invalidation now. Best effort: a lost message is read
+    /// from the database's feed within one poll (`crate::coherence`).
+    pub async fn publish_invalidation(self: &Arc<Self>, payload: &str) {
+        let channel = self.invalidation_channel();
         let sent = self
             .run(async |mut c| {
                 redis::cmd("PUBLISH")
@@ -169,17 +155,15 @@ impl RedisLink {
             })
             .await;
         if sent.is_none() {
-            tracing::warn!(
-                kind,
-                "could not publish a cache invalidation; other replicas catch up within 30 s"
+            tracing::debug!(
+                "could not publish a cache invalidation; other replicas read it from the feed"
             );
         }
     }
 }
 
-/// Listens for key, session and user invalidations from other replicas until `stop`. After every
-/// (re)connect the whole local key and session caches are dropped: messages sent while
-/// disconnected are lost.
+/// Listens for cache invalidations from other replicas until `stop`. Messages sent while this
+/// replica was not subscribed are lost here, and read from the database's feed instead.
 pub async fn run_invalidation_listener(
     state: AppState,
     link: Arc<RedisLink>,
@@ -188,25 +172,17 @@ pub async fn run_invalidation_listener(
     loop {
         let subscribed = async {
             let mut pubsub = link.client.get_async_pubsub().await?;
-            pubsub.subscribe(link.key_channel()).await?;
-            pubsub.subscribe(link.session_channel()).await?;
+            pubsub.subscribe(link.invalidation_channel()).await?;
             redis::RedisResult::Ok(pubsub)
         };
         if let Ok(Ok(pubsub)) = tokio::time::timeout(Duration::from_secs(2), subscribed).await {
-            state.keys.clear();
-            state.sessions.clear();
-            let key_channel = link.key_channel();
             let mut messages = pubsub.into_on_message();
             loop {
                 tokio::select! {
                     msg = messages.next() => match msg {
                         Some(m) => {
                             if let Ok(payload) = m.get_payload::<String>() {
-                                if m.get_channel_name() == key_channel {
-                                    state.keys.invalidate(&payload).await;
-                                } else {
-                                    forget_remote(&state, &payload);
-                                }
+                                crate::coherence::receive(&state, &payload);
                             }
                         }
                         None => break,
@@ -219,18 +195,6 @@ pub async fn run_invalidation_listener(
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = stop.changed() => return,
-        }
-    }
-}
-
-/// A session or user invalidation from another replica.
-fn forget_remote(state: &AppState, payload: &str) {
-    if let Some(user_id) = payload.strip_prefix("user:") {
-        state.sessions.forget_user(user_id);
-    } else if let Some(hex) = payload.strip_prefix("session:") {
-        let mut digest = [0u8; 32];
-        if hex::decode_to_slice(hex, &mut digest).is_ok() {
-            state.sessions.forget_session(&digest);
         }
     }
 }

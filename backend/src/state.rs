@@ -11,7 +11,13 @@ use std::{
 
 use url::Url;
 
-use crate::{config::Config, db::Db, mail::MailQueue, password::Passwords, ratelimit::RateLimiter};
+use crate::{
+    config::Config,
+    db::{invalidations::Kind, Db},
+    mail::MailQueue,
+    password::Passwords,
+    ratelimit::RateLimiter,
+};
 
 /// Wall-clock time plus an adjustable offset. Production never moves it; tests advance it to
 /// expire tokens, locks and sessions without sleeping.
@@ -102,6 +108,8 @@ pub struct Inner {
     pub keys: crate::keys::auth::KeyCache,
     /// Sessions and their users (invalidated on every change to either).
     pub sessions: crate::auth::cache::SessionCache,
+    /// Which cache invalidations this replica has applied ([`crate::coherence`]).
+    pub feed: crate::coherence::Feed,
     /// Key usage, written off the request path.
     pub usage: crate::keys::auth::UsageRecorder,
     /// Redis (`PFN_REDIS_URL`): shared rate limits and cache invalidation across replicas.
@@ -112,8 +120,9 @@ pub struct Inner {
     pub spa_dir: Option<std::path::PathBuf>,
     /// Tarabut: the client, the bundled sandbox when in use, sync bookkeeping.
     pub banks: crate::tarabut::Banks,
-    /// The server secret (PFN_SECRET or the dev secret file): keys outbox encryption.
-    pub secret: Vec<u8>,
+    /// The server secret (PFN_SECRET or the dev secret file) and, while rotating, the previous
+    /// one: seals outbox mail and the Google sign-in flow's cookie.
+    pub secrets: crate::crypto::Keyring,
 }
 
 impl AppState {
@@ -121,34 +130,21 @@ impl AppState {
         Self(Arc::new(inner))
     }
 
-    /// Drops a key (by its stored hash) from this replica's cache and, through Redis, from
-    /// every other replica's: revocation, rotation and account changes hold at once everywhere.
+    /// After a key (by its stored hash) was revoked, rotated or changed: drops it from every
+    /// replica's cache, so the change holds everywhere ([`crate::coherence`]).
     pub async fn forget_key(&self, key_hash: &str) {
-        self.keys.invalidate(key_hash).await;
-        if let Some(link) = &self.redis {
-            link.publish_key_invalidation(key_hash).await;
-        }
+        crate::coherence::announce(self, Kind::Key, key_hash).await;
     }
-}
 
-impl AppState {
     /// After a change to a user, their password, sign-in providers or sessions has committed:
     /// drops the user and their sessions from every replica's cache.
     pub async fn forget_user(&self, user_id: &str) {
-        self.sessions.forget_user(user_id);
-        if let Some(link) = &self.redis {
-            link.publish_session_invalidation(&format!("user:{user_id}"))
-                .await;
-        }
+        crate::coherence::announce(self, Kind::User, user_id).await;
     }
 
     /// After a session was saved or deleted: drops it from every replica's cache.
     pub async fn forget_session(&self, digest: &crate::auth::cache::SessionDigest) {
-        self.sessions.forget_session(digest);
-        if let Some(link) = &self.redis {
-            link.publish_session_invalidation(&format!("session:{}", hex::encode(digest)))
-                .await;
-        }
+        crate::coherence::announce(self, Kind::Session, &hex::encode(digest)).await;
     }
 }
 

@@ -35,3 +35,23 @@ pub struct AdminUser {
 pub struct AdminUserBody {
     pub user: AdminUser,
 }
+
+/// One user in detail: `GET /api/v1/admin/users/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AdminUserDetail {
+    pub user: AdminUser,
+    /// Whether the account has a password (accounts made by Google sign-in may not).
+    #[cfg_attr(feature = "openapi", schema(example = true))]
+    pub has_password: bool,
+    /// External sign-in identities linked to the account.
+    #[cfg_attr(feature = "openapi", schema(example = json!(["google"])))]
+    pub linked_providers: Vec<String>,
+    /// Browser sessions that are still live (neither ended, idle for 7 days nor 30 days old).
+    #[cfg_attr(feature = "openapi", schema(example = 2))]
+    pub active_sessions: u64,
+    /// API keys of the user's that still work: not revoked, not expired (in any workspace).
+    #[cfg_attr(feature = "openapi", schema(example = 1))]
+    pub active_keys: u64,
+}

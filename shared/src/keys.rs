@@ -386,6 +386,11 @@ pub struct WhoAmI {
         schema(example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d")
     )]
     pub workspace_id: String,
+    /// The caller's role in that workspace: `owner` (connects and disconnects banks, manages
+    /// members and keys) or `member` (reads, writes finance data, asks for syncs). A key acts
+    /// with the role of the user who made it.
+    #[cfg_attr(feature = "openapi", schema(example = "owner"))]
+    pub workspace_role: String,
 }
 
 /// One security event. `GET /api/v1/audit-log` and `GET /api/v1/admin/users/{id}/audit-log` list

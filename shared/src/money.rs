@@ -77,7 +77,17 @@ pub fn exponent(currency: &str) -> Option<u32> {
         .map(|(_, e)| *e)
 }
 
-/// Parses `"-12.5"` in a 3-digit currency as `-12500`. At most 15 integer digits.
+/// The largest amount pfn stores, in minor units either side of zero: 10^12, a billion BHD or
+/// ten billion USD, beyond any real account. The bound keeps every sum exact: a workspace would
+/// need over nine million transactions at the bound for a total to leave `i64`, and totals are
+/// computed in `i128` anyway.
+pub const MAX_MINOR: i64 = 1_000_000_000_000;
+
+/// What [`parse_minor`] says of an amount beyond [`MAX_MINOR`].
+pub const TOO_LARGE: &str =
+    "is too large: at most 10^12 minor units (1,000,000,000.000 BHD, 10,000,000,000.00 USD)";
+
+/// Parses `"-12.5"` in a 3-digit currency as `-12500`; at most [`MAX_MINOR`] either side of 0.
 pub fn parse_minor(amount: &str, exponent: u32) -> Result<i64, &'static str> {
     let (negative, digits) = match amount.strip_prefix('-') {
         Some(rest) => (true, rest),
@@ -97,26 +107,31 @@ pub fn parse_minor(amount: &str, exponent: u32) -> Result<i64, &'static str> {
         return Err("has more decimals than the currency allows");
     }
     if int.trim_start_matches('0').len() > 15 {
-        return Err("is too large");
+        return Err(TOO_LARGE);
     }
-    let mut minor: i64 = int.parse().map_err(|_| "is too large")?;
+    let mut minor: i64 = int.parse().map_err(|_| TOO_LARGE)?;
     minor *= 10i64.pow(exponent);
     if !frac.is_empty() {
         let scaled: i64 = frac.parse::<i64>().map_err(|_| "is not a number")?
             * 10i64.pow(exponent - frac.len() as u32);
         minor += scaled;
     }
+    if minor > MAX_MINOR {
+        return Err(TOO_LARGE);
+    }
     Ok(if negative { -minor } else { minor })
 }
 
-/// Formats minor units with exactly the currency's digits: `-12500`, 3 → `"-12.500"`.
-pub fn format_minor(minor: i64, exponent: u32) -> String {
+/// Formats minor units with exactly the currency's digits: `-12500`, 3 → `"-12.500"`. Takes
+/// sums too, which may leave `i64`.
+pub fn format_minor(minor: impl Into<i128>, exponent: u32) -> String {
+    let minor: i128 = minor.into();
     let sign = if minor < 0 { "-" } else { "" };
     let abs = minor.unsigned_abs();
     if exponent == 0 {
         return format!("{sign}{abs}");
     }
-    let div = 10u64.pow(exponent);
+    let div = 10u128.pow(exponent);
     format!(
         "{sign}{}.{:0width$}",
         abs / div,
@@ -154,9 +169,25 @@ mod tests {
             Err("has more decimals than the currency allows")
         );
         assert!(parse_minor("9999999999999999", 2).is_err());
-        assert_eq!(
-            parse_minor("999999999999999.99", 2),
-            Ok(99_999_999_999_999_999)
-        );
+        assert_eq!(parse_minor("999999999999999.99", 2), Err(TOO_LARGE));
+    }
+
+    #[test]
+    fn amounts_are_bounded_at_ten_to_the_twelve_minor_units() {
+        assert_eq!(parse_minor("1000000000", 3), Ok(MAX_MINOR));
+        assert_eq!(parse_minor("-1000000000.000", 3), Ok(-MAX_MINOR));
+        assert_eq!(parse_minor("1000000000.001", 3), Err(TOO_LARGE));
+        assert_eq!(parse_minor("-999999999999999.999", 3), Err(TOO_LARGE));
+        assert_eq!(parse_minor("1000000000000", 0), Ok(MAX_MINOR));
+        assert_eq!(parse_minor("1000000000001", 0), Err(TOO_LARGE));
+        assert_eq!(parse_minor("10000000000.00", 2), Ok(MAX_MINOR));
+    }
+
+    #[test]
+    fn sums_beyond_i64_are_formatted_exactly() {
+        let sum = i128::from(i64::MAX) * 3 + 7;
+        assert_eq!(format_minor(sum, 3), "27670116110564327.428");
+        assert_eq!(format_minor(-sum, 0), "-27670116110564327428");
+        assert_eq!(format_minor(i64::MIN, 2), "-92233720368547758.08");
     }
 }

@@ -9,29 +9,9 @@ pub const PASSWORD_MIN: usize = 8;
 pub const PASSWORD_MAX: usize = 128;
 pub const NAME_MAX: usize = 100;
 
-/// An email address as the user typed it (trimmed) and its normalised form, used for uniqueness,
-/// lookups, lockout counters and rate limits.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Email {
-    pub display: String,
-    pub normalized: String,
-}
-
-impl Email {
-    /// Trims and checks the shape. Deliberately simple: one `@`, a non-empty local part of at most
-    /// 64 bytes, a dotted domain of letters, digits and hyphens (or IDN punycode), no spaces or
-    /// control characters. Deliverability is proven by the verification mail, not by a regex.
-    pub fn parse(input: &str) -> Result<Self, &'static str> {
-        let email = check_email(input)?;
-        Ok(Self {
-            display: email.to_string(),
-            normalized: normalize_email(email),
-        })
-    }
-}
-
-/// [`Email::parse`]'s checks alone: the trimmed address, or what is wrong with it. (The SPA
-/// needs no normalised form, and so no Unicode case tables.)
+/// The shape of an email address: the trimmed address, or what is wrong with it. The server
+/// adds its identity rules (look-alike characters, mixed scripts, the normalised key) in
+/// `backend::email`; the SPA needs none of them, and so no Unicode tables.
 pub fn check_email(input: &str) -> Result<&str, &'static str> {
     let email = input.trim();
     if email.is_empty() {
@@ -59,11 +39,6 @@ pub fn check_email(input: &str) -> Result<&str, &'static str> {
         return Err("must be a valid email address");
     }
     Ok(email)
-}
-
-/// The key used for uniqueness, lockout and rate limits: trimmed and lower-cased.
-pub fn normalize_email(input: &str) -> String {
-    input.trim().to_lowercase()
 }
 
 /// NFC form: passwords are hashed and measured in this form, so the same password typed on
@@ -129,13 +104,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn emails_are_trimmed_and_normalised() {
-        let e = Email::parse("  Layla@Example.COM ").unwrap();
-        assert_eq!(e.display, "Layla@Example.COM");
-        assert_eq!(e.normalized, "layla@example.com");
-    }
-
-    #[test]
     fn bad_emails_are_rejected_with_a_reason() {
         let long = format!("{}@example.com", "a".repeat(10_000));
         for bad in [
@@ -152,10 +120,10 @@ mod tests {
             "a@example..com",
             long.as_str(),
         ] {
-            assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
+            assert!(check_email(bad).is_err(), "{bad:?} should be rejected");
         }
-        assert!(Email::parse("a.b+tag@sub.example.co").is_ok());
-        assert!(Email::parse("名前@例え.jp").is_ok());
+        assert!(check_email("a.b+tag@sub.example.co").is_ok());
+        assert!(check_email("名前@例え.jp").is_ok());
     }
 
     #[test]

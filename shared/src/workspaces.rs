@@ -81,3 +81,32 @@ pub struct InviteRequest {
     )]
     pub role: String,
 }
+
+/// An invitation that was sent and is neither accepted nor expired.
+/// `GET /api/v1/workspaces/{id}/invitations` lists these.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Invitation {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "0193b6fa-8b9c-7d0e-b56a-2b3c4d5e6f7a")
+    )]
+    pub id: String,
+    /// The invited address, normalised (lower-cased).
+    #[cfg_attr(feature = "openapi", schema(example = "sara@example.com"))]
+    pub email: String,
+    /// `owner` or `member`: the role accepting it gives.
+    #[cfg_attr(feature = "openapi", schema(example = "member"))]
+    pub role: String,
+    /// Who sent it (a user id).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b")
+    )]
+    pub invited_by: String,
+    #[cfg_attr(feature = "openapi", schema(example = "2026-11-23T10:05:00Z"))]
+    pub created_at: String,
+    #[cfg_attr(feature = "openapi", schema(example = "2026-11-30T10:05:00Z"))]
+    pub expires_at: String,
+}

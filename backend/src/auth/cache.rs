@@ -12,25 +12,18 @@
 //! What changes them invalidates them at once: the session store drops a record it saves or
 //! deletes, and every change to a user or to a user's sessions calls
 //! [`crate::state::AppState::forget_user`] after its transaction commits, which also tells the
-//! other replicas through Redis. A load that read the database before such an invalidation never
-//! enters the cache after it (the epoch check in [`SessionCache::fill`]), so a commit cannot be
+//! other replicas ([`crate::coherence`]). A load that read the database before such an
+//! invalidation never enters the cache after it (the fill gate), so a commit cannot be
 //! overtaken by a slow read. Each worker thread keeps copies of what it read in the current
 //! second ([`crate::front`]); every invalidation empties them all once its entries are gone.
 
-use std::{
-    cell::RefCell,
-    collections::HashMap,
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc, RwLock,
-    },
-    time::Duration,
-};
+use std::{cell::RefCell, collections::HashMap, sync::Arc, time::Duration};
 
 use moka::sync::Cache;
 
 use super::session::AuthData;
 use crate::{
+    coherence::{Epoch, FillGate},
     db::users::UserRow,
     front::{read_through, Front, Generations},
     keys::auth::Hasher,
@@ -73,10 +66,8 @@ pub struct SessionCache(Arc<Inner>);
 struct Inner {
     records: Cache<SessionDigest, Arc<CachedRecord>, Hasher>,
     users: Cache<String, Arc<CachedUser>, Hasher>,
-    /// Bumped by every invalidation (under the write lock); a load fills the cache only if the
-    /// epoch it started in is still current (under the read lock).
-    epoch: AtomicU64,
-    gate: RwLock<()>,
+    /// A load fills the cache only if nothing was invalidated since it began.
+    gate: FillGate,
     /// Bumped after every invalidation has dropped its entries: each worker thread's copies
     /// ([`crate::front`]) then stop answering.
     copies: Generations,
@@ -101,35 +92,28 @@ impl Default for SessionCache {
                 .max_capacity(100_000)
                 .time_to_live(TTL)
                 .build_with_hasher(Hasher::default()),
-            epoch: AtomicU64::new(0),
-            gate: RwLock::new(()),
+            gate: FillGate::default(),
             copies: Generations::default(),
         }))
     }
 }
 
-/// Where a cache load started; see [`SessionCache::fill`].
-#[derive(Clone, Copy)]
-pub struct Epoch(u64);
-
 impl SessionCache {
     /// Call before reading the database for a value that will be cached.
     pub fn epoch(&self) -> Epoch {
-        Epoch(self.0.epoch.load(Ordering::Acquire))
+        self.0.gate.epoch()
     }
 
-    /// Runs `insert` unless something was invalidated since `epoch`.
+    pub fn gate(&self) -> &FillGate {
+        &self.0.gate
+    }
+
     fn fill(&self, epoch: Epoch, insert: impl FnOnce()) {
-        let _shared = self.0.gate.read().unwrap_or_else(|e| e.into_inner());
-        if self.0.epoch.load(Ordering::Acquire) == epoch.0 {
-            insert();
-        }
+        self.0.gate.fill(epoch, insert);
     }
 
     fn invalidating(&self, drop: impl FnOnce(&Inner)) {
-        let _alone = self.0.gate.write().unwrap_or_else(|e| e.into_inner());
-        self.0.epoch.fetch_add(1, Ordering::AcqRel);
-        drop(&self.0);
+        self.0.gate.invalidating(|| drop(&self.0));
         self.0.copies.bump();
     }
 

@@ -3,9 +3,10 @@
 //! provider's JWKS, with `iss`, `aud`, `exp` and `nonce`; `email_verified` required.
 //!
 //! Linking is safer than the old system's (which linked on the provider's word alone): an
-//! identity is found by (provider, subject); otherwise it joins an existing account only when
-//! that account's email is verified; an unverified account must sign in with its password first
-//! and link Google from settings. The provider's endpoints come from its discovery document
+//! identity is found by (provider, subject); otherwise it joins the account with that email.
+//! If that account was never verified, anyone may have signed it up, so Google's verified email
+//! makes it the Google user's: whatever was set on it (password, links, keys) is removed
+//! first ([`super::credentials::wipe`]). The provider's endpoints come from its discovery document
 //! (`PFN_GOOGLE_DISCOVERY_URL`), so tests and self-hosters can point it elsewhere.
 
 use std::{
@@ -28,6 +29,7 @@ use oauth2::{
     ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
     StandardRevocableToken, StandardTokenResponse, TokenUrl,
 };
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use shared::{redirect::safe_return_to, ErrorBody};
 use subtle::ConstantTimeEq;
@@ -44,8 +46,11 @@ use crate::{
     state::AppState,
 };
 
-const COOKIE: &str = "pfn_oauth";
-const COOKIE_PATH: &str = "/api/v1/auth/google";
+/// The flow's cookie: `pfn_oauth` scoped to the Google routes in development, and outside it
+/// `__Host-pfn_oauth` (which browsers accept only with `Secure`, `Path=/` and no `Domain`, so
+/// no other host or path can plant or read it), like the session cookie.
+const DEV_COOKIE: (&str, &str) = ("pfn_oauth", "/api/v1/auth/google");
+const HOST_COOKIE: (&str, &str) = ("__Host-pfn_oauth", "/");
 const COOKIE_LABEL: &[u8] = b"pfn/oauth-state/v1";
 const FLOW_TTL_SECS: i64 = 600;
 const PROVIDER: &str = "google";
@@ -173,7 +178,9 @@ impl Google {
     fn client(&self, d: &Discovery, redirect: &str) -> anyhow::Result<OidcClient> {
         Ok(
             oauth2::Client::new(ClientId::new(self.config.client_id.clone()))
-                .set_client_secret(ClientSecret::new(self.config.client_secret.clone()))
+                .set_client_secret(ClientSecret::new(
+                    self.config.client_secret.expose_secret().to_string(),
+                ))
                 .set_auth_uri(AuthUrl::new(d.authorization_endpoint.clone())?)
                 .set_token_uri(TokenUrl::new(d.token_endpoint.clone())?)
                 .set_redirect_uri(RedirectUrl::new(redirect.to_string())?),
@@ -244,15 +251,23 @@ fn redirect(location: &str, cookie: Option<String>) -> Response {
     res
 }
 
+/// The flow cookie's name and path on this server.
+fn cookie_of(state: &AppState) -> (&'static str, &'static str) {
+    if state.web.secure_cookies {
+        HOST_COOKIE
+    } else {
+        DEV_COOKIE
+    }
+}
+
 fn flow_cookie(state: &AppState, value: &str, max_age: i64) -> String {
-    format!(
-        "{COOKIE}={value}; Path={COOKIE_PATH}; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
-        if state.web.secure_cookies {
-            "; Secure"
-        } else {
-            ""
-        }
-    )
+    let (name, path) = cookie_of(state);
+    let secure = if state.web.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -299,9 +314,8 @@ async fn begin(
         link_user_id,
         created: state.clock.now(),
     };
-    let sealed = crypto::seal_with(
+    let sealed = state.secrets.seal(
         COOKIE_LABEL,
-        &state.secret,
         &serde_json::to_string(&flow).unwrap_or_default(),
     );
     Ok(redirect(
@@ -314,7 +328,7 @@ async fn begin(
 #[utoipa::path(get, path = "/api/v1/auth/google/start", tag = "auth", operation_id = "googleStart",
     params(StartQuery),
     responses(
-        (status = 302, description = "To Google's consent page; sets a short-lived sealed `pfn_oauth` cookie",
+        (status = 302, description = "To Google's consent page; sets a short-lived sealed `pfn_oauth` cookie (`__Host-pfn_oauth` outside development)",
             headers(("Location" = String, description = "The provider's authorization URL"))),
         (status = 404, description = "`not_found`: Google sign-in is not configured", body = ErrorBody),
         (status = 502, description = "`upstream_error`: the provider's discovery document is unreachable", body = ErrorBody)))]
@@ -352,23 +366,21 @@ pub struct CallbackQuery {
     error: Option<String>,
 }
 
-fn cookie_value(headers: &HeaderMap) -> Option<String> {
+fn cookie_value(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    let prefix = format!("{}=", cookie_of(state).0);
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|c| {
-            c.trim()
-                .strip_prefix(&format!("{COOKIE}="))
-                .map(str::to_string)
-        })
+        .find_map(|c| c.trim().strip_prefix(&prefix).map(str::to_string))
 }
 
 /// Where Google sends the browser back. Signs in (or links) and redirects to the flow's
 /// `returnTo`; on any failure redirects to `/login?error=<code>` (`/settings?error=` when
 /// linking): `google_state_invalid`, `google_denied`, `google_exchange_failed`,
-/// `google_token_invalid`, `google_email_unverified`, `google_link_requires_password`,
+/// `google_token_invalid`, `google_email_unverified`, `google_link_requires_password` (no
+/// longer sent: an unverified account is taken over by the address's Google user),
 /// `google_already_linked`, `account_disabled`.
 #[utoipa::path(get, path = "/api/v1/auth/google/callback", tag = "auth", operation_id = "googleCallback",
     params(CallbackQuery),
@@ -384,8 +396,9 @@ pub async fn google_callback(
 ) -> Result<Response> {
     let g = google(&state)?;
     let clear = Some(flow_cookie(&state, "", 0));
-    let flow: Option<Flow> = cookie_value(&headers)
-        .and_then(|v| crypto::open_with(COOKIE_LABEL, &state.secret, &v))
+    let flow: Option<Flow> = cookie_value(&state, &headers)
+        .and_then(|v| state.secrets.open(COOKIE_LABEL, &v))
+        .map(|opened| opened.text)
         .and_then(|json| serde_json::from_str(&json).ok());
     let now = state.clock.now();
     let Some(flow) = flow.filter(|f| now - f.created <= FLOW_TTL_SECS) else {
@@ -439,7 +452,7 @@ pub async fn google_callback(
     let Some(email) = claims.email.clone().filter(|_| claims.email_verified) else {
         return fail("google_email_unverified");
     };
-    let email = match shared::validate::Email::parse(&email) {
+    let email = match crate::email::Email::parse(&email) {
         Ok(e) => e,
         Err(_) => return fail("google_email_unverified"),
     };
@@ -478,6 +491,7 @@ pub async fn google_callback(
         return Ok(redirect("/settings?linked=google", clear));
     }
 
+    let mut revoked = Vec::new();
     let user = match db::users::by_identity(&mut *tx, PROVIDER, &claims.sub).await? {
         Some(id) => db::users::by_id(&mut *tx, &id).await?,
         None => match db::users::by_email(&mut *tx, &email.normalized).await? {
@@ -502,7 +516,27 @@ pub async fn google_callback(
                 .await?;
                 Some(existing)
             }
-            Some(_) => return fail("google_link_requires_password"),
+            // Never verified: Google just proved the address is this person's, and whoever
+            // signed the account up may not be. Nothing they set survives.
+            Some(squatted) => {
+                revoked = super::credentials::wipe(&mut tx, &squatted.id, now).await?;
+                db::users::mark_verified(&mut *tx, &squatted.id, now).await?;
+                db::users::link_identity(
+                    &mut *tx,
+                    PROVIDER,
+                    &claims.sub,
+                    &squatted.id,
+                    &email.display,
+                    now,
+                )
+                .await?;
+                let reclaimed = Event::own("user.reclaimed", &squatted.id, Outcome::Success);
+                audit::record(&mut tx, &state, &meta, reclaimed).await?;
+                let linked = Event::own("identity.linked", &squatted.id, Outcome::Success)
+                    .on("identity", PROVIDER);
+                audit::record(&mut tx, &state, &meta, linked).await?;
+                db::users::by_id(&mut *tx, &squatted.id).await?
+            }
             None => {
                 let id = db::new_id();
                 let name = claims
@@ -546,7 +580,7 @@ pub async fn google_callback(
             }
         },
     };
-    let Some(mut user) = user else {
+    let Some(user) = user else {
         return fail("google_state_invalid");
     };
     if user.disabled_at.is_some() {
@@ -560,7 +594,6 @@ pub async fn google_callback(
         tx.commit().await?;
         return fail("account_disabled");
     }
-    super::apply_bootstrap_admin(&mut tx, &state, &mut user).await?;
     audit::record(
         &mut tx,
         &state,
@@ -570,6 +603,9 @@ pub async fn google_callback(
     .await?;
     tx.commit().await?;
     state.forget_user(&user.id).await;
+    for hash in revoked {
+        state.forget_key(&hash).await;
+    }
     session::start(&session, &state, &user, &meta).await?;
     Ok(redirect(&flow.return_to, clear))
 }

@@ -7,6 +7,7 @@
 //! whether or not an account exists.
 
 pub mod cache;
+pub mod credentials;
 pub mod google;
 pub mod session;
 
@@ -19,10 +20,9 @@ use axum::{
     Json,
 };
 use shared::{
-    validate::{check_name, normalize_email, Email},
-    ChangePasswordRequest, EmailRequest, ErrorBody, LoginRequest, Page, ProvidersBody,
-    ResetPasswordRequest, Role, SessionInfo, SignupRequest, StatusBody, TokenRequest, User,
-    UserBody,
+    validate::check_name, ChangePasswordRequest, EmailRequest, ErrorBody, LoginRequest, Page,
+    ProvidersBody, ResetPasswordRequest, Role, SessionInfo, SignupRequest, StatusBody,
+    TokenRequest, User, UserBody,
 };
 use sqlx::AnyConnection;
 use tower_sessions::Session;
@@ -32,6 +32,7 @@ use crate::{
     audit::{self, Event, Outcome},
     crypto::{random_token, sha256_hex},
     db::{self, tokens::Purpose, users::UserRow},
+    email::{normalize as normalize_email, Email},
     error::{AppError, Result},
     http::{pagination, rfc3339, AppJson, AppQuery, RequestMeta},
     mail::Template,
@@ -82,7 +83,7 @@ async fn limit(state: &AppState, code: &'static str, key: String, rate: Rate) ->
 }
 
 /// The per-IP throttle key: the address, or its /64 for IPv6 (one subscriber's allocation).
-fn ip_key(meta: &RequestMeta) -> String {
+pub(crate) fn ip_key(meta: &RequestMeta) -> String {
     match meta
         .ip
         .as_deref()
@@ -121,26 +122,49 @@ pub(crate) fn view_of(u: &UserRow, linked_providers: Vec<String>) -> User {
     }
 }
 
-/// `PFN_BOOTSTRAP_ADMIN_EMAIL` makes that account admin once its email is verified. True when
-/// it did so now.
-async fn apply_bootstrap_admin(
-    conn: &mut AnyConnection,
-    state: &AppState,
-    u: &mut UserRow,
-) -> Result<bool> {
-    let Some(admin) = &state.config.bootstrap_admin_email else {
-        return Ok(false);
+/// `PFN_BOOTSTRAP_ADMIN_EMAIL`, at start-up: that account is made admin the way
+/// `pfn admin create` does it ([`credentials::make_admin`]: created, or promoted with nothing
+/// of what it held unless `PFN_BOOTSTRAP_ADMIN_KEEP_CREDENTIALS` and it is verified), and its
+/// set-password link is mailed to its stored address. Nothing happens while it is admin.
+pub async fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
+    let Some(raw) = &state.config.bootstrap_admin_email else {
+        return Ok(());
     };
-    if u.role != "admin"
-        && u.email_verified_at.is_some()
-        && normalize_email(admin) == normalize_email(&u.email)
-    {
-        db::users::set_role(&mut *conn, &u.id, "admin", state.clock.now()).await?;
-        u.role = "admin".into();
-        tracing::info!(user_id = %u.id, "bootstrap admin granted");
-        return Ok(true);
+    let email = Email::parse(raw).map_err(|m| anyhow::anyhow!("PFN_BOOTSTRAP_ADMIN_EMAIL {m}"))?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let existing = db::users::by_email(&mut *tx, &email.normalized).await?;
+    if existing.as_ref().is_some_and(|u| u.role == "admin") {
+        return Ok(());
     }
-    Ok(false)
+    let verified = existing
+        .as_ref()
+        .is_some_and(|u| u.email_verified_at.is_some());
+    let keep = state.config.bootstrap_admin_keep_credentials && verified;
+    if state.config.bootstrap_admin_keep_credentials && !verified {
+        tracing::warn!("PFN_BOOTSTRAP_ADMIN_KEEP_CREDENTIALS is ignored: the account is not verified, so its credentials may not be its owner's");
+    }
+    let promoted = match credentials::make_admin(&mut tx, &email, keep, now).await {
+        Ok(p) => p,
+        // Another replica starting at the same moment created it.
+        Err(credentials::PromoteError::Db(e)) if db::is_unique_violation(&e) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(token) = promoted.set_password_token {
+        let to = existing.map_or(email.display.clone(), |u| u.email);
+        state
+            .mail
+            .enqueue(&mut tx, state, &to, Template::AdminSetPassword { token })
+            .await?;
+    }
+    tx.commit().await?;
+    state.mail.wake();
+    state.forget_user(&promoted.user_id).await;
+    for hash in &promoted.key_hashes {
+        state.forget_key(hash).await;
+    }
+    tracing::info!(user_id = %promoted.user_id, created = promoted.created, kept = keep, "bootstrap admin set; the set-password link was mailed");
+    Ok(())
 }
 
 /// The front of the "always 202" routes that send mail (resend, forgot): the email must parse
@@ -178,10 +202,9 @@ fn check_password_size(field: &str, pw: &str) -> Result<()> {
 /// gets a verification mail, a known one a "you already have an account" mail.
 #[utoipa::path(post, path = "/api/v1/auth/signup", tag = "auth", operation_id = "signup",
     request_body = SignupRequest,
-    responses(
+    responses(BodyErrors,
         (status = 202, description = "Accepted; a mail is on its way", body = StatusBody),
-        (status = 403, description = "`csrf_rejected`", body = ErrorBody),
-        BodyErrors, RateLimited))]
+        (status = 403, description = "`csrf_rejected`", body = ErrorBody), RateLimited))]
 async fn signup(
     State(state): State<AppState>,
     meta: RequestMeta,
@@ -292,11 +315,10 @@ async fn signup(
 /// Confirm an email address with the token from the verification mail.
 #[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", operation_id = "verifyEmail",
     request_body = TokenRequest,
-    responses(
+    responses(BodyErrors,
         (status = 200, description = "Verified; the user as they are now", body = UserBody),
         (status = 400, description = "`invalid_token`: unknown, used or expired (24 h); or `invalid_json`", body = ErrorBody),
-        (status = 403, description = "`csrf_rejected`", body = ErrorBody),
-        BodyErrors))]
+        (status = 403, description = "`csrf_rejected`", body = ErrorBody)))]
 async fn verify_email(
     State(state): State<AppState>,
     meta: RequestMeta,
@@ -321,10 +343,9 @@ async fn verify_email(
         )
         .await?;
     }
-    let mut user = db::users::by_id(&mut *tx, &user_id)
+    let user = db::users::by_id(&mut *tx, &user_id)
         .await?
         .ok_or_else(AppError::invalid_token)?;
-    apply_bootstrap_admin(&mut tx, &state, &mut user).await?;
     let view = user_view(&mut tx, &user).await?;
     tx.commit().await?;
     state.forget_user(&user.id).await;
@@ -336,10 +357,9 @@ async fn verify_email(
 /// Always 202. A new link is sent only to an existing, unverified account, at most 3 an hour.
 #[utoipa::path(post, path = "/api/v1/auth/verify-email/resend", tag = "auth", operation_id = "resendVerification",
     request_body = EmailRequest,
-    responses(
+    responses(BodyErrors,
         (status = 202, description = "Accepted", body = StatusBody),
-        (status = 403, description = "`csrf_rejected`", body = ErrorBody),
-        BodyErrors, RateLimited))]
+        (status = 403, description = "`csrf_rejected`", body = ErrorBody), RateLimited))]
 async fn resend_verification(
     State(state): State<AppState>,
     meta: RequestMeta,
@@ -399,11 +419,10 @@ async fn resend_if_unverified(state: &AppState, email_normalized: &str) -> Resul
 /// it for 30 minutes; while locked, even the right password gets 429.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", operation_id = "login",
     request_body = LoginRequest,
-    responses(
+    responses(BodyErrors,
         (status = 200, description = "Signed in; `Set-Cookie` carries the session", body = UserBody),
         (status = 401, description = "`invalid_credentials`: unknown email or wrong password (same answer for both)", body = ErrorBody),
-        (status = 403, description = "`email_not_verified` or `account_disabled` (only after a correct password), or `csrf_rejected`", body = ErrorBody),
-        BodyErrors, RateLimited))]
+        (status = 403, description = "`email_not_verified` or `account_disabled` (only after a correct password), or `csrf_rejected`", body = ErrorBody), RateLimited))]
 async fn login(
     State(state): State<AppState>,
     meta: RequestMeta,
@@ -455,7 +474,7 @@ async fn login(
             "Email or password is incorrect.",
         ));
     }
-    let Some(mut user) = user else {
+    let Some(user) = user else {
         unreachable!("verify() is false without a hash")
     };
     db::throttle::clear(&state.db.pool, &key).await?;
@@ -483,7 +502,6 @@ async fn login(
     }
     session::start(&session, &state, &user, &meta).await?;
     let mut tx = state.db.begin().await?;
-    let promoted = apply_bootstrap_admin(&mut tx, &state, &mut user).await?;
     audit::record(
         &mut tx,
         &state,
@@ -493,11 +511,7 @@ async fn login(
     .await?;
     let view = user_view(&mut tx, &user).await?;
     tx.commit().await?;
-    // A sign-in changes nothing cached unless it made the user admin: busy accounts keep
-    // their other sessions' cache entries.
-    if promoted {
-        state.forget_user(&user.id).await;
-    }
+    // A sign-in changes nothing cached: busy accounts keep their other sessions' entries.
     Ok(Json(UserBody { user: view }))
 }
 
@@ -568,10 +582,9 @@ async fn me(auth: SessionUser) -> Response {
 /// has an account.
 #[utoipa::path(post, path = "/api/v1/auth/password/forgot", tag = "auth", operation_id = "forgotPassword",
     request_body = EmailRequest,
-    responses(
+    responses(BodyErrors,
         (status = 202, description = "Accepted", body = StatusBody),
-        (status = 403, description = "`csrf_rejected`", body = ErrorBody),
-        BodyErrors, RateLimited))]
+        (status = 403, description = "`csrf_rejected`", body = ErrorBody), RateLimited))]
 async fn forgot_password(
     State(state): State<AppState>,
     meta: RequestMeta,
@@ -642,14 +655,15 @@ async fn queue_reset_mail(state: &AppState, email: &Email) -> Result<()> {
 /// Set a new password with the token from the reset mail.
 ///
 /// Ends every session of the user, clears any lockout, and marks the email verified (the link
-/// proved the mailbox).
+/// proved the mailbox). On an account that was never verified, everything else that was set
+/// on it (by whoever signed it up) goes too: pending links, sign-ins, keys. A mail confirms the
+/// reset and lists the sign-in providers and API keys that still reach the account.
 #[utoipa::path(post, path = "/api/v1/auth/password/reset", tag = "auth", operation_id = "resetPassword",
     request_body = ResetPasswordRequest,
-    responses(
+    responses(BodyErrors,
         (status = 200, description = "Password changed; sign in again", body = StatusBody),
         (status = 400, description = "`invalid_token`: unknown, used or expired (1 h); or `invalid_json`", body = ErrorBody),
-        (status = 403, description = "`csrf_rejected`", body = ErrorBody),
-        BodyErrors))]
+        (status = 403, description = "`csrf_rejected`", body = ErrorBody)))]
 async fn reset_password(
     State(state): State<AppState>,
     meta: RequestMeta,
@@ -678,8 +692,16 @@ async fn reset_password(
     db::tokens::consume(&mut *tx, &token_hash, Purpose::ResetPassword, now)
         .await?
         .ok_or_else(AppError::invalid_token)?;
+    // The link proved the mailbox. On an account that was never verified, whoever signed it up
+    // may not be the owner: nothing they set survives the owner's reset.
+    let reclaimed = user.email_verified_at.is_none();
+    let revoked = if reclaimed {
+        credentials::wipe(&mut tx, &user.id, now).await?
+    } else {
+        db::sessions::delete_all(&mut *tx, &user.id, None).await?;
+        Vec::new()
+    };
     db::users::set_password(&mut *tx, &user.id, &hash, true, now).await?;
-    db::sessions::delete_all(&mut *tx, &user.id, None).await?;
     db::throttle::clear(&mut *tx, &normalize_email(&user.email)).await?;
     audit::record(
         &mut tx,
@@ -688,21 +710,33 @@ async fn reset_password(
         Event::own("password.reset", &user.id, Outcome::Success),
     )
     .await?;
-    if user.email_verified_at.is_none() {
-        audit::record(
-            &mut tx,
-            &state,
-            &meta,
-            Event::own("user.email_verified", &user.id, Outcome::Success),
-        )
-        .await?;
+    if reclaimed {
+        for kind in ["user.email_verified", "user.reclaimed"] {
+            audit::record(
+                &mut tx,
+                &state,
+                &meta,
+                Event::own(kind, &user.id, Outcome::Success),
+            )
+            .await?;
+        }
     }
-    let mut user = db::users::by_id(&mut *tx, &user.id)
-        .await?
-        .ok_or_else(AppError::invalid_token)?;
-    apply_bootstrap_admin(&mut tx, &state, &mut user).await?;
+    // What else reaches the account, so its owner sees it (and can end it).
+    let template = Template::PasswordReset {
+        name: user.name.clone(),
+        providers: db::users::linked_providers(&mut *tx, &user.id).await?,
+        keys: db::keys::active_names(&mut *tx, &user.id, now).await?,
+    };
+    state
+        .mail
+        .enqueue(&mut tx, &state, &user.email, template)
+        .await?;
     tx.commit().await?;
+    state.mail.wake();
     state.forget_user(&user.id).await;
+    for hash in revoked {
+        state.forget_key(&hash).await;
+    }
     Ok(Json(StatusBody::ok()))
 }
 
@@ -713,10 +747,11 @@ async fn reset_password(
 #[utoipa::path(post, path = "/api/v1/auth/password/change", tag = "auth", operation_id = "changePassword",
     security(("session" = [])),
     request_body = ChangePasswordRequest,
-    responses(
+    responses(BodyErrors,
         (status = 200, description = "Password changed", body = StatusBody),
         (status = 403, description = "`csrf_rejected` or `session_required`", body = ErrorBody),
-        BodyErrors, Unauthenticated, RateLimited))]
+        (status = 422, description = "`invalid_current_password`: the current password is wrong (counts toward the lockout); or `validation_failed`: the new password breaks a rule, named in `error.fields`", body = ErrorBody),
+        Unauthenticated, RateLimited))]
 async fn change_password(
     State(state): State<AppState>,
     meta: RequestMeta,

@@ -285,6 +285,7 @@ pub async fn cached_user(
                         .map(|(s, _)| s.to_string())
                         .collect(),
                     workspace_id,
+                    workspace_role: "owner".into(),
                 })
             }),
         password_fingerprint: password_fingerprint(row.password_hash.as_deref()),

@@ -14,6 +14,8 @@ pub struct IntentRow {
     pub customer_user_id: String,
     pub expires_at: i64,
     pub used_at: Option<i64>,
+    /// The connection the flow produced, once completed.
+    pub connection_id: Option<String>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -48,7 +50,7 @@ pub async fn intent<'c>(
     intent_id: &str,
 ) -> sqlx::Result<Option<IntentRow>> {
     sqlx::query(
-        "select intent_id, workspace_id, user_id, customer_user_id, expires_at, used_at
+        "select intent_id, workspace_id, user_id, customer_user_id, expires_at, used_at, connection_id
          from bank_intents where intent_id = $1",
     )
     .bind(intent_id)
@@ -62,6 +64,7 @@ pub async fn intent<'c>(
             customer_user_id: r.try_get("customer_user_id")?,
             expires_at: r.try_get("expires_at")?,
             used_at: r.try_get("used_at")?,
+            connection_id: r.try_get("connection_id")?,
         })
     })
     .transpose()
@@ -81,6 +84,67 @@ pub async fn use_intent<'c>(
     .execute(e)
     .await?;
     Ok(r.rows_affected() == 1)
+}
+
+/// Records the connection a completed intent produced.
+pub async fn set_intent_connection<'c>(
+    e: impl Executor<'c, Database = Any>,
+    intent_id: &str,
+    connection_id: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("update bank_intents set connection_id = $2 where intent_id = $1")
+        .bind(intent_id)
+        .bind(connection_id)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+/// The workspace's Tarabut customer id: the stored one, or a new random one stored now (the
+/// first Connect of a workspace; concurrent first Connects agree on one).
+pub async fn customer_of(conn: &mut AnyConnection, workspace_id: &str) -> sqlx::Result<String> {
+    let fresh = format!("pfn{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(
+        "update workspaces set tarabut_customer_id = $2
+         where id = $1 and tarabut_customer_id is null",
+    )
+    .bind(workspace_id)
+    .bind(&fresh)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query_scalar("select tarabut_customer_id from workspaces where id = $1")
+        .bind(workspace_id)
+        .fetch_one(&mut *conn)
+        .await
+}
+
+/// Takes the connection's row lock until the transaction ends (PostgreSQL; on SQLite the
+/// write transaction already holds the database's), so decisions about it are serialised.
+pub async fn lock_connection(
+    conn: &mut AnyConnection,
+    backend: super::Backend,
+    id: &str,
+) -> sqlx::Result<()> {
+    if backend == super::Backend::Postgres {
+        sqlx::query("select id from bank_connections where id = $1 for update")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// When the connection's latest sync asked for by a person (`manual`) was created.
+pub async fn last_manual_sync_at<'c>(
+    e: impl Executor<'c, Database = Any>,
+    connection_id: &str,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "select max(created_at) from bank_syncs where connection_id = $1 and reason = 'manual'",
+    )
+    .bind(connection_id)
+    .fetch_one(e)
+    .await
 }
 
 // ---- connections ----

@@ -263,7 +263,7 @@ pub async fn patch_tx<'c>(
     Ok(r.rows_affected() == 1)
 }
 
-/// Money out (positive) in a category, currency and `[from, to)` window.
+/// Money out (positive) in a category, currency and `[from, to)` window, exactly.
 pub async fn spent<'c>(
     e: impl Executor<'c, Database = Any>,
     workspace_id: &str,
@@ -271,13 +271,14 @@ pub async fn spent<'c>(
     currency: &str,
     from: i64,
     to: i64,
-) -> sqlx::Result<i64> {
-    let sum: i64 = sqlx::query_scalar(
-        "select cast(coalesce(sum(amount_minor), 0) as bigint) from transactions
+) -> sqlx::Result<i128> {
+    let (high, low): (i64, i64) = sqlx::query_as(&format!(
+        "select {} from transactions
          where workspace_id = $1 and coalesce(category_override, category) = $2 and currency = $3
            and booked_at >= $4 and booked_at < $5 and amount_minor < 0
            and excluded = 0 and removed_at is null",
-    )
+        exact_sum("amount_minor")
+    ))
     .bind(workspace_id)
     .bind(category)
     .bind(currency)
@@ -285,7 +286,26 @@ pub async fn spent<'c>(
     .bind(to)
     .fetch_one(e)
     .await?;
-    Ok(-sum)
+    Ok(-total(high, low))
+}
+
+/// The two halves of an exact `sum(column)` for [`total`]. A plain `sum` of amounts overflows
+/// `bigint` (SQLite raises, PostgreSQL's numeric fails the cast) once a window holds enough
+/// large amounts; amounts are bounded by 10^12 minor units (`shared::money::MAX_MINOR`), so
+/// each half below stays far inside `bigint` for any number of rows a database can hold.
+/// Integer division and remainder truncate toward zero on both databases, so
+/// `amount = high * 10^6 + low` holds for every row.
+pub fn exact_sum(column: &str) -> String {
+    format!(
+        "cast(coalesce(sum({column} / {SPLIT}), 0) as bigint), cast(coalesce(sum({column} % {SPLIT}), 0) as bigint)"
+    )
+}
+
+const SPLIT: i64 = 1_000_000;
+
+/// Joins the halves [`exact_sum`] selected.
+pub fn total(high: i64, low: i64) -> i128 {
+    i128::from(high) * i128::from(SPLIT) + i128::from(low)
 }
 
 #[derive(Debug, Clone)]

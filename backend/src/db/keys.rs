@@ -21,11 +21,15 @@ pub struct KeyRow {
     /// The owner's account is disabled: the key is suspended.
     pub owner_disabled: bool,
     pub owner_email: String,
+    /// The maker's role in the key's workspace (`owner` or `member`): the key acts with it.
+    pub role: String,
 }
 
 const COLUMNS: &str = "k.id, k.workspace_id, k.user_id, k.name, k.key_hash, k.hint, k.scopes, k.created_at,
     k.expires_at, k.expiry_days, k.revoked_at, k.last_used_at, k.last_used_ip, k.last_used_user_agent,
-    u.disabled_at, u.email as owner_email";
+    u.disabled_at, u.email as owner_email,
+    coalesce((select m.role from workspace_members m where m.workspace_id = k.workspace_id and m.user_id = k.user_id),
+             'member') as member_role";
 
 /// Keys visible to user `$1`: those of the workspaces they own.
 const MANAGED_BY: &str = "from api_keys k join users u on u.id = k.user_id
@@ -50,6 +54,7 @@ fn from_row(r: AnyRow) -> sqlx::Result<KeyRow> {
         last_used_user_agent: r.try_get("last_used_user_agent")?,
         owner_disabled: r.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
         owner_email: r.try_get("owner_email")?,
+        role: r.try_get("member_role")?,
     })
 }
 
@@ -147,6 +152,56 @@ pub async fn list_managed<'c>(
 }
 
 /// Revokes; false if it already was (revocation is idempotent).
+/// How many of the user's keys still work (not revoked, not expired), in any workspace.
+pub async fn count_active<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+    now: i64,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "select count(*) from api_keys
+         where user_id = $1 and revoked_at is null and (expires_at is null or expires_at > $2)",
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_one(e)
+    .await
+}
+
+/// Revokes every working key of the user in every workspace; returns their hashes (to drop
+/// them from key caches).
+pub async fn revoke_all_of<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+    now: i64,
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "update api_keys set revoked_at = $2 where user_id = $1 and revoked_at is null
+         returning key_hash",
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_all(e)
+    .await
+}
+
+/// The user's working keys, `(name, hint)`, for telling them what can reach their account.
+pub async fn active_names<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+    now: i64,
+) -> sqlx::Result<Vec<(String, String)>> {
+    sqlx::query_as(
+        "select name, hint from api_keys
+         where user_id = $1 and revoked_at is null and (expires_at is null or expires_at > $2)
+         order by created_at",
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_all(e)
+    .await
+}
+
 pub async fn revoke<'c>(
     e: impl Executor<'c, Database = Any>,
     key_id: &str,

@@ -6,7 +6,9 @@
 pub mod audit;
 pub mod banks;
 pub mod finance;
+pub mod invalidations;
 pub mod keys;
+pub mod maintenance;
 pub mod outbox;
 pub mod sessions;
 pub mod throttle;
@@ -50,15 +52,18 @@ impl Db {
                 .trim_start_matches("sqlite://")
                 .trim_start_matches("sqlite:");
             let path = path.split('?').next().unwrap_or_default();
-            if !path.is_empty() && !path.starts_with(":memory:") {
+            if !path.is_empty() && !path.starts_with(":memory:") && !path.starts_with("file:") {
                 if let Some(dir) = Path::new(path)
                     .parent()
-                    .filter(|d| !d.as_os_str().is_empty())
+                    .filter(|d| !d.as_os_str().is_empty() && !d.exists())
                 {
-                    std::fs::create_dir_all(dir).with_context(|| {
+                    crate::files::private_dir(dir).with_context(|| {
                         format!("creating database directory {}", dir.display())
                     })?;
                 }
+                // SQLite gives its -wal and -shm files the database file's mode.
+                crate::files::private_file(Path::new(path))
+                    .with_context(|| format!("making {path} private"))?;
             }
             if !url.contains("mode=") {
                 url.push_str(if url.contains('?') {
@@ -100,11 +105,17 @@ impl Db {
         Ok(Self { pool, backend })
     }
 
-    pub async fn migrate(&self) -> anyhow::Result<()> {
+    /// Applies the SQL migrations, then the maintenance tasks not run yet; returns what those
+    /// found, `(task, report)`, for the operator.
+    pub async fn migrate(&self) -> anyhow::Result<Vec<(&'static str, String)>> {
         MIGRATOR
             .run(&self.pool)
             .await
-            .context("applying migrations")
+            .context("applying migrations")?;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        maintenance::run(self, now)
+            .await
+            .context("running maintenance tasks")
     }
 
     /// A write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`):

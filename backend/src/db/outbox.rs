@@ -42,6 +42,34 @@ pub async fn count_recent<'c>(
     .await
 }
 
+/// `(id, sealed body)` of every mail not sent and not given up on.
+pub async fn unsent_bodies<'c>(
+    e: impl Executor<'c, Database = Any>,
+) -> sqlx::Result<Vec<(String, String)>> {
+    sqlx::query_as(
+        "select id, body_sealed from mail_outbox
+         where sent_at is null and failed_at is null and body_sealed is not null",
+    )
+    .fetch_all(e)
+    .await
+}
+
+/// Replaces a mail's sealed body, unless it changed meanwhile (it was sent and wiped).
+pub async fn replace_body<'c>(
+    e: impl Executor<'c, Database = Any>,
+    id: &str,
+    old: &str,
+    new: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("update mail_outbox set body_sealed = $3 where id = $1 and body_sealed = $2")
+        .bind(id)
+        .bind(old)
+        .bind(new)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
 pub async fn due_ids<'c>(
     e: impl Executor<'c, Database = Any>,
     now: i64,

@@ -49,6 +49,23 @@ pub async fn list<'c>(
     .collect()
 }
 
+/// How many of the user's sessions are live.
+pub async fn count_live<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+    now: i64,
+    idle_secs: i64,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "select count(*) from sessions where user_id = $1 and last_seen_at > $2 and expires_at > $3",
+    )
+    .bind(user_id)
+    .bind(now - idle_secs)
+    .bind(now)
+    .fetch_one(e)
+    .await
+}
+
 pub async fn exists<'c>(
     e: impl Executor<'c, Database = Any>,
     user_id: &str,

@@ -77,6 +77,20 @@ pub async fn consume<'c>(
     .await
 }
 
+/// Retires every live link of the user, whatever its purpose.
+pub async fn retire_every<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("update email_tokens set used_at = $2 where user_id = $1 and used_at is null")
+        .bind(user_id)
+        .bind(now)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
 /// A new link supersedes older ones of the same purpose.
 pub async fn retire_all<'c>(
     e: impl Executor<'c, Database = Any>,

@@ -130,6 +130,21 @@ pub async fn replace_password<'c>(
     Ok(r.rows_affected() == 1)
 }
 
+/// Removes the password: the account can only be entered through a set-password link or a
+/// linked provider.
+pub async fn clear_password<'c>(
+    e: impl Executor<'c, Database = Any>,
+    id: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("update users set password_hash = null, updated_at = $2 where id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
 /// Marks the email verified; returns false if it already was.
 pub async fn mark_verified<'c>(
     e: impl Executor<'c, Database = Any>,
@@ -273,6 +288,18 @@ pub async fn link_identity<'c>(
     .execute(e)
     .await?;
     Ok(r.rows_affected() == 1)
+}
+
+/// Unlinks every external identity of the user; how many there were.
+pub async fn unlink_all_identities<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+) -> sqlx::Result<u64> {
+    let r = sqlx::query("delete from identities where user_id = $1")
+        .bind(user_id)
+        .execute(e)
+        .await?;
+    Ok(r.rows_affected())
 }
 
 pub async fn unlink_identity<'c>(

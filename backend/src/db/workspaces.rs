@@ -235,6 +235,24 @@ pub async fn revoke_member_keys<'c>(
     .await
 }
 
+/// Deletes the pending invitations `invited_by` sent, in one workspace or (`None`) in all;
+/// how many.
+pub async fn delete_invitations_by<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: Option<&str>,
+    invited_by: &str,
+) -> sqlx::Result<u64> {
+    let r = sqlx::query(
+        "delete from invitations where invited_by = $1 and accepted_at is null
+           and ($2 = '' or workspace_id = $2)",
+    )
+    .bind(invited_by)
+    .bind(workspace_id.unwrap_or_default())
+    .execute(e)
+    .await?;
+    Ok(r.rows_affected())
+}
+
 pub struct NewInvitation<'a> {
     pub workspace_id: &'a str,
     pub email_normalized: &'a str,
@@ -266,15 +284,22 @@ pub async fn insert_invitation<'c>(
     Ok(())
 }
 
-/// A live invitation's `(workspace, email, role)`, without using it.
+/// A live invitation, without using it.
+pub struct PendingInvitation {
+    pub workspace_id: String,
+    pub email_normalized: String,
+    pub role: String,
+    pub invited_by: String,
+}
+
 pub async fn peek_invitation<'c>(
     e: impl Executor<'c, Database = Any>,
     token_hash: &str,
     now: i64,
-) -> sqlx::Result<Option<(String, String, String)>> {
+) -> sqlx::Result<Option<PendingInvitation>> {
     use sqlx::Row;
     let row = sqlx::query(
-        "select workspace_id, email_normalized, role from invitations
+        "select workspace_id, email_normalized, role, invited_by from invitations
          where token_hash = $1 and accepted_at is null and expires_at > $2",
     )
     .bind(token_hash)
@@ -282,13 +307,89 @@ pub async fn peek_invitation<'c>(
     .fetch_optional(e)
     .await?;
     row.map(|r| {
-        Ok((
-            r.try_get("workspace_id")?,
-            r.try_get("email_normalized")?,
-            r.try_get("role")?,
-        ))
+        Ok(PendingInvitation {
+            workspace_id: r.try_get("workspace_id")?,
+            email_normalized: r.try_get("email_normalized")?,
+            role: r.try_get("role")?,
+            invited_by: r.try_get("invited_by")?,
+        })
     })
     .transpose()
+}
+
+pub struct InvitationRow {
+    pub id: String,
+    pub email_normalized: String,
+    pub role: String,
+    pub invited_by: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// The workspace's pending invitations (not accepted, not expired), newest first.
+pub async fn pending_invitations<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+    now: i64,
+    before: Option<(i64, String)>,
+    limit: i64,
+) -> sqlx::Result<Vec<InvitationRow>> {
+    use sqlx::Row;
+    let (ts, id) = before.unwrap_or((i64::MAX, String::new()));
+    sqlx::query(
+        "select id, email_normalized, role, invited_by, created_at, expires_at from invitations
+         where workspace_id = $1 and accepted_at is null and expires_at > $2
+           and (created_at < $3 or (created_at = $3 and id < $4))
+         order by created_at desc, id desc limit $5",
+    )
+    .bind(workspace_id)
+    .bind(now)
+    .bind(ts)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(e)
+    .await?
+    .into_iter()
+    .map(|r| {
+        Ok(InvitationRow {
+            id: r.try_get("id")?,
+            email_normalized: r.try_get("email_normalized")?,
+            role: r.try_get("role")?,
+            invited_by: r.try_get("invited_by")?,
+            created_at: r.try_get("created_at")?,
+            expires_at: r.try_get("expires_at")?,
+        })
+    })
+    .collect()
+}
+
+/// Deletes a pending invitation of the workspace; false if there is none with that id.
+pub async fn delete_invitation<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+    id: &str,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "delete from invitations where workspace_id = $1 and id = $2 and accepted_at is null",
+    )
+    .bind(workspace_id)
+    .bind(id)
+    .execute(e)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Takes the workspace's row lock until the transaction ends (PostgreSQL; on SQLite the write
+/// transaction already holds the database's), so changes to its members are serialised: two
+/// owners removing each other at once cannot both see another owner left.
+pub async fn lock(conn: &mut AnyConnection, backend: super::Backend, id: &str) -> sqlx::Result<()> {
+    if backend == super::Backend::Postgres {
+        sqlx::query("select id from workspaces where id = $1 for update")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Uses an invitation; false if it was used meanwhile.

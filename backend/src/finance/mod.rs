@@ -58,7 +58,8 @@ pub struct WorkspaceParam {
     workspace_id: Option<String>,
 }
 
-pub fn money(minor: i64, currency: &str) -> Money {
+/// An amount or a total (which may leave `i64`) in `currency`.
+pub fn money(minor: impl Into<i128>, currency: &str) -> Money {
     Money {
         amount: format_minor(minor, exponent(currency).unwrap_or(2)),
         currency: currency.to_string(),
@@ -140,7 +141,7 @@ async fn list_accounts(
     security(("apiKey" = ["write:accounts"]), ("session" = [])),
     params(WorkspaceParam),
     request_body = CreateAccountRequest,
-    responses((status = 201, description = "Created", body = AccountBody), BodyErrors, AuthErrors))]
+    responses(BodyErrors, (status = 201, description = "Created", body = AccountBody), AuthErrors))]
 async fn create_account(
     State(state): State<AppState>,
     caller: Caller<WriteAccounts>,
@@ -352,11 +353,12 @@ fn validate_push<'a>(
     params(WorkspaceParam,
         ("Idempotency-Key" = Option<String>, Header, example = "batch-2026-11-23-0001", description = "1–255 printable characters; retries with the same key and body replay the first answer")),
     request_body = PushTransactionsRequest,
-    responses(
+    responses(BodyErrors,
         (status = 200, description = "Which items were created and which already existed, in request order", body = PushTransactionsResult,
             headers(("Idempotent-Replayed" = bool, description = "`true` on a replayed answer"))),
         (status = 409, description = "`idempotency_in_progress`: the same key is being processed", body = ErrorBody),
-        BodyErrors, AuthErrors))]
+        (status = 422, description = "`validation_failed`: an item or the `Idempotency-Key` header is invalid (`error.fields` names each, e.g. `transactions[3].amount.amount`; nothing is stored); or `idempotency_key_mismatch`: the key was used with a different body", body = ErrorBody),
+        AuthErrors))]
 async fn push_transactions(
     State(state): State<AppState>,
     caller: Caller<WriteTransactions>,
@@ -475,10 +477,9 @@ async fn push_transactions(
     security(("apiKey" = ["write:transactions"]), ("session" = [])),
     params(("id" = String, Path, description = "Transaction id", example = "0193b6f5-3c4d-7e5f-a06b-7c8d9e0f1a2b"), WorkspaceParam),
     request_body = PatchTransactionRequest,
-    responses(
+    responses(BodyErrors,
         (status = 200, description = "The transaction as it is now", body = TransactionBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
-        BodyErrors, AuthErrors))]
+        (status = 404, description = "`not_found`", body = ErrorBody), AuthErrors))]
 async fn patch_transaction(
     State(state): State<AppState>,
     caller: Caller<WriteTransactions>,
@@ -615,10 +616,9 @@ async fn list_budgets(
     security(("apiKey" = ["write:budgets"]), ("session" = [])),
     params(WorkspaceParam),
     request_body = BudgetRequest,
-    responses(
+    responses(BodyErrors,
         (status = 201, description = "Created", body = BudgetBody),
-        (status = 409, description = "`budget_exists`", body = ErrorBody),
-        BodyErrors, AuthErrors))]
+        (status = 409, description = "`budget_exists`", body = ErrorBody), AuthErrors))]
 async fn create_budget(
     State(state): State<AppState>,
     caller: Caller<WriteBudgets>,
@@ -650,11 +650,10 @@ async fn create_budget(
     security(("apiKey" = ["write:budgets"]), ("session" = [])),
     params(("id" = String, Path, description = "Budget id", example = "0193b6f9-7a8b-7c9d-a45f-1a2b3c4d5e6f"), WorkspaceParam),
     request_body = BudgetRequest,
-    responses(
+    responses(BodyErrors,
         (status = 200, description = "Replaced", body = BudgetBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 409, description = "`budget_exists`", body = ErrorBody),
-        BodyErrors, AuthErrors))]
+        (status = 409, description = "`budget_exists`", body = ErrorBody), AuthErrors))]
 async fn replace_budget(
     State(state): State<AppState>,
     caller: Caller<WriteBudgets>,
@@ -704,6 +703,23 @@ async fn delete_budget(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// How owners-only key-or-session routes can refuse a caller.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum OwnerAuthErrors {
+    /// `missing_key`, `malformed_key`, `invalid_key`, `key_revoked`, `key_expired`, `account_disabled`.
+    #[response(status = 401, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"pfn\"`")))]
+    Unauthorized(ErrorBody),
+    /// `forbidden` (a member of the workspace, not an owner), `insufficient_scope` (with
+    /// `fields.scope`) or `csrf_rejected`.
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
+    /// `rate_limited`: this key's rate limit, or the operation's own (its description says);
+    /// `too_many_attempts`: too many refused keys from this address in a minute.
+    #[response(status = 429, headers(("Retry-After" = u64, description = "Seconds until one request is allowed")))]
+    RateLimited(ErrorBody),
+}
+
 /// How key-or-session routes can refuse a caller.
 #[derive(utoipa::IntoResponses)]
 #[allow(dead_code)]
@@ -714,7 +730,8 @@ pub enum AuthErrors {
     /// `insufficient_scope` (with `fields.scope`) or `csrf_rejected`.
     #[response(status = 403)]
     Forbidden(ErrorBody),
-    /// `rate_limited`: this key's rate limit.
+    /// `rate_limited`: this key's rate limit, or the operation's own (its description says);
+    /// `too_many_attempts`: too many refused keys from this address in a minute.
     #[response(status = 429, headers(("Retry-After" = u64, description = "Seconds until one request is allowed")))]
     RateLimited(ErrorBody),
 }

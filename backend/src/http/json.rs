@@ -59,42 +59,83 @@ fn is_json(ct: Option<&header::HeaderValue>) -> bool {
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
+/// Reads a request body: one JSON object and nothing after it (400 `invalid_json` otherwise:
+/// an array would fill a struct's fields by position, and trailing data would be silently
+/// dropped), no NUL characters, and no field the type does not know (422 naming it: a typo
+/// such as `expiresInDay` must not quietly fall back to a default).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => {}
+        None => return Err(invalid_json("The body is empty: send a JSON object.")),
+        Some(_) => return Err(invalid_json("The body must be a JSON object.")),
+    }
     if let Some(path) = find_nul(bytes) {
         return Err(AppError::field(path, "must not contain NUL characters"));
     }
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            return AppError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_json",
-                format!("The body is not valid JSON: {inner}"),
-            );
-        }
-        let msg = inner.to_string();
-        // serde reports a missing field at its parent's path; name the field itself.
-        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-        if let Some(field) = msg
-            .strip_prefix("missing field `")
-            .and_then(|m| m.split('`').next())
-        {
-            let key = if path == "." {
-                field.to_string()
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut unknown = BTreeMap::new();
+    let mut note = |path: serde_ignored::Path<'_>| {
+        unknown.insert(json_path(&path), "is not a known field".to_string());
+    };
+    let value =
+        serde_path_to_error::deserialize(serde_ignored::Deserializer::new(&mut de, &mut note))
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner();
+                if inner.is_syntax() || inner.is_eof() {
+                    return invalid_json(&format!("The body is not valid JSON: {inner}"));
+                }
+                let msg = inner.to_string();
+                // serde reports a missing field at its parent's path; name the field itself.
+                let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+                if let Some(field) = msg
+                    .strip_prefix("missing field `")
+                    .and_then(|m| m.split('`').next())
+                {
+                    let key = if path == "." {
+                        field.to_string()
+                    } else {
+                        format!("{path}.{field}")
+                    };
+                    return AppError::field(key, "is required");
+                }
+                let key = if path == "." {
+                    "body".to_string()
+                } else {
+                    path
+                };
+                AppError::field(key, msg)
+            })?;
+    de.end()
+        .map_err(|_| invalid_json("The body holds more than one JSON value."))?;
+    if !unknown.is_empty() {
+        return Err(AppError::Validation(unknown));
+    }
+    Ok(value)
+}
+
+fn invalid_json(message: &str) -> AppError {
+    AppError::new(StatusCode::BAD_REQUEST, "invalid_json", message.to_string())
+}
+
+/// `serde_ignored`'s path in the notation of our `fields` keys: `transactions[0].note`.
+fn json_path(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", json_path(parent)),
+        Path::Map { parent, key } => {
+            let parent = json_path(parent);
+            if parent.is_empty() {
+                key.to_string()
             } else {
-                format!("{path}.{field}")
-            };
-            return AppError::field(key, "is required");
+                format!("{parent}.{key}")
+            }
         }
-        let key = if path == "." {
-            "body".to_string()
-        } else {
-            path
-        };
-        AppError::field(key, msg)
-    })
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => json_path(parent),
+    }
 }
 
 /// The JSON path of the first string containing U+0000, if any. Cheap when there is none: the
@@ -145,10 +186,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for AppQuery<T> {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        // NUL characters were refused for every route by `middleware::route_guards`.
         let query = parts.uri.query().unwrap_or_default();
-        if query.to_ascii_lowercase().contains("%00") {
-            return Err(AppError::field("query", "must not contain NUL characters"));
-        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
         serde_path_to_error::deserialize(de)
             .map(AppQuery)
@@ -211,5 +250,40 @@ mod tests {
             "invalid_json"
         );
         assert_eq!(parse::<Outer>(b"").unwrap_err().code(), "invalid_json");
+    }
+
+    #[test]
+    fn a_body_is_one_object_with_known_fields_and_nothing_after_it() {
+        let ok = br#" {"email":"a","items":[{"amount":1}]} "#;
+        assert!(parse::<Outer>(ok).is_ok());
+        for bad in [
+            &br#"{"email":"a","items":[]}xyz"#[..],
+            br#"{"email":"a","items":[]} {"email":"b","items":[]}"#,
+            br#"["a", []]"#,
+            b"[]",
+            b"\"a\"",
+            b"1",
+            b"null",
+            b"   ",
+        ] {
+            assert_eq!(
+                parse::<Outer>(bad).unwrap_err().code(),
+                "invalid_json",
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        let err =
+            parse::<Outer>(br#"{"email":"a","emial":"b","items":[{"amount":1,"x":{"y":1}}]}"#)
+                .unwrap_err();
+        let AppError::Validation(fields) = err else {
+            panic!("expected 422, got {err:?}")
+        };
+        assert_eq!(
+            fields.keys().collect::<Vec<_>>(),
+            ["emial", "items[0].x"],
+            "every unknown field is named by its path"
+        );
+        assert!(parse::<serde_json::Value>(br#"{"any":{"thing":[1]}}"#).is_ok());
     }
 }

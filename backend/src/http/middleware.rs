@@ -39,13 +39,26 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
     // anything left of it is client-supplied and may be forged. Stop at an unparsable entry.
     let mut client = peer;
     for entry in entries.iter().rev() {
-        match entry.parse::<IpAddr>() {
-            Ok(ip) if is_trusted(&ip) => client = ip,
-            Ok(ip) => return ip,
-            Err(_) => break,
+        match forwarded_ip(entry) {
+            Some(ip) if is_trusted(&ip) => client = ip,
+            Some(ip) => return ip,
+            None => break,
         }
     }
     client
+}
+
+/// An `X-Forwarded-For` entry as proxies write it: `1.2.3.4`, `2001:db8::1`, or with a port or
+/// brackets (`1.2.3.4:5678`, `[2001:db8::1]:443`, `[2001:db8::1]`).
+fn forwarded_ip(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse::<IpAddr>()
+        .or_else(|_| entry.parse::<SocketAddr>().map(|s| s.ip()))
+        .ok()
+        .or_else(|| {
+            let inner = entry.strip_prefix('[')?.strip_suffix(']')?;
+            inner.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6)
+        })
 }
 
 pub async fn resolve_client_ip(
@@ -75,11 +88,16 @@ pub const SESSION_ONLY: &[&str] = &[
 ];
 
 /// Refuses what no handler should see: an encoded NUL in the path (PostgreSQL cannot store it;
-/// no id contains one) is 404, and an API key on a session-only path is 403 `session_required`.
+/// no id contains one) is 404, one in a query parameter is 422 naming the parameter (for every
+/// route, whatever extractor reads its query), and an API key on a session-only path is 403
+/// `session_required`.
 pub async fn route_guards(req: Request, next: Next) -> Response {
     let path = req.uri().path();
     if path.to_ascii_lowercase().contains("%00") {
         return AppError::not_found().into_response();
+    }
+    if let Some(param) = req.uri().query().and_then(nul_parameter) {
+        return AppError::field(param, "must not contain NUL characters").into_response();
     }
     // Other methods (TRACE, …) fall through to 405, as on every path.
     let routed = matches!(
@@ -95,6 +113,27 @@ pub async fn route_guards(req: Request, next: Next) -> Response {
         .into_response();
     }
     next.run(req).await
+}
+
+/// The name of the first query parameter whose name or value holds a NUL character (`%00`, the
+/// only way a NUL can reach a URI), or `query` when the name itself holds one.
+fn nul_parameter(query: &str) -> Option<String> {
+    if !query
+        .as_bytes()
+        .windows(3)
+        .any(|w| w.eq_ignore_ascii_case(b"%00"))
+    {
+        return None;
+    }
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        .map(|(k, _)| {
+            if k.contains('\0') {
+                "query".to_string()
+            } else {
+                k.into_owned()
+            }
+        })
 }
 
 const BEARER: &[u8] = b"bearer ";
@@ -187,7 +226,45 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
         // API answers are per-user: never let a shared cache keep one.
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
+    if h.contains_key(header::SET_COOKIE) {
+        complete_session_removal(h, &state.web);
+    }
     res
+}
+
+/// tower-sessions ends a session with a bare `name=; Path=/; Max-Age=0` cookie. Browsers ignore
+/// a `__Host-` cookie without `Secure`, so that deletion would never reach them and the dead
+/// cookie would stay: the deletion carries the session cookie's own attributes instead.
+fn complete_session_removal(headers: &mut HeaderMap, web: &crate::state::Web) {
+    let removal = format!("{}=;", web.cookie_name);
+    let mut cookies: Vec<HeaderValue> = headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .cloned()
+        .collect();
+    let mut changed = false;
+    for cookie in &mut cookies {
+        if cookie.as_bytes().starts_with(removal.as_bytes()) {
+            *cookie = session_removal_cookie(web);
+            changed = true;
+        }
+    }
+    if changed {
+        headers.remove(header::SET_COOKIE);
+        for cookie in cookies {
+            headers.append(header::SET_COOKIE, cookie);
+        }
+    }
+}
+
+/// The deletion of the session cookie, with the attributes the cookie was set with.
+fn session_removal_cookie(web: &crate::state::Web) -> HeaderValue {
+    let secure = if web.secure_cookies { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{}=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax{secure}",
+        web.cookie_name
+    ))
+    .expect("cookie names are ASCII")
 }
 
 /// Any error that did not come from our handlers (framework rejections, 405s, layer failures)
@@ -304,6 +381,49 @@ mod tests {
             client_ip(proxy, &forged, &trusted).to_string(),
             "1.2.3.4",
             "a forged prefix is ignored"
+        );
+    }
+
+    #[test]
+    fn forwarded_for_entries_with_ports_or_brackets_name_the_client() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        for (entry, client) in [
+            ("1.2.3.4:5678", "1.2.3.4"),
+            ("[2001:db8::1]:443", "2001:db8::1"),
+            ("[2001:db8::1]", "2001:db8::1"),
+            ("2001:db8::1", "2001:db8::1"),
+            ("5.6.7.8, 10.0.0.9:8080", "5.6.7.8"),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert("x-forwarded-for", entry.parse().unwrap());
+            assert_eq!(
+                client_ip(proxy, &h, &trusted).to_string(),
+                client,
+                "{entry}"
+            );
+        }
+        for junk in ["[2001:db8::1", "1.2.3.4:port", "unknown"] {
+            assert_eq!(forwarded_ip(junk), None, "{junk}");
+        }
+    }
+
+    #[test]
+    fn a_nul_in_any_query_parameter_is_named() {
+        assert_eq!(nul_parameter("a=1&b=2"), None);
+        assert_eq!(
+            nul_parameter("workspaceId=%00").as_deref(),
+            Some("workspaceId")
+        );
+        assert_eq!(
+            nul_parameter("a=1&intentId=x%00y").as_deref(),
+            Some("intentId")
+        );
+        assert_eq!(nul_parameter("a%00b=1").as_deref(), Some("query"));
+        assert_eq!(
+            nul_parameter("a=%2500"),
+            None,
+            "an encoded percent sign is no NUL"
         );
     }
 }

@@ -18,24 +18,35 @@ use axum::{
     middleware::Next,
     response::Response,
 };
-use moka::future::Cache;
+use moka::sync::Cache;
 use sha2::{Digest, Sha256};
 use shared::keys::{parse_key, scope_allows, KeyEnv, WhoAmI};
 use tokio::sync::{mpsc, watch};
 
 use crate::{
     auth::session::SessionUser,
+    coherence::FillGate,
     db::{self, keys::KeyRow},
     error::{AppError, Result},
-    front::{Front, Generations},
+    front::{read_through, Front, Generations},
     http::RequestMeta,
-    ratelimit::Decision,
+    ratelimit::{Decision, Rate},
     state::AppState,
 };
 
-/// Which scope a route needs from an API key (sessions have every scope).
+/// Which scope a route needs from an API key (sessions have every scope), and whether only a
+/// workspace owner may call it.
 pub trait Need: Send + Sync + 'static {
     const SCOPE: Option<&'static str>;
+    /// Only owners of the workspace the request acts in (a key acts with its maker's role).
+    const OWNER: bool = false;
+}
+
+/// `N`, for owners of the workspace only: members get 403 `forbidden`.
+pub struct Owner<N>(PhantomData<N>);
+impl<N: Need> Need for Owner<N> {
+    const SCOPE: Option<&'static str> = N::SCOPE;
+    const OWNER: bool = true;
 }
 
 /// Any authenticated caller, whatever its scopes.
@@ -69,14 +80,23 @@ scopes!(
 /// SHA-256 of a key: the cache is keyed by the raw digest, so the hot path never hex-encodes.
 pub type KeyDigest = [u8; 32];
 
-/// The key cache: digest → row (or `None` for unknown digests, briefly). Revocation and rotation
-/// invalidate an entry at once; [`KeyCache::invalidate`] is the hook the scale-out work fans out
-/// to other replicas. Each worker thread keeps copies of the keys it read in the current second
-/// ([`crate::front`]).
+/// The key cache: digest → key, for keys that exist, and (apart, small) digests known to be no
+/// key, so a flood of well-formed unknown keys can neither evict real keys nor make every
+/// request read the database. Revocation, rotation and account changes invalidate an entry at
+/// once, here and on every replica ([`crate::coherence`]); a load that read the database before
+/// such an invalidation never fills the cache after it (the fill gate). Each worker thread
+/// keeps copies of the keys it read in the current second ([`crate::front`]).
 #[derive(Clone)]
-pub struct KeyCache {
-    shared: Cache<KeyDigest, Option<Arc<CachedKey>>, Hasher>,
-    generations: Arc<Generations>,
+pub struct KeyCache(Arc<KeyCacheInner>);
+
+struct KeyCacheInner {
+    keys: Cache<KeyDigest, Arc<CachedKey>, Hasher>,
+    /// Digests of well-formed keys of this server's kind that are no key.
+    unknown: Cache<KeyDigest, (), Hasher>,
+    /// Client addresses over their failed-authentication limit, until when (unix seconds).
+    failing: Cache<String, i64, Hasher>,
+    gate: FillGate,
+    generations: Generations,
 }
 
 thread_local! {
@@ -116,6 +136,7 @@ impl CachedKey {
             key_id: Some(row.id.clone()),
             scopes: row.scopes.clone(),
             workspace_id: row.workspace_id.clone(),
+            workspace_role: row.role.clone(),
         };
         Self {
             whoami_json: serde_json::to_vec(&principal).unwrap_or_default().into(),
@@ -137,60 +158,94 @@ impl CachedKey {
     }
 }
 
+const KEY_TTL: Duration = Duration::from_secs(30);
+
 impl Default for KeyCache {
     fn default() -> Self {
-        Self {
-            shared: Cache::builder()
+        Self(Arc::new(KeyCacheInner {
+            keys: Cache::builder()
                 .max_capacity(100_000)
-                .time_to_live(Duration::from_secs(30))
+                .time_to_live(KEY_TTL)
                 .build_with_hasher(Hasher::default()),
-            generations: Arc::default(),
-        }
+            unknown: Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(KEY_TTL)
+                .build_with_hasher(Hasher::default()),
+            failing: Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(Duration::from_secs(60))
+                .build_with_hasher(Hasher::default()),
+            gate: FillGate::default(),
+            generations: Generations::default(),
+        }))
     }
 }
 
 impl KeyCache {
     /// A cached answer (`Some(None)`: a digest known to be no key), without the database.
     /// `now`: unix seconds, which bound how long this thread's copy may answer.
-    async fn peek(&self, digest: &KeyDigest, now: i64) -> Option<Option<Arc<CachedKey>>> {
-        let stamp = self.generations.stamp(now);
-        if let Some(key) = FRONT.with_borrow(|f| f.get(stamp, digest)) {
+    fn peek(&self, digest: &KeyDigest, now: i64) -> Option<Option<Arc<CachedKey>>> {
+        let stamp = self.0.generations.stamp(now);
+        if let Some(key) = read_through(&FRONT, stamp, digest, || self.0.keys.get(digest)) {
             return Some(Some(key));
         }
-        let found = self.shared.get(digest).await;
-        if let Some(Some(key)) = &found {
-            FRONT.with_borrow_mut(|f| f.put(stamp, *digest, key.clone()));
-        }
-        found
+        self.0.unknown.contains_key(digest).then_some(None)
     }
 
-    /// The key from the database, through the single-flight loader, so a burst of requests
-    /// with a new key makes one query.
+    /// The key from the database.
     async fn load(&self, state: &AppState, digest: &KeyDigest) -> Result<Option<Arc<CachedKey>>> {
-        let pool = state.db.pool.clone();
         let hash = hex::encode(digest);
-        self.shared
-            .try_get_with(*digest, async move {
-                db::keys::by_hash(&pool, &hash)
-                    .await
-                    .map(|r| r.map(|row| Arc::new(CachedKey::new(row))))
-            })
+        self.load_with(digest, db::keys::by_hash(&state.db.pool, &hash))
             .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("key lookup: {e}")))
     }
 
-    /// Drops every cached key (after missing invalidations from other replicas).
+    /// [`Self::load`] with the database read passed in (tests interleave it with revocations).
+    async fn load_with(
+        &self,
+        digest: &KeyDigest,
+        read: impl std::future::Future<Output = sqlx::Result<Option<KeyRow>>>,
+    ) -> Result<Option<Arc<CachedKey>>> {
+        let epoch = self.0.gate.epoch();
+        let found = read.await?.map(|row| Arc::new(CachedKey::new(row)));
+        self.0.gate.fill(epoch, || match &found {
+            Some(key) => self.0.keys.insert(*digest, key.clone()),
+            None => self.0.unknown.insert(*digest, ()),
+        });
+        Ok(found)
+    }
+
+    pub fn gate(&self) -> &FillGate {
+        &self.0.gate
+    }
+
+    /// Seconds until `bucket` may try unknown keys again, while it is over its limit.
+    fn failing(&self, bucket: &str, now: i64) -> Option<u64> {
+        let until = self.0.failing.get(bucket)?;
+        (until > now).then(|| (until - now) as u64)
+    }
+
+    fn fail_until(&self, bucket: String, until: i64) {
+        self.0.failing.insert(bucket, until);
+    }
+
+    /// Drops every cached key.
     pub fn clear(&self) {
-        self.shared.invalidate_all();
-        self.generations.bump();
+        self.0.gate.invalidating(|| {
+            self.0.keys.invalidate_all();
+            self.0.unknown.invalidate_all();
+        });
+        self.0.generations.bump();
     }
 
     /// Drops a key (by its stored hex hash) from this replica's cache.
-    pub async fn invalidate(&self, key_hash: &str) {
+    pub fn invalidate(&self, key_hash: &str) {
         let mut digest = [0u8; 32];
         if hex::decode_to_slice(key_hash, &mut digest).is_ok() {
-            self.shared.invalidate(&digest).await;
-            self.generations.bump();
+            self.0.gate.invalidating(|| {
+                self.0.keys.invalidate(&digest);
+                self.0.unknown.invalidate(&digest);
+            });
+            self.0.generations.bump();
         }
     }
 }
@@ -457,6 +512,18 @@ fn requested_workspace(parts: &Parts) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// 403 `forbidden` on an owners-only route for a member of the workspace.
+fn owners_only<N: Need>(principal: &WhoAmI) -> Result<()> {
+    if N::OWNER && principal.workspace_role != "owner" {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Only owners of this workspace can do this.",
+        ));
+    }
+    Ok(())
+}
+
 fn unauthorized(code: &'static str, message: &'static str) -> AppError {
     AppError::new(StatusCode::UNAUTHORIZED, code, message)
 }
@@ -480,20 +547,110 @@ async fn session_principal(parts: &mut Parts, state: &AppState) -> Result<Arc<Wh
     let principal = match requested_workspace(parts) {
         Some(ws) if ws != personal.workspace_id => {
             // A member may act in any of their workspaces; anything else does not exist.
-            if db::workspaces::role_of(&state.db.pool, &ws, &user.user.id)
-                .await?
-                .is_none()
-            {
+            let Some(role) = db::workspaces::role_of(&state.db.pool, &ws, &user.user.id).await?
+            else {
                 return Err(AppError::not_found());
-            }
+            };
             Arc::new(WhoAmI {
                 workspace_id: ws,
+                workspace_role: role,
                 ..(*personal).clone()
             })
         }
         _ => personal,
     };
     Ok(principal)
+}
+
+/// The working key in `Authorization`, or the 401 that refuses it.
+async fn authenticate(
+    parts: &Parts,
+    state: &AppState,
+    auth: &HeaderValue,
+    now: i64,
+) -> Result<Arc<CachedKey>> {
+    let malformed = || {
+        unauthorized(
+            "malformed_key",
+            "The Authorization header does not hold a pfn API key.",
+        )
+    };
+    let token = crate::http::middleware::bearer_token(auth)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(malformed)?;
+    let digest: KeyDigest = Sha256::digest(token.as_bytes()).into();
+    // Only digests of well-formed keys of this server's kind are ever cached, so a cached
+    // answer needs no format check; anything else is checked before the database is asked.
+    let found = match state.keys.peek(&digest, now) {
+        Some(found) => found,
+        None => {
+            let env = parse_key(token).map_err(|_| malformed())?;
+            if env != server_key_env(state) {
+                return Err(unauthorized(
+                    "invalid_key",
+                    "This key is not valid on this server.",
+                ));
+            }
+            // An address that keeps failing gets no more database reads for a while.
+            if let Some(wait) = state.keys.failing(&failure_bucket(parts), now) {
+                return Err(AppError::too_many("too_many_attempts", wait));
+            }
+            Box::pin(state.keys.load(state, &digest)).await?
+        }
+    };
+    let key = found.ok_or_else(|| unauthorized("invalid_key", "Unknown API key."))?;
+    // Who asked (IP, user agent) is only needed when something is recorded.
+    let deny = |reason: &'static str| Usage::Denied {
+        key_id: key.id.clone(),
+        user_id: key.user_id.clone(),
+        at: now,
+        meta: RequestMeta::from_parts(parts),
+        reason,
+    };
+    if key.revoked_at.is_some() {
+        state.usage.record(deny("revoked"));
+        return Err(unauthorized("key_revoked", "This API key was revoked."));
+    }
+    if key.expires_at.is_some_and(|t| t <= now) {
+        state.usage.record(deny("expired"));
+        return Err(unauthorized("key_expired", "This API key has expired."));
+    }
+    if key.owner_disabled {
+        return Err(unauthorized(
+            "account_disabled",
+            "The account that owns this key is disabled.",
+        ));
+    }
+    Ok(key)
+}
+
+/// The failed-authentication bucket of the request's client address.
+fn failure_bucket(parts: &Parts) -> String {
+    format!(
+        "keyfail:{}",
+        crate::auth::ip_key(&RequestMeta::from_parts(parts))
+    )
+}
+
+/// Counts a refused key toward its address's limit (`PFN_KEY_FAILURES_PER_IP_PER_MIN`). Past
+/// it the answer is 429 `too_many_attempts`, and until the bucket refills, unknown keys from
+/// that address are refused without reading the database: the checksum is public, so a flood
+/// of well-formed random keys would otherwise cost a read each.
+async fn failed(parts: &Parts, state: &AppState, refused: AppError) -> AppError {
+    let per_min = state.config.limits.key_failures_per_ip_per_min;
+    if refused.code() == "too_many_attempts" || per_min == 0 {
+        return refused;
+    }
+    let bucket = failure_bucket(parts);
+    match state.limiter.hit(&bucket, Rate::per_minute(per_min)).await {
+        Ok(()) => refused,
+        Err(wait) => {
+            state
+                .keys
+                .fail_until(bucket, state.clock.now() + wait as i64);
+            AppError::too_many("too_many_attempts", wait)
+        }
+    }
 }
 
 impl<N: Need> FromRequestParts<AppState> for Caller<N> {
@@ -503,39 +660,19 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
         let Some(auth) = parts.headers.get(header::AUTHORIZATION) else {
             // Boxed, like the database load below: the key path's future stays small, and
             // axum moves it around whole.
+            let principal = Box::pin(session_principal(parts, state)).await?;
+            owners_only::<N>(&principal)?;
             return Ok(Self {
-                principal: Box::pin(session_principal(parts, state)).await?,
+                principal,
                 key: None,
                 _need: PhantomData,
             });
         };
-        let raw = crate::http::middleware::bearer_token(auth).filter(|t| !t.is_empty());
-        let malformed = || {
-            unauthorized(
-                "malformed_key",
-                "The Authorization header does not hold a pfn API key.",
-            )
-        };
-        let token = raw.ok_or_else(malformed)?;
-        let digest: KeyDigest = Sha256::digest(token.as_bytes()).into();
         let now = state.clock.now();
-        // Only digests of well-formed keys of this server's kind are ever cached, so a cached
-        // answer needs no format check; anything else is checked before the database is asked.
-        let found = match state.keys.peek(&digest, now).await {
-            Some(found) => found,
-            None => {
-                let env = parse_key(token).map_err(|_| malformed())?;
-                if env != server_key_env(state) {
-                    return Err(unauthorized(
-                        "invalid_key",
-                        "This key is not valid on this server.",
-                    ));
-                }
-                Box::pin(state.keys.load(state, &digest)).await?
-            }
+        let key = match authenticate(parts, state, auth, now).await {
+            Ok(key) => key,
+            Err(refused) => return Err(Box::pin(failed(parts, state, refused)).await),
         };
-        let key = found.ok_or_else(|| unauthorized("invalid_key", "Unknown API key."))?;
-        // Who asked (IP, user agent) is only needed when something is recorded.
         let deny = |reason: &'static str| Usage::Denied {
             key_id: key.id.clone(),
             user_id: key.user_id.clone(),
@@ -543,22 +680,8 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
             meta: RequestMeta::from_parts(parts),
             reason,
         };
-        if key.revoked_at.is_some() {
-            state.usage.record(deny("revoked"));
-            return Err(unauthorized("key_revoked", "This API key was revoked."));
-        }
-        if key.expires_at.is_some_and(|t| t <= now) {
-            state.usage.record(deny("expired"));
-            return Err(unauthorized("key_expired", "This API key has expired."));
-        }
         if requested_workspace(parts).is_some_and(|ws| ws != key.workspace_id) {
             return Err(AppError::not_found());
-        }
-        if key.owner_disabled {
-            return Err(unauthorized(
-                "account_disabled",
-                "The account that owns this key is disabled.",
-            ));
         }
         if let Some(scope) = N::SCOPE {
             if !scope_allows(&key.scopes, scope) {
@@ -566,6 +689,7 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
                 return Err(AppError::InsufficientScope(scope));
             }
         }
+        owners_only::<N>(&key.principal)?;
         // Only requests that pass authentication and scope checks spend tokens.
         let limits = &state.config.limits;
         let decision = if limits.key_burst == 0 || limits.key_per_min == 0 {
@@ -630,6 +754,7 @@ mod tests {
             last_used_user_agent: None,
             owner_disabled: false,
             owner_email: "a@example.com".into(),
+            role: "owner".into(),
         }))
     }
 
@@ -637,29 +762,99 @@ mod tests {
         found.flatten().map(|k| k.id.clone())
     }
 
+    fn row(id: &str) -> KeyRow {
+        let key = key(id);
+        KeyRow::clone(&key)
+    }
+
+    /// Loads `row` into `cache` as the database would answer it.
+    async fn load(cache: &KeyCache, digest: &KeyDigest, row: Option<KeyRow>) {
+        cache.load_with(digest, async { Ok(row) }).await.unwrap();
+    }
+
     #[tokio::test]
     async fn invalidation_reaches_the_threads_copies_and_caches_keep_their_own() {
         let digest = [7u8; 32];
         let (a, b) = (KeyCache::default(), KeyCache::default());
-        a.shared.insert(digest, Some(key("in-a"))).await;
-        b.shared.insert(digest, Some(key("in-b"))).await;
+        load(&a, &digest, Some(row("in-a"))).await;
+        load(&b, &digest, Some(row("in-b"))).await;
         // The first read copies the key into this thread's front; the second answers from it.
         for _ in 0..2 {
-            assert_eq!(id_of(a.peek(&digest, 100).await).as_deref(), Some("in-a"));
-            assert_eq!(id_of(b.peek(&digest, 100).await).as_deref(), Some("in-b"));
+            assert_eq!(id_of(a.peek(&digest, 100)).as_deref(), Some("in-a"));
+            assert_eq!(id_of(b.peek(&digest, 100)).as_deref(), Some("in-b"));
         }
-        a.invalidate(&hex::encode(digest)).await;
-        assert_eq!(id_of(a.peek(&digest, 100).await), None, "invalidated");
-        assert_eq!(id_of(b.peek(&digest, 100).await).as_deref(), Some("in-b"));
+        a.invalidate(&hex::encode(digest));
+        assert_eq!(id_of(a.peek(&digest, 100)), None, "invalidated");
+        assert!(a.peek(&digest, 100).is_none(), "not even as unknown");
+        assert_eq!(id_of(b.peek(&digest, 100)).as_deref(), Some("in-b"));
         b.clear();
-        assert_eq!(id_of(b.peek(&digest, 100).await), None, "cleared");
+        assert!(b.peek(&digest, 100).is_none(), "cleared");
 
         // A copy answers within its second only; then the shared cache is asked again.
-        a.shared.insert(digest, Some(key("first"))).await;
-        assert_eq!(id_of(a.peek(&digest, 200).await).as_deref(), Some("first"));
-        a.shared.insert(digest, Some(key("second"))).await;
-        assert_eq!(id_of(a.peek(&digest, 200).await).as_deref(), Some("first"));
-        assert_eq!(id_of(a.peek(&digest, 201).await).as_deref(), Some("second"));
+        load(&a, &digest, Some(row("first"))).await;
+        assert_eq!(id_of(a.peek(&digest, 200)).as_deref(), Some("first"));
+        a.0.keys.insert(digest, key("second"));
+        assert_eq!(id_of(a.peek(&digest, 200)).as_deref(), Some("first"));
+        assert_eq!(id_of(a.peek(&digest, 201)).as_deref(), Some("second"));
+    }
+
+    #[tokio::test]
+    async fn a_load_that_read_the_key_before_its_revocation_does_not_cache_it() {
+        let cache = KeyCache::default();
+        let digest = [9u8; 32];
+        let (started_tx, started) = tokio::sync::oneshot::channel();
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        // The load reads the row as it was before the revocation...
+        let loading = tokio::spawn({
+            let cache = cache.clone();
+            async move {
+                let read = async {
+                    let _ = started_tx.send(());
+                    let _ = released.await;
+                    Ok(Some(row("live-then")))
+                };
+                cache.load_with(&digest, read).await.unwrap()
+            }
+        });
+        started.await.unwrap();
+        // ...the revocation commits and invalidates while the read is in flight...
+        cache.invalidate(&hex::encode(digest));
+        // ...and only then does the read return.
+        release.send(()).unwrap();
+        let answered = loading.await.unwrap();
+        assert_eq!(answered.map(|k| k.id.clone()).as_deref(), Some("live-then"));
+        assert!(
+            cache.peek(&digest, 100).is_none(),
+            "the row read before the revocation must not enter the cache"
+        );
+        // A load that starts after the invalidation caches as usual.
+        load(&cache, &digest, Some(row("fresh"))).await;
+        assert_eq!(id_of(cache.peek(&digest, 100)).as_deref(), Some("fresh"));
+    }
+
+    #[tokio::test]
+    async fn unknown_keys_are_remembered_apart_and_cannot_evict_real_ones() {
+        let cache = KeyCache::default();
+        let real = [1u8; 32];
+        load(&cache, &real, Some(row("real"))).await;
+        // Far more unknown digests than the unknown cache holds.
+        for i in 0..30_000u32 {
+            let mut digest = [0u8; 32];
+            digest[..4].copy_from_slice(&i.to_be_bytes());
+            digest[31] = 0xff;
+            load(&cache, &digest, None).await;
+        }
+        cache.0.keys.run_pending_tasks();
+        cache.0.unknown.run_pending_tasks();
+        assert!(
+            cache.0.unknown.entry_count() <= 10_000,
+            "the unknown cache is bounded"
+        );
+        assert_eq!(id_of(cache.peek(&real, 100)).as_deref(), Some("real"));
+        let mut last = [0u8; 32];
+        last[..4].copy_from_slice(&29_999u32.to_be_bytes());
+        last[31] = 0xff;
+        assert!(matches!(cache.peek(&last, 100), Some(None) | None));
     }
 
     #[test]

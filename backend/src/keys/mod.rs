@@ -116,11 +116,10 @@ async fn mint(
 #[utoipa::path(post, path = "/api/v1/keys", tag = "keys", operation_id = "createKey",
     security(("session" = [])),
     request_body = CreateKeyRequest,
-    responses(
+    responses(BodyErrors,
         (status = 201, description = "Created; `secret` is shown only now", body = CreatedKeyBody),
         (status = 403, description = "`csrf_rejected` or `session_required`", body = ErrorBody),
-        (status = 404, description = "`not_found`: no such workspace that you own", body = ErrorBody),
-        BodyErrors, Unauthenticated))]
+        (status = 404, description = "`not_found`: no such workspace that you own", body = ErrorBody), Unauthenticated))]
 async fn create_key(
     State(state): State<AppState>,
     meta: RequestMeta,
@@ -285,12 +284,11 @@ async fn revoke_key(
     security(("session" = [])),
     params(("id" = String, Path, description = "Key id", example = "0193b6f3-1a2b-7c3d-8e4f-5a6b7c8d9e0f")),
     request_body = RotateKeyRequest,
-    responses(
+    responses(BodyErrors,
         (status = 201, description = "The new key; `secret` is shown only now", body = CreatedKeyBody),
         (status = 403, description = "`csrf_rejected` or `session_required`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 409, description = "`key_revoked`: a revoked key cannot be rotated", body = ErrorBody),
-        BodyErrors, Unauthenticated))]
+        (status = 409, description = "`key_revoked`: a revoked key cannot be rotated", body = ErrorBody), Unauthenticated))]
 async fn rotate_key(
     State(state): State<AppState>,
     meta: RequestMeta,

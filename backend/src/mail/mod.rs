@@ -44,7 +44,7 @@ impl MailQueue {
         template: Template,
     ) -> sqlx::Result<bool> {
         let now = state.clock.now();
-        let recipient_key = shared::validate::normalize_email(to);
+        let recipient_key = crate::email::normalize(to);
         if db::outbox::count_recent(&mut *conn, &recipient_key, now - 3600).await?
             >= PER_RECIPIENT_PER_HOUR
         {
@@ -55,7 +55,7 @@ impl MailQueue {
             return Ok(false);
         }
         let (subject, body) = template.render(&state.web);
-        let sealed = crypto::seal(&state.secret, &body);
+        let sealed = state.secrets.seal(crypto::OUTBOX, &body);
         let id = db::new_id();
         db::outbox::insert(
             &mut *conn,
@@ -101,8 +101,8 @@ async fn send_due(state: AppState) -> anyhow::Result<()> {
         let Some(mail) = db::outbox::claim(&state.db.pool, &id, now, LEASE_SECS).await? else {
             continue;
         };
-        let result = match crypto::open(&state.secret, &mail.body_sealed) {
-            Some(body) => {
+        let result = match state.secrets.open(crypto::OUTBOX, &mail.body_sealed) {
+            Some(crypto::Opened { text: body, .. }) => {
                 state
                     .mail
                     .transport
@@ -126,6 +126,28 @@ async fn send_due(state: AppState) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// After a `PFN_SECRET` rotation: seals every unsent mail that the previous secret sealed
+/// under the current one, so the previous secret can be dropped once this has run. Returns
+/// how many; mail that neither secret opens is left for the worker to report as failed.
+pub async fn reseal_outbox(state: &AppState) -> anyhow::Result<u64> {
+    if !state.secrets.rotating() {
+        return Ok(0);
+    }
+    let mut resealed = 0;
+    for (id, sealed) in db::outbox::unsent_bodies(&state.db.pool).await? {
+        if let Some(opened) = state
+            .secrets
+            .open(crypto::OUTBOX, &sealed)
+            .filter(|o| o.stale)
+        {
+            let fresh = state.secrets.seal(crypto::OUTBOX, &opened.text);
+            db::outbox::replace_body(&state.db.pool, &id, &sealed, &fresh).await?;
+            resealed += 1;
+        }
+    }
+    Ok(resealed)
 }
 
 /// 30 s, 1 min, 2 min, … capped at 1 h.

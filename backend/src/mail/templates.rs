@@ -15,6 +15,18 @@ pub enum Template {
         token: String,
     },
     NoAccount,
+    /// After a reset: what else still reaches the account.
+    PasswordReset {
+        name: String,
+        /// Linked sign-in providers.
+        providers: Vec<String>,
+        /// Working API keys, `(name, hint)`.
+        keys: Vec<(String, String)>,
+    },
+    /// The operator made this address the administrator (`PFN_BOOTSTRAP_ADMIN_EMAIL`).
+    AdminSetPassword {
+        token: String,
+    },
     Invitation {
         inviter: String,
         workspace: String,
@@ -29,6 +41,8 @@ impl Template {
             Self::AlreadyRegistered { .. } => "already_registered",
             Self::ResetPassword { .. } => "reset_password",
             Self::NoAccount => "no_account",
+            Self::PasswordReset { .. } => "password_reset",
+            Self::AdminSetPassword { .. } => "admin_set_password",
             Self::Invitation { .. } => "invitation",
         }
     }
@@ -59,6 +73,40 @@ impl Template {
                     "Hello {name},\n\nChoose a new password with this link:\n\n{}\n\n\
                      The link works once and expires in 1 hour. Resetting signs you out everywhere.\n\
                      If you did not ask for this, ignore this mail: your password stays as it is.\n",
+                    web.link("/reset-password", token)
+                ),
+            ),
+            Self::PasswordReset { name, providers, keys } => {
+                let providers = if providers.is_empty() {
+                    "none".to_string()
+                } else {
+                    providers.join(", ")
+                };
+                let keys = if keys.is_empty() {
+                    "  none\n".to_string()
+                } else {
+                    keys.iter()
+                        .map(|(name, hint)| format!("  - {name} (…{hint})\n"))
+                        .collect()
+                };
+                (
+                    "Your pfn password was reset".into(),
+                    format!(
+                        "Hello {name},\n\nThe password of your pfn account was just reset, and every \
+                         session was signed out.\n\nOther sign-in methods linked to the account: \
+                         {providers}\n\nAPI keys that can use the account:\n{keys}\n\
+                         Review them in your settings:\n\n{origin}/settings\n\n\
+                         If you did not reset your password, reset it again now and revoke what you \
+                         do not recognise:\n\n{origin}/forgot-password\n"
+                    ),
+                )
+            }
+            Self::AdminSetPassword { token } => (
+                "You are the administrator of pfn".into(),
+                format!(
+                    "Hello,\n\nThis address administers the pfn server at {origin}. Set your \
+                     password with this link:\n\n{}\n\nThe link works once and expires in 24 \
+                     hours; afterwards, ask for a new one at {origin}/forgot-password.\n",
                     web.link("/reset-password", token)
                 ),
             ),

@@ -8,6 +8,8 @@ use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
 };
 
+use secrecy::{ExposeSecret, SecretString};
+
 use crate::config::{Config, MailTransport};
 
 pub enum Transport {
@@ -22,7 +24,7 @@ pub enum Transport {
     Resend {
         client: reqwest::Client,
         url: String,
-        api_key: String,
+        api_key: SecretString,
         from: String,
     },
 }
@@ -35,7 +37,7 @@ impl Transport {
                 from: config.mail_from.clone(),
             },
             MailTransport::Smtp { url } => Self::Smtp {
-                mailer: AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                mailer: AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
                     .context("PFN_SMTP_URL is not a valid SMTP URL")?
                     .build(),
                 from: config.mail_from.clone(),
@@ -75,7 +77,7 @@ impl Transport {
             } => {
                 let res = client
                     .post(url)
-                    .bearer_auth(api_key)
+                    .bearer_auth(api_key.expose_secret())
                     .json(&serde_json::json!({"from": from, "to": [to], "subject": subject, "text": body}))
                     .send()
                     .await
@@ -116,9 +118,7 @@ fn build_message(from: &str, to: &str, subject: &str, body: &str) -> anyhow::Res
 /// `<dir>/<UTC yyyymmddThhmmssZ>-<id>.eml`, written to a temporary name and renamed, so a
 /// reader never sees half a file.
 async fn write_eml(dir: &std::path::Path, id: &str, bytes: &[u8]) -> anyhow::Result<()> {
-    tokio::fs::create_dir_all(dir)
-        .await
-        .with_context(|| format!("creating {}", dir.display()))?;
+    crate::files::private_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
     let stamp = time::OffsetDateTime::now_utc()
         .format(time::macros::format_description!(
             "[year][month][day]T[hour][minute][second]Z"
@@ -126,9 +126,7 @@ async fn write_eml(dir: &std::path::Path, id: &str, bytes: &[u8]) -> anyhow::Res
         .context("formatting the timestamp")?;
     let final_path = dir.join(format!("{stamp}-{id}.eml"));
     let tmp = dir.join(format!(".{id}.eml.tmp"));
-    tokio::fs::write(&tmp, bytes)
-        .await
-        .context("writing the .eml")?;
+    crate::files::write_private(&tmp, bytes).context("writing the .eml")?;
     tokio::fs::rename(&tmp, &final_path)
         .await
         .context("renaming the .eml")?;

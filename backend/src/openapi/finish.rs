@@ -12,7 +12,9 @@
 //!   is not in, 400 `invalid_cursor` on lists, 422 for a malformed query parameter;
 //! - answers to key-authenticated operations document the `RateLimit-*` headers, every 401 its
 //!   `WWW-Authenticate` and every 429 its `Retry-After` (`error::error_response` and
-//!   `AppError::too_many` always send them).
+//!   `AppError::too_many` always send them);
+//! - every object a request body holds, at any depth, says `additionalProperties: false`: the
+//!   JSON extractor refuses unknown fields (`http::json::parse`).
 
 use serde_json::{json, Map, Value};
 
@@ -23,10 +25,13 @@ pub fn finish(doc: &mut Value) {
     share_inline_schemas(doc);
     describe_pages(doc);
     compose_examples(doc);
+    close_request_bodies(doc);
     for (path, op) in operations(doc) {
         describe_auth(op);
         rate_limit_headers(op);
         common_refusals(path, op);
+        body_refusals(op);
+        unavailable(path, op);
         error_headers(op);
     }
 }
@@ -165,6 +170,59 @@ fn example_of(schema: &Value, named: &Map<String, Value>, depth: usize) -> Optio
         return Some(json!([example_of(schema.get("items")?, named, depth + 1)?]));
     }
     None
+}
+
+/// Marks every object schema reachable from a request body `additionalProperties: false`.
+fn close_request_bodies(doc: &mut Value) {
+    let mut named = Vec::new();
+    for (_, op) in operations(doc) {
+        if let Some(Value::Object(content)) =
+            op.get_mut("requestBody").and_then(|b| b.get_mut("content"))
+        {
+            for media in content.values_mut() {
+                if let Some(schema) = media.get_mut("schema") {
+                    close(schema, &mut named);
+                }
+            }
+        }
+    }
+    // Named schemas reachable from bodies, closed in turn (and what they reach).
+    let mut done = std::collections::HashSet::new();
+    while let Some(name) = named.pop() {
+        if !done.insert(name.clone()) {
+            continue;
+        }
+        if let Some(schema) = doc["components"]["schemas"].get_mut(&name) {
+            close(schema, &mut named);
+        }
+    }
+}
+
+/// Closes `schema` and what it holds inline; collects the names it refers to.
+fn close(schema: &mut Value, named: &mut Vec<String>) {
+    let Value::Object(m) = schema else {
+        return;
+    };
+    if let Some(Value::String(r)) = m.get("$ref") {
+        if let Some(name) = r.strip_prefix(SCHEMAS) {
+            named.push(name.to_string());
+        }
+        return;
+    }
+    if m.contains_key("properties") {
+        m.insert("additionalProperties".into(), json!(false));
+    }
+    if let Some(Value::Object(props)) = m.get_mut("properties") {
+        props.values_mut().for_each(|p| close(p, named));
+    }
+    if let Some(items) = m.get_mut("items") {
+        close(items, named);
+    }
+    for combinator in ["oneOf", "anyOf", "allOf"] {
+        if let Some(Value::Array(variants)) = m.get_mut(combinator) {
+            variants.iter_mut().for_each(|v| close(v, named));
+        }
+    }
 }
 
 /// Appends "Authentication: …" to the operation's description, from its `security`.
@@ -342,9 +400,34 @@ fn common_refusals(path: &str, op: &mut Map<String, Value>) {
             "`invalid_cursor`: `cursor` is not one this list gave out.",
         );
     }
-    if has("from") || has("to") || params.iter().any(|(_, kind)| kind != "string") {
-        refusal(op, "422", "validation_failed", "`validation_failed`: a query parameter is malformed or out of range; `error.fields` names it.");
+    if !params.is_empty() {
+        refusal(op, "422", "validation_failed", "`validation_failed`: a query parameter is malformed, out of range or holds a NUL character; `error.fields` names it.");
     }
+}
+
+/// Every operation with a body can refuse it in the JSON extractor's four ways, whatever the
+/// operation's own answers for the same statuses say.
+fn body_refusals(op: &mut Map<String, Value>) {
+    if op.get("requestBody").is_none() {
+        return;
+    }
+    for (status, code, text) in [
+        ("400", "invalid_json", "`invalid_json`: the body is not one JSON object."),
+        ("413", "payload_too_large", "`payload_too_large`: the body is over 2 MiB."),
+        ("415", "unsupported_media_type", "`unsupported_media_type`: `Content-Type` is not `application/json`."),
+        ("422", "validation_failed", "`validation_failed`: a field is missing, invalid or unknown; `error.fields` names each by JSON path."),
+    ] {
+        refusal(op, status, code, text);
+    }
+}
+
+/// Every operation that reads or writes the database (all but the health checks) answers 503
+/// `service_unavailable` while it cannot reach it.
+fn unavailable(path: &str, op: &mut Map<String, Value>) {
+    if matches!(path, "/healthz" | "/readyz" | "/metrics") {
+        return;
+    }
+    refusal(op, "503", "service_unavailable", "`service_unavailable`: the database cannot be reached just now (nothing was changed); retry after `Retry-After` seconds.");
 }
 
 fn error_headers(op: &mut Map<String, Value>) {
@@ -365,6 +448,14 @@ fn error_headers(op: &mut Map<String, Value>) {
             "Retry-After",
             json!({
                 "description": "Seconds to wait before retrying (at least 1)",
+                "schema": {"type": "integer", "format": "int64", "minimum": 1},
+            }),
+        ),
+        (
+            "503",
+            "Retry-After",
+            json!({
+                "description": "Seconds to wait before retrying (at least 1); sent with `service_unavailable`",
                 "schema": {"type": "integer", "format": "int64", "minimum": 1},
             }),
         ),
@@ -483,6 +574,39 @@ mod tests {
         );
         let accounts = &d["paths"]["/api/v1/accounts"]["get"]["responses"];
         assert!(text(&accounts["404"]).contains("`workspaceId`"));
-        assert!(accounts.get("403").is_none() && accounts.get("422").is_none());
+        assert!(accounts.get("403").is_none());
+        assert!(
+            text(&accounts["422"]).contains("NUL"),
+            "any query parameter may be refused"
+        );
+    }
+
+    #[test]
+    fn request_bodies_are_closed_at_every_depth_and_responses_are_not() {
+        let mut d = json!({
+            "paths": {"/x": {"post": {
+                "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Req"}}}},
+                "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Res"}}}}}
+            }}},
+            "components": {"schemas": {
+                "Req": {"type": "object", "properties": {
+                    "items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}},
+                    "inline": {"type": "object", "properties": {"a": {"type": "string"}}}
+                }},
+                "Item": {"type": "object", "properties": {"amount": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Money"}]}}},
+                "Money": {"type": "object", "properties": {"amount": {"type": "string"}}},
+                "Res": {"type": "object", "properties": {"b": {"type": "string"}}}
+            }}
+        });
+        finish(&mut d);
+        let schemas = &d["components"]["schemas"];
+        for name in ["Req", "Item", "Money"] {
+            assert_eq!(schemas[name]["additionalProperties"], false, "{name}");
+        }
+        assert_eq!(
+            schemas["Req"]["properties"]["inline"]["additionalProperties"],
+            false
+        );
+        assert!(schemas["Res"].get("additionalProperties").is_none());
     }
 }

@@ -12,8 +12,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sha2::{Digest, Sha256};
-
 use crate::{
     config::{Config, TarabutTarget},
     state::Clock,
@@ -52,7 +50,7 @@ impl Banks {
                     api: url.clone(),
                     token_url: token_url.clone(),
                     client_id: client_id.clone(),
-                    client_secret: client_secret.clone(),
+                    client_secret: secrecy::ExposeSecret::expose_secret(client_secret).to_string(),
                 },
                 None,
             ),
@@ -119,32 +117,5 @@ impl Banks {
         *self.providers.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((Instant::now(), fresh.clone()));
         Ok(fresh)
-    }
-}
-
-/// The Tarabut customer id of a workspace: opaque (a keyed hash; no PII, nothing guessable from
-/// outside), stable for the server's secret, 35 characters (Tarabut allows 40).
-pub fn customer_id(secret: &[u8], workspace_id: &str) -> String {
-    let digest = Sha256::new()
-        .chain_update(b"pfn/tarabut-customer/v1\0")
-        .chain_update((secret.len() as u64).to_be_bytes())
-        .chain_update(secret)
-        .chain_update(workspace_id.as_bytes())
-        .finalize();
-    format!("pfn{}", &hex::encode(digest)[..32])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn customer_ids_are_opaque_stable_and_short() {
-        let a = customer_id(b"secret", "ws-1");
-        assert_eq!(a, customer_id(b"secret", "ws-1"));
-        assert_ne!(a, customer_id(b"secret", "ws-2"));
-        assert_ne!(a, customer_id(b"other", "ws-1"));
-        assert!(a.len() <= 40 && a.chars().all(|c| c.is_ascii_alphanumeric()));
-        assert!(!a.contains("ws-1"));
     }
 }

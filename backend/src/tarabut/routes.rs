@@ -12,16 +12,17 @@ use shared::{banks::*, ErrorBody, Page};
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{customer_id, sync, TarabutError};
+use super::{sync, TarabutError};
 use crate::{
     audit::{self, Event, Outcome},
     auth::session::SessionUser,
     db::{self, banks as bdb},
     error::{AppError, Result},
-    finance::{AuthErrors, WorkspaceParam},
+    finance::{AuthErrors, OwnerAuthErrors, WorkspaceParam},
     http::{rfc3339, AppJson, AppQuery, RequestMeta},
-    keys::auth::{Caller, ReadConnections, WriteConnections},
+    keys::auth::{Caller, Owner, ReadConnections, WriteConnections},
     openapi::responses::BodyErrors,
+    ratelimit::Rate,
     state::AppState,
 };
 
@@ -84,18 +85,17 @@ async fn list_providers(
     }))
 }
 
-/// Start connecting a bank: open `connectUrl` in the user's browser. Tarabut sends the browser
-/// back to `/api/v1/banks/callback`, which only completes for the user who started the flow
-/// (signed in with a session).
+/// Start connecting a bank (workspace owners): open `connectUrl` in the user's browser. Tarabut
+/// sends the browser back to `/api/v1/banks/callback`, which only completes for the user who
+/// started the flow (signed in with a session), while they are still an owner.
 #[utoipa::path(post, path = "/api/v1/banks/connect", tag = "banks", operation_id = "connectBank",
     security(("apiKey" = ["write:connections"]), ("session" = [])),
     params(WorkspaceParam),
     request_body = ConnectRequest,
-    responses((status = 201, description = "The Connect URL; valid for 30 minutes", body = ConnectResponse),
-        BodyErrors, AuthErrors, UpstreamErrors))]
+    responses(BodyErrors, (status = 201, description = "The Connect URL; valid for 30 minutes", body = ConnectResponse), OwnerAuthErrors, UpstreamErrors))]
 async fn connect_bank(
     State(state): State<AppState>,
-    caller: Caller<WriteConnections>,
+    caller: Caller<Owner<WriteConnections>>,
     AppJson(req): AppJson<ConnectRequest>,
 ) -> Result<(StatusCode, Json<ConnectResponse>)> {
     let provider = req
@@ -112,7 +112,10 @@ async fn connect_bank(
             return Err(AppError::field("providerId", "is not a provider id"));
         }
     }
-    let customer = customer_id(&state.secret, &caller.workspace_id);
+    let customer = {
+        let mut conn = state.db.pool.acquire().await?;
+        bdb::customer_of(&mut conn, &caller.workspace_id).await?
+    };
     let intent = state
         .banks
         .client
@@ -163,10 +166,13 @@ pub struct CallbackQuery {
 }
 
 /// Where Tarabut sends the browser back. Confirms the intent with Tarabut (the redirect is never
-/// trusted), checks that the signed-in user started it, stores the connection and starts the
-/// first sync; then redirects to `/connections?connected=<id>`, or `/connections?error=<code>`
-/// (`invalid_callback`, `unknown_intent`, `intent_expired`, `connect_failed`,
-/// `upstream_unavailable`). Needs the browser session; API keys get 403 `session_required`.
+/// trusted), checks that the signed-in user started it and still owns the workspace, stores the
+/// connection and starts the first sync; then redirects to `/connections?connected=<id>`, or
+/// `/connections?error=<code>` (`invalid_callback`, `unknown_intent`, `intent_expired`,
+/// `intent_used`, `forbidden` (no longer an owner), `connect_failed`, `upstream_unavailable`).
+/// A repeated callback for a flow that already produced a connection (a refresh, a double
+/// click) redirects to that connection again. Needs the browser session; API keys get 403
+/// `session_required`.
 #[utoipa::path(get, path = "/api/v1/banks/callback", tag = "banks", operation_id = "bankCallback",
     security(("session" = [])),
     params(CallbackQuery),
@@ -196,7 +202,7 @@ async fn bank_callback(
     }
     let now = state.clock.now();
     if intent.used_at.is_some() {
-        return fail("intent_used");
+        return Ok(repeated(intent.connection_id.as_deref()));
     }
     if intent.expires_at <= now {
         return fail("intent_expired");
@@ -235,7 +241,18 @@ async fn bank_callback(
 
     let mut tx = state.db.begin().await?;
     if !bdb::use_intent(&mut *tx, &intent.intent_id, now).await? {
-        return fail("intent_used");
+        // A concurrent callback completed it (its transaction has committed by now).
+        drop(tx);
+        let done = bdb::intent(&state.db.pool, &intent.intent_id).await?;
+        return Ok(repeated(done.and_then(|i| i.connection_id).as_deref()));
+    }
+    // Ownership is checked again now: the user may have been removed while at the bank.
+    if db::workspaces::role_of(&mut *tx, &intent.workspace_id, &user.user.id)
+        .await?
+        .as_deref()
+        != Some("owner")
+    {
+        return fail("forbidden");
     }
     let (conn, created) = bdb::upsert_connection(
         &mut tx,
@@ -257,6 +274,7 @@ async fn bank_callback(
         now + state.banks.sync_interval_secs.max(60) as i64,
     )
     .await?;
+    bdb::set_intent_connection(&mut *tx, &intent.intent_id, &conn.id).await?;
     if created {
         audit::record(
             &mut tx,
@@ -270,6 +288,14 @@ async fn bank_callback(
     tx.commit().await?;
     sync::request(&state, &conn.id, "connect").await?;
     Ok(found(&format!("/connections?connected={}", conn.id)))
+}
+
+/// Where a callback for an intent that was already completed goes: the connection it made.
+fn repeated(connection_id: Option<&str>) -> Response {
+    match connection_id {
+        Some(id) => found(&format!("/connections?connected={id}")),
+        None => found("/connections?error=intent_used"),
+    }
 }
 
 /// 302 to a path of the SPA (product.md §4 asks for 302; axum's `Redirect::to` is 303).
@@ -391,16 +417,17 @@ pub struct DeleteQuery {
     workspace_id: Option<String>,
 }
 
-/// Disconnect: revokes the consent at Tarabut (and so at the bank), then keeps or deletes the
-/// synced data. Kept data stays listed under a `revoked` connection. Repeating is harmless.
+/// Disconnect (workspace owners): revokes the consent at Tarabut (and so at the bank), then
+/// keeps or deletes the synced data. Kept data stays listed under a `revoked` connection.
+/// Repeating is harmless.
 #[utoipa::path(delete, path = "/api/v1/banks/connections/{id}", tag = "banks", operation_id = "deleteBankConnection",
     security(("apiKey" = ["write:connections"]), ("session" = [])),
     params(("id" = String, Path, description = "Connection id", example = "0193b6f6-4d5e-7f6a-b17c-8d9e0f1a2b3c"), DeleteQuery),
     responses((status = 204, description = "Disconnected"),
-        (status = 404, description = "`not_found`", body = ErrorBody), AuthErrors, UpstreamErrors))]
+        (status = 404, description = "`not_found`", body = ErrorBody), OwnerAuthErrors, UpstreamErrors))]
 async fn delete_connection(
     State(state): State<AppState>,
-    caller: Caller<WriteConnections>,
+    caller: Caller<Owner<WriteConnections>>,
     meta: RequestMeta,
     Path(id): Path<String>,
     AppQuery(q): AppQuery<DeleteQuery>,
@@ -462,8 +489,9 @@ fn sync_view(s: bdb::SyncRow, accounts_total: Option<u32>) -> BankSync {
     }
 }
 
-/// Sync now. Starts a sync in the background, or returns the one already queued or running
-/// (one at a time per connection, across replicas).
+/// Sync now (owners and members). Starts a sync in the background, or returns the one already
+/// queued or running (one at a time per connection, across replicas). Starting a new one is
+/// allowed once a minute per connection.
 #[utoipa::path(post, path = "/api/v1/banks/connections/{id}/sync", tag = "banks", operation_id = "syncBankConnection",
     security(("apiKey" = ["write:connections"]), ("session" = [])),
     params(("id" = String, Path, description = "Connection id", example = "0193b6f6-4d5e-7f6a-b17c-8d9e0f1a2b3c"), WorkspaceParam),
@@ -504,7 +532,8 @@ async fn get_sync(
     }))
 }
 
-/// Ask the banks for fresh balances now (Tarabut's balance refresh) and record them.
+/// Ask the banks for fresh balances now (Tarabut's balance refresh) and record them (owners
+/// and members; once a minute per connection).
 #[utoipa::path(post, path = "/api/v1/banks/connections/{id}/refresh-balances", tag = "banks", operation_id = "refreshBankBalances",
     security(("apiKey" = ["write:connections"]), ("session" = [])),
     params(("id" = String, Path, description = "Connection id", example = "0193b6f6-4d5e-7f6a-b17c-8d9e0f1a2b3c"), WorkspaceParam),
@@ -519,6 +548,11 @@ async fn refresh_balances(
 ) -> Result<Json<BankConnectionBody>> {
     let c = owned(&state, &caller.workspace_id, &id).await?;
     ensure_active(&c)?;
+    state
+        .limiter
+        .hit(&format!("refresh:conn:{}", c.id), Rate::per_minute(1))
+        .await
+        .map_err(|secs| AppError::too_many("rate_limited", secs))?;
     for a in bdb::accounts_of(&state.db.pool, &c.id).await? {
         let refreshed = sync::refresh_balance(
             &state,

@@ -39,17 +39,35 @@ const SYNC_ATTEMPTS: u32 = 3;
 /// transactions, bank clocks ahead of ours).
 const FUTURE_SLACK_SECS: i64 = 7 * 86_400;
 
-/// Starts a sync of `connection_id`, or returns the one already queued or running.
+/// A person may start at most one sync of a connection per this many seconds.
+pub const MANUAL_SYNC_EVERY_SECS: i64 = 60;
+
+/// Starts a sync of `connection_id`, or returns the one already queued or running. A `manual`
+/// request (a person's "sync now") that would start one within [`MANUAL_SYNC_EVERY_SECS`] of
+/// the previous manual one is 429 `rate_limited`.
 pub async fn request(
     state: &AppState,
     connection_id: &str,
     reason: &str,
 ) -> crate::error::Result<String> {
     let mut tx = state.db.begin().await?;
+    db::banks::lock_connection(&mut tx, state.db.backend, connection_id).await?;
     if let Some(open) = db::banks::open_sync(&mut *tx, connection_id).await? {
         tx.commit().await?;
         spawn(state, &open.id);
         return Ok(open.id);
+    }
+    if reason == "manual" {
+        let now = state.clock.now();
+        if let Some(last) = db::banks::last_manual_sync_at(&mut *tx, connection_id).await? {
+            let wait = last + MANUAL_SYNC_EVERY_SECS - now;
+            if wait > 0 {
+                return Err(crate::error::AppError::too_many(
+                    "rate_limited",
+                    wait as u64,
+                ));
+            }
+        }
     }
     let id = db::new_id();
     db::banks::insert_sync(&mut *tx, &id, connection_id, reason, state.clock.now()).await?;

@@ -7,11 +7,7 @@ use axum::{
     http::StatusCode,
     Json,
 };
-use shared::{
-    validate::{check_name, Email},
-    workspaces::*,
-    ErrorBody, Page, StatusBody, TokenRequest,
-};
+use shared::{validate::check_name, workspaces::*, ErrorBody, Page, StatusBody, TokenRequest};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
@@ -19,6 +15,7 @@ use crate::{
     auth::session::SessionUser,
     crypto::{random_token, sha256_hex},
     db::{self, workspaces as wdb},
+    email::Email,
     error::{AppError, Result},
     http::{pagination, rfc3339, AppJson, AppQuery, RequestMeta},
     mail::Template,
@@ -34,6 +31,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_workspace))
         .routes(routes!(list_members, invite_member))
         .routes(routes!(remove_member))
+        .routes(routes!(list_invitations))
+        .routes(routes!(revoke_invitation))
         .routes(routes!(accept_invitation))
 }
 
@@ -92,10 +91,9 @@ async fn list_workspaces(
 #[utoipa::path(post, path = "/api/v1/workspaces", tag = "workspaces", operation_id = "createWorkspace",
     security(("session" = [])),
     request_body = CreateWorkspaceRequest,
-    responses(
+    responses(BodyErrors,
         (status = 201, description = "Created", body = WorkspaceBody),
-        (status = 403, description = "`csrf_rejected` or `session_required`", body = ErrorBody),
-        BodyErrors, Unauthenticated))]
+        (status = 403, description = "`csrf_rejected` or `session_required`", body = ErrorBody), Unauthenticated))]
 async fn create_workspace(
     State(state): State<AppState>,
     who: SessionUser,
@@ -173,12 +171,11 @@ async fn list_members(
     security(("session" = [])),
     params(("id" = String, Path, description = "Workspace id", example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d")),
     request_body = InviteRequest,
-    responses(
+    responses(BodyErrors,
         (status = 202, description = "Accepted", body = StatusBody),
         (status = 403, description = "`forbidden` (not an owner), `csrf_rejected` or `session_required`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 409, description = "`personal_workspace`: a personal workspace has no other members", body = ErrorBody),
-        BodyErrors, Unauthenticated))]
+        (status = 409, description = "`personal_workspace`: a personal workspace has no other members", body = ErrorBody), Unauthenticated))]
 async fn invite_member(
     State(state): State<AppState>,
     who: SessionUser,
@@ -232,7 +229,8 @@ async fn invite_member(
 }
 
 /// Remove a member (owners), or leave (anyone, removing themselves). The last owner cannot
-/// leave or be removed. The removed member's keys for this workspace are revoked at once.
+/// leave or be removed. The removed member's keys for this workspace are revoked at once, and
+/// the invitations they sent that are still pending are deleted.
 #[utoipa::path(delete, path = "/api/v1/workspaces/{id}/members/{userId}", tag = "workspaces", operation_id = "removeMember",
     security(("session" = [])),
     params(("id" = String, Path, description = "Workspace id", example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d"), ("userId" = String, Path, description = "Member's user id", example = "0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b")),
@@ -253,9 +251,16 @@ async fn remove_member(
         owners_only(&w)?;
     }
     let mut tx = state.db.begin().await?;
+    wdb::lock(&mut tx, state.db.backend, &id).await?;
     let Some(role) = wdb::role_of(&mut *tx, &id, &user_id).await? else {
         return Err(AppError::not_found());
     };
+    // Re-read under the lock: the caller may have been removed meanwhile.
+    if user_id != who.user.id
+        && wdb::role_of(&mut *tx, &id, &who.user.id).await?.as_deref() != Some("owner")
+    {
+        return Err(AppError::not_found());
+    }
     if role == "owner" && wdb::owner_count(&mut *tx, &id).await? <= 1 {
         return Err(AppError::new(
             StatusCode::CONFLICT,
@@ -265,6 +270,8 @@ async fn remove_member(
     }
     wdb::remove_member(&mut *tx, &id, &user_id).await?;
     let hashes = wdb::revoke_member_keys(&mut *tx, &id, &user_id, state.clock.now()).await?;
+    // Their invitations go with them: a removed owner must not get back in through one.
+    wdb::delete_invitations_by(&mut *tx, Some(&id), &user_id).await?;
     let ev =
         Event::own("workspace.member_removed", &user_id, Outcome::Success).on("workspace", &id);
     audit::record(
@@ -284,15 +291,80 @@ async fn remove_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Your workspace's pending invitations (owners), newest first.
+#[utoipa::path(get, path = "/api/v1/workspaces/{id}/invitations", tag = "workspaces", operation_id = "listInvitations",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "Workspace id", example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d"), pagination::PageQuery),
+    responses(
+        (status = 200, description = "A page of invitations", body = Page<Invitation>),
+        (status = 403, description = "`forbidden` (not an owner) or `session_required`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        Unauthenticated))]
+async fn list_invitations(
+    State(state): State<AppState>,
+    who: SessionUser,
+    Path(id): Path<String>,
+    AppQuery(q): AppQuery<pagination::PageQuery>,
+) -> Result<Json<Page<Invitation>>> {
+    owners_only(&membership(&state, &id, &who.user.id).await?)?;
+    let limit = q.limit()?;
+    let now = state.clock.now();
+    let rows = wdb::pending_invitations(&state.db.pool, &id, now, q.after()?, limit + 1).await?;
+    let (rows, next_cursor) = pagination::finish(rows, limit, |i| (i.created_at, i.id.clone()));
+    let items = rows
+        .into_iter()
+        .map(|i| Invitation {
+            id: i.id,
+            email: i.email_normalized,
+            role: i.role,
+            invited_by: i.invited_by,
+            created_at: rfc3339(i.created_at),
+            expires_at: rfc3339(i.expires_at),
+        })
+        .collect();
+    Ok(Json(Page { items, next_cursor }))
+}
+
+/// Revoke a pending invitation (owners): its link stops working.
+#[utoipa::path(delete, path = "/api/v1/workspaces/{id}/invitations/{invitationId}", tag = "workspaces", operation_id = "revokeInvitation",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "Workspace id", example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d"),
+        ("invitationId" = String, Path, description = "Invitation id", example = "0193b6fa-8b9c-7d0e-b56a-2b3c4d5e6f7a")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 403, description = "`forbidden` (not an owner), `csrf_rejected` or `session_required`", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such workspace, or no pending invitation with that id", body = ErrorBody),
+        Unauthenticated))]
+async fn revoke_invitation(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    who: SessionUser,
+    Path((id, invitation_id)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    owners_only(&membership(&state, &id, &who.user.id).await?)?;
+    let mut tx = state.db.begin().await?;
+    if !wdb::delete_invitation(&mut *tx, &id, &invitation_id).await? {
+        return Err(AppError::not_found());
+    }
+    let ev = Event::own(
+        "workspace.invitation_revoked",
+        &who.user.id,
+        Outcome::Success,
+    )
+    .on("invitation", &invitation_id);
+    audit::record(&mut tx, &state, &meta, ev).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Accept an invitation. The signed-in user's verified email must be the invited one.
 #[utoipa::path(post, path = "/api/v1/invitations/accept", tag = "workspaces", operation_id = "acceptInvitation",
     security(("session" = [])),
     request_body = TokenRequest,
-    responses(
+    responses(BodyErrors,
         (status = 200, description = "You are a member now", body = WorkspaceBody),
-        (status = 400, description = "`invalid_token`: unknown, used or expired (7 days)", body = ErrorBody),
-        (status = 403, description = "`invitation_email_mismatch`, `email_not_verified`, `csrf_rejected` or `session_required`", body = ErrorBody),
-        BodyErrors, Unauthenticated))]
+        (status = 400, description = "`invalid_token`: unknown, used, revoked or expired (7 days), or its sender is no longer a member (an owner, for an owner invitation)", body = ErrorBody),
+        (status = 403, description = "`invitation_email_mismatch`, `email_not_verified`, `csrf_rejected` or `session_required`", body = ErrorBody), Unauthenticated))]
 async fn accept_invitation(
     State(state): State<AppState>,
     meta: RequestMeta,
@@ -301,9 +373,14 @@ async fn accept_invitation(
 ) -> Result<Json<WorkspaceBody>> {
     let hash = sha256_hex(req.token.as_bytes());
     let now = state.clock.now();
-    let (workspace_id, email, role) = wdb::peek_invitation(&state.db.pool, &hash, now)
+    let invitation = wdb::peek_invitation(&state.db.pool, &hash, now)
         .await?
         .ok_or_else(AppError::invalid_token)?;
+    let (workspace_id, email, role) = (
+        invitation.workspace_id,
+        invitation.email_normalized,
+        invitation.role,
+    );
     if who.user.email_verified_at.is_none() {
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
@@ -311,7 +388,7 @@ async fn accept_invitation(
             "Verify your email address first.",
         ));
     }
-    if shared::validate::normalize_email(&who.user.email) != email {
+    if crate::email::normalize(&who.user.email) != email {
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
             "invitation_email_mismatch",
@@ -319,6 +396,13 @@ async fn accept_invitation(
         ));
     }
     let mut tx = state.db.begin().await?;
+    wdb::lock(&mut tx, state.db.backend, &workspace_id).await?;
+    // An invitation is worth what its sender still is: an owner invitation from someone who is
+    // no longer an owner (nor one from someone no longer a member) makes nobody anything.
+    let inviter = wdb::role_of(&mut *tx, &workspace_id, &invitation.invited_by).await?;
+    if inviter.is_none() || (role == "owner" && inviter.as_deref() != Some("owner")) {
+        return Err(AppError::invalid_token());
+    }
     if !wdb::accept_invitation(&mut *tx, &hash, now).await? {
         return Err(AppError::invalid_token());
     }

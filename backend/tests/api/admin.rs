@@ -11,7 +11,7 @@ const ADMIN: &str = "root@example.com";
 /// A server whose bootstrap admin is signed in on `app.client`.
 async fn admin_app() -> TestApp {
     let app = TestApp::spawn_with(&[("PFN_BOOTSTRAP_ADMIN_EMAIL", ADMIN)]).await;
-    app.signed_in_user(ADMIN).await;
+    app.bootstrap_admin_signs_in(ADMIN).await;
     let me: Value = app.get_json("/api/v1/auth/me").await;
     assert_eq!(me["user"]["role"], "admin", "{me}");
     app

@@ -365,11 +365,19 @@ async fn per_ip_signup_limit_answers_429_with_retry_after() {
 }
 
 #[tokio::test]
-async fn bootstrap_admin_email_becomes_admin_once_verified() {
+async fn the_bootstrap_admin_is_made_at_start_up_and_sets_a_password_by_mail() {
     let app = TestApp::spawn_with(&[("PFN_BOOTSTRAP_ADMIN_EMAIL", "Boss@Example.com")]).await;
-    app.signed_in_user("boss@example.com").await;
+    // Signing up with the address is no way in: the account exists already.
+    app.signup("boss@example.com", PASSWORD).await;
+    app.wait_for_mail("Boss@Example.com", 2).await;
+    assert_eq!(
+        app.login("boss@example.com", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    app.bootstrap_admin_signs_in("Boss@Example.com").await;
     let me: Value = app.get_json("/api/v1/auth/me").await;
     assert_eq!(me["user"]["role"], "admin");
+    assert_eq!(me["user"]["emailVerified"], true);
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{TestApp, PASSWORD};
 
-fn pfn(app: &TestApp, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+pub fn pfn(app: &TestApp, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let url = app.state.config.database_url.clone();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pfn"));
     cmd.args(args)

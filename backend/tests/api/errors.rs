@@ -100,8 +100,8 @@ async fn malformed_requests_get_json_errors_with_the_right_status() {
         (
             "array body",
             app.post("/api/v1/auth/login", json!([1, 2])).await,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
             None,
         ),
         (

@@ -18,7 +18,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{error_of, TestApp, PASSWORD};
+use crate::helpers::{error_of, TestApp};
 
 const CLIENT_ID: &str = "pfn-test-client";
 const CLIENT_SECRET: &str = "pfn-test-secret";
@@ -255,7 +255,7 @@ async fn a_new_google_user_is_created_verified_and_comes_back_as_the_same_user()
 }
 
 #[tokio::test]
-async fn a_verified_password_account_is_linked_and_an_unverified_one_is_not() {
+async fn a_verified_account_is_linked_and_an_unverified_one_goes_to_the_address_owner() {
     let (app, fake) = app_with_google().await;
     app.signed_in_user("verified@example.com").await;
     let owner = me(&app, &app.client).await.unwrap();
@@ -269,9 +269,11 @@ async fn a_verified_password_account_is_linked_and_an_unverified_one_is_not() {
     assert_eq!(user["id"], owner["id"]);
     assert_eq!(user["linkedProviders"], json!(["google"]));
 
-    // an account whose owner never proved the address is not handed to whoever holds it at Google
+    // an account that was never verified may have been signed up by anyone: the address's
+    // owner, proven by Google, takes it over, and what was set on it goes
+    const SQUAT: &str = "squatters-own-secret-77";
     assert_eq!(
-        app.signup("unproven@example.com", PASSWORD).await.status(),
+        app.signup("unproven@example.com", SQUAT).await.status(),
         StatusCode::ACCEPTED
     );
     fake.set(|n| {
@@ -279,11 +281,19 @@ async fn a_verified_password_account_is_linked_and_an_unverified_one_is_not() {
         n.email = "unproven@example.com".into();
     });
     let browser = app.browser();
+    assert_eq!(flow(&app, &browser, "/api/v1/auth/google/start").await, "/");
+    let user = me(&app, &browser).await.expect("signed in with Google");
+    assert_eq!(user["email"], "unproven@example.com");
+    assert_eq!(user["emailVerified"], true);
     assert_eq!(
-        flow(&app, &browser, "/api/v1/auth/google/start").await,
-        "/login?error=google_link_requires_password"
+        user["hasPassword"], false,
+        "the squatter's password is gone"
     );
-    assert!(me(&app, &browser).await.is_none());
+    assert_eq!(user["linkedProviders"], json!(["google"]));
+    assert_eq!(
+        app.login("unproven@example.com", SQUAT).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 
     // email_verified=false at Google is refused outright
     fake.set(|n| {

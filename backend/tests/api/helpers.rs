@@ -11,21 +11,30 @@ use serde_json::{json, Value};
 use sqlx::{Connection, Executor};
 use tokio::sync::oneshot;
 
+#[path = "contract.rs"]
+pub mod contract;
+
 pub const PASSWORD: &str = "tangerine-vortex-41";
 
 pub struct TestApp {
+    /// The public origin (what browsers send as `Origin` and mail links start with).
     pub origin: String,
+    /// Where the server listens (`http://127.0.0.1:<port>`): the public origin in development.
+    pub base: String,
     pub state: AppState,
     pub clock: Clock,
     pub data_dir: PathBuf,
     /// A client with its own cookie jar that sends `Origin` like a browser on our page.
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     pg_db: Option<(String, String)>,
     /// The settings it started with (a replica reuses them).
     vars: HashMap<String, String>,
     /// Replicas share the first server's data dir and database and leave them alone on drop.
     owns_data: bool,
+    /// Error answers the OpenAPI document does not list (`contract`); checked on drop.
+    violations: contract::Violations,
 }
 
 pub fn postgres_admin_url() -> String {
@@ -97,25 +106,56 @@ impl TestApp {
             .await
             .expect("app builds");
         let (stop, stopped) = oneshot::channel();
-        tokio::spawn(backend::serve(listener, state.clone(), async {
+        let violations = contract::Violations::default();
+        let app = contract::watch(backend::http::app(state.clone()), violations.clone());
+        let served = tokio::spawn(backend::serve_app(listener, state.clone(), app, async {
             let _ = stopped.await;
         }));
         let origin = state.web.public_origin.clone();
         Self {
             client: browser(&origin),
             origin,
+            base: format!("http://127.0.0.1:{port}"),
             state,
             clock,
             data_dir,
             stop: Some(stop),
+            served: Some(served),
             pg_db,
             vars,
             owns_data,
+            violations,
+        }
+    }
+
+    /// Stops this server (waiting until it has) and starts it again on the same data dir and
+    /// database with `overrides` on top of its settings: a restart, e.g. after an upgrade or a
+    /// change of configuration. The new server has a new port, clock and caches.
+    pub async fn restart_with(mut self, overrides: &[(&str, &str)]) -> Self {
+        let mut vars = self.vars.clone();
+        for (k, v) in overrides {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        self.stop_serving().await;
+        let (data_dir, pg_db) = (self.data_dir.clone(), self.pg_db.take());
+        self.owns_data = false;
+        let next = Self::start(vars, data_dir, pg_db, true).await;
+        drop(self);
+        next
+    }
+
+    /// Stops serving and waits for the server's tasks to end.
+    pub async fn stop_serving(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(served) = self.served.take() {
+            let _ = served.await;
         }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.origin, path)
+        format!("{}{}", self.base, path)
     }
 
     /// Another browser (own cookie jar).
@@ -181,6 +221,20 @@ impl TestApp {
         assert_eq!(self.login(email, PASSWORD).await.status(), StatusCode::OK);
     }
 
+    /// The bootstrap admin (`PFN_BOOTSTRAP_ADMIN_EMAIL` = `email`) sets their password with the
+    /// link mailed at start-up and signs in `self.client`.
+    pub async fn bootstrap_admin_signs_in(&self, email: &str) {
+        let token = self.token_from_mail(email, "/reset-password", 1).await;
+        let res = self
+            .post(
+                "/api/v1/auth/password/reset",
+                json!({"token": token, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(self.login(email, PASSWORD).await.status(), StatusCode::OK);
+    }
+
     /// Another person: signs `email` up, verifies it through the mailed link, and returns a
     /// browser (own cookie jar) signed in as them.
     pub async fn other_user(&self, email: &str) -> reqwest::Client {
@@ -234,15 +288,16 @@ impl TestApp {
         panic!("no mail #{n} to {to} in {}", self.data_dir.display());
     }
 
-    /// The token of the `path?token=` link in the `n`-th mail to `to`.
+    /// The token of the `path?token=` link in the `n`-th mail to `to` (a link to this server,
+    /// or to the one before a restart: the origin is not compared).
     pub async fn token_from_mail(&self, to: &str, path: &str, n: usize) -> String {
         let mail = self.wait_for_mail(to, n).await;
-        let marker = format!("{}{path}?token=", self.origin);
+        let marker = format!("{path}?token=");
         let line = mail
             .lines()
-            .find(|l| l.starts_with(&marker))
+            .find(|l| l.starts_with("http") && l.contains(&marker))
             .unwrap_or_else(|| panic!("no {path} link in:\n{mail}"));
-        line[marker.len()..].trim().to_string()
+        line.split_once(&marker).unwrap().1.trim().to_string()
     }
 }
 
@@ -297,6 +352,20 @@ impl Drop for TestApp {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        self.clean_up();
+        let violations = std::mem::take(&mut *self.violations.lock().unwrap());
+        if !violations.is_empty() && !std::thread::panicking() {
+            panic!(
+                "answers the OpenAPI document does not list:\n{}",
+                violations.join("\n")
+            );
+        }
+    }
+}
+
+impl TestApp {
+    /// Removes the data dir and the PostgreSQL database, unless a replica shares them.
+    fn clean_up(&mut self) {
         if !self.owns_data {
             return;
         }
