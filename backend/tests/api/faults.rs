@@ -20,14 +20,14 @@ use crate::helpers::{create_key, error_of, postgres_admin_url, TestApp};
 
 /// A TCP proxy to `target` that can be cut (open connections dropped, new ones closed at once)
 /// and restored.
-struct FaultProxy {
-    port: u16,
+pub struct FaultProxy {
+    pub port: u16,
     up: Arc<AtomicBool>,
     cuts: watch::Sender<u64>,
 }
 
 impl FaultProxy {
-    async fn start(target: &'static str) -> Self {
+    pub async fn start(target: &'static str) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let up = Arc::new(AtomicBool::new(true));
@@ -53,12 +53,12 @@ impl FaultProxy {
         Self { port, up, cuts }
     }
 
-    fn cut(&self) {
+    pub fn cut(&self) {
         self.up.store(false, Ordering::SeqCst);
         self.cuts.send_modify(|n| *n += 1);
     }
 
-    fn restore(&self) {
+    pub fn restore(&self) {
         self.up.store(true, Ordering::SeqCst);
     }
 }

@@ -213,7 +213,7 @@ impl TestApp {
             self.signup(email, PASSWORD).await.status(),
             StatusCode::ACCEPTED
         );
-        let token = self.token_from_mail(email, "/verify-email", 1).await;
+        let token = self.newest_token(email, "/verify-email").await;
         let res = self
             .post("/api/v1/auth/verify-email", json!({"token": token}))
             .await;
@@ -243,7 +243,7 @@ impl TestApp {
             self.signup(email, PASSWORD).await.status(),
             StatusCode::ACCEPTED
         );
-        let token = self.token_from_mail(email, "/verify-email", 1).await;
+        let token = self.newest_token(email, "/verify-email").await;
         let res = browser
             .post(self.url("/api/v1/auth/verify-email"))
             .json(&json!({"token": token}))
@@ -292,13 +292,33 @@ impl TestApp {
     /// or to the one before a restart: the origin is not compared).
     pub async fn token_from_mail(&self, to: &str, path: &str, n: usize) -> String {
         let mail = self.wait_for_mail(to, n).await;
-        let marker = format!("{path}?token=");
-        let line = mail
-            .lines()
-            .find(|l| l.starts_with("http") && l.contains(&marker))
-            .unwrap_or_else(|| panic!("no {path} link in:\n{mail}"));
-        line.split_once(&marker).unwrap().1.trim().to_string()
+        link_token(&mail, path).unwrap_or_else(|| panic!("no {path} link in:\n{mail}"))
     }
+
+    /// The token of the `path?token=` link in the newest mail to `to` that has one, waiting
+    /// (up to 10 s) for such a mail; for flows where other mail may arrive in between.
+    pub async fn newest_token(&self, to: &str, path: &str) -> String {
+        for _ in 0..200 {
+            if let Some(token) = self
+                .mails_to(to)
+                .iter()
+                .rev()
+                .find_map(|m| link_token(m, path))
+            {
+                return token;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no mail to {to} with a {path} link");
+    }
+}
+
+/// The token of the first `…path?token=<token>` link in `mail`.
+fn link_token(mail: &str, path: &str) -> Option<String> {
+    let marker = format!("{path}?token=");
+    mail.lines()
+        .find(|l| l.starts_with("http") && l.contains(&marker))
+        .map(|l| l.split_once(&marker).unwrap().1.trim().to_string())
 }
 
 fn browser(origin: &str) -> reqwest::Client {

@@ -10,8 +10,12 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{
-    connect_and_sync, create_key, error_of, session_cookie, with_key, TestApp, PASSWORD,
+use crate::{
+    faults::FaultProxy,
+    helpers::{
+        connect_and_sync, create_key, error_of, postgres_admin_url, session_cookie, with_key,
+        TestApp, PASSWORD,
+    },
 };
 
 fn redis_url() -> String {
@@ -20,7 +24,16 @@ fn redis_url() -> String {
 
 /// Two replicas sharing a database and Redis, with `settings`.
 async fn pair(settings: &[(&str, &str)]) -> (TestApp, TestApp) {
-    let url = redis_url();
+    pair_through(&redis_url(), settings, &[]).await
+}
+
+/// [`pair`] with Redis at `url`, and `b_settings` for the second replica only.
+async fn pair_through(
+    url: &str,
+    settings: &[(&str, &str)],
+    b_settings: &[(&str, &str)],
+) -> (TestApp, TestApp) {
+    let url = url.to_string();
     // Tests share one Redis: each pair gets its own keys and channel.
     let prefix = format!("pfn-test-{}", uuid::Uuid::new_v4().simple());
     let mut all = vec![
@@ -29,7 +42,7 @@ async fn pair(settings: &[(&str, &str)]) -> (TestApp, TestApp) {
     ];
     all.extend_from_slice(settings);
     let a = TestApp::spawn_with(&all).await;
-    let b = a.spawn_replica(&[]).await;
+    let b = a.spawn_replica(b_settings).await;
     for app in [&a, &b] {
         let ready: Value = app.get_json("/readyz").await;
         assert_eq!(
@@ -297,4 +310,112 @@ async fn two_replicas_never_run_the_same_sync_at_once() {
         assert_eq!(s["sync"]["status"], "succeeded", "{s}");
         assert_eq!(s["sync"]["rowsAdded"], 0);
     }
+}
+
+/// Revokes key `id` on `a`; returns how long until `b` refuses `key`, asserting it never
+/// accepts it again after `bound`.
+async fn revocation_reaches(
+    a: &TestApp,
+    b: &TestApp,
+    id: &str,
+    key: &str,
+    bound: Duration,
+) -> Duration {
+    let res = a
+        .client
+        .delete(a.url(&format!("/api/v1/keys/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    let revoked_at = Instant::now();
+    loop {
+        let status = with_key(b, key, "/api/v1/whoami").await.status();
+        if status != StatusCode::OK {
+            let took = revoked_at.elapsed();
+            // and it stays refused
+            for _ in 0..10 {
+                assert_ne!(
+                    with_key(b, key, "/api/v1/whoami").await.status(),
+                    StatusCode::OK
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            return took;
+        }
+        assert!(
+            revoked_at.elapsed() < bound,
+            "replica B still accepts the revoked key after {bound:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_revocation_holds_on_every_replica_when_redis_is_cut_during_it() {
+    // Both replicas reach Redis through a proxy that the test cuts.
+    let proxy = FaultProxy::start("127.0.0.1:6379").await;
+    let url = format!("redis://127.0.0.1:{}", proxy.port);
+    let (a, b) = pair_through(&url, &[], &[]).await;
+    a.signed_in_user("cut@example.com").await;
+    let (id, key) = create_key(&a, json!({"name": "k", "scopes": ["read:accounts"]})).await;
+    assert_eq!(
+        with_key(&b, &key, "/api/v1/whoami").await.status(),
+        StatusCode::OK
+    );
+    proxy.cut();
+    // The publish is lost; the database's invalidation feed carries it (docs/deploy.md promises
+    // 1 s; the feed is read every 0.5 s).
+    let took = revocation_reaches(&a, &b, &id, &key, Duration::from_secs(1)).await;
+    eprintln!("revocation reached the other replica without Redis in {took:?}");
+    proxy.restore();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replica_that_cannot_read_the_invalidation_feed_stops_serving_from_its_caches() {
+    // PostgreSQL, whichever suite runs: the second replica reaches the shared database through
+    // a proxy the test cuts, so it cannot learn of a revocation made on the first.
+    let admin = postgres_admin_url();
+    let name = format!("pfn_feed_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is unreachable: {e}"));
+    sqlx::Executor::execute(&mut conn, format!("create database {name}").as_str())
+        .await
+        .unwrap();
+    let base = admin.rsplit_once('/').unwrap().0;
+    let direct = format!("{base}/{name}");
+    let proxy = FaultProxy::start("127.0.0.1:5432").await;
+    let through = format!("postgres://postgres@127.0.0.1:{}/{name}", proxy.port);
+    let redis_proxy = FaultProxy::start("127.0.0.1:6379").await;
+    let b_redis = format!("redis://127.0.0.1:{}", redis_proxy.port);
+    let (a, b) = pair_through(
+        &redis_url(),
+        &[("PFN_DATABASE_URL", direct.as_str())],
+        &[
+            ("PFN_DATABASE_URL", through.as_str()),
+            ("PFN_REDIS_URL", b_redis.as_str()),
+        ],
+    )
+    .await;
+    a.signed_in_user("stale@example.com").await;
+    let (id, key) = create_key(&a, json!({"name": "k", "scopes": ["read:accounts"]})).await;
+    assert_eq!(
+        with_key(&b, &key, "/api/v1/whoami").await.status(),
+        StatusCode::OK
+    );
+    // Cut B off the database and off Redis: it hears nothing of the revocation.
+    proxy.cut();
+    redis_proxy.cut();
+    let bound = backend::coherence::STALE_AFTER + Duration::from_secs(1);
+    let took = revocation_reaches(&a, &b, &id, &key, bound).await;
+    eprintln!("a replica cut off the feed stopped answering from its cache after {took:?}");
+    proxy.restore();
+    drop((a, b));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let _ = sqlx::Executor::execute(
+        &mut conn,
+        format!("drop database if exists {name} with (force)").as_str(),
+    )
+    .await;
 }
