@@ -491,3 +491,38 @@ pub async fn finish_idempotent<'c>(
     .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use num_bigint::BigInt;
+    use proptest::prelude::*;
+    use shared::money::MAX_MINOR;
+
+    use super::{total, SPLIT};
+
+    /// Amounts at, next to and anywhere within the bound, either sign.
+    fn amount() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            Just(MAX_MINOR),
+            Just(-MAX_MINOR),
+            (MAX_MINOR - 1_000_000)..=MAX_MINOR,
+            -MAX_MINOR..=(-MAX_MINOR + 1_000_000),
+            -MAX_MINOR..=MAX_MINOR,
+        ]
+    }
+
+    proptest! {
+        /// What the database computes for [`super::exact_sum`] (integer division and remainder
+        /// truncating toward zero, summed in bigint) joined by [`total`] is the exact sum.
+        #[test]
+        fn split_sums_equal_the_big_integer_sum(amounts in prop::collection::vec(amount(), 0..1000)) {
+            let (mut high, mut low) = (0i64, 0i64);
+            for a in &amounts {
+                high = high.checked_add(a / SPLIT).expect("the high half stays in bigint");
+                low = low.checked_add(a % SPLIT).expect("the low half stays in bigint");
+            }
+            let reference: BigInt = amounts.iter().map(|&a| BigInt::from(a)).sum();
+            prop_assert_eq!(BigInt::from(total(high, low)), reference);
+        }
+    }
+}

@@ -78,40 +78,58 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         unknown.insert(json_path(&path), "is not a known field".to_string());
     };
     let value =
-        serde_path_to_error::deserialize(serde_ignored::Deserializer::new(&mut de, &mut note))
-            .map_err(|e| {
-                let path = e.path().to_string();
-                let inner = e.into_inner();
-                if inner.is_syntax() || inner.is_eof() {
-                    return invalid_json(&format!("The body is not valid JSON: {inner}"));
-                }
-                let msg = inner.to_string();
-                // serde reports a missing field at its parent's path; name the field itself.
-                let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-                if let Some(field) = msg
-                    .strip_prefix("missing field `")
-                    .and_then(|m| m.split('`').next())
-                {
-                    let key = if path == "." {
-                        field.to_string()
-                    } else {
-                        format!("{path}.{field}")
-                    };
-                    return AppError::field(key, "is required");
-                }
-                let key = if path == "." {
-                    "body".to_string()
-                } else {
-                    path
-                };
-                AppError::field(key, msg)
-            })?;
+        serde_path_to_error::deserialize(serde_ignored::Deserializer::new(&mut de, &mut note));
+    let value = match value {
+        Ok(v) => v,
+        Err(e) => {
+            // A body that is not one JSON value at all is `invalid_json`, whatever its fields.
+            if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_err() {
+                return Err(invalid_json("The body is not one valid JSON object."));
+            }
+            let mut refused = data_error(e);
+            // Unknown fields seen before the failure are named with it: a misspelt field is
+            // often why a required one is missing.
+            if let AppError::Validation(fields) = &mut refused {
+                fields.append(&mut unknown);
+            }
+            return Err(refused);
+        }
+    };
     de.end()
         .map_err(|_| invalid_json("The body holds more than one JSON value."))?;
     if !unknown.is_empty() {
         return Err(AppError::Validation(unknown));
     }
     Ok(value)
+}
+
+/// What a deserialisation failure tells the client.
+fn data_error(e: serde_path_to_error::Error<serde_json::Error>) -> AppError {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    if inner.is_syntax() || inner.is_eof() {
+        return invalid_json(&format!("The body is not valid JSON: {inner}"));
+    }
+    let msg = inner.to_string();
+    // serde reports a missing field at its parent's path; name the field itself.
+    let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+    if let Some(field) = msg
+        .strip_prefix("missing field `")
+        .and_then(|m| m.split('`').next())
+    {
+        let key = if path == "." {
+            field.to_string()
+        } else {
+            format!("{path}.{field}")
+        };
+        return AppError::field(key, "is required");
+    }
+    let key = if path == "." {
+        "body".to_string()
+    } else {
+        path
+    };
+    AppError::field(key, msg)
 }
 
 fn invalid_json(message: &str) -> AppError {
@@ -285,5 +303,11 @@ mod tests {
             "every unknown field is named by its path"
         );
         assert!(parse::<serde_json::Value>(br#"{"any":{"thing":[1]}}"#).is_ok());
+        // A typo usually leaves a required field missing: both are named.
+        let (missing, typo) = match parse::<Outer>(br#"{"emali":"a","items":[]}"#).unwrap_err() {
+            AppError::Validation(f) => (f.contains_key("email"), f.contains_key("emali")),
+            other => panic!("expected 422, got {other:?}"),
+        };
+        assert!(missing && typo);
     }
 }

@@ -360,6 +360,13 @@ fn refusal(op: &mut Map<String, Value>, status: &str, code: &str, text: &str) {
 }
 
 fn common_refusals(path: &str, op: &mut Map<String, Value>) {
+    let by_key = op
+        .get("security")
+        .and_then(Value::as_array)
+        .is_some_and(|r| r.iter().any(|r| r.get("apiKey").is_some()));
+    if by_key {
+        refusal(op, "429", "too_many_attempts", "`too_many_attempts`: too many refused API keys came from this address in the last minute; wait `Retry-After` seconds.");
+    }
     if crate::http::middleware::SESSION_ONLY
         .iter()
         .any(|p| path.starts_with(p))

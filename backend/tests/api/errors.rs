@@ -1,7 +1,7 @@
 //! Bad input: every case answers our JSON error with a 4xx, never a 500.
 
 use reqwest::{header, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::{error_of, TestApp, PASSWORD};
 
@@ -256,4 +256,157 @@ async fn bad_query_parameters_get_422_or_400_for_signed_in_users() {
         assert_eq!(res.status(), status, "{query}");
         assert_eq!(error_of(res).await.0, code, "{query}");
     }
+}
+
+/// Every operation of the OpenAPI document with a request body, as `(method, path)` with its
+/// path parameters filled in, and every operation with its query parameters.
+fn operations() -> Vec<(String, String, Value)> {
+    let doc: Value = serde_json::from_str(&backend::openapi::json()).unwrap();
+    let mut ops = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let filled = path
+                .split('/')
+                .map(|s| {
+                    if s.starts_with('{') {
+                        "0193b6f6-4d5e-7f6a-b17c-8d9e0f1a2b3c"
+                    } else {
+                        s
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            ops.push((method.to_uppercase(), filled, op.clone()));
+        }
+    }
+    ops
+}
+
+/// An admin (so every operation's extractors pass) signed in on `app.client`.
+async fn admin_app() -> TestApp {
+    let app = TestApp::spawn_with(&[("PFN_BOOTSTRAP_ADMIN_EMAIL", "root@example.com")]).await;
+    app.bootstrap_admin_signs_in("root@example.com").await;
+    app
+}
+
+#[tokio::test]
+async fn every_body_is_one_json_object_with_known_fields_and_nothing_after_it() {
+    let app = admin_app().await;
+    let with_body: Vec<_> = operations()
+        .into_iter()
+        .filter(|(_, _, op)| op.get("requestBody").is_some())
+        .collect();
+    assert!(
+        with_body.len() >= 18,
+        "{} operations with a body",
+        with_body.len()
+    );
+    for (method, path, _) in &with_body {
+        for (body, status, code) in [
+            ("[]", 400, "invalid_json"),
+            (r#"["acc", "BHD", "cash"]"#, 400, "invalid_json"),
+            (r#"{"name": "x"} xyz"#, 400, "invalid_json"),
+            (r#"{"note": "x"} {"note": "y"}"#, 400, "invalid_json"),
+            (r#""text""#, 400, "invalid_json"),
+            (r#"{"expiresInDay": 7}"#, 422, "validation_failed"),
+        ] {
+            let res = app
+                .client
+                .request(method.parse().unwrap(), app.url(path))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let got = res.status().as_u16();
+            let (got_code, fields) = error_of(res).await;
+            assert_eq!(
+                (got, got_code.as_str()),
+                (status, code),
+                "{method} {path} with {body}"
+            );
+            if status == 422 {
+                assert!(
+                    fields["expiresInDay"].is_string(),
+                    "{method} {path}: {fields}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_array_in_place_of_the_body_rotates_nothing() {
+    let app = TestApp::spawn().await;
+    app.signed_in_user("rotate@example.com").await;
+    let (id, key) =
+        crate::helpers::create_key(&app, json!({"name": "k", "scopes": ["read:accounts"]})).await;
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/keys/{id}/rotate")))
+        .header("content-type", "application/json")
+        .body("[]")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(res).await.0, "invalid_json");
+    let keys: Value = app.get_json("/api/v1/keys").await;
+    assert_eq!(
+        keys["items"].as_array().unwrap().len(),
+        1,
+        "no second key: {keys}"
+    );
+    let res = crate::helpers::with_key(&app, &key, "/api/v1/whoami").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let who: Value = res.json().await.unwrap();
+    assert_eq!(who["keyId"], id.as_str());
+    // A typo in a field is refused, not replaced by the default.
+    let res = app
+        .post(
+            "/api/v1/keys",
+            json!({"name": "k2", "scopes": ["read:accounts"], "expiresInDay": 7}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(error_of(res).await.1["expiresInDay"].is_string());
+}
+
+#[tokio::test]
+async fn a_nul_in_any_query_parameter_of_any_operation_is_a_4xx_in_the_error_shape() {
+    let app = admin_app().await;
+    let mut tried = 0;
+    for (method, path, op) in operations() {
+        let params: Vec<String> = op["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["in"] == "query")
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect();
+        for name in params {
+            for value in ["%00", "a%00b"] {
+                let url = app.url(&format!("{path}?{name}={value}"));
+                let res = app
+                    .client
+                    .request(method.parse().unwrap(), url)
+                    .json(&json!({}))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = res.status();
+                let (code, fields) = error_of(res).await;
+                assert_eq!(
+                    (status, code.as_str()),
+                    (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+                    "{method} {path}?{name}={value}"
+                );
+                assert!(fields[&name].is_string(), "{method} {path}: {fields}");
+                tried += 1;
+            }
+        }
+    }
+    assert!(tried > 40, "{tried} parameters tried");
+    // The bank callback reads its own query: covered like the rest.
+    let res = app.get("/api/v1/banks/callback?intentId=%00").await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }

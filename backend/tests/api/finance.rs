@@ -493,3 +493,162 @@ async fn other_tenants_objects_are_not_found_for_users_and_keys() {
         "A's transaction is untouched"
     );
 }
+
+/// The `spending` insight's total and the budget's `spent` for BHD `dining` in November 2026.
+async fn november_dining(app: &TestApp) -> (String, String) {
+    let insight: Value = app
+        .get_json("/api/v1/insights/spending?from=2026-11-01&to=2026-12-01")
+        .await;
+    let total = insight["currencies"][0]["total"]["amount"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{insight}"))
+        .to_string();
+    let budgets: Value = app.get_json("/api/v1/budgets").await;
+    let spent = budgets["items"][0]["spent"]["amount"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{budgets}"))
+        .to_string();
+    (total, spent)
+}
+
+/// `minor` BHD minor units (negative: money out) as the API writes them.
+fn bhd(minor: &num_bigint::BigInt) -> String {
+    let sign = if minor.sign() == num_bigint::Sign::Minus {
+        "-"
+    } else {
+        ""
+    };
+    let digits = format!("{:04}", minor.magnitude());
+    let (int, frac) = digits.split_at(digits.len() - 3);
+    format!("{sign}{int}.{frac}")
+}
+
+async fn budget_for_november_dining(app: &TestApp) {
+    let res = app
+        .post(
+            "/api/v1/budgets",
+            json!({"category": "dining", "month": "2026-11",
+                   "limit": {"amount": "1000000000.000", "currency": "BHD"}}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn amounts_beyond_a_billion_bhd_are_refused_and_sums_at_the_bound_are_exact() {
+    let app = TestApp::spawn().await;
+    app.signed_in_user("whale@example.com").await;
+    let acc = account(&app, "BHD").await;
+    budget_for_november_dining(&app).await;
+    // What overflowed before: a wrapped insight total and a database overflow (500).
+    let res = app
+        .post(
+            "/api/v1/transactions",
+            json!({"transactions": [item(&acc, "huge", "-999999999999999.999", 1, "dining")]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, fields) = error_of(res).await;
+    assert!(
+        fields["transactions[0].amount.amount"]
+            .as_str()
+            .unwrap()
+            .contains("10^12"),
+        "{fields}"
+    );
+    let res = app
+        .post(
+            "/api/v1/budgets",
+            json!({"category": "x", "month": "2026-11",
+                   "limit": {"amount": "1000000000.001", "currency": "BHD"}}),
+        )
+        .await;
+    assert!(error_of(res).await.1["limit.amount"].is_string());
+    // Twelve amounts at the bound: exact totals, no overflow anywhere.
+    let batch: Vec<Value> = (1..=12)
+        .map(|i| item(&acc, &format!("max-{i}"), "-1000000000.000", i, "dining"))
+        .collect();
+    let res = app
+        .post("/api/v1/transactions", json!({"transactions": batch}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let (total, spent) = november_dining(&app).await;
+    assert_eq!(total, "12000000000.000");
+    assert_eq!(spent, "12000000000.000");
+}
+
+#[tokio::test]
+async fn sums_of_random_amounts_up_to_the_bound_equal_a_big_integer_reference() {
+    use num_bigint::BigInt;
+    use rand::{Rng, SeedableRng};
+    let app = TestApp::spawn().await;
+    app.signed_in_user("random@example.com").await;
+    let acc = account(&app, "BHD").await;
+    budget_for_november_dining(&app).await;
+    let max = shared::money::MAX_MINOR;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed_19);
+    let mut reference = BigInt::from(0);
+    for batch in 0..3 {
+        let items: Vec<Value> = (0..400)
+            .map(|i| {
+                // Half at or next to the bound, half anywhere below it; all money out.
+                let minor: i64 = if i % 2 == 0 {
+                    max - rng.gen_range(0..1000)
+                } else {
+                    rng.gen_range(1..=max)
+                };
+                reference += BigInt::from(minor);
+                let amount = bhd(&BigInt::from(-minor));
+                item(
+                    &acc,
+                    &format!("r{batch}-{i}"),
+                    &amount,
+                    1 + (i % 28) as u32,
+                    "dining",
+                )
+            })
+            .collect();
+        let res = app
+            .post("/api/v1/transactions", json!({"transactions": items}))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let (total, spent) = november_dining(&app).await;
+        assert_eq!(total, bhd(&reference), "the insight after batch {batch}");
+        assert_eq!(spent, bhd(&reference), "the budget after batch {batch}");
+    }
+}
+
+#[tokio::test]
+async fn rows_stored_beyond_the_bound_before_it_existed_still_sum_exactly() {
+    use num_bigint::BigInt;
+    let app = TestApp::spawn().await;
+    app.signed_in_user("legacy@example.com").await;
+    let acc = account(&app, "BHD").await;
+    budget_for_november_dining(&app).await;
+    let who: Value = app.get_json("/api/v1/whoami").await;
+    let workspace = who["workspaceId"].as_str().unwrap();
+    // Twelve pushes of -999999999999999.999 BHD, as the API took them before the bound: their
+    // sum is far beyond i64, which wrapped the insight and overflowed the budget's SQL sum.
+    let minor: i64 = -999_999_999_999_999_999;
+    for i in 0..12 {
+        sqlx::query(
+            "insert into transactions (id, workspace_id, account_id, external_id, amount_minor, currency,
+                 description, booked_at, category, created_at, updated_at)
+             values ($1, $2, $3, $4, $5, 'BHD', 'legacy', $6, 'dining', 0, 0)",
+        )
+        .bind(format!("legacy-{i}"))
+        .bind(workspace)
+        .bind(&acc)
+        .bind(format!("legacy-{i}"))
+        .bind(minor)
+        .bind(1_793_534_400_i64 + i) // 2026-11-01T12:00:00Z
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    }
+    let reference = BigInt::from(minor) * 12;
+    assert!(-&reference > BigInt::from(i64::MAX));
+    let (total, spent) = november_dining(&app).await;
+    assert_eq!(total, bhd(&-&reference));
+    assert_eq!(spent, bhd(&-&reference));
+}

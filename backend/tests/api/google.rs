@@ -476,3 +476,30 @@ async fn without_google_settings_the_routes_do_not_exist() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn outside_development_the_flow_cookie_is_a_host_cookie() {
+    let fake = Fake::start().await;
+    let discovery = format!("{}/.well-known/openid-configuration", fake.base);
+    let app = TestApp::spawn_with(&[
+        ("PFN_PUBLIC_URL", "https://pfn.example.com"),
+        ("PFN_SECRET", "a-secret-of-at-least-thirty-two-bytes-0000"),
+        ("PFN_MAIL_TRANSPORT", "smtp"),
+        ("PFN_SMTP_URL", "smtp://127.0.0.1:9"),
+        ("PFN_GOOGLE_CLIENT_ID", CLIENT_ID),
+        ("PFN_GOOGLE_CLIENT_SECRET", CLIENT_SECRET),
+        ("PFN_GOOGLE_DISCOVERY_URL", &discovery),
+    ])
+    .await;
+    let res = app.get("/api/v1/auth/google/start").await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let cookie = res.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cookie.starts_with("__Host-pfn_oauth="), "{cookie}");
+    for part in ["Path=/;", "Secure", "HttpOnly", "SameSite=Lax"] {
+        assert!(cookie.contains(part), "{part} missing: {cookie}");
+    }
+    assert!(!cookie.contains("Domain"), "{cookie}");
+}

@@ -465,3 +465,41 @@ async fn a_server_on_real_tarabut_mints_live_keys() {
         "invalid_key"
     );
 }
+
+#[tokio::test]
+async fn a_flood_of_unknown_keys_from_one_address_is_cut_off_and_known_keys_keep_working() {
+    let app = TestApp::spawn_with(&[("PFN_KEY_FAILURES_PER_IP_PER_MIN", "20")]).await;
+    app.signed_in_user("flooded@example.com").await;
+    let (_, real) = create_key(&app, json!({"name": "real", "scopes": ["read:accounts"]})).await;
+    assert_eq!(
+        with_key(&app, &real, "/api/v1/whoami").await.status(),
+        StatusCode::OK
+    );
+    // Well-formed keys with a valid checksum (the format is public), none of them real.
+    let fake = |i: u8| shared::keys::format_key(shared::keys::KeyEnv::Test, [i; 32]);
+    for i in 0..20 {
+        let res = with_key(&app, &fake(i), "/api/v1/whoami").await;
+        assert_eq!(error_of(res).await.0, "invalid_key", "attempt {i}");
+    }
+    let res = with_key(&app, &fake(20), "/api/v1/whoami").await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait >= 1);
+    assert_eq!(error_of(res).await.0, "too_many_attempts");
+    // Meanwhile new unknown keys from that address are refused without a database read...
+    let res = with_key(&app, &fake(21), "/api/v1/whoami").await;
+    assert_eq!(error_of(res).await.0, "too_many_attempts");
+    // ...and a key the server knows keeps working.
+    assert_eq!(
+        with_key(&app, &real, "/api/v1/whoami").await.status(),
+        StatusCode::OK
+    );
+    // The limit refills with time.
+    app.clock.advance(61);
+    let res = with_key(&app, &fake(22), "/api/v1/whoami").await;
+    assert_eq!(error_of(res).await.0, "invalid_key");
+}

@@ -510,3 +510,162 @@ async fn admins_see_one_user_with_their_sessions_and_keys() {
         .unwrap();
     assert_eq!(error_of(res).await.0, "admin_required");
 }
+
+/// A Tarabut sandbox of the test's own, which outlives pfn restarts; returns it and the
+/// settings that point pfn at it.
+async fn own_sandbox() -> (tarabut_sandbox::Sandbox, Vec<(&'static str, String)>) {
+    let sandbox = tarabut_sandbox::Sandbox::start(
+        "127.0.0.1:0",
+        tarabut_sandbox::SandboxConfig {
+            clients: vec![tarabut_sandbox::ClientConfig {
+                client_id: "rotation".into(),
+                client_secret: "rotation-secret".into(),
+                redirect_urls: vec![],
+            }],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let settings = vec![
+        ("PFN_TARABUT_URL", sandbox.url().to_string()),
+        ("PFN_TARABUT_CLIENT_ID", "rotation".to_string()),
+        ("PFN_TARABUT_CLIENT_SECRET", "rotation-secret".to_string()),
+    ];
+    (sandbox, settings)
+}
+
+#[tokio::test]
+async fn the_server_secret_rotates_without_losing_mail_or_bank_connections() {
+    use backend::crypto::{open_with, seal_with, OUTBOX};
+    let (old, new) = (
+        "old-secret-of-at-least-thirty-two-bytes-0000",
+        "new-secret-of-at-least-thirty-two-bytes-1111",
+    );
+    let (sandbox, tarabut) = own_sandbox().await;
+    let mut settings: Vec<(&str, &str)> = tarabut.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    settings.push(("PFN_SECRET", old));
+    let app = TestApp::spawn_with(&settings).await;
+    app.signed_in_user("rotate@example.com").await;
+    let connection = crate::helpers::connect_and_sync(&app, sandbox.url(), "BLUE").await;
+    // A mail queued under the old secret and not sent yet (due in ten minutes).
+    let now = app.clock.now();
+    sqlx::query(
+        "insert into mail_outbox (id, recipient, recipient_key, subject, body_sealed, created_at, next_attempt_at)
+         values ('queued-before', 'later@example.com', 'later@example.com', 'Later', $1, $2, $3)",
+    )
+    .bind(seal_with(OUTBOX, old.as_bytes(), "Hello,\n\nqueued before the rotation\n"))
+    .bind(now)
+    .bind(now + 600)
+    .execute(&app.state.db.pool)
+    .await
+    .unwrap();
+
+    let app = app
+        .restart_with(&[("PFN_SECRET", new), ("PFN_SECRET_PREVIOUS", old)])
+        .await;
+    let sealed: String =
+        sqlx::query_scalar("select body_sealed from mail_outbox where id = 'queued-before'")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+    assert!(
+        open_with(OUTBOX, new.as_bytes(), &sealed).is_some(),
+        "sealed again"
+    );
+    assert!(open_with(OUTBOX, old.as_bytes(), &sealed).is_none());
+
+    // The previous secret may go now: everything still works without it.
+    let app = app.restart_with(&[("PFN_SECRET_PREVIOUS", "")]).await;
+    app.clock.advance(601);
+    app.state.mail.wake();
+    let mail = app.wait_for_mail("later@example.com", 1).await;
+    assert!(mail.contains("queued before the rotation"), "{mail}");
+    assert_eq!(
+        app.login("rotate@example.com", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    let res = app
+        .post(
+            &format!("/api/v1/banks/connections/{connection}/sync"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let c = crate::helpers::wait_for_sync(&app, &connection).await;
+    assert_eq!(c["lastSyncStatus"], "succeeded", "{c}");
+    assert_eq!(
+        c["status"], "active",
+        "the consent still belongs to the same customer: {c}"
+    );
+}
+
+#[tokio::test]
+async fn customer_ids_are_random_per_workspace_and_the_migration_keeps_existing_ones() {
+    let app = TestApp::spawn().await;
+    app.signed_in_user("customer@example.com").await;
+    let sandbox = app.state.banks.sandbox.as_ref().unwrap().url().to_string();
+    let connection = crate::helpers::connect_and_sync(&app, &sandbox, "BLUE").await;
+    let pool = &app.state.db.pool;
+    let (workspace, carried): (String, String) =
+        sqlx::query_as("select workspace_id, customer_user_id from bank_connections where id = $1")
+            .bind(&connection)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    let stored: String =
+        sqlx::query_scalar("select tarabut_customer_id from workspaces where id = $1")
+            .bind(&workspace)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(stored, carried);
+    assert!(stored.starts_with("pfn") && stored.len() == 35, "{stored}");
+
+    // As before this release: no stored id, the connection carries the derived one. The
+    // migration's statements give the workspace the id its connection carries.
+    sqlx::query("update workspaces set tarabut_customer_id = null")
+        .execute(pool)
+        .await
+        .unwrap();
+    let migration = include_str!("../../../migrations/0006_trust.sql");
+    let statements: Vec<String> = migration
+        .split(';')
+        .map(str::trim)
+        .map(|s| {
+            s.lines()
+                .filter(|l| !l.trim_start().starts_with("--"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .filter(|s| s.trim_start().starts_with("update workspaces"))
+        .collect();
+    assert_eq!(statements.len(), 2, "{statements:?}");
+    for statement in &statements {
+        sqlx::query(statement).execute(pool).await.unwrap();
+    }
+    let migrated: String =
+        sqlx::query_scalar("select tarabut_customer_id from workspaces where id = $1")
+            .bind(&workspace)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(migrated, carried);
+    // Another workspace gets an id of its own.
+    let other = app.other_user("other-customer@example.com").await;
+    let res = other
+        .post(app.url("/api/v1/banks/connect"))
+        .json(&json!({"providerId": "BLUE"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let ids: Vec<String> = sqlx::query_scalar(
+        "select tarabut_customer_id from workspaces where tarabut_customer_id is not null",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(ids.len(), 2);
+    assert_ne!(ids[0], ids[1]);
+}
