@@ -1,10 +1,10 @@
 //! Accounts and sign-in: signup, email verification, login/logout, password flows, sessions.
 //!
-//! Enumeration safety: signup, resend and forgot answer the same for known and unknown emails,
-//! do the same work (one argon2 hash, one queued mail, one transaction) either way (forgot does
-//! its work after answering), and login verifies a dummy hash for unknown emails;
-//! `tests/timing.rs` holds login and forgot to medians within 5 %. Lockout counts are keyed by the submitted email
-//! whether or not an account exists.
+//! Enumeration safety: signup, resend and forgot answer the same for known and unknown emails
+//! and do what depends on the account after answering (signup hashes the password first either
+//! way); login verifies a dummy hash for unknown emails. `tests/timing.rs` holds login, forgot
+//! and signup to medians within 5 %. Lockout counts are keyed by the submitted email whether or
+//! not an account exists.
 
 pub mod cache;
 pub mod credentials;
@@ -236,8 +236,22 @@ async fn signup(
     )
     .await?;
 
-    // Hash even for known emails: the work must not reveal which case this is.
+    // Hash even for known emails: the work must not reveal which case this is. What differs
+    // (a new account's rows, or one mail) happens after answering.
     let hash = state.passwords.hash(&req.password).await?;
+    after_answering(async move { register(&state, &meta, &email, &name, &hash).await });
+    Ok(accepted())
+}
+
+/// Sign-up's work once the answer is gone: a new account with its verification mail, or an
+/// "already registered" mail to the account the email belongs to.
+async fn register(
+    state: &AppState,
+    meta: &RequestMeta,
+    email: &Email,
+    name: &str,
+    hash: &str,
+) -> Result<()> {
     for attempt in 0..2 {
         let mut tx = state.db.begin().await?;
         let now = state.clock.now();
@@ -246,7 +260,7 @@ async fn signup(
                 .mail
                 .enqueue(
                     &mut tx,
-                    &state,
+                    state,
                     &existing.email,
                     Template::AlreadyRegistered {
                         name: existing.name,
@@ -261,8 +275,8 @@ async fn signup(
                     id: &id,
                     email: &email.display,
                     email_normalized: &email.normalized,
-                    name: &name,
-                    password_hash: Some(&hash),
+                    name,
+                    password_hash: Some(hash),
                     role: "user",
                     email_verified_at: None,
                     now,
@@ -270,7 +284,7 @@ async fn signup(
             )
             .await;
             match inserted {
-                // Lost a race with a concurrent signup for the same email: answer as for a known one.
+                // Lost a race with a concurrent signup for the same email: as for a known one.
                 Err(e) if db::is_unique_violation(&e) && attempt == 0 => continue,
                 other => other?,
             }
@@ -289,18 +303,18 @@ async fn signup(
                 .mail
                 .enqueue(
                     &mut tx,
-                    &state,
+                    state,
                     &email.display,
                     Template::VerifyEmail {
-                        name: name.clone(),
+                        name: name.to_string(),
                         token,
                     },
                 )
                 .await?;
             audit::record(
                 &mut tx,
-                &state,
-                &meta,
+                state,
+                meta,
                 Event::own("user.signup", &id, Outcome::Success),
             )
             .await?;
@@ -309,7 +323,23 @@ async fn signup(
         state.mail.wake();
         break;
     }
-    Ok(accepted())
+    Ok(())
+}
+
+/// Runs `work` (which must not fail the request: its errors are logged) after the answer has
+/// gone, a moment later so it does not compete with writing the answer, and one at a time: the
+/// mail queue's hourly cap per recipient counts, then inserts, and such work must not race
+/// past it. Sign-up and forgot-password do what depends on whether an email has an account
+/// this way, so their answers take the same time either way (`tests/timing.rs`).
+fn after_answering(work: impl std::future::Future<Output = Result<()>> + Send + 'static) {
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let _turn = ONE_AT_A_TIME.lock().await;
+        if let Err(e) = work.await {
+            tracing::error!(error = ?e, "work after answering failed");
+        }
+    });
 }
 
 /// Confirm an email address with the token from the verification mail.
@@ -597,16 +627,7 @@ async fn forgot_password(
     // The answer does not wait for the work: a known email costs a token more than an unknown
     // one, and that difference must not be measurable (tests/timing.rs). The work starts a
     // moment later, so it does not compete with writing the answer either.
-    tokio::spawn(async move {
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        // One at a time: the mail queue's hourly cap per recipient counts, then inserts, and
-        // these tasks must not race past it together.
-        static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-        let _turn = ONE_AT_A_TIME.lock().await;
-        if let Err(e) = queue_reset_mail(&state, &email).await {
-            tracing::error!(error = ?e, "forgot-password: the mail could not be queued");
-        }
-    });
+    after_answering(async move { queue_reset_mail(&state, &email).await });
     Ok(accepted())
 }
 

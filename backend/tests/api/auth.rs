@@ -16,11 +16,12 @@ async fn full_happy_path_signup_verify_login_me_change_logout() {
         json!({"status": "accepted"})
     );
 
+    // The account exists once its mail is out (sign-up does that work after answering).
+    let token = app.token_from_mail(email, "/verify-email", 1).await;
     // Before verification, a correct password is told to verify; a wrong one learns nothing.
     let (code, _) = error_of(app.login(email, PASSWORD).await).await;
     assert_eq!(code, "email_not_verified");
 
-    let token = app.token_from_mail(email, "/verify-email", 1).await;
     let res = app
         .post("/api/v1/auth/verify-email", json!({"token": token}))
         .await;

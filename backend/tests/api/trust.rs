@@ -175,6 +175,7 @@ async fn promoting_a_verified_account_removes_what_it_held_unless_the_operator_k
 
     // ...which an unverified account cannot have: its credentials may be anyone's.
     app.signup("unproven@example.com", SQUAT).await;
+    app.wait_for_mail("unproven@example.com", 1).await;
     let out = pfn(
         &app,
         &[
