@@ -703,21 +703,15 @@ async fn delete_budget(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// How owners-only key-or-session routes can refuse a caller.
+/// The 403 of owners-only key-or-session routes: listed after [`AuthErrors`], it replaces that
+/// set's 403.
 #[derive(utoipa::IntoResponses)]
 #[allow(dead_code)]
-pub enum OwnerAuthErrors {
-    /// `missing_key`, `malformed_key`, `invalid_key`, `key_revoked`, `key_expired`, `account_disabled`.
-    #[response(status = 401, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"pfn\"`")))]
-    Unauthorized(ErrorBody),
+pub enum OwnersOnly {
     /// `forbidden` (a member of the workspace, not an owner), `insufficient_scope` (with
     /// `fields.scope`) or `csrf_rejected`.
     #[response(status = 403)]
     Forbidden(ErrorBody),
-    /// `rate_limited`: this key's rate limit, or the operation's own (its description says);
-    /// `too_many_attempts`: too many refused keys from this address in a minute.
-    #[response(status = 429, headers(("Retry-After" = u64, description = "Seconds until one request is allowed")))]
-    RateLimited(ErrorBody),
 }
 
 /// How key-or-session routes can refuse a caller.

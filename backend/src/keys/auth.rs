@@ -599,14 +599,7 @@ async fn authenticate(
         }
     };
     let key = found.ok_or_else(|| unauthorized("invalid_key", "Unknown API key."))?;
-    // Who asked (IP, user agent) is only needed when something is recorded.
-    let deny = |reason: &'static str| Usage::Denied {
-        key_id: key.id.clone(),
-        user_id: key.user_id.clone(),
-        at: now,
-        meta: RequestMeta::from_parts(parts),
-        reason,
-    };
+    let deny = |reason| denied(&key, now, parts, reason);
     if key.revoked_at.is_some() {
         state.usage.record(deny("revoked"));
         return Err(unauthorized("key_revoked", "This API key was revoked."));
@@ -622,6 +615,18 @@ async fn authenticate(
         ));
     }
     Ok(key)
+}
+
+/// A refused use of `key`, for the usage writer. Who asked (IP, user agent) is only read when
+/// something is recorded.
+fn denied(key: &CachedKey, now: i64, parts: &Parts, reason: &'static str) -> Usage {
+    Usage::Denied {
+        key_id: key.id.clone(),
+        user_id: key.user_id.clone(),
+        at: now,
+        meta: RequestMeta::from_parts(parts),
+        reason,
+    }
 }
 
 /// The failed-authentication bucket of the request's client address.
@@ -673,19 +678,12 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
             Ok(key) => key,
             Err(refused) => return Err(Box::pin(failed(parts, state, refused)).await),
         };
-        let deny = |reason: &'static str| Usage::Denied {
-            key_id: key.id.clone(),
-            user_id: key.user_id.clone(),
-            at: now,
-            meta: RequestMeta::from_parts(parts),
-            reason,
-        };
         if requested_workspace(parts).is_some_and(|ws| ws != key.workspace_id) {
             return Err(AppError::not_found());
         }
         if let Some(scope) = N::SCOPE {
             if !scope_allows(&key.scopes, scope) {
-                state.usage.record(deny("scope"));
+                state.usage.record(denied(&key, now, parts, "scope"));
                 return Err(AppError::InsufficientScope(scope));
             }
         }

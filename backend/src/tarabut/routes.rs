@@ -18,7 +18,7 @@ use crate::{
     auth::session::SessionUser,
     db::{self, banks as bdb},
     error::{AppError, Result},
-    finance::{AuthErrors, OwnerAuthErrors, WorkspaceParam},
+    finance::{AuthErrors, OwnersOnly, WorkspaceParam},
     http::{rfc3339, AppJson, AppQuery, RequestMeta},
     keys::auth::{Caller, Owner, ReadConnections, WriteConnections},
     openapi::responses::BodyErrors,
@@ -92,7 +92,7 @@ async fn list_providers(
     security(("apiKey" = ["write:connections"]), ("session" = [])),
     params(WorkspaceParam),
     request_body = ConnectRequest,
-    responses(BodyErrors, (status = 201, description = "The Connect URL; valid for 30 minutes", body = ConnectResponse), OwnerAuthErrors, UpstreamErrors))]
+    responses(BodyErrors, (status = 201, description = "The Connect URL; valid for 30 minutes", body = ConnectResponse), AuthErrors, OwnersOnly, UpstreamErrors))]
 async fn connect_bank(
     State(state): State<AppState>,
     caller: Caller<Owner<WriteConnections>>,
@@ -424,7 +424,7 @@ pub struct DeleteQuery {
     security(("apiKey" = ["write:connections"]), ("session" = [])),
     params(("id" = String, Path, description = "Connection id", example = "0193b6f6-4d5e-7f6a-b17c-8d9e0f1a2b3c"), DeleteQuery),
     responses((status = 204, description = "Disconnected"),
-        (status = 404, description = "`not_found`", body = ErrorBody), OwnerAuthErrors, UpstreamErrors))]
+        (status = 404, description = "`not_found`", body = ErrorBody), AuthErrors, OwnersOnly, UpstreamErrors))]
 async fn delete_connection(
     State(state): State<AppState>,
     caller: Caller<Owner<WriteConnections>>,

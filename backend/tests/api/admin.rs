@@ -17,23 +17,11 @@ async fn admin_app() -> TestApp {
     app
 }
 
-async fn user_id(client: &reqwest::Client, app: &TestApp) -> String {
-    let me: Value = client
-        .get(app.url("/api/v1/auth/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    me["user"]["id"].as_str().unwrap().to_string()
-}
-
 #[tokio::test]
 async fn everyone_but_an_admin_is_refused_on_every_admin_route() {
     let app = admin_app().await;
     let member = app.other_user("member@example.com").await;
-    let target = user_id(&member, &app).await;
+    let target = app.user_id(&member).await;
     let routes = [
         ("GET", "/api/v1/admin/users".to_string()),
         ("POST", format!("/api/v1/admin/users/{target}/disable")),
@@ -144,7 +132,7 @@ async fn disabling_ends_sessions_and_suspends_keys_at_once_and_enabling_restores
     let app = admin_app().await;
     // the user, with a session, a working key and a revoked one
     let user_app_client = app.other_user("worker@example.com").await;
-    let id = user_id(&user_app_client, &app).await;
+    let id = app.user_id(&user_app_client).await;
     let make_key = |name: &'static str| {
         let c = user_app_client.clone();
         let url = app.url("/api/v1/keys");
@@ -260,7 +248,7 @@ async fn disabling_ends_sessions_and_suspends_keys_at_once_and_enabling_restores
 #[tokio::test]
 async fn an_admin_cannot_disable_themselves_and_unknown_users_are_404() {
     let app = admin_app().await;
-    let me = user_id(&app.client, &app).await;
+    let me = app.user_id(&app.client).await;
     let res = app
         .post(&format!("/api/v1/admin/users/{me}/disable"), json!({}))
         .await;

@@ -258,6 +258,19 @@ impl TestApp {
         browser
     }
 
+    /// The id of the user signed in on `client`.
+    pub async fn user_id(&self, client: &reqwest::Client) -> String {
+        let me: Value = client
+            .get(self.url("/api/v1/auth/me"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        me["user"]["id"].as_str().unwrap().to_string()
+    }
+
     /// Every `.eml` in the outbox addressed to `to`, oldest first.
     pub fn mails_to(&self, to: &str) -> Vec<String> {
         let dir = self.data_dir.join("outbox");
@@ -493,13 +506,41 @@ pub async fn connect_at(
     provider: &str,
     status: &str,
 ) -> String {
-    let res = app
-        .post("/api/v1/banks/connect", json!({"providerId": provider}))
-        .await;
+    let intent = start_connect(app, &app.client, "", provider).await;
+    complete_connect(app, browser, sandbox, &intent, provider, status).await
+}
+
+/// `client` starts a Connect flow for `provider` (`query`: e.g. `?workspaceId=…`, or ""); returns
+/// the intent id.
+pub async fn start_connect(
+    app: &TestApp,
+    client: &reqwest::Client,
+    query: &str,
+    provider: &str,
+) -> String {
+    let res = client
+        .post(app.url(&format!("/api/v1/banks/connect{query}")))
+        .json(&json!({"providerId": provider}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     let started: Value = res.json().await.unwrap();
-    let intent = started["intentId"].as_str().unwrap();
-    assert!(started["connectUrl"].as_str().unwrap().contains(intent));
+    let intent = started["intentId"].as_str().unwrap().to_string();
+    assert!(started["connectUrl"].as_str().unwrap().contains(&intent));
+    intent
+}
+
+/// Completes `intent` with `status` at the sandbox at `sandbox` and follows the redirect back
+/// with `browser`; returns the callback's `Location`.
+pub async fn complete_connect(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    sandbox: &str,
+    intent: &str,
+    provider: &str,
+    status: &str,
+) -> String {
     let done = sandbox_control(
         sandbox,
         reqwest::Method::POST,

@@ -481,15 +481,7 @@ async fn admins_see_one_user_with_their_sessions_and_keys() {
     let app = TestApp::spawn_with(&[("PFN_BOOTSTRAP_ADMIN_EMAIL", "root@example.com")]).await;
     app.bootstrap_admin_signs_in("root@example.com").await;
     let member = app.other_user("someone@example.com").await;
-    let me: Value = member
-        .get(app.url("/api/v1/auth/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = me["user"]["id"].as_str().unwrap();
+    let id = &app.user_id(&member).await;
     let res = member
         .post(app.url("/api/v1/keys"))
         .json(&json!({"name": "a", "scopes": ["read:accounts"]}))

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{error_of, TestApp};
+use crate::helpers::{complete_connect, error_of, start_connect, TestApp};
 
 #[tokio::test]
 async fn invited_members_share_data_until_removed_and_lose_their_keys() {
@@ -315,18 +315,6 @@ async fn join(
     assert_eq!(res.status(), StatusCode::OK);
 }
 
-async fn user_id(app: &TestApp, client: &reqwest::Client) -> String {
-    let me: Value = client
-        .get(app.url("/api/v1/auth/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    me["user"]["id"].as_str().unwrap().to_string()
-}
-
 #[tokio::test]
 async fn members_read_and_sync_banks_but_only_owners_connect_and_disconnect() {
     let app = TestApp::spawn().await;
@@ -346,31 +334,10 @@ async fn members_read_and_sync_banks_but_only_owners_connect_and_disconnect() {
     let sandbox = app.state.banks.sandbox.as_ref().unwrap().url().to_string();
 
     // The owner connects a bank into the shared workspace.
-    let res = app
-        .post(
-            &format!("/api/v1/banks/connect?workspaceId={ws}"),
-            json!({"providerId": "BLUE"}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let intent = res.json::<Value>().await.unwrap()["intentId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let done = crate::helpers::sandbox_control(
-        &sandbox,
-        reqwest::Method::POST,
-        &format!("/__sandbox/intents/{intent}/complete"),
-        json!({"status": "SUCCESSFUL", "providerId": "BLUE"}),
-    )
-    .await;
-    let res = app
-        .client
-        .get(done["location"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
-    let location = res.headers()["location"].to_str().unwrap().to_string();
+    let query = format!("?workspaceId={ws}");
+    let intent = start_connect(&app, &app.client, &query, "BLUE").await;
+    let location =
+        complete_connect(&app, &app.client, &sandbox, &intent, "BLUE", "SUCCESSFUL").await;
     let id = location
         .strip_prefix("/connections?connected=")
         .unwrap_or_else(|| panic!("{location}"))
@@ -483,19 +450,9 @@ async fn a_connect_flow_completes_only_while_its_starter_is_still_an_owner() {
     )
     .await;
     let sandbox = app.state.banks.sandbox.as_ref().unwrap().url().to_string();
-    let res = second
-        .post(app.url(&format!("/api/v1/banks/connect?workspaceId={ws}")))
-        .json(&json!({"providerId": "BLUE"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let intent = res.json::<Value>().await.unwrap()["intentId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let intent = start_connect(&app, &second, &format!("?workspaceId={ws}"), "BLUE").await;
     // While the second owner is at the bank, the first removes them.
-    let second_id = user_id(&app, &second).await;
+    let second_id = app.user_id(&second).await;
     let res = app
         .client
         .delete(app.url(&format!("/api/v1/workspaces/{ws}/members/{second_id}")))
@@ -503,22 +460,8 @@ async fn a_connect_flow_completes_only_while_its_starter_is_still_an_owner() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let done = crate::helpers::sandbox_control(
-        &sandbox,
-        reqwest::Method::POST,
-        &format!("/__sandbox/intents/{intent}/complete"),
-        json!({"status": "SUCCESSFUL", "providerId": "BLUE"}),
-    )
-    .await;
-    let res = second
-        .get(done["location"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        res.headers()["location"].to_str().unwrap(),
-        "/connections?error=forbidden"
-    );
+    let location = complete_connect(&app, &second, &sandbox, &intent, "BLUE", "SUCCESSFUL").await;
+    assert_eq!(location, "/connections?error=forbidden");
     let count: i64 = sqlx::query_scalar("select count(*) from bank_connections")
         .fetch_one(&app.state.db.pool)
         .await
@@ -552,7 +495,7 @@ async fn owners_list_and_revoke_invitations_and_they_die_with_their_sender() {
         .await;
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), 2, "{list}");
-    let co_id = user_id(&app, &co).await;
+    let co_id = app.user_id(&co).await;
     assert!(items.iter().all(|i| i["invitedBy"] == co_id.as_str()));
     let friend = items
         .iter()
@@ -650,7 +593,7 @@ async fn an_owner_invitation_from_someone_no_longer_an_owner_makes_nobody_owner(
         .unwrap();
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     // The deputy is no longer an owner (roles can only be lowered by the database today).
-    let deputy_id = user_id(&app, &deputy).await;
+    let deputy_id = app.user_id(&deputy).await;
     sqlx::query(
         "update workspace_members set role = 'member' where workspace_id = $1 and user_id = $2",
     )
@@ -677,8 +620,8 @@ async fn two_owners_removing_each_other_at_once_leave_one_owner_every_time() {
     let app = TestApp::spawn().await;
     app.signed_in_user("alpha@example.com").await;
     let beta = app.other_user("beta@example.com").await;
-    let alpha_id = user_id(&app, &app.client).await;
-    let beta_id = user_id(&app, &beta).await;
+    let alpha_id = app.user_id(&app.client).await;
+    let beta_id = app.user_id(&beta).await;
     for round in 0..50 {
         let ws = shared_workspace(&app, &format!("Round {round}")).await;
         // Beta joins as owner (the invitation by mail is exercised elsewhere; here the race is
