@@ -222,12 +222,11 @@ pub async fn run_feed(state: AppState, mut stop: watch::Receiver<bool>) {
 async fn read_feed(state: &AppState) -> sqlx::Result<()> {
     let pool = &state.db.pool;
     let now_ms = db::invalidations::clock(pool, state.db.backend).await?;
-    let previous = state.feed.read_at_ms.load(Ordering::Acquire);
-    if previous == 0 {
-        // First read: what happened before this replica's caches existed does not matter.
-        state.feed.read_at_ms.store(now_ms, Ordering::Release);
-        return Ok(());
-    }
+    // The first read looks back one overlap too: a request may have filled a cache before it.
+    let previous = match state.feed.read_at_ms.load(Ordering::Acquire) {
+        0 => now_ms,
+        at => at,
+    };
     for row in db::invalidations::since(pool, previous - OVERLAP_MS).await? {
         if let Some(kind) = row.kind {
             if state.feed.first_time(&row.id, row.at_ms) {
