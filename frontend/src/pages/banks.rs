@@ -29,6 +29,7 @@ fn connect_error(code: &str) -> &'static str {
         "connect_failed" => "The bank did not grant access. Nothing was connected.",
         "intent_expired" => "The connection took too long and expired. Start again.",
         "intent_used" => "That connection link was already used.",
+        "forbidden" => "Only owners of this workspace can connect a bank. Nothing was connected.",
         "upstream_unavailable" => {
             "The bank gateway is not answering right now. Try again in a few minutes."
         }
