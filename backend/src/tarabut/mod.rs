@@ -18,6 +18,10 @@ use crate::{
 };
 pub use client::{Client, TarabutError};
 
+/// Consents ending within this are flagged (`reauth_required`, `consentExpiringSoon`) so the
+/// user can renew in time.
+pub const EXPIRING_SOON_SECS: i64 = 7 * 86_400;
+
 /// Everything bank-related that lives as long as the server.
 pub struct Banks {
     pub client: Client,

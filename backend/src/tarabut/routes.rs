@@ -12,7 +12,7 @@ use shared::{banks::*, ErrorBody, Page};
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{sync, TarabutError};
+use super::{sync, TarabutError, EXPIRING_SOON_SECS};
 use crate::{
     audit::{self, Event, Outcome},
     auth::session::SessionUser,
@@ -28,8 +28,6 @@ use crate::{
 
 /// How long a started Connect flow may take.
 const INTENT_TTL_SECS: i64 = 1800;
-/// Consents ending within this are flagged so the user can renew in time.
-pub const EXPIRING_SOON_SECS: i64 = 7 * 86_400;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -1,0 +1,162 @@
+//! The transactions a sync writes: the stored rows read once, then inserts, updates and
+//! removals in batches.
+
+use std::collections::HashMap;
+
+use sqlx::{Any, AnyConnection, Executor, Row};
+
+/// One upstream transaction, ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncedTx {
+    pub external_id: String,
+    pub amount_minor: i64,
+    pub description: String,
+    pub booked_at: i64,
+    pub category: Option<String>,
+    pub merchant: Option<String>,
+}
+
+/// What an account holds now, keyed by Tarabut's transaction id: the sync compares upstream
+/// rows with this in memory and writes only what differs.
+pub struct Stored {
+    pub row: SyncedTx,
+    pub removed: bool,
+}
+
+/// Every stored transaction of an account (one indexed range read).
+pub async fn stored_rows<'c>(
+    e: impl Executor<'c, Database = Any>,
+    account_id: &str,
+) -> sqlx::Result<HashMap<String, Stored>> {
+    let rows = sqlx::query(
+        "select external_id, amount_minor, description, booked_at, category, merchant, removed_at
+         from transactions where account_id = $1",
+    )
+    .bind(account_id)
+    .fetch_all(e)
+    .await?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for r in rows {
+        let row = SyncedTx {
+            external_id: r.try_get("external_id")?,
+            amount_minor: r.try_get("amount_minor")?,
+            description: r.try_get("description")?,
+            booked_at: r.try_get("booked_at")?,
+            category: r.try_get("category")?,
+            merchant: r.try_get("merchant")?,
+        };
+        let removed = r.try_get::<Option<i64>, _>("removed_at")?.is_some();
+        out.insert(row.external_id.clone(), Stored { row, removed });
+    }
+    Ok(out)
+}
+
+/// Inserts new upstream rows, 20 a statement: few statements, while binding stays cheap
+/// (SQLite looks parameter names up linearly, so a statement's binding cost grows with the
+/// square of its parameter count). A row that already exists is left alone.
+pub async fn insert_synced(
+    conn: &mut AnyConnection,
+    workspace_id: &str,
+    account_id: &str,
+    currency: &str,
+    rows: &[&SyncedTx],
+    now: i64,
+) -> sqlx::Result<()> {
+    for group in rows.chunks(20) {
+        let mut sql = String::from(
+            "insert into transactions (id, workspace_id, account_id, external_id, amount_minor, currency,
+                 description, booked_at, category, merchant, created_at, updated_at) values ",
+        );
+        for i in 0..group.len() {
+            let b = i * 11;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8,
+                b + 9,
+                b + 10,
+                b + 11,
+                b + 11
+            ));
+        }
+        sql.push_str(" on conflict (account_id, external_id) do nothing");
+        let mut q = sqlx::query(&sql);
+        for r in group {
+            q = q
+                .bind(crate::db::new_id())
+                .bind(workspace_id)
+                .bind(account_id)
+                .bind(&r.external_id)
+                .bind(r.amount_minor)
+                .bind(currency)
+                .bind(&r.description)
+                .bind(r.booked_at)
+                .bind(&r.category)
+                .bind(&r.merchant)
+                .bind(now);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Rewrites a row's source fields after the bank changed it (the user's category, note, tags
+/// and exclusion are separate columns and stay), and restores it if it had been removed.
+pub async fn update_synced(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    r: &SyncedTx,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update transactions set amount_minor = $3, description = $4, booked_at = $5,
+             category = $6, merchant = $7, removed_at = null, updated_at = $8
+         where account_id = $1 and external_id = $2",
+    )
+    .bind(account_id)
+    .bind(&r.external_id)
+    .bind(r.amount_minor)
+    .bind(&r.description)
+    .bind(r.booked_at)
+    .bind(&r.category)
+    .bind(&r.merchant)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Hides rows the bank no longer shows (kept, not deleted, so the user's notes and categories
+/// come back if the bank shows the row again).
+pub async fn mark_removed(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    external_ids: &[&str],
+    now: i64,
+) -> sqlx::Result<()> {
+    for chunk in external_ids.chunks(50) {
+        let placeholders = (0..chunk.len())
+            .map(|i| format!("${}", i + 3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "update transactions set removed_at = $2, updated_at = $2
+             where account_id = $1 and removed_at is null and external_id in ({placeholders})"
+        );
+        let mut q = sqlx::query(&sql).bind(account_id).bind(now);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
