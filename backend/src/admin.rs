@@ -19,11 +19,13 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     audit::{self, routes::AuditQuery, Event, Outcome},
     auth::session::SessionUser,
+    clock::rfc3339,
     db::{self, users::UserRow},
     error::{AppError, Result},
-    http::{pagination, rfc3339, AppQuery, RequestMeta},
     openapi::responses::Unauthenticated,
+    request_meta::RequestMeta,
     state::AppState,
+    web::{pagination, AppQuery},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -3,7 +3,7 @@
 
 use sqlx::AnyConnection;
 
-use crate::{db, http::RequestMeta, state::AppState};
+use crate::{db, request_meta::RequestMeta, state::AppState};
 
 #[derive(Debug, Clone, Copy)]
 pub enum Outcome {
@@ -103,11 +103,12 @@ pub mod routes {
 
     use crate::{
         auth::session::SessionUser,
+        clock::rfc3339,
         db,
         error::Result,
-        http::{pagination, rfc3339, AppQuery},
         openapi::responses::Unauthenticated,
         state::AppState,
+        web::{pagination, AppQuery},
     };
 
     pub fn router() -> OpenApiRouter<AppState> {

@@ -4,9 +4,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::{
+    clock::Clock,
     config::{Config, LogFormat},
     db::{self, invalidations::Kind},
-    state::Clock,
 };
 
 #[derive(Debug, Parser)]

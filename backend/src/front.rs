@@ -20,7 +20,7 @@ use std::{
     thread::LocalKey,
 };
 
-use crate::keys::auth::Hasher;
+use crate::hashing::Hasher;
 
 /// One cache's generation counter and its identity among the process's caches.
 pub struct Generations {

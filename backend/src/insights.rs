@@ -13,13 +13,14 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
+    clock::rfc3339,
     db,
     error::{AppError, Result},
     finance::{money, parse_time, AuthErrors},
-    http::{rfc3339, AppQuery},
     keys::auth::{Caller, ReadInsights},
     state::AppState,
     tarabut::routes::UpstreamErrors,
+    web::AppQuery,
 };
 
 /// The longest window one request may cover (the sums are computed on the fly).

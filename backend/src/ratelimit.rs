@@ -5,7 +5,7 @@ use std::{collections::HashMap, sync::Mutex};
 
 use async_trait::async_trait;
 
-use crate::{keys::auth::Hasher, state::Clock};
+use crate::{clock::Clock, hashing::Hasher};
 
 /// A limit of `limit` events per `per_secs`, refilling smoothly; `limit == 0` means off.
 #[derive(Debug, Clone, Copy)]

@@ -17,8 +17,9 @@ use redis::aio::ConnectionManager;
 use tokio::sync::{watch, RwLock};
 
 use crate::{
+    clock::Clock,
     ratelimit::{Decision, LocalLimiter, RateLimiter},
-    state::{AppState, Clock},
+    state::AppState,
 };
 
 /// A Redis command that takes longer than this counts as Redis being down.

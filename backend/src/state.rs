@@ -1,16 +1,10 @@
-//! Shared application state and the clock every time-dependent rule reads.
+//! Shared application state: the core services every feature reaches through `AppState`.
 
-use std::{
-    ops::Deref,
-    sync::{
-        atomic::{AtomicI64, Ordering},
-        Arc,
-    },
-    time::{SystemTime, UNIX_EPOCH},
-};
+use std::{ops::Deref, sync::Arc};
 
 use url::Url;
 
+pub use crate::clock::Clock;
 use crate::{
     config::Config,
     db::{invalidations::Kind, Db},
@@ -18,27 +12,6 @@ use crate::{
     password::Passwords,
     ratelimit::RateLimiter,
 };
-
-/// Wall-clock time plus an adjustable offset. Production never moves it; tests advance it to
-/// expire tokens, locks and sessions without sleeping.
-#[derive(Debug, Clone, Default)]
-pub struct Clock(Arc<AtomicI64>);
-
-impl Clock {
-    pub fn now_ms(&self) -> i64 {
-        let wall = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
-        wall + self.0.load(Ordering::Relaxed)
-    }
-    /// Unix seconds.
-    pub fn now(&self) -> i64 {
-        self.now_ms().div_euclid(1000)
-    }
-    pub fn advance(&self, seconds: i64) {
-        self.0.fetch_add(seconds * 1000, Ordering::Relaxed);
-    }
-}
 
 /// Settings derived once the listener is bound (the dev public URL needs the port).
 #[derive(Debug, Clone)]

@@ -26,7 +26,7 @@ use crate::{
     coherence::{Epoch, FillGate},
     db::users::UserRow,
     front::{read_through, Front, Generations},
-    keys::auth::Hasher,
+    hashing::Hasher,
 };
 
 /// SHA-256 of a session id.

@@ -14,7 +14,7 @@ use crate::{
     crypto::{random_token, sha256_hex},
     db::{self, tokens::Purpose},
     email::Email,
-    http::RequestMeta,
+    request_meta::RequestMeta,
 };
 
 /// How long an operator's set-password link works.

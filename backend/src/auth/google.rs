@@ -42,7 +42,7 @@ use crate::{
     config::GoogleConfig,
     crypto, db,
     error::{AppError, Result},
-    http::RequestMeta,
+    request_meta::RequestMeta,
     state::AppState,
 };
 

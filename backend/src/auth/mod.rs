@@ -21,12 +21,13 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     audit::{self, Event, Outcome},
+    clock::rfc3339,
     db::{self, users::UserRow},
     email::Email,
     error::{AppError, Result},
-    http::{rfc3339, RequestMeta},
     mail::Template,
     ratelimit::Rate,
+    request_meta::{ip_key, RequestMeta},
     state::AppState,
 };
 
@@ -67,22 +68,6 @@ async fn limit(state: &AppState, code: &'static str, key: String, rate: Rate) ->
         .hit(&key, rate)
         .await
         .map_err(|secs| AppError::too_many(code, secs))
-}
-
-/// The per-IP throttle key: the address, or its /64 for IPv6 (one subscriber's allocation).
-pub(crate) fn ip_key(meta: &RequestMeta) -> String {
-    match meta
-        .ip
-        .as_deref()
-        .and_then(|s| s.parse::<std::net::IpAddr>().ok())
-    {
-        Some(std::net::IpAddr::V6(v6)) => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-        Some(ip) => ip.to_string(),
-        None => "unknown".into(),
-    }
 }
 
 /// The user as the API shows them.

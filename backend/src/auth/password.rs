@@ -15,11 +15,12 @@ use crate::{
     db::{self, tokens::Purpose},
     email::{normalize as normalize_email, Email},
     error::{AppError, Result},
-    http::{AppJson, RequestMeta},
     mail::Template,
     openapi::responses::{BodyErrors, RateLimited, Unauthenticated},
     password,
+    request_meta::RequestMeta,
     state::AppState,
+    web::AppJson,
 };
 
 /// Ask for a password-reset link.

@@ -26,7 +26,7 @@ use crate::{
     crypto::sha256_hex,
     db::{self, users::UserRow},
     error::{AppError, Result},
-    http::RequestMeta,
+    request_meta::RequestMeta,
     state::AppState,
 };
 
@@ -302,7 +302,7 @@ impl FromRequestParts<AppState> for SessionUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        if crate::http::has_bearer(&parts.headers) {
+        if crate::request_meta::has_bearer(&parts.headers) {
             return Err(AppError::new(
                 axum::http::StatusCode::FORBIDDEN,
                 "session_required",

@@ -17,13 +17,15 @@ use super::{
 };
 use crate::{
     audit::{self, Event, Outcome},
+    clock::rfc3339,
     db::{self},
     email::normalize as normalize_email,
     error::{AppError, Result},
-    http::{pagination, rfc3339, AppJson, AppQuery, RequestMeta},
     openapi::responses::{BodyErrors, RateLimited, Unauthenticated},
     ratelimit::Rate,
+    request_meta::RequestMeta,
     state::AppState,
+    web::{pagination, AppJson, AppQuery},
 };
 
 /// Sign in with email and password.

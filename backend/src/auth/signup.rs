@@ -15,12 +15,13 @@ use crate::{
     db::{self, tokens::Purpose},
     email::Email,
     error::{AppError, Result},
-    http::{AppJson, RequestMeta},
     mail::Template,
     openapi::responses::{BodyErrors, RateLimited},
     password,
     ratelimit::Rate,
+    request_meta::RequestMeta,
     state::AppState,
+    web::AppJson,
 };
 
 use super::{

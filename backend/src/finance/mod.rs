@@ -21,16 +21,17 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
+    clock::rfc3339,
     crypto::sha256_hex,
     db::{self, finance as fdb},
     error::{AppError, Result},
-    http::{json::parse, pagination, rfc3339, AppJson, AppQuery},
     keys::auth::{
         Caller, ReadAccounts, ReadBudgets, ReadTransactions, WriteAccounts, WriteBudgets,
         WriteTransactions,
     },
     openapi::responses::BodyErrors,
     state::AppState,
+    web::{json::parse, pagination, AppJson, AppQuery},
 };
 
 const MAX_BATCH: usize = 1000;

@@ -15,14 +15,12 @@ use ipnet::IpNet;
 
 use crate::{
     error::{error_response, AppError},
+    request_meta::{has_bearer, ClientIp},
     state::AppState,
 };
 
 /// The client's address: the socket peer, or, behind trusted proxies, the right-most
 /// `X-Forwarded-For` entry that is not itself a trusted proxy.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientIp(pub IpAddr);
-
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
     if !is_trusted(&peer) {
@@ -134,30 +132,6 @@ fn nul_parameter(query: &str) -> Option<String> {
                 k.into_owned()
             }
         })
-}
-
-const BEARER: &[u8] = b"bearer ";
-
-/// The credential of an `Authorization: Bearer <token>` value (trimmed, possibly empty), or
-/// `None` when the scheme is not Bearer.
-pub fn bearer_token(value: &HeaderValue) -> Option<&str> {
-    // On bytes: this runs on every key request, and `to_str` would first check every byte.
-    let v = value.as_bytes();
-    let (scheme, token) = v.split_at_checked(BEARER.len())?;
-    if !scheme.eq_ignore_ascii_case(BEARER) {
-        return None;
-    }
-    std::str::from_utf8(token.trim_ascii()).ok()
-}
-
-/// Whether the request carries `Authorization: Bearer …`, whatever the credential: such a
-/// request is never session-authenticated, and the key extractor judges the credential.
-pub fn has_bearer(headers: &HeaderMap) -> bool {
-    headers.get(header::AUTHORIZATION).is_some_and(|v| {
-        v.as_bytes()
-            .get(..BEARER.len())
-            .is_some_and(|s| s.eq_ignore_ascii_case(BEARER))
-    })
 }
 
 /// product.md §8: a state-changing request without a Bearer header is refused when its
@@ -325,6 +299,7 @@ pub async fn track_metrics(req: Request, next: Next) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::request_meta::{bearer_token, has_bearer};
 
     #[test]
     fn bearer_tokens_are_read_case_insensitively_and_trimmed() {

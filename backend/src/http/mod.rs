@@ -1,21 +1,15 @@
 //! Router assembly: the API routes, the docs, and the layers every request passes through.
 
-pub mod json;
 pub mod middleware;
-pub mod pagination;
-
-pub use json::{AppJson, AppQuery};
-pub use middleware::{has_bearer, ClientIp};
 
 use axum::{
-    extract::{DefaultBodyLimit, FromRequestParts},
-    http::{header, request::Parts, StatusCode},
+    extract::DefaultBodyLimit,
+    http::{header, StatusCode},
     middleware::{from_fn, from_fn_with_state},
     response::IntoResponse,
     routing::get,
     Router,
 };
-use std::convert::Infallible;
 use tower::ServiceBuilder;
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
@@ -27,33 +21,6 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::{auth::session::DbSessionStore, error::AppError, openapi, ops, state::AppState};
 
 pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
-
-/// Who is asking: client IP (proxy-aware) and user agent, for audit rows and sessions.
-#[derive(Debug, Clone, Default)]
-pub struct RequestMeta {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
-
-impl RequestMeta {
-    pub fn from_parts(parts: &Parts) -> Self {
-        Self {
-            ip: parts.extensions.get::<ClientIp>().map(|c| c.0.to_string()),
-            user_agent: parts
-                .headers
-                .get(header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .map(|ua| ua.chars().filter(|c| !c.is_control()).take(512).collect()),
-        }
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
-    type Rejection = Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
-        Ok(Self::from_parts(parts))
-    }
-}
 
 /// Every documented route. The OpenAPI document is derived from exactly this router.
 pub fn api_routes() -> OpenApiRouter<AppState> {
@@ -111,15 +78,4 @@ pub fn app(state: AppState) -> Router {
                 .layer(from_fn(crate::keys::auth::rate_limit_headers)),
         )
         .with_state(state)
-}
-
-/// RFC 3339 in UTC from unix seconds.
-pub fn rfc3339(ts: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(ts)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
 }

@@ -29,8 +29,8 @@ use crate::{
     db::{self, keys::KeyRow},
     error::{AppError, Result},
     front::{read_through, Front, Generations},
-    http::RequestMeta,
     ratelimit::{Decision, Rate},
+    request_meta::RequestMeta,
     state::AppState,
 };
 
@@ -103,9 +103,7 @@ thread_local! {
     static FRONT: RefCell<Front<KeyDigest, Arc<CachedKey>>> = RefCell::default();
 }
 
-/// Hashing for the in-process maps on the request path: seeded per process like std's SipHash,
-/// several times cheaper.
-pub type Hasher = foldhash::quality::RandomState;
+pub use crate::hashing::Hasher;
 
 /// A cached key row, the principal it authenticates (built once, shared by every request that
 /// uses the key), and when this replica last queued a usage report for it, so busy keys cost one
@@ -575,7 +573,7 @@ async fn authenticate(
             "The Authorization header does not hold a pfn API key.",
         )
     };
-    let token = crate::http::middleware::bearer_token(auth)
+    let token = crate::request_meta::bearer_token(auth)
         .filter(|t| !t.is_empty())
         .ok_or_else(malformed)?;
     let digest: KeyDigest = Sha256::digest(token.as_bytes()).into();
@@ -633,7 +631,7 @@ fn denied(key: &CachedKey, now: i64, parts: &Parts, reason: &'static str) -> Usa
 fn failure_bucket(parts: &Parts) -> String {
     format!(
         "keyfail:{}",
-        crate::auth::ip_key(&RequestMeta::from_parts(parts))
+        crate::request_meta::ip_key(&RequestMeta::from_parts(parts))
     )
 }
 

@@ -25,12 +25,14 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     audit::{self, Event, Outcome},
     auth::session::SessionUser,
+    clock::rfc3339,
     crypto::sha256_hex,
     db::{self, keys::KeyRow},
     error::{AppError, Result},
-    http::{pagination, rfc3339, AppJson, AppQuery, RequestMeta},
     openapi::responses::{BodyErrors, Unauthenticated},
+    request_meta::RequestMeta,
     state::AppState,
+    web::{pagination, AppJson, AppQuery},
 };
 use auth::{Caller, ANSWER_HEADERS};
 

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use url::Url;
 
 use super::wire;
-use crate::{config::TarabutConfig, state::Clock};
+use crate::{clock::Clock, config::TarabutConfig};
 
 /// What went wrong upstream, in terms our callers can act on.
 #[derive(Debug, thiserror::Error)]

@@ -13,8 +13,8 @@ use std::{
 };
 
 use crate::{
+    clock::Clock,
     config::{Config, TarabutTarget},
-    state::Clock,
 };
 pub use client::{Client, TarabutError};
 

@@ -16,14 +16,16 @@ use super::{sync, TarabutError, EXPIRING_SOON_SECS};
 use crate::{
     audit::{self, Event, Outcome},
     auth::session::SessionUser,
+    clock::rfc3339,
     db::{self, banks as bdb},
     error::{AppError, Result},
     finance::{AuthErrors, OwnersOnly, WorkspaceParam},
-    http::{rfc3339, AppJson, AppQuery, RequestMeta},
     keys::auth::{Caller, Owner, ReadConnections, WriteConnections},
     openapi::responses::BodyErrors,
     ratelimit::Rate,
+    request_meta::RequestMeta,
     state::AppState,
+    web::{AppJson, AppQuery},
 };
 
 /// How long a started Connect flow may take.

@@ -256,7 +256,7 @@ pub fn parse_time(s: &str) -> Option<i64> {
 
 /// `2023-01-01T15:34:12Z`, the form the transaction filters take.
 pub fn format_time(ts: i64) -> String {
-    crate::http::rfc3339(ts)
+    crate::clock::rfc3339(ts)
 }
 
 #[cfg(test)]

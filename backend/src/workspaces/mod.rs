@@ -13,14 +13,16 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     audit::{self, Event, Outcome},
     auth::session::SessionUser,
+    clock::rfc3339,
     crypto::{random_token, sha256_hex},
     db::{self, workspaces as wdb},
     email::Email,
     error::{AppError, Result},
-    http::{pagination, rfc3339, AppJson, AppQuery, RequestMeta},
     mail::Template,
     openapi::responses::{BodyErrors, Unauthenticated},
+    request_meta::RequestMeta,
     state::AppState,
+    web::{pagination, AppJson, AppQuery},
 };
 
 const INVITATION_TTL: i64 = 7 * 24 * 3600;

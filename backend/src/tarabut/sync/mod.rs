@@ -251,7 +251,7 @@ pub async fn refresh_balance(
         return Ok(());
     };
     let now = state.clock.now();
-    let day = crate::http::rfc3339(now)
+    let day = crate::clock::rfc3339(now)
         .get(..10)
         .unwrap_or_default()
         .to_string();
