@@ -17,7 +17,8 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    audit::{self, routes::AuditQuery, Event, Outcome},
+    audit::{self, Event, Outcome},
+    audit_log::{self, AuditQuery},
     auth::session::SessionUser,
     clock::rfc3339,
     db::{self, users::UserRow},
@@ -190,14 +191,14 @@ async fn set_disabled(
         // On the admin's log (what they did) and on the user's (what was done to them).
         audit::record(
             &mut tx,
-            state,
+            &state.clock,
             meta,
             Event::own(kind, &admin.0.user.id, Outcome::Success).on("user", id),
         )
         .await?;
         audit::record(
             &mut tx,
-            state,
+            &state.clock,
             meta,
             Event {
                 user_id: Some(id),
@@ -274,11 +275,11 @@ async fn user_audit_log(
     if db::users::by_id(&state.db.pool, &id).await?.is_none() {
         return Err(AppError::not_found());
     }
-    let page = audit::routes::page(&state, &id, q).await?;
+    let page = audit_log::page(&state, &id, q).await?;
     let mut conn = state.db.pool.acquire().await?;
     audit::record(
         &mut conn,
-        &state,
+        &state.clock,
         &meta,
         Event::own("admin.audit_viewed", &admin.0.user.id, Outcome::Success).on("user", &id),
     )

@@ -137,7 +137,7 @@ async fn admin_create(config: Config, email: &str, keep_credentials: bool) -> an
     for (kind, target) in feed {
         db::invalidations::insert(&db.pool, db.backend, &db::new_id(), kind, &target).await?;
     }
-    let web = crate::state::Web::new(&config, config.listen.port());
+    let web = crate::config::Web::new(&config, config.listen.port());
     let Some(token) = promoted.set_password_token else {
         println!(
             "{} is an admin; its password, sessions, sign-ins and keys were kept.",

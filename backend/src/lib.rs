@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod audit_log;
 pub mod auth;
 pub mod cli;
 pub mod clock;
@@ -42,12 +43,13 @@ use secrecy::ExposeSecret;
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
-    config::Config,
+    clock::Clock,
+    config::{Config, Web},
     db::Db,
     mail::{MailQueue, Transport},
     password::Passwords,
     ratelimit::LocalLimiter,
-    state::{AppState, Clock, Inner, Web},
+    state::{AppState, Inner},
 };
 
 /// Connects and migrates the database, loads the secret, and assembles the state for a server
@@ -64,13 +66,13 @@ pub async fn build(config: Config, port: u16, clock: Clock) -> anyhow::Result<Ap
         }
     }
     let web = Web::new(&config, port);
-    let secrets = crypto::Keyring::new(
+    let secrets = Arc::new(crypto::Keyring::new(
         load_secret(&config)?,
         config
             .secret_previous
             .as_ref()
             .map(|s| s.expose_secret().as_bytes().to_vec()),
-    );
+    ));
     let transport = Transport::from_config(&config)?;
     let passwords = Passwords::new(config.limits.hash_concurrency).await?;
     ops::metrics_handle();
@@ -107,7 +109,7 @@ pub async fn build(config: Config, port: u16, clock: Clock) -> anyhow::Result<Ap
         banks,
         limiter,
         redis,
-        mail: MailQueue::new(transport),
+        mail: MailQueue::new(transport, web.clone(), secrets.clone(), clock.clone()),
         config,
         web,
         db,
@@ -120,7 +122,7 @@ pub async fn build(config: Config, port: u16, clock: Clock) -> anyhow::Result<Ap
         usage: Default::default(),
     });
     auth::bootstrap_admin(&state).await?;
-    let resealed = mail::reseal_outbox(&state).await?;
+    let resealed = mail::reseal_outbox(&state.db, &state.mail).await?;
     if resealed > 0 {
         tracing::info!(
             mails = resealed,
@@ -172,7 +174,11 @@ pub async fn serve_app(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let worker = tokio::spawn(mail::run_worker(state.clone(), stop_rx.clone()));
+    let worker = tokio::spawn(mail::run_worker(
+        state.db.clone(),
+        state.mail.clone(),
+        stop_rx.clone(),
+    ));
     let janitor = tokio::spawn(housekeeping(state.clone(), stop_rx.clone()));
     let usage = tokio::spawn(keys::auth::run_usage_writer(state.clone(), stop_rx.clone()));
     let feed = tokio::spawn(coherence::run_feed(state.clone(), stop_rx.clone()));

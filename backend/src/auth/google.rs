@@ -480,7 +480,7 @@ pub async fn google_callback(
         } else {
             audit::record(
                 &mut tx,
-                &state,
+                &state.clock,
                 &meta,
                 Event::own("identity.linked", link_to, Outcome::Success).on("identity", PROVIDER),
             )
@@ -508,7 +508,7 @@ pub async fn google_callback(
                 .await?;
                 audit::record(
                     &mut tx,
-                    &state,
+                    &state.clock,
                     &meta,
                     Event::own("identity.linked", &existing.id, Outcome::Success)
                         .on("identity", PROVIDER),
@@ -531,10 +531,10 @@ pub async fn google_callback(
                 )
                 .await?;
                 let reclaimed = Event::own("user.reclaimed", &squatted.id, Outcome::Success);
-                audit::record(&mut tx, &state, &meta, reclaimed).await?;
+                audit::record(&mut tx, &state.clock, &meta, reclaimed).await?;
                 let linked = Event::own("identity.linked", &squatted.id, Outcome::Success)
                     .on("identity", PROVIDER);
-                audit::record(&mut tx, &state, &meta, linked).await?;
+                audit::record(&mut tx, &state.clock, &meta, linked).await?;
                 db::users::by_id(&mut *tx, &squatted.id).await?
             }
             None => {
@@ -571,7 +571,7 @@ pub async fn google_callback(
                     .await?;
                 audit::record(
                     &mut tx,
-                    &state,
+                    &state.clock,
                     &meta,
                     Event::own("user.signup", &id, Outcome::Success),
                 )
@@ -586,7 +586,7 @@ pub async fn google_callback(
     if user.disabled_at.is_some() {
         audit::record(
             &mut tx,
-            &state,
+            &state.clock,
             &meta,
             Event::own("user.login", &user.id, Outcome::Denied),
         )
@@ -596,7 +596,7 @@ pub async fn google_callback(
     }
     audit::record(
         &mut tx,
-        &state,
+        &state.clock,
         &meta,
         Event::own("user.login", &user.id, Outcome::Success),
     )
@@ -635,7 +635,7 @@ pub async fn unlink_google(
     if db::users::unlink_identity(&mut *tx, PROVIDER, &user.user.id).await? {
         audit::record(
             &mut tx,
-            &state,
+            &state.clock,
             &meta,
             Event::own("identity.unlinked", &user.user.id, Outcome::Success)
                 .on("identity", PROVIDER),

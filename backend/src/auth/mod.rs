@@ -126,7 +126,7 @@ pub async fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
         let to = existing.map_or(email.display.clone(), |u| u.email);
         state
             .mail
-            .enqueue(&mut tx, state, &to, Template::AdminSetPassword { token })
+            .enqueue(&mut tx, &to, Template::AdminSetPassword { token })
             .await?;
     }
     tx.commit().await?;
@@ -204,9 +204,15 @@ async fn record_failure(
         target: user_id.map(|id| ("user", id)),
         outcome,
     };
-    audit::record(&mut tx, state, meta, ev(kind, Outcome::Failure)).await?;
+    audit::record(&mut tx, &state.clock, meta, ev(kind, Outcome::Failure)).await?;
     if locked {
-        audit::record(&mut tx, state, meta, ev("user.locked", Outcome::Success)).await?;
+        audit::record(
+            &mut tx,
+            &state.clock,
+            meta,
+            ev("user.locked", Outcome::Success),
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(())

@@ -71,7 +71,6 @@ async fn queue_reset_mail(state: &AppState, email: &Email) -> Result<()> {
                 .mail
                 .enqueue(
                     &mut tx,
-                    state,
                     &user.email,
                     Template::ResetPassword {
                         name: user.name,
@@ -83,7 +82,7 @@ async fn queue_reset_mail(state: &AppState, email: &Email) -> Result<()> {
         None => {
             state
                 .mail
-                .enqueue(&mut tx, state, &email.display, Template::NoAccount)
+                .enqueue(&mut tx, &email.display, Template::NoAccount)
                 .await?;
         }
     }
@@ -145,7 +144,7 @@ pub(super) async fn reset_password(
     db::throttle::clear(&mut *tx, &normalize_email(&user.email)).await?;
     audit::record(
         &mut tx,
-        &state,
+        &state.clock,
         &meta,
         Event::own("password.reset", &user.id, Outcome::Success),
     )
@@ -154,7 +153,7 @@ pub(super) async fn reset_password(
         for kind in ["user.email_verified", "user.reclaimed"] {
             audit::record(
                 &mut tx,
-                &state,
+                &state.clock,
                 &meta,
                 Event::own(kind, &user.id, Outcome::Success),
             )
@@ -167,10 +166,7 @@ pub(super) async fn reset_password(
         providers: db::users::linked_providers(&mut *tx, &user.id).await?,
         keys: db::keys::active_names(&mut *tx, &user.id, now).await?,
     };
-    state
-        .mail
-        .enqueue(&mut tx, &state, &user.email, template)
-        .await?;
+    state.mail.enqueue(&mut tx, &user.email, template).await?;
     tx.commit().await?;
     state.mail.wake();
     state.forget_user(&user.id).await;
@@ -246,7 +242,7 @@ pub(super) async fn change_password(
     db::throttle::clear(&mut *tx, &key).await?;
     audit::record(
         &mut tx,
-        &state,
+        &state.clock,
         &meta,
         Event::own("password.changed", &user.id, Outcome::Success),
     )

@@ -97,7 +97,7 @@ pub(super) async fn login(
         let mut conn = state.db.pool.acquire().await?;
         audit::record(
             &mut conn,
-            &state,
+            &state.clock,
             &meta,
             Event::own("user.login", &user.id, Outcome::Denied),
         )
@@ -119,7 +119,7 @@ pub(super) async fn login(
     let mut tx = state.db.begin().await?;
     audit::record(
         &mut tx,
-        &state,
+        &state.clock,
         &meta,
         Event::own("user.login", &user.id, Outcome::Success),
     )
@@ -223,7 +223,7 @@ pub(super) async fn end_session(
         return Err(AppError::not_found());
     }
     let ev = Event::own("session.revoked", &auth.user.id, Outcome::Success).on("session", &id);
-    audit::record(&mut tx, &state, &meta, ev).await?;
+    audit::record(&mut tx, &state.clock, &meta, ev).await?;
     tx.commit().await?;
     state.forget_user(&auth.user.id).await;
     if id == auth.session_id {
@@ -248,7 +248,7 @@ pub(super) async fn end_other_sessions(
     db::sessions::delete_all(&mut *tx, &auth.user.id, Some(&auth.session_id)).await?;
     audit::record(
         &mut tx,
-        &state,
+        &state.clock,
         &meta,
         Event::own("session.revoked", &auth.user.id, Outcome::Success),
     )

@@ -93,7 +93,6 @@ async fn register(
                 .mail
                 .enqueue(
                     &mut tx,
-                    state,
                     &existing.email,
                     Template::AlreadyRegistered {
                         name: existing.name,
@@ -136,7 +135,6 @@ async fn register(
                 .mail
                 .enqueue(
                     &mut tx,
-                    state,
                     &email.display,
                     Template::VerifyEmail {
                         name: name.to_string(),
@@ -146,7 +144,7 @@ async fn register(
                 .await?;
             audit::record(
                 &mut tx,
-                state,
+                &state.clock,
                 meta,
                 Event::own("user.signup", &id, Outcome::Success),
             )
@@ -184,7 +182,7 @@ pub(super) async fn verify_email(
     if db::users::mark_verified(&mut *tx, &user_id, now).await? {
         audit::record(
             &mut tx,
-            &state,
+            &state.clock,
             &meta,
             Event::own("user.email_verified", &user_id, Outcome::Success),
         )
@@ -251,10 +249,7 @@ async fn resend_if_unverified(state: &AppState, email_normalized: &str) -> Resul
         name: user.name,
         token,
     };
-    state
-        .mail
-        .enqueue(&mut tx, state, &user.email, template)
-        .await?;
+    state.mail.enqueue(&mut tx, &user.email, template).await?;
     tx.commit().await?;
     state.mail.wake();
     Ok(())

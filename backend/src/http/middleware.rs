@@ -209,7 +209,7 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
 /// tower-sessions ends a session with a bare `name=; Path=/; Max-Age=0` cookie. Browsers ignore
 /// a `__Host-` cookie without `Secure`, so that deletion would never reach them and the dead
 /// cookie would stay: the deletion carries the session cookie's own attributes instead.
-fn complete_session_removal(headers: &mut HeaderMap, web: &crate::state::Web) {
+fn complete_session_removal(headers: &mut HeaderMap, web: &crate::config::Web) {
     let removal = format!("{}=;", web.cookie_name);
     let mut cookies: Vec<HeaderValue> = headers
         .get_all(header::SET_COOKIE)
@@ -232,7 +232,7 @@ fn complete_session_removal(headers: &mut HeaderMap, web: &crate::state::Web) {
 }
 
 /// The deletion of the session cookie, with the attributes the cookie was set with.
-fn session_removal_cookie(web: &crate::state::Web) -> HeaderValue {
+fn session_removal_cookie(web: &crate::config::Web) -> HeaderValue {
     let secure = if web.secure_cookies { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
         "{}=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax{secure}",

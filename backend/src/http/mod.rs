@@ -32,7 +32,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::tarabut::routes::router())
         .merge(crate::insights::router())
         .merge(crate::admin::router())
-        .merge(crate::audit::routes::router())
+        .merge(crate::audit_log::router())
         .merge(ops::router())
 }
 

@@ -415,7 +415,7 @@ async fn key_event(
     let ev = crate::audit::Event::own(kind, user_id, outcome)
         .on("api_key", key_id)
         .by_key(key_id);
-    crate::audit::record(&mut conn, state, meta, ev).await
+    crate::audit::record(&mut conn, &state.clock, meta, ev).await
 }
 
 /// Where the extractor leaves its rate-limit decision for [`rate_limit_headers`].

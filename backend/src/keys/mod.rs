@@ -183,7 +183,7 @@ async fn create_key(
     .await?;
     audit::record(
         &mut tx,
-        &state,
+        &state.clock,
         &meta,
         Event::own("key.created", &who.user.id, Outcome::Success).on("api_key", &row.id),
     )
@@ -269,7 +269,7 @@ async fn revoke_key(
     if db::keys::revoke(&mut *tx, &row.id, state.clock.now()).await? {
         audit::record(
             &mut tx,
-            &state,
+            &state.clock,
             &meta,
             Event::own("key.revoked", &who.user.id, Outcome::Success).on("api_key", &row.id),
         )
@@ -332,7 +332,7 @@ async fn rotate_key(
     .await?;
     audit::record(
         &mut tx,
-        &state,
+        &state.clock,
         &meta,
         Event::own("key.rotated", &who.user.id, Outcome::Success).on("api_key", &old.id),
     )

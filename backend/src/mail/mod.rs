@@ -13,24 +13,37 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 use sqlx::AnyConnection;
 use tokio::sync::{watch, Notify};
 
-use crate::{crypto, db, state::AppState};
+use crate::{
+    clock::Clock,
+    config::Web,
+    crypto::{self, Keyring},
+    db::{self, Db},
+};
 
 /// At most this many mails per recipient per hour (product.md §8); further ones are dropped.
 const PER_RECIPIENT_PER_HOUR: i64 = 5;
 const MAX_ATTEMPTS: i64 = 8;
 const LEASE_SECS: i64 = 120;
 
+/// The outbox: what mail is queued with and sent by (its links' origin, the secret that seals
+/// bodies at rest, the clock, the transport).
 #[derive(Clone)]
 pub struct MailQueue {
     wake: Arc<Notify>,
     transport: Arc<Transport>,
+    web: Arc<Web>,
+    secrets: Arc<Keyring>,
+    clock: Clock,
 }
 
 impl MailQueue {
-    pub fn new(transport: Transport) -> Self {
+    pub fn new(transport: Transport, web: Web, secrets: Arc<Keyring>, clock: Clock) -> Self {
         Self {
             wake: Arc::new(Notify::new()),
             transport: Arc::new(transport),
+            web: Arc::new(web),
+            secrets,
+            clock,
         }
     }
 
@@ -39,11 +52,10 @@ impl MailQueue {
     pub async fn enqueue(
         &self,
         conn: &mut AnyConnection,
-        state: &AppState,
         to: &str,
         template: Template,
     ) -> sqlx::Result<bool> {
-        let now = state.clock.now();
+        let now = self.clock.now();
         let recipient_key = crate::email::normalize(to);
         if db::outbox::count_recent(&mut *conn, &recipient_key, now - 3600).await?
             >= PER_RECIPIENT_PER_HOUR
@@ -54,8 +66,8 @@ impl MailQueue {
             );
             return Ok(false);
         }
-        let (subject, body) = template.render(&state.web);
-        let sealed = state.secrets.seal(crypto::OUTBOX, &body);
+        let (subject, body) = template.render(&self.web);
+        let sealed = self.secrets.seal(crypto::OUTBOX, &body);
         let id = db::new_id();
         db::outbox::insert(
             &mut *conn,
@@ -79,49 +91,46 @@ impl MailQueue {
 }
 
 /// Sends due mail until `shutdown` flips; wakes on [`MailQueue::wake`] or every 5 s.
-pub async fn run_worker(state: AppState, mut shutdown: watch::Receiver<bool>) {
+pub async fn run_worker(db: Db, mail: MailQueue, mut shutdown: watch::Receiver<bool>) {
     loop {
         // Each pass in its own task: a bug that panics in one pass must not stop delivery.
-        match tokio::spawn(send_due(state.clone())).await {
+        match tokio::spawn(send_due(db.clone(), mail.clone())).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(error = ?e, "mail worker pass failed"),
             Err(e) => tracing::error!(error = %e, "mail worker pass panicked"),
         }
         tokio::select! {
-            _ = state.mail.wake.notified() => {}
+            _ = mail.wake.notified() => {}
             _ = tokio::time::sleep(Duration::from_secs(5)) => {}
             _ = shutdown.changed() => return,
         }
     }
 }
 
-async fn send_due(state: AppState) -> anyhow::Result<()> {
-    let now = state.clock.now();
-    for id in db::outbox::due_ids(&state.db.pool, now, 20).await? {
-        let Some(mail) = db::outbox::claim(&state.db.pool, &id, now, LEASE_SECS).await? else {
+async fn send_due(db: Db, mail: MailQueue) -> anyhow::Result<()> {
+    let now = mail.clock.now();
+    for id in db::outbox::due_ids(&db.pool, now, 20).await? {
+        let Some(claimed) = db::outbox::claim(&db.pool, &id, now, LEASE_SECS).await? else {
             continue;
         };
-        let result = match state.secrets.open(crypto::OUTBOX, &mail.body_sealed) {
+        let result = match mail.secrets.open(crypto::OUTBOX, &claimed.body_sealed) {
             Some(crypto::Opened { text: body, .. }) => {
-                state
-                    .mail
-                    .transport
-                    .send(&id, &mail.recipient, &mail.subject, &body)
+                mail.transport
+                    .send(&id, &claimed.recipient, &claimed.subject, &body)
                     .await
             }
             None => Err(anyhow::anyhow!(
                 "cannot open the sealed body (was PFN_SECRET changed?)"
             )),
         };
-        let now = state.clock.now();
+        let now = mail.clock.now();
         match result {
-            Ok(()) => db::outbox::mark_sent(&state.db.pool, &id, now).await?,
+            Ok(()) => db::outbox::mark_sent(&db.pool, &id, now).await?,
             Err(e) => {
-                let attempts = mail.attempts + 1;
+                let attempts = claimed.attempts + 1;
                 let retry_at = (attempts < MAX_ATTEMPTS).then(|| now + backoff_secs(attempts));
                 tracing::warn!(mail_id = %id, attempts, error = %e, gives_up = retry_at.is_none(), "mail send failed");
-                db::outbox::mark_failed(&state.db.pool, &id, now, retry_at, &format!("{e:#}"))
-                    .await?;
+                db::outbox::mark_failed(&db.pool, &id, now, retry_at, &format!("{e:#}")).await?;
             }
         }
     }
@@ -131,19 +140,19 @@ async fn send_due(state: AppState) -> anyhow::Result<()> {
 /// After a `PFN_SECRET` rotation: seals every unsent mail that the previous secret sealed
 /// under the current one, so the previous secret can be dropped once this has run. Returns
 /// how many; mail that neither secret opens is left for the worker to report as failed.
-pub async fn reseal_outbox(state: &AppState) -> anyhow::Result<u64> {
-    if !state.secrets.rotating() {
+pub async fn reseal_outbox(db: &Db, mail: &MailQueue) -> anyhow::Result<u64> {
+    if !mail.secrets.rotating() {
         return Ok(0);
     }
     let mut resealed = 0;
-    for (id, sealed) in db::outbox::unsent_bodies(&state.db.pool).await? {
-        if let Some(opened) = state
+    for (id, sealed) in db::outbox::unsent_bodies(&db.pool).await? {
+        if let Some(opened) = mail
             .secrets
             .open(crypto::OUTBOX, &sealed)
             .filter(|o| o.stale)
         {
-            let fresh = state.secrets.seal(crypto::OUTBOX, &opened.text);
-            db::outbox::replace_body(&state.db.pool, &id, &sealed, &fresh).await?;
+            let fresh = mail.secrets.seal(crypto::OUTBOX, &opened.text);
+            db::outbox::replace_body(&db.pool, &id, &sealed, &fresh).await?;
             resealed += 1;
         }
     }

@@ -1,6 +1,6 @@
 //! The mails pfn sends. Plain text, one link per line.
 
-use crate::state::Web;
+use crate::config::Web;
 
 pub enum Template {
     VerifyEmail {

@@ -278,7 +278,7 @@ async fn bank_callback(
     if created {
         audit::record(
             &mut tx,
-            &state,
+            &state.clock,
             &meta,
             Event::own("bank.connected", &user.user.id, Outcome::Success)
                 .on("bank_connection", &conn.id),
@@ -464,7 +464,7 @@ async fn delete_connection(
         if let Some(k) = &caller.key {
             ev = ev.by_key(&k.id);
         }
-        audit::record(&mut tx, &state, &meta, ev).await?;
+        audit::record(&mut tx, &state.clock, &meta, ev).await?;
     }
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)

@@ -222,7 +222,7 @@ async fn invite_member(
         };
         state
             .mail
-            .enqueue(&mut tx, &state, &email.display, template)
+            .enqueue(&mut tx, &email.display, template)
             .await?;
     }
     tx.commit().await?;
@@ -278,7 +278,7 @@ async fn remove_member(
         Event::own("workspace.member_removed", &user_id, Outcome::Success).on("workspace", &id);
     audit::record(
         &mut tx,
-        &state,
+        &state.clock,
         &meta,
         Event {
             actor_user_id: Some(&who.user.id),
@@ -354,7 +354,7 @@ async fn revoke_invitation(
         Outcome::Success,
     )
     .on("invitation", &invitation_id);
-    audit::record(&mut tx, &state, &meta, ev).await?;
+    audit::record(&mut tx, &state.clock, &meta, ev).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -411,7 +411,7 @@ async fn accept_invitation(
     if wdb::add_member(&mut *tx, &workspace_id, &who.user.id, &role, now).await? {
         let ev = Event::own("workspace.member_added", &who.user.id, Outcome::Success)
             .on("workspace", &workspace_id);
-        audit::record(&mut tx, &state, &meta, ev).await?;
+        audit::record(&mut tx, &state.clock, &meta, ev).await?;
     }
     let row = wdb::get_for(&mut *tx, &workspace_id, &who.user.id)
         .await?
