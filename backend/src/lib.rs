@@ -8,9 +8,9 @@ pub mod admin;
 pub mod audit;
 pub mod audit_log;
 pub mod auth;
+pub mod cache;
 pub mod cli;
 pub mod clock;
-pub mod coherence;
 pub mod config;
 pub mod crypto;
 pub mod db;
@@ -18,7 +18,6 @@ pub mod email;
 pub mod error;
 pub mod files;
 pub mod finance;
-pub mod front;
 pub mod hashing;
 pub mod http;
 pub mod insights;
@@ -103,6 +102,7 @@ pub async fn build(config: Config, port: u16, clock: Clock) -> anyhow::Result<Ap
         .clone()
         .map(auth::google::Google::new)
         .transpose()?;
+    let caches = cache::Caches::new(db.clone(), redis.clone());
     let state = AppState::new(Inner {
         google,
         spa_dir,
@@ -116,9 +116,7 @@ pub async fn build(config: Config, port: u16, clock: Clock) -> anyhow::Result<Ap
         clock,
         passwords,
         secrets,
-        keys: Default::default(),
-        sessions: Default::default(),
-        feed: Default::default(),
+        caches,
         usage: Default::default(),
     });
     auth::bootstrap_admin(&state).await?;
@@ -181,14 +179,14 @@ pub async fn serve_app(
     ));
     let janitor = tokio::spawn(housekeeping(state.clone(), stop_rx.clone()));
     let usage = tokio::spawn(keys::auth::run_usage_writer(state.clone(), stop_rx.clone()));
-    let feed = tokio::spawn(coherence::run_feed(state.clone(), stop_rx.clone()));
-    let listener_task = state.redis.clone().map(|link| {
-        tokio::spawn(redis_link::run_invalidation_listener(
-            state.clone(),
-            link,
-            stop_rx.clone(),
-        ))
-    });
+    let feed = tokio::spawn(cache::coherence::run_feed(
+        state.caches.clone(),
+        stop_rx.clone(),
+    ));
+    let invalidations = tokio::spawn(cache::coherence::run_listener(
+        state.caches.clone(),
+        stop_rx.clone(),
+    ));
     let scheduler = tokio::spawn(tarabut::sync::run_scheduler(
         state.clone(),
         stop_rx,
@@ -202,10 +200,7 @@ pub async fn serve_app(
     .await
     .context("serving")?;
     let _ = stop_tx.send(true);
-    let _ = tokio::join!(worker, janitor, usage, feed, scheduler);
-    if let Some(t) = listener_task {
-        let _ = t.await;
-    }
+    let _ = tokio::join!(worker, janitor, usage, feed, invalidations, scheduler);
     Ok(())
 }
 
@@ -218,7 +213,7 @@ async fn housekeeping(state: AppState, mut stop: watch::Receiver<bool>) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "session cleanup failed"),
         }
-        if let Err(e) = coherence::prune(&state).await {
+        if let Err(e) = cache::coherence::prune(&state.caches).await {
             tracing::warn!(error = %e, "cache invalidation cleanup failed");
         }
         tokio::select! {

@@ -12,14 +12,12 @@ use std::{
 };
 
 use async_trait::async_trait;
-use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
-use tokio::sync::{watch, RwLock};
+use tokio::sync::RwLock;
 
 use crate::{
     clock::Clock,
     ratelimit::{Decision, LocalLimiter, RateLimiter},
-    state::AppState,
 };
 
 /// A Redis command that takes longer than this counts as Redis being down.
@@ -83,9 +81,16 @@ impl RedisLink {
         }
     }
 
-    /// Where cache invalidations travel between replicas (`crate::coherence`).
+    /// Where cache invalidations travel between replicas (`crate::cache::coherence`).
     fn invalidation_channel(&self) -> String {
         format!("{}:invalidate", self.prefix)
+    }
+
+    /// A subscription to the invalidations other replicas publish.
+    pub async fn subscribe_invalidations(&self) -> redis::RedisResult<redis::aio::PubSub> {
+        let mut pubsub = self.client.get_async_pubsub().await?;
+        pubsub.subscribe(self.invalidation_channel()).await?;
+        Ok(pubsub)
     }
 
     pub fn is_up(&self) -> bool {
@@ -159,43 +164,6 @@ impl RedisLink {
             tracing::debug!(
                 "could not publish a cache invalidation; other replicas read it from the feed"
             );
-        }
-    }
-}
-
-/// Listens for cache invalidations from other replicas until `stop`. Messages sent while this
-/// replica was not subscribed are lost here, and read from the database's feed instead.
-pub async fn run_invalidation_listener(
-    state: AppState,
-    link: Arc<RedisLink>,
-    mut stop: watch::Receiver<bool>,
-) {
-    loop {
-        let subscribed = async {
-            let mut pubsub = link.client.get_async_pubsub().await?;
-            pubsub.subscribe(link.invalidation_channel()).await?;
-            redis::RedisResult::Ok(pubsub)
-        };
-        if let Ok(Ok(pubsub)) = tokio::time::timeout(Duration::from_secs(2), subscribed).await {
-            let mut messages = pubsub.into_on_message();
-            loop {
-                tokio::select! {
-                    msg = messages.next() => match msg {
-                        Some(m) => {
-                            if let Ok(payload) = m.get_payload::<String>() {
-                                crate::coherence::receive(&state, &payload);
-                            }
-                        }
-                        None => break,
-                    },
-                    _ = stop.changed() => return,
-                }
-            }
-            tracing::warn!("Redis subscription lost; reconnecting");
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            _ = stop.changed() => return,
         }
     }
 }

@@ -3,13 +3,7 @@
 use std::{ops::Deref, sync::Arc};
 
 pub use crate::{clock::Clock, config::Web};
-use crate::{
-    config::Config,
-    db::{invalidations::Kind, Db},
-    mail::MailQueue,
-    password::Passwords,
-    ratelimit::RateLimiter,
-};
+use crate::{config::Config, db::Db, mail::MailQueue, password::Passwords, ratelimit::RateLimiter};
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -22,12 +16,8 @@ pub struct Inner {
     pub passwords: Passwords,
     pub limiter: Arc<dyn RateLimiter>,
     pub mail: MailQueue,
-    /// Bearer-key lookups (invalidated on revoke/rotate).
-    pub keys: crate::keys::auth::KeyCache,
-    /// Sessions and their users (invalidated on every change to either).
-    pub sessions: crate::auth::cache::SessionCache,
-    /// Which cache invalidations this replica has applied ([`crate::coherence`]).
-    pub feed: crate::coherence::Feed,
+    /// API keys, sessions and users, kept true across replicas ([`crate::cache`]).
+    pub caches: crate::cache::Caches,
     /// Key usage, written off the request path.
     pub usage: crate::keys::auth::UsageRecorder,
     /// Redis (`PFN_REDIS_URL`): shared rate limits and cache invalidation across replicas.
@@ -49,20 +39,20 @@ impl AppState {
     }
 
     /// After a key (by its stored hash) was revoked, rotated or changed: drops it from every
-    /// replica's cache, so the change holds everywhere ([`crate::coherence`]).
+    /// replica's cache ([`crate::cache::Caches::forget_key`]).
     pub async fn forget_key(&self, key_hash: &str) {
-        crate::coherence::announce(self, Kind::Key, key_hash).await;
+        self.caches.forget_key(key_hash).await;
     }
 
     /// After a change to a user, their password, sign-in providers or sessions has committed:
     /// drops the user and their sessions from every replica's cache.
     pub async fn forget_user(&self, user_id: &str) {
-        crate::coherence::announce(self, Kind::User, user_id).await;
+        self.caches.forget_user(user_id).await;
     }
 
     /// After a session was saved or deleted: drops it from every replica's cache.
-    pub async fn forget_session(&self, digest: &crate::auth::cache::SessionDigest) {
-        crate::coherence::announce(self, Kind::Session, &hex::encode(digest)).await;
+    pub async fn forget_session(&self, digest: &crate::cache::sessions::SessionDigest) {
+        self.caches.forget_session(digest).await;
     }
 }
 

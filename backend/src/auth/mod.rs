@@ -6,7 +6,6 @@
 //! and signup to medians within 5 %. Lockout counts are keyed by the submitted email whether or
 //! not an account exists.
 
-pub mod cache;
 pub mod credentials;
 pub mod google;
 mod password;

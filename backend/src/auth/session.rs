@@ -10,7 +10,6 @@ use std::{collections::HashMap, sync::Arc};
 
 use async_trait::async_trait;
 use axum::{extract::FromRequestParts, http::request::Parts};
-use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use time::OffsetDateTime;
 use tower_sessions::{
@@ -21,9 +20,10 @@ use tower_sessions::{
 
 use sha2::{Digest, Sha256};
 
-use super::cache::{CachedRecord, CachedUser, SessionDigest};
+use crate::cache::sessions::{
+    password_fingerprint, AuthData, CachedRecord, CachedUser, SessionDigest,
+};
 use crate::{
-    crypto::sha256_hex,
     db::{self, users::UserRow},
     error::{AppError, Result},
     request_meta::RequestMeta,
@@ -35,28 +35,6 @@ pub const ABSOLUTE_SECS: i64 = 30 * 24 * 3600;
 /// `last_seen_at` granularity: the most a session row is written by reads.
 const TOUCH_SECS: i64 = 3600;
 const KEY: &str = "auth";
-
-/// What a signed-in session holds. Not secret: the secret is the cookie itself.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AuthData {
-    pub uid: String,
-    /// Public id for the sessions list.
-    pub sid: String,
-    pub ip: Option<String>,
-    pub ua: Option<String>,
-    pub created: i64,
-    pub seen: i64,
-    /// Fingerprint of the password hash at sign-in: a password reset or change that commits
-    /// while this sign-in was in flight (so after its delete-all-sessions ran) still ends it.
-    #[serde(default)]
-    pub pw: String,
-}
-
-/// A short digest of the stored password hash ("" without a password).
-pub fn password_fingerprint(hash: Option<&str>) -> String {
-    hash.map(|h| sha256_hex(h.as_bytes())[..16].to_string())
-        .unwrap_or_default()
-}
 
 #[derive(Clone)]
 pub struct DbSessionStore {
@@ -149,7 +127,7 @@ impl SessionStore for DbSessionStore {
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let digest = digest_of(id);
         let now = self.state.clock.now();
-        let cache = &self.state.sessions;
+        let cache = &self.state.caches.sessions;
         if let Some(hit) = cache.record(&digest, now).filter(|r| r.expires_at > now) {
             return Ok(Some(Record {
                 id: *id,
@@ -257,10 +235,10 @@ pub async fn cached_user(
     user_id: &str,
     now: i64,
 ) -> Result<Option<Arc<CachedUser>>> {
-    if let Some(hit) = state.sessions.user(user_id, now) {
+    if let Some(hit) = state.caches.sessions.user(user_id, now) {
         return Ok(Some(hit));
     }
-    let epoch = state.sessions.epoch();
+    let epoch = state.caches.sessions.epoch();
     let mut conn = state.db.pool.acquire().await?;
     let Some(row) = db::users::by_id(&mut *conn, user_id).await? else {
         return Ok(None);
@@ -294,7 +272,7 @@ pub async fn cached_user(
             .into(),
         row,
     });
-    state.sessions.put_user(epoch, user.clone());
+    state.caches.sessions.put_user(epoch, user.clone());
     Ok(Some(user))
 }
 
@@ -319,7 +297,7 @@ impl FromRequestParts<AppState> for SessionUser {
         // tower-sessions (which would copy and re-parse it); the store's own path otherwise.
         let cached = session
             .id()
-            .and_then(|id| state.sessions.record(&digest_of(&id), now))
+            .and_then(|id| state.caches.sessions.record(&digest_of(&id), now))
             .filter(|r| r.expires_at > now)
             .and_then(|r| r.auth.clone());
         let auth = match cached {

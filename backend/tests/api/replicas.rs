@@ -390,7 +390,7 @@ async fn a_replica_that_cannot_read_the_invalidation_feed_stops_serving_from_its
     // Cut B off the database and off Redis: it hears nothing of the revocation.
     proxy.cut();
     redis_proxy.cut();
-    let bound = backend::coherence::STALE_AFTER + Duration::from_secs(1);
+    let bound = backend::cache::coherence::STALE_AFTER + Duration::from_secs(1);
     let took = revocation_reaches(&a, &b, &id, &key, bound).await;
     eprintln!("a replica cut off the feed stopped answering from its cache after {took:?}");
     proxy.restore();

@@ -20,14 +20,39 @@
 use std::{cell::RefCell, collections::HashMap, sync::Arc, time::Duration};
 
 use moka::sync::Cache;
+use serde::{Deserialize, Serialize};
 
-use super::session::AuthData;
 use crate::{
-    coherence::{Epoch, FillGate},
+    cache::{
+        coherence::{Epoch, FillGate},
+        local::{read_through, Front, Generations},
+    },
+    crypto::sha256_hex,
     db::users::UserRow,
-    front::{read_through, Front, Generations},
     hashing::Hasher,
 };
+
+/// What a signed-in session holds. Not secret: the secret is the cookie itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthData {
+    pub uid: String,
+    /// Public id for the sessions list.
+    pub sid: String,
+    pub ip: Option<String>,
+    pub ua: Option<String>,
+    pub created: i64,
+    pub seen: i64,
+    /// Fingerprint of the password hash at sign-in: a password reset or change that commits
+    /// while this sign-in was in flight (so after its delete-all-sessions ran) still ends it.
+    #[serde(default)]
+    pub pw: String,
+}
+
+/// A short digest of the stored password hash ("" without a password).
+pub fn password_fingerprint(hash: Option<&str>) -> String {
+    hash.map(|h| sha256_hex(h.as_bytes())[..16].to_string())
+        .unwrap_or_default()
+}
 
 /// SHA-256 of a session id.
 pub type SessionDigest = [u8; 32];

@@ -26,12 +26,11 @@ use std::{
     time::Duration,
 };
 
+use futures_util::StreamExt;
 use tokio::sync::watch;
 
-use crate::{
-    db::{self, invalidations::Kind},
-    state::AppState,
-};
+use super::Caches;
+use crate::db::{self, invalidations::Kind};
 
 /// How often each replica reads the feed.
 pub const POLL: Duration = Duration::from_millis(500);
@@ -98,7 +97,7 @@ impl FillGate {
 
 /// This replica's side of the feed: which invalidations it has applied.
 #[derive(Default)]
-pub struct Feed {
+pub(super) struct Feed {
     /// Ids applied (from here, Redis or the table), with their stamps, kept for the overlap.
     applied: Mutex<HashMap<String, i64>>,
     /// The database clock at the last successful read (ms); 0 before the first.
@@ -126,14 +125,14 @@ const UNSTAMPED: i64 = i64::MAX;
 const MAX_APPLIED: usize = 100_000;
 
 /// Drops what this replica caches of `target`.
-fn apply_locally(state: &AppState, kind: Kind, target: &str) {
+fn apply_locally(caches: &Caches, kind: Kind, target: &str) {
     match kind {
-        Kind::Key => state.keys.invalidate(target),
-        Kind::User => state.sessions.forget_user(target),
+        Kind::Key => caches.keys.invalidate(target),
+        Kind::User => caches.sessions.forget_user(target),
         Kind::Session => {
             let mut digest = [0u8; 32];
             if hex::decode_to_slice(target, &mut digest).is_ok() {
-                state.sessions.forget_session(&digest);
+                caches.sessions.forget_session(&digest);
             }
         }
     }
@@ -141,17 +140,16 @@ fn apply_locally(state: &AppState, kind: Kind, target: &str) {
 
 /// After a change to a key, a user or a session has committed: drops it here at once, and on
 /// every other replica through Redis and the feed table.
-pub async fn announce(state: &AppState, kind: Kind, target: &str) {
-    apply_locally(state, kind, target);
+pub async fn announce(caches: &Caches, kind: Kind, target: &str) {
+    apply_locally(caches, kind, target);
     let id = db::new_id();
     // Stamped by the database; this replica applied it already and skips it when read back.
-    state.feed.first_time(&id, UNSTAMPED);
-    if let Err(e) =
-        db::invalidations::insert(&state.db.pool, state.db.backend, &id, kind, target).await
-    {
+    caches.feed.first_time(&id, UNSTAMPED);
+    let db = &caches.db;
+    if let Err(e) = db::invalidations::insert(&db.pool, db.backend, &id, kind, target).await {
         tracing::error!(error = %e, kind = kind.as_str(), "could not record a cache invalidation; other replicas drop it within 30 s");
     }
-    if let Some(link) = &state.redis {
+    if let Some(link) = &caches.redis {
         link.publish_invalidation(&message(&id, kind, target)).await;
     }
 }
@@ -162,7 +160,7 @@ fn message(id: &str, kind: Kind, target: &str) -> String {
 }
 
 /// An invalidation from Redis (another replica's [`announce`]).
-pub fn receive(state: &AppState, payload: &str) {
+fn receive(caches: &Caches, payload: &str) {
     let mut parts = payload.splitn(3, ' ');
     let (Some(id), Some(kind), Some(target)) = (parts.next(), parts.next(), parts.next()) else {
         return;
@@ -170,40 +168,40 @@ pub fn receive(state: &AppState, payload: &str) {
     let Some(kind) = Kind::parse(kind) else {
         return;
     };
-    if state.feed.first_time(id, UNSTAMPED) {
-        apply_locally(state, kind, target);
+    if caches.feed.first_time(id, UNSTAMPED) {
+        apply_locally(caches, kind, target);
     }
 }
 
-/// Empties every cache (after missing invalidations, e.g. a Redis reconnect).
-pub fn clear_caches(state: &AppState) {
-    state.keys.clear();
-    state.sessions.clear();
+/// Empties every cache.
+fn clear_caches(caches: &Caches) {
+    caches.keys.clear();
+    caches.sessions.clear();
 }
 
-fn set_caching(state: &AppState, on: bool) {
-    state.keys.gate().set_enabled(on);
-    state.sessions.gate().set_enabled(on);
+fn set_caching(caches: &Caches, on: bool) {
+    caches.keys.gate().set_enabled(on);
+    caches.sessions.gate().set_enabled(on);
 }
 
 /// Reads the feed table every [`POLL`] until `stop`; turns the caches off while it cannot.
-pub async fn run_feed(state: AppState, mut stop: watch::Receiver<bool>) {
+pub async fn run_feed(caches: Caches, mut stop: watch::Receiver<bool>) {
     let mut last_ok = tokio::time::Instant::now();
     loop {
-        match tokio::time::timeout(STALE_AFTER / 2, read_feed(&state)).await {
+        match tokio::time::timeout(STALE_AFTER / 2, read_feed(&caches)).await {
             Ok(Ok(())) => {
                 last_ok = tokio::time::Instant::now();
-                if state.feed.stale.swap(false, Ordering::AcqRel) {
-                    set_caching(&state, true);
+                if caches.feed.stale.swap(false, Ordering::AcqRel) {
+                    set_caching(&caches, true);
                     tracing::info!(
                         "the cache invalidation feed is readable again: caching resumes"
                     );
                 }
             }
             Ok(Err(_)) | Err(_) if last_ok.elapsed() >= STALE_AFTER => {
-                if !state.feed.stale.swap(true, Ordering::AcqRel) {
-                    set_caching(&state, false);
-                    clear_caches(&state);
+                if !caches.feed.stale.swap(true, Ordering::AcqRel) {
+                    set_caching(&caches, false);
+                    clear_caches(&caches);
                     tracing::warn!("the cache invalidation feed is unreadable: serving without caches until it is back");
                 }
             }
@@ -219,26 +217,26 @@ pub async fn run_feed(state: AppState, mut stop: watch::Receiver<bool>) {
 
 /// One read: applies every invalidation stamped since the previous read (less the overlap)
 /// that this replica has not applied yet.
-async fn read_feed(state: &AppState) -> sqlx::Result<()> {
-    let pool = &state.db.pool;
-    let now_ms = db::invalidations::clock(pool, state.db.backend).await?;
+async fn read_feed(caches: &Caches) -> sqlx::Result<()> {
+    let pool = &caches.db.pool;
+    let now_ms = db::invalidations::clock(pool, caches.db.backend).await?;
     // The first read looks back one overlap too: a request may have filled a cache before it.
-    let previous = match state.feed.read_at_ms.load(Ordering::Acquire) {
+    let previous = match caches.feed.read_at_ms.load(Ordering::Acquire) {
         0 => now_ms,
         at => at,
     };
     for row in db::invalidations::since(pool, previous - OVERLAP_MS).await? {
         if let Some(kind) = row.kind {
-            if state.feed.first_time(&row.id, row.at_ms) {
-                apply_locally(state, kind, &row.target);
+            if caches.feed.first_time(&row.id, row.at_ms) {
+                apply_locally(caches, kind, &row.target);
             }
         }
     }
-    state.feed.read_at_ms.store(now_ms, Ordering::Release);
+    caches.feed.read_at_ms.store(now_ms, Ordering::Release);
     // Forget ids that no later read can return (stamped before the next window). Ids still
     // unstamped stay until their row is read.
     let horizon = now_ms - 2 * OVERLAP_MS;
-    state
+    caches
         .feed
         .applied
         .lock()
@@ -248,7 +246,41 @@ async fn read_feed(state: &AppState) -> sqlx::Result<()> {
 }
 
 /// Deletes feed rows no cache can still need (called by the hourly housekeeping).
-pub async fn prune(state: &AppState) -> sqlx::Result<u64> {
-    let now_ms = db::invalidations::clock(&state.db.pool, state.db.backend).await?;
-    db::invalidations::prune(&state.db.pool, now_ms - KEEP_MS).await
+pub async fn prune(caches: &Caches) -> sqlx::Result<u64> {
+    let db = &caches.db;
+    let now_ms = db::invalidations::clock(&db.pool, db.backend).await?;
+    db::invalidations::prune(&db.pool, now_ms - KEEP_MS).await
+}
+
+/// Applies invalidations other replicas publish on Redis until `stop`. Messages published
+/// while this replica was not subscribed are lost here, and read from the feed table instead.
+pub async fn run_listener(caches: Caches, mut stop: watch::Receiver<bool>) {
+    let Some(link) = caches.redis.clone() else {
+        return;
+    };
+    loop {
+        if let Ok(Ok(pubsub)) =
+            tokio::time::timeout(Duration::from_secs(2), link.subscribe_invalidations()).await
+        {
+            let mut messages = pubsub.into_on_message();
+            loop {
+                tokio::select! {
+                    msg = messages.next() => match msg {
+                        Some(m) => {
+                            if let Ok(payload) = m.get_payload::<String>() {
+                                receive(&caches, &payload);
+                            }
+                        }
+                        None => break,
+                    },
+                    _ = stop.changed() => return,
+                }
+            }
+            tracing::warn!("Redis subscription lost; reconnecting");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.changed() => return,
+        }
+    }
 }
