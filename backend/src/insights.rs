@@ -19,7 +19,7 @@ use crate::{
     finance::{money, parse_time, AuthErrors},
     keys::auth::{Caller, ReadInsights},
     state::AppState,
-    tarabut::routes::UpstreamErrors,
+    tarabut::UpstreamErrors,
     web::AppQuery,
 };
 

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod audit;
 pub mod audit_log;
 pub mod auth;
+pub mod banks;
 pub mod cache;
 pub mod cli;
 pub mod clock;
@@ -187,7 +188,7 @@ pub async fn serve_app(
         state.caches.clone(),
         stop_rx.clone(),
     ));
-    let scheduler = tokio::spawn(tarabut::sync::run_scheduler(
+    let scheduler = tokio::spawn(banks::sync::run_scheduler(
         state.clone(),
         stop_rx,
         Duration::from_secs(60),

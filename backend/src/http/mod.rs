@@ -29,7 +29,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::keys::router())
         .merge(crate::finance::router())
         .merge(crate::workspaces::router())
-        .merge(crate::tarabut::routes::router())
+        .merge(crate::banks::routes::router())
         .merge(crate::insights::router())
         .merge(crate::admin::router())
         .merge(crate::audit_log::router())

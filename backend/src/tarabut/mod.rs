@@ -1,9 +1,8 @@
-//! Tarabut open banking: the client and its token manager, bank connections, sync, and the
-//! bundled sandbox that stands in for Tarabut when none is configured.
+//! Tarabut open banking, as a service pfn uses: the client and its token manager, the wire
+//! format, the bundled sandbox that stands in for Tarabut when none is configured, and how its
+//! failures reach our clients. Bank connections and syncs are the `banks` feature.
 
 pub mod client;
-pub mod routes;
-pub mod sync;
 pub mod wire;
 
 use std::{
@@ -11,6 +10,8 @@ use std::{
     sync::Mutex,
     time::{Duration, Instant},
 };
+
+use shared::ErrorBody;
 
 use crate::{
     clock::Clock,
@@ -21,6 +22,21 @@ pub use client::{Client, TarabutError};
 /// Consents ending within this are flagged (`reauth_required`, `consentExpiringSoon`) so the
 /// user can renew in time.
 pub const EXPIRING_SOON_SECS: i64 = 7 * 86_400;
+
+/// Upstream failures, as our clients see them.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum UpstreamErrors {
+    /// `upstream_error`: Tarabut answered with an error (details are logged, not forwarded).
+    #[response(status = 502)]
+    BadGateway(ErrorBody),
+    /// `upstream_unavailable`: Tarabut is down or rate limiting us; retry later.
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
+    /// `upstream_timeout`: Tarabut did not answer in time.
+    #[response(status = 504)]
+    Timeout(ErrorBody),
+}
 
 /// Everything bank-related that lives as long as the server.
 pub struct Banks {

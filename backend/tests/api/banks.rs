@@ -59,7 +59,7 @@ async fn connect(app: &TestApp, provider: &str) -> String {
 async fn sync_now(app: &TestApp, id: &str) -> Value {
     // A person may start one sync a minute per connection.
     app.clock
-        .advance(backend::tarabut::sync::MANUAL_SYNC_EVERY_SECS);
+        .advance(backend::banks::sync::MANUAL_SYNC_EVERY_SECS);
     let res = app
         .post(&format!("/api/v1/banks/connections/{id}/sync"), json!({}))
         .await;
@@ -525,7 +525,7 @@ async fn a_sync_completes_exactly_through_thirty_percent_faults() {
 
 #[tokio::test]
 async fn an_interrupted_sync_resumes_to_exact_data() {
-    use backend::tarabut::sync::{run, Ran};
+    use backend::banks::sync::{run, Ran};
     let app = app_with_user("resume@example.com").await;
     let id = connect(&app, "BLUE").await;
     let (tarabut_id, _) = linked_accounts(&app, &id).await[0].clone();
@@ -925,7 +925,7 @@ async fn a_consent_tarabut_no_longer_knows_reads_as_revoked() {
 
 #[tokio::test]
 async fn the_scheduler_flags_expiring_consents_then_expires_them() {
-    use backend::tarabut::sync::schedule_once;
+    use backend::banks::sync::schedule_once;
     let app = app_with_user("expiry@example.com").await;
     let id = connect(&app, "BLUE").await;
     let c = wait_for_sync(&app, &id).await;
@@ -1027,9 +1027,9 @@ async fn one_replica_at_a_time_holds_a_connections_sync_lease() {
         .await
         .unwrap();
     assert_eq!(
-        backend::tarabut::sync::run(&app.state, &sync_id, None)
+        backend::banks::sync::run(&app.state, &sync_id, None)
             .await
             .unwrap(),
-        backend::tarabut::sync::Ran::Skipped
+        backend::banks::sync::Ran::Skipped
     );
 }

@@ -246,7 +246,7 @@ async fn without_redis_a_replica_keeps_serving_with_its_own_limits_and_says_so()
 
 #[tokio::test]
 async fn two_replicas_never_run_the_same_sync_at_once() {
-    use backend::tarabut::sync::{run, Ran};
+    use backend::banks::sync::{run, Ran};
     // both replicas talk to one Tarabut (a sandbox started here)
     let sandbox = tarabut_sandbox::Sandbox::start(
         "127.0.0.1:0",

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use rand::Rng;
 
-use super::TarabutError;
+use crate::tarabut::TarabutError;
 use crate::{db, state::AppState};
 use mapping::pick_balance;
 use pass::pass;
@@ -293,7 +293,7 @@ pub async fn schedule_once(state: &AppState) -> anyhow::Result<()> {
     let now = state.clock.now();
     let mut conn = state.db.pool.acquire().await?;
     let (expired, warned) =
-        db::banks::check_consents(&mut conn, now, super::EXPIRING_SOON_SECS).await?;
+        db::banks::check_consents(&mut conn, now, crate::tarabut::EXPIRING_SOON_SECS).await?;
     drop(conn);
     if expired + warned > 0 {
         tracing::info!(

@@ -1,8 +1,8 @@
 //! What Tarabut's wire types become in our tables: balances, account kinds and hints, and
 //! transactions stored exactly or not at all.
 
-use super::super::wire;
 use crate::db::banks::SyncedTx;
+use crate::tarabut::wire;
 
 /// Available before booked, closing before interim; in the account's currency.
 pub(super) fn pick_balance(balances: &[wire::Balance], currency: &str) -> Option<i64> {

@@ -12,7 +12,8 @@ use shared::{banks::*, ErrorBody, Page};
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{sync, TarabutError, EXPIRING_SOON_SECS};
+use super::sync;
+use crate::tarabut::{wire, TarabutError, UpstreamErrors, EXPIRING_SOON_SECS};
 use crate::{
     audit::{self, Event, Outcome},
     auth::session::SessionUser,
@@ -41,21 +42,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sync_connection))
         .routes(routes!(get_sync))
         .routes(routes!(refresh_balances))
-}
-
-/// Upstream failures, as our clients see them.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
-pub enum UpstreamErrors {
-    /// `upstream_error`: Tarabut answered with an error (details are logged, not forwarded).
-    #[response(status = 502)]
-    BadGateway(ErrorBody),
-    /// `upstream_unavailable`: Tarabut is down or rate limiting us; retry later.
-    #[response(status = 503)]
-    Unavailable(ErrorBody),
-    /// `upstream_timeout`: Tarabut did not answer in time.
-    #[response(status = 504)]
-    Timeout(ErrorBody),
 }
 
 /// Banks that can be connected.
@@ -237,7 +223,7 @@ async fn bank_callback(
         .await
         .ok()
         .and_then(|c| c.expiry_date)
-        .and_then(|d| super::wire::parse_time(&d));
+        .and_then(|d| wire::parse_time(&d));
 
     let mut tx = state.db.begin().await?;
     if !bdb::use_intent(&mut *tx, &intent.intent_id, now).await? {
