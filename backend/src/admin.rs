@@ -3,8 +3,8 @@
 //! from the route guard); every admin action is audited on the admin and on the user.
 
 use axum::{
-    extract::{FromRequestParts, Path, State},
-    http::{request::Parts, StatusCode},
+    extract::{Path, State},
+    http::StatusCode,
     Json,
 };
 use serde::Deserialize;
@@ -17,16 +17,18 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
+    access::{Admin, AdminErrors},
     audit::{self, Event, Outcome},
     audit_log::{self, AuditQuery},
-    auth::session::SessionUser,
     clock::rfc3339,
     db::{self, users::UserRow},
     error::{AppError, Result},
-    openapi::responses::Unauthenticated,
     request_meta::RequestMeta,
     state::AppState,
-    web::{pagination, AppQuery},
+    web::{
+        responses::Unauthenticated,
+        {pagination, AppQuery},
+    },
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -36,35 +38,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(disable_user))
         .routes(routes!(enable_user))
         .routes(routes!(user_audit_log))
-}
-
-/// A signed-in administrator.
-pub struct Admin(pub SessionUser);
-
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        let user = SessionUser::from_request_parts(parts, state).await?;
-        if user.user.role != "admin" {
-            tracing::debug!(user_id = %user.user.id, "admin route refused");
-            return Err(AppError::new(
-                StatusCode::FORBIDDEN,
-                "admin_required",
-                "Only administrators can do this.",
-            ));
-        }
-        Ok(Self(user))
-    }
-}
-
-/// How admin routes refuse.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
-pub enum AdminErrors {
-    /// `admin_required` (a signed-in non-admin), `session_required` (an API key) or `csrf_rejected`.
-    #[response(status = 403)]
-    Forbidden(ErrorBody),
 }
 
 fn view(u: UserRow) -> AdminUser {
@@ -145,7 +118,7 @@ async fn get_user(
         .await?
         .ok_or_else(AppError::not_found)?;
     let now = state.clock.now();
-    let idle = crate::auth::session::IDLE_SECS;
+    let idle = crate::access::session::IDLE_SECS;
     let active_sessions = db::sessions::count_live(&mut *conn, &id, now, idle).await?;
     let active_keys = db::keys::count_active(&mut *conn, &id, now).await?;
     Ok(Json(AdminUserDetail {

@@ -7,13 +7,15 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    auth::session::SessionUser,
+    access::session::SessionUser,
     clock::rfc3339,
     db,
     error::Result,
-    openapi::responses::Unauthenticated,
     state::AppState,
-    web::{pagination, AppQuery},
+    web::{
+        responses::Unauthenticated,
+        {pagination, AppQuery},
+    },
 };
 
 pub fn router() -> OpenApiRouter<AppState> {

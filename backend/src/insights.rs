@@ -13,14 +13,13 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
+    access::{AuthErrors, Caller, ReadInsights},
     clock::rfc3339,
     db,
     error::{AppError, Result},
-    finance::{money, parse_time, AuthErrors},
-    keys::auth::{Caller, ReadInsights},
     state::AppState,
     tarabut::UpstreamErrors,
-    web::AppQuery,
+    web::{values::money, values::parse_time, AppQuery},
 };
 
 /// The longest window one request may cover (the sums are computed on the fly).

@@ -4,6 +4,7 @@
 //! [`Config`](config::Config) and a bound listener into [`AppState`](state::AppState), and
 //! [`serve`] runs it until shutdown.
 
+pub mod access;
 pub mod admin;
 pub mod audit;
 pub mod audit_log;
@@ -33,6 +34,7 @@ pub mod request_meta;
 pub mod spa;
 pub mod state;
 pub mod tarabut;
+pub mod usage;
 pub mod web;
 pub mod workspaces;
 
@@ -179,7 +181,7 @@ pub async fn serve_app(
         stop_rx.clone(),
     ));
     let janitor = tokio::spawn(housekeeping(state.clone(), stop_rx.clone()));
-    let usage = tokio::spawn(keys::auth::run_usage_writer(state.clone(), stop_rx.clone()));
+    let usage = tokio::spawn(keys::usage::run_writer(state.clone(), stop_rx.clone()));
     let feed = tokio::spawn(cache::coherence::run_feed(
         state.caches.clone(),
         stop_rx.clone(),
@@ -209,7 +211,7 @@ pub async fn serve_app(
 async fn housekeeping(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
         let now = state.clock.now();
-        match db::sessions::delete_expired(&state.db.pool, now, auth::session::IDLE_SECS).await {
+        match db::sessions::delete_expired(&state.db.pool, now, access::session::IDLE_SECS).await {
             Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "session cleanup failed"),

@@ -19,7 +19,7 @@ pub struct Inner {
     /// API keys, sessions and users, kept true across replicas ([`crate::cache`]).
     pub caches: crate::cache::Caches,
     /// Key usage, written off the request path.
-    pub usage: crate::keys::auth::UsageRecorder,
+    pub usage: crate::usage::UsageRecorder,
     /// Redis (`PFN_REDIS_URL`): shared rate limits and cache invalidation across replicas.
     pub redis: Option<Arc<crate::redis_link::RedisLink>>,
     /// Google sign-in, when configured.

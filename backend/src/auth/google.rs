@@ -36,7 +36,7 @@ use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 use utoipa::IntoParams;
 
-use super::session::{self, SessionUser};
+use crate::access::session::{self, SessionUser};
 use crate::{
     audit::{self, Event, Outcome},
     config::GoogleConfig,

@@ -9,18 +9,17 @@
 pub mod credentials;
 pub mod google;
 mod password;
-pub mod session;
 mod signin;
 mod signup;
 
+use crate::access::session::view_of;
 use axum::{http::StatusCode, Json};
-use shared::{Role, StatusBody, User};
+use shared::{StatusBody, User};
 use sqlx::AnyConnection;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     audit::{self, Event, Outcome},
-    clock::rfc3339,
     db::{self, users::UserRow},
     email::Email,
     error::{AppError, Result},
@@ -73,24 +72,6 @@ async fn limit(state: &AppState, code: &'static str, key: String, rate: Rate) ->
 pub async fn user_view(conn: &mut AnyConnection, u: &UserRow) -> Result<User> {
     let providers = db::users::linked_providers(conn, &u.id).await?;
     Ok(view_of(u, providers))
-}
-
-/// How the API shows a user.
-pub(crate) fn view_of(u: &UserRow, linked_providers: Vec<String>) -> User {
-    User {
-        id: u.id.clone(),
-        email: u.email.clone(),
-        name: u.name.clone(),
-        role: if u.role == "admin" {
-            Role::Admin
-        } else {
-            Role::User
-        },
-        email_verified: u.email_verified_at.is_some(),
-        created_at: rfc3339(u.created_at),
-        has_password: u.password_hash.is_some(),
-        linked_providers,
-    }
 }
 
 /// `PFN_BOOTSTRAP_ADMIN_EMAIL`, at start-up: that account is made admin the way

@@ -6,21 +6,20 @@ use shared::{ChangePasswordRequest, EmailRequest, ErrorBody, ResetPasswordReques
 
 use super::{
     accepted, after_answering, check_password_size, credentials, mail_request_gate, record_failure,
-    session::{self, SessionUser},
     RESET_TTL,
 };
 use crate::{
+    access::session::{self, SessionUser},
     audit::{self, Event, Outcome},
     crypto::{random_token, sha256_hex},
     db::{self, tokens::Purpose},
     email::{normalize as normalize_email, Email},
     error::{AppError, Result},
     mail::Template,
-    openapi::responses::{BodyErrors, RateLimited, Unauthenticated},
     password,
     request_meta::RequestMeta,
     state::AppState,
-    web::AppJson,
+    web::{responses::BodyErrors, responses::RateLimited, responses::Unauthenticated, AppJson},
 };
 
 /// Ask for a password-reset link.

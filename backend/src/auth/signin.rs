@@ -10,22 +10,23 @@ use axum::{
 use shared::{ErrorBody, LoginRequest, Page, ProvidersBody, SessionInfo, UserBody};
 use tower_sessions::Session;
 
-use super::{
-    check_password_size, ip_key, limit, record_failure,
-    session::{self, SessionUser},
-    user_view,
-};
+use super::{check_password_size, ip_key, limit, record_failure, user_view};
 use crate::{
+    access::session::{self, SessionUser},
     audit::{self, Event, Outcome},
     clock::rfc3339,
     db::{self},
     email::normalize as normalize_email,
     error::{AppError, Result},
-    openapi::responses::{BodyErrors, RateLimited, Unauthenticated},
     ratelimit::Rate,
     request_meta::RequestMeta,
     state::AppState,
-    web::{pagination, AppJson, AppQuery},
+    web::{
+        responses::BodyErrors,
+        responses::RateLimited,
+        responses::Unauthenticated,
+        {pagination, AppJson, AppQuery},
+    },
 };
 
 /// Sign in with email and password.

@@ -16,12 +16,11 @@ use crate::{
     email::Email,
     error::{AppError, Result},
     mail::Template,
-    openapi::responses::{BodyErrors, RateLimited},
     password,
     ratelimit::Rate,
     request_meta::RequestMeta,
     state::AppState,
-    web::AppJson,
+    web::{responses::BodyErrors, responses::RateLimited, AppJson},
 };
 
 use super::{

@@ -15,18 +15,21 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::sync;
 use crate::tarabut::{wire, TarabutError, UpstreamErrors, EXPIRING_SOON_SECS};
 use crate::{
+    access::{
+        session::SessionUser, AuthErrors, Caller, Owner, OwnersOnly, ReadConnections,
+        WorkspaceParam, WriteConnections,
+    },
     audit::{self, Event, Outcome},
-    auth::session::SessionUser,
     clock::rfc3339,
     db::{self, banks as bdb},
     error::{AppError, Result},
-    finance::{AuthErrors, OwnersOnly, WorkspaceParam},
-    keys::auth::{Caller, Owner, ReadConnections, WriteConnections},
-    openapi::responses::BodyErrors,
     ratelimit::Rate,
     request_meta::RequestMeta,
     state::AppState,
-    web::{AppJson, AppQuery},
+    web::{
+        responses::BodyErrors,
+        {AppJson, AppQuery},
+    },
 };
 
 /// How long a started Connect flow may take.
@@ -322,7 +325,7 @@ async fn connection_view(state: &AppState, c: bdb::ConnectionRow) -> Result<Bank
             .map(|a| BankAccount {
                 balance: a
                     .balance_minor
-                    .map(|m| crate::finance::money(m, &a.currency)),
+                    .map(|m| crate::web::values::money(m, &a.currency)),
                 balance_at: a.balance_at.map(rfc3339),
                 account_id: a.account_id,
                 name: a.name,

@@ -72,7 +72,7 @@ pub struct CachedUser {
     /// The user as a browser session acts for them: every scope, their personal workspace
     /// (`None` only for a user without one, which is an error to act as).
     pub principal: Option<Arc<shared::keys::WhoAmI>>,
-    /// [`super::session::password_fingerprint`] of the row's hash, which sessions must match.
+    /// [`password_fingerprint`] of the row's hash, which sessions must match.
     pub password_fingerprint: String,
     /// The `GET /api/v1/auth/me` answer (a `UserBody`), serialised once.
     pub me_json: axum::body::Bytes,

@@ -2,6 +2,10 @@
 //! workspace (`?workspaceId=`, default the personal one, or the key's) and accepts a session or
 //! a key with the named scope.
 
+use crate::access::AuthErrors;
+use crate::access::WorkspaceParam;
+use crate::web::values::money;
+use crate::web::values::parse_time;
 use std::collections::{BTreeMap, HashMap};
 
 use axum::{
@@ -13,25 +17,27 @@ use axum::{
 use serde::Deserialize;
 use shared::{
     finance::*,
-    money::{exponent, format_minor, parse_minor, Money},
+    money::{exponent, parse_minor},
     ErrorBody, Page,
 };
-use time::{format_description::well_known::Rfc3339, Date, Month, OffsetDateTime};
+use time::{Date, Month};
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
+    access::{
+        Caller, ReadAccounts, ReadBudgets, ReadTransactions, WriteAccounts, WriteBudgets,
+        WriteTransactions,
+    },
     clock::rfc3339,
     crypto::sha256_hex,
     db::{self, finance as fdb},
     error::{AppError, Result},
-    keys::auth::{
-        Caller, ReadAccounts, ReadBudgets, ReadTransactions, WriteAccounts, WriteBudgets,
-        WriteTransactions,
-    },
-    openapi::responses::BodyErrors,
     state::AppState,
-    web::{json::parse, pagination, AppJson, AppQuery},
+    web::{
+        responses::BodyErrors,
+        {json::parse, pagination, AppJson, AppQuery},
+    },
 };
 
 const MAX_BATCH: usize = 1000;
@@ -47,43 +53,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(replace_budget, delete_budget))
 }
 
-/// `?workspaceId=`: which workspace the request acts in.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)] // read by the `Caller` extractor; declared here for the OpenAPI document
-pub struct WorkspaceParam {
-    /// Defaults to your personal workspace (session) or the key's workspace. Another workspace a
-    /// key does not belong to is 404.
-    #[param(example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d")]
-    workspace_id: Option<String>,
-}
-
-/// An amount or a total (which may leave `i64`) in `currency`.
-pub fn money(minor: impl Into<i128>, currency: &str) -> Money {
-    Money {
-        amount: format_minor(minor, exponent(currency).unwrap_or(2)),
-        currency: currency.to_string(),
-    }
-}
-
 fn text(fields: &mut BTreeMap<String, String>, key: String, value: &str, required: bool) {
     if required && value.trim().is_empty() {
         fields.insert(key, "is required".into());
     } else if value.chars().count() > TEXT_MAX {
         fields.insert(key, format!("must be at most {TEXT_MAX} characters"));
     }
-}
-
-/// A timestamp parameter: RFC 3339, or a date (`2026-11-01`, midnight UTC).
-pub fn parse_time(s: &str) -> Option<i64> {
-    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
-        return Some(t.unix_timestamp());
-    }
-    let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(s, &fmt)
-        .ok()
-        .map(|d| d.midnight().assume_utc().unix_timestamp())
 }
 
 /// `YYYY-MM` → `[start, end)` in unix seconds (UTC).
@@ -702,31 +677,4 @@ async fn delete_budget(
         return Err(AppError::not_found());
     }
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The 403 of owners-only key-or-session routes: listed after [`AuthErrors`], it replaces that
-/// set's 403.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
-pub enum OwnersOnly {
-    /// `forbidden` (a member of the workspace, not an owner), `insufficient_scope` (with
-    /// `fields.scope`) or `csrf_rejected`.
-    #[response(status = 403)]
-    Forbidden(ErrorBody),
-}
-
-/// How key-or-session routes can refuse a caller.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
-pub enum AuthErrors {
-    /// `missing_key`, `malformed_key`, `invalid_key`, `key_revoked`, `key_expired`, `account_disabled`.
-    #[response(status = 401, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"pfn\"`")))]
-    Unauthorized(ErrorBody),
-    /// `insufficient_scope` (with `fields.scope`) or `csrf_rejected`.
-    #[response(status = 403)]
-    Forbidden(ErrorBody),
-    /// `rate_limited`: this key's rate limit, or the operation's own (its description says);
-    /// `too_many_attempts`: too many refused keys from this address in a minute.
-    #[response(status = 429, headers(("Retry-After" = u64, description = "Seconds until one request is allowed")))]
-    RateLimited(ErrorBody),
 }

@@ -1,6 +1,7 @@
 //! Router assembly: the API routes, the docs, and the layers every request passes through.
 
 pub mod middleware;
+pub mod ratelimit_headers;
 
 use axum::{
     extract::DefaultBodyLimit,
@@ -18,7 +19,7 @@ use tower_http::{
 use tower_sessions::{cookie::SameSite, SessionManagerLayer};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::{auth::session::DbSessionStore, error::AppError, openapi, ops, state::AppState};
+use crate::{access::session::DbSessionStore, error::AppError, openapi, ops, state::AppState};
 
 pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
@@ -75,7 +76,7 @@ pub fn app(state: AppState) -> Router {
                 .layer(from_fn_with_state(state.clone(), middleware::resolve_client_ip))
                 .layer(from_fn(middleware::route_guards))
                 .layer(from_fn_with_state(state.clone(), middleware::csrf))
-                .layer(from_fn(crate::keys::auth::rate_limit_headers)),
+                .layer(from_fn(ratelimit_headers::rate_limit_headers)),
         )
         .with_state(state)
 }

@@ -2,7 +2,7 @@
 //! `whoami`. Key management needs a browser session; keys authenticate elsewhere through
 //! [`auth::Caller`].
 
-pub mod auth;
+pub mod usage;
 
 use axum::{
     body::Body,
@@ -23,18 +23,21 @@ use shared::{
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
+    access::session::SessionUser,
     audit::{self, Event, Outcome},
-    auth::session::SessionUser,
     clock::rfc3339,
     crypto::sha256_hex,
     db::{self, keys::KeyRow},
     error::{AppError, Result},
-    openapi::responses::{BodyErrors, Unauthenticated},
     request_meta::RequestMeta,
     state::AppState,
-    web::{pagination, AppJson, AppQuery},
+    web::{
+        responses::BodyErrors,
+        responses::Unauthenticated,
+        {pagination, AppJson, AppQuery},
+    },
 };
-use auth::{Caller, ANSWER_HEADERS};
+use crate::{access::Caller, web::ANSWER_HEADERS};
 
 const MAX_GRACE_SECS: i64 = 86_400;
 
@@ -87,7 +90,7 @@ async fn mint(
 ) -> Result<(KeyRow, String)> {
     let mut random = [0u8; 32];
     OsRng.fill_bytes(&mut random);
-    let secret = format_key(auth::server_key_env(state), random);
+    let secret = format_key(crate::access::server_key_env(state), random);
     let id = db::new_id();
     let now = state.clock.now();
     let expires_at = expiry_days.map(|d| now + d * 86_400);

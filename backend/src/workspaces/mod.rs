@@ -11,18 +11,21 @@ use shared::{validate::check_name, workspaces::*, ErrorBody, Page, StatusBody, T
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
+    access::session::SessionUser,
     audit::{self, Event, Outcome},
-    auth::session::SessionUser,
     clock::rfc3339,
     crypto::{random_token, sha256_hex},
     db::{self, workspaces as wdb},
     email::Email,
     error::{AppError, Result},
     mail::Template,
-    openapi::responses::{BodyErrors, Unauthenticated},
     request_meta::RequestMeta,
     state::AppState,
-    web::{pagination, AppJson, AppQuery},
+    web::{
+        responses::BodyErrors,
+        responses::Unauthenticated,
+        {pagination, AppJson, AppQuery},
+    },
 };
 
 const INVITATION_TTL: i64 = 7 * 24 * 3600;

@@ -20,9 +20,12 @@ use tower_sessions::{
 
 use sha2::{Digest, Sha256};
 
+use shared::{Role, User};
+
 use crate::cache::sessions::{
     password_fingerprint, AuthData, CachedRecord, CachedUser, SessionDigest,
 };
+use crate::clock::rfc3339;
 use crate::{
     db::{self, users::UserRow},
     error::{AppError, Result},
@@ -244,7 +247,7 @@ pub async fn cached_user(
         return Ok(None);
     };
     let me = shared::auth::UserBody {
-        user: super::view_of(
+        user: view_of(
             &row,
             db::users::linked_providers(&mut *conn, user_id).await?,
         ),
@@ -353,4 +356,22 @@ pub async fn refresh_fingerprint(session: &Session, new_hash: &str) -> Result<()
         session.insert(KEY, &auth).await?;
     }
     Ok(())
+}
+
+/// How the API shows a user.
+pub fn view_of(u: &UserRow, linked_providers: Vec<String>) -> User {
+    User {
+        id: u.id.clone(),
+        email: u.email.clone(),
+        name: u.name.clone(),
+        role: if u.role == "admin" {
+            Role::Admin
+        } else {
+            Role::User
+        },
+        email_verified: u.email_verified_at.is_some(),
+        created_at: rfc3339(u.created_at),
+        has_password: u.password_hash.is_some(),
+        linked_providers,
+    }
 }

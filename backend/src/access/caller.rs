@@ -1,31 +1,47 @@
-//! Bearer-key authentication: checksum → SHA-256 → in-process cache → database, scopes, the
-//! per-key rate limit, and last-used bookkeeping off the request path.
+//! The caller of a route that takes API keys or a browser session: who they are, in which
+//! workspace, with which scopes and role, checked once per request.
 
 use std::{
-    collections::HashMap,
     marker::PhantomData,
     sync::{Arc, Mutex},
 };
 
 use axum::{
-    extract::{FromRequestParts, Request},
-    http::{header, request::Parts, HeaderName, HeaderValue, StatusCode},
-    middleware::Next,
-    response::Response,
+    extract::FromRequestParts,
+    http::{header, request::Parts, HeaderValue, StatusCode},
 };
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use shared::keys::{parse_key, scope_allows, KeyEnv, WhoAmI};
-use tokio::sync::{mpsc, watch};
+use shared::ErrorBody;
+use utoipa::IntoParams;
 
 use crate::{
-    auth::session::SessionUser,
+    access::session::SessionUser,
     cache::keys::{CachedKey, KeyDigest},
     db::{self},
     error::{AppError, Result},
     ratelimit::{Decision, Rate},
     request_meta::RequestMeta,
     state::AppState,
+    usage::Usage,
 };
+
+/// Where the key extractor leaves its rate-limit decision for the layer that writes the
+/// `RateLimit-*` headers (`http::ratelimit_headers`).
+#[derive(Clone, Default)]
+pub struct RateSlot(Arc<Mutex<Option<Decision>>>);
+
+impl RateSlot {
+    fn set(&self, decision: Decision) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(decision);
+    }
+
+    /// What the extractor decided, if it ran.
+    pub fn decision(&self) -> Option<Decision> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
 
 /// Which scope a route needs from an API key (sessions have every scope), and whether only a
 /// workspace owner may call it.
@@ -69,233 +85,6 @@ scopes!(
     ReadConnections = "read:connections",
     WriteConnections = "write:connections",
 );
-
-/// A successful or refused key use, recorded off the request path.
-pub enum Usage {
-    Used {
-        key_id: String,
-        user_id: String,
-        at: i64,
-        meta: RequestMeta,
-    },
-    Denied {
-        key_id: String,
-        user_id: String,
-        at: i64,
-        meta: RequestMeta,
-        reason: &'static str,
-    },
-}
-
-/// A bounded queue of usage events; [`run_usage_writer`] (started by `serve`) drains it.
-pub struct UsageRecorder {
-    tx: mpsc::Sender<Usage>,
-    rx: Mutex<Option<mpsc::Receiver<Usage>>>,
-}
-
-impl Default for UsageRecorder {
-    fn default() -> Self {
-        let (tx, rx) = mpsc::channel(10_000);
-        Self {
-            tx,
-            rx: Mutex::new(Some(rx)),
-        }
-    }
-}
-
-impl UsageRecorder {
-    /// Never blocks and never fails the request: when the queue is full the event is dropped.
-    pub fn record(&self, usage: Usage) {
-        let _ = self.tx.try_send(usage);
-    }
-}
-
-/// Writes usage: `last_used_*` at most once a minute per key, `key.used` at most once an hour
-/// per key, `key.denied` at most once a minute per key and reason. Drains what is queued on stop.
-pub async fn run_usage_writer(state: AppState, mut stop: watch::Receiver<bool>) {
-    let Some(mut rx) = state
-        .usage
-        .rx
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take()
-    else {
-        return;
-    };
-    let mut seen = Seen::default();
-    loop {
-        tokio::select! {
-            usage = rx.recv() => match usage {
-                Some(u) => seen.write(&state, u).await,
-                None => return,
-            },
-            _ = stop.changed() => {
-                rx.close();
-                while let Ok(u) = rx.try_recv() {
-                    seen.write(&state, u).await;
-                }
-                return;
-            }
-        }
-    }
-}
-
-/// When each key's use was last written and audited.
-#[derive(Default)]
-struct Seen {
-    written: HashMap<String, i64>,
-    audited: HashMap<String, i64>,
-}
-
-impl Seen {
-    async fn write(&mut self, state: &AppState, usage: Usage) {
-        if self.written.len() > 100_000 {
-            self.written.clear();
-            self.audited.clear();
-        }
-        if let Err(e) = write_usage(state, usage, &mut self.written, &mut self.audited).await {
-            tracing::warn!(error = %e, "recording key usage failed");
-        }
-    }
-}
-
-async fn write_usage(
-    state: &AppState,
-    usage: Usage,
-    written: &mut HashMap<String, i64>,
-    audited: &mut HashMap<String, i64>,
-) -> anyhow::Result<()> {
-    let due = |map: &mut HashMap<String, i64>, key: String, at: i64, every: i64| {
-        let last = map.get(&key).copied();
-        let due = last.is_none_or(|t| at - t >= every);
-        if due {
-            map.insert(key, at);
-        }
-        due
-    };
-    match usage {
-        Usage::Used {
-            key_id,
-            user_id,
-            at,
-            meta,
-        } => {
-            if due(written, key_id.clone(), at, 60) {
-                db::keys::record_use(
-                    &state.db.pool,
-                    &key_id,
-                    at,
-                    meta.ip.as_deref(),
-                    meta.user_agent.as_deref(),
-                )
-                .await?;
-            }
-            if due(audited, format!("used:{key_id}"), at, 3600) {
-                key_event(
-                    state,
-                    "key.used",
-                    &key_id,
-                    &user_id,
-                    &meta,
-                    crate::audit::Outcome::Success,
-                )
-                .await?;
-            }
-        }
-        Usage::Denied {
-            key_id,
-            user_id,
-            at,
-            meta,
-            reason,
-        } => {
-            if due(audited, format!("denied:{reason}:{key_id}"), at, 60) {
-                key_event(
-                    state,
-                    "key.denied",
-                    &key_id,
-                    &user_id,
-                    &meta,
-                    crate::audit::Outcome::Denied,
-                )
-                .await?;
-            }
-        }
-    }
-    Ok(())
-}
-
-async fn key_event(
-    state: &AppState,
-    kind: &'static str,
-    key_id: &str,
-    user_id: &str,
-    meta: &RequestMeta,
-    outcome: crate::audit::Outcome,
-) -> sqlx::Result<()> {
-    let mut conn = state.db.pool.acquire().await?;
-    let ev = crate::audit::Event::own(kind, user_id, outcome)
-        .on("api_key", key_id)
-        .by_key(key_id);
-    crate::audit::record(&mut conn, &state.clock, meta, ev).await
-}
-
-/// Where the extractor leaves its rate-limit decision for [`rate_limit_headers`].
-#[derive(Clone, Default)]
-struct RateSlot(Arc<Mutex<Option<Decision>>>);
-
-/// Adds `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` to key-authenticated
-/// answers (the extractor decides; this layer writes the headers).
-const RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
-const RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
-const RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
-
-pub async fn rate_limit_headers(mut req: Request, next: Next) -> Response {
-    let slot = RateSlot::default();
-    req.extensions_mut().insert(slot.clone());
-    let mut res = next.run(req).await;
-    let decision = *slot.0.lock().unwrap_or_else(|e| e.into_inner());
-    // No headers when key limits are turned off (limit 0).
-    if let Some(d) = decision.filter(|d| d.limit > 0) {
-        let h = res.headers_mut();
-        // Room for these three and what the outer layers add (security headers, Cache-Control,
-        // the request id) in one step: a map that grows later re-hashes every header in it.
-        h.reserve(3 + LATER_HEADERS);
-        h.insert(RATELIMIT_LIMIT, number_value(d.limit.into()));
-        h.insert(RATELIMIT_REMAINING, number_value(d.remaining.into()));
-        h.insert(RATELIMIT_RESET, number_value(d.reset_secs));
-    }
-    res
-}
-
-/// Headers the layers outside [`rate_limit_headers`] add to an API answer, at most.
-const LATER_HEADERS: usize = 6;
-
-/// Headers of a key-authenticated answer with a body: its `Content-Type`, the three
-/// `RateLimit-*` and the later ones. A handler that makes its answer's header map this big
-/// spares it from growing.
-pub const ANSWER_HEADERS: usize = 1 + 3 + LATER_HEADERS;
-
-/// A number as a header value. Numbers below 1024 (every `RateLimit-*` value under the default
-/// limits) are static values made once: no formatting, allocating or freeing per answer.
-fn number_value(n: u64) -> HeaderValue {
-    const SMALL: usize = 1024;
-    static TABLE: std::sync::LazyLock<Vec<HeaderValue>> = std::sync::LazyLock::new(|| {
-        let digits: &'static str = (0..SMALL).map(|n| n.to_string()).collect::<String>().leak();
-        let mut end = 0;
-        (0..SMALL)
-            .map(|n| {
-                let start = end;
-                end += n.checked_ilog10().unwrap_or(0) as usize + 1;
-                HeaderValue::from_static(&digits[start..end])
-            })
-            .collect()
-    });
-    match usize::try_from(n).ok().and_then(|i| TABLE.get(i)) {
-        Some(v) => v.clone(),
-        None => HeaderValue::from(n),
-    }
-}
 
 /// The server's key kind: `pfn_test_` keys while the bundled Tarabut sandbox is in use (their
 /// data is sandbox data), `pfn_live_` against a real Tarabut. The other kind is `invalid_key`.
@@ -530,7 +319,7 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
                 .await
         };
         if let Some(slot) = parts.extensions.get::<RateSlot>() {
-            *slot.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(decision);
+            slot.set(decision);
         }
         if !decision.allowed {
             return Err(AppError::too_many("rate_limited", decision.retry_after));
@@ -551,29 +340,41 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// `?workspaceId=`: which workspace the request acts in.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // read by the `Caller` extractor; declared here for the OpenAPI document
+pub struct WorkspaceParam {
+    /// Defaults to your personal workspace (session) or the key's workspace. Another workspace a
+    /// key does not belong to is 404.
+    #[param(example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d")]
+    workspace_id: Option<String>,
+}
 
-    #[test]
-    fn number_values_are_the_decimal_numbers_inside_and_beyond_the_table() {
-        for n in [
-            0,
-            1,
-            9,
-            10,
-            99,
-            100,
-            599,
-            600,
-            999,
-            1000,
-            1023,
-            1024,
-            86_400,
-            u64::MAX,
-        ] {
-            assert_eq!(number_value(n).to_str().unwrap(), n.to_string(), "{n}");
-        }
-    }
+/// The 403 of owners-only key-or-session routes: listed after [`AuthErrors`], it replaces that
+/// set's 403.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum OwnersOnly {
+    /// `forbidden` (a member of the workspace, not an owner), `insufficient_scope` (with
+    /// `fields.scope`) or `csrf_rejected`.
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
+}
+
+/// How key-or-session routes can refuse a caller.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum AuthErrors {
+    /// `missing_key`, `malformed_key`, `invalid_key`, `key_revoked`, `key_expired`, `account_disabled`.
+    #[response(status = 401, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"pfn\"`")))]
+    Unauthorized(ErrorBody),
+    /// `insufficient_scope` (with `fields.scope`) or `csrf_rejected`.
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
+    /// `rate_limited`: this key's rate limit, or the operation's own (its description says);
+    /// `too_many_attempts`: too many refused keys from this address in a minute.
+    #[response(status = 429, headers(("Retry-After" = u64, description = "Seconds until one request is allowed")))]
+    RateLimited(ErrorBody),
 }

@@ -1,0 +1,16 @@
+//! Who may call a route, declared once, in the handler's signature: every extractor that
+//! admits or refuses a request lives here, with the OpenAPI response set that documents its
+//! refusals.
+//!
+//! - [`SessionUser`]: a signed-in browser session (API keys get 403 `session_required`).
+//! - [`Caller<Scope>`](Caller): a browser session or an API key with the scope, in a workspace;
+//!   [`Owner<Scope>`](Owner) for what only the workspace's owners may do.
+//! - [`Admin`]: a signed-in administrator.
+
+pub mod admin;
+pub mod caller;
+pub mod session;
+
+pub use admin::{Admin, AdminErrors};
+pub use caller::*;
+pub use session::SessionUser;

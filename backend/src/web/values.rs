@@ -1,0 +1,23 @@
+//! Values as the API writes and reads them: money, times.
+
+use shared::money::{exponent, format_minor, Money};
+use time::{format_description::well_known::Rfc3339, Date, OffsetDateTime};
+
+/// An amount or a total (which may leave `i64`) in `currency`.
+pub fn money(minor: impl Into<i128>, currency: &str) -> Money {
+    Money {
+        amount: format_minor(minor, exponent(currency).unwrap_or(2)),
+        currency: currency.to_string(),
+    }
+}
+
+/// A timestamp parameter: RFC 3339, or a date (`2026-11-01`, midnight UTC).
+pub fn parse_time(s: &str) -> Option<i64> {
+    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+        return Some(t.unix_timestamp());
+    }
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(s, &fmt)
+        .ok()
+        .map(|d| d.midnight().assume_utc().unix_timestamp())
+}
