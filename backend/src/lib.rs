@@ -25,6 +25,7 @@ pub mod http;
 pub mod insights;
 pub mod keys;
 pub mod mail;
+pub mod oidc;
 pub mod openapi;
 pub mod ops;
 pub mod password;
@@ -100,11 +101,7 @@ pub async fn build(config: Config, port: u16, clock: Clock) -> anyhow::Result<Ap
         Some(link) => Arc::new(redis_link::RedisLimiter::new(link.clone(), clock.clone())),
         None => Arc::new(LocalLimiter::new(clock.clone())),
     };
-    let google = config
-        .google
-        .clone()
-        .map(auth::google::Google::new)
-        .transpose()?;
+    let google = config.google.clone().map(oidc::Google::new).transpose()?;
     let caches = cache::Caches::new(db.clone(), redis.clone());
     let state = AppState::new(Inner {
         google,

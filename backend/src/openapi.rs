@@ -1,7 +1,10 @@
 //! The OpenAPI 3.1 document: the base (info, security schemes, tags) plus every route's
-//! `#[utoipa::path]`, collected by `http::api_routes()`. `openapi/openapi.json` in the repo is
+//! `#[utoipa::path]`, collected by [`api_routes`]. `openapi/openapi.json` in the repo is
 //! [`json`] verbatim; a test fails when it is stale.
 
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::state::AppState;
 use utoipa::{
     openapi::{
         security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
@@ -89,11 +92,25 @@ pub fn base() -> Doc {
     Base::openapi()
 }
 
+/// Every documented route. The OpenAPI document is derived from exactly this router.
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(base())
+        .merge(crate::auth::router())
+        .merge(crate::keys::router())
+        .merge(crate::finance::router())
+        .merge(crate::workspaces::router())
+        .merge(crate::banks::routes::router())
+        .merge(crate::insights::router())
+        .merge(crate::admin::router())
+        .merge(crate::audit_log::router())
+        .merge(crate::ops::router())
+}
+
 mod finish;
 
 /// The complete document: what the routes declare, then [`finish::finish`]ed.
 pub fn document() -> Doc {
-    let doc = crate::http::api_routes().split_for_parts().1;
+    let doc = api_routes().split_for_parts().1;
     let mut value = serde_json::to_value(&doc).expect("the OpenAPI document serialises");
     finish::finish(&mut value);
     serde_json::from_value(value).expect("the finished document is still an OpenAPI document")

@@ -23,7 +23,7 @@ pub struct Inner {
     /// Redis (`PFN_REDIS_URL`): shared rate limits and cache invalidation across replicas.
     pub redis: Option<Arc<crate::redis_link::RedisLink>>,
     /// Google sign-in, when configured.
-    pub google: Option<crate::auth::google::Google>,
+    pub google: Option<crate::oidc::Google>,
     /// The SPA build being served, if any (`PFN_SPA_DIR`).
     pub spa_dir: Option<std::path::PathBuf>,
     /// Tarabut: the client, the bundled sandbox when in use, sync bookkeeping.

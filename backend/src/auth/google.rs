@@ -9,27 +9,12 @@
 //! first ([`super::credentials::wipe`]). The provider's endpoints come from its discovery document
 //! (`PFN_GOOGLE_DISCOVERY_URL`), so tests and self-hosters can point it elsewhere.
 
-use std::{
-    sync::Mutex,
-    time::{Duration, Instant},
-};
-
 use axum::{
     extract::{Query, State},
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use oauth2::{
-    basic::{
-        BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
-        BasicTokenType,
-    },
-    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
-    ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
-    StandardRevocableToken, StandardTokenResponse, TokenUrl,
-};
-use secrecy::ExposeSecret;
+use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, Scope};
 use serde::{Deserialize, Serialize};
 use shared::{redirect::safe_return_to, ErrorBody};
 use subtle::ConstantTimeEq;
@@ -37,9 +22,9 @@ use tower_sessions::Session;
 use utoipa::IntoParams;
 
 use crate::access::session::{self, SessionUser};
+use crate::oidc::Google;
 use crate::{
     audit::{self, Event, Outcome},
-    config::GoogleConfig,
     crypto, db,
     error::{AppError, Result},
     request_meta::RequestMeta,
@@ -55,34 +40,6 @@ const COOKIE_LABEL: &[u8] = b"pfn/oauth-state/v1";
 const FLOW_TTL_SECS: i64 = 600;
 const PROVIDER: &str = "google";
 
-/// The provider's configuration and keys, fetched on first use and cached.
-pub struct Google {
-    config: GoogleConfig,
-    http: reqwest::Client,
-    cache: Mutex<Option<(Instant, Discovery, Jwks)>>,
-}
-
-#[derive(Clone, Deserialize)]
-struct Discovery {
-    issuer: String,
-    authorization_endpoint: String,
-    token_endpoint: String,
-    jwks_uri: String,
-}
-
-#[derive(Clone, Deserialize)]
-struct Jwks {
-    keys: Vec<Jwk>,
-}
-
-#[derive(Clone, Deserialize)]
-struct Jwk {
-    kid: Option<String>,
-    kty: String,
-    n: Option<String>,
-    e: Option<String>,
-}
-
 /// What the sealed cookie carries between `start` and `callback`.
 #[derive(Serialize, Deserialize)]
 struct Flow {
@@ -93,142 +50,6 @@ struct Flow {
     /// Set when a signed-in user is linking Google to their account.
     link_user_id: Option<String>,
     created: i64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct IdFields {
-    id_token: String,
-}
-impl ExtraTokenFields for IdFields {}
-
-type TokenResponse = StandardTokenResponse<IdFields, BasicTokenType>;
-type OidcClient = oauth2::Client<
-    BasicErrorResponse,
-    TokenResponse,
-    BasicTokenIntrospectionResponse,
-    StandardRevocableToken,
-    BasicRevocationErrorResponse,
-    EndpointSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointSet,
->;
-
-#[derive(Deserialize)]
-struct Claims {
-    sub: String,
-    email: Option<String>,
-    #[serde(default, deserialize_with = "lenient_bool")]
-    email_verified: bool,
-    nonce: Option<String>,
-    name: Option<String>,
-}
-
-/// Some providers send `"true"` as a string.
-fn lenient_bool<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::Bool(b) => b,
-        serde_json::Value::String(s) => s == "true",
-        _ => false,
-    })
-}
-
-impl Google {
-    pub fn new(config: GoogleConfig) -> anyhow::Result<Self> {
-        Ok(Self {
-            config,
-            // No redirects: an authorization server redirecting our back-channel calls is an
-            // SSRF vector (oauth2's advice).
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .timeout(Duration::from_secs(10))
-                .build()?,
-            cache: Mutex::new(None),
-        })
-    }
-
-    async fn fetch<T: serde::de::DeserializeOwned>(&self, url: &str) -> anyhow::Result<T> {
-        let res = self.http.get(url).send().await?.error_for_status()?;
-        Ok(res.json().await?)
-    }
-
-    /// The discovery document and keys; `refresh` forces a new fetch (an unknown `kid` after
-    /// the provider rotated its keys).
-    async fn provider(&self, refresh: bool) -> anyhow::Result<(Discovery, Jwks)> {
-        if !refresh {
-            if let Some((at, d, k)) = self
-                .cache
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .as_ref()
-            {
-                if at.elapsed() < Duration::from_secs(3600) {
-                    return Ok((d.clone(), k.clone()));
-                }
-            }
-        }
-        let d: Discovery = self.fetch(self.config.discovery_url.as_str()).await?;
-        let k: Jwks = self.fetch(&d.jwks_uri).await?;
-        *self.cache.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some((Instant::now(), d.clone(), k.clone()));
-        Ok((d, k))
-    }
-
-    fn client(&self, d: &Discovery, redirect: &str) -> anyhow::Result<OidcClient> {
-        Ok(
-            oauth2::Client::new(ClientId::new(self.config.client_id.clone()))
-                .set_client_secret(ClientSecret::new(
-                    self.config.client_secret.expose_secret().to_string(),
-                ))
-                .set_auth_uri(AuthUrl::new(d.authorization_endpoint.clone())?)
-                .set_token_uri(TokenUrl::new(d.token_endpoint.clone())?)
-                .set_redirect_uri(RedirectUrl::new(redirect.to_string())?),
-        )
-    }
-
-    /// Checks the ID token: RS256 by a key of the provider's JWKS, issuer, audience, expiry
-    /// (one minute of leeway) and the nonce of this flow.
-    async fn verify(&self, id_token: &str, nonce: &str) -> anyhow::Result<Claims> {
-        let header = jsonwebtoken::decode_header(id_token)?;
-        anyhow::ensure!(
-            header.alg == Algorithm::RS256,
-            "unexpected algorithm {:?}",
-            header.alg
-        );
-        let (mut d, mut jwks) = self.provider(false).await?;
-        let find = |jwks: &Jwks| {
-            jwks.keys
-                .iter()
-                .filter(|k| k.kty == "RSA")
-                .find(|k| header.kid.is_none() || k.kid == header.kid)
-                .cloned()
-        };
-        let key = match find(&jwks) {
-            Some(k) => k,
-            None => {
-                (d, jwks) = self.provider(true).await?;
-                find(&jwks).ok_or_else(|| anyhow::anyhow!("no key {:?} in the JWKS", header.kid))?
-            }
-        };
-        let (Some(n), Some(e)) = (key.n.as_deref(), key.e.as_deref()) else {
-            anyhow::bail!("JWK without n/e");
-        };
-        let mut v = Validation::new(Algorithm::RS256);
-        v.set_issuer(&[d.issuer.as_str()]);
-        v.set_audience(&[self.config.client_id.as_str()]);
-        v.leeway = 60;
-        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let data =
-            jsonwebtoken::decode::<Claims>(id_token, &DecodingKey::from_rsa_components(n, e)?, &v)?;
-        let claims = data.claims;
-        let matches = claims
-            .nonce
-            .as_deref()
-            .is_some_and(|got| bool::from(got.as_bytes().ct_eq(nonce.as_bytes())));
-        anyhow::ensure!(matches, "nonce mismatch");
-        Ok(claims)
-    }
 }
 
 fn google(state: &AppState) -> Result<&Google> {

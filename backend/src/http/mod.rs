@@ -17,29 +17,14 @@ use tower_http::{
     trace::TraceLayer,
 };
 use tower_sessions::{cookie::SameSite, SessionManagerLayer};
-use utoipa_axum::router::OpenApiRouter;
 
-use crate::{access::session::DbSessionStore, error::AppError, openapi, ops, state::AppState};
+use crate::{access::session::DbSessionStore, error::AppError, openapi, state::AppState};
 
 pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
-/// Every documented route. The OpenAPI document is derived from exactly this router.
-pub fn api_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(openapi::base())
-        .merge(crate::auth::router())
-        .merge(crate::keys::router())
-        .merge(crate::finance::router())
-        .merge(crate::workspaces::router())
-        .merge(crate::banks::routes::router())
-        .merge(crate::insights::router())
-        .merge(crate::admin::router())
-        .merge(crate::audit_log::router())
-        .merge(ops::router())
-}
-
 /// The whole application.
 pub fn app(state: AppState) -> Router {
-    let (api, _) = api_routes().split_for_parts();
+    let (api, _) = openapi::api_routes().split_for_parts();
     let spec = openapi::json();
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.clone()))
         .with_name(state.web.cookie_name)
