@@ -2,7 +2,8 @@
 //! admits or refuses a request lives here, with the OpenAPI response set that documents its
 //! refusals.
 //!
-//! - [`SessionUser`]: a signed-in browser session (API keys get 403 `session_required`).
+//! - [`SessionUser`]: a signed-in browser session (API keys get 403 `session_required`);
+//!   [`Browser`]: a browser, signed in or not (the sign-in and sign-up routes).
 //! - [`Caller<Scope>`](Caller): a browser session or an API key with the scope, in a workspace;
 //!   [`Owner<Scope>`](Owner) for what only the workspace's owners may do.
 //! - [`Admin`]: a signed-in administrator.
@@ -13,4 +14,4 @@ pub mod session;
 
 pub use admin::{Admin, AdminErrors};
 pub use caller::*;
-pub use session::SessionUser;
+pub use session::{Browser, SessionUser};

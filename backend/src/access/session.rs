@@ -222,6 +222,31 @@ pub async fn start(
     Ok(())
 }
 
+/// A request from a browser, signed in or not: API keys are refused with 403
+/// `session_required` (the sign-in, sign-up and password routes are the browser's; a key has
+/// no business there). Operations that take it declare `security((), ("session" = []))`.
+pub struct Browser;
+
+impl<S: Send + Sync> FromRequestParts<S> for Browser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self> {
+        if crate::request_meta::has_bearer(&parts.headers) {
+            return Err(session_required());
+        }
+        Ok(Self)
+    }
+}
+
+/// 403 `session_required`: an API key on a route that only a browser may use.
+fn session_required() -> AppError {
+    AppError::new(
+        axum::http::StatusCode::FORBIDDEN,
+        "session_required",
+        "This route needs a browser session; API keys cannot use it.",
+    )
+}
+
 /// A signed-in browser user. Rejects Bearer requests (these routes are session-only) with 403
 /// `session_required`, and anything else without a live session with 401 `unauthenticated`.
 /// `user` derefs to the user's row.
@@ -284,11 +309,7 @@ impl FromRequestParts<AppState> for SessionUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         if crate::request_meta::has_bearer(&parts.headers) {
-            return Err(AppError::new(
-                axum::http::StatusCode::FORBIDDEN,
-                "session_required",
-                "This route needs a browser session; API keys cannot use it.",
-            ));
+            return Err(session_required());
         }
         let session = parts
             .extensions

@@ -24,6 +24,7 @@ use utoipa::IntoParams;
 use crate::access::session::{self, SessionUser};
 use crate::oidc::Google;
 use crate::{
+    access::Browser,
     audit::{self, Event, Outcome},
     crypto, db,
     error::{AppError, Result},
@@ -147,6 +148,7 @@ async fn begin(
 
 /// Sign in with Google: redirects to Google (404 `not_found` when Google is not configured).
 #[utoipa::path(get, path = "/api/v1/auth/google/start", tag = "auth", operation_id = "googleStart",
+    security((), ("session" = [])),
     params(StartQuery),
     responses(
         (status = 302, description = "To Google's consent page; sets a short-lived sealed `pfn_oauth` cookie (`__Host-pfn_oauth` outside development)",
@@ -154,6 +156,7 @@ async fn begin(
         (status = 404, description = "`not_found`: Google sign-in is not configured", body = ErrorBody),
         (status = 502, description = "`upstream_error`: the provider's discovery document is unreachable", body = ErrorBody)))]
 pub async fn google_start(
+    _browser: Browser,
     State(state): State<AppState>,
     Query(q): Query<StartQuery>,
 ) -> Result<Response> {
@@ -204,11 +207,13 @@ fn cookie_value(state: &AppState, headers: &HeaderMap) -> Option<String> {
 /// longer sent: an unverified account is taken over by the address's Google user),
 /// `google_already_linked`, `account_disabled`.
 #[utoipa::path(get, path = "/api/v1/auth/google/callback", tag = "auth", operation_id = "googleCallback",
+    security((), ("session" = [])),
     params(CallbackQuery),
     responses((status = 302, description = "Signed in (session cookie set) or an error code in the query",
         headers(("Location" = String, description = "`returnTo`, or `/login?error=<code>`"))),
         (status = 404, description = "`not_found`: Google sign-in is not configured", body = ErrorBody)))]
 pub async fn google_callback(
+    _browser: Browser,
     State(state): State<AppState>,
     session: Session,
     meta: RequestMeta,

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::{
     access::session::{self, SessionUser},
+    access::Browser,
     audit::{self, Event, Outcome},
     crypto::{random_token, sha256_hex},
     db::{self, tokens::Purpose},
@@ -29,11 +30,13 @@ use crate::{
 /// The mail is queued after the answer, so the answer's timing does not tell whether the email
 /// has an account.
 #[utoipa::path(post, path = "/api/v1/auth/password/forgot", tag = "auth", operation_id = "forgotPassword",
+    security((), ("session" = [])),
     request_body = EmailRequest,
     responses(BodyErrors,
         (status = 202, description = "Accepted", body = StatusBody),
         (status = 403, description = "`csrf_rejected`", body = ErrorBody), RateLimited))]
 pub(super) async fn forgot_password(
+    _browser: Browser,
     State(state): State<AppState>,
     meta: RequestMeta,
     AppJson(req): AppJson<EmailRequest>,
@@ -97,12 +100,14 @@ async fn queue_reset_mail(state: &AppState, email: &Email) -> Result<()> {
 /// on it (by whoever signed it up) goes too: pending links, sign-ins, keys. A mail confirms the
 /// reset and lists the sign-in providers and API keys that still reach the account.
 #[utoipa::path(post, path = "/api/v1/auth/password/reset", tag = "auth", operation_id = "resetPassword",
+    security((), ("session" = [])),
     request_body = ResetPasswordRequest,
     responses(BodyErrors,
         (status = 200, description = "Password changed; sign in again", body = StatusBody),
         (status = 400, description = "`invalid_token`: unknown, used or expired (1 h); or `invalid_json`", body = ErrorBody),
         (status = 403, description = "`csrf_rejected`", body = ErrorBody)))]
 pub(super) async fn reset_password(
+    _browser: Browser,
     State(state): State<AppState>,
     meta: RequestMeta,
     AppJson(req): AppJson<ResetPasswordRequest>,

@@ -13,6 +13,7 @@ use tower_sessions::Session;
 use super::{check_password_size, ip_key, limit, record_failure, user_view};
 use crate::{
     access::session::{self, SessionUser},
+    access::Browser,
     audit::{self, Event, Outcome},
     clock::rfc3339,
     db::{self},
@@ -34,12 +35,14 @@ use crate::{
 /// Sets the session cookie (a fresh id every time). Five consecutive failures for an email lock
 /// it for 30 minutes; while locked, even the right password gets 429.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", operation_id = "login",
+    security((), ("session" = [])),
     request_body = LoginRequest,
     responses(BodyErrors,
         (status = 200, description = "Signed in; `Set-Cookie` carries the session", body = UserBody),
         (status = 401, description = "`invalid_credentials`: unknown email or wrong password (same answer for both)", body = ErrorBody),
         (status = 403, description = "`email_not_verified` or `account_disabled` (only after a correct password), or `csrf_rejected`", body = ErrorBody), RateLimited))]
 pub(super) async fn login(
+    _browser: Browser,
     State(state): State<AppState>,
     meta: RequestMeta,
     session: Session,
@@ -133,10 +136,11 @@ pub(super) async fn login(
 
 /// Sign out: ends this session.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", operation_id = "logout",
+    security((), ("session" = [])),
     responses(
         (status = 204, description = "Signed out (also when there was no session)"),
         (status = 403, description = "`csrf_rejected`", body = ErrorBody, example = json!({"error": {"code": "csrf_rejected", "message": "Cross-site request refused. Send Origin matching the server's public URL."}}))))]
-pub(super) async fn logout(session: Session) -> Result<StatusCode> {
+pub(super) async fn logout(_browser: Browser, session: Session) -> Result<StatusCode> {
     if session.id().is_some() {
         session.flush().await?;
     }
@@ -261,8 +265,12 @@ pub(super) async fn end_other_sessions(
 
 /// Which sign-in methods this server offers.
 #[utoipa::path(get, path = "/api/v1/auth/providers", tag = "auth", operation_id = "listAuthProviders",
+    security((), ("session" = [])),
     responses((status = 200, description = "Configured sign-in methods", body = ProvidersBody)))]
-pub(super) async fn providers(State(state): State<AppState>) -> Json<ProvidersBody> {
+pub(super) async fn providers(
+    _browser: Browser,
+    State(state): State<AppState>,
+) -> Json<ProvidersBody> {
     let mut providers = vec!["password".to_string()];
     if state.google.is_some() {
         providers.push("google".to_string());

@@ -10,6 +10,7 @@ use shared::{
 };
 
 use crate::{
+    access::Browser,
     audit::{self, Event, Outcome},
     crypto::{random_token, sha256_hex},
     db::{self, tokens::Purpose},
@@ -33,11 +34,13 @@ use super::{
 /// Always 202 with the same body, whether or not the email already has an account: a new email
 /// gets a verification mail, a known one a "you already have an account" mail.
 #[utoipa::path(post, path = "/api/v1/auth/signup", tag = "auth", operation_id = "signup",
+    security((), ("session" = [])),
     request_body = SignupRequest,
     responses(BodyErrors,
         (status = 202, description = "Accepted; a mail is on its way", body = StatusBody),
         (status = 403, description = "`csrf_rejected`", body = ErrorBody), RateLimited))]
 pub(super) async fn signup(
+    _browser: Browser,
     State(state): State<AppState>,
     meta: RequestMeta,
     AppJson(req): AppJson<SignupRequest>,
@@ -158,12 +161,14 @@ async fn register(
 
 /// Confirm an email address with the token from the verification mail.
 #[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", operation_id = "verifyEmail",
+    security((), ("session" = [])),
     request_body = TokenRequest,
     responses(BodyErrors,
         (status = 200, description = "Verified; the user as they are now", body = UserBody),
         (status = 400, description = "`invalid_token`: unknown, used or expired (24 h); or `invalid_json`", body = ErrorBody),
         (status = 403, description = "`csrf_rejected`", body = ErrorBody)))]
 pub(super) async fn verify_email(
+    _browser: Browser,
     State(state): State<AppState>,
     meta: RequestMeta,
     AppJson(req): AppJson<TokenRequest>,
@@ -200,11 +205,13 @@ pub(super) async fn verify_email(
 ///
 /// Always 202. A new link is sent only to an existing, unverified account, at most 3 an hour.
 #[utoipa::path(post, path = "/api/v1/auth/verify-email/resend", tag = "auth", operation_id = "resendVerification",
+    security((), ("session" = [])),
     request_body = EmailRequest,
     responses(BodyErrors,
         (status = 202, description = "Accepted", body = StatusBody),
         (status = 403, description = "`csrf_rejected`", body = ErrorBody), RateLimited))]
 pub(super) async fn resend_verification(
+    _browser: Browser,
     State(state): State<AppState>,
     meta: RequestMeta,
     AppJson(req): AppJson<EmailRequest>,

@@ -71,24 +71,10 @@ pub async fn resolve_client_ip(
     next.run(req).await
 }
 
-/// Paths that only a browser session may use (product.md §8): a Bearer request is refused
-/// before any handler runs, whatever else it carries. The OpenAPI document lists the 403 on
-/// every operation under these paths (`openapi::finish`).
-pub const SESSION_ONLY: &[&str] = &[
-    "/api/v1/auth/",
-    "/api/v1/keys",
-    "/api/v1/scopes",
-    "/api/v1/audit-log",
-    "/api/v1/workspaces",
-    "/api/v1/invitations",
-    "/api/v1/admin/",
-    "/api/v1/banks/callback",
-];
-
 /// Refuses what no handler should see: an encoded NUL in the path (PostgreSQL cannot store it;
-/// no id contains one) is 404, one in a query parameter is 422 naming the parameter (for every
-/// route, whatever extractor reads its query), and an API key on a session-only path is 403
-/// `session_required`.
+/// no id contains one) is 404, and one in a query parameter is 422 naming the parameter (for
+/// every route, whatever extractor reads its query). Who may call a route is its extractors'
+/// business (`crate::access`).
 pub async fn route_guards(req: Request, next: Next) -> Response {
     let path = req.uri().path();
     if path.to_ascii_lowercase().contains("%00") {
@@ -96,19 +82,6 @@ pub async fn route_guards(req: Request, next: Next) -> Response {
     }
     if let Some(param) = req.uri().query().and_then(nul_parameter) {
         return AppError::field(param, "must not contain NUL characters").into_response();
-    }
-    // Other methods (TRACE, …) fall through to 405, as on every path.
-    let routed = matches!(
-        *req.method(),
-        Method::GET | Method::HEAD | Method::POST | Method::PUT | Method::PATCH | Method::DELETE
-    );
-    if routed && has_bearer(req.headers()) && SESSION_ONLY.iter().any(|p| path.starts_with(p)) {
-        return AppError::new(
-            StatusCode::FORBIDDEN,
-            "session_required",
-            "This route needs a browser session; API keys cannot use it.",
-        )
-        .into_response();
     }
     next.run(req).await
 }

@@ -8,7 +8,7 @@
 //!   OpenAPI lint in CI fails);
 //! - every operation's description ends with who may call it, read off its `security`;
 //! - refusals that middleware and shared extractors make are listed on every operation they
-//!   can reach: 403 `session_required` on session-only paths, 404 for a `workspaceId` the caller
+//!   can reach: 403 `session_required` where the operation's `security` names no API key, 404 for a `workspaceId` the caller
 //!   is not in, 400 `invalid_cursor` on lists, 422 for a malformed query parameter;
 //! - answers to key-authenticated operations document the `RateLimit-*` headers, every 401 its
 //!   `WWW-Authenticate` and every 429 its `Retry-After` (`error::error_response` and
@@ -29,7 +29,7 @@ pub fn finish(doc: &mut Value) {
     for (path, op) in operations(doc) {
         describe_auth(op);
         rate_limit_headers(op);
-        common_refusals(path, op);
+        common_refusals(op);
         body_refusals(op);
         unavailable(path, op);
         error_headers(op);
@@ -359,7 +359,7 @@ fn refusal(op: &mut Map<String, Value>, status: &str, code: &str, text: &str) {
     }
 }
 
-fn common_refusals(path: &str, op: &mut Map<String, Value>) {
+fn common_refusals(op: &mut Map<String, Value>) {
     let by_key = op
         .get("security")
         .and_then(Value::as_array)
@@ -367,11 +367,16 @@ fn common_refusals(path: &str, op: &mut Map<String, Value>) {
     if by_key {
         refusal(op, "429", "too_many_attempts", "`too_many_attempts`: too many refused API keys came from this address in the last minute; wait `Retry-After` seconds.");
     }
-    if crate::http::middleware::SESSION_ONLY
-        .iter()
-        .any(|p| path.starts_with(p))
-    {
-        refusal(op, "403", "session_required", "`session_required`: a request with an API key (`Authorization: Bearer`); this route takes only a browser session.");
+    // An operation that names no API key in its `security` refuses one (its extractor is
+    // `access::SessionUser`, `Admin` or `Browser`; tests/api/access.rs checks every operation).
+    let security: Vec<&Value> = op
+        .get("security")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .collect();
+    if !security.is_empty() && !security.iter().any(|r| r.get("apiKey").is_some()) {
+        refusal(op, "403", "session_required", "`session_required`: a request with an API key (`Authorization: Bearer`); this route takes only a browser.");
     }
     let params: Vec<(String, String)> = op
         .get("parameters")
@@ -556,6 +561,7 @@ mod tests {
         let mut d = json!({
             "paths": {
                 "/api/v1/keys": {"get": {
+                    "security": [{"session": []}],
                     "parameters": [
                         {"name": "cursor", "in": "query", "schema": {"type": "string"}},
                         {"name": "limit", "in": "query", "schema": {"type": ["integer", "null"]}}
@@ -563,6 +569,7 @@ mod tests {
                     "responses": {"400": {"description": "`invalid_json`"}}
                 }},
                 "/api/v1/accounts": {"get": {
+                    "security": [{"apiKey": ["read:accounts"]}, {"session": []}],
                     "parameters": [{"name": "workspaceId", "in": "query", "schema": {"type": "string"}}],
                     "responses": {}
                 }}
