@@ -12,7 +12,7 @@ use leptos::{html, prelude::*, wasm_split::SplitLoaderError};
 
 use crate::{
     api::ApiError,
-    app::{ctx, ToastKind},
+    context::{ctx, ToastKind},
     data::Load,
 };
 
@@ -214,7 +214,7 @@ fn erased(render: Arc<dyn Fn() -> AnyView + Send + Sync>) -> impl IntoView {
     move || render()
 }
 
-/// A page whose code is a `.wasm` chunk of its own (`app::page!`): the future loads the chunk
+/// A page whose code is a `.wasm` chunk of its own (`app.rs`'s `page!`): the future loads the chunk
 /// once, then builds the page.
 pub type PageChunk = fn() -> PageLoad;
 pub type PageLoad = Pin<Box<dyn Future<Output = Result<AnyView, SplitLoaderError>>>>;

@@ -17,9 +17,9 @@ use time::{Duration, OffsetDateTime};
 
 use crate::{
     auth::{Caller, Customer},
+    banks::{self, Provider, PROVIDERS},
     error::{ApiError, ApiResult, Body, P},
-    prng,
-    seed::{self, Provider, PROVIDERS},
+    prng, seed,
     state::{AppState, Shared},
     store::{Consent, ConsentStatus, Intent, IntentStatus},
     timefmt,
@@ -130,7 +130,7 @@ pub(crate) async fn post_intent(
     let provider = match req.consent.and_then(|c| c.provider_id) {
         None => None,
         Some(id) => Some(
-            seed::provider(&id)
+            banks::provider(&id)
                 .ok_or_else(|| ApiError::invalid(format!("unknown providerId {id}")))?,
         ),
     };
@@ -337,7 +337,7 @@ fn resolve_provider(
             p.id
         ))),
         (Some(p), _) => Ok(Some(p)),
-        (None, Some(r)) => seed::provider(r)
+        (None, Some(r)) => banks::provider(r)
             .map(Some)
             .ok_or_else(|| ApiError::invalid(format!("unknown providerId {r}"))),
         (None, None) if outcome == Outcome::Failed => Ok(None),
@@ -403,7 +403,7 @@ pub(crate) async fn get_launch(
             return error_page(StatusCode::BAD_REQUEST, "This link is for another bank.")
         }
         (Some(p), _) => p,
-        (None, Some(r)) => match seed::provider(&r) {
+        (None, Some(r)) => match banks::provider(&r) {
             Some(p) => p,
             None => return error_page(StatusCode::BAD_REQUEST, "Unknown bank."),
         },

@@ -511,7 +511,7 @@ mod tests {
     #[test]
     fn daily_closing_ends_at_the_current_balance() {
         let now = datetime!(2024-06-10 12:00 UTC);
-        let a = seed::provider("BLUE")
+        let a = crate::banks::provider("BLUE")
             .map(|p| seed::accounts(3, "c", p, 200, now))
             .and_then(|v| v.into_iter().next())
             .expect("account");

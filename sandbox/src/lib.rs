@@ -17,6 +17,7 @@
 
 mod accounts;
 mod auth;
+mod banks;
 mod clock;
 mod config;
 mod connect;
@@ -32,6 +33,7 @@ mod server;
 mod state;
 mod store;
 mod timefmt;
+mod traffic;
 
 pub use config::{ClientConfig, SandboxConfig};
 pub use server::{router, Sandbox};

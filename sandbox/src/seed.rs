@@ -1,5 +1,4 @@
-//! Deterministic synthetic data: the demo banks, the merchant catalogue, and the accounts and
-//! transactions seeded for a `(customer, provider)` pair when a consent is first granted.
+//! Deterministic synthetic data: the merchant catalogue, and the accounts and transactions seeded for a `(customer, provider)` pair when a consent is first granted.
 //!
 //! Everything derives from `hash(seed, customer, provider, …)`, so the same customer gets the
 //! same account ids, transaction ids, descriptions and amounts on every run. Booking times are
@@ -9,96 +8,10 @@
 use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
 
 use crate::{
+    banks::{AccountKind, Provider},
     prng::{self, SplitMix64},
     store::{Account, Tx},
 };
-
-/// A demo bank. Currency is per bank because Tarabut's regions are per country.
-#[derive(Debug)]
-pub(crate) struct Provider {
-    pub id: &'static str,
-    pub name: &'static str,
-    pub country: &'static str,
-    pub currency: &'static str,
-    /// Decimals of the currency: BHD has fils (3), SAR has halalas (2).
-    pub exponent: u32,
-    pub cities: &'static [&'static str],
-    /// The bank-code part of the IBAN's BBAN.
-    pub bank_code: &'static str,
-    pub employers: &'static [&'static str],
-}
-
-pub(crate) static PROVIDERS: [Provider; 2] = [
-    Provider {
-        id: "BLUE",
-        name: "Blue Bank",
-        country: "BH",
-        currency: "BHD",
-        exponent: 3,
-        cities: &["Manama", "Muharraq", "Riffa", "Seef"],
-        bank_code: "BLUE",
-        employers: &[
-            "GULF AIR",
-            "ALUMINIUM BAHRAIN BSC",
-            "BAPCO ENERGIES",
-            "NATIONAL BANK OF BAHRAIN",
-            "BATELCO GROUP",
-            "MINISTRY OF EDUCATION BH",
-        ],
-    },
-    Provider {
-        id: "RED",
-        name: "Red Bank",
-        country: "SA",
-        currency: "SAR",
-        exponent: 2,
-        cities: &["Riyadh", "Jeddah", "Dammam", "Khobar"],
-        bank_code: "65",
-        employers: &[
-            "SAUDI ARAMCO",
-            "SABIC",
-            "STC GROUP",
-            "ALMARAI CO",
-            "SAUDI ELECTRICITY CO",
-            "MINISTRY OF HEALTH KSA",
-        ],
-    },
-];
-
-pub(crate) fn provider(id: &str) -> Option<&'static Provider> {
-    PROVIDERS.iter().find(|p| p.id == id)
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AccountKind {
-    Current,
-    Savings,
-}
-
-impl AccountKind {
-    /// `accountProductType` on the accounts routes.
-    pub(crate) fn product_type(self) -> &'static str {
-        match self {
-            Self::Current => "CurrentAccount",
-            Self::Savings => "Savings",
-        }
-    }
-
-    /// `accountProductType` in insight payloads, which use lower-case words (`account`).
-    pub(crate) fn insight_type(self) -> &'static str {
-        match self {
-            Self::Current => "account",
-            Self::Savings => "savings",
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            Self::Current => "Current",
-            Self::Savings => "Savings",
-        }
-    }
-}
 
 /// Which kind of transaction a profile generates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -824,6 +737,7 @@ fn months_of(dates: &[i64]) -> Vec<(i32, time::Month)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::banks::{provider, PROVIDERS};
     use time::{macros::datetime, Month};
 
     #[test]

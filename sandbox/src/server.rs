@@ -18,8 +18,9 @@ use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use crate::{
     accounts, auth,
     config::SandboxConfig,
-    connect, consents, controls, error, faults, insights,
+    connect, consents, controls, error, insights,
     state::{AppState, Shared},
+    traffic,
 };
 
 /// The sandbox as an axum router, for embedding in another server. With `public_url: None`,
@@ -86,7 +87,7 @@ fn app(state: AppState) -> Router {
         .route("/logos/{file}", get(connect::get_logo))
         // route_layer: only matched routes, so MatchedPath is known and unknown paths are
         // neither counted nor faulted.
-        .route_layer(middleware::from_fn_with_state(state.clone(), faults::wire));
+        .route_layer(middleware::from_fn_with_state(state.clone(), traffic::wire));
     Router::new()
         .merge(wire)
         .merge(controls::router())

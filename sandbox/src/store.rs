@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use time::OffsetDateTime;
 
 use crate::{
+    banks::{AccountKind, Provider},
     error::{ApiError, ApiResult},
-    seed::{AccountKind, Provider},
 };
 
 #[derive(Debug, Default)]
@@ -312,7 +312,7 @@ mod tests {
 
     fn account() -> Account {
         let now = datetime!(2024-06-10 12:00 UTC);
-        let p = seed::provider("RED").map(|p| seed::accounts(1, "c", p, 50, now));
+        let p = crate::banks::provider("RED").map(|p| seed::accounts(1, "c", p, 50, now));
         p.and_then(|v| v.into_iter().next())
             .expect("seeded account")
     }

@@ -6,8 +6,8 @@ use shared::ChangePasswordRequest;
 
 use crate::{
     api::{self, ApiError},
-    app::ctx,
     components::{field_error, loaded, Badge, Confirm, Empty, Field, FormError, Pager},
+    context::ctx,
     data::{Call, Load},
     logic::format_time,
     pages::{ago, PageHead},
@@ -136,7 +136,7 @@ pub fn Settings() -> impl IntoView {
         }
         if let Some(code) = q.get("error") {
             ctx.toast(
-                crate::app::ToastKind::Error,
+                crate::context::ToastKind::Error,
                 format!("Linking Google failed ({code})."),
             );
         }

@@ -5,8 +5,8 @@ use shared::{admin::AdminUser, Role};
 
 use crate::{
     api,
-    app::ctx,
     components::{loaded, Badge, Confirm, Dialog, Empty, Pager},
+    context::ctx,
     data::{Call, Load},
     pages::{account::audit_table, ago, PageHead},
 };

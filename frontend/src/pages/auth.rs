@@ -9,8 +9,8 @@ use shared::{LoginRequest, ResetPasswordRequest, SignupRequest};
 
 use crate::{
     api::{self, ApiError},
-    app::{ctx, Auth, Page},
     components::{field_error, Field, FormError},
+    context::{ctx, Auth, Page},
     data::{Call, Load},
     logic::{after_login, encode, signup_problems},
 };

@@ -7,8 +7,8 @@ use shared::banks::{BankConnection, BankSync};
 
 use crate::{
     api::{self},
-    app::ctx,
     components::{loaded, Badge, Dialog, Empty},
+    context::ctx,
     data::{Call, Load},
     logic::{format_date, format_money},
     pages::{ago, PageHead},
@@ -144,7 +144,7 @@ fn ConnectionCard(conn: BankConnection, name: String, on_change: Callback<()>) -
                                 ));
                             } else {
                                 ctx.toast(
-                                    crate::app::ToastKind::Error,
+                                    crate::context::ToastKind::Error,
                                     format!("Sync failed ({}).", s.error.unwrap_or_default()),
                                 );
                             }

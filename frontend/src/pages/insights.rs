@@ -5,8 +5,8 @@ use shared::banks::{CategoryInsight, CurrencyTotals};
 
 use crate::{
     api,
-    app::ctx,
     components::{loaded, Empty},
+    context::ctx,
     data::Load,
     logic::{
         bars, civil_from_days, format_money, line_points, minor_units, money_from_minor, tenths,

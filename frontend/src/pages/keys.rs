@@ -6,11 +6,11 @@ use shared::keys::{ApiKey, CreateKeyRequest, CreatedKeyBody, KeyStatus, ScopeInf
 
 use crate::{
     api::{self, ApiError},
-    app::ctx,
     components::{
         copy_to_clipboard, field_error, loaded, Badge, Confirm, Dialog, Empty, Field, FormButtons,
         FormError,
     },
+    context::ctx,
     data::{Call, Load},
     logic::{format_date, EXPIRY_CHOICES},
     pages::{ago, PageHead},

@@ -31,6 +31,14 @@ pub fn now_secs() -> i64 {
     (js_sys::Date::now() / 1000.0) as i64
 }
 
+/// Today and the first of this month (UTC), and tomorrow for exclusive `to` bounds.
+pub fn this_month() -> (String, String) {
+    let today = crate::logic::civil_from_days(now_secs().div_euclid(86_400));
+    let first = format!("{}-01", &today[..7]);
+    let tomorrow = crate::logic::civil_from_days(now_secs().div_euclid(86_400) + 1);
+    (first, tomorrow)
+}
+
 /// "3 minutes ago" for an API timestamp, with the exact time as a tooltip.
 pub fn ago(rfc3339: &str) -> impl IntoView {
     let text = crate::logic::epoch_secs(rfc3339)

@@ -5,13 +5,13 @@ use shared::finance::{Budget, BudgetRequest, PatchTransactionRequest, Transactio
 
 use crate::{
     api::{self, ApiError, TxFilter},
-    app::ctx,
     components::{
         field_error, loaded, Confirm, Dialog, Empty, Field, FormButtons, FormError, Pager,
     },
+    context::ctx,
     data::{Call, Load},
     logic::{format_date, format_money, minor_units, parse_amount, tenths},
-    pages::{overview::this_month, PageHead},
+    pages::{this_month, PageHead},
 };
 
 /// Table rows for transactions; with `on_edit`, each row gets an Edit button.

@@ -6,20 +6,12 @@ use leptos_router::components::A;
 
 use crate::{
     api::{self, TxFilter},
-    app::{ctx, Page},
     components::{loaded, Empty},
+    context::{ctx, Page},
     data::Load,
-    logic::{civil_from_days, format_money},
-    pages::{money::tx_rows, now_secs, PageHead},
+    logic::format_money,
+    pages::{money::tx_rows, this_month, PageHead},
 };
-
-/// Today and the first of this month (UTC), and tomorrow for exclusive `to` bounds.
-pub fn this_month() -> (String, String) {
-    let today = civil_from_days(now_secs().div_euclid(86_400));
-    let first = format!("{}-01", &today[..7]);
-    let tomorrow = civil_from_days(now_secs().div_euclid(86_400) + 1);
-    (first, tomorrow)
-}
 
 #[component]
 pub fn Overview() -> impl IntoView {

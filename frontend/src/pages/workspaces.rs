@@ -6,8 +6,8 @@ use shared::workspaces::{InviteRequest, Workspace};
 
 use crate::{
     api::{self, ApiError},
-    app::ctx,
     components::{field_error, loaded, Badge, Dialog, Field, FormError},
+    context::ctx,
     data::{Call, Load},
     pages::PageHead,
 };
