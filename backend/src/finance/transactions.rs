@@ -1,0 +1,395 @@
+//! Transactions: list with filters, push in batches (validated whole, idempotent), and the
+//! caller's overlays (category, note, tags, excluded).
+
+use crate::access::AuthErrors;
+use crate::access::WorkspaceParam;
+use crate::web::values::money;
+use crate::web::values::parse_time;
+use std::collections::{BTreeMap, HashMap};
+
+use axum::{
+    extract::{Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Deserialize;
+use shared::{
+    finance::*,
+    money::{exponent, parse_minor},
+    ErrorBody, Page,
+};
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    access::{Caller, ReadTransactions, WriteTransactions},
+    clock::rfc3339,
+    crypto::sha256_hex,
+    db::{self, finance as fdb},
+    error::{AppError, Result},
+    state::AppState,
+    web::{
+        responses::BodyErrors,
+        {json::parse, pagination, AppJson, AppQuery},
+    },
+};
+
+use super::text;
+
+const MAX_BATCH: usize = 1000;
+const IDEMPOTENCY_TTL: i64 = 24 * 3600;
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_transactions, push_transactions))
+        .routes(routes!(patch_transaction))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct TransactionQuery {
+    /// Only this account.
+    #[param(example = "0193b6f4-2b3c-7d4e-9f5a-6b7c8d9e0f1a")]
+    account_id: Option<String>,
+    /// Booked at or after (RFC 3339 or `YYYY-MM-DD`), inclusive.
+    #[param(example = "2026-11-01")]
+    from: Option<String>,
+    /// Booked before (RFC 3339 or `YYYY-MM-DD`), exclusive.
+    #[param(example = "2026-12-01")]
+    to: Option<String>,
+    /// Only this (effective) category.
+    #[param(example = "dining")]
+    category: Option<String>,
+    /// Items per page, 1–200 (default 50).
+    #[param(example = 50, minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+    /// `nextCursor` from the previous page.
+    #[param(example = "MTc5NTQyNjIwMDowMTkzYjZmNS0zYzRkLTdlNWYtYTA2Yi03YzhkOWUwZjFhMmI")]
+    cursor: Option<String>,
+}
+
+fn tx_view(t: fdb::TxRow) -> Transaction {
+    Transaction {
+        amount: money(t.amount_minor, &t.currency),
+        id: t.id,
+        account_id: t.account_id,
+        external_id: t.external_id,
+        description: t.description,
+        booked_at: rfc3339(t.booked_at),
+        category: t.category,
+        merchant: t.merchant,
+        note: t.note,
+        tags: t
+            .tags
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default(),
+        excluded: t.excluded,
+    }
+}
+
+/// Transactions, newest booking first.
+#[utoipa::path(get, path = "/api/v1/transactions", tag = "finance", operation_id = "listTransactions",
+    security(("apiKey" = ["read:transactions"]), ("session" = [])),
+    params(WorkspaceParam, TransactionQuery),
+    responses((status = 200, description = "A page of transactions", body = Page<Transaction>), AuthErrors))]
+async fn list_transactions(
+    State(state): State<AppState>,
+    caller: Caller<ReadTransactions>,
+    AppQuery(q): AppQuery<TransactionQuery>,
+) -> Result<Json<Page<Transaction>>> {
+    let page = pagination::PageQuery {
+        limit: q.limit,
+        cursor: q.cursor.clone(),
+    };
+    let limit = page.limit()?;
+    let when = |name: &str, v: &Option<String>| -> Result<Option<i64>> {
+        v.as_deref()
+            .map(|s| {
+                parse_time(s).ok_or_else(|| AppError::field(name, "must be RFC 3339 or YYYY-MM-DD"))
+            })
+            .transpose()
+    };
+    let filter = fdb::TxFilter {
+        workspace_id: &caller.workspace_id,
+        account_id: q.account_id.as_deref(),
+        from: when("from", &q.from)?,
+        to: when("to", &q.to)?,
+        category: q.category.as_deref(),
+    };
+    let rows = fdb::list_tx(&state.db.pool, filter, page.after()?, limit + 1).await?;
+    let (rows, next_cursor) = pagination::finish(rows, limit, |t| (t.booked_at, t.id.clone()));
+    Ok(Json(Page {
+        items: rows.into_iter().map(tx_view).collect(),
+        next_cursor,
+    }))
+}
+
+/// Validated push items, ready to insert.
+struct Valid<'a> {
+    item: &'a NewTransaction,
+    amount_minor: i64,
+    currency: &'a str,
+    booked_at: i64,
+}
+
+fn validate_push<'a>(
+    req: &'a PushTransactionsRequest,
+    accounts: &HashMap<String, fdb::AccountRow>,
+) -> Result<Vec<Valid<'a>>> {
+    if req.transactions.is_empty() || req.transactions.len() > MAX_BATCH {
+        return Err(AppError::field(
+            "transactions",
+            "must hold 1 to 1000 transactions",
+        ));
+    }
+    let mut fields = BTreeMap::new();
+    let mut valid = Vec::with_capacity(req.transactions.len());
+    for (i, t) in req.transactions.iter().enumerate() {
+        let at = |f: &str| format!("transactions[{i}].{f}");
+        let account = accounts.get(&t.account_id);
+        match account {
+            None => {
+                fields.insert(at("accountId"), "no such account in this workspace".into());
+            }
+            Some(a) if a.source != "manual" => {
+                fields.insert(
+                    at("accountId"),
+                    "account_read_only: bank accounts are filled by sync".into(),
+                );
+            }
+            Some(_) => {}
+        }
+        text(&mut fields, at("externalId"), &t.external_id, true);
+        text(&mut fields, at("description"), &t.description, false);
+        for (name, v) in [("category", &t.category), ("merchant", &t.merchant)] {
+            text(
+                &mut fields,
+                at(name),
+                v.as_deref().unwrap_or_default(),
+                false,
+            );
+        }
+        let amount = match exponent(&t.amount.currency) {
+            None => {
+                fields.insert(at("amount.currency"), "unknown ISO 4217 currency".into());
+                None
+            }
+            Some(_) if account.is_some_and(|a| a.currency != t.amount.currency) => {
+                fields.insert(
+                    at("amount.currency"),
+                    "currency_mismatch: must equal the account's currency".into(),
+                );
+                None
+            }
+            Some(e) => parse_minor(&t.amount.amount, e)
+                .map_err(|m| fields.insert(at("amount.amount"), m.into()))
+                .ok(),
+        };
+        let booked = parse_time(&t.booked_at);
+        if booked.is_none() {
+            fields.insert(at("bookedAt"), "must be an RFC 3339 timestamp".into());
+        }
+        if let (Some(amount_minor), Some(booked_at)) = (amount, booked) {
+            valid.push(Valid {
+                item: t,
+                amount_minor,
+                currency: &t.amount.currency,
+                booked_at,
+            });
+        }
+    }
+    if !fields.is_empty() {
+        return Err(AppError::Validation(fields));
+    }
+    Ok(valid)
+}
+
+/// Push up to 1,000 transactions.
+///
+/// The whole batch is validated first: any error is 422 and nothing is stored. A repeated
+/// `(accountId, externalId)` is never inserted twice (nor updated) and is listed under
+/// `duplicates`. With an `Idempotency-Key` header (24 h, per workspace and credential) a retry
+/// replays the first answer with `Idempotent-Replayed: true`.
+#[utoipa::path(post, path = "/api/v1/transactions", tag = "finance", operation_id = "pushTransactions",
+    security(("apiKey" = ["write:transactions"]), ("session" = [])),
+    params(WorkspaceParam,
+        ("Idempotency-Key" = Option<String>, Header, example = "batch-2026-11-23-0001", description = "1–255 printable characters; retries with the same key and body replay the first answer")),
+    request_body = PushTransactionsRequest,
+    responses(BodyErrors,
+        (status = 200, description = "Which items were created and which already existed, in request order", body = PushTransactionsResult,
+            headers(("Idempotent-Replayed" = bool, description = "`true` on a replayed answer"))),
+        (status = 409, description = "`idempotency_in_progress`: the same key is being processed", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: an item or the `Idempotency-Key` header is invalid (`error.fields` names each, e.g. `transactions[3].amount.amount`; nothing is stored); or `idempotency_key_mismatch`: the key was used with a different body", body = ErrorBody),
+        AuthErrors))]
+async fn push_transactions(
+    State(state): State<AppState>,
+    caller: Caller<WriteTransactions>,
+    headers: HeaderMap,
+    AppJson(req): AppJson<PushTransactionsRequest>,
+) -> Result<Response> {
+    let idem = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+                .ok_or_else(|| {
+                    AppError::field(
+                        "Idempotency-Key",
+                        "must be 1–255 printable ASCII characters",
+                    )
+                })?
+                .to_string(),
+        ),
+    };
+    let accounts: HashMap<String, fdb::AccountRow> =
+        fdb::all_accounts(&state.db.pool, &caller.workspace_id)
+            .await?
+            .into_iter()
+            .map(|a| (a.id.clone(), a))
+            .collect();
+    let valid = validate_push(&req, &accounts)?;
+
+    let owner = caller
+        .key
+        .as_ref()
+        .map_or_else(|| caller.user_id.clone(), |k| format!("key:{}", k.id));
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    if let Some(key) = &idem {
+        let hash = sha256_hex(serde_json::to_string(&req).unwrap_or_default().as_bytes());
+        match fdb::begin_idempotent(
+            &mut tx,
+            &caller.workspace_id,
+            &owner,
+            key,
+            &hash,
+            now,
+            IDEMPOTENCY_TTL,
+        )
+        .await?
+        {
+            fdb::Idempotency::Started => {}
+            fdb::Idempotency::Replay(status, body) => {
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+                let value: serde_json::Value = parse(body.as_bytes())?;
+                let mut res = (status, Json(value)).into_response();
+                res.headers_mut()
+                    .insert("idempotent-replayed", HeaderValue::from_static("true"));
+                return Ok(res);
+            }
+            fdb::Idempotency::Mismatch => {
+                return Err(AppError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency_key_mismatch",
+                    "This Idempotency-Key was used with a different body.",
+                ))
+            }
+            fdb::Idempotency::InProgress => {
+                return Err(AppError::new(
+                    StatusCode::CONFLICT,
+                    "idempotency_in_progress",
+                    "A request with this Idempotency-Key is still being processed.",
+                ))
+            }
+        }
+    }
+    let mut result = PushTransactionsResult {
+        created: Vec::new(),
+        duplicates: Vec::new(),
+    };
+    for v in valid {
+        let (id, created) = fdb::insert_tx(
+            &mut tx,
+            fdb::NewTx {
+                id: &db::new_id(),
+                workspace_id: &caller.workspace_id,
+                account_id: &v.item.account_id,
+                external_id: &v.item.external_id,
+                amount_minor: v.amount_minor,
+                currency: v.currency,
+                description: &v.item.description,
+                booked_at: v.booked_at,
+                category: v.item.category.as_deref(),
+                merchant: v.item.merchant.as_deref(),
+                now,
+            },
+        )
+        .await?;
+        let r = TransactionRef {
+            id,
+            external_id: v.item.external_id.clone(),
+        };
+        if created {
+            result.created.push(r)
+        } else {
+            result.duplicates.push(r)
+        }
+    }
+    let body = serde_json::to_string(&result).map_err(|e| AppError::Internal(e.into()))?;
+    if let Some(key) = &idem {
+        fdb::finish_idempotent(&mut *tx, &caller.workspace_id, &owner, key, 200, &body).await?;
+    }
+    tx.commit().await?;
+    Ok((StatusCode::OK, Json(result)).into_response())
+}
+
+/// Set or clear your overlays on a transaction (category, note, tags, excluded).
+#[utoipa::path(patch, path = "/api/v1/transactions/{id}", tag = "finance", operation_id = "updateTransaction",
+    security(("apiKey" = ["write:transactions"]), ("session" = [])),
+    params(("id" = String, Path, description = "Transaction id", example = "0193b6f5-3c4d-7e5f-a06b-7c8d9e0f1a2b"), WorkspaceParam),
+    request_body = PatchTransactionRequest,
+    responses(BodyErrors,
+        (status = 200, description = "The transaction as it is now", body = TransactionBody),
+        (status = 404, description = "`not_found`", body = ErrorBody), AuthErrors))]
+async fn patch_transaction(
+    State(state): State<AppState>,
+    caller: Caller<WriteTransactions>,
+    Path(id): Path<String>,
+    AppJson(req): AppJson<PatchTransactionRequest>,
+) -> Result<Json<TransactionBody>> {
+    let mut fields = BTreeMap::new();
+    for (name, v) in [("category", &req.category), ("note", &req.note)] {
+        if let Some(Some(s)) = v {
+            text(&mut fields, name.into(), s, name == "category");
+        }
+    }
+    if let Some(Some(tags)) = &req.tags {
+        if tags.len() > 20
+            || tags
+                .iter()
+                .any(|t| t.trim().is_empty() || t.chars().count() > 50)
+        {
+            fields.insert("tags".into(), "at most 20 tags of 1–50 characters".into());
+        }
+    }
+    if !fields.is_empty() {
+        return Err(AppError::Validation(fields));
+    }
+    let tags = req.tags.as_ref().map(|t| {
+        t.as_ref()
+            .map(|v| serde_json::to_string(v).unwrap_or_default())
+    });
+    let updated = fdb::patch_tx(
+        &state.db.pool,
+        &caller.workspace_id,
+        &id,
+        req.category.as_ref().map(|c| c.as_deref()),
+        req.note.as_ref().map(|n| n.as_deref()),
+        tags.as_ref().map(|t| t.as_deref()),
+        req.excluded.map(|e| e.unwrap_or(false)),
+        state.clock.now(),
+    )
+    .await?;
+    if !updated {
+        return Err(AppError::not_found());
+    }
+    let row = fdb::get_tx(&state.db.pool, &caller.workspace_id, &id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    Ok(Json(TransactionBody {
+        transaction: tx_view(row),
+    }))
+}
