@@ -106,9 +106,7 @@ pub struct BankConnection {
     pub workspace_id: String,
     #[cfg_attr(feature = "openapi", schema(example = "BLUE"))]
     pub provider_id: String,
-    /// `active`, `syncing`, `reauth_required`, `expired` or `revoked`.
-    #[cfg_attr(feature = "openapi", schema(example = "active"))]
-    pub status: String,
+    pub status: ConnectionStatus,
     #[cfg_attr(feature = "openapi", schema(example = "2027-02-21T10:30:00Z"))]
     pub consent_expires_at: Option<String>,
     /// The consent ends within 7 days: ask the user to connect again.
@@ -116,9 +114,9 @@ pub struct BankConnection {
     pub consent_expiring_soon: bool,
     #[cfg_attr(feature = "openapi", schema(example = "2026-11-24T06:00:09Z"))]
     pub last_sync_at: Option<String>,
-    /// `succeeded` or `failed`.
+    /// How the last sync ended: `succeeded` or `failed`.
     #[cfg_attr(feature = "openapi", schema(example = "succeeded"))]
-    pub last_sync_status: Option<String>,
+    pub last_sync_status: Option<SyncStatus>,
     /// A short code saying why the last sync failed (`upstream_unavailable`, `consent_revoked`, …).
     #[cfg_attr(feature = "openapi", schema(example = "upstream_unavailable"))]
     pub last_sync_error: Option<String>,
@@ -131,6 +129,82 @@ pub struct BankConnection {
     pub accounts: Vec<BankAccount>,
     #[cfg_attr(feature = "openapi", schema(example = "2026-11-23T10:30:00Z"))]
     pub created_at: String,
+}
+
+/// Where a bank connection stands: `BankConnection.status`. pfn stores `active`,
+/// `reauth_required`, `expired` and `revoked`; `syncing` (an active connection with a sync
+/// running) and `expired` (an active one whose consent ended since the last sweep) are read off
+/// the stored state when a connection is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = "active"))]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionStatus {
+    /// Syncs run (on schedule and on demand).
+    Active,
+    /// A sync is running now.
+    Syncing,
+    /// The consent ends soon or the bank asked for it again: connect again to keep syncing.
+    ReauthRequired,
+    /// The consent ended: nothing syncs; the data stays until the connection is removed.
+    Expired,
+    /// The user or the bank withdrew the consent: nothing syncs.
+    Revoked,
+}
+
+/// Where a sync stands: `BankSync.status`, and how the last one ended
+/// (`BankConnection.lastSyncStatus`: `succeeded` or `failed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = "failed"))]
+#[serde(rename_all = "snake_case")]
+pub enum SyncStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+/// The wire (and stored) names of the statuses, for code that reads or writes them as text.
+macro_rules! names {
+    ($t:ty { $($v:ident => $n:literal),* $(,)? }) => {
+        impl $t {
+            /// Every status, in declaration order.
+            pub const ALL: &'static [$t] = &[$(<$t>::$v),*];
+
+            /// The name on the wire and in the database.
+            pub fn as_str(self) -> &'static str {
+                match self { $(<$t>::$v => $n),* }
+            }
+
+            /// The status a name stands for.
+            pub fn parse(name: &str) -> Option<Self> {
+                match name { $($n => Some(<$t>::$v),)* _ => None }
+            }
+        }
+    };
+}
+
+names!(ConnectionStatus {
+    Active => "active",
+    Syncing => "syncing",
+    ReauthRequired => "reauth_required",
+    Expired => "expired",
+    Revoked => "revoked",
+});
+
+names!(SyncStatus {
+    Queued => "queued",
+    Running => "running",
+    Succeeded => "succeeded",
+    Failed => "failed",
+});
+
+impl SyncStatus {
+    /// Queued or running: the sync has not ended.
+    pub fn is_open(self) -> bool {
+        matches!(self, SyncStatus::Queued | SyncStatus::Running)
+    }
 }
 
 /// `{"connection": …}`. `GET /api/v1/banks/connections/{id}` and
@@ -169,9 +243,7 @@ pub struct BankSync {
         schema(example = "0193b6f6-4d5e-7f6a-b17c-8d9e0f1a2b3c")
     )]
     pub connection_id: String,
-    /// `queued`, `running`, `succeeded` or `failed`.
-    #[cfg_attr(feature = "openapi", schema(example = "running"))]
-    pub status: String,
+    pub status: SyncStatus,
     /// `connect`, `manual` or `scheduled`.
     #[cfg_attr(feature = "openapi", schema(example = "manual"))]
     pub reason: String,
@@ -322,4 +394,23 @@ pub struct BalancePoint {
     #[cfg_attr(feature = "openapi", schema(example = "2026-11-23"))]
     pub date: String,
     pub balance: Money,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_names_are_the_serde_names_and_parse_back() {
+        for &s in ConnectionStatus::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+            assert_eq!(ConnectionStatus::parse(s.as_str()), Some(s));
+        }
+        for &s in SyncStatus::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+            assert_eq!(SyncStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(ConnectionStatus::parse("Active"), None);
+        assert_eq!(SyncStatus::parse(""), None);
+    }
 }

@@ -252,7 +252,7 @@ async fn bank_callback(
             customer_user_id: intent.customer_user_id.clone(),
             provider_id: provider_id.clone(),
             consent_id,
-            status: "active".into(),
+            status: ConnectionStatus::Active,
             consent_expires_at,
             last_sync_at: None,
             last_sync_status: None,
@@ -300,12 +300,17 @@ async fn connection_view(state: &AppState, c: bdb::ConnectionRow) -> Result<Bank
     let now = state.clock.now();
     let accounts = bdb::accounts_of(&state.db.pool, &c.id).await?;
     let open = bdb::open_sync(&state.db.pool, &c.id).await?;
-    let status = if c.status == "active" && open.as_ref().is_some_and(|s| s.status == "running") {
-        "syncing".to_string()
-    } else if c.status == "active" && c.consent_expires_at.is_some_and(|t| t <= now) {
-        "expired".to_string()
+    let active = c.status == ConnectionStatus::Active;
+    let status = if active
+        && open
+            .as_ref()
+            .is_some_and(|s| s.status == SyncStatus::Running)
+    {
+        ConnectionStatus::Syncing
+    } else if active && c.consent_expires_at.is_some_and(|t| t <= now) {
+        ConnectionStatus::Expired
     } else {
-        c.status.clone()
+        c.status
     };
     Ok(BankConnection {
         consent_expiring_soon: c
@@ -364,7 +369,10 @@ async fn owned(state: &AppState, workspace_id: &str, id: &str) -> Result<bdb::Co
 
 /// Syncs and balance refreshes need a consent that is still valid.
 fn ensure_active(c: &bdb::ConnectionRow) -> Result<()> {
-    if matches!(c.status.as_str(), "active" | "reauth_required") {
+    if matches!(
+        c.status,
+        ConnectionStatus::Active | ConnectionStatus::ReauthRequired
+    ) {
         return Ok(());
     }
     Err(AppError::new(
@@ -422,7 +430,7 @@ async fn delete_connection(
     AppQuery(q): AppQuery<DeleteQuery>,
 ) -> Result<StatusCode> {
     let c = owned(&state, &caller.workspace_id, &id).await?;
-    if c.status != "revoked" {
+    if c.status != ConnectionStatus::Revoked {
         match state
             .banks
             .client
@@ -445,9 +453,9 @@ async fn delete_connection(
         bdb::delete_accounts_of(&mut *tx, &c.id).await?;
         bdb::delete_connection(&mut *tx, &c.id).await?;
     } else {
-        bdb::set_status(&mut *tx, &c.id, "revoked", now).await?;
+        bdb::set_status(&mut *tx, &c.id, ConnectionStatus::Revoked, now).await?;
     }
-    if c.status != "revoked" || q.delete_data.unwrap_or(false) {
+    if c.status != ConnectionStatus::Revoked || q.delete_data.unwrap_or(false) {
         let mut ev = Event::own("bank.disconnected", &caller.user_id, Outcome::Success)
             .on("bank_connection", &c.id);
         if let Some(k) = &caller.key {

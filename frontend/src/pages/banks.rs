@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
-use shared::banks::{BankConnection, BankSync};
+use shared::banks::{BankConnection, BankSync, ConnectionStatus, SyncStatus};
 
 use crate::{
     api::{self},
@@ -14,12 +14,12 @@ use crate::{
     pages::{ago, PageHead},
 };
 
-fn status_tone(status: &str) -> &'static str {
+fn status_tone(status: ConnectionStatus) -> &'static str {
     match status {
-        "active" => "ok",
-        "syncing" => "info",
-        "reauth_required" => "warn",
-        _ => "bad",
+        ConnectionStatus::Active => "ok",
+        ConnectionStatus::Syncing => "info",
+        ConnectionStatus::ReauthRequired => "warn",
+        ConnectionStatus::Expired | ConnectionStatus::Revoked => "bad",
     }
 }
 
@@ -120,7 +120,10 @@ fn ConnectionCard(conn: BankConnection, name: String, on_change: Callback<()>) -
     let progress = RwSignal::new(None::<BankSync>);
     let disconnect_open = RwSignal::new(false);
     let delete_data = RwSignal::new(false);
-    let active = conn.status == "active" || conn.status == "syncing";
+    let active = matches!(
+        conn.status,
+        ConnectionStatus::Active | ConnectionStatus::Syncing
+    );
 
     // Follow a running sync once a second until it ends, then reload the connection.
     Effect::new(move |_| {
@@ -131,13 +134,13 @@ fn ConnectionCard(conn: BankConnection, name: String, on_change: Callback<()>) -
             loop {
                 match api::sync_status(ctx.workspace.get_untracked(), sid.clone()).await {
                     Ok(s) => {
-                        let done = !matches!(s.status.as_str(), "queued" | "running");
+                        let done = !s.status.is_open();
                         if alive.try_get_value() != Some(true) {
                             return;
                         }
                         progress.set(Some(s.clone()));
                         if done {
-                            if s.status == "succeeded" {
+                            if s.status == SyncStatus::Succeeded {
                                 ctx.ok(format!(
                                     "Sync finished: {} new, {} changed.",
                                     s.rows_added, s.rows_updated
@@ -194,7 +197,7 @@ fn ConnectionCard(conn: BankConnection, name: String, on_change: Callback<()>) -
         <article class="card connection" data-connection-id=conn.id.clone()>
             <header class="row">
                 <h2 class="grow">{name}</h2>
-                <Badge text=conn.status.replace('_', " ") tone=status_tone(&conn.status)/>
+                <Badge text=conn.status.as_str().replace('_', " ") tone=status_tone(conn.status)/>
             </header>
             {conn.consent_expiring_soon.then(|| view! {
                 <p class="warning">"Access to this bank ends soon. Connect it again to keep syncing."</p>
@@ -202,7 +205,7 @@ fn ConnectionCard(conn: BankConnection, name: String, on_change: Callback<()>) -
             <dl class="facts">
                 <dt>"Access until"</dt><dd>{conn.consent_expires_at.as_deref().map(|e| format_date(e).to_string()).unwrap_or_else(|| "—".into())}</dd>
                 <dt>"Last sync"</dt><dd>{match &conn.last_sync_at {
-                    Some(t) => view! { {ago(t)}" · "{conn.last_sync_status.clone().unwrap_or_default()}{conn.last_sync_error.clone().map(|e| format!(" ({e})"))} }.into_any(),
+                    Some(t) => view! { {ago(t)}" · "{conn.last_sync_status.map(SyncStatus::as_str).unwrap_or_default()}{conn.last_sync_error.clone().map(|e| format!(" ({e})"))} }.into_any(),
                     None => view! { "never" }.into_any(),
                 }}</dd>
             </dl>
@@ -233,7 +236,7 @@ fn ConnectionCard(conn: BankConnection, name: String, on_change: Callback<()>) -
                         on:click=move |_| { refresh.dispatch(()); }>"Refresh balances"</button>
                 })}
                 <button class="btn danger" on:click=move |_| disconnect_open.set(true)>
-                    {if conn.status == "revoked" { "Remove" } else { "Disconnect" }}</button>
+                    {if conn.status == ConnectionStatus::Revoked { "Remove" } else { "Disconnect" }}</button>
             </div>
             <Dialog open=disconnect_open title=Signal::derive(|| "Disconnect this bank?".to_string())>
                 <p>"We end the access you granted, at Tarabut and at the bank. No new data comes in."</p>

@@ -35,7 +35,7 @@ pub fn Overview() -> impl IntoView {
             <section class="card">
                 <h2>"Bank balances"</h2>
                 {loaded(connections, |conns| {
-                    let accounts: Vec<_> = conns.iter().filter(|c| c.status != "revoked").flat_map(|c| c.accounts.clone()).collect();
+                    let accounts: Vec<_> = conns.iter().filter(|c| c.status != shared::banks::ConnectionStatus::Revoked).flat_map(|c| c.accounts.clone()).collect();
                     if accounts.is_empty() {
                         return view! {
                             <Empty title="No bank connected">

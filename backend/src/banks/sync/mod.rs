@@ -19,6 +19,7 @@ mod pass;
 use std::time::Duration;
 
 use rand::Rng;
+use shared::banks::{ConnectionStatus, SyncStatus};
 
 use crate::tarabut::TarabutError;
 use crate::{db, state::AppState};
@@ -123,7 +124,7 @@ pub async fn run(
     let Some(sync) = db::banks::sync_by_id(&state.db.pool, sync_id).await? else {
         return Ok(Ran::Skipped);
     };
-    if !matches!(sync.status.as_str(), "queued" | "running") {
+    if !sync.status.is_open() {
         return Ok(Ran::Skipped);
     }
     let Some(conn) = db::banks::connection_by_id(&state.db.pool, &sync.connection_id).await? else {
@@ -154,9 +155,17 @@ pub async fn run(
     match outcome {
         Ok(Ran::Interrupted) => return Ok(Ran::Interrupted),
         Ok(_) => {
-            db::banks::finish_sync(&state.db.pool, sync_id, "succeeded", None, now).await?;
-            db::banks::record_sync_outcome(&state.db.pool, &conn.id, "succeeded", None, now, next)
+            db::banks::finish_sync(&state.db.pool, sync_id, SyncStatus::Succeeded, None, now)
                 .await?;
+            db::banks::record_sync_outcome(
+                &state.db.pool,
+                &conn.id,
+                SyncStatus::Succeeded,
+                None,
+                now,
+                next,
+            )
+            .await?;
         }
         Err(Failure::Db(e)) => {
             // Leave it running: the lease expires and the scheduler resumes it.
@@ -166,11 +175,12 @@ pub async fn run(
             let code = error_code(&e);
             record_consent_loss(state, &conn.id, &e).await?;
             tracing::warn!(sync_id, connection_id = %conn.id, error = %e, "sync failed");
-            db::banks::finish_sync(&state.db.pool, sync_id, "failed", Some(code), now).await?;
+            db::banks::finish_sync(&state.db.pool, sync_id, SyncStatus::Failed, Some(code), now)
+                .await?;
             db::banks::record_sync_outcome(
                 &state.db.pool,
                 &conn.id,
-                "failed",
+                SyncStatus::Failed,
                 Some(code),
                 now,
                 next,
@@ -189,8 +199,8 @@ pub async fn record_consent_loss(
     e: &TarabutError,
 ) -> sqlx::Result<()> {
     let status = match e {
-        TarabutError::ConsentRevoked => "revoked",
-        TarabutError::ConsentExpired => "expired",
+        TarabutError::ConsentRevoked => ConnectionStatus::Revoked,
+        TarabutError::ConsentExpired => ConnectionStatus::Expired,
         _ => return Ok(()),
     };
     db::banks::set_status(&state.db.pool, connection_id, status, state.clock.now()).await

@@ -1,6 +1,9 @@
 //! `bank_connections`: one per consent, with the sync lease and schedule.
 
+use shared::banks::{ConnectionStatus, SyncStatus};
 use sqlx::{any::AnyRow, Any, AnyConnection, Executor, Row};
+
+use super::status;
 
 /// Takes the connection's row lock until the transaction ends (PostgreSQL; on SQLite the
 /// write transaction already holds the database's), so decisions about it are serialised.
@@ -26,10 +29,11 @@ pub struct ConnectionRow {
     pub customer_user_id: String,
     pub provider_id: String,
     pub consent_id: String,
-    pub status: String,
+    /// Never `syncing`: that is read off the open sync when the connection is shown.
+    pub status: ConnectionStatus,
     pub consent_expires_at: Option<i64>,
     pub last_sync_at: Option<i64>,
-    pub last_sync_status: Option<String>,
+    pub last_sync_status: Option<SyncStatus>,
     pub last_sync_error: Option<String>,
     pub created_at: i64,
 }
@@ -46,10 +50,13 @@ fn connection(r: AnyRow) -> sqlx::Result<ConnectionRow> {
         customer_user_id: r.try_get("customer_user_id")?,
         provider_id: r.try_get("provider_id")?,
         consent_id: r.try_get("consent_id")?,
-        status: r.try_get("status")?,
+        status: status(&r, "status", ConnectionStatus::parse)?,
         consent_expires_at: r.try_get("consent_expires_at")?,
         last_sync_at: r.try_get("last_sync_at")?,
-        last_sync_status: r.try_get("last_sync_status")?,
+        last_sync_status: match r.try_get::<Option<String>, _>("last_sync_status")? {
+            Some(_) => Some(status(&r, "last_sync_status", SyncStatus::parse)?),
+            None => None,
+        },
         last_sync_error: r.try_get("last_sync_error")?,
         created_at: r.try_get("created_at")?,
     })
@@ -74,7 +81,7 @@ pub async fn upsert_connection(
     .bind(&c.customer_user_id)
     .bind(&c.provider_id)
     .bind(&c.consent_id)
-    .bind(&c.status)
+    .bind(c.status.as_str())
     .bind(c.consent_expires_at)
     .bind(next_sync_at)
     .bind(c.created_at)
@@ -145,19 +152,19 @@ pub async fn active_connections_in<'c>(
     Ok(connections_in(e, workspace_id)
         .await?
         .into_iter()
-        .filter(|c| c.status == "active")
+        .filter(|c| c.status == ConnectionStatus::Active)
         .collect())
 }
 
 pub async fn set_status<'c>(
     e: impl Executor<'c, Database = Any>,
     id: &str,
-    status: &str,
+    status: ConnectionStatus,
     now: i64,
 ) -> sqlx::Result<()> {
     sqlx::query("update bank_connections set status = $2, updated_at = $3 where id = $1")
         .bind(id)
-        .bind(status)
+        .bind(status.as_str())
         .bind(now)
         .execute(e)
         .await?;
@@ -179,7 +186,7 @@ pub async fn delete_connection<'c>(
 pub async fn record_sync_outcome<'c>(
     e: impl Executor<'c, Database = Any>,
     id: &str,
-    status: &str,
+    status: SyncStatus,
     error: Option<&str>,
     now: i64,
     next_sync_at: i64,
@@ -191,7 +198,7 @@ pub async fn record_sync_outcome<'c>(
     )
     .bind(id)
     .bind(now)
-    .bind(status)
+    .bind(status.as_str())
     .bind(error)
     .bind(next_sync_at)
     .execute(e)

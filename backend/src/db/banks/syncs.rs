@@ -1,6 +1,9 @@
 //! `bank_syncs`: each sync and its progress.
 
+use shared::banks::SyncStatus;
 use sqlx::{any::AnyRow, Any, Executor, Row};
+
+use super::status;
 
 /// When the connection's latest sync asked for by a person (`manual`) was created.
 pub async fn last_manual_sync_at<'c>(
@@ -19,7 +22,7 @@ pub async fn last_manual_sync_at<'c>(
 pub struct SyncRow {
     pub id: String,
     pub connection_id: String,
-    pub status: String,
+    pub status: SyncStatus,
     pub reason: String,
     pub account_index: i64,
     pub next_page: i64,
@@ -42,7 +45,7 @@ fn sync(r: AnyRow) -> sqlx::Result<SyncRow> {
     Ok(SyncRow {
         id: r.try_get("id")?,
         connection_id: r.try_get("connection_id")?,
-        status: r.try_get("status")?,
+        status: status(&r, "status", SyncStatus::parse)?,
         reason: r.try_get("reason")?,
         account_index: r.try_get("account_index")?,
         next_page: r.try_get("next_page")?,
@@ -190,13 +193,13 @@ pub async fn advance_sync<'c>(
 pub async fn finish_sync<'c>(
     e: impl Executor<'c, Database = Any>,
     id: &str,
-    status: &str,
+    status: SyncStatus,
     error: Option<&str>,
     now: i64,
 ) -> sqlx::Result<()> {
     sqlx::query("update bank_syncs set status = $2, error = $3, finished_at = $4 where id = $1")
         .bind(id)
-        .bind(status)
+        .bind(status.as_str())
         .bind(error)
         .bind(now)
         .execute(e)
