@@ -6,12 +6,20 @@
 //!   [`Browser`]: a browser, signed in or not (the sign-in and sign-up routes).
 //! - [`Caller<Scope>`](Caller): a browser session or an API key with the scope, in a workspace;
 //!   [`Owner<Scope>`](Owner) for what only the workspace's owners may do.
+//! - [`WorkspaceMember`] / [`WorkspaceOwner`]: a signed-in member (or owner) of the workspace the
+//!   path's `{id}` names ([`InWorkspace<OwnerOrSelf>`](OwnerOrSelf): owners, or a member acting
+//!   on themselves).
 //! - [`Admin`]: a signed-in administrator.
 
 pub mod admin;
 pub mod caller;
 pub mod session;
+pub mod workspace;
 
 pub use admin::{Admin, AdminErrors};
 pub use caller::*;
 pub use session::{Browser, SessionUser};
+pub use workspace::{
+    InWorkspace, OwnerOrSelf, WorkspaceMember, WorkspaceOwner, WorkspaceOwnerErrors,
+    WorkspaceOwnerReadErrors,
+};

@@ -11,7 +11,10 @@ use shared::{validate::check_name, workspaces::*, ErrorBody, Page, StatusBody, T
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    access::session::SessionUser,
+    access::{
+        session::SessionUser, InWorkspace, OwnerOrSelf, WorkspaceMember, WorkspaceOwner,
+        WorkspaceOwnerErrors, WorkspaceOwnerReadErrors,
+    },
     audit::{self, Event, Outcome},
     clock::rfc3339,
     crypto::{random_token, sha256_hex},
@@ -48,25 +51,6 @@ fn view(w: wdb::WorkspaceRow) -> Workspace {
         personal: w.personal,
         role: w.role,
         created_at: rfc3339(w.created_at),
-    }
-}
-
-/// The workspace if the caller is a member (else 404, as if it did not exist).
-async fn membership(state: &AppState, id: &str, user_id: &str) -> Result<wdb::WorkspaceRow> {
-    wdb::get_for(&state.db.pool, id, user_id)
-        .await?
-        .ok_or_else(AppError::not_found)
-}
-
-fn owners_only(w: &wdb::WorkspaceRow) -> Result<()> {
-    if w.role == "owner" {
-        Ok(())
-    } else {
-        Err(AppError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Only workspace owners can do this.",
-        ))
     }
 }
 
@@ -128,13 +112,9 @@ async fn create_workspace(
         (status = 403, description = "`session_required`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
         Unauthenticated))]
-async fn get_workspace(
-    State(state): State<AppState>,
-    who: SessionUser,
-    Path(id): Path<String>,
-) -> Result<Json<WorkspaceBody>> {
+async fn get_workspace(member: WorkspaceMember) -> Result<Json<WorkspaceBody>> {
     Ok(Json(WorkspaceBody {
-        workspace: view(membership(&state, &id, &who.user.id).await?),
+        workspace: view(member.workspace),
     }))
 }
 
@@ -149,11 +129,10 @@ async fn get_workspace(
         Unauthenticated))]
 async fn list_members(
     State(state): State<AppState>,
-    who: SessionUser,
-    Path(id): Path<String>,
+    member: WorkspaceMember,
     AppQuery(q): AppQuery<pagination::PageQuery>,
 ) -> Result<Json<Page<Member>>> {
-    membership(&state, &id, &who.user.id).await?;
+    let id = member.workspace.id;
     let limit = q.limit()?;
     let rows = wdb::members(&state.db.pool, &id, q.after()?, limit + 1).await?;
     let (rows, next_cursor) = pagination::finish(rows, limit, |m| (m.joined_at, m.user_id.clone()));
@@ -178,17 +157,17 @@ async fn list_members(
     request_body = InviteRequest,
     responses(BodyErrors,
         (status = 202, description = "Accepted", body = StatusBody),
-        (status = 403, description = "`forbidden` (not an owner), `csrf_rejected` or `session_required`", body = ErrorBody),
+        WorkspaceOwnerErrors,
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 409, description = "`personal_workspace`: a personal workspace has no other members", body = ErrorBody), Unauthenticated))]
 async fn invite_member(
     State(state): State<AppState>,
-    who: SessionUser,
-    Path(id): Path<String>,
+    InWorkspace {
+        who, workspace: w, ..
+    }: WorkspaceOwner,
     AppJson(req): AppJson<InviteRequest>,
 ) -> Result<(StatusCode, Json<StatusBody>)> {
-    let w = membership(&state, &id, &who.user.id).await?;
-    owners_only(&w)?;
+    let id = w.id.clone();
     if w.personal {
         return Err(AppError::new(
             StatusCode::CONFLICT,
@@ -241,20 +220,16 @@ async fn invite_member(
     params(("id" = String, Path, description = "Workspace id", example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d"), ("userId" = String, Path, description = "Member's user id", example = "0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b")),
     responses(
         (status = 204, description = "Removed"),
-        (status = 403, description = "`forbidden` (not an owner), `csrf_rejected` or `session_required`", body = ErrorBody),
+        WorkspaceOwnerErrors,
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 409, description = "`last_owner`", body = ErrorBody),
         Unauthenticated))]
 async fn remove_member(
     State(state): State<AppState>,
     meta: RequestMeta,
-    who: SessionUser,
+    InWorkspace { who, .. }: InWorkspace<OwnerOrSelf>,
     Path((id, user_id)): Path<(String, String)>,
 ) -> Result<StatusCode> {
-    let w = membership(&state, &id, &who.user.id).await?;
-    if user_id != who.user.id {
-        owners_only(&w)?;
-    }
     let mut tx = state.db.begin().await?;
     wdb::lock(&mut tx, state.db.backend, &id).await?;
     let Some(role) = wdb::role_of(&mut *tx, &id, &user_id).await? else {
@@ -302,16 +277,15 @@ async fn remove_member(
     params(("id" = String, Path, description = "Workspace id", example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d"), pagination::PageQuery),
     responses(
         (status = 200, description = "A page of invitations", body = Page<Invitation>),
-        (status = 403, description = "`forbidden` (not an owner) or `session_required`", body = ErrorBody),
+        WorkspaceOwnerReadErrors,
         (status = 404, description = "`not_found`", body = ErrorBody),
         Unauthenticated))]
 async fn list_invitations(
     State(state): State<AppState>,
-    who: SessionUser,
-    Path(id): Path<String>,
+    owner: WorkspaceOwner,
     AppQuery(q): AppQuery<pagination::PageQuery>,
 ) -> Result<Json<Page<Invitation>>> {
-    owners_only(&membership(&state, &id, &who.user.id).await?)?;
+    let id = owner.workspace.id;
     let limit = q.limit()?;
     let now = state.clock.now();
     let rows = wdb::pending_invitations(&state.db.pool, &id, now, q.after()?, limit + 1).await?;
@@ -337,16 +311,15 @@ async fn list_invitations(
         ("invitationId" = String, Path, description = "Invitation id", example = "0193b6fa-8b9c-7d0e-b56a-2b3c4d5e6f7a")),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 403, description = "`forbidden` (not an owner), `csrf_rejected` or `session_required`", body = ErrorBody),
+        WorkspaceOwnerErrors,
         (status = 404, description = "`not_found`: no such workspace, or no pending invitation with that id", body = ErrorBody),
         Unauthenticated))]
 async fn revoke_invitation(
     State(state): State<AppState>,
     meta: RequestMeta,
-    who: SessionUser,
+    InWorkspace { who, .. }: WorkspaceOwner,
     Path((id, invitation_id)): Path<(String, String)>,
 ) -> Result<StatusCode> {
-    owners_only(&membership(&state, &id, &who.user.id).await?)?;
     let mut tx = state.db.begin().await?;
     if !wdb::delete_invitation(&mut *tx, &id, &invitation_id).await? {
         return Err(AppError::not_found());

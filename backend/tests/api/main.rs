@@ -1,6 +1,7 @@
 //! Integration tests: each test starts the real server on port 0 against a fresh database
 //! (a new SQLite file, or a new PostgreSQL database when `PFN_TEST_DB=postgres`).
 
+mod access;
 mod admin;
 mod auth;
 mod banks;
