@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use axum::{extract::State, Json};
 use serde::Deserialize;
 use shared::banks::*;
-use sqlx::Row;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -94,18 +93,14 @@ async fn category_insight(
             return Err(AppError::not_found());
         }
     }
-    let rows = sqlx::query(&format!(
-        "select currency, coalesce(category_override, category, 'uncategorized') as category, booked_at, amount_minor
-         from transactions
-         where workspace_id = $1 and ($2 = '' or account_id = $2) and booked_at >= $3 and booked_at < $4
-           and excluded = 0 and removed_at is null and amount_minor {} 0",
-        if outflow { "<" } else { ">" }
-    ))
-    .bind(workspace_id)
-    .bind(q.account_id.as_deref().unwrap_or_default())
-    .bind(from)
-    .bind(to)
-    .fetch_all(&state.db.pool)
+    let rows = db::finance::flows(
+        &state.db.pool,
+        workspace_id,
+        q.account_id.as_deref(),
+        from,
+        to,
+        outflow,
+    )
     .await?;
     // currency → (count, total, category → (total, count), month → total). Totals are i128:
     // amounts are bounded (10^12 minor units), so no sum of them can leave it.
@@ -116,11 +111,8 @@ async fn category_insight(
         BTreeMap<String, i128>,
     );
     let mut by_currency: BTreeMap<String, Acc> = BTreeMap::new();
-    for r in rows {
-        let currency: String = r.try_get(0)?;
-        let category: String = r.try_get(1)?;
-        let booked_at: i64 = r.try_get(2)?;
-        let amount = i128::from(r.try_get::<i64, _>(3)?).abs();
+    for (currency, category, booked_at, amount) in rows {
+        let amount = i128::from(amount).abs();
         let month = rfc3339(booked_at).get(..7).unwrap_or_default().to_string();
         let acc = by_currency.entry(currency).or_default();
         acc.0 += 1;

@@ -10,7 +10,6 @@ use std::{collections::HashMap, sync::Arc};
 
 use async_trait::async_trait;
 use axum::{extract::FromRequestParts, http::request::Parts};
-use sqlx::Row;
 use time::OffsetDateTime;
 use tower_sessions::{
     session::{Id, Record},
@@ -81,25 +80,22 @@ impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         let (auth, data) = auth_of(record)?;
         loop {
-            let r = sqlx::query(
-                "insert into sessions (id_hash, public_id, user_id, data, ip, user_agent,
-                                       created_at, last_seen_at, expires_at)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                 on conflict (id_hash) do nothing",
-            )
-            .bind(hex::encode(digest_of(&record.id)))
-            .bind(&auth.sid)
-            .bind(&auth.uid)
-            .bind(&data)
-            .bind(&auth.ip)
-            .bind(&auth.ua)
-            .bind(auth.created)
-            .bind(auth.seen)
-            .bind(record.expiry_date.unix_timestamp())
-            .execute(&self.state.db.pool)
-            .await
-            .map_err(backend)?;
-            if r.rows_affected() == 1 {
+            let id_hash = hex::encode(digest_of(&record.id));
+            let session = db::sessions::NewSession {
+                id_hash: &id_hash,
+                public_id: &auth.sid,
+                user_id: &auth.uid,
+                data: &data,
+                ip: auth.ip.as_deref(),
+                user_agent: auth.ua.as_deref(),
+                created_at: auth.created,
+                last_seen_at: auth.seen,
+                expires_at: record.expiry_date.unix_timestamp(),
+            };
+            if db::sessions::insert(&self.state.db.pool, session)
+                .await
+                .map_err(backend)?
+            {
                 return Ok(());
             }
             record.id = Id::default(); // a collision of 128 random bits: draw again
@@ -110,17 +106,15 @@ impl SessionStore for DbSessionStore {
         // UPDATE only: a session revoked while this request ran must stay revoked.
         let (auth, data) = auth_of(record)?;
         let digest = digest_of(&record.id);
-        sqlx::query(
-            "update sessions set data = $2, ip = $3, user_agent = $4, last_seen_at = $5, expires_at = $6
-             where id_hash = $1",
+        db::sessions::save(
+            &self.state.db.pool,
+            &hex::encode(digest),
+            &data,
+            auth.ip.as_deref(),
+            auth.ua.as_deref(),
+            auth.seen,
+            record.expiry_date.unix_timestamp(),
         )
-        .bind(hex::encode(digest))
-        .bind(&data)
-        .bind(&auth.ip)
-        .bind(&auth.ua)
-        .bind(auth.seen)
-        .bind(record.expiry_date.unix_timestamp())
-        .execute(&self.state.db.pool)
         .await
         .map_err(backend)?;
         self.state.forget_session(&digest).await;
@@ -140,18 +134,12 @@ impl SessionStore for DbSessionStore {
             }));
         }
         let epoch = cache.epoch();
-        let row = sqlx::query(
-            "select data, expires_at, user_id from sessions where id_hash = $1 and expires_at > $2",
-        )
-        .bind(hex::encode(digest))
-        .bind(now)
-        .fetch_optional(&self.state.db.pool)
-        .await
-        .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        let data: String = row.try_get("data").map_err(backend)?;
-        let expires: i64 = row.try_get("expires_at").map_err(backend)?;
-        let user_id: String = row.try_get("user_id").map_err(backend)?;
+        let row = db::sessions::load(&self.state.db.pool, &hex::encode(digest), now)
+            .await
+            .map_err(backend)?;
+        let Some((data, expires, user_id)) = row else {
+            return Ok(None);
+        };
         let data: HashMap<String, serde_json::Value> =
             serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
         let record = Record {
@@ -178,9 +166,7 @@ impl SessionStore for DbSessionStore {
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         let digest = digest_of(id);
-        sqlx::query("delete from sessions where id_hash = $1")
-            .bind(hex::encode(digest))
-            .execute(&self.state.db.pool)
+        db::sessions::delete_by_hash(&self.state.db.pool, &hex::encode(digest))
             .await
             .map_err(backend)?;
         self.state.forget_session(&digest).await;

@@ -83,7 +83,7 @@ pub async fn all_accounts<'c>(
 }
 
 #[derive(Debug, Clone)]
-pub struct TxRow {
+pub struct TransactionRow {
     pub id: String,
     pub account_id: String,
     pub external_id: String,
@@ -102,8 +102,8 @@ const TX_COLUMNS: &str =
     "id, account_id, external_id, amount_minor, currency, description, booked_at,
     coalesce(category_override, category) as category, merchant, note, tags, excluded";
 
-fn tx_row(r: AnyRow) -> sqlx::Result<TxRow> {
-    Ok(TxRow {
+fn tx_row(r: AnyRow) -> sqlx::Result<TransactionRow> {
+    Ok(TransactionRow {
         id: r.try_get("id")?,
         account_id: r.try_get("account_id")?,
         external_id: r.try_get("external_id")?,
@@ -119,7 +119,7 @@ fn tx_row(r: AnyRow) -> sqlx::Result<TxRow> {
     })
 }
 
-pub struct NewTx<'a> {
+pub struct NewTransaction<'a> {
     pub id: &'a str,
     pub workspace_id: &'a str,
     pub account_id: &'a str,
@@ -134,9 +134,9 @@ pub struct NewTx<'a> {
 }
 
 /// Inserts unless `(account, external id)` exists; returns the stored id and whether it is new.
-pub async fn insert_tx(
+pub async fn insert_transaction(
     conn: &mut sqlx::AnyConnection,
-    t: NewTx<'_>,
+    t: NewTransaction<'_>,
 ) -> sqlx::Result<(String, bool)> {
     let inserted: Option<String> = sqlx::query_scalar(
         "insert into transactions (id, workspace_id, account_id, external_id, amount_minor, currency,
@@ -171,7 +171,7 @@ pub async fn insert_tx(
     Ok((existing, false))
 }
 
-pub struct TxFilter<'a> {
+pub struct TransactionFilter<'a> {
     pub workspace_id: &'a str,
     pub account_id: Option<&'a str>,
     pub from: Option<i64>,
@@ -180,12 +180,12 @@ pub struct TxFilter<'a> {
 }
 
 /// Newest first by booking time, after the cursor `(booked_at, id)`.
-pub async fn list_tx<'c>(
+pub async fn list_transactions<'c>(
     e: impl Executor<'c, Database = Any>,
-    f: TxFilter<'_>,
+    f: TransactionFilter<'_>,
     before: Option<(i64, String)>,
     limit: i64,
-) -> sqlx::Result<Vec<TxRow>> {
+) -> sqlx::Result<Vec<TransactionRow>> {
     let (ts, id) = before.unwrap_or((i64::MAX, String::new()));
     sqlx::query(&format!(
         "select {TX_COLUMNS} from transactions
@@ -211,11 +211,11 @@ pub async fn list_tx<'c>(
     .collect()
 }
 
-pub async fn get_tx<'c>(
+pub async fn get_transaction<'c>(
     e: impl Executor<'c, Database = Any>,
     workspace_id: &str,
     id: &str,
-) -> sqlx::Result<Option<TxRow>> {
+) -> sqlx::Result<Option<TransactionRow>> {
     sqlx::query(&format!("select {TX_COLUMNS} from transactions where workspace_id = $1 and id = $2 and removed_at is null"))
         .bind(workspace_id)
         .bind(id)
@@ -227,7 +227,7 @@ pub async fn get_tx<'c>(
 
 /// Sets the overlays given as `Some` (inner `None` clears).
 #[allow(clippy::too_many_arguments)]
-pub async fn patch_tx<'c>(
+pub async fn patch_transaction_overlays<'c>(
     e: impl Executor<'c, Database = Any>,
     workspace_id: &str,
     id: &str,
@@ -306,6 +306,38 @@ const SPLIT: i64 = 1_000_000;
 /// Joins the halves [`exact_sum`] selected.
 pub fn total(high: i64, low: i64) -> i128 {
     i128::from(high) * i128::from(SPLIT) + i128::from(low)
+}
+
+/// One counted transaction of an insight: (currency, category, booked at, amount in minor units).
+pub type FlowRow = (String, String, i64, i64);
+
+/// The transactions an insight counts: money out (`outflow`) or in, booked in `[from, to)`,
+/// not excluded nor removed, of one account (`account_id`) or all; the category is the
+/// caller's override, else the bank's, else `uncategorized`.
+pub async fn flows<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+    account_id: Option<&str>,
+    from: i64,
+    to: i64,
+    outflow: bool,
+) -> sqlx::Result<Vec<FlowRow>> {
+    let rows = sqlx::query(&format!(
+        "select currency, coalesce(category_override, category, 'uncategorized') as category, booked_at, amount_minor
+         from transactions
+         where workspace_id = $1 and ($2 = '' or account_id = $2) and booked_at >= $3 and booked_at < $4
+           and excluded = 0 and removed_at is null and amount_minor {} 0",
+        if outflow { "<" } else { ">" }
+    ))
+    .bind(workspace_id)
+    .bind(account_id.unwrap_or_default())
+    .bind(from)
+    .bind(to)
+    .fetch_all(e)
+    .await?;
+    rows.into_iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+        .collect()
 }
 
 #[derive(Debug, Clone)]

@@ -121,3 +121,103 @@ pub async fn delete_expired<'c>(
         .await?;
     Ok(r.rows_affected())
 }
+
+/// What the session store writes for a new session (tower-sessions' record, with who it is for).
+pub struct NewSession<'a> {
+    pub id_hash: &'a str,
+    pub public_id: &'a str,
+    pub user_id: &'a str,
+    /// The record's data, as JSON.
+    pub data: &'a str,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+}
+
+/// Inserts the session; false when its `id_hash` is taken (then draw another id).
+pub async fn insert<'c>(
+    e: impl Executor<'c, Database = Any>,
+    s: NewSession<'_>,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "insert into sessions (id_hash, public_id, user_id, data, ip, user_agent,
+                               created_at, last_seen_at, expires_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         on conflict (id_hash) do nothing",
+    )
+    .bind(s.id_hash)
+    .bind(s.public_id)
+    .bind(s.user_id)
+    .bind(s.data)
+    .bind(s.ip)
+    .bind(s.user_agent)
+    .bind(s.created_at)
+    .bind(s.last_seen_at)
+    .bind(s.expires_at)
+    .execute(e)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Saves a live session's data, last sight and expiry. UPDATE only: a session revoked while a
+/// request ran stays revoked.
+pub async fn save<'c>(
+    e: impl Executor<'c, Database = Any>,
+    id_hash: &str,
+    data: &str,
+    ip: Option<&str>,
+    user_agent: Option<&str>,
+    last_seen_at: i64,
+    expires_at: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update sessions set data = $2, ip = $3, user_agent = $4, last_seen_at = $5, expires_at = $6
+         where id_hash = $1",
+    )
+    .bind(id_hash)
+    .bind(data)
+    .bind(ip)
+    .bind(user_agent)
+    .bind(last_seen_at)
+    .bind(expires_at)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+/// A live session's stored record: (data as JSON, expires at, user id).
+pub async fn load<'c>(
+    e: impl Executor<'c, Database = Any>,
+    id_hash: &str,
+    now: i64,
+) -> sqlx::Result<Option<(String, i64, String)>> {
+    let row = sqlx::query(
+        "select data, expires_at, user_id from sessions where id_hash = $1 and expires_at > $2",
+    )
+    .bind(id_hash)
+    .bind(now)
+    .fetch_optional(e)
+    .await?;
+    row.map(|r| {
+        Ok((
+            r.try_get("data")?,
+            r.try_get("expires_at")?,
+            r.try_get("user_id")?,
+        ))
+    })
+    .transpose()
+}
+
+/// Deletes the session with this `id_hash` (signing out).
+pub async fn delete_by_hash<'c>(
+    e: impl Executor<'c, Database = Any>,
+    id_hash: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("delete from sessions where id_hash = $1")
+        .bind(id_hash)
+        .execute(e)
+        .await?;
+    Ok(())
+}

@@ -70,7 +70,7 @@ pub struct TransactionQuery {
     cursor: Option<String>,
 }
 
-fn tx_view(t: fdb::TxRow) -> Transaction {
+fn transaction_view(t: fdb::TransactionRow) -> Transaction {
     Transaction {
         amount: money(t.amount_minor, &t.currency),
         id: t.id,
@@ -111,17 +111,17 @@ async fn list_transactions(
             })
             .transpose()
     };
-    let filter = fdb::TxFilter {
+    let filter = fdb::TransactionFilter {
         workspace_id: &caller.workspace_id,
         account_id: q.account_id.as_deref(),
         from: when("from", &q.from)?,
         to: when("to", &q.to)?,
         category: q.category.as_deref(),
     };
-    let rows = fdb::list_tx(&state.db.pool, filter, page.after()?, limit + 1).await?;
+    let rows = fdb::list_transactions(&state.db.pool, filter, page.after()?, limit + 1).await?;
     let (rows, next_cursor) = pagination::finish(rows, limit, |t| (t.booked_at, t.id.clone()));
     Ok(Json(Page {
-        items: rows.into_iter().map(tx_view).collect(),
+        items: rows.into_iter().map(transaction_view).collect(),
         next_cursor,
     }))
 }
@@ -301,9 +301,9 @@ async fn push_transactions(
         duplicates: Vec::new(),
     };
     for v in valid {
-        let (id, created) = fdb::insert_tx(
+        let (id, created) = fdb::insert_transaction(
             &mut tx,
-            fdb::NewTx {
+            fdb::NewTransaction {
                 id: &db::new_id(),
                 workspace_id: &caller.workspace_id,
                 account_id: &v.item.account_id,
@@ -372,7 +372,7 @@ async fn patch_transaction(
         t.as_ref()
             .map(|v| serde_json::to_string(v).unwrap_or_default())
     });
-    let updated = fdb::patch_tx(
+    let updated = fdb::patch_transaction_overlays(
         &state.db.pool,
         &caller.workspace_id,
         &id,
@@ -386,10 +386,10 @@ async fn patch_transaction(
     if !updated {
         return Err(AppError::not_found());
     }
-    let row = fdb::get_tx(&state.db.pool, &caller.workspace_id, &id)
+    let row = fdb::get_transaction(&state.db.pool, &caller.workspace_id, &id)
         .await?
         .ok_or_else(AppError::not_found)?;
     Ok(Json(TransactionBody {
-        transaction: tx_view(row),
+        transaction: transaction_view(row),
     }))
 }

@@ -1,7 +1,7 @@
 //! What Tarabut's wire types become in our tables: balances, account kinds and hints, and
 //! transactions stored exactly or not at all.
 
-use crate::db::banks::SyncedTx;
+use crate::db::banks::SyncedTransaction;
 use crate::tarabut::wire;
 
 /// Available before booked, closing before interim; in the account's currency.
@@ -45,7 +45,7 @@ pub(super) fn hint_of(a: &wire::Account) -> Option<String> {
 }
 
 /// An upstream transaction as we store it; `None` (logged) when it cannot be stored exactly.
-pub(super) fn synced(t: &wire::Transaction, currency: &str) -> Option<SyncedTx> {
+pub(super) fn synced(t: &wire::Transaction, currency: &str) -> Option<SyncedTransaction> {
     let refuse = |why: &str| {
         tracing::warn!(transaction_id = %t.transaction_id, why, "skipping an unreadable bank transaction");
         None
@@ -63,7 +63,7 @@ pub(super) fn synced(t: &wire::Transaction, currency: &str) -> Option<SyncedTx> 
         return refuse("booking time");
     };
     let merchant = t.merchant.as_ref().and_then(|m| m.name.clone());
-    Some(SyncedTx {
+    Some(SyncedTransaction {
         external_id: t.transaction_id.clone(),
         amount_minor,
         description: t

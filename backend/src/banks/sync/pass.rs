@@ -253,7 +253,7 @@ async fn sync_account(
 
 /// What one batch of pages brought.
 struct Batch<'a> {
-    rows: &'a [db::banks::SyncedTx],
+    rows: &'a [db::banks::SyncedTransaction],
     /// Pages fetched.
     pages: i64,
     next_page: u32,

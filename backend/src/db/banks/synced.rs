@@ -7,7 +7,7 @@ use sqlx::{Any, AnyConnection, Executor, Row};
 
 /// One upstream transaction, ready to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyncedTx {
+pub struct SyncedTransaction {
     pub external_id: String,
     pub amount_minor: i64,
     pub description: String,
@@ -19,7 +19,7 @@ pub struct SyncedTx {
 /// What an account holds now, keyed by Tarabut's transaction id: the sync compares upstream
 /// rows with this in memory and writes only what differs.
 pub struct Stored {
-    pub row: SyncedTx,
+    pub row: SyncedTransaction,
     pub removed: bool,
 }
 
@@ -37,7 +37,7 @@ pub async fn stored_rows<'c>(
     .await?;
     let mut out = HashMap::with_capacity(rows.len());
     for r in rows {
-        let row = SyncedTx {
+        let row = SyncedTransaction {
             external_id: r.try_get("external_id")?,
             amount_minor: r.try_get("amount_minor")?,
             description: r.try_get("description")?,
@@ -59,7 +59,7 @@ pub async fn insert_synced(
     workspace_id: &str,
     account_id: &str,
     currency: &str,
-    rows: &[&SyncedTx],
+    rows: &[&SyncedTransaction],
     now: i64,
 ) -> sqlx::Result<()> {
     for group in rows.chunks(20) {
@@ -114,7 +114,7 @@ pub async fn insert_synced(
 pub async fn update_synced(
     conn: &mut AnyConnection,
     account_id: &str,
-    r: &SyncedTx,
+    r: &SyncedTransaction,
     now: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
