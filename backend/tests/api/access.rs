@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{create_key, TestApp};
+use crate::helpers::{create_key, join, shared_workspace, TestApp};
 
 const SOME_ID: &str = "0193b6f4-2b3c-7d4e-9f5a-6b7c8d9e0f1a";
 
@@ -171,32 +171,18 @@ async fn every_operation_refuses_exactly_as_its_document_says() {
     let (_, budgets_key) = create_key(&app, json!({"name": "b", "scopes": ["read:budgets"]})).await;
 
     // A shared workspace with a member who is not an owner.
-    let res = app
-        .post("/api/v1/workspaces", json!({"name": "Household"}))
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let workspace = res.json::<Value>().await.unwrap()["workspace"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let workspace = shared_workspace(&app, "Household").await;
     let member = app.other_user("member@example.com").await;
-    let res = app
-        .post(
-            &format!("/api/v1/workspaces/{workspace}/members"),
-            json!({"email": "member@example.com", "role": "member"}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::ACCEPTED);
-    let token = app
-        .token_from_mail("member@example.com", "/invitations/accept", 2)
-        .await;
-    let res = member
-        .post(app.url("/api/v1/invitations/accept"))
-        .json(&json!({"token": token}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    join(
+        &app,
+        &app.client,
+        &member,
+        &workspace,
+        "member@example.com",
+        "member",
+        2,
+    )
+    .await;
 
     let nobody = anonymous(&app);
     let mut wrong = Vec::new();

@@ -3,7 +3,7 @@
 use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{error_of, TestApp, PASSWORD};
+use crate::helpers::{error_of, shared_workspace, TestApp, PASSWORD};
 
 #[tokio::test]
 async fn malformed_requests_get_json_errors_with_the_right_status() {
@@ -286,14 +286,7 @@ fn operations(workspace: &str) -> Vec<(String, String, Value)> {
 async fn admin_app() -> (TestApp, String) {
     let app = TestApp::spawn_with(&[("PFN_BOOTSTRAP_ADMIN_EMAIL", "root@example.com")]).await;
     app.bootstrap_admin_signs_in("root@example.com").await;
-    let res = app
-        .post("/api/v1/workspaces", json!({"name": "Household"}))
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let workspace = res.json::<Value>().await.unwrap()["workspace"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let workspace = shared_workspace(&app, "Household").await;
     (app, workspace)
 }
 

@@ -588,3 +588,40 @@ pub async fn wait_for_sync(app: &TestApp, id: &str) -> Value {
     }
     panic!("the sync of {id} did not finish in 30 s");
 }
+
+/// Invites `email` into `ws` as `role` from `inviter` and has `invitee` accept the `n`-th mail.
+pub async fn join(
+    app: &TestApp,
+    inviter: &reqwest::Client,
+    invitee: &reqwest::Client,
+    ws: &str,
+    email: &str,
+    role: &str,
+    n: usize,
+) {
+    let res = inviter
+        .post(app.url(&format!("/api/v1/workspaces/{ws}/members")))
+        .json(&json!({"email": email, "role": role}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let token = app.token_from_mail(email, "/invitations/accept", n).await;
+    let res = invitee
+        .post(app.url("/api/v1/invitations/accept"))
+        .json(&json!({"token": token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+/// Creates a shared workspace with `app.client`'s session (its owner); returns its id.
+pub async fn shared_workspace(app: &TestApp, name: &str) -> String {
+    let res = app.post("/api/v1/workspaces", json!({"name": name})).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    res.json::<Value>().await.unwrap()["workspace"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}

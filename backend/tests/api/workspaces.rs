@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{complete_connect, error_of, start_connect, TestApp};
+use crate::helpers::{complete_connect, error_of, join, start_connect, TestApp};
 
 #[tokio::test]
 async fn invited_members_share_data_until_removed_and_lose_their_keys() {
@@ -286,33 +286,6 @@ async fn shared_workspace(app: &TestApp, name: &str) -> String {
         .await
         .unwrap();
     ws["workspace"]["id"].as_str().unwrap().to_string()
-}
-
-/// Invites `email` into `ws` as `role` from `inviter` and has `invitee` accept the `n`-th mail.
-async fn join(
-    app: &TestApp,
-    inviter: &reqwest::Client,
-    invitee: &reqwest::Client,
-    ws: &str,
-    email: &str,
-    role: &str,
-    n: usize,
-) {
-    let res = inviter
-        .post(app.url(&format!("/api/v1/workspaces/{ws}/members")))
-        .json(&json!({"email": email, "role": role}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::ACCEPTED);
-    let token = app.token_from_mail(email, "/invitations/accept", n).await;
-    let res = invitee
-        .post(app.url("/api/v1/invitations/accept"))
-        .json(&json!({"token": token}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
 }
 
 #[tokio::test]
