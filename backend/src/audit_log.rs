@@ -6,16 +6,14 @@ use shared::{keys::AuditEvent, ErrorBody, Page};
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use crate::access::SessionErrors;
 use crate::{
     access::session::SessionUser,
     clock::rfc3339,
     db,
     error::Result,
     state::AppState,
-    web::{
-        responses::Unauthenticated,
-        {pagination, AppQuery},
-    },
+    web::{pagination, AppQuery},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -48,9 +46,8 @@ pub struct AuditQuery {
     responses(
         (status = 200, description = "A page of events", body = Page<AuditEvent>),
         (status = 400, description = "`invalid_cursor`", body = ErrorBody),
-        (status = 403, description = "`session_required`", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: `limit` out of 1–200", body = ErrorBody),
-        Unauthenticated))]
+        SessionErrors,
+        (status = 422, description = "`validation_failed`: `limit` out of 1–200", body = ErrorBody)))]
 async fn list_audit_log(
     State(state): State<AppState>,
     who: SessionUser,

@@ -18,7 +18,7 @@ pub mod workspace;
 
 pub use admin::{Admin, AdminErrors};
 pub use caller::*;
-pub use session::{Browser, SessionUser};
+pub use session::{Browser, SessionErrors, SessionUser, SessionWriteErrors};
 pub use workspace::{
     InWorkspace, OwnerOrSelf, WorkspaceMember, WorkspaceOwner, WorkspaceOwnerErrors,
     WorkspaceOwnerReadErrors,

@@ -382,3 +382,29 @@ pub fn view_of(u: &UserRow, linked_providers: Vec<String>) -> User {
         linked_providers,
     }
 }
+
+/// How a [`SessionUser`] route that only reads refuses.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum SessionErrors {
+    /// `unauthenticated`: no session cookie, or the session ended or expired.
+    #[response(status = 401, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"pfn\"`")))]
+    Unauthenticated(shared::ErrorBody),
+    /// `session_required`: a request with an API key (`Authorization: Bearer`); this route takes
+    /// only a browser.
+    #[response(status = 403)]
+    SessionRequired(shared::ErrorBody),
+}
+
+/// How a [`SessionUser`] route that changes something refuses.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum SessionWriteErrors {
+    /// `unauthenticated`: no session cookie, or the session ended or expired.
+    #[response(status = 401, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"pfn\"`")))]
+    Unauthenticated(shared::ErrorBody),
+    /// `session_required` (a request with an API key; this route takes only a browser) or
+    /// `csrf_rejected` (a cookie request whose `Origin` is not ours).
+    #[response(status = 403)]
+    Forbidden(shared::ErrorBody),
+}

@@ -8,6 +8,7 @@ use super::{
     accepted, after_answering, check_password_size, credentials, mail_request_gate, record_failure,
     RESET_TTL,
 };
+use crate::access::SessionWriteErrors;
 use crate::{
     access::session::{self, SessionUser},
     access::Browser,
@@ -20,7 +21,7 @@ use crate::{
     password,
     request_meta::RequestMeta,
     state::AppState,
-    web::{responses::BodyErrors, responses::RateLimited, responses::Unauthenticated, AppJson},
+    web::{responses::BodyErrors, responses::RateLimited, AppJson},
 };
 
 /// Ask for a password-reset link.
@@ -189,9 +190,8 @@ pub(super) async fn reset_password(
     request_body = ChangePasswordRequest,
     responses(BodyErrors,
         (status = 200, description = "Password changed", body = StatusBody),
-        (status = 403, description = "`csrf_rejected` or `session_required`", body = ErrorBody),
-        (status = 422, description = "`invalid_current_password`: the current password is wrong (counts toward the lockout); or `validation_failed`: the new password breaks a rule, named in `error.fields`", body = ErrorBody),
-        Unauthenticated, RateLimited))]
+        SessionWriteErrors,
+        (status = 422, description = "`invalid_current_password`: the current password is wrong (counts toward the lockout); or `validation_failed`: the new password breaks a rule, named in `error.fields`", body = ErrorBody), RateLimited))]
 pub(super) async fn change_password(
     State(state): State<AppState>,
     meta: RequestMeta,

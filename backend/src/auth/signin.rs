@@ -11,6 +11,7 @@ use shared::{ErrorBody, LoginRequest, Page, ProvidersBody, SessionInfo, UserBody
 use tower_sessions::Session;
 
 use super::{check_password_size, ip_key, limit, record_failure, user_view};
+use crate::access::{SessionErrors, SessionWriteErrors};
 use crate::{
     access::session::{self, SessionUser},
     access::Browser,
@@ -152,8 +153,7 @@ pub(super) async fn logout(_browser: Browser, session: Session) -> Result<Status
     security(("session" = [])),
     responses(
         (status = 200, description = "The signed-in user", body = UserBody),
-        (status = 403, description = "`session_required`: called with an API key", body = ErrorBody),
-        Unauthenticated))]
+        SessionErrors))]
 pub(super) async fn me(auth: SessionUser) -> Response {
     // Fixed while the user is cached: serialised once, when the user was cached.
     (
@@ -173,9 +173,8 @@ pub(super) async fn me(auth: SessionUser) -> Response {
     responses(
         (status = 200, description = "A page of sessions", body = Page<SessionInfo>),
         (status = 400, description = "`invalid_cursor`", body = ErrorBody),
-        (status = 403, description = "`session_required`: called with an API key", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: `limit` out of 1–200", body = ErrorBody),
-        Unauthenticated))]
+        SessionErrors,
+        (status = 422, description = "`validation_failed`: `limit` out of 1–200", body = ErrorBody)))]
 pub(super) async fn list_sessions(
     State(state): State<AppState>,
     auth: SessionUser,
@@ -214,9 +213,8 @@ pub(super) async fn list_sessions(
     params(("id" = String, Path, description = "A session id from the sessions list", example = "0193b6f8-6f7a-7b8c-934e-0f1a2b3c4d5e")),
     responses(
         (status = 204, description = "Ended"),
-        (status = 403, description = "`csrf_rejected` or `session_required`", body = ErrorBody),
-        (status = 404, description = "`not_found`: no such session for this user", body = ErrorBody),
-        Unauthenticated))]
+        SessionWriteErrors,
+        (status = 404, description = "`not_found`: no such session for this user", body = ErrorBody)))]
 pub(super) async fn end_session(
     State(state): State<AppState>,
     meta: RequestMeta,

@@ -22,6 +22,7 @@ use shared::{
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use crate::access::{SessionErrors, SessionWriteErrors};
 use crate::{
     access::session::SessionUser,
     audit::{self, Event, Outcome},
@@ -33,7 +34,6 @@ use crate::{
     state::AppState,
     web::{
         responses::BodyErrors,
-        responses::Unauthenticated,
         {pagination, AppJson, AppQuery},
     },
 };
@@ -123,8 +123,8 @@ async fn mint(
     request_body = CreateKeyRequest,
     responses(BodyErrors,
         (status = 201, description = "Created; `secret` is shown only now", body = CreatedKeyBody),
-        (status = 403, description = "`csrf_rejected` or `session_required`", body = ErrorBody),
-        (status = 404, description = "`not_found`: no such workspace that you own", body = ErrorBody), Unauthenticated))]
+        SessionWriteErrors,
+        (status = 404, description = "`not_found`: no such workspace that you own", body = ErrorBody)))]
 async fn create_key(
     State(state): State<AppState>,
     meta: RequestMeta,
@@ -208,9 +208,8 @@ async fn create_key(
     responses(
         (status = 200, description = "A page of keys", body = Page<ApiKey>),
         (status = 400, description = "`invalid_cursor`", body = ErrorBody),
-        (status = 403, description = "`session_required`", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: `limit` out of 1–200", body = ErrorBody),
-        Unauthenticated))]
+        SessionErrors,
+        (status = 422, description = "`validation_failed`: `limit` out of 1–200", body = ErrorBody)))]
 async fn list_keys(
     State(state): State<AppState>,
     who: SessionUser,
@@ -238,9 +237,8 @@ async fn managed(state: &AppState, user_id: &str, id: &str) -> Result<KeyRow> {
     params(("id" = String, Path, description = "Key id", example = "0193b6f3-1a2b-7c3d-8e4f-5a6b7c8d9e0f")),
     responses(
         (status = 200, description = "The key", body = KeyBody),
-        (status = 403, description = "`session_required`", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
-        Unauthenticated))]
+        SessionErrors,
+        (status = 404, description = "`not_found`", body = ErrorBody)))]
 async fn get_key(
     State(state): State<AppState>,
     who: SessionUser,
@@ -258,9 +256,8 @@ async fn get_key(
     params(("id" = String, Path, description = "Key id", example = "0193b6f3-1a2b-7c3d-8e4f-5a6b7c8d9e0f")),
     responses(
         (status = 204, description = "Revoked (or already revoked)"),
-        (status = 403, description = "`csrf_rejected` or `session_required`", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
-        Unauthenticated))]
+        SessionWriteErrors,
+        (status = 404, description = "`not_found`", body = ErrorBody)))]
 async fn revoke_key(
     State(state): State<AppState>,
     meta: RequestMeta,
@@ -291,9 +288,9 @@ async fn revoke_key(
     request_body = RotateKeyRequest,
     responses(BodyErrors,
         (status = 201, description = "The new key; `secret` is shown only now", body = CreatedKeyBody),
-        (status = 403, description = "`csrf_rejected` or `session_required`", body = ErrorBody),
+        SessionWriteErrors,
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 409, description = "`key_revoked`: a revoked key cannot be rotated", body = ErrorBody), Unauthenticated))]
+        (status = 409, description = "`key_revoked`: a revoked key cannot be rotated", body = ErrorBody)))]
 async fn rotate_key(
     State(state): State<AppState>,
     meta: RequestMeta,
@@ -356,8 +353,7 @@ async fn rotate_key(
     security(("session" = [])),
     responses(
         (status = 200, description = "All scopes with descriptions", body = ScopesBody),
-        (status = 403, description = "`session_required`", body = ErrorBody),
-        Unauthenticated))]
+        SessionErrors))]
 async fn list_scopes(_who: SessionUser) -> Json<ScopesBody> {
     let scopes = SCOPES
         .iter()

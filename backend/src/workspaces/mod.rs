@@ -10,6 +10,7 @@ use axum::{
 use shared::{validate::check_name, workspaces::*, ErrorBody, Page, StatusBody, TokenRequest};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use crate::access::{SessionErrors, SessionWriteErrors};
 use crate::{
     access::{
         session::SessionUser, InWorkspace, OwnerOrSelf, WorkspaceMember, WorkspaceOwner,
@@ -60,8 +61,7 @@ fn view(w: wdb::WorkspaceRow) -> Workspace {
     params(pagination::PageQuery),
     responses(
         (status = 200, description = "A page of workspaces", body = Page<Workspace>),
-        (status = 403, description = "`session_required`", body = ErrorBody),
-        Unauthenticated))]
+        SessionErrors))]
 async fn list_workspaces(
     State(state): State<AppState>,
     who: SessionUser,
@@ -82,7 +82,7 @@ async fn list_workspaces(
     request_body = CreateWorkspaceRequest,
     responses(BodyErrors,
         (status = 201, description = "Created", body = WorkspaceBody),
-        (status = 403, description = "`csrf_rejected` or `session_required`", body = ErrorBody), Unauthenticated))]
+        SessionWriteErrors))]
 async fn create_workspace(
     State(state): State<AppState>,
     who: SessionUser,
@@ -109,9 +109,8 @@ async fn create_workspace(
     params(("id" = String, Path, description = "Workspace id", example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d")),
     responses(
         (status = 200, description = "The workspace", body = WorkspaceBody),
-        (status = 403, description = "`session_required`", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
-        Unauthenticated))]
+        SessionErrors,
+        (status = 404, description = "`not_found`", body = ErrorBody)))]
 async fn get_workspace(member: WorkspaceMember) -> Result<Json<WorkspaceBody>> {
     Ok(Json(WorkspaceBody {
         workspace: view(member.workspace),
@@ -124,9 +123,8 @@ async fn get_workspace(member: WorkspaceMember) -> Result<Json<WorkspaceBody>> {
     params(("id" = String, Path, description = "Workspace id", example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d"), pagination::PageQuery),
     responses(
         (status = 200, description = "A page of members", body = Page<Member>),
-        (status = 403, description = "`session_required`", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
-        Unauthenticated))]
+        SessionErrors,
+        (status = 404, description = "`not_found`", body = ErrorBody)))]
 async fn list_members(
     State(state): State<AppState>,
     member: WorkspaceMember,
