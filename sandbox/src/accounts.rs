@@ -13,10 +13,9 @@ use time::OffsetDateTime;
 
 use crate::{
     auth::Customer,
-    connect::slug,
     error::{ApiError, ApiResult, P, Q},
-    money,
-    seed::{self},
+    merchants, money,
+    pages::slug,
     state::AppState,
     store::{Account, Store, Tx},
     timefmt,
@@ -311,7 +310,7 @@ fn list(
 
 /// One transaction. Raw transactions carry no category, and of the merchant only the MCC.
 fn tx_json(t: &Tx, a: &Account, view: View, base: &str) -> Value {
-    let p = seed::profile(t.profile);
+    let p = merchants::profile(t.profile);
     let mut v = json!({
         "transactionId": t.id,
         "accountId": a.id,

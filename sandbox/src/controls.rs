@@ -16,7 +16,7 @@ use crate::{
     consents::consent_json,
     error::{ApiError, ApiResult, Body, P, Q},
     faults::{RateLimit, RuleSpec},
-    money, seed,
+    merchants, money, seed,
     state::AppState,
     store::{ConsentStatus, Tx},
     timefmt,
@@ -159,7 +159,7 @@ fn control_tx_json(t: &Tx, currency: &str) -> Value {
         "creditDebitIndicator": if t.credit { "Credit" } else { "Debit" },
         "description": t.description,
         "bookingDateTime": timefmt::millis(timefmt::from_unix(t.booking)),
-        "category": seed::profile(t.profile).category,
+        "category": merchants::profile(t.profile).category,
     })
 }
 

@@ -13,8 +13,8 @@ use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 use crate::{
     auth::Customer,
     error::{ApiError, ApiResult, Q},
+    merchants::{self, is_salary},
     money,
-    seed::{self, is_salary},
     state::AppState,
     store::{Account, Store, Tx},
     timefmt,
@@ -401,7 +401,7 @@ pub(crate) async fn spending(
     for a in accounts(&store, &customer.id, q.account_id.as_deref(), now)? {
         let debits = in_window(a, &w, false);
         let (recurring, irregular) = streams(&debits, |t| {
-            let p = seed::profile(t.profile);
+            let p = merchants::profile(t.profile);
             (p.merchant.unwrap_or(p.category).to_string(), p.category)
         });
         let mut m = header(a, &w);
@@ -506,6 +506,7 @@ fn flow_summary(txs: &[&Tx], a: &Account, w: &Window) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::seed;
     use time::macros::{date, datetime};
 
     #[test]

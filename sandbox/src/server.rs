@@ -18,7 +18,7 @@ use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use crate::{
     accounts, auth,
     config::SandboxConfig,
-    connect, consents, controls, error, insights,
+    connect, consents, controls, error, insights, pages,
     state::{AppState, Shared},
     traffic,
 };
@@ -81,10 +81,10 @@ fn app(state: AppState) -> Router {
             get(insights::transactions),
         )
         // Browser pages (the connectUrl) and the logos every payload links to.
-        .route("/connect/launch/", get(connect::get_launch))
-        .route("/connect/launch", get(connect::get_launch))
-        .route("/connect/launch/authorize", post(connect::post_authorize))
-        .route("/logos/{file}", get(connect::get_logo))
+        .route("/connect/launch/", get(pages::get_launch))
+        .route("/connect/launch", get(pages::get_launch))
+        .route("/connect/launch/authorize", post(pages::post_authorize))
+        .route("/logos/{file}", get(pages::get_logo))
         // route_layer: only matched routes, so MatchedPath is known and unknown paths are
         // neither counted nor faulted.
         .route_layer(middleware::from_fn_with_state(state.clone(), traffic::wire));
