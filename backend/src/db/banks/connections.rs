@@ -50,13 +50,13 @@ fn connection(r: AnyRow) -> sqlx::Result<ConnectionRow> {
         customer_user_id: r.try_get("customer_user_id")?,
         provider_id: r.try_get("provider_id")?,
         consent_id: r.try_get("consent_id")?,
-        status: status(&r, "status", ConnectionStatus::parse)?,
+        status: status("status", r.try_get("status")?, ConnectionStatus::parse)?,
         consent_expires_at: r.try_get("consent_expires_at")?,
         last_sync_at: r.try_get("last_sync_at")?,
-        last_sync_status: match r.try_get::<Option<String>, _>("last_sync_status")? {
-            Some(_) => Some(status(&r, "last_sync_status", SyncStatus::parse)?),
-            None => None,
-        },
+        last_sync_status: r
+            .try_get::<Option<String>, _>("last_sync_status")?
+            .map(|name| status("last_sync_status", name, SyncStatus::parse))
+            .transpose()?,
         last_sync_error: r.try_get("last_sync_error")?,
         created_at: r.try_get("created_at")?,
     })

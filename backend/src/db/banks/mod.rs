@@ -13,11 +13,9 @@ pub use intents::*;
 pub use synced::*;
 pub use syncs::*;
 
-/// Reads a status column as its typed status; a name the type does not know is a decode error
-/// (the database holds only names this code wrote).
-fn status<T>(r: &sqlx::any::AnyRow, column: &str, parse: fn(&str) -> Option<T>) -> sqlx::Result<T> {
-    use sqlx::Row;
-    let name: String = r.try_get(column)?;
+/// The typed status a stored name stands for; a name the type does not know is a decode error
+/// of `column` (the database holds only names this code wrote).
+fn status<T>(column: &str, name: String, parse: fn(&str) -> Option<T>) -> sqlx::Result<T> {
     parse(&name).ok_or_else(|| sqlx::Error::ColumnDecode {
         index: column.into(),
         source: format!("unknown status {name:?}").into(),

@@ -45,7 +45,7 @@ fn sync(r: AnyRow) -> sqlx::Result<SyncRow> {
     Ok(SyncRow {
         id: r.try_get("id")?,
         connection_id: r.try_get("connection_id")?,
-        status: status(&r, "status", SyncStatus::parse)?,
+        status: status("status", r.try_get("status")?, SyncStatus::parse)?,
         reason: r.try_get("reason")?,
         account_index: r.try_get("account_index")?,
         next_page: r.try_get("next_page")?,
