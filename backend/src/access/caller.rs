@@ -124,11 +124,7 @@ fn requested_workspace(parts: &Parts) -> Option<String> {
 /// 403 `forbidden` on an owners-only route for a member of the workspace.
 fn owners_only<N: Need>(principal: &WhoAmI) -> Result<()> {
     if N::OWNER && principal.workspace_role != "owner" {
-        return Err(AppError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Only owners of this workspace can do this.",
-        ));
+        return Err(super::not_an_owner());
     }
     Ok(())
 }

@@ -23,3 +23,14 @@ pub use workspace::{
     InWorkspace, OwnerOrSelf, WorkspaceMember, WorkspaceOwner, WorkspaceOwnerErrors,
     WorkspaceOwnerReadErrors,
 };
+
+/// 403 `forbidden`: a member of the workspace, not an owner, on what only owners may do (a
+/// workspace route's [`WorkspaceOwner`], or [`Owner<Scope>`](Owner) where a request acts in a
+/// workspace).
+fn not_an_owner() -> crate::error::AppError {
+    crate::error::AppError::new(
+        axum::http::StatusCode::FORBIDDEN,
+        "forbidden",
+        "Only owners of this workspace can do this.",
+    )
+}

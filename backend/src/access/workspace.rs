@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 
 use axum::{
     extract::{FromRequestParts, RawPathParams},
-    http::{request::Parts, StatusCode},
+    http::request::Parts,
 };
 use shared::ErrorBody;
 
@@ -83,11 +83,7 @@ impl<R: Role> FromRequestParts<AppState> for InWorkspace<R> {
             .await?
             .ok_or_else(AppError::not_found)?;
         if !R::admits(&workspace.role, &who.user.id, &params) {
-            return Err(AppError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "Only workspace owners can do this.",
-            ));
+            return Err(super::not_an_owner());
         }
         Ok(Self {
             who,
