@@ -8,66 +8,50 @@
 //! answers it lists it. (The contract watcher, `contract.rs`, also fails any answer whose status
 //! and code the operation does not list.)
 
-use std::collections::BTreeSet;
-
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{create_key, join, shared_workspace, TestApp};
-
-const SOME_ID: &str = "0193b6f4-2b3c-7d4e-9f5a-6b7c8d9e0f1a";
+use crate::helpers::{create_key, documented_operations, join, shared_workspace, TestApp};
 
 struct Op {
     method: Method,
-    template: String,
+    /// The path with its parameters filled in (a workspace route's `{id}` is the shared
+    /// workspace).
+    path: String,
     /// `{}` in its security: callable without credentials.
     public: bool,
     /// The scopes an API key needs, if the operation takes keys at all.
     key_scopes: Option<Vec<String>>,
     takes_workspace_id: bool,
-    /// Codes the document lists under 401 and under 403.
-    documented_401: BTreeSet<String>,
-    documented_403: BTreeSet<String>,
+    responses: Value,
 }
 
 impl Op {
     fn name(&self) -> String {
-        format!("{} {}", self.method, self.template)
+        format!("{} {}", self.method, self.path)
+    }
+
+    fn description(&self, status: &str) -> &str {
+        self.responses[status]["description"]
+            .as_str()
+            .unwrap_or_default()
+    }
+
+    /// Whether the document lists `code` under `status` (the rule `contract.rs` applies).
+    fn lists(&self, status: &str, code: &str) -> bool {
+        self.description(status).contains(&format!("`{code}`"))
     }
 }
 
-/// The `code`s a response description names in backticks.
-fn codes(description: &str) -> BTreeSet<String> {
-    description
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .filter(|c| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'))
-        .map(str::to_string)
-        .collect()
-}
-
-fn operations(doc: &Value) -> Vec<Op> {
-    let mut ops = Vec::new();
-    for (template, item) in doc["paths"].as_object().unwrap() {
-        if !template.starts_with("/api/v1/") {
-            continue;
-        }
-        for (method, op) in item.as_object().unwrap() {
-            let Ok(method) = method.to_ascii_uppercase().parse::<Method>() else {
-                continue;
-            };
+fn operations(doc: &Value, workspace: &str) -> Vec<Op> {
+    documented_operations(doc, workspace)
+        .into_iter()
+        .filter(|(_, path, _)| path.starts_with("/api/v1/"))
+        .map(|(method, path, op)| {
             let security = op["security"].as_array().cloned().unwrap_or_default();
-            let described = |status: &str| {
-                codes(
-                    op["responses"][status]["description"]
-                        .as_str()
-                        .unwrap_or_default(),
-                )
-            };
-            ops.push(Op {
-                method,
-                template: template.clone(),
+            Op {
+                method: method.parse().unwrap(),
+                path,
                 public: security.is_empty()
                     || security
                         .iter()
@@ -82,28 +66,10 @@ fn operations(doc: &Value) -> Vec<Op> {
                     .into_iter()
                     .flatten()
                     .any(|p| p["name"] == "workspaceId" && p["in"] == "query"),
-                documented_401: described("401"),
-                documented_403: described("403"),
-            });
-        }
-    }
-    ops
-}
-
-/// `template` with `{id}` as `workspace` (when given) and every other parameter a well-formed id
-/// that names nothing.
-fn fill(template: &str, workspace: Option<&str>) -> String {
-    template
-        .split('/')
-        .map(|s| match s {
-            "{id}" if template.starts_with("/api/v1/workspaces/") => {
-                workspace.unwrap_or(SOME_ID).to_string()
+                responses: op["responses"].clone(),
             }
-            s if s.starts_with('{') => SOME_ID.to_string(),
-            s => s.to_string(),
         })
-        .collect::<Vec<_>>()
-        .join("/")
+        .collect()
 }
 
 /// Calls the operation and returns the status and error code (empty for a success).
@@ -133,30 +99,12 @@ async fn call(
     )
 }
 
-/// A client with no cookie jar that sends our `Origin`, as a script or a fresh browser would.
-fn anonymous(app: &TestApp) -> reqwest::Client {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(reqwest::header::ORIGIN, app.origin.parse().unwrap());
-    reqwest::Client::builder()
-        .default_headers(headers)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn every_operation_refuses_exactly_as_its_document_says() {
     // Refused keys from one address would be throttled (429) long before every operation is
     // probed; the throttle has tests of its own.
     let app = TestApp::spawn_with(&[("PFN_KEY_FAILURES_PER_IP_PER_MIN", "0")]).await;
     app.signed_in_user("owner@example.com").await;
-    let doc: Value = app.get_json("/api/openapi.json").await;
-    let ops = operations(&doc);
-    assert!(
-        ops.len() > 50,
-        "the document lists {} operations",
-        ops.len()
-    );
 
     let scopes: Value = app.get_json("/api/v1/scopes").await;
     let every_scope: Vec<&str> = scopes["scopes"]
@@ -184,7 +132,16 @@ async fn every_operation_refuses_exactly_as_its_document_says() {
     )
     .await;
 
-    let nobody = anonymous(&app);
+    let doc: Value = app.get_json("/api/openapi.json").await;
+    let ops = operations(&doc, &workspace);
+    assert!(
+        ops.len() > 50,
+        "the document lists {} operations",
+        ops.len()
+    );
+
+    // A browser with an empty cookie jar: nobody signed in.
+    let nobody = app.browser();
     let mut wrong = Vec::new();
     let mut check = |ok: bool, op: &Op, what: String| {
         if !ok {
@@ -193,10 +150,10 @@ async fn every_operation_refuses_exactly_as_its_document_says() {
     };
     let (mut admin_ops, mut owner_ops) = (0, 0);
     for op in &ops {
-        let path = fill(&op.template, None);
+        let path = &op.path;
 
         // Nobody: an operation that is not public answers 401 with a code it lists.
-        let (status, code) = call(&app, &nobody, op, &path, None).await;
+        let (status, code) = call(&app, &nobody, op, path, None).await;
         if op.public {
             check(
                 !(status == StatusCode::UNAUTHORIZED
@@ -206,18 +163,18 @@ async fn every_operation_refuses_exactly_as_its_document_says() {
             );
         } else {
             check(
-                status == StatusCode::UNAUTHORIZED && op.documented_401.contains(&code),
+                status == StatusCode::UNAUTHORIZED && op.lists("401", &code),
                 op,
                 format!(
-                    "nobody got {status} {code}; 401 lists {:?}",
-                    op.documented_401
+                    "nobody got {status} {code}; 401 says {:?}",
+                    op.description("401")
                 ),
             );
         }
 
         // A key with every scope: refused with `session_required` exactly where the operation's
         // security names no key, and then the document lists it.
-        let (status, code) = call(&app, &nobody, op, &path, Some(&all_key)).await;
+        let (status, code) = call(&app, &nobody, op, path, Some(&all_key)).await;
         let refuses_keys = status == StatusCode::FORBIDDEN && code == "session_required";
         check(
             refuses_keys == op.key_scopes.is_none(),
@@ -225,7 +182,7 @@ async fn every_operation_refuses_exactly_as_its_document_says() {
             format!("a key with every scope got {status} {code}"),
         );
         check(
-            op.documented_403.contains("session_required") == op.key_scopes.is_none(),
+            op.lists("403", "session_required") == op.key_scopes.is_none(),
             op,
             "403 `session_required` is listed where keys are not taken, only there".into(),
         );
@@ -237,11 +194,11 @@ async fn every_operation_refuses_exactly_as_its_document_says() {
 
         if let Some(needed) = &op.key_scopes {
             // A malformed key: 401 `malformed_key`, listed.
-            let (status, code) = call(&app, &nobody, op, &path, Some("pfn_live_nope")).await;
+            let (status, code) = call(&app, &nobody, op, path, Some("pfn_live_nope")).await;
             check(
                 status == StatusCode::UNAUTHORIZED
                     && code == "malformed_key"
-                    && op.documented_401.contains("malformed_key"),
+                    && op.lists("401", "malformed_key"),
                 op,
                 format!("a malformed key got {status} {code}"),
             );
@@ -252,18 +209,18 @@ async fn every_operation_refuses_exactly_as_its_document_says() {
                 &accounts_key
             };
             if !needed.is_empty() {
-                let (status, code) = call(&app, &nobody, op, &path, Some(key)).await;
+                let (status, code) = call(&app, &nobody, op, path, Some(key)).await;
                 check(
                     status == StatusCode::FORBIDDEN
                         && code == "insufficient_scope"
-                        && op.documented_403.contains("insufficient_scope"),
+                        && op.lists("403", "insufficient_scope"),
                     op,
                     format!("a key without {needed:?} got {status} {code}"),
                 );
             }
         } else {
             check(
-                !op.documented_403.contains("insufficient_scope"),
+                !op.lists("403", "insufficient_scope"),
                 op,
                 "lists `insufficient_scope` but takes no key".into(),
             );
@@ -271,15 +228,15 @@ async fn every_operation_refuses_exactly_as_its_document_says() {
 
         // A signed-in non-admin, on the operations that list `admin_required` or live under
         // /admin (others are not called with a session here: their handlers would run).
-        let admin = op.template.starts_with("/api/v1/admin/");
+        let admin = op.path.starts_with("/api/v1/admin/");
         check(
-            op.documented_403.contains("admin_required") == admin,
+            op.lists("403", "admin_required") == admin,
             op,
             "`admin_required` is listed on the /admin operations, only there".into(),
         );
         if admin {
             admin_ops += 1;
-            let (status, code) = call(&app, &app.client, op, &path, None).await;
+            let (status, code) = call(&app, &app.client, op, path, None).await;
             check(
                 status == StatusCode::FORBIDDEN && code == "admin_required",
                 op,
@@ -289,10 +246,12 @@ async fn every_operation_refuses_exactly_as_its_document_says() {
 
         // A member who is not an owner, in the shared workspace: `forbidden` exactly where the
         // document lists it.
-        let in_workspace = op.template.starts_with("/api/v1/workspaces/{id}");
+        let in_workspace = op
+            .path
+            .starts_with(&format!("/api/v1/workspaces/{workspace}"));
         if in_workspace || op.takes_workspace_id {
             let path = if in_workspace {
-                fill(&op.template, Some(&workspace))
+                path.clone()
             } else {
                 format!("{path}?workspaceId={workspace}")
             };
@@ -300,11 +259,11 @@ async fn every_operation_refuses_exactly_as_its_document_says() {
             let forbidden = status == StatusCode::FORBIDDEN && code == "forbidden";
             owner_ops += usize::from(forbidden);
             check(
-                forbidden == op.documented_403.contains("forbidden"),
+                forbidden == op.lists("403", "forbidden"),
                 op,
                 format!(
-                    "a member got {status} {code}; 403 lists {:?}",
-                    op.documented_403
+                    "a member got {status} {code}; 403 says {:?}",
+                    op.description("403")
                 ),
             );
         }

@@ -3,7 +3,7 @@
 use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{error_of, shared_workspace, TestApp, PASSWORD};
+use crate::helpers::{documented_operations, error_of, shared_workspace, TestApp, PASSWORD};
 
 #[tokio::test]
 async fn malformed_requests_get_json_errors_with_the_right_status() {
@@ -258,27 +258,9 @@ async fn bad_query_parameters_get_422_or_400_for_signed_in_users() {
     }
 }
 
-/// Every operation of the OpenAPI document, as `(method, path, operation)` with its path
-/// parameters filled in: a workspace route's `{id}` is `workspace` (one the caller owns, so its
-/// extractor lets the request through to the body), any other parameter an id naming nothing.
-fn operations(workspace: &str) -> Vec<(String, String, Value)> {
-    let doc: Value = serde_json::from_str(&backend::openapi::json()).unwrap();
-    let mut ops = Vec::new();
-    for (path, item) in doc["paths"].as_object().unwrap() {
-        for (method, op) in item.as_object().unwrap() {
-            let filled = path
-                .split('/')
-                .map(|s| match s {
-                    "{id}" if path.starts_with("/api/v1/workspaces/") => workspace,
-                    s if s.starts_with('{') => "0193b6f6-4d5e-7f6a-b17c-8d9e0f1a2b3c",
-                    s => s,
-                })
-                .collect::<Vec<_>>()
-                .join("/");
-            ops.push((method.to_uppercase(), filled, op.clone()));
-        }
-    }
-    ops
+/// The OpenAPI document this build serves.
+fn document() -> Value {
+    serde_json::from_str(&backend::openapi::json()).unwrap()
 }
 
 /// An admin (so every operation's extractors pass) signed in on `app.client`, and the id of a
@@ -293,7 +275,7 @@ async fn admin_app() -> (TestApp, String) {
 #[tokio::test]
 async fn every_body_is_one_json_object_with_known_fields_and_nothing_after_it() {
     let (app, workspace) = admin_app().await;
-    let with_body: Vec<_> = operations(&workspace)
+    let with_body: Vec<_> = documented_operations(&document(), &workspace)
         .into_iter()
         .filter(|(_, _, op)| op.get("requestBody").is_some())
         .collect();
@@ -376,7 +358,7 @@ async fn an_array_in_place_of_the_body_rotates_nothing() {
 async fn a_nul_in_any_query_parameter_of_any_operation_is_a_4xx_in_the_error_shape() {
     let (app, workspace) = admin_app().await;
     let mut tried = 0;
-    for (method, path, op) in operations(&workspace) {
+    for (method, path, op) in documented_operations(&document(), &workspace) {
         let params: Vec<String> = op["parameters"]
             .as_array()
             .into_iter()

@@ -625,3 +625,25 @@ pub async fn shared_workspace(app: &TestApp, name: &str) -> String {
         .unwrap()
         .to_string()
 }
+
+/// Every operation of an OpenAPI document, as `(method, path, operation)` with its path
+/// parameters filled in: a workspace route's `{id}` is `workspace` (so its role extractor judges
+/// the caller's role there), any other parameter an id naming nothing.
+pub fn documented_operations(doc: &Value, workspace: &str) -> Vec<(String, String, Value)> {
+    let mut ops = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let filled = path
+                .split('/')
+                .map(|s| match s {
+                    "{id}" if path.starts_with("/api/v1/workspaces/") => workspace,
+                    s if s.starts_with('{') => "0193b6f6-4d5e-7f6a-b17c-8d9e0f1a2b3c",
+                    s => s,
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            ops.push((method.to_uppercase(), filled, op.clone()));
+        }
+    }
+    ops
+}
