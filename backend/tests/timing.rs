@@ -1,7 +1,7 @@
 //! Enumeration safety, timed: an attacker must not tell a registered email from an unknown one
 //! by how long sign-in, forgot-password or sign-up takes. 200 samples each, in pairs of one known and one
 //! unknown email in a random order (so drift in the machine's speed and periodic background work
-//! hit both sides alike), medians within 5 %.
+//! hit both sides alike); the median of the per-pair ratios known/unknown within 5 % of 1.
 //!
 //! It found two leaks, both fixed: forgot-password answered after creating a reset token for a
 //! known email only (now the work happens after the answer), and argon2 allocated its 19 MiB
@@ -22,6 +22,8 @@ use serde_json::json;
 
 const SAMPLES: usize = 200;
 const TOLERANCE: f64 = 0.05;
+/// How far apart the two sides' own (unpaired) medians may be.
+const COARSE_TOLERANCE: f64 = 0.15;
 /// Pairs measured first and thrown away (cold caches, connection pool warming up).
 const WARM_UP: usize = 10;
 
@@ -82,9 +84,14 @@ fn median(mut xs: Vec<Duration>) -> Duration {
     xs[xs.len() / 2]
 }
 
-/// Known and unknown emails must take the same time: medians within 5 %. The median of the
-/// per-pair ratios is printed too: far from 1 while the medians agree would mean the two sides
-/// differ in a way the medians hide.
+/// Known and unknown emails must take the same time: the median of the per-pair ratios
+/// known/unknown within 5 % of 1. A leak shifts every pair the same way, so it moves this
+/// median by its full size; drift in the machine's speed hits both requests of a pair alike and
+/// cancels. The two sides' own medians are printed too, and must agree within 15 %, a coarse
+/// check that needs no pairing: request times are bimodal on these machines (argon2 and the
+/// allocator), and when a side's median falls between the clusters a few samples more in one
+/// cluster move it by several percent. One CI run had medians 9.1 % apart with a paired
+/// median of 1.005.
 fn assert_close(what: &str, known: Vec<Duration>, unknown: Vec<Duration>) {
     let mut ratios: Vec<f64> = known
         .iter()
@@ -100,7 +107,12 @@ fn assert_close(what: &str, known: Vec<Duration>, unknown: Vec<Duration>) {
         diff * 100.0
     );
     assert!(
-        diff <= TOLERANCE,
+        (1.0 / (1.0 + TOLERANCE)..=1.0 + TOLERANCE).contains(&ratio),
+        "{what}: known/unknown paired ratio {ratio:.3} is more than {:.0} % from 1",
+        TOLERANCE * 100.0
+    );
+    assert!(
+        diff <= COARSE_TOLERANCE,
         "{what}: medians differ by {:.1} % (known {k:?}, unknown {u:?})",
         diff * 100.0
     );
