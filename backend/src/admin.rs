@@ -14,10 +14,12 @@ use shared::{
     ErrorBody, Page, Role,
 };
 use utoipa::IntoParams;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::access::routes;
 
 use crate::{
-    access::{Admin, AdminErrors},
+    access::Admin,
     audit::{self, Event, Outcome},
     audit_log::{self, AuditQuery},
     clock::rfc3339,
@@ -73,12 +75,11 @@ pub struct UserQuery {
 
 /// Users, newest first, optionally filtered by part of their email or name.
 #[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin", operation_id = "adminListUsers",
-    security(("session" = [])),
     params(UserQuery),
     responses((status = 200, description = "A page of users", body = Page<AdminUser>),
         (status = 400, description = "`invalid_cursor`", body = ErrorBody),
         (status = 422, description = "`validation_failed`: `limit` out of 1–200 or `q` over 254 characters", body = ErrorBody),
-        Unauthenticated, AdminErrors))]
+        Unauthenticated))]
 async fn list_users(
     State(state): State<AppState>,
     _admin: Admin,
@@ -103,11 +104,10 @@ async fn list_users(
 
 /// One user: status, sign-in methods, and how many live sessions and working keys they have.
 #[utoipa::path(get, path = "/api/v1/admin/users/{id}", tag = "admin", operation_id = "adminGetUser",
-    security(("session" = [])),
     params(("id" = String, Path, description = "User id", example = "0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b")),
     responses((status = 200, description = "The user", body = AdminUserDetail),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        Unauthenticated, AdminErrors))]
+        Unauthenticated))]
 async fn get_user(
     State(state): State<AppState>,
     _admin: Admin,
@@ -196,12 +196,11 @@ async fn set_disabled(
 /// Disable an account: its sessions end at once, its keys stop working (listed as `suspended`),
 /// sign-in is refused. Repeating is harmless.
 #[utoipa::path(post, path = "/api/v1/admin/users/{id}/disable", tag = "admin", operation_id = "adminDisableUser",
-    security(("session" = [])),
     params(("id" = String, Path, description = "User id", example = "0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b")),
     responses((status = 200, description = "The user, disabled", body = AdminUserBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 409, description = "`cannot_disable_self`", body = ErrorBody),
-        Unauthenticated, AdminErrors))]
+        Unauthenticated))]
 async fn disable_user(
     State(state): State<AppState>,
     admin: Admin,
@@ -214,11 +213,10 @@ async fn disable_user(
 /// Enable an account again: sign-in works, and its keys work again unless they were revoked or
 /// expired in the meantime. Repeating is harmless.
 #[utoipa::path(post, path = "/api/v1/admin/users/{id}/enable", tag = "admin", operation_id = "adminEnableUser",
-    security(("session" = [])),
     params(("id" = String, Path, description = "User id", example = "0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b")),
     responses((status = 200, description = "The user, enabled", body = AdminUserBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        Unauthenticated, AdminErrors))]
+        Unauthenticated))]
 async fn enable_user(
     State(state): State<AppState>,
     admin: Admin,
@@ -231,13 +229,12 @@ async fn enable_user(
 /// Any user's security events, newest first (the same filters as `/api/v1/audit-log`). The
 /// reading itself is audited.
 #[utoipa::path(get, path = "/api/v1/admin/users/{id}/audit-log", tag = "admin", operation_id = "adminUserAuditLog",
-    security(("session" = [])),
     params(("id" = String, Path, description = "User id", example = "0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b"), AuditQuery),
     responses((status = 200, description = "A page of events", body = Page<AuditEvent>),
         (status = 400, description = "`invalid_cursor`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 422, description = "`validation_failed`: `limit` out of 1–200", body = ErrorBody),
-        Unauthenticated, AdminErrors))]
+        Unauthenticated))]
 async fn user_audit_log(
     State(state): State<AppState>,
     admin: Admin,

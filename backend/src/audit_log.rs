@@ -4,9 +4,10 @@ use axum::{extract::State, Json};
 use serde::Deserialize;
 use shared::{keys::AuditEvent, ErrorBody, Page};
 use utoipa::IntoParams;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
 
-use crate::access::SessionErrors;
+use crate::access::routes;
+
 use crate::{
     access::session::SessionUser,
     clock::rfc3339,
@@ -41,12 +42,10 @@ pub struct AuditQuery {
 
 /// Your security events, newest first.
 #[utoipa::path(get, path = "/api/v1/audit-log", tag = "keys", operation_id = "listAuditLog",
-    security(("session" = [])),
     params(AuditQuery),
     responses(
         (status = 200, description = "A page of events", body = Page<AuditEvent>),
         (status = 400, description = "`invalid_cursor`", body = ErrorBody),
-        SessionErrors,
         (status = 422, description = "`validation_failed`: `limit` out of 1–200", body = ErrorBody)))]
 async fn list_audit_log(
     State(state): State<AppState>,

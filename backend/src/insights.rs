@@ -9,10 +9,12 @@ use axum::{extract::State, Json};
 use serde::Deserialize;
 use shared::banks::*;
 use utoipa::IntoParams;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::access::routes;
 
 use crate::{
-    access::{AuthErrors, Caller, ReadInsights},
+    access::{Caller, ReadInsights},
     clock::rfc3339,
     db,
     error::{AppError, Result},
@@ -159,11 +161,10 @@ async fn category_insight(
 /// Money out by category and month (positive amounts), per currency. Excluded and removed
 /// transactions are left out; your category overrides count.
 #[utoipa::path(get, path = "/api/v1/insights/spending", tag = "insights", operation_id = "getSpendingInsight",
-    security(("apiKey" = ["read:insights"]), ("session" = [])),
     params(InsightQuery),
     responses((status = 200, description = "Spending", body = CategoryInsight),
         (status = 404, description = "`not_found`: the account is not in this workspace", body = shared::ErrorBody),
-        (status = 422, description = "`validation_failed`: a bad `from`/`to`", body = shared::ErrorBody), AuthErrors))]
+        (status = 422, description = "`validation_failed`: a bad `from`/`to`", body = shared::ErrorBody)))]
 async fn spending_insight(
     State(state): State<AppState>,
     caller: Caller<ReadInsights>,
@@ -176,11 +177,10 @@ async fn spending_insight(
 
 /// Money in by category and month, per currency.
 #[utoipa::path(get, path = "/api/v1/insights/income", tag = "insights", operation_id = "getIncomeInsight",
-    security(("apiKey" = ["read:insights"]), ("session" = [])),
     params(InsightQuery),
     responses((status = 200, description = "Income", body = CategoryInsight),
         (status = 404, description = "`not_found`: the account is not in this workspace", body = shared::ErrorBody),
-        (status = 422, description = "`validation_failed`: a bad `from`/`to`", body = shared::ErrorBody), AuthErrors))]
+        (status = 422, description = "`validation_failed`: a bad `from`/`to`", body = shared::ErrorBody)))]
 async fn income_insight(
     State(state): State<AppState>,
     caller: Caller<ReadInsights>,
@@ -194,10 +194,9 @@ async fn income_insight(
 /// Salary payments Tarabut detected on the workspace's active bank connections, in
 /// `[from, to)`. `accountId` is ignored (Tarabut reports salary per customer).
 #[utoipa::path(get, path = "/api/v1/insights/salary", tag = "insights", operation_id = "getSalaryInsight",
-    security(("apiKey" = ["read:insights"]), ("session" = [])),
     params(InsightQuery),
     responses((status = 200, description = "Salary payments, oldest first", body = SalaryInsight),
-        (status = 422, description = "`validation_failed`: a bad `from`/`to`", body = shared::ErrorBody), AuthErrors, UpstreamErrors))]
+        (status = 422, description = "`validation_failed`: a bad `from`/`to`", body = shared::ErrorBody), UpstreamErrors))]
 async fn salary_insight(
     State(state): State<AppState>,
     caller: Caller<ReadInsights>,
@@ -244,10 +243,9 @@ async fn salary_insight(
 /// End-of-day balances of the workspace's bank accounts in `[from, to)`, one point per day a
 /// sync or balance refresh ran (pfn's own history; Tarabut keeps none).
 #[utoipa::path(get, path = "/api/v1/insights/balance-history", tag = "insights", operation_id = "getBalanceHistory",
-    security(("apiKey" = ["read:insights"]), ("session" = [])),
     params(InsightQuery),
     responses((status = 200, description = "Balance history per account", body = BalanceHistory),
-        (status = 422, description = "`validation_failed`: a bad `from`/`to`", body = shared::ErrorBody), AuthErrors))]
+        (status = 422, description = "`validation_failed`: a bad `from`/`to`", body = shared::ErrorBody)))]
 async fn balance_history_insight(
     State(state): State<AppState>,
     caller: Caller<ReadInsights>,

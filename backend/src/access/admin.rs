@@ -1,15 +1,16 @@
 //! Administrators: a signed-in browser session of an account whose role is `admin`.
 
-use axum::{
-    extract::FromRequestParts,
-    http::{request::Parts, StatusCode},
+use super::{
+    doc::{Access, Documented},
+    SessionUser,
 };
-use shared::ErrorBody;
-
-use super::SessionUser;
 use crate::{
     error::{AppError, Result},
     state::AppState,
+};
+use axum::{
+    extract::FromRequestParts,
+    http::{request::Parts, StatusCode},
 };
 
 /// A signed-in administrator.
@@ -32,11 +33,13 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-/// How admin routes refuse.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
-pub enum AdminErrors {
-    /// `admin_required` (a signed-in non-admin), `session_required` (an API key) or `csrf_rejected`.
-    #[response(status = 403)]
-    Forbidden(ErrorBody),
+impl Documented for Admin {
+    fn document(access: &mut Access) {
+        SessionUser::document(access);
+        access.refuse(
+            403,
+            "admin_required",
+            "a signed-in user who is not an administrator.",
+        );
+    }
 }

@@ -10,12 +10,10 @@ use axum::{
     extract::FromRequestParts,
     http::{header, request::Parts, HeaderValue, StatusCode},
 };
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use shared::keys::{parse_key, scope_allows, KeyEnv, WhoAmI};
-use shared::ErrorBody;
-use utoipa::IntoParams;
 
+use super::doc::{Access, Documented, Param, Who};
 use crate::{
     access::session::SessionUser,
     cache::keys::{CachedKey, KeyDigest},
@@ -336,41 +334,40 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
     }
 }
 
-/// `?workspaceId=`: which workspace the request acts in.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)] // read by the `Caller` extractor; declared here for the OpenAPI document
-pub struct WorkspaceParam {
-    /// Defaults to your personal workspace (session) or the key's workspace. Another workspace a
-    /// key does not belong to is 404.
-    #[param(example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d")]
-    workspace_id: Option<String>,
-}
-
-/// The 403 of owners-only key-or-session routes: listed after [`AuthErrors`], it replaces that
-/// set's 403.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
-pub enum OwnersOnly {
-    /// `forbidden` (a member of the workspace, not an owner), `insufficient_scope` (with
-    /// `fields.scope`) or `csrf_rejected`.
-    #[response(status = 403)]
-    Forbidden(ErrorBody),
-}
-
-/// How key-or-session routes can refuse a caller.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
-pub enum AuthErrors {
-    /// `missing_key`, `malformed_key`, `invalid_key`, `key_revoked`, `key_expired`, `account_disabled`.
-    #[response(status = 401, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"pfn\"`")))]
-    Unauthorized(ErrorBody),
-    /// `insufficient_scope` (with `fields.scope`) or `csrf_rejected`.
-    #[response(status = 403)]
-    Forbidden(ErrorBody),
-    /// `rate_limited`: this key's rate limit, or the operation's own (its description says);
-    /// `too_many_attempts`: too many refused keys from this address in a minute.
-    #[response(status = 429, headers(("Retry-After" = u64, description = "Seconds until one request is allowed")))]
-    RateLimited(ErrorBody),
+impl<N: Need> Documented for Caller<N> {
+    fn document(access: &mut Access) {
+        access.admit(&[Who::Key(N::SCOPE), Who::Session]);
+        access.read(Param {
+            name: "workspaceId",
+            description: "The workspace the request acts in. Defaults to your personal workspace (session) or the key's workspace; another workspace a key does not belong to is 404.",
+            example: "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d",
+        });
+        for (code, text) in [
+            ("missing_key", "no `Authorization` header, and no browser session."),
+            ("malformed_key", "the `Authorization` header does not hold a pfn API key."),
+            ("invalid_key", "an unknown key, or a key of the other kind than this server's (a test key where pfn talks to a real Tarabut, a live key on the sandbox)."),
+            ("key_revoked", "the key was revoked."),
+            ("key_expired", "the key has expired."),
+            ("account_disabled", "the account that owns the key is disabled."),
+        ] {
+            access.refuse(401, code, text);
+        }
+        if N::SCOPE.is_some() {
+            access.refuse(
+                403,
+                "insufficient_scope",
+                "the key lacks the operation's scope (`error.fields.scope` names it).",
+            );
+        }
+        if N::OWNER {
+            access.refuse(
+                403,
+                "forbidden",
+                "a member of the workspace who is not an owner (a key acts with its maker's role).",
+            );
+        }
+        access.refuse(404, "not_found", "`workspaceId` names a workspace the caller is not a member of (or that does not exist).");
+        access.refuse(429, "rate_limited", "the key's rate limit (or the operation's own, where its description names one); wait `Retry-After` seconds.");
+        access.refuse(429, "too_many_attempts", "too many refused API keys came from this address in the last minute; wait `Retry-After` seconds.");
+    }
 }

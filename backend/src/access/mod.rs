@@ -10,19 +10,22 @@
 //!   path's `{id}` names ([`InWorkspace<OwnerOrSelf>`](OwnerOrSelf): owners, or a member acting
 //!   on themselves).
 //! - [`Admin`]: a signed-in administrator.
+//!
+//! Each implements [`doc::Documented`]: who it admits and how it refuses, which
+//! [`routes!`](crate::access_routes) records on the handler's operations for the OpenAPI
+//! document.
 
 pub mod admin;
 pub mod caller;
+pub mod doc;
 pub mod session;
 pub mod workspace;
 
-pub use admin::{Admin, AdminErrors};
+pub use crate::access_routes as routes;
+pub use admin::Admin;
 pub use caller::*;
-pub use session::{Browser, SessionErrors, SessionUser, SessionWriteErrors};
-pub use workspace::{
-    InWorkspace, OwnerOrSelf, WorkspaceMember, WorkspaceOwner, WorkspaceOwnerErrors,
-    WorkspaceOwnerReadErrors,
-};
+pub use session::{Browser, SessionUser};
+pub use workspace::{InWorkspace, OwnerOrSelf, WorkspaceMember, WorkspaceOwner};
 
 /// 403 `forbidden`: a member of the workspace, not an owner, on what only owners may do (a
 /// workspace route's [`WorkspaceOwner`], or [`Owner<Scope>`](Owner) where a request acts in a

@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 
 use shared::{Role, User};
 
+use super::doc::{Access, Documented, Who};
 use crate::cache::sessions::{
     password_fingerprint, AuthData, CachedRecord, CachedUser, SessionDigest,
 };
@@ -383,28 +384,31 @@ pub fn view_of(u: &UserRow, linked_providers: Vec<String>) -> User {
     }
 }
 
-/// How a [`SessionUser`] route that only reads refuses.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
-pub enum SessionErrors {
-    /// `unauthenticated`: no session cookie, or the session ended or expired.
-    #[response(status = 401, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"pfn\"`")))]
-    Unauthenticated(shared::ErrorBody),
-    /// `session_required`: a request with an API key (`Authorization: Bearer`); this route takes
-    /// only a browser.
-    #[response(status = 403)]
-    SessionRequired(shared::ErrorBody),
+/// Who [`SessionUser`] admits and how it refuses (also the first part of every extractor built
+/// on it).
+impl Documented for SessionUser {
+    fn document(access: &mut Access) {
+        access.admit(&[Who::Session]);
+        access.refuse(
+            401,
+            "unauthenticated",
+            "no session cookie, or the session ended or expired.",
+        );
+        refuse_keys(access);
+    }
 }
 
-/// How a [`SessionUser`] route that changes something refuses.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
-pub enum SessionWriteErrors {
-    /// `unauthenticated`: no session cookie, or the session ended or expired.
-    #[response(status = 401, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"pfn\"`")))]
-    Unauthenticated(shared::ErrorBody),
-    /// `session_required` (a request with an API key; this route takes only a browser) or
-    /// `csrf_rejected` (a cookie request whose `Origin` is not ours).
-    #[response(status = 403)]
-    Forbidden(shared::ErrorBody),
+impl Documented for Browser {
+    fn document(access: &mut Access) {
+        access.admit(&[Who::Anyone, Who::Session]);
+        refuse_keys(access);
+    }
+}
+
+fn refuse_keys(access: &mut Access) {
+    access.refuse(
+        403,
+        "session_required",
+        "a request with an API key (`Authorization: Bearer`); this route takes only a browser.",
+    );
 }

@@ -5,28 +5,33 @@
 
 use std::marker::PhantomData;
 
-use axum::{
-    extract::{FromRequestParts, RawPathParams},
-    http::request::Parts,
+use super::{
+    doc::{Access, Documented},
+    SessionUser,
 };
-use shared::ErrorBody;
-
-use super::SessionUser;
 use crate::{
     db::workspaces::{self as wdb, WorkspaceRow},
     error::{AppError, Result},
     state::AppState,
+};
+use axum::{
+    extract::{FromRequestParts, RawPathParams},
+    http::request::Parts,
 };
 
 /// Which members a workspace route admits.
 pub trait Role: Send + Sync + 'static {
     /// Whether a member whose role is `role` may go on; `user_id` is theirs, `params` the path's.
     fn admits(role: &str, user_id: &str, params: &RawPathParams) -> bool;
+    /// Whom it refuses with 403 `forbidden`, for the document; `None` when it admits every
+    /// member.
+    const REFUSED: Option<&'static str>;
 }
 
 /// Every member, whatever their role.
 pub struct AnyMember;
 impl Role for AnyMember {
+    const REFUSED: Option<&'static str> = None;
     fn admits(_: &str, _: &str, _: &RawPathParams) -> bool {
         true
     }
@@ -35,6 +40,7 @@ impl Role for AnyMember {
 /// Owners only.
 pub struct Owners;
 impl Role for Owners {
+    const REFUSED: Option<&'static str> = Some("a member of the workspace who is not an owner.");
     fn admits(role: &str, _: &str, _: &RawPathParams) -> bool {
         role == "owner"
     }
@@ -43,6 +49,8 @@ impl Role for Owners {
 /// Owners, and any member acting on themselves (the path's `{userId}` is the caller): leaving.
 pub struct OwnerOrSelf;
 impl Role for OwnerOrSelf {
+    const REFUSED: Option<&'static str> =
+        Some("a member who is not an owner, acting on another member.");
     fn admits(role: &str, user_id: &str, params: &RawPathParams) -> bool {
         role == "owner" || param(params, "userId") == Some(user_id)
     }
@@ -93,22 +101,16 @@ impl<R: Role> FromRequestParts<AppState> for InWorkspace<R> {
     }
 }
 
-/// How an owners' route that changes something refuses ([`WorkspaceOwner`],
-/// [`InWorkspace<OwnerOrSelf>`](OwnerOrSelf)). Every workspace route also answers 404
-/// `not_found` for a workspace the caller is not in (listed with the route's own 404s).
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
-pub enum WorkspaceOwnerErrors {
-    /// `forbidden` (a member, not an owner), `session_required` (an API key) or `csrf_rejected`.
-    #[response(status = 403)]
-    Forbidden(ErrorBody),
-}
-
-/// How an owners' route that only reads refuses ([`WorkspaceOwner`] on a `GET`).
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
-pub enum WorkspaceOwnerReadErrors {
-    /// `forbidden` (a member, not an owner) or `session_required` (an API key).
-    #[response(status = 403)]
-    Forbidden(ErrorBody),
+impl<R: Role> Documented for InWorkspace<R> {
+    fn document(access: &mut Access) {
+        SessionUser::document(access);
+        access.refuse(
+            404,
+            "not_found",
+            "no workspace with this id that you are a member of.",
+        );
+        if let Some(text) = R::REFUSED {
+            access.refuse(403, "forbidden", text);
+        }
+    }
 }

@@ -148,7 +148,6 @@ async fn begin(
 
 /// Sign in with Google: redirects to Google (404 `not_found` when Google is not configured).
 #[utoipa::path(get, path = "/api/v1/auth/google/start", tag = "auth", operation_id = "googleStart",
-    security((), ("session" = [])),
     params(StartQuery),
     responses(
         (status = 302, description = "To Google's consent page; sets a short-lived sealed `pfn_oauth` cookie (`__Host-pfn_oauth` outside development)",
@@ -166,7 +165,6 @@ pub async fn google_start(
 /// Link Google to the signed-in account: like `start`, but the callback adds the Google
 /// identity to this account and returns to `/settings?linked=google`.
 #[utoipa::path(get, path = "/api/v1/auth/google/link", tag = "auth", operation_id = "googleLink",
-    security(("session" = [])),
     responses(
         (status = 302, description = "To Google's consent page"),
         (status = 401, description = "`unauthenticated`", body = ErrorBody,
@@ -207,7 +205,6 @@ fn cookie_value(state: &AppState, headers: &HeaderMap) -> Option<String> {
 /// longer sent: an unverified account is taken over by the address's Google user),
 /// `google_already_linked`, `account_disabled`.
 #[utoipa::path(get, path = "/api/v1/auth/google/callback", tag = "auth", operation_id = "googleCallback",
-    security((), ("session" = [])),
     params(CallbackQuery),
     responses((status = 302, description = "Signed in (session cookie set) or an error code in the query",
         headers(("Location" = String, description = "`returnTo`, or `/login?error=<code>`"))),
@@ -438,7 +435,6 @@ pub async fn google_callback(
 
 /// Unlink Google from the signed-in account; refused while it is the only way to sign in.
 #[utoipa::path(delete, path = "/api/v1/auth/identities/google", tag = "auth", operation_id = "unlinkGoogle",
-    security(("session" = [])),
     responses(
         (status = 204, description = "Unlinked (also when it was not linked)"),
         (status = 401, description = "`unauthenticated`", body = ErrorBody),

@@ -16,7 +16,9 @@ use crate::access::session::view_of;
 use axum::{http::StatusCode, Json};
 use shared::{StatusBody, User};
 use sqlx::AnyConnection;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::access::routes;
 
 use crate::{
     audit::{self, Event, Outcome},

@@ -8,7 +8,6 @@ use super::{
     accepted, after_answering, check_password_size, credentials, mail_request_gate, record_failure,
     RESET_TTL,
 };
-use crate::access::SessionWriteErrors;
 use crate::{
     access::session::{self, SessionUser},
     access::Browser,
@@ -31,7 +30,6 @@ use crate::{
 /// The mail is queued after the answer, so the answer's timing does not tell whether the email
 /// has an account.
 #[utoipa::path(post, path = "/api/v1/auth/password/forgot", tag = "auth", operation_id = "forgotPassword",
-    security((), ("session" = [])),
     request_body = EmailRequest,
     responses(BodyErrors,
         (status = 202, description = "Accepted", body = StatusBody),
@@ -101,7 +99,6 @@ async fn queue_reset_mail(state: &AppState, email: &Email) -> Result<()> {
 /// on it (by whoever signed it up) goes too: pending links, sign-ins, keys. A mail confirms the
 /// reset and lists the sign-in providers and API keys that still reach the account.
 #[utoipa::path(post, path = "/api/v1/auth/password/reset", tag = "auth", operation_id = "resetPassword",
-    security((), ("session" = [])),
     request_body = ResetPasswordRequest,
     responses(BodyErrors,
         (status = 200, description = "Password changed; sign in again", body = StatusBody),
@@ -186,11 +183,9 @@ pub(super) async fn reset_password(
 /// A wrong current password is 422 `invalid_current_password` (not 401, which means "signed
 /// out") and counts toward the lockout.
 #[utoipa::path(post, path = "/api/v1/auth/password/change", tag = "auth", operation_id = "changePassword",
-    security(("session" = [])),
     request_body = ChangePasswordRequest,
     responses(BodyErrors,
         (status = 200, description = "Password changed", body = StatusBody),
-        SessionWriteErrors,
         (status = 422, description = "`invalid_current_password`: the current password is wrong (counts toward the lockout); or `validation_failed`: the new password breaks a rule, named in `error.fields`", body = ErrorBody), RateLimited))]
 pub(super) async fn change_password(
     State(state): State<AppState>,

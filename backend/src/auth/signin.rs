@@ -11,7 +11,6 @@ use shared::{ErrorBody, LoginRequest, Page, ProvidersBody, SessionInfo, UserBody
 use tower_sessions::Session;
 
 use super::{check_password_size, ip_key, limit, record_failure, user_view};
-use crate::access::{SessionErrors, SessionWriteErrors};
 use crate::{
     access::session::{self, SessionUser},
     access::Browser,
@@ -36,7 +35,6 @@ use crate::{
 /// Sets the session cookie (a fresh id every time). Five consecutive failures for an email lock
 /// it for 30 minutes; while locked, even the right password gets 429.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", operation_id = "login",
-    security((), ("session" = [])),
     request_body = LoginRequest,
     responses(BodyErrors,
         (status = 200, description = "Signed in; `Set-Cookie` carries the session", body = UserBody),
@@ -137,7 +135,6 @@ pub(super) async fn login(
 
 /// Sign out: ends this session.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", operation_id = "logout",
-    security((), ("session" = [])),
     responses(
         (status = 204, description = "Signed out (also when there was no session)"),
         (status = 403, description = "`csrf_rejected`", body = ErrorBody, example = json!({"error": {"code": "csrf_rejected", "message": "Cross-site request refused. Send Origin matching the server's public URL."}}))))]
@@ -150,10 +147,8 @@ pub(super) async fn logout(_browser: Browser, session: Session) -> Result<Status
 
 /// The signed-in user.
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", operation_id = "getMe",
-    security(("session" = [])),
     responses(
-        (status = 200, description = "The signed-in user", body = UserBody),
-        SessionErrors))]
+        (status = 200, description = "The signed-in user", body = UserBody)))]
 pub(super) async fn me(auth: SessionUser) -> Response {
     // Fixed while the user is cached: serialised once, when the user was cached.
     (
@@ -168,12 +163,10 @@ pub(super) async fn me(auth: SessionUser) -> Response {
 
 /// The signed-in user's live sessions, newest first.
 #[utoipa::path(get, path = "/api/v1/auth/sessions", tag = "auth", operation_id = "listSessions",
-    security(("session" = [])),
     params(pagination::PageQuery),
     responses(
         (status = 200, description = "A page of sessions", body = Page<SessionInfo>),
         (status = 400, description = "`invalid_cursor`", body = ErrorBody),
-        SessionErrors,
         (status = 422, description = "`validation_failed`: `limit` out of 1–200", body = ErrorBody)))]
 pub(super) async fn list_sessions(
     State(state): State<AppState>,
@@ -209,11 +202,9 @@ pub(super) async fn list_sessions(
 
 /// End one of the signed-in user's sessions (this one included).
 #[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", tag = "auth", operation_id = "endSession",
-    security(("session" = [])),
     params(("id" = String, Path, description = "A session id from the sessions list", example = "0193b6f8-6f7a-7b8c-934e-0f1a2b3c4d5e")),
     responses(
         (status = 204, description = "Ended"),
-        SessionWriteErrors,
         (status = 404, description = "`not_found`: no such session for this user", body = ErrorBody)))]
 pub(super) async fn end_session(
     State(state): State<AppState>,
@@ -237,7 +228,6 @@ pub(super) async fn end_session(
 
 /// End every session of the signed-in user except this one.
 #[utoipa::path(delete, path = "/api/v1/auth/sessions", tag = "auth", operation_id = "endOtherSessions",
-    security(("session" = [])),
     responses(
         (status = 204, description = "Every other session ended"),
         (status = 403, description = "`csrf_rejected` or `session_required`", body = ErrorBody, example = json!({"error": {"code": "csrf_rejected", "message": "Cross-site request refused. Send Origin matching the server's public URL."}})),
@@ -263,7 +253,6 @@ pub(super) async fn end_other_sessions(
 
 /// Which sign-in methods this server offers.
 #[utoipa::path(get, path = "/api/v1/auth/providers", tag = "auth", operation_id = "listAuthProviders",
-    security((), ("session" = [])),
     responses((status = 200, description = "Configured sign-in methods", body = ProvidersBody)))]
 pub(super) async fn providers(
     _browser: Browser,

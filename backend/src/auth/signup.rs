@@ -34,7 +34,6 @@ use super::{
 /// Always 202 with the same body, whether or not the email already has an account: a new email
 /// gets a verification mail, a known one a "you already have an account" mail.
 #[utoipa::path(post, path = "/api/v1/auth/signup", tag = "auth", operation_id = "signup",
-    security((), ("session" = [])),
     request_body = SignupRequest,
     responses(BodyErrors,
         (status = 202, description = "Accepted; a mail is on its way", body = StatusBody),
@@ -161,7 +160,6 @@ async fn register(
 
 /// Confirm an email address with the token from the verification mail.
 #[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", operation_id = "verifyEmail",
-    security((), ("session" = [])),
     request_body = TokenRequest,
     responses(BodyErrors,
         (status = 200, description = "Verified; the user as they are now", body = UserBody),
@@ -205,7 +203,6 @@ pub(super) async fn verify_email(
 ///
 /// Always 202. A new link is sent only to an existing, unverified account, at most 3 an hour.
 #[utoipa::path(post, path = "/api/v1/auth/verify-email/resend", tag = "auth", operation_id = "resendVerification",
-    security((), ("session" = [])),
     request_body = EmailRequest,
     responses(BodyErrors,
         (status = 202, description = "Accepted", body = StatusBody),

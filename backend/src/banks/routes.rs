@@ -10,15 +10,14 @@ use axum::{
 use serde::Deserialize;
 use shared::{banks::*, ErrorBody, Page};
 use utoipa::IntoParams;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::access::routes;
 
 use super::sync;
 use crate::tarabut::{wire, TarabutError, UpstreamErrors, EXPIRING_SOON_SECS};
 use crate::{
-    access::{
-        session::SessionUser, AuthErrors, Caller, Owner, OwnersOnly, ReadConnections,
-        WorkspaceParam, WriteConnections,
-    },
+    access::{session::SessionUser, Caller, Owner, ReadConnections, WriteConnections},
     audit::{self, Event, Outcome},
     clock::rfc3339,
     db::{self, banks as bdb},
@@ -49,9 +48,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Banks that can be connected.
 #[utoipa::path(get, path = "/api/v1/banks/providers", tag = "banks", operation_id = "listBankProviders",
-    security(("apiKey" = ["read:connections"]), ("session" = [])),
-    params(WorkspaceParam),
-    responses((status = 200, description = "Providers (cached for ten minutes)", body = ProvidersBody), AuthErrors, UpstreamErrors))]
+    responses((status = 200, description = "Providers (cached for ten minutes)", body = ProvidersBody), UpstreamErrors))]
 async fn list_providers(
     State(state): State<AppState>,
     _caller: Caller<ReadConnections>,
@@ -78,10 +75,8 @@ async fn list_providers(
 /// sends the browser back to `/api/v1/banks/callback`, which only completes for the user who
 /// started the flow (signed in with a session), while they are still an owner.
 #[utoipa::path(post, path = "/api/v1/banks/connect", tag = "banks", operation_id = "connectBank",
-    security(("apiKey" = ["write:connections"]), ("session" = [])),
-    params(WorkspaceParam),
     request_body = ConnectRequest,
-    responses(BodyErrors, (status = 201, description = "The Connect URL; valid for 30 minutes", body = ConnectResponse), AuthErrors, OwnersOnly, UpstreamErrors))]
+    responses(BodyErrors, (status = 201, description = "The Connect URL; valid for 30 minutes", body = ConnectResponse), UpstreamErrors))]
 async fn connect_bank(
     State(state): State<AppState>,
     caller: Caller<Owner<WriteConnections>>,
@@ -163,7 +158,6 @@ pub struct CallbackQuery {
 /// click) redirects to that connection again. Needs the browser session; API keys get 403
 /// `session_required`.
 #[utoipa::path(get, path = "/api/v1/banks/callback", tag = "banks", operation_id = "bankCallback",
-    security(("session" = [])),
     params(CallbackQuery),
     responses((status = 302, description = "To the SPA's connections page, with `connected` or `error`",
         headers(("Location" = String, description = "`/connections?connected=<id>` or `/connections?error=<code>`"))),
@@ -344,9 +338,7 @@ async fn connection_view(state: &AppState, c: bdb::ConnectionRow) -> Result<Bank
 
 /// The workspace's bank connections, newest first (all of them: a workspace has few).
 #[utoipa::path(get, path = "/api/v1/banks/connections", tag = "banks", operation_id = "listBankConnections",
-    security(("apiKey" = ["read:connections"]), ("session" = [])),
-    params(WorkspaceParam),
-    responses((status = 200, description = "Every connection; `nextCursor` is always null", body = Page<BankConnection>), AuthErrors))]
+    responses((status = 200, description = "Every connection; `nextCursor` is always null", body = Page<BankConnection>)))]
 async fn list_connections(
     State(state): State<AppState>,
     caller: Caller<ReadConnections>,
@@ -384,10 +376,9 @@ fn ensure_active(c: &bdb::ConnectionRow) -> Result<()> {
 
 /// One connection.
 #[utoipa::path(get, path = "/api/v1/banks/connections/{id}", tag = "banks", operation_id = "getBankConnection",
-    security(("apiKey" = ["read:connections"]), ("session" = [])),
-    params(("id" = String, Path, description = "Connection id", example = "0193b6f6-4d5e-7f6a-b17c-8d9e0f1a2b3c"), WorkspaceParam),
+    params(("id" = String, Path, description = "Connection id", example = "0193b6f6-4d5e-7f6a-b17c-8d9e0f1a2b3c")),
     responses((status = 200, description = "The connection", body = BankConnectionBody),
-        (status = 404, description = "`not_found`", body = ErrorBody), AuthErrors))]
+        (status = 404, description = "`not_found`", body = ErrorBody)))]
 async fn get_connection(
     State(state): State<AppState>,
     caller: Caller<ReadConnections>,
@@ -418,10 +409,9 @@ pub struct DeleteQuery {
 /// keeps or deletes the synced data. Kept data stays listed under a `revoked` connection.
 /// Repeating is harmless.
 #[utoipa::path(delete, path = "/api/v1/banks/connections/{id}", tag = "banks", operation_id = "deleteBankConnection",
-    security(("apiKey" = ["write:connections"]), ("session" = [])),
     params(("id" = String, Path, description = "Connection id", example = "0193b6f6-4d5e-7f6a-b17c-8d9e0f1a2b3c"), DeleteQuery),
     responses((status = 204, description = "Disconnected"),
-        (status = 404, description = "`not_found`", body = ErrorBody), AuthErrors, OwnersOnly, UpstreamErrors))]
+        (status = 404, description = "`not_found`", body = ErrorBody), UpstreamErrors))]
 async fn delete_connection(
     State(state): State<AppState>,
     caller: Caller<Owner<WriteConnections>>,
@@ -490,12 +480,10 @@ fn sync_view(s: bdb::SyncRow, accounts_total: Option<u32>) -> BankSync {
 /// queued or running (one at a time per connection, across replicas). Starting a new one is
 /// allowed once a minute per connection.
 #[utoipa::path(post, path = "/api/v1/banks/connections/{id}/sync", tag = "banks", operation_id = "syncBankConnection",
-    security(("apiKey" = ["write:connections"]), ("session" = [])),
-    params(("id" = String, Path, description = "Connection id", example = "0193b6f6-4d5e-7f6a-b17c-8d9e0f1a2b3c"), WorkspaceParam),
+    params(("id" = String, Path, description = "Connection id", example = "0193b6f6-4d5e-7f6a-b17c-8d9e0f1a2b3c")),
     responses((status = 202, description = "Follow it at `/api/v1/banks/syncs/{syncId}`", body = SyncAccepted),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 409, description = "`connection_inactive`: the consent was revoked or expired; connect again", body = ErrorBody),
-        AuthErrors))]
+        (status = 409, description = "`connection_inactive`: the consent was revoked or expired; connect again", body = ErrorBody)))]
 async fn sync_connection(
     State(state): State<AppState>,
     caller: Caller<WriteConnections>,
@@ -509,10 +497,9 @@ async fn sync_connection(
 
 /// A sync's progress.
 #[utoipa::path(get, path = "/api/v1/banks/syncs/{id}", tag = "banks", operation_id = "getBankSync",
-    security(("apiKey" = ["read:connections"]), ("session" = [])),
-    params(("id" = String, Path, description = "Sync id", example = "0193b6f7-5e6f-7a7b-823d-9e0f1a2b3c4d"), WorkspaceParam),
+    params(("id" = String, Path, description = "Sync id", example = "0193b6f7-5e6f-7a7b-823d-9e0f1a2b3c4d")),
     responses((status = 200, description = "The sync", body = BankSyncBody),
-        (status = 404, description = "`not_found`", body = ErrorBody), AuthErrors))]
+        (status = 404, description = "`not_found`", body = ErrorBody)))]
 async fn get_sync(
     State(state): State<AppState>,
     caller: Caller<ReadConnections>,
@@ -532,12 +519,11 @@ async fn get_sync(
 /// Ask the banks for fresh balances now (Tarabut's balance refresh) and record them (owners
 /// and members; once a minute per connection).
 #[utoipa::path(post, path = "/api/v1/banks/connections/{id}/refresh-balances", tag = "banks", operation_id = "refreshBankBalances",
-    security(("apiKey" = ["write:connections"]), ("session" = [])),
-    params(("id" = String, Path, description = "Connection id", example = "0193b6f6-4d5e-7f6a-b17c-8d9e0f1a2b3c"), WorkspaceParam),
+    params(("id" = String, Path, description = "Connection id", example = "0193b6f6-4d5e-7f6a-b17c-8d9e0f1a2b3c")),
     responses((status = 200, description = "The connection with its new balances", body = BankConnectionBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 409, description = "`consent_revoked`, `consent_expired` or `connection_inactive`", body = ErrorBody),
-        AuthErrors, UpstreamErrors))]
+        UpstreamErrors))]
 async fn refresh_balances(
     State(state): State<AppState>,
     caller: Caller<WriteConnections>,

@@ -1,12 +1,12 @@
 //! Accounts: the workspace's accounts, and manual accounts that take pushed transactions.
 
-use crate::access::AuthErrors;
-use crate::access::WorkspaceParam;
 use std::collections::BTreeMap;
 
 use axum::{extract::State, http::StatusCode, Json};
 use shared::{finance::*, money::exponent, Page};
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::access::routes;
 
 use crate::{
     access::{Caller, ReadAccounts, WriteAccounts},
@@ -38,9 +38,8 @@ fn account_view(a: fdb::AccountRow) -> Account {
 
 /// Accounts of the workspace, newest first.
 #[utoipa::path(get, path = "/api/v1/accounts", tag = "finance", operation_id = "listAccounts",
-    security(("apiKey" = ["read:accounts"]), ("session" = [])),
-    params(WorkspaceParam, pagination::PageQuery),
-    responses((status = 200, description = "A page of accounts", body = Page<Account>), AuthErrors))]
+    params(pagination::PageQuery),
+    responses((status = 200, description = "A page of accounts", body = Page<Account>)))]
 async fn list_accounts(
     State(state): State<AppState>,
     caller: Caller<ReadAccounts>,
@@ -58,10 +57,8 @@ async fn list_accounts(
 
 /// Create a manual account (one that takes pushed transactions).
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "finance", operation_id = "createAccount",
-    security(("apiKey" = ["write:accounts"]), ("session" = [])),
-    params(WorkspaceParam),
     request_body = CreateAccountRequest,
-    responses(BodyErrors, (status = 201, description = "Created", body = AccountBody), AuthErrors))]
+    responses(BodyErrors, (status = 201, description = "Created", body = AccountBody)))]
 async fn create_account(
     State(state): State<AppState>,
     caller: Caller<WriteAccounts>,

@@ -1,7 +1,5 @@
 //! Monthly budgets per category, each with what was spent so far in its month.
 
-use crate::access::AuthErrors;
-use crate::access::WorkspaceParam;
 use crate::web::values::money;
 use std::collections::BTreeMap;
 
@@ -16,7 +14,9 @@ use shared::{
     ErrorBody, Page,
 };
 use time::{Date, Month};
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::access::routes;
 
 use crate::{
     access::{Caller, ReadBudgets, WriteBudgets},
@@ -119,9 +119,8 @@ fn duplicate_budget(e: sqlx::Error) -> AppError {
 
 /// Budgets with spent-so-far, newest first.
 #[utoipa::path(get, path = "/api/v1/budgets", tag = "finance", operation_id = "listBudgets",
-    security(("apiKey" = ["read:budgets"]), ("session" = [])),
-    params(WorkspaceParam, pagination::PageQuery),
-    responses((status = 200, description = "A page of budgets", body = Page<Budget>), AuthErrors))]
+    params(pagination::PageQuery),
+    responses((status = 200, description = "A page of budgets", body = Page<Budget>)))]
 async fn list_budgets(
     State(state): State<AppState>,
     caller: Caller<ReadBudgets>,
@@ -139,12 +138,10 @@ async fn list_budgets(
 
 /// Create a monthly budget for a category.
 #[utoipa::path(post, path = "/api/v1/budgets", tag = "finance", operation_id = "createBudget",
-    security(("apiKey" = ["write:budgets"]), ("session" = [])),
-    params(WorkspaceParam),
     request_body = BudgetRequest,
     responses(BodyErrors,
         (status = 201, description = "Created", body = BudgetBody),
-        (status = 409, description = "`budget_exists`", body = ErrorBody), AuthErrors))]
+        (status = 409, description = "`budget_exists`", body = ErrorBody)))]
 async fn create_budget(
     State(state): State<AppState>,
     caller: Caller<WriteBudgets>,
@@ -173,13 +170,12 @@ async fn create_budget(
 
 /// Replace a budget.
 #[utoipa::path(put, path = "/api/v1/budgets/{id}", tag = "finance", operation_id = "replaceBudget",
-    security(("apiKey" = ["write:budgets"]), ("session" = [])),
-    params(("id" = String, Path, description = "Budget id", example = "0193b6f9-7a8b-7c9d-a45f-1a2b3c4d5e6f"), WorkspaceParam),
+    params(("id" = String, Path, description = "Budget id", example = "0193b6f9-7a8b-7c9d-a45f-1a2b3c4d5e6f")),
     request_body = BudgetRequest,
     responses(BodyErrors,
         (status = 200, description = "Replaced", body = BudgetBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 409, description = "`budget_exists`", body = ErrorBody), AuthErrors))]
+        (status = 409, description = "`budget_exists`", body = ErrorBody)))]
 async fn replace_budget(
     State(state): State<AppState>,
     caller: Caller<WriteBudgets>,
@@ -212,12 +208,10 @@ async fn replace_budget(
 
 /// Delete a budget.
 #[utoipa::path(delete, path = "/api/v1/budgets/{id}", tag = "finance", operation_id = "deleteBudget",
-    security(("apiKey" = ["write:budgets"]), ("session" = [])),
-    params(("id" = String, Path, description = "Budget id", example = "0193b6f9-7a8b-7c9d-a45f-1a2b3c4d5e6f"), WorkspaceParam),
+    params(("id" = String, Path, description = "Budget id", example = "0193b6f9-7a8b-7c9d-a45f-1a2b3c4d5e6f")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "`not_found`", body = ErrorBody),
-        AuthErrors))]
+        (status = 404, description = "`not_found`", body = ErrorBody)))]
 async fn delete_budget(
     State(state): State<AppState>,
     caller: Caller<WriteBudgets>,

@@ -1,8 +1,6 @@
 //! Transactions: list with filters, push in batches (validated whole, idempotent), and the
 //! caller's overlays (category, note, tags, excluded).
 
-use crate::access::AuthErrors;
-use crate::access::WorkspaceParam;
 use crate::web::values::money;
 use crate::web::values::parse_time;
 use std::collections::{BTreeMap, HashMap};
@@ -20,7 +18,9 @@ use shared::{
     ErrorBody, Page,
 };
 use utoipa::IntoParams;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::access::routes;
 
 use crate::{
     access::{Caller, ReadTransactions, WriteTransactions},
@@ -91,9 +91,8 @@ fn transaction_view(t: fdb::TransactionRow) -> Transaction {
 
 /// Transactions, newest booking first.
 #[utoipa::path(get, path = "/api/v1/transactions", tag = "finance", operation_id = "listTransactions",
-    security(("apiKey" = ["read:transactions"]), ("session" = [])),
-    params(WorkspaceParam, TransactionQuery),
-    responses((status = 200, description = "A page of transactions", body = Page<Transaction>), AuthErrors))]
+    params(TransactionQuery),
+    responses((status = 200, description = "A page of transactions", body = Page<Transaction>)))]
 async fn list_transactions(
     State(state): State<AppState>,
     caller: Caller<ReadTransactions>,
@@ -213,16 +212,13 @@ fn validate_push<'a>(
 /// `duplicates`. With an `Idempotency-Key` header (24 h, per workspace and credential) a retry
 /// replays the first answer with `Idempotent-Replayed: true`.
 #[utoipa::path(post, path = "/api/v1/transactions", tag = "finance", operation_id = "pushTransactions",
-    security(("apiKey" = ["write:transactions"]), ("session" = [])),
-    params(WorkspaceParam,
-        ("Idempotency-Key" = Option<String>, Header, example = "batch-2026-11-23-0001", description = "1–255 printable characters; retries with the same key and body replay the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, example = "batch-2026-11-23-0001", description = "1–255 printable characters; retries with the same key and body replay the first answer")),
     request_body = PushTransactionsRequest,
     responses(BodyErrors,
         (status = 200, description = "Which items were created and which already existed, in request order", body = PushTransactionsResult,
             headers(("Idempotent-Replayed" = bool, description = "`true` on a replayed answer"))),
         (status = 409, description = "`idempotency_in_progress`: the same key is being processed", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: an item or the `Idempotency-Key` header is invalid (`error.fields` names each, e.g. `transactions[3].amount.amount`; nothing is stored); or `idempotency_key_mismatch`: the key was used with a different body", body = ErrorBody),
-        AuthErrors))]
+        (status = 422, description = "`validation_failed`: an item or the `Idempotency-Key` header is invalid (`error.fields` names each, e.g. `transactions[3].amount.amount`; nothing is stored); or `idempotency_key_mismatch`: the key was used with a different body", body = ErrorBody)))]
 async fn push_transactions(
     State(state): State<AppState>,
     caller: Caller<WriteTransactions>,
@@ -338,12 +334,11 @@ async fn push_transactions(
 
 /// Set or clear your overlays on a transaction (category, note, tags, excluded).
 #[utoipa::path(patch, path = "/api/v1/transactions/{id}", tag = "finance", operation_id = "updateTransaction",
-    security(("apiKey" = ["write:transactions"]), ("session" = [])),
-    params(("id" = String, Path, description = "Transaction id", example = "0193b6f5-3c4d-7e5f-a06b-7c8d9e0f1a2b"), WorkspaceParam),
+    params(("id" = String, Path, description = "Transaction id", example = "0193b6f5-3c4d-7e5f-a06b-7c8d9e0f1a2b")),
     request_body = PatchTransactionRequest,
     responses(BodyErrors,
         (status = 200, description = "The transaction as it is now", body = TransactionBody),
-        (status = 404, description = "`not_found`", body = ErrorBody), AuthErrors))]
+        (status = 404, description = "`not_found`", body = ErrorBody)))]
 async fn patch_transaction(
     State(state): State<AppState>,
     caller: Caller<WriteTransactions>,

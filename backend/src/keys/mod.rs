@@ -20,9 +20,10 @@ use shared::{
     validate::check_name,
     ErrorBody, Page,
 };
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
 
-use crate::access::{SessionErrors, SessionWriteErrors};
+use crate::access::routes;
+
 use crate::{
     access::session::SessionUser,
     audit::{self, Event, Outcome},
@@ -119,11 +120,9 @@ async fn mint(
 
 /// Create an API key. The response is the only time the secret is shown.
 #[utoipa::path(post, path = "/api/v1/keys", tag = "keys", operation_id = "createKey",
-    security(("session" = [])),
     request_body = CreateKeyRequest,
     responses(BodyErrors,
         (status = 201, description = "Created; `secret` is shown only now", body = CreatedKeyBody),
-        SessionWriteErrors,
         (status = 404, description = "`not_found`: no such workspace that you own", body = ErrorBody)))]
 async fn create_key(
     State(state): State<AppState>,
@@ -203,12 +202,10 @@ async fn create_key(
 
 /// The keys of the workspaces you own, newest first (masked).
 #[utoipa::path(get, path = "/api/v1/keys", tag = "keys", operation_id = "listKeys",
-    security(("session" = [])),
     params(pagination::PageQuery),
     responses(
         (status = 200, description = "A page of keys", body = Page<ApiKey>),
         (status = 400, description = "`invalid_cursor`", body = ErrorBody),
-        SessionErrors,
         (status = 422, description = "`validation_failed`: `limit` out of 1–200", body = ErrorBody)))]
 async fn list_keys(
     State(state): State<AppState>,
@@ -233,11 +230,9 @@ async fn managed(state: &AppState, user_id: &str, id: &str) -> Result<KeyRow> {
 
 /// One key (masked).
 #[utoipa::path(get, path = "/api/v1/keys/{id}", tag = "keys", operation_id = "getKey",
-    security(("session" = [])),
     params(("id" = String, Path, description = "Key id", example = "0193b6f3-1a2b-7c3d-8e4f-5a6b7c8d9e0f")),
     responses(
         (status = 200, description = "The key", body = KeyBody),
-        SessionErrors,
         (status = 404, description = "`not_found`", body = ErrorBody)))]
 async fn get_key(
     State(state): State<AppState>,
@@ -252,11 +247,9 @@ async fn get_key(
 
 /// Revoke a key: refused from the very next request. Idempotent.
 #[utoipa::path(delete, path = "/api/v1/keys/{id}", tag = "keys", operation_id = "revokeKey",
-    security(("session" = [])),
     params(("id" = String, Path, description = "Key id", example = "0193b6f3-1a2b-7c3d-8e4f-5a6b7c8d9e0f")),
     responses(
         (status = 204, description = "Revoked (or already revoked)"),
-        SessionWriteErrors,
         (status = 404, description = "`not_found`", body = ErrorBody)))]
 async fn revoke_key(
     State(state): State<AppState>,
@@ -283,12 +276,10 @@ async fn revoke_key(
 /// Replace a key: a new key with the same name, scopes, workspace and expiry policy; the old one
 /// keeps working for `gracePeriodSeconds`, then answers 401 `key_expired`.
 #[utoipa::path(post, path = "/api/v1/keys/{id}/rotate", tag = "keys", operation_id = "rotateKey",
-    security(("session" = [])),
     params(("id" = String, Path, description = "Key id", example = "0193b6f3-1a2b-7c3d-8e4f-5a6b7c8d9e0f")),
     request_body = RotateKeyRequest,
     responses(BodyErrors,
         (status = 201, description = "The new key; `secret` is shown only now", body = CreatedKeyBody),
-        SessionWriteErrors,
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 409, description = "`key_revoked`: a revoked key cannot be rotated", body = ErrorBody)))]
 async fn rotate_key(
@@ -350,10 +341,8 @@ async fn rotate_key(
 
 /// Every scope a key can carry.
 #[utoipa::path(get, path = "/api/v1/scopes", tag = "keys", operation_id = "listScopes",
-    security(("session" = [])),
     responses(
-        (status = 200, description = "All scopes with descriptions", body = ScopesBody),
-        SessionErrors))]
+        (status = 200, description = "All scopes with descriptions", body = ScopesBody)))]
 async fn list_scopes(_who: SessionUser) -> Json<ScopesBody> {
     let scopes = SCOPES
         .iter()
@@ -367,7 +356,6 @@ async fn list_scopes(_who: SessionUser) -> Json<ScopesBody> {
 
 /// Who is calling: the user, the key (if any), its scopes and workspace.
 #[utoipa::path(get, path = "/api/v1/whoami", tag = "keys", operation_id = "whoami",
-    security(("apiKey" = []), ("session" = [])),
     responses(
         (status = 200, description = "The caller", body = WhoAmI,
             headers(("RateLimit-Limit" = u32, description = "Key requests: bucket size (burst)"),

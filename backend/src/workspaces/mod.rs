@@ -8,14 +8,12 @@ use axum::{
     Json,
 };
 use shared::{validate::check_name, workspaces::*, ErrorBody, Page, StatusBody, TokenRequest};
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
 
-use crate::access::{SessionErrors, SessionWriteErrors};
+use crate::access::routes;
+
 use crate::{
-    access::{
-        session::SessionUser, InWorkspace, OwnerOrSelf, WorkspaceMember, WorkspaceOwner,
-        WorkspaceOwnerErrors, WorkspaceOwnerReadErrors,
-    },
+    access::{session::SessionUser, InWorkspace, OwnerOrSelf, WorkspaceMember, WorkspaceOwner},
     audit::{self, Event, Outcome},
     clock::rfc3339,
     crypto::{random_token, sha256_hex},
@@ -57,11 +55,9 @@ fn view(w: wdb::WorkspaceRow) -> Workspace {
 
 /// Your workspaces, newest first.
 #[utoipa::path(get, path = "/api/v1/workspaces", tag = "workspaces", operation_id = "listWorkspaces",
-    security(("session" = [])),
     params(pagination::PageQuery),
     responses(
-        (status = 200, description = "A page of workspaces", body = Page<Workspace>),
-        SessionErrors))]
+        (status = 200, description = "A page of workspaces", body = Page<Workspace>)))]
 async fn list_workspaces(
     State(state): State<AppState>,
     who: SessionUser,
@@ -78,11 +74,9 @@ async fn list_workspaces(
 
 /// Create a shared workspace; you are its owner.
 #[utoipa::path(post, path = "/api/v1/workspaces", tag = "workspaces", operation_id = "createWorkspace",
-    security(("session" = [])),
     request_body = CreateWorkspaceRequest,
     responses(BodyErrors,
-        (status = 201, description = "Created", body = WorkspaceBody),
-        SessionWriteErrors))]
+        (status = 201, description = "Created", body = WorkspaceBody)))]
 async fn create_workspace(
     State(state): State<AppState>,
     who: SessionUser,
@@ -105,11 +99,9 @@ async fn create_workspace(
 
 /// One of your workspaces.
 #[utoipa::path(get, path = "/api/v1/workspaces/{id}", tag = "workspaces", operation_id = "getWorkspace",
-    security(("session" = [])),
     params(("id" = String, Path, description = "Workspace id", example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d")),
     responses(
         (status = 200, description = "The workspace", body = WorkspaceBody),
-        SessionErrors,
         (status = 404, description = "`not_found`", body = ErrorBody)))]
 async fn get_workspace(member: WorkspaceMember) -> Result<Json<WorkspaceBody>> {
     Ok(Json(WorkspaceBody {
@@ -119,11 +111,9 @@ async fn get_workspace(member: WorkspaceMember) -> Result<Json<WorkspaceBody>> {
 
 /// The members of a workspace you belong to.
 #[utoipa::path(get, path = "/api/v1/workspaces/{id}/members", tag = "workspaces", operation_id = "listMembers",
-    security(("session" = [])),
     params(("id" = String, Path, description = "Workspace id", example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d"), pagination::PageQuery),
     responses(
         (status = 200, description = "A page of members", body = Page<Member>),
-        SessionErrors,
         (status = 404, description = "`not_found`", body = ErrorBody)))]
 async fn list_members(
     State(state): State<AppState>,
@@ -150,12 +140,10 @@ async fn list_members(
 /// Invite someone by email (owners). Always 202 whatever the email: an invitation mail goes
 /// out unless that person is already a member.
 #[utoipa::path(post, path = "/api/v1/workspaces/{id}/members", tag = "workspaces", operation_id = "inviteMember",
-    security(("session" = [])),
     params(("id" = String, Path, description = "Workspace id", example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d")),
     request_body = InviteRequest,
     responses(BodyErrors,
         (status = 202, description = "Accepted", body = StatusBody),
-        WorkspaceOwnerErrors,
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 409, description = "`personal_workspace`: a personal workspace has no other members", body = ErrorBody), Unauthenticated))]
 async fn invite_member(
@@ -214,11 +202,9 @@ async fn invite_member(
 /// leave or be removed. The removed member's keys for this workspace are revoked at once, and
 /// the invitations they sent that are still pending are deleted.
 #[utoipa::path(delete, path = "/api/v1/workspaces/{id}/members/{userId}", tag = "workspaces", operation_id = "removeMember",
-    security(("session" = [])),
     params(("id" = String, Path, description = "Workspace id", example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d"), ("userId" = String, Path, description = "Member's user id", example = "0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b")),
     responses(
         (status = 204, description = "Removed"),
-        WorkspaceOwnerErrors,
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 409, description = "`last_owner`", body = ErrorBody),
         Unauthenticated))]
@@ -271,11 +257,9 @@ async fn remove_member(
 
 /// Your workspace's pending invitations (owners), newest first.
 #[utoipa::path(get, path = "/api/v1/workspaces/{id}/invitations", tag = "workspaces", operation_id = "listInvitations",
-    security(("session" = [])),
     params(("id" = String, Path, description = "Workspace id", example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d"), pagination::PageQuery),
     responses(
         (status = 200, description = "A page of invitations", body = Page<Invitation>),
-        WorkspaceOwnerReadErrors,
         (status = 404, description = "`not_found`", body = ErrorBody),
         Unauthenticated))]
 async fn list_invitations(
@@ -304,12 +288,10 @@ async fn list_invitations(
 
 /// Revoke a pending invitation (owners): its link stops working.
 #[utoipa::path(delete, path = "/api/v1/workspaces/{id}/invitations/{invitationId}", tag = "workspaces", operation_id = "revokeInvitation",
-    security(("session" = [])),
     params(("id" = String, Path, description = "Workspace id", example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d"),
         ("invitationId" = String, Path, description = "Invitation id", example = "0193b6fa-8b9c-7d0e-b56a-2b3c4d5e6f7a")),
     responses(
         (status = 204, description = "Revoked"),
-        WorkspaceOwnerErrors,
         (status = 404, description = "`not_found`: no such workspace, or no pending invitation with that id", body = ErrorBody),
         Unauthenticated))]
 async fn revoke_invitation(
@@ -335,7 +317,6 @@ async fn revoke_invitation(
 
 /// Accept an invitation. The signed-in user's verified email must be the invited one.
 #[utoipa::path(post, path = "/api/v1/invitations/accept", tag = "workspaces", operation_id = "acceptInvitation",
-    security(("session" = [])),
     request_body = TokenRequest,
     responses(BodyErrors,
         (status = 200, description = "You are a member now", body = WorkspaceBody),

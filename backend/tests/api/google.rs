@@ -276,6 +276,9 @@ async fn a_verified_account_is_linked_and_an_unverified_one_goes_to_the_address_
         app.signup("unproven@example.com", SQUAT).await.status(),
         StatusCode::ACCEPTED
     );
+    // Sign-up answers before it creates the account (enumeration safety); its verification
+    // mail says the account is there.
+    app.wait_for_mail("unproven@example.com", 1).await;
     fake.set(|n| {
         n.sub = "sub-unproven".into();
         n.email = "unproven@example.com".into();

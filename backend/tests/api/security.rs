@@ -220,6 +220,7 @@ async fn secrets_never_sit_in_the_database_in_clear() {
     let app = TestApp::spawn().await;
     let email = "secret@example.com";
     app.signup(email, PASSWORD).await;
+    app.wait_for_mail(email, 1).await; // the account exists once its verification mail is out
     app.post("/api/v1/auth/password/forgot", json!({"email": email}))
         .await;
     let token = app.token_from_mail(email, "/reset-password", 2).await;

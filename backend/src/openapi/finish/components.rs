@@ -127,7 +127,7 @@ pub(super) fn example_of(
 /// Marks every object schema reachable from a request body `additionalProperties: false`.
 pub(super) fn close_request_bodies(doc: &mut Value) {
     let mut named = Vec::new();
-    for (_, op) in operations(doc) {
+    for (_, _, op) in operations(doc) {
         if let Some(Value::Object(content)) =
             op.get_mut("requestBody").and_then(|b| b.get_mut("content"))
         {

@@ -6,10 +6,13 @@
 //! - an object schema without its own example gets one assembled from its fields' examples (never
 //!   invented: a schema whose required fields have no examples stays without one, and the
 //!   OpenAPI lint in CI fails);
-//! - every operation's description ends with who may call it, read off its `security`;
+//! - what the handler's extractors say (`access::doc`, recorded by `access::routes!` as the
+//!   `x-pfn-access` extension) becomes the operation's `security`, its 401/403/404/429 entries
+//!   and the query parameters they read;
+//! - every operation's description ends with who may call it, read off that `security`;
 //! - refusals that middleware and shared extractors make are listed on every operation they
-//!   can reach: 403 `session_required` where the operation's `security` names no API key, 404 for a `workspaceId` the caller
-//!   is not in, 400 `invalid_cursor` on lists, 422 for a malformed query parameter;
+//!   can reach: 403 `csrf_rejected` on every state-changing operation, 400 `invalid_cursor`
+//!   on lists, 422 for a malformed query parameter;
 //! - answers to key-authenticated operations document the `RateLimit-*` headers, every 401 its
 //!   `WWW-Authenticate` and every 429 its `Retry-After` (`error::error_response` and
 //!   `AppError::too_many` always send them);
@@ -32,20 +35,21 @@ pub fn finish(doc: &mut Value) {
     describe_pages(doc);
     compose_examples(doc);
     close_request_bodies(doc);
-    for (path, op) in operations(doc) {
+    for (path, method, op) in operations(doc) {
+        access(path, method, op);
         describe_auth(op);
         rate_limit_headers(op);
-        common_refusals(op);
+        common_refusals(method, op);
         body_refusals(op);
         unavailable(path, op);
         error_headers(op);
     }
 }
 
-/// Every operation, with its path.
+/// Every operation, with its path and method.
 pub(super) fn operations(
     doc: &mut Value,
-) -> impl Iterator<Item = (&String, &mut Map<String, Value>)> {
+) -> impl Iterator<Item = (&String, &String, &mut Map<String, Value>)> {
     doc["paths"]
         .as_object_mut()
         .into_iter()
@@ -54,7 +58,7 @@ pub(super) fn operations(
         .flat_map(|(path, item)| {
             item.iter_mut()
                 .filter(|(method, _)| METHODS.contains(&method.as_str()))
-                .filter_map(move |(_, op)| Some((path, op.as_object_mut()?)))
+                .filter_map(move |(method, op)| Some((path, method, op.as_object_mut()?)))
         })
 }
 
@@ -73,7 +77,7 @@ mod tests {
     fn doc() -> Value {
         json!({
             "paths": {"/x": {"get": {
-                "security": [{"apiKey": ["read:x"]}, {"session": []}],
+                "x-pfn-access": {"security": [{"apiKey": ["read:x"]}, {"session": []}], "refusals": [], "parameters": []},
                 "responses": {
                     "200": {"description": "ok", "content": {"application/json": {"schema":
                         {"type": "object", "required": ["a"], "properties": {"a": {"type": "string", "example": "A"}}}}}},
@@ -146,7 +150,11 @@ mod tests {
         let mut d = json!({
             "paths": {
                 "/api/v1/keys": {"get": {
-                    "security": [{"session": []}],
+                    "x-pfn-access": {
+                        "security": [{"session": []}],
+                        "refusals": [[403, "session_required", "an API key."]],
+                        "parameters": []
+                    },
                     "parameters": [
                         {"name": "cursor", "in": "query", "schema": {"type": "string"}},
                         {"name": "limit", "in": "query", "schema": {"type": ["integer", "null"]}}
@@ -154,8 +162,14 @@ mod tests {
                     "responses": {"400": {"description": "`invalid_json`"}}
                 }},
                 "/api/v1/accounts": {"get": {
-                    "security": [{"apiKey": ["read:accounts"]}, {"session": []}],
-                    "parameters": [{"name": "workspaceId", "in": "query", "schema": {"type": "string"}}],
+                    "x-pfn-access": {
+                        "security": [{"apiKey": ["read:accounts"]}, {"session": []}],
+                        "refusals": [[404, "not_found", "`workspaceId` names no workspace of yours."]],
+                        "parameters": [{"name": "workspaceId", "in": "query", "schema": {"type": "string"}}]
+                    },
+                    "responses": {}
+                }, "post": {
+                    "x-pfn-access": {"security": [{"session": []}], "refusals": [], "parameters": []},
                     "responses": {}
                 }}
             },
@@ -165,15 +179,29 @@ mod tests {
         let text = |v: &Value| v["description"].as_str().unwrap_or_default().to_string();
         let keys = &d["paths"]["/api/v1/keys"]["get"]["responses"];
         assert!(text(&keys["403"]).starts_with("`session_required`"));
-        assert!(text(&keys["400"]).starts_with("`invalid_json` Also `invalid_cursor`"));
+        assert!(text(&keys["400"]).starts_with("`invalid_json`\n\n`invalid_cursor`"));
         assert!(text(&keys["422"]).starts_with("`validation_failed`"));
         assert_eq!(
             keys["403"]["content"]["application/json"]["schema"]["$ref"],
             "#/components/schemas/ErrorBody"
         );
-        let accounts = &d["paths"]["/api/v1/accounts"]["get"]["responses"];
+        assert_eq!(
+            d["paths"]["/api/v1/keys"]["get"]["security"],
+            json!([{"session": []}])
+        );
+        assert!(d["paths"]["/api/v1/keys"]["get"]
+            .get("x-pfn-access")
+            .is_none());
+        let accounts = &d["paths"]["/api/v1/accounts"]["get"];
+        assert_eq!(accounts["parameters"][0]["name"], "workspaceId");
+        let accounts = &accounts["responses"];
         assert!(text(&accounts["404"]).contains("`workspaceId`"));
-        assert!(accounts.get("403").is_none());
+        assert!(
+            accounts.get("403").is_none(),
+            "a GET is not refused as cross-site"
+        );
+        let created = &d["paths"]["/api/v1/accounts"]["post"]["responses"];
+        assert!(text(&created["403"]).starts_with("`csrf_rejected`"));
         assert!(
             text(&accounts["422"]).contains("NUL"),
             "any query parameter may be refused"
@@ -181,9 +209,20 @@ mod tests {
     }
 
     #[test]
+    #[should_panic(expected = "is not registered with access::routes!")]
+    fn an_operation_without_an_access_record_is_refused() {
+        let mut d = json!({
+            "paths": {"/x": {"get": {"responses": {}}}},
+            "components": {"schemas": {}}
+        });
+        finish(&mut d);
+    }
+
+    #[test]
     fn request_bodies_are_closed_at_every_depth_and_responses_are_not() {
         let mut d = json!({
             "paths": {"/x": {"post": {
+                "x-pfn-access": {"security": [], "refusals": [], "parameters": []},
                 "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Req"}}}},
                 "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Res"}}}}}
             }}},

@@ -112,8 +112,51 @@ pub(super) fn rate_limit_headers(op: &mut Map<String, Value>) {
     }
 }
 
+/// What the handler's extractors said (`access::doc`): the operation's `security` (none: a
+/// public operation), the refusals they make and the query parameters they read. An
+/// operation registered without `access::routes!` has no record: that is a bug, and the
+/// document is not served half-true.
+pub(super) fn access(path: &str, method: &str, op: &mut Map<String, Value>) {
+    // utoipa writes an operation's extensions as its own fields.
+    let Some(record) = op.remove(crate::access::doc::EXTENSION) else {
+        panic!("{method} {path} is not registered with access::routes!");
+    };
+    match record["security"].as_array() {
+        Some(security) if !security.is_empty() => {
+            op.insert("security".into(), json!(security));
+        }
+        _ => {
+            op.remove("security");
+        }
+    }
+    for parameter in record["parameters"].as_array().into_iter().flatten().rev() {
+        let Value::Array(parameters) = op.entry("parameters").or_insert_with(|| json!([])) else {
+            continue;
+        };
+        if !parameters
+            .iter()
+            .any(|p| p["name"] == parameter["name"] && p["in"] == parameter["in"])
+        {
+            // After the path's parameters, before the handler's own query parameters.
+            let at = parameters.iter().take_while(|p| p["in"] == "path").count();
+            parameters.insert(at, parameter.clone());
+        }
+    }
+    for refusal_ in record["refusals"].as_array().into_iter().flatten() {
+        let (Some(status), Some(code), Some(text)) = (
+            refusal_[0].as_u64(),
+            refusal_[1].as_str(),
+            refusal_[2].as_str(),
+        ) else {
+            continue;
+        };
+        refusal(op, &status.to_string(), code, &format!("`{code}`: {text}"));
+    }
+}
+
 /// Adds `status` with `text` to the operation's answers, or appends `text` to the description
-/// of the answer it already has for that status.
+/// of the answer it already has for that status (as a paragraph of its own), unless that
+/// description already names `code`.
 pub(super) fn refusal(op: &mut Map<String, Value>, status: &str, code: &str, text: &str) {
     let responses = op.entry("responses").or_insert_with(|| json!({}));
     match responses.get_mut(status) {
@@ -126,7 +169,7 @@ pub(super) fn refusal(op: &mut Map<String, Value>, status: &str, code: &str, tex
             if !description.contains(&format!("`{code}`")) {
                 existing.insert(
                     "description".into(),
-                    json!(format!("{description} Also {text}")),
+                    json!(format!("{description}\n\n{text}")),
                 );
             }
         }
@@ -139,24 +182,10 @@ pub(super) fn refusal(op: &mut Map<String, Value>, status: &str, code: &str, tex
     }
 }
 
-pub(super) fn common_refusals(op: &mut Map<String, Value>) {
-    let by_key = op
-        .get("security")
-        .and_then(Value::as_array)
-        .is_some_and(|r| r.iter().any(|r| r.get("apiKey").is_some()));
-    if by_key {
-        refusal(op, "429", "too_many_attempts", "`too_many_attempts`: too many refused API keys came from this address in the last minute; wait `Retry-After` seconds.");
-    }
-    // An operation that names no API key in its `security` refuses one (its extractor is
-    // `access::SessionUser`, `Admin` or `Browser`; tests/api/access.rs checks every operation).
-    let security: Vec<&Value> = op
-        .get("security")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .collect();
-    if !security.is_empty() && !security.iter().any(|r| r.get("apiKey").is_some()) {
-        refusal(op, "403", "session_required", "`session_required`: a request with an API key (`Authorization: Bearer`); this route takes only a browser.");
+/// Refusals that middleware and shared extractors make before a handler runs.
+pub(super) fn common_refusals(method: &str, op: &mut Map<String, Value>) {
+    if method != "get" {
+        refusal(op, "403", "csrf_rejected", "`csrf_rejected`: a request without `Authorization: Bearer` whose `Origin` is not this server's, or from a browser that says it is cross-site; with the session cookie, one that does not show it is same-origin (`Origin` or `Sec-Fetch-Site: same-origin`).");
     }
     let params: Vec<(String, String)> = op
         .get("parameters")
@@ -181,9 +210,6 @@ pub(super) fn common_refusals(op: &mut Map<String, Value>) {
         })
         .collect();
     let has = |n: &str| params.iter().any(|(name, _)| name == n);
-    if has("workspaceId") {
-        refusal(op, "404", "not_found", "`not_found`: `workspaceId` names a workspace the caller is not a member of (or that does not exist).");
-    }
     if has("cursor") {
         refusal(
             op,
