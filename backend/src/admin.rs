@@ -27,10 +27,7 @@ use crate::{
     error::{AppError, Result},
     request_meta::RequestMeta,
     state::AppState,
-    web::{
-        responses::Unauthenticated,
-        {pagination, AppQuery},
-    },
+    web::{pagination, AppQuery},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -78,8 +75,7 @@ pub struct UserQuery {
     params(UserQuery),
     responses((status = 200, description = "A page of users", body = Page<AdminUser>),
         (status = 400, description = "`invalid_cursor`", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: `limit` out of 1–200 or `q` over 254 characters", body = ErrorBody),
-        Unauthenticated))]
+        (status = 422, description = "`validation_failed`: `limit` out of 1–200 or `q` over 254 characters", body = ErrorBody)))]
 async fn list_users(
     State(state): State<AppState>,
     _admin: Admin,
@@ -106,8 +102,7 @@ async fn list_users(
 #[utoipa::path(get, path = "/api/v1/admin/users/{id}", tag = "admin", operation_id = "adminGetUser",
     params(("id" = String, Path, description = "User id", example = "0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b")),
     responses((status = 200, description = "The user", body = AdminUserDetail),
-        (status = 404, description = "`not_found`", body = ErrorBody),
-        Unauthenticated))]
+        (status = 404, description = "`not_found`", body = ErrorBody)))]
 async fn get_user(
     State(state): State<AppState>,
     _admin: Admin,
@@ -199,8 +194,7 @@ async fn set_disabled(
     params(("id" = String, Path, description = "User id", example = "0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b")),
     responses((status = 200, description = "The user, disabled", body = AdminUserBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 409, description = "`cannot_disable_self`", body = ErrorBody),
-        Unauthenticated))]
+        (status = 409, description = "`cannot_disable_self`", body = ErrorBody)))]
 async fn disable_user(
     State(state): State<AppState>,
     admin: Admin,
@@ -215,8 +209,7 @@ async fn disable_user(
 #[utoipa::path(post, path = "/api/v1/admin/users/{id}/enable", tag = "admin", operation_id = "adminEnableUser",
     params(("id" = String, Path, description = "User id", example = "0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b")),
     responses((status = 200, description = "The user, enabled", body = AdminUserBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
-        Unauthenticated))]
+        (status = 404, description = "`not_found`", body = ErrorBody)))]
 async fn enable_user(
     State(state): State<AppState>,
     admin: Admin,
@@ -233,8 +226,7 @@ async fn enable_user(
     responses((status = 200, description = "A page of events", body = Page<AuditEvent>),
         (status = 400, description = "`invalid_cursor`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: `limit` out of 1–200", body = ErrorBody),
-        Unauthenticated))]
+        (status = 422, description = "`validation_failed`: `limit` out of 1–200", body = ErrorBody)))]
 async fn user_audit_log(
     State(state): State<AppState>,
     admin: Admin,

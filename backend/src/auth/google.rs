@@ -438,7 +438,6 @@ pub async fn google_callback(
     responses(
         (status = 204, description = "Unlinked (also when it was not linked)"),
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
-        (status = 403, description = "`csrf_rejected`", body = ErrorBody),
         (status = 409, description = "`last_sign_in_method`: set a password first", body = ErrorBody,
             example = json!({"error": {"code": "last_sign_in_method", "message": "Google is how you sign in: set a password before unlinking it."}}))))]
 pub async fn unlink_google(

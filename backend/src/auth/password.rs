@@ -32,8 +32,7 @@ use crate::{
 #[utoipa::path(post, path = "/api/v1/auth/password/forgot", tag = "auth", operation_id = "forgotPassword",
     request_body = EmailRequest,
     responses(BodyErrors,
-        (status = 202, description = "Accepted", body = StatusBody),
-        (status = 403, description = "`csrf_rejected`", body = ErrorBody), RateLimited))]
+        (status = 202, description = "Accepted", body = StatusBody), RateLimited))]
 pub(super) async fn forgot_password(
     _browser: Browser,
     State(state): State<AppState>,
@@ -102,8 +101,7 @@ async fn queue_reset_mail(state: &AppState, email: &Email) -> Result<()> {
     request_body = ResetPasswordRequest,
     responses(BodyErrors,
         (status = 200, description = "Password changed; sign in again", body = StatusBody),
-        (status = 400, description = "`invalid_token`: unknown, used or expired (1 h); or `invalid_json`", body = ErrorBody),
-        (status = 403, description = "`csrf_rejected`", body = ErrorBody)))]
+        (status = 400, description = "`invalid_token`: unknown, used or expired (1 h); or `invalid_json`", body = ErrorBody)))]
 pub(super) async fn reset_password(
     _browser: Browser,
     State(state): State<AppState>,

@@ -25,7 +25,6 @@ use crate::{
     web::{
         responses::BodyErrors,
         responses::RateLimited,
-        responses::Unauthenticated,
         {pagination, AppJson, AppQuery},
     },
 };
@@ -39,7 +38,7 @@ use crate::{
     responses(BodyErrors,
         (status = 200, description = "Signed in; `Set-Cookie` carries the session", body = UserBody),
         (status = 401, description = "`invalid_credentials`: unknown email or wrong password (same answer for both)", body = ErrorBody),
-        (status = 403, description = "`email_not_verified` or `account_disabled` (only after a correct password), or `csrf_rejected`", body = ErrorBody), RateLimited))]
+        (status = 403, description = "`email_not_verified` or `account_disabled` (only after a correct password)", body = ErrorBody), RateLimited))]
 pub(super) async fn login(
     _browser: Browser,
     State(state): State<AppState>,
@@ -136,8 +135,7 @@ pub(super) async fn login(
 /// Sign out: ends this session.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", operation_id = "logout",
     responses(
-        (status = 204, description = "Signed out (also when there was no session)"),
-        (status = 403, description = "`csrf_rejected`", body = ErrorBody, example = json!({"error": {"code": "csrf_rejected", "message": "Cross-site request refused. Send Origin matching the server's public URL."}}))))]
+        (status = 204, description = "Signed out (also when there was no session)")))]
 pub(super) async fn logout(_browser: Browser, session: Session) -> Result<StatusCode> {
     if session.id().is_some() {
         session.flush().await?;
@@ -229,9 +227,7 @@ pub(super) async fn end_session(
 /// End every session of the signed-in user except this one.
 #[utoipa::path(delete, path = "/api/v1/auth/sessions", tag = "auth", operation_id = "endOtherSessions",
     responses(
-        (status = 204, description = "Every other session ended"),
-        (status = 403, description = "`csrf_rejected` or `session_required`", body = ErrorBody, example = json!({"error": {"code": "csrf_rejected", "message": "Cross-site request refused. Send Origin matching the server's public URL."}})),
-        Unauthenticated))]
+        (status = 204, description = "Every other session ended")))]
 pub(super) async fn end_other_sessions(
     State(state): State<AppState>,
     meta: RequestMeta,

@@ -36,8 +36,7 @@ use super::{
 #[utoipa::path(post, path = "/api/v1/auth/signup", tag = "auth", operation_id = "signup",
     request_body = SignupRequest,
     responses(BodyErrors,
-        (status = 202, description = "Accepted; a mail is on its way", body = StatusBody),
-        (status = 403, description = "`csrf_rejected`", body = ErrorBody), RateLimited))]
+        (status = 202, description = "Accepted; a mail is on its way", body = StatusBody), RateLimited))]
 pub(super) async fn signup(
     _browser: Browser,
     State(state): State<AppState>,
@@ -163,8 +162,7 @@ async fn register(
     request_body = TokenRequest,
     responses(BodyErrors,
         (status = 200, description = "Verified; the user as they are now", body = UserBody),
-        (status = 400, description = "`invalid_token`: unknown, used or expired (24 h); or `invalid_json`", body = ErrorBody),
-        (status = 403, description = "`csrf_rejected`", body = ErrorBody)))]
+        (status = 400, description = "`invalid_token`: unknown, used or expired (24 h); or `invalid_json`", body = ErrorBody)))]
 pub(super) async fn verify_email(
     _browser: Browser,
     State(state): State<AppState>,
@@ -205,8 +203,7 @@ pub(super) async fn verify_email(
 #[utoipa::path(post, path = "/api/v1/auth/verify-email/resend", tag = "auth", operation_id = "resendVerification",
     request_body = EmailRequest,
     responses(BodyErrors,
-        (status = 202, description = "Accepted", body = StatusBody),
-        (status = 403, description = "`csrf_rejected`", body = ErrorBody), RateLimited))]
+        (status = 202, description = "Accepted", body = StatusBody), RateLimited))]
 pub(super) async fn resend_verification(
     _browser: Browser,
     State(state): State<AppState>,

@@ -24,15 +24,6 @@ pub enum BodyErrors {
     Validation(ErrorBody),
 }
 
-/// No live session.
-#[derive(IntoResponses)]
-#[allow(dead_code)]
-pub enum Unauthenticated {
-    /// `unauthenticated`: no session cookie, or the session ended or expired.
-    #[response(status = 401, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"pfn\"`")))]
-    Unauthenticated(ErrorBody),
-}
-
 /// A throttle refused the request.
 #[derive(IntoResponses)]
 #[allow(dead_code)]

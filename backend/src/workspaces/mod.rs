@@ -25,7 +25,6 @@ use crate::{
     state::AppState,
     web::{
         responses::BodyErrors,
-        responses::Unauthenticated,
         {pagination, AppJson, AppQuery},
     },
 };
@@ -145,7 +144,7 @@ async fn list_members(
     responses(BodyErrors,
         (status = 202, description = "Accepted", body = StatusBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 409, description = "`personal_workspace`: a personal workspace has no other members", body = ErrorBody), Unauthenticated))]
+        (status = 409, description = "`personal_workspace`: a personal workspace has no other members", body = ErrorBody)))]
 async fn invite_member(
     State(state): State<AppState>,
     InWorkspace {
@@ -206,8 +205,7 @@ async fn invite_member(
     responses(
         (status = 204, description = "Removed"),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 409, description = "`last_owner`", body = ErrorBody),
-        Unauthenticated))]
+        (status = 409, description = "`last_owner`", body = ErrorBody)))]
 async fn remove_member(
     State(state): State<AppState>,
     meta: RequestMeta,
@@ -260,8 +258,7 @@ async fn remove_member(
     params(("id" = String, Path, description = "Workspace id", example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d"), pagination::PageQuery),
     responses(
         (status = 200, description = "A page of invitations", body = Page<Invitation>),
-        (status = 404, description = "`not_found`", body = ErrorBody),
-        Unauthenticated))]
+        (status = 404, description = "`not_found`", body = ErrorBody)))]
 async fn list_invitations(
     State(state): State<AppState>,
     owner: WorkspaceOwner,
@@ -292,8 +289,7 @@ async fn list_invitations(
         ("invitationId" = String, Path, description = "Invitation id", example = "0193b6fa-8b9c-7d0e-b56a-2b3c4d5e6f7a")),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 404, description = "`not_found`: no such workspace, or no pending invitation with that id", body = ErrorBody),
-        Unauthenticated))]
+        (status = 404, description = "`not_found`: no such workspace, or no pending invitation with that id", body = ErrorBody)))]
 async fn revoke_invitation(
     State(state): State<AppState>,
     meta: RequestMeta,
@@ -321,7 +317,7 @@ async fn revoke_invitation(
     responses(BodyErrors,
         (status = 200, description = "You are a member now", body = WorkspaceBody),
         (status = 400, description = "`invalid_token`: unknown, used, revoked or expired (7 days), or its sender is no longer a member (an owner, for an owner invitation)", body = ErrorBody),
-        (status = 403, description = "`invitation_email_mismatch`, `email_not_verified`, `csrf_rejected` or `session_required`", body = ErrorBody), Unauthenticated))]
+        (status = 403, description = "`invitation_email_mismatch` (your email is not the invited one) or `email_not_verified`", body = ErrorBody)))]
 async fn accept_invitation(
     State(state): State<AppState>,
     meta: RequestMeta,

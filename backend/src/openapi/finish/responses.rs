@@ -186,6 +186,13 @@ pub(super) fn refusal(op: &mut Map<String, Value>, status: &str, code: &str, tex
 pub(super) fn common_refusals(method: &str, op: &mut Map<String, Value>) {
     if method != "get" {
         refusal(op, "403", "csrf_rejected", "`csrf_rejected`: a request without `Authorization: Bearer` whose `Origin` is not this server's, or from a browser that says it is cross-site; with the session cookie, one that does not show it is same-origin (`Origin` or `Sec-Fetch-Site: same-origin`).");
+        let content = &mut op["responses"]["403"]["content"]["application/json"];
+        if content.get("example").is_none() && content.get("examples").is_none() {
+            content["example"] = json!({"error": {
+                "code": "csrf_rejected",
+                "message": crate::http::middleware::CSRF_REJECTED,
+            }});
+        }
     }
     let params: Vec<(String, String)> = op
         .get("parameters")
