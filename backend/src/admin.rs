@@ -19,7 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::access::routes;
 
 use crate::{
-    access::Admin,
+    access::{Admin, Fresh},
     audit::{self, Event, Outcome},
     audit_log::{self, AuditQuery},
     clock::rfc3339,
@@ -197,7 +197,7 @@ async fn set_disabled(
         (status = 409, description = "`cannot_disable_self`", body = ErrorBody)))]
 async fn disable_user(
     State(state): State<AppState>,
-    admin: Admin,
+    Fresh(admin): Fresh<Admin>,
     meta: RequestMeta,
     Path(id): Path<String>,
 ) -> Result<Json<AdminUserBody>> {
@@ -212,7 +212,7 @@ async fn disable_user(
         (status = 404, description = "`not_found`", body = ErrorBody)))]
 async fn enable_user(
     State(state): State<AppState>,
-    admin: Admin,
+    Fresh(admin): Fresh<Admin>,
     meta: RequestMeta,
     Path(id): Path<String>,
 ) -> Result<Json<AdminUserBody>> {

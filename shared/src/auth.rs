@@ -177,6 +177,31 @@ pub struct ResetPasswordRequest {
     pub password: String,
 }
 
+/// The body of `POST /api/v1/auth/reauth`: the signed-in user's password, to prove it is them
+/// before a sensitive action (step-up).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", schema(example = json!({"password": "correct horse battery staple"})))]
+pub struct ReauthRequest {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, example = "correct horse battery staple")
+    )]
+    pub password: String,
+}
+
+/// The answer of `POST /api/v1/auth/reauth`: until when step-up operations are open to this
+/// session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ReauthBody {
+    /// RFC 3339, UTC: ten minutes from now.
+    #[cfg_attr(feature = "openapi", schema(example = "2026-12-04T10:10:00Z"))]
+    pub fresh_until: String,
+}
+
 /// The body of `POST /api/v1/auth/password/change`, for a signed-in user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

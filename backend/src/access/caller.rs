@@ -101,7 +101,16 @@ pub fn server_key_env(state: &AppState) -> KeyEnv {
 pub struct Caller<N: Need = AnyScope> {
     principal: Arc<WhoAmI>,
     pub key: Option<Arc<CachedKey>>,
+    /// A session caller's last authentication (unix seconds); `None` for a key.
+    session_authenticated_at: Option<i64>,
     _need: PhantomData<N>,
+}
+
+impl<N: Need> Caller<N> {
+    /// When a session caller last authenticated (unix seconds); `None` for an API key.
+    pub fn session_authenticated_at(&self) -> Option<i64> {
+        self.session_authenticated_at
+    }
 }
 
 impl<N: Need> std::ops::Deref for Caller<N> {
@@ -132,8 +141,9 @@ fn unauthorized(code: &'static str, message: &'static str) -> AppError {
 }
 
 /// Who a caller without a Bearer header is: the browser session's user, in the personal
-/// workspace or (`?workspaceId=`) one they are a member of.
-async fn session_principal(parts: &mut Parts, state: &AppState) -> Result<Arc<WhoAmI>> {
+/// workspace or (`?workspaceId=`) one they are a member of; and when the session last
+/// authenticated.
+async fn session_principal(parts: &mut Parts, state: &AppState) -> Result<(Arc<WhoAmI>, i64)> {
     let user = SessionUser::from_request_parts(parts, state)
         .await
         .map_err(|e| match e.code() {
@@ -162,7 +172,7 @@ async fn session_principal(parts: &mut Parts, state: &AppState) -> Result<Arc<Wh
         }
         _ => personal,
     };
-    Ok(principal)
+    Ok((principal, user.authenticated_at))
 }
 
 /// The working key in `Authorization`, or the 401 that refuses it.
@@ -269,11 +279,12 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
         let Some(auth) = parts.headers.get(header::AUTHORIZATION) else {
             // Boxed, like the database load below: the key path's future stays small, and
             // axum moves it around whole.
-            let principal = Box::pin(session_principal(parts, state)).await?;
+            let (principal, authenticated_at) = Box::pin(session_principal(parts, state)).await?;
             owners_only::<N>(&principal)?;
             return Ok(Self {
                 principal,
                 key: None,
+                session_authenticated_at: Some(authenticated_at),
                 _need: PhantomData,
             });
         };
@@ -329,6 +340,7 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
         Ok(Self {
             principal: key.principal.clone(),
             key: Some(key),
+            session_authenticated_at: None,
             _need: PhantomData,
         })
     }

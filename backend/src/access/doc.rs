@@ -27,6 +27,8 @@ use crate::{
 
 /// The operation extension that carries what the handler's extractors say.
 pub const EXTENSION: &str = "x-pfn-access";
+/// The extension the served document keeps on operations that need step-up (`true`).
+pub const STEP_UP: &str = "x-pfn-step-up";
 
 /// One way in: the alternatives of an operation's `security`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,6 +65,9 @@ pub struct Access {
     pub who: Vec<Who>,
     pub refusals: Vec<Refusal>,
     pub params: Vec<Param>,
+    /// A browser session must have authenticated recently (`Fresh`): the operation is in the
+    /// step-up table.
+    pub step_up: bool,
 }
 
 impl Access {
@@ -78,6 +83,11 @@ impl Access {
         if !self.refusals.contains(&refusal) {
             self.refusals.push(refusal);
         }
+    }
+
+    /// Needs a fresh authentication from a browser session.
+    pub fn step_up(&mut self) {
+        self.step_up = true;
     }
 
     /// Reads the query parameter `param`.
@@ -119,7 +129,12 @@ impl Access {
                 })
             })
             .collect();
-        json!({"security": security, "refusals": refusals, "parameters": parameters})
+        json!({
+            "security": security,
+            "refusals": refusals,
+            "parameters": parameters,
+            "stepUp": self.step_up,
+        })
     }
 }
 

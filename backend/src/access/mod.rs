@@ -10,6 +10,8 @@
 //!   path's `{id}` names ([`InWorkspace<OwnerOrSelf>`](OwnerOrSelf): owners, or a member acting
 //!   on themselves).
 //! - [`Admin`]: a signed-in administrator.
+//! - [`Fresh<E>`](Fresh): `E`, and a browser session that authenticated within ten minutes
+//!   (step-up; API keys are never asked).
 //!
 //! Each implements [`doc::Documented`]: who it admits and how it refuses, which
 //! [`routes!`](crate::access_routes) records on the handler's operations for the OpenAPI
@@ -18,14 +20,16 @@
 pub mod admin;
 pub mod caller;
 pub mod doc;
+pub mod fresh;
 pub mod session;
 pub mod workspace;
 
 pub use crate::access_routes as routes;
 pub use admin::Admin;
 pub use caller::*;
+pub use fresh::{Fresh, FRESH_SECS};
 pub use session::{Browser, SessionUser};
-pub use workspace::{InWorkspace, OwnerOrSelf, WorkspaceMember, WorkspaceOwner};
+pub use workspace::{InWorkspace, OwnerOrSelf, Role, WorkspaceMember, WorkspaceOwner};
 
 /// 403 `forbidden`: a member of the workspace, not an owner, on what only owners may do (a
 /// workspace route's [`WorkspaceOwner`], or [`Owner<Scope>`](Owner) where a request acts in a

@@ -203,6 +203,7 @@ pub async fn start(
         created: now,
         seen: now,
         pw: password_fingerprint(user.password_hash.as_deref()),
+        authed: now,
     };
     session.insert(KEY, &auth).await?;
     session.set_expiry(expiry_at(now + ABSOLUTE_SECS));
@@ -241,6 +242,9 @@ pub struct SessionUser {
     pub user: Arc<CachedUser>,
     pub session_id: String,
     pub session: Session,
+    /// When the user last proved who they are on this session (unix seconds): sign-in or
+    /// re-authentication.
+    pub authenticated_at: i64,
 }
 
 /// A user, how a session acts for them and their `me` answer, from this replica's cache or read
@@ -345,6 +349,7 @@ impl FromRequestParts<AppState> for SessionUser {
             user,
             session_id: auth.sid.clone(),
             session,
+            authenticated_at: auth.authed,
         })
     }
 }
@@ -355,6 +360,15 @@ pub async fn live_user_id(session: &Session, state: &AppState) -> Option<String>
     let auth = session.get::<AuthData>(KEY).await.ok().flatten()?;
     let now = state.clock.now();
     (now < auth.created + ABSOLUTE_SECS && now < auth.seen + IDLE_SECS).then_some(auth.uid)
+}
+
+/// The user proved who they are again on this session, at `now` (step-up).
+pub async fn reauthenticated(session: &Session, now: i64) -> Result<()> {
+    if let Some(mut auth) = session.get::<AuthData>(KEY).await? {
+        auth.authed = now;
+        session.insert(KEY, &auth).await?;
+    }
+    Ok(())
 }
 
 /// After the signed-in user changed their own password: keep this session valid.

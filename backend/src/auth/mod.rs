@@ -9,6 +9,7 @@
 pub mod credentials;
 pub mod google;
 mod password;
+mod reauth;
 mod signin;
 mod signup;
 
@@ -49,6 +50,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(password::forgot_password))
         .routes(routes!(password::reset_password))
         .routes(routes!(password::change_password))
+        .routes(routes!(reauth::reauthenticate))
         .routes(routes!(signin::list_sessions, signin::end_other_sessions))
         .routes(routes!(signin::end_session))
         .routes(routes!(signin::providers))

@@ -10,10 +10,10 @@ use super::{
 };
 use crate::{
     access::session::{self, SessionUser},
-    access::Browser,
+    access::{Browser, Fresh},
     audit::{self, Event, Outcome},
     crypto::{random_token, sha256_hex},
-    db::{self, tokens::Purpose},
+    db::{self, tokens::Purpose, users::UserRow},
     email::{normalize as normalize_email, Email},
     error::{AppError, Result},
     mail::Template,
@@ -176,6 +176,40 @@ pub(super) async fn reset_password(
     Ok(Json(StatusBody::ok()))
 }
 
+/// Checks the signed-in `user`'s password, as change-password and re-authentication do: while
+/// the account is locked, 429 `too_many_attempts`; a wrong password counts toward the lockout,
+/// is audited as `failure_event` and answers 422 `invalid_current_password` (not 401, which
+/// means "signed out").
+pub(super) async fn verify_current_password(
+    state: &AppState,
+    meta: &RequestMeta,
+    user: &UserRow,
+    password: &str,
+    failure_event: &'static str,
+) -> Result<()> {
+    let key = normalize_email(&user.email);
+    let now = state.clock.now();
+    if let Some(until) = db::throttle::locked_until(&state.db.pool, &key, now).await? {
+        return Err(AppError::too_many(
+            "too_many_attempts",
+            (until - now) as u64,
+        ));
+    }
+    if !state
+        .passwords
+        .verify(password, user.password_hash.as_deref())
+        .await?
+    {
+        record_failure(state, meta, &key, Some(&user.id), failure_event).await?;
+        return Err(AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_current_password",
+            "The current password is incorrect.",
+        ));
+    }
+    Ok(())
+}
+
 /// Change the password of the signed-in user; ends every other session.
 ///
 /// A wrong current password is 422 `invalid_current_password` (not 401, which means "signed
@@ -188,7 +222,7 @@ pub(super) async fn reset_password(
 pub(super) async fn change_password(
     State(state): State<AppState>,
     meta: RequestMeta,
-    auth: SessionUser,
+    Fresh(auth): Fresh<SessionUser>,
     AppJson(req): AppJson<ChangePasswordRequest>,
 ) -> Result<Json<StatusBody>> {
     let user = &auth.user;
@@ -197,32 +231,14 @@ pub(super) async fn change_password(
     password::check_policy(&req.new_password, &user.email)
         .map_err(|m| AppError::field("newPassword", m))?;
     let key = normalize_email(&user.email);
-    let now = state.clock.now();
-    if let Some(until) = db::throttle::locked_until(&state.db.pool, &key, now).await? {
-        return Err(AppError::too_many(
-            "too_many_attempts",
-            (until - now) as u64,
-        ));
-    }
-    if !state
-        .passwords
-        .verify(&req.current_password, user.password_hash.as_deref())
-        .await?
-    {
-        record_failure(
-            &state,
-            &meta,
-            &key,
-            Some(&user.id),
-            "password.change_failed",
-        )
-        .await?;
-        return Err(AppError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_current_password",
-            "The current password is incorrect.",
-        ));
-    }
+    verify_current_password(
+        &state,
+        &meta,
+        user,
+        &req.current_password,
+        "password.change_failed",
+    )
+    .await?;
     let hash = state.passwords.hash(&req.new_password).await?;
     let current = user.password_hash.as_deref().unwrap_or_default();
     let mut tx = state.db.begin().await?;
@@ -247,5 +263,7 @@ pub(super) async fn change_password(
     tx.commit().await?;
     state.forget_user(&user.id).await;
     session::refresh_fingerprint(&auth.session, &hash).await?;
+    // The current password was just proved: that is a fresh authentication.
+    session::reauthenticated(&auth.session, state.clock.now()).await?;
     Ok(Json(StatusBody::ok()))
 }

@@ -17,7 +17,7 @@ use crate::access::routes;
 use super::sync;
 use crate::tarabut::{wire, TarabutError, UpstreamErrors, EXPIRING_SOON_SECS};
 use crate::{
-    access::{session::SessionUser, Caller, Owner, ReadConnections, WriteConnections},
+    access::{session::SessionUser, Caller, Fresh, Owner, ReadConnections, WriteConnections},
     audit::{self, Event, Outcome},
     clock::rfc3339,
     db::{self, banks as bdb},
@@ -79,7 +79,7 @@ async fn list_providers(
     responses(BodyErrors, (status = 201, description = "The Connect URL; valid for 30 minutes", body = ConnectResponse), UpstreamErrors))]
 async fn connect_bank(
     State(state): State<AppState>,
-    caller: Caller<Owner<WriteConnections>>,
+    Fresh(caller): Fresh<Caller<Owner<WriteConnections>>>,
     AppJson(req): AppJson<ConnectRequest>,
 ) -> Result<(StatusCode, Json<ConnectResponse>)> {
     let provider = req
@@ -414,7 +414,7 @@ pub struct DeleteQuery {
         (status = 404, description = "`not_found`", body = ErrorBody), UpstreamErrors))]
 async fn delete_connection(
     State(state): State<AppState>,
-    caller: Caller<Owner<WriteConnections>>,
+    Fresh(caller): Fresh<Caller<Owner<WriteConnections>>>,
     meta: RequestMeta,
     Path(id): Path<String>,
     AppQuery(q): AppQuery<DeleteQuery>,

@@ -46,6 +46,11 @@ pub struct AuthData {
     /// while this sign-in was in flight (so after its delete-all-sessions ran) still ends it.
     #[serde(default)]
     pub pw: String,
+    /// When the user last proved who they are on this session (sign-in or `POST
+    /// /auth/reauth`), unix seconds: step-up (`access::Fresh`) reads it. Sessions from before
+    /// it existed read 0, long stale.
+    #[serde(default)]
+    pub authed: i64,
 }
 
 /// A short digest of the stored password hash ("" without a password).

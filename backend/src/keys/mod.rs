@@ -24,8 +24,9 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::access::routes;
 
+use crate::{access::Caller, web::ANSWER_HEADERS};
 use crate::{
-    access::session::SessionUser,
+    access::{session::SessionUser, Fresh},
     audit::{self, Event, Outcome},
     clock::rfc3339,
     crypto::sha256_hex,
@@ -38,7 +39,6 @@ use crate::{
         {pagination, AppJson, AppQuery},
     },
 };
-use crate::{access::Caller, web::ANSWER_HEADERS};
 
 const MAX_GRACE_SECS: i64 = 86_400;
 
@@ -127,7 +127,7 @@ async fn mint(
 async fn create_key(
     State(state): State<AppState>,
     meta: RequestMeta,
-    who: SessionUser,
+    Fresh(who): Fresh<SessionUser>,
     AppJson(req): AppJson<CreateKeyRequest>,
 ) -> Result<(StatusCode, Json<CreatedKeyBody>)> {
     let mut fields = std::collections::BTreeMap::new();
@@ -285,7 +285,7 @@ async fn revoke_key(
 async fn rotate_key(
     State(state): State<AppState>,
     meta: RequestMeta,
-    who: SessionUser,
+    Fresh(who): Fresh<SessionUser>,
     Path(id): Path<String>,
     AppJson(req): AppJson<RotateKeyRequest>,
 ) -> Result<(StatusCode, Json<CreatedKeyBody>)> {

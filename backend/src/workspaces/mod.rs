@@ -13,7 +13,9 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::access::routes;
 
 use crate::{
-    access::{session::SessionUser, InWorkspace, OwnerOrSelf, WorkspaceMember, WorkspaceOwner},
+    access::{
+        session::SessionUser, Fresh, InWorkspace, OwnerOrSelf, WorkspaceMember, WorkspaceOwner,
+    },
     audit::{self, Event, Outcome},
     clock::rfc3339,
     crypto::{random_token, sha256_hex},
@@ -147,9 +149,9 @@ async fn list_members(
         (status = 409, description = "`personal_workspace`: a personal workspace has no other members", body = ErrorBody)))]
 async fn invite_member(
     State(state): State<AppState>,
-    InWorkspace {
+    Fresh(InWorkspace {
         who, workspace: w, ..
-    }: WorkspaceOwner,
+    }): Fresh<WorkspaceOwner>,
     AppJson(req): AppJson<InviteRequest>,
 ) -> Result<(StatusCode, Json<StatusBody>)> {
     let id = w.id.clone();
@@ -209,7 +211,7 @@ async fn invite_member(
 async fn remove_member(
     State(state): State<AppState>,
     meta: RequestMeta,
-    InWorkspace { who, .. }: InWorkspace<OwnerOrSelf>,
+    Fresh(InWorkspace { who, .. }): Fresh<InWorkspace<OwnerOrSelf>>,
     Path((id, user_id)): Path<(String, String)>,
 ) -> Result<StatusCode> {
     let mut tx = state.db.begin().await?;

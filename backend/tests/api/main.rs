@@ -17,5 +17,6 @@ mod replicas;
 mod security;
 mod sessions;
 mod spa;
+mod stepup;
 mod trust;
 mod workspaces;

@@ -121,6 +121,9 @@ pub(super) fn access(path: &str, method: &str, op: &mut Map<String, Value>) {
     let Some(record) = op.remove(crate::access::doc::EXTENSION) else {
         panic!("{method} {path} is not registered with access::routes!");
     };
+    if record["stepUp"] == true {
+        op.insert(crate::access::doc::STEP_UP.into(), json!(true));
+    }
     match record["security"].as_array() {
         Some(security) if !security.is_empty() => {
             op.insert("security".into(), json!(security));
