@@ -1,10 +1,12 @@
 //! One async function per API endpoint, all over one private `send`. Every failure becomes an
 //! [`ApiError`]: the API's own error (with its field problems), "signed out" (a 401
 //! `unauthenticated`, which also tells the app so it can send the person to sign in), "too many
-//! requests" with the wait, or the network being down. The session is the HttpOnly cookie the
+//! requests" with the wait, or the network being down. An action that needs a fresh sign-in
+//! (403 `reauth_required`, the API guide's step-up table) asks the app to have the person
+//! confirm it is them, and is sent once more if they did. The session is the HttpOnly cookie the
 //! browser sends by itself; the browser also sends `Origin`, which is what CSRF checks.
 
-use std::{cell::RefCell, collections::BTreeMap, rc::Rc};
+use std::{cell::RefCell, collections::BTreeMap, future::Future, pin::Pin, rc::Rc};
 
 use gloo_net::http::{Method, RequestBuilder};
 use serde::{de::DeserializeOwned, Serialize};
@@ -20,8 +22,9 @@ use shared::{
     },
     keys::{ApiKey, AuditEvent, CreateKeyRequest, CreatedKeyBody, RotateKeyRequest, ScopesBody},
     workspaces::{CreateWorkspaceRequest, InviteRequest, Member, Workspace, WorkspaceBody},
-    ChangePasswordRequest, EmailRequest, ErrorBody, LoginRequest, Page, ProvidersBody,
-    ResetPasswordRequest, SessionInfo, SignupRequest, StatusBody, TokenRequest, User, UserBody,
+    ChangePasswordRequest, EmailRequest, ErrorBody, LoginRequest, Page, ProvidersBody, ReauthBody,
+    ReauthRequest, ResetPasswordRequest, SessionInfo, SignupRequest, StatusBody, TokenRequest,
+    User, UserBody,
 };
 
 use crate::logic::{retry_message, with_query};
@@ -74,8 +77,17 @@ impl ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// Asks the person to confirm it is them; resolves to whether they did.
+type Reauth = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = bool>>>>;
+
 thread_local! {
     static ON_SIGNED_OUT: RefCell<Option<Rc<dyn Fn()>>> = const { RefCell::new(None) };
+    static ON_REAUTH: RefCell<Option<Reauth>> = const { RefCell::new(None) };
+}
+
+/// What the app does when an action answers 403 `reauth_required`.
+pub fn on_reauth_required(f: impl Fn() -> Pin<Box<dyn Future<Output = bool>>> + 'static) {
+    ON_REAUTH.with(|h| *h.borrow_mut() = Some(Rc::new(f)));
 }
 
 /// What the app does when any call finds the session gone.
@@ -89,9 +101,30 @@ fn signed_out() {
     }
 }
 
-/// Sends one request and returns the body of a successful answer. Not generic, so the
-/// request and error handling exist once in the `.wasm`; only [`json`] is per answer type.
+/// Sends one request and returns the body of a successful answer; an answer of 403
+/// `reauth_required` has the person confirm it is them, then sends it once more. Not generic,
+/// so the request and error handling exist once in the `.wasm`; only [`json`] is per answer
+/// type.
 async fn send(method: Method, url: &str, body: Option<serde_json::Value>) -> ApiResult<String> {
+    let answer = send_once(method.clone(), url, body.clone()).await;
+    if !matches!(&answer, Err(e) if e.code() == "reauth_required") {
+        return answer;
+    }
+    let Some(ask) = ON_REAUTH.with(|h| h.borrow().clone()) else {
+        return answer;
+    };
+    if ask().await {
+        send_once(method, url, body).await
+    } else {
+        answer
+    }
+}
+
+async fn send_once(
+    method: Method,
+    url: &str,
+    body: Option<serde_json::Value>,
+) -> ApiResult<String> {
     let builder = RequestBuilder::new(url)
         .method(method)
         .header("Accept", "application/json");
@@ -217,6 +250,11 @@ pub async fn forgot_password(email: String) -> ApiResult<StatusBody> {
 pub async fn reset_password(req: ResetPasswordRequest) -> ApiResult<StatusBody> {
     post("/api/v1/auth/password/reset", &req).await
 }
+/// Confirms it is the signed-in person (step-up), with their password.
+pub async fn reauth(password: String) -> ApiResult<ReauthBody> {
+    post("/api/v1/auth/reauth", &ReauthRequest { password }).await
+}
+
 pub async fn change_password(req: ChangePasswordRequest) -> ApiResult<StatusBody> {
     post("/api/v1/auth/password/change", &req).await
 }

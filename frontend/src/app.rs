@@ -54,6 +54,7 @@ pub fn App() -> impl IntoView {
     provide_context(ctx);
     apply_theme(storage_get("pfn.theme"));
     api::on_signed_out(move || ctx.auth.set(Auth::SignedOut));
+    crate::reauth::install(ctx);
     leptos::task::spawn_local(async move {
         match api::me().await {
             Ok(user) => ctx.signed_in(user),
@@ -86,6 +87,7 @@ pub fn App() -> impl IntoView {
             </Routes>
         </Router>
         <Toasts/>
+        <crate::reauth::ReauthDialog/>
     }
 }
 

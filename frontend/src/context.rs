@@ -35,6 +35,8 @@ pub struct Ctx {
     pub workspace: RwSignal<Option<String>>,
     pub workspaces: RwSignal<Vec<Workspace>>,
     pub toasts: RwSignal<Vec<Toast>>,
+    /// The "confirm it is you" dialog is open (an action answered `reauth_required`).
+    pub reauth: RwSignal<bool>,
     next_toast: StoredValue<u64>,
 }
 
@@ -46,6 +48,7 @@ impl Ctx {
             workspace: RwSignal::new(storage_get("pfn.workspace")),
             workspaces: RwSignal::new(Vec::new()),
             toasts: RwSignal::new(Vec::new()),
+            reauth: RwSignal::new(false),
             next_toast: StoredValue::new(1),
         }
     }

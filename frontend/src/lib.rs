@@ -15,6 +15,8 @@ mod context;
 mod data;
 #[cfg(target_arch = "wasm32")]
 mod pages;
+#[cfg(target_arch = "wasm32")]
+mod reauth;
 
 /// Mounts the app on `<body>`.
 #[cfg(target_arch = "wasm32")]

@@ -329,6 +329,28 @@ async fn sign_up_verify_sign_in_create_use_and_revoke_a_key() {
         see(&c, "revoked").await;
         assert_eq!(whoami_status(&app, &secret).await, StatusCode::UNAUTHORIZED);
 
+        // Ten minutes after signing in, creating a key first asks to confirm it is you (step-up),
+        // then goes on by itself.
+        app.clock.advance(10 * 60 + 1);
+        click_button(&c, "", "Create key").await;
+        fill(&c, "#f-name", "Later agent").await;
+        click(&c, "#scope-read-transactions").await;
+        click_button(&c, "//dialog", "Create key").await;
+        see(&c, "Confirm it is you").await;
+        fill(&c, "#f-reauth-password", "wrong password 123").await;
+        click_button(&c, "//dialog", "Confirm").await;
+        see(&c, "Password is not right.").await;
+        fill(&c, "#f-reauth-password", PASSWORD).await;
+        click_button(&c, "//dialog", "Confirm").await;
+        let later = el(&c, "#key-secret")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(whoami_status(&app, &later).await, StatusCode::OK);
+        click_button(&c, "//dialog", "I have saved it").await;
+
         // Sign out: /keys needs signing in again.
         click_button(&c, "//header", "Sign out").await;
         wait_path(&c, "/login").await;

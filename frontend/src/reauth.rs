@@ -1,0 +1,98 @@
+//! "Confirm it is you": when an action answers 403 `reauth_required` (the API guide's step-up
+//! table), a dialog asks for the password, and the action is sent again once it is confirmed
+//! (`api::on_reauth_required`). Cancelling leaves the action refused, with its message.
+
+use std::cell::RefCell;
+
+use futures_channel::oneshot;
+use leptos::prelude::*;
+
+use crate::{
+    api::{self, ApiError},
+    components::{Dialog, Field, FormButtons, FormError},
+    context::{ctx, Ctx},
+    logic::with_query,
+};
+
+thread_local! {
+    /// Where the answer of the open dialog goes: confirmed or not.
+    static PENDING: RefCell<Option<oneshot::Sender<bool>>> = const { RefCell::new(None) };
+}
+
+fn answer(confirmed: bool) {
+    if let Some(tx) = PENDING.with(|p| p.borrow_mut().take()) {
+        let _ = tx.send(confirmed);
+    }
+}
+
+/// Has every action that answers `reauth_required` open the dialog and wait for it.
+pub fn install(ctx: Ctx) {
+    api::on_reauth_required(move || {
+        let (tx, rx) = oneshot::channel();
+        // A second action asking while the dialog is open waits on the same confirmation.
+        answer(false);
+        PENDING.with(|p| *p.borrow_mut() = Some(tx));
+        ctx.reauth.set(true);
+        Box::pin(async move { rx.await.unwrap_or(false) })
+    });
+}
+
+/// The dialog, mounted once by the signed-in layout.
+#[component]
+pub fn ReauthDialog() -> impl IntoView {
+    let ctx = ctx();
+    let open = ctx.reauth;
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<ApiError>);
+    let pending = RwSignal::new(false);
+    // Closed without confirming (Cancel, Escape): the action stays refused.
+    Effect::new(move |_| {
+        if !open.get() {
+            password.set(String::new());
+            error.set(None);
+            answer(false);
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        pending.set(true);
+        leptos::task::spawn_local(async move {
+            match api::reauth(password.get_untracked()).await {
+                Ok(_) => {
+                    answer(true);
+                    open.set(false);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            pending.set(false);
+        });
+    };
+    let password_error = Signal::derive(move || {
+        error
+            .get()
+            .filter(|e| e.code() == "invalid_current_password")
+            .map(|_| "is not right.".to_string())
+    });
+    view! {
+        <Dialog open=open title=Signal::derive(|| "Confirm it is you".to_string())>
+            <form on:submit=submit>
+                <p>"For your safety, this needs your password again (you signed in more than 10 minutes ago)."</p>
+                <Field label="Password" name="reauth-password" value=password kind="password"
+                    autocomplete="current-password" error=password_error required=true autofocus=true/>
+                <FormError error=Signal::derive(move || {
+                    error.get().filter(|e| e.code() != "invalid_current_password")
+                })/>
+                // An account without a password confirms by signing in with Google again.
+                {move || error.get().filter(|e| e.code() == "password_not_set").map(|_| {
+                    let here = web_sys::window()
+                        .and_then(|w| w.location().pathname().ok())
+                        .unwrap_or_else(|| "/".into());
+                    let href = with_query("/api/v1/auth/google/start", &[("returnTo", Some(here.as_str()))]);
+                    view! { <p><a class="btn" href=href>"Continue with Google"</a></p> }
+                })}
+                <FormButtons label="Confirm" pending=pending
+                    on_cancel=Callback::new(move |_| open.set(false))/>
+            </form>
+        </Dialog>
+    }
+}
