@@ -39,6 +39,11 @@ pub enum AppError {
     Internal(#[from] anyhow::Error),
 }
 
+/// What the CSRF middleware (`http::middleware::csrf`) says when it refuses; here, below both
+/// `http` and `openapi`, so the OpenAPI document can show it as the example.
+pub const CSRF_REJECTED: &str =
+    "Cross-site request refused. Send Origin matching the server's public URL.";
+
 impl AppError {
     pub fn new(
         status: StatusCode,

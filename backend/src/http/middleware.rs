@@ -107,10 +107,6 @@ fn nul_parameter(query: &str) -> Option<String> {
         })
 }
 
-/// What [`csrf`] says when it refuses (the OpenAPI document shows it as the example).
-pub const CSRF_REJECTED: &str =
-    "Cross-site request refused. Send Origin matching the server's public URL.";
-
 /// product.md §8: a state-changing request without a Bearer header is refused when its
 /// `Origin` is foreign or `Sec-Fetch-Site` says cross-site/same-site; with a session cookie it
 /// must also prove same-origin (`Origin` or `Sec-Fetch-Site: same-origin`).
@@ -138,8 +134,12 @@ pub async fn csrf(State(state): State<AppState>, req: Request, next: Next) -> Re
         || (has_cookie && origin.is_none() && fetch_site != Some("same-origin"));
     if refused {
         tracing::debug!(?origin, ?fetch_site, has_cookie, "csrf: refused");
-        return AppError::new(StatusCode::FORBIDDEN, "csrf_rejected", CSRF_REJECTED)
-            .into_response();
+        return AppError::new(
+            StatusCode::FORBIDDEN,
+            "csrf_rejected",
+            crate::error::CSRF_REJECTED,
+        )
+        .into_response();
     }
     next.run(req).await
 }

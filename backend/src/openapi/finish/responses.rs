@@ -193,7 +193,7 @@ pub(super) fn common_refusals(method: &str, op: &mut Map<String, Value>) {
         if content.get("example").is_none() && content.get("examples").is_none() {
             content["example"] = json!({"error": {
                 "code": "csrf_rejected",
-                "message": crate::http::middleware::CSRF_REJECTED,
+                "message": crate::error::CSRF_REJECTED,
             }});
         }
     }
