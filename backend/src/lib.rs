@@ -16,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod device;
 pub mod email;
 pub mod error;
 pub mod files;

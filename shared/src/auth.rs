@@ -246,6 +246,13 @@ pub struct SessionInfo {
         )
     )]
     pub user_agent: Option<String>,
+    /// The device, as people name it (from the user agent).
+    #[cfg_attr(feature = "openapi", schema(example = "Safari on macOS"))]
+    pub device: String,
+    /// How the session signed in: `password` or `google` (absent for sessions from before pfn
+    /// recorded it).
+    #[cfg_attr(feature = "openapi", schema(example = "password"))]
+    pub sign_in_method: Option<String>,
     /// True for the session making this request.
     #[cfg_attr(feature = "openapi", schema(example = true))]
     pub current: bool,

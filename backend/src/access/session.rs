@@ -89,6 +89,7 @@ impl SessionStore for DbSessionStore {
                 data: &data,
                 ip: auth.ip.as_deref(),
                 user_agent: auth.ua.as_deref(),
+                sign_in_method: Some(auth.how.as_str()).filter(|h| !h.is_empty()),
                 created_at: auth.created,
                 last_seen_at: auth.seen,
                 expires_at: record.expiry_date.unix_timestamp(),
@@ -181,12 +182,14 @@ fn expiry_at(ts: i64) -> Option<Expiry> {
         .map(Expiry::AtDateTime)
 }
 
-/// Signs `user_id` in on this request's session under a fresh id (no fixation).
+/// Signs `user_id` in on this request's session under a fresh id (no fixation); `how` is the
+/// sign-in method (`password`, `google`) the sessions list shows.
 pub async fn start(
     session: &Session,
     state: &AppState,
     user: &UserRow,
     meta: &RequestMeta,
+    how: &'static str,
 ) -> Result<()> {
     if session.id().is_some() {
         // Drop whatever the old session held and move to a new id; the old row is deleted.
@@ -204,6 +207,7 @@ pub async fn start(
         seen: now,
         pw: password_fingerprint(user.password_hash.as_deref()),
         authed: now,
+        how: how.into(),
     };
     session.insert(KEY, &auth).await?;
     session.set_expiry(expiry_at(now + ABSOLUTE_SECS));

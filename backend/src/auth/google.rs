@@ -424,12 +424,16 @@ pub async fn google_callback(
         Event::own("user.login", &user.id, Outcome::Success),
     )
     .await?;
+    let new_device = super::note_device(&state, &mut tx, &user, &meta, "google").await?;
     tx.commit().await?;
+    if new_device {
+        state.mail.wake();
+    }
     state.forget_user(&user.id).await;
     for hash in revoked {
         state.forget_key(&hash).await;
     }
-    session::start(&session, &state, &user, &meta).await?;
+    session::start(&session, &state, &user, &meta, "google").await?;
     Ok(redirect(&flow.return_to, clear))
 }
 

@@ -72,6 +72,36 @@ async fn limit(state: &AppState, code: &'static str, key: String, rate: Rate) ->
         .map_err(|secs| AppError::too_many(code, secs))
 }
 
+/// After a sign-in: remembers its device (`device::fingerprint`) and, when the account had
+/// signed in before but never from this device, queues a "new sign-in" mail (a security notice:
+/// never dropped by the hourly cap). True when a mail was queued (wake the outbox after the
+/// commit). The first device an account ever signs in from is not news.
+async fn note_device(
+    state: &AppState,
+    conn: &mut AnyConnection,
+    user: &UserRow,
+    meta: &RequestMeta,
+    how: &'static str,
+) -> Result<bool> {
+    let now = state.clock.now();
+    let fingerprint = crate::device::fingerprint(meta.user_agent.as_deref(), meta.ip.as_deref());
+    let seen = db::devices::remember(&mut *conn, &user.id, &fingerprint, now).await?;
+    if !(seen.new && seen.had_any) {
+        return Ok(false);
+    }
+    let template = Template::NewSignIn {
+        name: user.name.clone(),
+        device: crate::device::describe(meta.user_agent.as_deref()),
+        ip: meta.ip.clone(),
+        at: crate::clock::rfc3339(now),
+        how,
+    };
+    Ok(state
+        .mail
+        .enqueue(&mut *conn, &user.email, template)
+        .await?)
+}
+
 /// The user as the API shows them.
 pub async fn user_view(conn: &mut AnyConnection, u: &UserRow) -> Result<User> {
     let providers = db::users::linked_providers(conn, &u.id).await?;

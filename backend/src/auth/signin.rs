@@ -10,7 +10,7 @@ use axum::{
 use shared::{ErrorBody, LoginRequest, Page, ProvidersBody, SessionInfo, UserBody};
 use tower_sessions::Session;
 
-use super::{check_password_size, ip_key, limit, record_failure, user_view};
+use super::{check_password_size, ip_key, limit, note_device, record_failure, user_view};
 use crate::{
     access::session::{self, SessionUser},
     access::Browser,
@@ -117,7 +117,7 @@ pub(super) async fn login(
             "Confirm your email address first: follow the link we sent you.",
         ));
     }
-    session::start(&session, &state, &user, &meta).await?;
+    session::start(&session, &state, &user, &meta, "password").await?;
     let mut tx = state.db.begin().await?;
     audit::record(
         &mut tx,
@@ -126,8 +126,12 @@ pub(super) async fn login(
         Event::own("user.login", &user.id, Outcome::Success),
     )
     .await?;
+    let new_device = note_device(&state, &mut tx, &user, &meta, "password").await?;
     let view = user_view(&mut tx, &user).await?;
     tx.commit().await?;
+    if new_device {
+        state.mail.wake();
+    }
     // A sign-in changes nothing cached: busy accounts keep their other sessions' entries.
     Ok(Json(UserBody { user: view }))
 }
@@ -191,6 +195,8 @@ pub(super) async fn list_sessions(
             id: r.public_id,
             created_at: rfc3339(r.created_at),
             last_seen_at: rfc3339(r.last_seen_at),
+            device: crate::device::describe(r.user_agent.as_deref()),
+            sign_in_method: r.sign_in_method,
             ip: r.ip,
             user_agent: r.user_agent,
         })

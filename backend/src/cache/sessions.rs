@@ -51,6 +51,9 @@ pub struct AuthData {
     /// it existed read 0, long stale.
     #[serde(default)]
     pub authed: i64,
+    /// How the session signed in: `password` or `google` ("" for sessions from before).
+    #[serde(default)]
+    pub how: String,
 }
 
 /// A short digest of the stored password hash ("" without a password).

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod banks;
+pub mod devices;
 pub mod finance;
 pub mod invalidations;
 pub mod keys;

@@ -6,6 +6,7 @@ pub struct SessionRow {
     pub public_id: String,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    pub sign_in_method: Option<String>,
     pub created_at: i64,
     pub last_seen_at: i64,
 }
@@ -15,6 +16,7 @@ fn from_row(r: AnyRow) -> sqlx::Result<SessionRow> {
         public_id: r.try_get("public_id")?,
         ip: r.try_get("ip")?,
         user_agent: r.try_get("user_agent")?,
+        sign_in_method: r.try_get("sign_in_method")?,
         created_at: r.try_get("created_at")?,
         last_seen_at: r.try_get("last_seen_at")?,
     })
@@ -31,7 +33,7 @@ pub async fn list<'c>(
 ) -> sqlx::Result<Vec<SessionRow>> {
     let (ts, id) = before.unwrap_or((i64::MAX, String::new()));
     sqlx::query(
-        "select public_id, ip, user_agent, created_at, last_seen_at from sessions
+        "select public_id, ip, user_agent, sign_in_method, created_at, last_seen_at from sessions
          where user_id = $1 and last_seen_at > $2 and expires_at > $6
            and (created_at < $3 or (created_at = $3 and public_id < $4))
          order by created_at desc, public_id desc limit $5",
@@ -131,6 +133,7 @@ pub struct NewSession<'a> {
     pub data: &'a str,
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
+    pub sign_in_method: Option<&'a str>,
     pub created_at: i64,
     pub last_seen_at: i64,
     pub expires_at: i64,
@@ -143,8 +146,8 @@ pub async fn insert<'c>(
 ) -> sqlx::Result<bool> {
     let r = sqlx::query(
         "insert into sessions (id_hash, public_id, user_id, data, ip, user_agent,
-                               created_at, last_seen_at, expires_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                               created_at, last_seen_at, expires_at, sign_in_method)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          on conflict (id_hash) do nothing",
     )
     .bind(s.id_hash)
@@ -156,6 +159,7 @@ pub async fn insert<'c>(
     .bind(s.created_at)
     .bind(s.last_seen_at)
     .bind(s.expires_at)
+    .bind(s.sign_in_method)
     .execute(e)
     .await?;
     Ok(r.rows_affected() == 1)

@@ -57,8 +57,9 @@ impl MailQueue {
     ) -> sqlx::Result<bool> {
         let now = self.clock.now();
         let recipient_key = crate::email::normalize(to);
-        if db::outbox::count_recent(&mut *conn, &recipient_key, now - 3600).await?
-            >= PER_RECIPIENT_PER_HOUR
+        if !template.security_notice()
+            && db::outbox::count_recent(&mut *conn, &recipient_key, now - 3600).await?
+                >= PER_RECIPIENT_PER_HOUR
         {
             tracing::warn!(
                 kind = template.kind(),

@@ -32,6 +32,17 @@ pub enum Template {
         workspace: String,
         token: String,
     },
+    /// A session started from a device the account had not signed in from.
+    NewSignIn {
+        name: String,
+        /// "Firefox on Linux".
+        device: String,
+        ip: Option<String>,
+        /// RFC 3339, UTC.
+        at: String,
+        /// `password` or `google`.
+        how: &'static str,
+    },
 }
 
 impl Template {
@@ -44,7 +55,14 @@ impl Template {
             Self::PasswordReset { .. } => "password_reset",
             Self::AdminSetPassword { .. } => "admin_set_password",
             Self::Invitation { .. } => "invitation",
+            Self::NewSignIn { .. } => "new_sign_in",
         }
+    }
+
+    /// A security notice: sent even when the recipient's hourly cap is reached, so that nobody
+    /// can use the cap up first to keep a notice from its owner.
+    pub fn security_notice(&self) -> bool {
+        matches!(self, Self::NewSignIn { .. })
     }
 
     /// `(subject, body)`.
@@ -119,6 +137,19 @@ impl Template {
                     web.link("/invitations/accept", token)
                 ),
             ),
+            Self::NewSignIn { name, device, ip, at, how } => {
+                let how = if *how == "google" { "with Google" } else { "with your password" };
+                let from = ip.as_deref().map(|ip| format!(" (address {ip})")).unwrap_or_default();
+                (
+                    "New sign-in to your pfn account".into(),
+                    format!(
+                        "Hello {name},\n\nYour pfn account was signed in to {how} from a device it \
+                         had not been used from before:\n\n  {device}{from}\n  at {at}\n\n\
+                         If this was you, there is nothing to do. If not, end that session and \
+                         change your password now:\n\n{origin}/sessions\n"
+                    ),
+                )
+            }
             Self::NoAccount => (
                 "pfn password reset".into(),
                 format!(

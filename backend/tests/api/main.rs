@@ -6,6 +6,7 @@ mod admin;
 mod auth;
 mod banks;
 mod cli;
+mod devices;
 mod errors;
 mod faults;
 mod finance;

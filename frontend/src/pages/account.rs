@@ -47,9 +47,11 @@ pub fn Sessions() -> impl IntoView {
                     view! {
                         <li class="list-item" class:current=s.current>
                             <div class="grow">
-                                <p class="strong">{s.user_agent.clone().unwrap_or_else(|| "Unknown device".into())}
+                                <p class="strong" title=s.user_agent.clone().unwrap_or_default()>{s.device.clone()}
                                     {s.current.then(|| view! { " " <Badge text="this device" tone="ok"/> })}</p>
-                                <p class="muted">{s.ip.clone().unwrap_or_default()}" · signed in "{ago(&s.created_at)}" · last seen "{ago(&s.last_seen_at)}</p>
+                                <p class="muted">{s.ip.clone().unwrap_or_default()}" · signed in "
+                                    {match s.sign_in_method.as_deref() { Some("google") => "with Google ", Some("password") => "with a password ", _ => "" }}
+                                    {ago(&s.created_at)}" · last seen "{ago(&s.last_seen_at)}</p>
                             </div>
                             {(!s.current).then(|| view! {
                                 <button class="btn small" disabled=move || end.pending().get()
