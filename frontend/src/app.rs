@@ -26,6 +26,7 @@ const NAV: &[Page] = &[
     Page::Connections,
     Page::Keys,
     Page::Sessions,
+    Page::Security,
     Page::Audit,
     Page::Workspaces,
     Page::Settings,
@@ -78,6 +79,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/connections") view=page!(banks, connections, pages::banks::Connections)/>
                     <Route path=path!("/keys") view=page!(account, keys, pages::keys::Keys)/>
                     <Route path=path!("/sessions") view=page!(account, sessions, pages::account::Sessions)/>
+                    <Route path=path!("/security") view=page!(security, security, pages::security::Security)/>
                     <Route path=path!("/audit") view=page!(account, audit, pages::account::Audit)/>
                     <Route path=path!("/settings") view=page!(account, settings, pages::account::Settings)/>
                     <Route path=path!("/workspaces") view=page!(workspaces, workspaces, pages::workspaces::Workspaces)/>

@@ -1,5 +1,5 @@
 //! "Confirm it is you": when an action answers 403 `reauth_required` (the API guide's step-up
-//! table), a dialog asks for the password, and the action is sent again once it is confirmed
+//! table), a dialog asks for the password (or an authenticator code), and the action is sent again once it is confirmed
 //! (`api::on_reauth_required`). Cancelling leaves the action refused, with its message.
 
 use std::cell::RefCell;
@@ -43,6 +43,8 @@ pub fn ReauthDialog() -> impl IntoView {
     let ctx = ctx();
     let open = ctx.reauth;
     let password = RwSignal::new(String::new());
+    // With an authenticator app, its code instead of the password.
+    let use_code = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiError>);
     let pending = RwSignal::new(false);
     // Closed without confirming (Cancel, Escape): the action stays refused.
@@ -57,7 +59,19 @@ pub fn ReauthDialog() -> impl IntoView {
         ev.prevent_default();
         pending.set(true);
         leptos::task::spawn_local(async move {
-            match api::reauth(password.get_untracked()).await {
+            let secret = Some(password.get_untracked());
+            let req = if use_code.get_untracked() {
+                shared::ReauthRequest {
+                    code: secret,
+                    ..Default::default()
+                }
+            } else {
+                shared::ReauthRequest {
+                    password: secret,
+                    ..Default::default()
+                }
+            };
+            match api::reauth(req).await {
                 Ok(_) => {
                     answer(true);
                     open.set(false);
@@ -70,17 +84,27 @@ pub fn ReauthDialog() -> impl IntoView {
     let password_error = Signal::derive(move || {
         error
             .get()
-            .filter(|e| e.code() == "invalid_current_password")
+            .filter(|e| matches!(e.code(), "invalid_current_password" | "invalid_code"))
             .map(|_| "is not right.".to_string())
     });
     view! {
         <Dialog open=open title=Signal::derive(|| "Confirm it is you".to_string())>
             <form on:submit=submit>
                 <p>"For your safety, this needs your password again (you signed in more than 10 minutes ago)."</p>
-                <Field label="Password" name="reauth-password" value=password kind="password"
-                    autocomplete="current-password" error=password_error required=true autofocus=true/>
+                {move || if use_code.get() {
+                    view! { <Field label="Code from your authenticator app" name="reauth-code" value=password
+                        autocomplete="one-time-code" error=password_error required=true autofocus=true/> }.into_any()
+                } else {
+                    view! { <Field label="Password" name="reauth-password" value=password kind="password"
+                        autocomplete="current-password" error=password_error required=true autofocus=true/> }.into_any()
+                }}
+                <p><button type="button" class="btn link" on:click=move |_| {
+                    use_code.update(|c| *c = !*c);
+                    password.set(String::new());
+                    error.set(None);
+                }>{move || if use_code.get() { "Use your password instead" } else { "Use a code from your authenticator app" }}</button></p>
                 <FormError error=Signal::derive(move || {
-                    error.get().filter(|e| e.code() != "invalid_current_password")
+                    error.get().filter(|e| !matches!(e.code(), "invalid_current_password" | "invalid_code"))
                 })/>
                 // An account without a password confirms by signing in with Google again.
                 {move || error.get().filter(|e| e.code() == "password_not_set").map(|_| {

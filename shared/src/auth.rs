@@ -177,18 +177,24 @@ pub struct ResetPasswordRequest {
     pub password: String,
 }
 
-/// The body of `POST /api/v1/auth/reauth`: the signed-in user's password, to prove it is them
-/// before a sensitive action (step-up).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The body of `POST /api/v1/auth/reauth`: the signed-in user's password or an authenticator
+/// code (exactly one), to prove it is them before a sensitive action (step-up).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "openapi", schema(example = json!({"password": "correct horse battery staple"})))]
 pub struct ReauthRequest {
+    /// The account's password; or send `code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(
         feature = "openapi",
         schema(min_length = 1, example = "correct horse battery staple")
     )]
-    pub password: String,
+    pub password: Option<String>,
+    /// A code from the authenticator app (accounts with one); or send `password`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(example = "492039", max_length = 32))]
+    pub code: Option<String>,
 }
 
 /// The answer of `POST /api/v1/auth/reauth`: until when step-up operations are open to this
@@ -249,7 +255,8 @@ pub struct SessionInfo {
     /// The device, as people name it (from the user agent).
     #[cfg_attr(feature = "openapi", schema(example = "Safari on macOS"))]
     pub device: String,
-    /// How the session signed in: `password` or `google` (absent for sessions from before pfn
+    /// How the session signed in: `password` or `google`, followed by `+totp` or
+    /// `+recovery_code` when a second factor completed it (absent for sessions from before pfn
     /// recorded it).
     #[cfg_attr(feature = "openapi", schema(example = "password"))]
     pub sign_in_method: Option<String>,

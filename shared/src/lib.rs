@@ -9,6 +9,7 @@ pub mod banks;
 pub mod error;
 pub mod finance;
 pub mod keys;
+pub mod mfa;
 pub mod money;
 pub mod redirect;
 pub mod validate;
@@ -16,3 +17,4 @@ pub mod workspaces;
 
 pub use auth::*;
 pub use error::*;
+pub use mfa::*;

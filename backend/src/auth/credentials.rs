@@ -21,13 +21,14 @@ use crate::{
 pub const SET_PASSWORD_TTL: i64 = 24 * 3600;
 
 /// Removes every way into the account: the password, every session, linked sign-in
-/// identities, API keys (revoked, in every workspace), pending emailed links and the
+/// identities, second factors, API keys (revoked, in every workspace), pending emailed links and the
 /// invitations it sent. Returns the revoked keys' hashes, which the caller drops from key
 /// caches once the transaction has committed (together with the user).
 pub async fn wipe(conn: &mut AnyConnection, user_id: &str, now: i64) -> sqlx::Result<Vec<String>> {
     db::users::clear_password(&mut *conn, user_id, now).await?;
     db::sessions::delete_all(&mut *conn, user_id, None).await?;
     db::users::unlink_all_identities(&mut *conn, user_id).await?;
+    db::mfa::remove_factors(&mut *conn, user_id).await?;
     db::tokens::retire_every(&mut *conn, user_id, now).await?;
     db::workspaces::delete_invitations_by(&mut *conn, None, user_id).await?;
     db::keys::revoke_all_of(&mut *conn, user_id, now).await

@@ -203,7 +203,9 @@ fn cookie_value(state: &AppState, headers: &HeaderMap) -> Option<String> {
 /// linking): `google_state_invalid`, `google_denied`, `google_exchange_failed`,
 /// `google_token_invalid`, `google_email_unverified`, `google_link_requires_password` (no
 /// longer sent: an unverified account is taken over by the address's Google user),
-/// `google_already_linked`, `account_disabled`.
+/// `google_already_linked`, `account_disabled`. An account with two-step sign-in is not signed
+/// in yet: the redirect goes to `/login?mfa=1&returnTo=…` with the pending-MFA cookie, and
+/// `POST /api/v1/auth/mfa/verify` completes it.
 #[utoipa::path(get, path = "/api/v1/auth/google/callback", tag = "auth", operation_id = "googleCallback",
     params(CallbackQuery),
     responses((status = 302, description = "Signed in (session cookie set) or an error code in the query",
@@ -416,6 +418,28 @@ pub async fn google_callback(
         .await?;
         tx.commit().await?;
         return fail("account_disabled");
+    }
+    if db::mfa::has_factor(&mut *tx, &user.id).await? {
+        // Two-step sign-in: Google was the first step; the SPA asks for the code.
+        let challenge = db::mfa::Challenge {
+            user_id: user.id.clone(),
+            how: "google".into(),
+        };
+        let pending = super::factors::start_challenge(&state, &mut tx, &challenge).await?;
+        tx.commit().await?;
+        state.forget_user(&user.id).await;
+        for hash in revoked {
+            state.forget_key(&hash).await;
+        }
+        let to = format!(
+            "/login?mfa=1&returnTo={}",
+            url::form_urlencoded::byte_serialize(flow.return_to.as_bytes()).collect::<String>()
+        );
+        let mut res = redirect(&to, clear);
+        if let Ok(v) = pending.parse() {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+        return Ok(res);
     }
     audit::record(
         &mut tx,

@@ -7,7 +7,9 @@
 //! not an account exists.
 
 pub mod credentials;
+mod factors;
 pub mod google;
+mod mfa;
 mod password;
 mod reauth;
 mod signin;
@@ -51,6 +53,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(password::reset_password))
         .routes(routes!(password::change_password))
         .routes(routes!(reauth::reauthenticate))
+        .routes(routes!(mfa::status))
+        .routes(routes!(mfa::enrol, mfa::disable))
+        .routes(routes!(mfa::confirm))
+        .routes(routes!(mfa::regenerate))
+        .routes(routes!(mfa::verify))
         .routes(routes!(signin::list_sessions, signin::end_other_sessions))
         .routes(routes!(signin::end_session))
         .routes(routes!(signin::providers))
@@ -196,6 +203,18 @@ fn after_answering(work: impl std::future::Future<Output = Result<()>> + Send + 
             tracing::error!(error = ?e, "work after answering failed");
         }
     });
+}
+
+/// 429 `too_many_attempts` (with `Retry-After`) while the email `key` is locked out.
+async fn check_unlocked(state: &AppState, key: &str) -> Result<()> {
+    let now = state.clock.now();
+    match db::throttle::locked_until(&state.db.pool, key, now).await? {
+        Some(until) => Err(AppError::too_many(
+            "too_many_attempts",
+            (until - now) as u64,
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Counts a failed password check toward the lockout and audits it.

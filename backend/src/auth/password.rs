@@ -188,13 +188,7 @@ pub(super) async fn verify_current_password(
     failure_event: &'static str,
 ) -> Result<()> {
     let key = normalize_email(&user.email);
-    let now = state.clock.now();
-    if let Some(until) = db::throttle::locked_until(&state.db.pool, &key, now).await? {
-        return Err(AppError::too_many(
-            "too_many_attempts",
-            (until - now) as u64,
-        ));
-    }
+    super::check_unlocked(state, &key).await?;
     if !state
         .passwords
         .verify(password, user.password_hash.as_deref())

@@ -4,7 +4,7 @@
 use axum::{extract::State, Json};
 use shared::{ErrorBody, ReauthBody, ReauthRequest};
 
-use super::{check_password_size, password::verify_current_password};
+use super::{check_password_size, factors, password::verify_current_password, record_failure};
 use crate::{
     access::{session, SessionUser, FRESH_SECS},
     audit::{self, Event, Outcome},
@@ -17,32 +17,43 @@ use crate::{
     web::{responses::BodyErrors, responses::RateLimited, AppJson},
 };
 
-/// Confirm it is you: with your password, before an operation that answered 403
-/// `reauth_required` (the list is in the API guide, "Second factors and step-up"; each such
-/// operation is marked `x-pfn-step-up` in this document). A wrong password counts toward the
-/// sign-in lockout, like a failed sign-in.
+/// Confirm it is you: with your password, or a code from your authenticator app, before an
+/// operation that answered 403 `reauth_required` (the list is in the API guide, "Second factors
+/// and step-up"; each such operation is marked `x-pfn-step-up` in this document). A wrong
+/// password or code counts toward the sign-in lockout, like a failed sign-in.
 #[utoipa::path(post, path = "/api/v1/auth/reauth", tag = "auth", operation_id = "reauthenticate",
     request_body = ReauthRequest,
     responses(BodyErrors,
         (status = 200, description = "Step-up operations are open to this session until `freshUntil`", body = ReauthBody),
-        (status = 409, description = "`password_not_set`: the account signs in with Google only; re-authenticate through `GET /api/v1/auth/google/start?mode=reauth`", body = ErrorBody),
-        (status = 422, description = "`invalid_current_password`: the password is wrong (counts toward the lockout); or `validation_failed`", body = ErrorBody), RateLimited))]
+        (status = 409, description = "`password_not_set`: the account signs in with Google only and has no authenticator app; re-authenticate by signing in with Google again", body = ErrorBody),
+        (status = 422, description = "`invalid_current_password` or `invalid_code`: wrong (counts toward the lockout); or `validation_failed`: send exactly one of `password` and `code`", body = ErrorBody), RateLimited))]
 pub(super) async fn reauthenticate(
     State(state): State<AppState>,
     meta: RequestMeta,
     who: SessionUser,
     AppJson(req): AppJson<ReauthRequest>,
 ) -> Result<Json<ReauthBody>> {
-    check_password_size("password", &req.password)?;
     let user = &who.user;
-    if user.password_hash.is_none() {
-        return Err(AppError::new(
-            axum::http::StatusCode::CONFLICT,
-            "password_not_set",
-            "This account has no password: confirm it is you through Google.",
-        ));
+    match (req.password.as_deref(), req.code.as_deref()) {
+        (Some(password), None) => {
+            check_password_size("password", password)?;
+            if user.password_hash.is_none() {
+                return Err(AppError::new(
+                    axum::http::StatusCode::CONFLICT,
+                    "password_not_set",
+                    "This account has no password: confirm it is you through Google.",
+                ));
+            }
+            verify_current_password(&state, &meta, user, password, "reauth.failed").await?;
+        }
+        (None, Some(code)) => verify_current_code(&state, &meta, user, code).await?,
+        _ => {
+            return Err(AppError::field(
+                "password",
+                "send exactly one of password and code",
+            ))
+        }
     }
-    verify_current_password(&state, &meta, user, &req.password, "reauth.failed").await?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     // A proved password ends a run of failures, as a sign-in does.
@@ -59,4 +70,23 @@ pub(super) async fn reauthenticate(
     Ok(Json(ReauthBody {
         fresh_until: rfc3339(now + FRESH_SECS),
     }))
+}
+
+/// An authenticator code instead of the password: the same lockout, the same 422 on failure
+/// (`invalid_code`).
+async fn verify_current_code(
+    state: &AppState,
+    meta: &RequestMeta,
+    user: &db::users::UserRow,
+    code: &str,
+) -> Result<()> {
+    let key = normalize_email(&user.email);
+    super::check_unlocked(state, &key).await?;
+    let mut conn = state.db.pool.acquire().await?;
+    if !factors::check_code(state, &mut conn, &user.id, &user.email, code, true).await? {
+        drop(conn);
+        record_failure(state, meta, &key, Some(&user.id), "reauth.failed").await?;
+        return Err(factors::invalid_code());
+    }
+    Ok(())
 }

@@ -7,10 +7,13 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use shared::{ErrorBody, LoginRequest, Page, ProvidersBody, SessionInfo, UserBody};
+use shared::{
+    ErrorBody, LoginAnswer, LoginRequest, MfaRequiredBody, Page, ProvidersBody, SessionInfo, User,
+    UserBody,
+};
 use tower_sessions::Session;
 
-use super::{check_password_size, ip_key, limit, note_device, record_failure, user_view};
+use super::{check_password_size, factors, ip_key, limit, note_device, record_failure, user_view};
 use crate::{
     access::session::{self, SessionUser},
     access::Browser,
@@ -33,10 +36,15 @@ use crate::{
 ///
 /// Sets the session cookie (a fresh id every time). Five consecutive failures for an email lock
 /// it for 30 minutes; while locked, even the right password gets 429.
+///
+/// An account with two-step sign-in answers `{"mfaRequired": true, "methods": […]}` instead,
+/// with a pending-MFA cookie (`pfn_mfa`, `__Host-pfn_mfa` outside development; five minutes):
+/// `POST /api/v1/auth/mfa/verify` with a code completes the sign-in. Until it does, the
+/// password's success does not reset the failure count.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", operation_id = "login",
     request_body = LoginRequest,
     responses(BodyErrors,
-        (status = 200, description = "Signed in; `Set-Cookie` carries the session", body = UserBody),
+        (status = 200, description = "Signed in (`Set-Cookie` carries the session), or `mfaRequired` (`Set-Cookie` carries the pending-MFA cookie)", body = LoginAnswer),
         (status = 401, description = "`invalid_credentials`: unknown email or wrong password (same answer for both)", body = ErrorBody),
         (status = 403, description = "`email_not_verified` or `account_disabled` (only after a correct password)", body = ErrorBody), RateLimited))]
 pub(super) async fn login(
@@ -45,7 +53,7 @@ pub(super) async fn login(
     meta: RequestMeta,
     session: Session,
     AppJson(req): AppJson<LoginRequest>,
-) -> Result<Json<UserBody>> {
+) -> Result<Response> {
     if req.email.trim().chars().count() > shared::validate::EMAIL_MAX {
         return Err(AppError::field("email", "must be at most 254 characters"));
     }
@@ -66,13 +74,7 @@ pub(super) async fn login(
         Rate::per_minute(limits.login_per_account_per_min),
     )
     .await?;
-    let now = state.clock.now();
-    if let Some(until) = db::throttle::locked_until(&state.db.pool, &key, now).await? {
-        return Err(AppError::too_many(
-            "too_many_attempts",
-            (until - now) as u64,
-        ));
-    }
+    super::check_unlocked(&state, &key).await?;
 
     let user = db::users::by_email(&state.db.pool, &key).await?;
     let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
@@ -94,7 +96,10 @@ pub(super) async fn login(
     let Some(user) = user else {
         unreachable!("verify() is false without a hash")
     };
-    db::throttle::clear(&state.db.pool, &key).await?;
+    let second_factor = db::mfa::has_factor(&state.db.pool, &user.id).await?;
+    if !second_factor {
+        db::throttle::clear(&state.db.pool, &key).await?;
+    }
     if user.disabled_at.is_some() {
         let mut conn = state.db.pool.acquire().await?;
         audit::record(
@@ -117,23 +122,53 @@ pub(super) async fn login(
             "Confirm your email address first: follow the link we sent you.",
         ));
     }
-    session::start(&session, &state, &user, &meta, "password").await?;
+    if second_factor {
+        let mut conn = state.db.pool.acquire().await?;
+        let challenge = db::mfa::Challenge {
+            user_id: user.id.clone(),
+            how: "password".into(),
+        };
+        let cookie = factors::start_challenge(&state, &mut conn, &challenge).await?;
+        let body = LoginAnswer::MfaRequired(MfaRequiredBody {
+            mfa_required: true,
+            methods: vec!["totp".into(), "recovery_code".into()],
+        });
+        let mut res = Json(body).into_response();
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+        return Ok(res);
+    }
+    let view = complete_sign_in(&state, &session, &user, &meta, "password").await?;
+    Ok(Json(LoginAnswer::SignedIn(UserBody { user: view })).into_response())
+}
+
+/// The end of every sign-in: a new session (`how` names the method for the sessions list),
+/// the audit event, the device noted (a mail if it is new); answers the user.
+pub(super) async fn complete_sign_in(
+    state: &AppState,
+    session: &Session,
+    user: &db::users::UserRow,
+    meta: &RequestMeta,
+    how: &'static str,
+) -> Result<User> {
+    session::start(session, state, user, meta, how).await?;
     let mut tx = state.db.begin().await?;
     audit::record(
         &mut tx,
         &state.clock,
-        &meta,
+        meta,
         Event::own("user.login", &user.id, Outcome::Success),
     )
     .await?;
-    let new_device = note_device(&state, &mut tx, &user, &meta, "password").await?;
-    let view = user_view(&mut tx, &user).await?;
+    let new_device = note_device(state, &mut tx, user, meta, how).await?;
+    let view = user_view(&mut tx, user).await?;
     tx.commit().await?;
     if new_device {
         state.mail.wake();
     }
     // A sign-in changes nothing cached: busy accounts keep their other sessions' entries.
-    Ok(Json(UserBody { user: view }))
+    Ok(view)
 }
 
 /// Sign out: ends this session.

@@ -51,7 +51,8 @@ pub struct AuthData {
     /// it existed read 0, long stale.
     #[serde(default)]
     pub authed: i64,
-    /// How the session signed in: `password` or `google` ("" for sessions from before).
+    /// How the session signed in (`password`, `google`, `password+totp`, …; "" for sessions
+    /// from before).
     #[serde(default)]
     pub how: String,
 }

@@ -10,6 +10,7 @@ pub mod finance;
 pub mod invalidations;
 pub mod keys;
 pub mod maintenance;
+pub mod mfa;
 pub mod outbox;
 pub mod sessions;
 pub mod throttle;

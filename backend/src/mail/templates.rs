@@ -40,8 +40,18 @@ pub enum Template {
         ip: Option<String>,
         /// RFC 3339, UTC.
         at: String,
-        /// `password` or `google`.
+        /// `password` or `google`, with `+totp` or `+recovery_code` after a second factor.
         how: &'static str,
+    },
+    /// An authenticator app was set up (`added`) or turned off.
+    FactorChanged {
+        name: String,
+        added: bool,
+    },
+    /// Two or fewer recovery codes are left.
+    RecoveryCodesLow {
+        name: String,
+        left: i64,
     },
 }
 
@@ -56,13 +66,18 @@ impl Template {
             Self::AdminSetPassword { .. } => "admin_set_password",
             Self::Invitation { .. } => "invitation",
             Self::NewSignIn { .. } => "new_sign_in",
+            Self::FactorChanged { .. } => "factor_changed",
+            Self::RecoveryCodesLow { .. } => "recovery_codes_low",
         }
     }
 
     /// A security notice: sent even when the recipient's hourly cap is reached, so that nobody
     /// can use the cap up first to keep a notice from its owner.
     pub fn security_notice(&self) -> bool {
-        matches!(self, Self::NewSignIn { .. })
+        matches!(
+            self,
+            Self::NewSignIn { .. } | Self::FactorChanged { .. } | Self::RecoveryCodesLow { .. }
+        )
     }
 
     /// `(subject, body)`.
@@ -138,7 +153,14 @@ impl Template {
                 ),
             ),
             Self::NewSignIn { name, device, ip, at, how } => {
-                let how = if *how == "google" { "with Google" } else { "with your password" };
+                let how = match *how {
+                    "password+totp" => "with your password and authenticator app",
+                    "password+recovery_code" => "with your password and a recovery code",
+                    "google+totp" => "with Google and your authenticator app",
+                    "google+recovery_code" => "with Google and a recovery code",
+                    "google" => "with Google",
+                    _ => "with your password",
+                };
                 let from = ip.as_deref().map(|ip| format!(" (address {ip})")).unwrap_or_default();
                 (
                     "New sign-in to your pfn account".into(),
@@ -150,6 +172,36 @@ impl Template {
                     ),
                 )
             }
+            Self::FactorChanged { name, added } => {
+                let (subject, what) = if *added {
+                    (
+                        "Two-step sign-in is on for your pfn account",
+                        "An authenticator app was set up for your pfn account: signing in now \
+                         asks for its code after your password.",
+                    )
+                } else {
+                    (
+                        "Two-step sign-in was turned off for your pfn account",
+                        "The authenticator app of your pfn account was removed: signing in no \
+                         longer asks for a code.",
+                    )
+                };
+                (
+                    subject.into(),
+                    format!(
+                        "Hello {name},\n\n{what}\n\nIf this was not you, change your password \
+                         and review your sessions now:\n\n{origin}/security\n"
+                    ),
+                )
+            }
+            Self::RecoveryCodesLow { name, left } => (
+                "Your pfn recovery codes are running out".into(),
+                format!(
+                    "Hello {name},\n\nA recovery code was just used to sign in to your pfn \
+                     account; {left} of them are left. Make new ones before they run out:\n\n\
+                     {origin}/security\n\nIf you did not sign in, change your password now.\n"
+                ),
+            ),
             Self::NoAccount => (
                 "pfn password reset".into(),
                 format!(

@@ -3,7 +3,7 @@
 //! even when the recipient's hourly mail cap is used up.
 
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::helpers::{TestApp, PASSWORD};
 
@@ -75,20 +75,7 @@ async fn a_new_device_is_mailed_about_once_and_sessions_name_their_device() {
     assert_eq!(mails.len(), 2, "one mail per new device: {mails:#?}");
     assert!(mails[1].contains("Chrome on Windows"), "{}", mails[1]);
 
-    let page: Value = firefox
-        .get(app.url("/api/v1/auth/sessions"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let current = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["current"] == true)
-        .expect("this session is listed");
+    let current = app.current_session(&firefox).await;
     assert_eq!(current["device"], "Firefox on Linux");
     assert_eq!(current["signInMethod"], "password");
 }

@@ -506,3 +506,62 @@ async fn outside_development_the_flow_cookie_is_a_host_cookie() {
     }
     assert!(!cookie.contains("Domain"), "{cookie}");
 }
+
+#[tokio::test]
+async fn a_google_sign_in_of_an_account_with_an_authenticator_app_waits_for_its_code() {
+    let (app, fake) = app_with_google().await;
+    fake.set(|n| n.email = "google-2fa@example.com".into());
+    let browser = app.browser();
+    assert_eq!(flow(&app, &browser, "/api/v1/auth/google/start").await, "/");
+    let res = browser
+        .post(app.url("/api/v1/auth/mfa/totp"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let secret = res.json::<Value>().await.unwrap()["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let auth = crate::totp::Authenticator::from_base32(&secret);
+    let res = browser
+        .post(app.url("/api/v1/auth/mfa/totp/confirm"))
+        .json(&json!({"code": auth.code(&app)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    app.clock.advance(30);
+
+    // Google is the first step only: no session, the SPA's second step instead.
+    let again = app.browser();
+    assert_eq!(
+        flow(&app, &again, "/api/v1/auth/google/start?returnTo=/keys").await,
+        "/login?mfa=1&returnTo=%2Fkeys"
+    );
+    assert!(me(&app, &again).await.is_none());
+    let res = again
+        .post(app.url("/api/v1/auth/mfa/verify"))
+        .json(&json!({"code": auth.code(&app)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        me(&app, &again).await.unwrap()["email"],
+        "google-2fa@example.com"
+    );
+    let current = app.current_session(&again).await;
+    assert_eq!(current["signInMethod"], "google+totp");
+
+    // Without a password, the app's code re-authenticates.
+    app.clock.advance(10 * 60 + 1);
+    let res = again
+        .post(app.url("/api/v1/auth/reauth"))
+        .json(&json!({"code": auth.code(&app)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}

@@ -235,6 +235,36 @@ impl TestApp {
         assert_eq!(self.login(email, PASSWORD).await.status(), StatusCode::OK);
     }
 
+    /// The session `browser` signs in with, as `GET /api/v1/auth/sessions` lists it.
+    pub async fn current_session(&self, browser: &reqwest::Client) -> Value {
+        let page: Value = browser
+            .get(self.url("/api/v1/auth/sessions"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["current"] == true)
+            .expect("the current session is listed")
+            .clone()
+    }
+
+    /// The `type` of every event in the signed-in user's audit log (up to 200), newest first.
+    pub async fn audit_kinds(&self) -> Vec<String> {
+        let log: Value = self.get_json("/api/v1/audit-log?limit=200").await;
+        log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["type"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     /// Another person: signs `email` up, verifies it through the mailed link, and returns a
     /// browser (own cookie jar) signed in as them.
     pub async fn other_user(&self, email: &str) -> reqwest::Client {

@@ -8,6 +8,9 @@
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+mod mfa;
+#[path = "../api/totp.rs"]
+mod totp;
 
 use std::{
     os::unix::process::CommandExt,

@@ -50,7 +50,7 @@ pub fn Sessions() -> impl IntoView {
                                 <p class="strong" title=s.user_agent.clone().unwrap_or_default()>{s.device.clone()}
                                     {s.current.then(|| view! { " " <Badge text="this device" tone="ok"/> })}</p>
                                 <p class="muted">{s.ip.clone().unwrap_or_default()}" · signed in "
-                                    {match s.sign_in_method.as_deref() { Some("google") => "with Google ", Some("password") => "with a password ", _ => "" }}
+                                    {sign_in_label(s.sign_in_method.as_deref())}
                                     {ago(&s.created_at)}" · last seen "{ago(&s.last_seen_at)}</p>
                             </div>
                             {(!s.current).then(|| view! {
@@ -67,6 +67,25 @@ pub fn Sessions() -> impl IntoView {
             confirm_label="Sign them out" pending=end_all.pending()
             on_confirm=Callback::new(move |_| { end_all.dispatch(()); })/>
     }
+}
+
+/// "with a password and an authenticator code " for `password+totp`.
+fn sign_in_label(method: Option<&str>) -> String {
+    let Some(method) = method else {
+        return String::new();
+    };
+    let (first, second) = method.split_once('+').unwrap_or((method, ""));
+    let first = if first == "google" {
+        "with Google"
+    } else {
+        "with a password"
+    };
+    let second = match second {
+        "totp" => " and an authenticator code",
+        "recovery_code" => " and a recovery code",
+        _ => "",
+    };
+    format!("{first}{second} ")
 }
 
 #[component]

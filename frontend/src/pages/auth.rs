@@ -5,7 +5,7 @@ use leptos_router::{
     components::A,
     hooks::{use_navigate, use_query_map},
 };
-use shared::{LoginRequest, ResetPasswordRequest, SignupRequest};
+use shared::{LoginAnswer, LoginRequest, MfaVerifyRequest, ResetPasswordRequest, SignupRequest};
 
 use crate::{
     api::{self, ApiError},
@@ -54,9 +54,15 @@ pub fn Login() -> impl IntoView {
     let remote = RwSignal::new(None::<ApiError>);
     let resent = RwSignal::new(false);
     let providers = Load::new(api::providers);
+    // The second step: after a correct password (or Google, `?mfa=1`) of an account with an
+    // authenticator app.
+    let second_step = RwSignal::new(query("mfa").get_untracked().is_some());
     let action = Call::new(
         api::login,
-        move |user| ctx.signed_in(user),
+        move |answer| match answer {
+            LoginAnswer::SignedIn(body) => ctx.signed_in(body.user),
+            LoginAnswer::MfaRequired(_) => second_step.set(true),
+        },
         move |e| remote.set(Some(e)),
     );
     let resend = Call::new(
@@ -107,6 +113,8 @@ pub fn Login() -> impl IntoView {
 
     view! {
         <AuthCard title="Sign in">
+            {move || second_step.get().then(|| view! { <SecondStep second_step=second_step/> })}
+            <div hidden=move || second_step.get()>
             {move || reset_done.get().map(|_| view! { <p class="notice">"Your password was changed. Sign in with the new one."</p> })}
             {move || error_param.get().map(|c| view! { <p class="alert" role="alert">{google_error(&c)}</p> })}
             <form on:submit=on_submit novalidate>
@@ -137,7 +145,89 @@ pub fn Login() -> impl IntoView {
                 <A href=Page::Forgot.path()>"Forgot your password?"</A>
                 <A href=Page::Signup.path()>"Create an account"</A>
             </p>
+            </div>
         </AuthCard>
+    }
+}
+
+/// The code from the authenticator app, or a recovery code. A sign-in that expired (five
+/// minutes), was used or ended by the lockout goes back to the password.
+#[component]
+fn SecondStep(second_step: RwSignal<bool>) -> impl IntoView {
+    let ctx = ctx();
+    let code = RwSignal::new(String::new());
+    let recovery = RwSignal::new(false);
+    let remote = RwSignal::new(None::<ApiError>);
+    let expired = RwSignal::new(false);
+    let verify = Call::new(
+        api::mfa::verify,
+        move |user| ctx.signed_in(user),
+        move |e: ApiError| {
+            if e.code() == "mfa_challenge_invalid" {
+                expired.set(true);
+            } else {
+                remote.set(Some(e));
+            }
+        },
+    );
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        remote.set(None);
+        let value = Some(code.get_untracked());
+        verify.dispatch(if recovery.get_untracked() {
+            MfaVerifyRequest {
+                recovery_code: value,
+                ..Default::default()
+            }
+        } else {
+            MfaVerifyRequest {
+                code: value,
+                ..Default::default()
+            }
+        });
+    };
+    let code_error = Signal::derive(move || {
+        remote
+            .get()
+            .filter(|e| e.code() == "invalid_code")
+            .map(|_| "is wrong, expired or was already used.".to_string())
+    });
+    view! {
+        {move || if expired.get() {
+            view! {
+                <p class="alert" role="alert">"That sign-in waited too long for its code. Sign in again."</p>
+                <button class="btn primary wide" on:click=move |_| second_step.set(false)>"Sign in again"</button>
+            }.into_any()
+        } else {
+            view! {
+                <form on:submit=on_submit novalidate>
+                    {move || if recovery.get() {
+                        view! {
+                            <p>"Enter one of the recovery codes you saved when you set up two-step sign-in. Each works once."</p>
+                            <Field label="Recovery code" name="recovery-code" value=code autocomplete="off"
+                                error=code_error required=true autofocus=true/>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <p>"Enter the 6-digit code from your authenticator app."</p>
+                            <Field label="Code" name="mfa-code" value=code autocomplete="one-time-code"
+                                error=code_error required=true autofocus=true/>
+                        }.into_any()
+                    }}
+                    <FormError error=Signal::derive(move || remote.get().filter(|e| e.code() != "invalid_code"))/>
+                    <button class="btn primary wide" type="submit" disabled=move || verify.pending().get()>
+                        {move || if verify.pending().get() { "Checking…" } else { "Continue" }}
+                    </button>
+                </form>
+                <p class="links">
+                    <button type="button" class="btn link" on:click=move |_| {
+                        recovery.update(|r| *r = !*r);
+                        code.set(String::new());
+                        remote.set(None);
+                    }>{move || if recovery.get() { "Use your authenticator app" } else { "Use a recovery code" }}</button>
+                </p>
+            }.into_any()
+        }}
     }
 }
 

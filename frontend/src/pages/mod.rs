@@ -11,6 +11,7 @@ pub mod insights;
 pub mod keys;
 pub mod money;
 pub mod overview;
+pub mod security;
 pub mod workspaces;
 
 #[component]

@@ -6,6 +6,8 @@
 //! confirm it is them, and is sent once more if they did. The session is the HttpOnly cookie the
 //! browser sends by itself; the browser also sends `Origin`, which is what CSRF checks.
 
+pub mod mfa;
+
 use std::{cell::RefCell, collections::BTreeMap, future::Future, pin::Pin, rc::Rc};
 
 use gloo_net::http::{Method, RequestBuilder};
@@ -22,9 +24,9 @@ use shared::{
     },
     keys::{ApiKey, AuditEvent, CreateKeyRequest, CreatedKeyBody, RotateKeyRequest, ScopesBody},
     workspaces::{CreateWorkspaceRequest, InviteRequest, Member, Workspace, WorkspaceBody},
-    ChangePasswordRequest, EmailRequest, ErrorBody, LoginRequest, Page, ProvidersBody, ReauthBody,
-    ReauthRequest, ResetPasswordRequest, SessionInfo, SignupRequest, StatusBody, TokenRequest,
-    User, UserBody,
+    ChangePasswordRequest, EmailRequest, ErrorBody, LoginAnswer, LoginRequest, Page, ProvidersBody,
+    ReauthBody, ReauthRequest, ResetPasswordRequest, SessionInfo, SignupRequest, StatusBody,
+    TokenRequest, User, UserBody,
 };
 
 use crate::logic::{retry_message, with_query};
@@ -236,10 +238,9 @@ pub async fn verify_email(token: String) -> ApiResult<User> {
 pub async fn resend_verification(email: String) -> ApiResult<StatusBody> {
     post("/api/v1/auth/verify-email/resend", &EmailRequest { email }).await
 }
-pub async fn login(req: LoginRequest) -> ApiResult<User> {
-    post::<UserBody>("/api/v1/auth/login", &req)
-        .await
-        .map(|b| b.user)
+/// Signed in, or waiting for a second factor (`mfa::verify` completes it).
+pub async fn login(req: LoginRequest) -> ApiResult<LoginAnswer> {
+    post("/api/v1/auth/login", &req).await
 }
 pub async fn logout() -> ApiResult<()> {
     act(Method::POST, "/api/v1/auth/logout").await
@@ -251,8 +252,8 @@ pub async fn reset_password(req: ResetPasswordRequest) -> ApiResult<StatusBody> 
     post("/api/v1/auth/password/reset", &req).await
 }
 /// Confirms it is the signed-in person (step-up), with their password.
-pub async fn reauth(password: String) -> ApiResult<ReauthBody> {
-    post("/api/v1/auth/reauth", &ReauthRequest { password }).await
+pub async fn reauth(req: ReauthRequest) -> ApiResult<ReauthBody> {
+    post("/api/v1/auth/reauth", &req).await
 }
 
 pub async fn change_password(req: ChangePasswordRequest) -> ApiResult<StatusBody> {

@@ -1,0 +1,322 @@
+//! Two-step sign-in: setting up an authenticator app, recovery codes, turning it off, and the
+//! second step of a sign-in (`POST /api/v1/auth/mfa/verify`).
+
+use axum::{
+    extract::State,
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use shared::{
+    ErrorBody, MfaStatus, MfaVerifyRequest, RecoveryCodesBody, TotpCodeRequest, TotpEnrolment,
+    UserBody,
+};
+use tower_sessions::Session;
+
+use super::{factors, record_failure, signin::complete_sign_in};
+use crate::{
+    access::{Browser, Fresh, SessionUser},
+    audit::{self, Event, Outcome},
+    db,
+    email::normalize as normalize_email,
+    error::{AppError, Result},
+    mail::Template,
+    request_meta::RequestMeta,
+    state::AppState,
+    web::{responses::BodyErrors, responses::RateLimited, AppJson},
+};
+
+fn conflict(code: &'static str, message: &'static str) -> AppError {
+    AppError::new(StatusCode::CONFLICT, code, message)
+}
+
+/// The signed-in user's second factors.
+#[utoipa::path(get, path = "/api/v1/auth/mfa", tag = "auth", operation_id = "getMfa",
+    responses((status = 200, description = "Second factors", body = MfaStatus)))]
+pub(super) async fn status(
+    State(state): State<AppState>,
+    who: SessionUser,
+) -> Result<Json<MfaStatus>> {
+    let mut conn = state.db.pool.acquire().await?;
+    let totp = db::mfa::has_factor(&mut *conn, &who.user.id).await?;
+    let left = db::mfa::recovery_codes_left(&mut *conn, &who.user.id).await?;
+    Ok(Json(MfaStatus {
+        totp,
+        recovery_codes_left: left.max(0) as u32,
+    }))
+}
+
+/// Start setting up an authenticator app: a new secret, as an `otpauth://` URI, a QR code
+/// and text. Nothing changes for sign-in until `POST /api/v1/auth/mfa/totp/confirm` proves the
+/// app has it; starting again replaces a setup that was not confirmed.
+#[utoipa::path(post, path = "/api/v1/auth/mfa/totp", tag = "auth", operation_id = "enrolTotp",
+    responses(
+        (status = 200, description = "Scan the QR code (or type the secret), then confirm with a code", body = TotpEnrolment),
+        (status = 409, description = "`totp_already_enabled`: turn the current one off first", body = ErrorBody)))]
+pub(super) async fn enrol(
+    State(state): State<AppState>,
+    Fresh(who): Fresh<SessionUser>,
+) -> Result<Json<TotpEnrolment>> {
+    let e = factors::enrol(&state, &who.user.email)?;
+    let mut conn = state.db.pool.acquire().await?;
+    if !db::mfa::begin_totp(&mut conn, &who.user.id, &e.sealed, state.clock.now()).await? {
+        return Err(conflict(
+            "totp_already_enabled",
+            "An authenticator app is already set up. Turn it off first to set up another.",
+        ));
+    }
+    Ok(Json(TotpEnrolment {
+        secret: e.secret_base32,
+        otpauth_uri: e.uri,
+        qr_svg: e.qr_svg,
+    }))
+}
+
+/// Finish setting up the authenticator app with a code from it. From now on sign-ins ask for
+/// a code after the password (or Google). Answers the ten recovery codes, shown only now.
+#[utoipa::path(post, path = "/api/v1/auth/mfa/totp/confirm", tag = "auth", operation_id = "confirmTotp",
+    request_body = TotpCodeRequest,
+    responses(BodyErrors,
+        (status = 200, description = "Two-step sign-in is on; keep these codes somewhere safe", body = RecoveryCodesBody),
+        (status = 409, description = "`no_pending_totp`: start with `POST /api/v1/auth/mfa/totp`", body = ErrorBody),
+        (status = 422, description = "`invalid_code`: not the app's current code", body = ErrorBody)))]
+pub(super) async fn confirm(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    who: SessionUser,
+    AppJson(req): AppJson<TotpCodeRequest>,
+) -> Result<Json<RecoveryCodesBody>> {
+    let user = &who.user;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let pending = db::mfa::totp(&mut *tx, &user.id).await?;
+    if pending.is_none_or(|t| t.confirmed_at.is_some()) {
+        return Err(conflict(
+            "no_pending_totp",
+            "There is no authenticator setup to confirm: start again.",
+        ));
+    }
+    if !factors::check_code(&state, &mut tx, &user.id, &user.email, &req.code, false).await? {
+        return Err(factors::invalid_code());
+    }
+    if !db::mfa::confirm_totp(&mut *tx, &user.id, now).await? {
+        return Err(conflict(
+            "no_pending_totp",
+            "The setup was confirmed already.",
+        ));
+    }
+    let codes = factors::new_recovery_codes(&mut tx, &user.id, now).await?;
+    audit::record(
+        &mut tx,
+        &state.clock,
+        &meta,
+        Event::own("mfa.enrolled", &user.id, Outcome::Success),
+    )
+    .await?;
+    let mail = Template::FactorChanged {
+        name: user.name.clone(),
+        added: true,
+    };
+    state.mail.enqueue(&mut tx, &user.email, mail).await?;
+    tx.commit().await?;
+    state.mail.wake();
+    Ok(Json(RecoveryCodesBody {
+        recovery_codes: codes,
+    }))
+}
+
+/// Turn two-step sign-in off: removes the authenticator app and the recovery codes.
+#[utoipa::path(delete, path = "/api/v1/auth/mfa/totp", tag = "auth", operation_id = "disableTotp",
+    responses(
+        (status = 204, description = "Turned off; sign-ins ask for the password (or Google) only"),
+        (status = 409, description = "`mfa_not_enabled`: there is no authenticator app to remove", body = ErrorBody)))]
+pub(super) async fn disable(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    Fresh(who): Fresh<SessionUser>,
+) -> Result<StatusCode> {
+    let user = &who.user;
+    let mut tx = state.db.begin().await?;
+    let had = db::mfa::has_factor(&mut *tx, &user.id).await?;
+    db::mfa::remove_factors(&mut tx, &user.id).await?;
+    if !had {
+        tx.commit().await?;
+        return Err(conflict("mfa_not_enabled", "Two-step sign-in is not on."));
+    }
+    audit::record(
+        &mut tx,
+        &state.clock,
+        &meta,
+        Event::own("mfa.disabled", &user.id, Outcome::Success),
+    )
+    .await?;
+    let mail = Template::FactorChanged {
+        name: user.name.clone(),
+        added: false,
+    };
+    state.mail.enqueue(&mut tx, &user.email, mail).await?;
+    tx.commit().await?;
+    state.mail.wake();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// New recovery codes: the old ones stop working. Shown only in this answer.
+#[utoipa::path(post, path = "/api/v1/auth/mfa/recovery-codes", tag = "auth", operation_id = "regenerateRecoveryCodes",
+    responses(
+        (status = 200, description = "Ten new codes; the old ones no longer work", body = RecoveryCodesBody),
+        (status = 409, description = "`mfa_not_enabled`: recovery codes go with an authenticator app", body = ErrorBody)))]
+pub(super) async fn regenerate(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    Fresh(who): Fresh<SessionUser>,
+) -> Result<Json<RecoveryCodesBody>> {
+    let user = &who.user;
+    let mut tx = state.db.begin().await?;
+    if !db::mfa::has_factor(&mut *tx, &user.id).await? {
+        return Err(conflict("mfa_not_enabled", "Two-step sign-in is not on."));
+    }
+    let codes = factors::new_recovery_codes(&mut tx, &user.id, state.clock.now()).await?;
+    audit::record(
+        &mut tx,
+        &state.clock,
+        &meta,
+        Event::own("recovery.regenerated", &user.id, Outcome::Success),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(RecoveryCodesBody {
+        recovery_codes: codes,
+    }))
+}
+
+/// Second step of a sign-in: a code from the authenticator app or a recovery code, after
+/// `POST /api/v1/auth/login` (or Google) answered `mfaRequired`. Needs the pending-MFA cookie
+/// that answer set (five minutes, used once). Wrong codes count toward the sign-in lockout
+/// (five failures lock the account for 30 minutes), and the lockout ends the pending sign-in.
+#[utoipa::path(post, path = "/api/v1/auth/mfa/verify", tag = "auth", operation_id = "verifyMfa",
+    request_body = MfaVerifyRequest,
+    responses(BodyErrors,
+        (status = 200, description = "Signed in; `Set-Cookie` carries the session and clears the pending-MFA cookie", body = UserBody),
+        (status = 401, description = "`mfa_challenge_invalid`: no sign-in is waiting for a second factor (none started, expired after five minutes, used, or ended by the lockout): sign in again", body = ErrorBody),
+        (status = 403, description = "`account_disabled`", body = ErrorBody),
+        (status = 422, description = "`invalid_code`: wrong, expired or already used (counts toward the lockout); or `validation_failed`: send exactly one of `code` and `recoveryCode`", body = ErrorBody), RateLimited))]
+pub(super) async fn verify(
+    _browser: Browser,
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    session: Session,
+    headers: HeaderMap,
+    AppJson(req): AppJson<MfaVerifyRequest>,
+) -> Result<Response> {
+    let (code, recovery) = match (req.code.as_deref(), req.recovery_code.as_deref()) {
+        (Some(c), None) => (Some(c), None),
+        (None, Some(r)) => (None, Some(r)),
+        _ => {
+            return Err(AppError::field(
+                "code",
+                "send exactly one of code and recoveryCode",
+            ))
+        }
+    };
+    let now = state.clock.now();
+    let gone = || {
+        AppError::new(
+            StatusCode::UNAUTHORIZED,
+            "mfa_challenge_invalid",
+            "No sign-in is waiting for a second factor (it expired or was used). Sign in again.",
+        )
+    };
+    let Some(hash) = factors::challenge_hash(&state, &headers) else {
+        return Err(gone());
+    };
+    let Some(challenge) = db::mfa::challenge(&state.db.pool, &hash, now).await? else {
+        return Err(gone());
+    };
+    let Some(user) = db::users::by_id(&state.db.pool, &challenge.user_id).await? else {
+        return Err(gone());
+    };
+    let key = normalize_email(&user.email);
+    if let Some(until) = db::throttle::locked_until(&state.db.pool, &key, now).await? {
+        let mut conn = state.db.pool.acquire().await?;
+        db::mfa::take_challenge(&mut conn, &hash, now).await?;
+        return Err(AppError::too_many(
+            "too_many_attempts",
+            (until - now) as u64,
+        ));
+    }
+    let mut tx = state.db.begin().await?;
+    let ok = match (code, recovery) {
+        (Some(c), _) => {
+            factors::check_code(&state, &mut tx, &user.id, &user.email, c, true).await?
+        }
+        (_, Some(r)) => factors::use_recovery_code(&mut tx, &user.id, r, now).await?,
+        _ => false,
+    };
+    if !ok {
+        drop(tx);
+        record_failure(&state, &meta, &key, Some(&user.id), "mfa.failed").await?;
+        if db::throttle::locked_until(&state.db.pool, &key, now)
+            .await?
+            .is_some()
+        {
+            let mut conn = state.db.pool.acquire().await?;
+            db::mfa::take_challenge(&mut conn, &hash, now).await?;
+        }
+        return Err(factors::invalid_code());
+    }
+    if !db::mfa::take_challenge(&mut tx, &hash, now).await? {
+        // Another request completed (or the lockout ended) this sign-in first.
+        return Err(gone());
+    }
+    if user.disabled_at.is_some() {
+        tx.commit().await?;
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "account_disabled",
+            "This account is disabled.",
+        ));
+    }
+    db::throttle::clear(&mut *tx, &key).await?;
+    let second = if recovery.is_some() {
+        "recovery_code"
+    } else {
+        "totp"
+    };
+    audit::record(
+        &mut tx,
+        &state.clock,
+        &meta,
+        Event::own("mfa.verified", &user.id, Outcome::Success),
+    )
+    .await?;
+    if recovery.is_some() {
+        audit::record(
+            &mut tx,
+            &state.clock,
+            &meta,
+            Event::own("recovery.used", &user.id, Outcome::Success),
+        )
+        .await?;
+        let left = db::mfa::recovery_codes_left(&mut *tx, &user.id).await?;
+        if left <= factors::RECOVERY_LOW {
+            let mail = Template::RecoveryCodesLow {
+                name: user.name.clone(),
+                left,
+            };
+            state.mail.enqueue(&mut tx, &user.email, mail).await?;
+        }
+    }
+    tx.commit().await?;
+    let how = match (challenge.how.as_str(), second) {
+        ("google", "totp") => "google+totp",
+        ("google", _) => "google+recovery_code",
+        (_, "totp") => "password+totp",
+        _ => "password+recovery_code",
+    };
+    let view = complete_sign_in(&state, &session, &user, &meta, how).await?;
+    let mut res = Json(UserBody { user: view }).into_response();
+    if let Ok(v) = HeaderValue::from_str(&factors::cookie(&state, "", 0)) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(res)
+}
