@@ -80,6 +80,9 @@ pub struct Claims {
     pub email_verified: bool,
     pub nonce: Option<String>,
     pub name: Option<String>,
+    /// When the person logged in at the provider (unix seconds); sent when `max_age` was asked.
+    #[serde(default)]
+    pub auth_time: Option<i64>,
 }
 
 /// Some providers send `"true"` as a string.

@@ -111,7 +111,7 @@ pub fn ReauthDialog() -> impl IntoView {
                     let here = web_sys::window()
                         .and_then(|w| w.location().pathname().ok())
                         .unwrap_or_else(|| "/".into());
-                    let href = with_query("/api/v1/auth/google/start", &[("returnTo", Some(here.as_str()))]);
+                    let href = with_query("/api/v1/auth/google/reauth", &[("returnTo", Some(here.as_str()))]);
                     view! { <p><a class="btn" href=href>"Continue with Google"</a></p> }
                 })}
                 <FormButtons label="Confirm" pending=pending

@@ -29,6 +29,13 @@ impl FromRequestParts<AppState> for Admin {
                 "Only administrators can do this.",
             ));
         }
+        if state.config.admin_require_mfa() && !user.user.second_factor {
+            return Err(AppError::new(
+                StatusCode::FORBIDDEN,
+                "mfa_required",
+                "Administrators need two-step sign-in: set up an authenticator app first.",
+            ));
+        }
         Ok(Self(user))
     }
 }
@@ -40,6 +47,11 @@ impl Documented for Admin {
             403,
             "admin_required",
             "a signed-in user who is not an administrator.",
+        );
+        access.refuse(
+            403,
+            "mfa_required",
+            "an administrator without two-step sign-in, while `PFN_ADMIN_REQUIRE_MFA` is on (the default outside development).",
         );
     }
 }

@@ -290,6 +290,7 @@ pub async fn cached_user(
                 })
             }),
         password_fingerprint: password_fingerprint(row.password_hash.as_deref()),
+        second_factor: db::mfa::has_factor(&mut *conn, user_id).await?,
         me_json: serde_json::to_vec(&me)
             .map_err(|e| AppError::Internal(e.into()))?
             .into(),

@@ -50,7 +50,17 @@ struct Flow {
     return_to: String,
     /// Set when a signed-in user is linking Google to their account.
     link_user_id: Option<String>,
+    /// Set when a signed-in user re-authenticates (step-up) through Google.
+    #[serde(default)]
+    reauth_user_id: Option<String>,
     created: i64,
+}
+
+/// What a flow is for, besides signing in.
+enum Purpose {
+    SignIn,
+    Link(String),
+    Reauth(String),
 }
 
 fn google(state: &AppState) -> Result<&Google> {
@@ -101,11 +111,7 @@ pub struct StartQuery {
     return_to: Option<String>,
 }
 
-async fn begin(
-    state: &AppState,
-    return_to: &str,
-    link_user_id: Option<String>,
-) -> Result<Response> {
+async fn begin(state: &AppState, return_to: &str, purpose: Purpose) -> Result<Response> {
     let g = google(state)?;
     let (d, _) = g.provider(false).await.map_err(|e| {
         tracing::warn!(error = %e, "Google discovery failed");
@@ -120,20 +126,33 @@ async fn begin(
         .map_err(|e| AppError::Internal(anyhow::anyhow!("Google client: {e}")))?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let nonce = crypto::random_token();
-    let (url, csrf) = client
+    let mut request = client
         .authorize_url(CsrfToken::new_random)
         .add_scope(Scope::new("openid".into()))
         .add_scope(Scope::new("email".into()))
         .add_scope(Scope::new("profile".into()))
         .add_extra_param("nonce", &nonce)
-        .set_pkce_challenge(challenge)
-        .url();
+        .set_pkce_challenge(challenge);
+    if matches!(purpose, Purpose::Reauth(_)) {
+        // A fresh login at Google, not its remembered session (OIDC `max_age=0`: the ID token
+        // then carries `auth_time`, which the callback checks).
+        request = request
+            .add_extra_param("prompt", "login")
+            .add_extra_param("max_age", "0");
+    }
+    let (url, csrf) = request.url();
+    let (link_user_id, reauth_user_id) = match purpose {
+        Purpose::SignIn => (None, None),
+        Purpose::Link(id) => (Some(id), None),
+        Purpose::Reauth(id) => (None, Some(id)),
+    };
     let flow = Flow {
         state: csrf.secret().clone(),
         verifier: verifier.secret().clone(),
         nonce,
         return_to: safe_return_to(return_to).to_string(),
         link_user_id,
+        reauth_user_id,
         created: state.clock.now(),
     };
     let sealed = state.secrets.seal(
@@ -159,7 +178,12 @@ pub async fn google_start(
     State(state): State<AppState>,
     Query(q): Query<StartQuery>,
 ) -> Result<Response> {
-    begin(&state, q.return_to.as_deref().unwrap_or("/"), None).await
+    begin(
+        &state,
+        q.return_to.as_deref().unwrap_or("/"),
+        Purpose::SignIn,
+    )
+    .await
 }
 
 /// Link Google to the signed-in account: like `start`, but the callback adds the Google
@@ -171,7 +195,28 @@ pub async fn google_start(
             example = json!({"error": {"code": "unauthenticated", "message": "Sign in to continue."}})),
         (status = 404, description = "`not_found`: Google sign-in is not configured", body = ErrorBody)))]
 pub async fn google_link(State(state): State<AppState>, user: SessionUser) -> Result<Response> {
-    begin(&state, "/settings", Some(user.user.id.clone())).await
+    begin(&state, "/settings", Purpose::Link(user.user.id.clone())).await
+}
+
+/// Confirm it is you through Google (step-up, for accounts that sign in with Google): like
+/// `start`, but Google is asked for a fresh login (`prompt=login`, `max_age=0`), and the
+/// callback, for the same Google account as this session's, opens the step-up operations to
+/// this session for ten minutes and returns to `returnTo` (with `?error=google_reauth_failed`
+/// for another account or a login Google did not just make).
+#[utoipa::path(get, path = "/api/v1/auth/google/reauth", tag = "auth", operation_id = "googleReauth",
+    params(StartQuery),
+    responses(
+        (status = 302, description = "To Google's login page",
+            headers(("Location" = String, description = "The provider's authorization URL"))),
+        (status = 404, description = "`not_found`: Google sign-in is not configured", body = ErrorBody),
+        (status = 502, description = "`upstream_error`: the provider's discovery document is unreachable", body = ErrorBody)))]
+pub async fn google_reauth(
+    State(state): State<AppState>,
+    user: SessionUser,
+    Query(q): Query<StartQuery>,
+) -> Result<Response> {
+    let return_to = q.return_to.as_deref().unwrap_or("/");
+    begin(&state, return_to, Purpose::Reauth(user.user.id.clone())).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -281,6 +326,10 @@ pub async fn google_callback(
         Ok(e) => e,
         Err(_) => return fail("google_email_unverified"),
     };
+
+    if let Some(who) = &flow.reauth_user_id {
+        return reauth_callback(&state, &session, &meta, &flow, who, &claims, clear).await;
+    }
 
     let mut tx = state.db.begin().await?;
     // Linking from settings: the signed-in user who started it, still signed in.
@@ -459,6 +508,64 @@ pub async fn google_callback(
     }
     session::start(&session, &state, &user, &meta, "google").await?;
     Ok(redirect(&flow.return_to, clear))
+}
+
+/// The end of a step-up through Google: the session that started it, the Google account linked
+/// to its user, and a login Google made after the flow began.
+async fn reauth_callback(
+    state: &AppState,
+    session: &Session,
+    meta: &RequestMeta,
+    flow: &Flow,
+    who: &str,
+    claims: &crate::oidc::Claims,
+    clear: Option<String>,
+) -> Result<Response> {
+    let back = |error: Option<&str>| {
+        let to = match error {
+            None => flow.return_to.clone(),
+            Some(code) => {
+                let sep = if flow.return_to.contains('?') {
+                    '&'
+                } else {
+                    '?'
+                };
+                format!("{}{sep}error={code}", flow.return_to)
+            }
+        };
+        Ok(redirect(&to, clear.clone()))
+    };
+    if session::live_user_id(session, state).await.as_deref() != Some(who) {
+        return back(Some("google_state_invalid"));
+    }
+    let mut conn = state.db.pool.acquire().await?;
+    let owner = db::users::by_identity(&mut *conn, PROVIDER, &claims.sub).await?;
+    // Google reports when the person logged in; it must be after this flow began (a minute
+    // of clock difference allowed).
+    let fresh = claims.auth_time.is_some_and(|t| t >= flow.created - 60);
+    let ok = owner.as_deref() == Some(who) && fresh;
+    let kind = if ok {
+        "reauth.succeeded"
+    } else {
+        "reauth.failed"
+    };
+    let outcome = if ok {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    };
+    audit::record(
+        &mut conn,
+        &state.clock,
+        meta,
+        Event::own(kind, who, outcome),
+    )
+    .await?;
+    if !ok {
+        return back(Some("google_reauth_failed"));
+    }
+    session::reauthenticated(session, state.clock.now()).await?;
+    back(None)
 }
 
 /// Unlink Google from the signed-in account; refused while it is the only way to sign in.

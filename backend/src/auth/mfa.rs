@@ -120,6 +120,8 @@ pub(super) async fn confirm(
     state.mail.enqueue(&mut tx, &user.email, mail).await?;
     tx.commit().await?;
     state.mail.wake();
+    // The cached user says whether two-step sign-in is on (admin routes read it).
+    state.forget_user(&user.id).await;
     Ok(Json(RecoveryCodesBody {
         recovery_codes: codes,
     }))
@@ -157,6 +159,8 @@ pub(super) async fn disable(
     state.mail.enqueue(&mut tx, &user.email, mail).await?;
     tx.commit().await?;
     state.mail.wake();
+    // The cached user says whether two-step sign-in is on (admin routes read it).
+    state.forget_user(&user.id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -63,6 +63,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(signin::providers))
         .routes(routes!(google::google_start))
         .routes(routes!(google::google_link))
+        .routes(routes!(google::google_reauth))
         .routes(routes!(google::google_callback))
         .routes(routes!(google::unlink_google))
 }

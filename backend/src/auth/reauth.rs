@@ -25,7 +25,7 @@ use crate::{
     request_body = ReauthRequest,
     responses(BodyErrors,
         (status = 200, description = "Step-up operations are open to this session until `freshUntil`", body = ReauthBody),
-        (status = 409, description = "`password_not_set`: the account signs in with Google only and has no authenticator app; re-authenticate by signing in with Google again", body = ErrorBody),
+        (status = 409, description = "`password_not_set`: the account signs in with Google only and has no authenticator app; re-authenticate through `GET /api/v1/auth/google/reauth`", body = ErrorBody),
         (status = 422, description = "`invalid_current_password` or `invalid_code`: wrong (counts toward the lockout); or `validation_failed`: send exactly one of `password` and `code`", body = ErrorBody), RateLimited))]
 pub(super) async fn reauthenticate(
     State(state): State<AppState>,

@@ -83,6 +83,8 @@ pub struct CachedUser {
     pub principal: Option<Arc<shared::keys::WhoAmI>>,
     /// [`password_fingerprint`] of the row's hash, which sessions must match.
     pub password_fingerprint: String,
+    /// Two-step sign-in is on (an admin needs it while `PFN_ADMIN_REQUIRE_MFA` is on).
+    pub second_factor: bool,
     /// The `GET /api/v1/auth/me` answer (a `UserBody`), serialised once.
     pub me_json: axum::body::Bytes,
 }
@@ -209,6 +211,7 @@ mod tests {
             },
             principal: None,
             password_fingerprint: String::new(),
+            second_factor: false,
             me_json: Default::default(),
         })
     }

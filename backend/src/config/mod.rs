@@ -87,6 +87,9 @@ pub struct Config {
     /// `PFN_BOOTSTRAP_ADMIN_KEEP_CREDENTIALS`: promote an existing, verified bootstrap account
     /// as it is (`pfn admin create --keep-credentials`).
     pub bootstrap_admin_keep_credentials: bool,
+    /// `PFN_ADMIN_REQUIRE_MFA`: admin routes refuse an administrator without two-step sign-in
+    /// (`None`: on outside development; see [`Config::admin_require_mfa`]).
+    pub admin_require_mfa_setting: Option<bool>,
     pub tarabut: TarabutConfig,
     /// The SPA's release build (Trunk's `dist/`), served when it holds an `index.html`.
     pub spa_dir: PathBuf,
@@ -251,6 +254,9 @@ impl Config {
         };
         let insecure_cookies = flag("PFN_INSECURE_COOKIES");
         let bootstrap_admin_keep_credentials = flag("PFN_BOOTSTRAP_ADMIN_KEEP_CREDENTIALS");
+        let admin_require_mfa_setting = get("PFN_ADMIN_REQUIRE_MFA")
+            .is_some()
+            .then(|| flag("PFN_ADMIN_REQUIRE_MFA"));
 
         let trusted_proxies = get("PFN_TRUSTED_PROXIES")
             .map(|v| {
@@ -332,6 +338,7 @@ impl Config {
             log_format,
             bootstrap_admin_email,
             bootstrap_admin_keep_credentials,
+            admin_require_mfa_setting,
             tarabut,
             spa_dir: PathBuf::from(get("PFN_SPA_DIR").unwrap_or_else(|| "dist".into())),
         })
@@ -340,6 +347,13 @@ impl Config {
     /// Dev mode: no public URL, or plain http on a loopback host (product.md §8).
     pub fn dev_mode(&self) -> bool {
         self.public_url.as_ref().is_none_or(is_dev_url)
+    }
+
+    /// Whether administrators must have two-step sign-in to use admin routes:
+    /// `PFN_ADMIN_REQUIRE_MFA`, on by default outside development.
+    pub fn admin_require_mfa(&self) -> bool {
+        self.admin_require_mfa_setting
+            .unwrap_or_else(|| !self.dev_mode())
     }
 }
 
@@ -494,6 +508,26 @@ mod tests {
                 "what is not secret stays readable"
             );
         }
+    }
+
+    #[test]
+    fn admins_need_two_step_sign_in_outside_development_unless_told_otherwise() {
+        let secret = "x".repeat(32);
+        let at = |url: &str, setting: Option<&str>| {
+            let mut vars = vec![
+                ("PFN_PUBLIC_URL", url),
+                ("PFN_SECRET", secret.as_str()),
+                ("PFN_MAIL_TRANSPORT", "smtp"),
+                ("PFN_SMTP_URL", "smtp://localhost:25"),
+            ];
+            vars.extend(setting.map(|v| ("PFN_ADMIN_REQUIRE_MFA", v)));
+            config(&vars).unwrap().admin_require_mfa()
+        };
+        assert!(!at("http://127.0.0.1:8080", None));
+        assert!(at("http://127.0.0.1:8080", Some("1")));
+        assert!(at("https://pfn.example.com", None));
+        assert!(!at("https://pfn.example.com", Some("0")));
+        assert!(config(&[("PFN_ADMIN_REQUIRE_MFA", "yes")]).is_err());
     }
 
     #[test]

@@ -35,11 +35,15 @@ struct Next {
     nonce: Option<String>,
     exp_offset: i64,
     other_key: bool,
+    /// `auth_time` when the flow asked for `max_age` (default: now).
+    auth_time: Option<i64>,
 }
 
 struct Issued {
     challenge: String,
     nonce: String,
+    /// The flow asked for a fresh login (`prompt=login`, `max_age=0`).
+    fresh_login: bool,
 }
 
 #[derive(Clone)]
@@ -62,6 +66,7 @@ impl Fake {
                 nonce: None,
                 exp_offset: 0,
                 other_key: false,
+                auth_time: None,
             })),
             codes: Arc::new(Mutex::new(HashMap::new())),
         };
@@ -109,6 +114,8 @@ async fn authorize(State(f): State<Fake>, Query(q): Query<HashMap<String, String
         Issued {
             challenge: q["code_challenge"].clone(),
             nonce: q["nonce"].clone(),
+            fresh_login: q.get("max_age").map(String::as_str) == Some("0")
+                && q.get("prompt").map(String::as_str) == Some("login"),
         },
     );
     let location = format!("{}?code={code}&state={}", q["redirect_uri"], q["state"]);
@@ -150,12 +157,15 @@ async fn token(
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    let claims = json!({
+    let mut claims = json!({
         "iss": f.base, "aud": CLIENT_ID, "sub": next.sub, "email": next.email,
         "email_verified": next.email_verified, "name": "Google Person",
         "nonce": next.nonce.unwrap_or(issued.nonce),
         "iat": now, "exp": now + 600 + next.exp_offset,
     });
+    if issued.fresh_login {
+        claims["auth_time"] = json!(next.auth_time.unwrap_or(now));
+    }
     let mut head = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
     head.kid = Some("k1".into());
     let key = jsonwebtoken::EncodingKey::from_rsa_pem(
@@ -564,4 +574,56 @@ async fn a_google_sign_in_of_an_account_with_an_authenticator_app_waits_for_its_
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_google_account_confirms_it_is_them_with_a_fresh_google_login() {
+    let (app, fake) = app_with_google().await;
+    fake.set(|n| n.email = "google-reauth@example.com".into());
+    let browser = app.browser();
+    assert_eq!(flow(&app, &browser, "/api/v1/auth/google/start").await, "/");
+    let create = || async {
+        browser
+            .post(app.url("/api/v1/keys"))
+            .json(&json!({"name": "k", "scopes": ["read:transactions"]}))
+            .send()
+            .await
+            .unwrap()
+    };
+    app.clock.advance(10 * 60 + 1);
+    assert_eq!(error_of(create().await).await.0, "reauth_required");
+
+    // A login Google made before the flow began (its remembered session) is not a step-up.
+    let long_ago = app.clock.now() - 3600;
+    fake.set(|n| n.auth_time = Some(long_ago));
+    assert_eq!(
+        flow(&app, &browser, "/api/v1/auth/google/reauth?returnTo=/keys").await,
+        "/keys?error=google_reauth_failed"
+    );
+    assert_eq!(error_of(create().await).await.0, "reauth_required");
+    // Another Google account is not this user.
+    let now = app.clock.now();
+    fake.set(|n| {
+        n.auth_time = Some(now);
+        n.sub = "google-sub-someone-else".into();
+    });
+    assert_eq!(
+        flow(&app, &browser, "/api/v1/auth/google/reauth?returnTo=/keys").await,
+        "/keys?error=google_reauth_failed"
+    );
+    // A fresh login of the same account: the step-up operations are open.
+    fake.set(|n| n.sub = "google-sub-1".into());
+    assert_eq!(
+        flow(&app, &browser, "/api/v1/auth/google/reauth?returnTo=/keys").await,
+        "/keys"
+    );
+    assert_eq!(create().await.status(), StatusCode::CREATED);
+    // Signed out, the route is refused.
+    let res = app
+        .browser()
+        .get(app.url("/api/v1/auth/google/reauth"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }

@@ -362,3 +362,31 @@ async fn a_code_re_authenticates_and_survives_a_secret_rotation() {
     let res = verify(&app, &browser, json!({"code": auth.code(&app)})).await;
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn an_administrator_needs_two_step_sign_in_when_it_is_required() {
+    const ADMIN: &str = "root@example.com";
+    let app = TestApp::spawn_with(&[
+        ("PFN_BOOTSTRAP_ADMIN_EMAIL", ADMIN),
+        ("PFN_ADMIN_REQUIRE_MFA", "1"),
+    ])
+    .await;
+    app.bootstrap_admin_signs_in(ADMIN).await;
+    let (code, body) = error_of(app.get("/api/v1/admin/users").await).await;
+    assert_eq!(code, "mfa_required", "{body}");
+    enrol(&app).await;
+    assert_eq!(
+        app.get("/api/v1/admin/users").await.status(),
+        StatusCode::OK
+    );
+    // Turned off again: refused again (the cached user follows at once).
+    let res = app
+        .client
+        .delete(app.url("/api/v1/auth/mfa/totp"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let (code, _) = error_of(app.get("/api/v1/admin/users").await).await;
+    assert_eq!(code, "mfa_required");
+}
