@@ -234,14 +234,9 @@ async fn disabling_ends_sessions_and_suspends_keys_at_once_and_enabling_restores
         .await;
     assert_eq!(viewed["items"].as_array().unwrap().len(), 1);
     // the user sees what was done to their account
-    let own: Value = again
-        .get(app.url("/api/v1/audit-log?type=admin.user_disabled"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let own: Value = app
+        .get_json_as(&again, "/api/v1/audit-log?type=admin.user_disabled")
+        .await;
     assert_eq!(own["items"].as_array().unwrap().len(), 1);
 }
 

@@ -336,14 +336,7 @@ async fn forged_callbacks_create_no_connection() {
     assert_eq!(error_of(res).await.0, "session_required");
 
     for client in [&app.client, &attacker] {
-        let list: Value = client
-            .get(app.url("/api/v1/banks/connections"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list: Value = app.get_json_as(client, "/api/v1/banks/connections").await;
         assert_eq!(list["items"], json!([]), "{list}");
     }
     // the rightful user can still finish it, once; a repeated callback (a refresh, a double
@@ -367,14 +360,7 @@ async fn forged_callbacks_create_no_connection() {
         to(res.headers()[header::LOCATION].to_str().unwrap()),
         connected
     );
-    let list: Value = browser
-        .get(app.url("/api/v1/banks/connections"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json_as(&browser, "/api/v1/banks/connections").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
     // tgIntentId is accepted as the parameter's other name
     let loc = {
@@ -685,11 +671,8 @@ async fn disconnecting_revokes_the_consent_and_keeps_or_deletes_data() {
     let keep = connect(&app, "BLUE").await;
     let drop = connect(&app, "RED").await;
     let res = app
-        .client
-        .delete(app.url(&format!("/api/v1/banks/connections/{keep}")))
-        .send()
-        .await
-        .unwrap();
+        .delete(&format!("/api/v1/banks/connections/{keep}"))
+        .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let c = wait_for_sync(&app, &keep).await;
     assert_eq!(c["status"], "revoked");
@@ -714,11 +697,8 @@ async fn disconnecting_revokes_the_consent_and_keeps_or_deletes_data() {
 
     let red_accounts = linked_accounts(&app, &drop).await;
     let res = app
-        .client
-        .delete(app.url(&format!("/api/v1/banks/connections/{drop}?deleteData=true")))
-        .send()
-        .await
-        .unwrap();
+        .delete(&format!("/api/v1/banks/connections/{drop}?deleteData=true"))
+        .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         app.get(&format!("/api/v1/banks/connections/{drop}"))

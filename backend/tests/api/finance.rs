@@ -373,20 +373,10 @@ async fn budgets_count_spending_of_their_category_month_and_currency() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["budget"]["spent"]["amount"], "30.000");
     assert_eq!(
-        app.client
-            .delete(app.url(&format!("/api/v1/budgets/{id}")))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.delete(&format!("/api/v1/budgets/{id}")).await.status(),
         StatusCode::NO_CONTENT
     );
-    let res = app
-        .client
-        .delete(app.url(&format!("/api/v1/budgets/{id}")))
-        .send()
-        .await
-        .unwrap();
+    let res = app.delete(&format!("/api/v1/budgets/{id}")).await;
     assert_eq!(error_of(res).await.0, "not_found");
 }
 
@@ -430,14 +420,7 @@ async fn other_tenants_objects_are_not_found_for_users_and_keys() {
         "/api/v1/accounts",
         "/api/v1/budgets",
     ] {
-        let v: Value = b
-            .get(app.url(list))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v: Value = app.get_json_as(&b, list).await;
         assert_eq!(v["items"], json!([]), "{list} via session");
         let v: Value = with_key(&app, &b_key, list).await.json().await.unwrap();
         assert_eq!(v["items"], json!([]), "{list} via key");

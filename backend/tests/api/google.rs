@@ -240,14 +240,7 @@ async fn a_new_google_user_is_created_verified_and_comes_back_as_the_same_user()
     assert_eq!(user["hasPassword"], false);
     assert_eq!(user["linkedProviders"], json!(["google"]));
     // a personal workspace, like any signup
-    let ws: Value = browser
-        .get(app.url("/api/v1/workspaces"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ws: Value = app.get_json_as(&browser, "/api/v1/workspaces").await;
     assert_eq!(ws["items"].as_array().unwrap().len(), 1);
 
     let again = app.browser();

@@ -172,6 +172,21 @@ impl TestApp {
         self.get(path).await.json().await.unwrap()
     }
 
+    /// `GET path` with `browser`, read as JSON (whatever the status).
+    pub async fn get_json_as<T: serde::de::DeserializeOwned>(
+        &self,
+        browser: &reqwest::Client,
+        path: &str,
+    ) -> T {
+        let res = browser.get(self.url(path)).send().await.unwrap();
+        res.json().await.unwrap()
+    }
+
+    /// `DELETE path` with this browser.
+    pub async fn delete(&self, path: &str) -> Response {
+        self.client.delete(self.url(path)).send().await.unwrap()
+    }
+
     pub async fn post(&self, path: &str, body: Value) -> Response {
         self.client
             .post(self.url(path))
@@ -237,14 +252,7 @@ impl TestApp {
 
     /// The session `browser` signs in with, as `GET /api/v1/auth/sessions` lists it.
     pub async fn current_session(&self, browser: &reqwest::Client) -> Value {
-        let page: Value = browser
-            .get(self.url("/api/v1/auth/sessions"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page: Value = self.get_json_as(browser, "/api/v1/auth/sessions").await;
         page["items"]
             .as_array()
             .unwrap()
@@ -290,14 +298,7 @@ impl TestApp {
 
     /// The id of the user signed in on `client`.
     pub async fn user_id(&self, client: &reqwest::Client) -> String {
-        let me: Value = client
-            .get(self.url("/api/v1/auth/me"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let me: Value = self.get_json_as(client, "/api/v1/auth/me").await;
         me["user"]["id"].as_str().unwrap().to_string()
     }
 

@@ -90,12 +90,7 @@ async fn full_key_lifecycle_create_use_rotate_revoke() {
         "key_expired"
     );
 
-    let res = app
-        .client
-        .delete(app.url(&format!("/api/v1/keys/{new_id}")))
-        .send()
-        .await
-        .unwrap();
+    let res = app.delete(&format!("/api/v1/keys/{new_id}")).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let res = with_key(&app, &new_secret, "/api/v1/whoami").await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
@@ -104,12 +99,7 @@ async fn full_key_lifecycle_create_use_rotate_revoke() {
         "key_revoked",
         "refused on the very next request"
     );
-    let res = app
-        .client
-        .delete(app.url(&format!("/api/v1/keys/{new_id}")))
-        .send()
-        .await
-        .unwrap();
+    let res = app.delete(&format!("/api/v1/keys/{new_id}")).await;
     assert_eq!(
         res.status(),
         StatusCode::NO_CONTENT,
@@ -363,14 +353,7 @@ async fn other_users_keys_are_not_found() {
         .await
         .unwrap();
     assert_eq!(error_of(rot).await.0, "not_found");
-    let list: Value = b
-        .get(app.url("/api/v1/keys"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json_as(&b, "/api/v1/keys").await;
     assert_eq!(list["items"], json!([]));
     let a_ws = app
         .get("/api/v1/whoami")
@@ -402,11 +385,7 @@ async fn the_audit_log_shows_key_events_with_filters_and_paging() {
     app.signed_in_user("auditor@example.com").await;
     let (id, secret) = create_key(&app, json!({"name": "k", "scopes": ["read:accounts"]})).await;
     with_key(&app, &secret, "/api/v1/whoami").await;
-    app.client
-        .delete(app.url(&format!("/api/v1/keys/{id}")))
-        .send()
-        .await
-        .unwrap();
+    app.delete(&format!("/api/v1/keys/{id}")).await;
     with_key(&app, &secret, "/api/v1/whoami").await; // denied: revoked
 
     let mut types = Vec::new();

@@ -51,6 +51,14 @@ async fn enrol(app: &TestApp) -> (Authenticator, Vec<String>) {
     (auth, codes)
 }
 
+/// A server, and `email` signed in on `app.client` with an authenticator app set up.
+async fn with_authenticator(email: &str) -> (TestApp, Authenticator, Vec<String>) {
+    let app = TestApp::spawn().await;
+    app.signed_in_user(email).await;
+    let (auth, codes) = enrol(&app).await;
+    (app, auth, codes)
+}
+
 /// Signs `email` in with a new browser; answers the browser and the login's JSON.
 async fn password_step(app: &TestApp, email: &str) -> (reqwest::Client, Value) {
     let browser = app.browser();
@@ -164,19 +172,9 @@ async fn an_authenticator_app_is_set_up_asked_for_at_sign_in_and_turned_off() {
     assert_eq!(res.status(), StatusCode::OK, "the next step's code");
 
     // Turning it off (the session is fresh) mails the owner; the password is enough again.
-    let res = app
-        .client
-        .delete(app.url("/api/v1/auth/mfa/totp"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.delete("/api/v1/auth/mfa/totp").await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let res = app
-        .client
-        .delete(app.url("/api/v1/auth/mfa/totp"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.delete("/api/v1/auth/mfa/totp").await;
     assert_eq!(error_of(res).await.0, "mfa_not_enabled");
     let (_, body) = password_step(&app, email).await;
     assert_eq!(body["user"]["email"], email);
@@ -195,10 +193,8 @@ async fn an_authenticator_app_is_set_up_asked_for_at_sign_in_and_turned_off() {
 
 #[tokio::test]
 async fn recovery_codes_work_once_run_low_and_are_replaced() {
-    let app = TestApp::spawn().await;
     let email = "recovery@example.com";
-    app.signed_in_user(email).await;
-    let (_, codes) = enrol(&app).await;
+    let (app, _, codes) = with_authenticator(email).await;
 
     let (browser, _) = password_step(&app, email).await;
     let shouted = codes[0].to_uppercase().replace('-', " ");
@@ -265,10 +261,8 @@ async fn recovery_codes_work_once_run_low_and_are_replaced() {
 
 #[tokio::test]
 async fn wrong_codes_lock_the_account_and_end_the_pending_sign_in() {
-    let app = TestApp::spawn().await;
     let email = "lockout@example.com";
-    app.signed_in_user(email).await;
-    let (auth, _) = enrol(&app).await;
+    let (app, auth, _) = with_authenticator(email).await;
     let wrong = if auth.code(&app) == "111111" {
         "222222"
     } else {
@@ -294,10 +288,8 @@ async fn wrong_codes_lock_the_account_and_end_the_pending_sign_in() {
 
 #[tokio::test]
 async fn a_pending_sign_in_lasts_five_minutes() {
-    let app = TestApp::spawn().await;
     let email = "expiry@example.com";
-    app.signed_in_user(email).await;
-    let (auth, _) = enrol(&app).await;
+    let (app, auth, _) = with_authenticator(email).await;
     let (browser, _) = password_step(&app, email).await;
     app.clock.advance(301);
     let (code, _) = error_of(verify(&app, &browser, json!({"code": auth.code(&app)})).await).await;
@@ -380,12 +372,7 @@ async fn an_administrator_needs_two_step_sign_in_when_it_is_required() {
         StatusCode::OK
     );
     // Turned off again: refused again (the cached user follows at once).
-    let res = app
-        .client
-        .delete(app.url("/api/v1/auth/mfa/totp"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.delete("/api/v1/auth/mfa/totp").await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let (code, _) = error_of(app.get("/api/v1/admin/users").await).await;
     assert_eq!(code, "mfa_required");

@@ -51,11 +51,8 @@ async fn sessions_are_listed_marked_paged_and_ended_one_by_one() {
         .unwrap()
         .to_string();
     let res = app
-        .client
-        .delete(app.url(&format!("/api/v1/auth/sessions/{phone_id}")))
-        .send()
-        .await
-        .unwrap();
+        .delete(&format!("/api/v1/auth/sessions/{phone_id}"))
+        .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         phone
@@ -77,11 +74,8 @@ async fn sessions_are_listed_marked_paged_and_ended_one_by_one() {
     );
 
     let res = app
-        .client
-        .delete(app.url(&format!("/api/v1/auth/sessions/{phone_id}")))
-        .send()
-        .await
-        .unwrap();
+        .delete(&format!("/api/v1/auth/sessions/{phone_id}"))
+        .await;
     assert_eq!(error_of(res).await.0, "not_found");
 }
 
@@ -197,12 +191,7 @@ async fn ending_your_own_session_signs_you_out_cleanly() {
     app.signed_in_user("self@example.com").await;
     let me = sessions(&app, &app.client, "").await;
     let id = me["items"][0]["id"].as_str().unwrap().to_string();
-    let res = app
-        .client
-        .delete(app.url(&format!("/api/v1/auth/sessions/{id}")))
-        .send()
-        .await
-        .unwrap();
+    let res = app.delete(&format!("/api/v1/auth/sessions/{id}")).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         app.get("/api/v1/auth/me").await.status(),
@@ -276,12 +265,7 @@ async fn api_keys_are_refused_on_every_auth_route() {
 async fn nul_bytes_in_ids_and_cursors_are_client_errors() {
     let app = TestApp::spawn().await;
     app.signed_in_user("nul-ids@example.com").await;
-    let res = app
-        .client
-        .delete(app.url("/api/v1/auth/sessions/%00"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.delete("/api/v1/auth/sessions/%00").await;
     assert_eq!(error_of(res).await.0, "not_found");
     let res = app.get("/api/v1/auth/sessions?cursor=MToA").await; // base64url of "1:\0"
     assert_eq!(error_of(res).await.0, "invalid_cursor");

@@ -110,11 +110,8 @@ async fn invited_members_share_data_until_removed_and_lose_their_keys() {
     };
     assert_eq!(with_b_key().await.unwrap().status(), StatusCode::OK);
     let res = app
-        .client
-        .delete(app.url(&format!("/api/v1/workspaces/{ws_id}/members/{b_id}")))
-        .send()
-        .await
-        .unwrap();
+        .delete(&format!("/api/v1/workspaces/{ws_id}/members/{b_id}"))
+        .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(error_of(with_b_key().await.unwrap()).await.0, "key_revoked");
     let res = b
@@ -146,11 +143,8 @@ async fn roles_last_owner_and_invitation_rules() {
     let ws_id = ws["workspace"]["id"].as_str().unwrap().to_string();
 
     let res = app
-        .client
-        .delete(app.url(&format!("/api/v1/workspaces/{ws_id}/members/{my_id}")))
-        .send()
-        .await
-        .unwrap();
+        .delete(&format!("/api/v1/workspaces/{ws_id}/members/{my_id}"))
+        .await;
     assert_eq!(error_of(res).await.0, "last_owner");
 
     let personal = app
@@ -247,14 +241,7 @@ async fn roles_last_owner_and_invitation_rules() {
     assert_eq!(error_of(res).await.0, "not_found");
 
     // Members may leave.
-    let member_me: Value = member
-        .get(app.url("/api/v1/auth/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let member_me: Value = app.get_json_as(&member, "/api/v1/auth/me").await;
     let member_id = member_me["user"]["id"].as_str().unwrap();
     let res = member
         .delete(app.url(&format!("/api/v1/workspaces/{ws_id}/members/{member_id}")))
@@ -262,14 +249,7 @@ async fn roles_last_owner_and_invitation_rules() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let list: Value = member
-        .get(app.url("/api/v1/workspaces"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json_as(&member, "/api/v1/workspaces").await;
     assert_eq!(
         list["items"].as_array().unwrap().len(),
         1,
@@ -342,14 +322,9 @@ async fn members_read_and_sync_banks_but_only_owners_connect_and_disconnect() {
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
         assert_eq!(error_of(res).await.0, "forbidden");
     }
-    let whoami: Value = member
-        .get(app.url(&format!("/api/v1/whoami?workspaceId={ws}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let whoami: Value = app
+        .get_json_as(&member, &format!("/api/v1/whoami?workspaceId={ws}"))
+        .await;
     assert_eq!(whoami["workspaceRole"], "member");
 
     // Syncs: the member may ask; while one is open the answer is that one; starting a new one
@@ -396,13 +371,10 @@ async fn members_read_and_sync_banks_but_only_owners_connect_and_disconnect() {
 
     // The owner disconnects.
     let res = app
-        .client
-        .delete(app.url(&format!(
+        .delete(&format!(
             "/api/v1/banks/connections/{id}?workspaceId={ws}&deleteData=true"
-        )))
-        .send()
-        .await
-        .unwrap();
+        ))
+        .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
 }
 
@@ -427,11 +399,8 @@ async fn a_connect_flow_completes_only_while_its_starter_is_still_an_owner() {
     // While the second owner is at the bank, the first removes them.
     let second_id = app.user_id(&second).await;
     let res = app
-        .client
-        .delete(app.url(&format!("/api/v1/workspaces/{ws}/members/{second_id}")))
-        .send()
-        .await
-        .unwrap();
+        .delete(&format!("/api/v1/workspaces/{ws}/members/{second_id}"))
+        .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let location = complete_connect(&app, &second, &sandbox, &intent, "BLUE", "SUCCESSFUL").await;
     assert_eq!(location, "/connections?error=forbidden");
@@ -480,18 +449,12 @@ async fn owners_list_and_revoke_invitations_and_they_die_with_their_sender() {
 
     // Revoking one kills its link.
     let res = app
-        .client
-        .delete(app.url(&format!("/api/v1/workspaces/{ws}/invitations/{friend}")))
-        .send()
-        .await
-        .unwrap();
+        .delete(&format!("/api/v1/workspaces/{ws}/invitations/{friend}"))
+        .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let res = app
-        .client
-        .delete(app.url(&format!("/api/v1/workspaces/{ws}/invitations/{friend}")))
-        .send()
-        .await
-        .unwrap();
+        .delete(&format!("/api/v1/workspaces/{ws}/invitations/{friend}"))
+        .await;
     assert_eq!(error_of(res).await.0, "not_found");
     let friend_browser = app.other_user("friend@example.com").await;
     let token = app
@@ -515,11 +478,8 @@ async fn owners_list_and_revoke_invitations_and_they_die_with_their_sender() {
 
     // The co-owner is removed: the invitation to their second address dies with them.
     let res = app
-        .client
-        .delete(app.url(&format!("/api/v1/workspaces/{ws}/members/{co_id}")))
-        .send()
-        .await
-        .unwrap();
+        .delete(&format!("/api/v1/workspaces/{ws}/members/{co_id}"))
+        .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let list: Value = app
         .get_json(&format!("/api/v1/workspaces/{ws}/invitations"))
