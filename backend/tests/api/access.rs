@@ -80,23 +80,7 @@ async fn call(
     path: &str,
     bearer: Option<&str>,
 ) -> (StatusCode, String) {
-    let mut req = client.request(op.method.clone(), app.url(path));
-    if let Some(key) = bearer {
-        req = req.bearer_auth(key);
-    }
-    if matches!(op.method, Method::POST | Method::PUT | Method::PATCH) {
-        req = req.json(&json!({}));
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status();
-    let body: Value = res.json().await.unwrap_or(Value::Null);
-    (
-        status,
-        body["error"]["code"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-    )
+    crate::helpers::call_operation(app, client, &op.method, path, bearer).await
 }
 
 #[tokio::test]

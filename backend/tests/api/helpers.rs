@@ -678,3 +678,27 @@ pub fn documented_operations(doc: &Value, workspace: &str) -> Vec<(String, Strin
     }
     ops
 }
+
+/// Sends `method path` with `client` (with `bearer` as the key, and `{}` as the body of a write)
+/// and answers the status and the error code (empty for a success).
+pub async fn call_operation(
+    app: &TestApp,
+    client: &reqwest::Client,
+    method: &reqwest::Method,
+    path: &str,
+    bearer: Option<&str>,
+) -> (StatusCode, String) {
+    use reqwest::Method;
+    let mut req = client.request(method.clone(), app.url(path));
+    if let Some(key) = bearer {
+        req = req.bearer_auth(key);
+    }
+    if matches!(*method, Method::POST | Method::PUT | Method::PATCH) {
+        req = req.json(&json!({}));
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    let code = body["error"]["code"].as_str().unwrap_or_default();
+    (status, code.to_string())
+}

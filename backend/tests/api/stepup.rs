@@ -43,23 +43,7 @@ async fn call(
     bearer: Option<&str>,
 ) -> (StatusCode, String) {
     let method: Method = method.parse().unwrap();
-    let mut req = app.client.request(method.clone(), app.url(path));
-    if let Some(key) = bearer {
-        req = req.bearer_auth(key);
-    }
-    if matches!(method, Method::POST | Method::PUT | Method::PATCH) {
-        req = req.json(&json!({}));
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status();
-    let body: Value = res.json().await.unwrap_or(Value::Null);
-    (
-        status,
-        body["error"]["code"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-    )
+    crate::helpers::call_operation(app, &app.client, &method, path, bearer).await
 }
 
 async fn reauth(app: &TestApp, password: &str) -> reqwest::Response {
