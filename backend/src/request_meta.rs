@@ -80,3 +80,13 @@ pub fn has_bearer(headers: &HeaderMap) -> bool {
             .is_some_and(|s| s.eq_ignore_ascii_case(BEARER))
     })
 }
+
+/// The value of the cookie `name` in the request's `Cookie` headers (the first one, trimmed).
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(name)?.strip_prefix('='))
+}

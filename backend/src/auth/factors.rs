@@ -211,13 +211,7 @@ pub fn cookie(state: &AppState, value: &str, max_age: i64) -> String {
 
 /// The hash of the pending-MFA cookie this request carries.
 pub fn challenge_hash(state: &AppState, headers: &HeaderMap) -> Option<String> {
-    let prefix = format!("{}=", cookie_name(state));
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(prefix.as_str()).map(str::to_owned))
+    crate::request_meta::cookie(headers, cookie_name(state))
         .filter(|v| !v.is_empty() && v.len() <= 128)
         .map(|v| sha256_hex(v.as_bytes()))
 }

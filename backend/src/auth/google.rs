@@ -234,13 +234,7 @@ pub struct CallbackQuery {
 }
 
 fn cookie_value(state: &AppState, headers: &HeaderMap) -> Option<String> {
-    let prefix = format!("{}=", cookie_of(state).0);
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(&prefix).map(str::to_string))
+    crate::request_meta::cookie(headers, cookie_of(state).0).map(str::to_string)
 }
 
 /// Where Google sends the browser back. Signs in (or links) and redirects to the flow's

@@ -123,12 +123,7 @@ pub async fn csrf(State(state): State<AppState>, req: Request, next: Next) -> Re
         .get(header::ORIGIN)
         .map(|v| v.to_str().unwrap_or("invalid"));
     let fetch_site = h.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-    let has_cookie = h
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .any(|c| c.trim().split('=').next() == Some(state.web.cookie_name));
+    let has_cookie = crate::request_meta::cookie(h, state.web.cookie_name).is_some();
     let refused = origin.is_some_and(|o| !state.web.allowed_origins.iter().any(|a| a == o))
         || matches!(fetch_site, Some("cross-site") | Some("same-site"))
         || (has_cookie && origin.is_none() && fetch_site != Some("same-origin"));
