@@ -240,13 +240,11 @@ pub(super) async fn verify(
         return Err(gone());
     };
     let key = normalize_email(&user.email);
-    if let Some(until) = db::throttle::locked_until(&state.db.pool, &key, now).await? {
+    // A lockout ends the pending sign-in.
+    if let Err(locked) = super::check_unlocked(&state, &key).await {
         let mut conn = state.db.pool.acquire().await?;
         db::mfa::take_challenge(&mut conn, &hash, now).await?;
-        return Err(AppError::too_many(
-            "too_many_attempts",
-            (until - now) as u64,
-        ));
+        return Err(locked);
     }
     let mut tx = state.db.begin().await?;
     let ok = match (code, recovery) {
@@ -259,10 +257,7 @@ pub(super) async fn verify(
     if !ok {
         drop(tx);
         record_failure(&state, &meta, &key, Some(&user.id), "mfa.failed").await?;
-        if db::throttle::locked_until(&state.db.pool, &key, now)
-            .await?
-            .is_some()
-        {
+        if super::check_unlocked(&state, &key).await.is_err() {
             let mut conn = state.db.pool.acquire().await?;
             db::mfa::take_challenge(&mut conn, &hash, now).await?;
         }
