@@ -6,6 +6,15 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 need_cargo() {
   command -v cargo >/dev/null 2>&1 || die "cargo is not installed (https://rustup.rs)"
+  ensure_openssl_dev
+}
+
+# webauthn-rs (passkeys) links OpenSSL: its headers and pkg-config must be there to build.
+ensure_openssl_dev() {
+  if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists openssl 2>/dev/null; then return 0; fi
+  command -v apt-get >/dev/null 2>&1 || die "OpenSSL's development files and pkg-config are needed to build pfn (Debian: libssl-dev pkg-config)"
+  log "installing libssl-dev and pkg-config"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl-dev pkg-config >/dev/null
 }
 
 # The frontend must build for the browser.

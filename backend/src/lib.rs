@@ -29,6 +29,7 @@ pub mod mail;
 pub mod oidc;
 pub mod openapi;
 pub mod ops;
+pub mod passkey;
 pub mod password;
 pub mod ratelimit;
 pub mod redis_link;
@@ -103,9 +104,11 @@ pub async fn build(config: Config, port: u16, clock: Clock) -> anyhow::Result<Ap
         None => Arc::new(LocalLimiter::new(clock.clone())),
     };
     let google = config.google.clone().map(oidc::Google::new).transpose()?;
+    let passkeys = passkey::RelyingParty::new(&web);
     let caches = cache::Caches::new(db.clone(), redis.clone());
     let state = AppState::new(Inner {
         google,
+        passkeys,
         spa_dir,
         banks,
         limiter,

@@ -24,6 +24,8 @@ pub struct Inner {
     pub redis: Option<Arc<crate::redis_link::RedisLink>>,
     /// Google sign-in, when configured.
     pub google: Option<crate::oidc::Google>,
+    /// The WebAuthn relying party; none when the public URL is an IP address.
+    pub passkeys: Option<crate::passkey::RelyingParty>,
     /// The SPA build being served, if any (`PFN_SPA_DIR`).
     pub spa_dir: Option<std::path::PathBuf>,
     /// Tarabut: the client, the bundled sandbox when in use, sync bookkeeping.

@@ -17,6 +17,8 @@ mod data;
 mod pages;
 #[cfg(target_arch = "wasm32")]
 mod reauth;
+#[cfg(target_arch = "wasm32")]
+mod webauthn;
 
 /// Mounts the app on `<body>`.
 #[cfg(target_arch = "wasm32")]

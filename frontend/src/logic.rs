@@ -298,6 +298,47 @@ pub fn signup_problems(email: &str, password: &str, name: &str) -> Vec<(&'static
     out
 }
 
+const B64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// base64url without padding (RFC 4648 §5): how WebAuthn's JSON carries binary fields. (Two
+/// small functions instead of the `base64` crate, to keep the `.wasm` small.)
+pub fn base64url_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (*b as u32) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(B64URL[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// The inverse of [`base64url_encode`]; also takes padding and the standard alphabet
+/// (`+`, `/`). None for anything else.
+pub fn base64url_decode(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim_end_matches('=');
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in text.bytes() {
+        let v = match c {
+            b'+' => 62,
+            b'/' => 63,
+            _ => B64URL.iter().position(|&x| x == c)? as u32,
+        };
+        acc = acc << 6 | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    (bits < 6).then_some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -450,5 +491,28 @@ mod tests {
         let p = signup_problems("nope", "short", "");
         let fields: Vec<_> = p.iter().map(|(f, _)| *f).collect();
         assert_eq!(fields, ["name", "email", "password"]);
+    }
+
+    #[test]
+    fn base64url_round_trips_and_matches_rfc_4648() {
+        // RFC 4648 §10, in the URL-safe alphabet without padding.
+        for (plain, coded) in [
+            ("", ""),
+            ("f", "Zg"),
+            ("fo", "Zm8"),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg"),
+            ("fooba", "Zm9vYmE"),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64url_encode(plain.as_bytes()), coded);
+            assert_eq!(base64url_decode(coded).unwrap(), plain.as_bytes());
+        }
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(base64url_decode(&base64url_encode(&all)).unwrap(), all);
+        assert_eq!(base64url_encode(&[0xfb, 0xff]), "-_8");
+        assert_eq!(base64url_decode("+/8=").unwrap(), [0xfb, 0xff]);
+        assert_eq!(base64url_decode("Zm9v!"), None);
+        assert_eq!(base64url_decode("Z"), None, "one character is not a byte");
     }
 }

@@ -1,5 +1,5 @@
 //! "Confirm it is you": when an action answers 403 `reauth_required` (the API guide's step-up
-//! table), a dialog asks for the password (or an authenticator code), and the action is sent again once it is confirmed
+//! table), a dialog asks for the password (or an authenticator code, or a passkey), and the action is sent again once it is confirmed
 //! (`api::on_reauth_required`). Cancelling leaves the action refused, with its message.
 
 use std::cell::RefCell;
@@ -12,6 +12,7 @@ use crate::{
     components::{Dialog, Field, FormButtons, FormError},
     context::{ctx, Ctx},
     logic::with_query,
+    webauthn,
 };
 
 thread_local! {
@@ -47,14 +48,37 @@ pub fn ReauthDialog() -> impl IntoView {
     let use_code = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiError>);
     let pending = RwSignal::new(false);
+    // The account's second factors, asked for when the dialog opens: which ways to offer.
+    let factors = RwSignal::new(None::<shared::MfaStatus>);
     // Closed without confirming (Cancel, Escape): the action stays refused.
     Effect::new(move |_| {
         if !open.get() {
             password.set(String::new());
             error.set(None);
             answer(false);
+        } else {
+            leptos::task::spawn_local(async move {
+                factors.set(api::mfa::status().await.ok());
+            });
         }
     });
+    let has_passkey =
+        move || factors.get().is_some_and(|f| f.passkeys > 0) && webauthn::supported();
+    let has_totp = move || factors.get().is_some_and(|f| f.totp);
+    let with_passkey = move |_| {
+        pending.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            match api::passkeys::reauth().await {
+                Ok(_) => {
+                    answer(true);
+                    open.set(false);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            pending.set(false);
+        });
+    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         pending.set(true);
@@ -98,11 +122,17 @@ pub fn ReauthDialog() -> impl IntoView {
                     view! { <Field label="Password" name="reauth-password" value=password kind="password"
                         autocomplete="current-password" error=password_error required=true autofocus=true/> }.into_any()
                 }}
-                <p><button type="button" class="btn link" on:click=move |_| {
-                    use_code.update(|c| *c = !*c);
-                    password.set(String::new());
-                    error.set(None);
-                }>{move || if use_code.get() { "Use your password instead" } else { "Use a code from your authenticator app" }}</button></p>
+                {move || (has_totp() || use_code.get()).then(|| view! {
+                    <p><button type="button" class="btn link" on:click=move |_| {
+                        use_code.update(|c| *c = !*c);
+                        password.set(String::new());
+                        error.set(None);
+                    }>{move || if use_code.get() { "Use your password instead" } else { "Use a code from your authenticator app" }}</button></p>
+                })}
+                {move || has_passkey().then(|| view! {
+                    <p><button type="button" class="btn" id="reauth-passkey" disabled=move || pending.get()
+                        on:click=with_passkey>"Use a passkey"</button></p>
+                })}
                 <FormError error=Signal::derive(move || {
                     error.get().filter(|e| !matches!(e.code(), "invalid_current_password" | "invalid_code"))
                 })/>

@@ -195,6 +195,10 @@ pub struct ReauthRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(example = "492039", max_length = 32))]
     pub code: Option<String>,
+    /// A passkey's answer to `POST /api/v1/auth/reauth/passkey/options`; or send `password`
+    /// or `code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<crate::mfa::PasskeyAssertion>,
 }
 
 /// The answer of `POST /api/v1/auth/reauth`: until when step-up operations are open to this
@@ -269,8 +273,14 @@ pub struct SessionInfo {
 /// `GET /api/v1/auth/providers` answers with this.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "openapi", schema(example = json!({"providers": ["password"]})))]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", schema(example = json!({"providers": ["password", "passkey"], "passkeyOrigin": "https://money.example.com"})))]
 pub struct ProvidersBody {
     #[cfg_attr(feature = "openapi", schema(example = json!(["password", "google"])))]
     pub providers: Vec<String>,
+    /// The origin passkeys work on (they are bound to it), or null when this server has none
+    /// (its public address is an IP address). A client on another origin hides passkeys.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(example = "https://money.example.com"))]
+    pub passkey_origin: Option<String>,
 }

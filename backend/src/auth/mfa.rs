@@ -8,12 +8,17 @@ use axum::{
     Json,
 };
 use shared::{
-    ErrorBody, MfaStatus, MfaVerifyRequest, RecoveryCodesBody, TotpCodeRequest, TotpEnrolment,
-    UserBody,
+    ErrorBody, MfaRequiredBody, MfaStatus, MfaVerifyRequest, RecoveryCodesBody, TotpCodeRequest,
+    TotpEnrolment, UserBody,
 };
 use tower_sessions::Session;
 
-use super::{factors, record_failure, signin::complete_sign_in};
+use super::{
+    factors,
+    passkeys::{self, Purpose},
+    record_failure,
+    signin::complete_sign_in,
+};
 use crate::{
     access::{Browser, Fresh, SessionUser},
     audit::{self, Event, Outcome},
@@ -38,11 +43,13 @@ pub(super) async fn status(
     who: SessionUser,
 ) -> Result<Json<MfaStatus>> {
     let mut conn = state.db.pool.acquire().await?;
-    let totp = db::mfa::has_factor(&mut *conn, &who.user.id).await?;
+    let totp = db::mfa::has_totp(&mut *conn, &who.user.id).await?;
     let left = db::mfa::recovery_codes_left(&mut *conn, &who.user.id).await?;
+    let passkeys = db::passkeys::count(&mut *conn, &who.user.id).await?;
     Ok(Json(MfaStatus {
         totp,
         recovery_codes_left: left.max(0) as u32,
+        passkeys: passkeys.max(0) as u32,
     }))
 }
 
@@ -127,10 +134,11 @@ pub(super) async fn confirm(
     }))
 }
 
-/// Turn two-step sign-in off: removes the authenticator app and the recovery codes.
+/// Remove the authenticator app. Without a passkey left, two-step sign-in is off and the
+/// recovery codes go too.
 #[utoipa::path(delete, path = "/api/v1/auth/mfa/totp", tag = "auth", operation_id = "disableTotp",
     responses(
-        (status = 204, description = "Turned off; sign-ins ask for the password (or Google) only"),
+        (status = 204, description = "Removed; without a passkey left, sign-ins ask for the password (or Google) only"),
         (status = 409, description = "`mfa_not_enabled`: there is no authenticator app to remove", body = ErrorBody)))]
 pub(super) async fn disable(
     State(state): State<AppState>,
@@ -139,9 +147,7 @@ pub(super) async fn disable(
 ) -> Result<StatusCode> {
     let user = &who.user;
     let mut tx = state.db.begin().await?;
-    let had = db::mfa::has_factor(&mut *tx, &user.id).await?;
-    db::mfa::remove_factors(&mut tx, &user.id).await?;
-    if !had {
+    if !db::mfa::remove_totp(&mut tx, &user.id).await? {
         tx.commit().await?;
         return Err(conflict("mfa_not_enabled", "Two-step sign-in is not on."));
     }
@@ -168,7 +174,7 @@ pub(super) async fn disable(
 #[utoipa::path(post, path = "/api/v1/auth/mfa/recovery-codes", tag = "auth", operation_id = "regenerateRecoveryCodes",
     responses(
         (status = 200, description = "Ten new codes; the old ones no longer work", body = RecoveryCodesBody),
-        (status = 409, description = "`mfa_not_enabled`: recovery codes go with an authenticator app", body = ErrorBody)))]
+        (status = 409, description = "`mfa_not_enabled`: recovery codes go with a second factor (authenticator app or passkey)", body = ErrorBody)))]
 pub(super) async fn regenerate(
     State(state): State<AppState>,
     meta: RequestMeta,
@@ -193,17 +199,65 @@ pub(super) async fn regenerate(
     }))
 }
 
-/// Second step of a sign-in: a code from the authenticator app or a recovery code, after
-/// `POST /api/v1/auth/login` (or Google) answered `mfaRequired`. Needs the pending-MFA cookie
-/// that answer set (five minutes, used once). Wrong codes count toward the sign-in lockout
-/// (five failures lock the account for 30 minutes), and the lockout ends the pending sign-in.
+/// The sign-in waiting for a second factor that this request's pending-MFA cookie names, and
+/// the cookie's hash; 401 `mfa_challenge_invalid` when there is none.
+pub(super) async fn pending(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(db::mfa::Challenge, String)> {
+    let gone = || {
+        AppError::new(
+            StatusCode::UNAUTHORIZED,
+            "mfa_challenge_invalid",
+            "No sign-in is waiting for a second factor (it expired or was used). Sign in again.",
+        )
+    };
+    let hash = factors::challenge_hash(state, headers).ok_or_else(gone)?;
+    let challenge = db::mfa::challenge(&state.db.pool, &hash, state.clock.now())
+        .await?
+        .ok_or_else(gone)?;
+    Ok((challenge, hash))
+}
+
+/// What the sign-in waiting for a second factor accepts (after Google, which redirects to the
+/// SPA with `?mfa=1`, the client has not seen the login answer). Needs the pending-MFA cookie.
+#[utoipa::path(get, path = "/api/v1/auth/mfa/pending", tag = "auth", operation_id = "getPendingMfa",
+    responses(
+        (status = 200, description = "A sign-in is waiting for one of these", body = MfaRequiredBody),
+        (status = 401, description = "`mfa_challenge_invalid`: no sign-in is waiting for a second factor", body = ErrorBody)))]
+pub(super) async fn pending_methods(
+    _browser: Browser,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<MfaRequiredBody>> {
+    let (challenge, _) = pending(&state, &headers).await?;
+    let mut conn = state.db.pool.acquire().await?;
+    Ok(Json(MfaRequiredBody {
+        mfa_required: true,
+        methods: db::mfa::methods(&mut conn, &challenge.user_id).await?,
+    }))
+}
+
+/// One second factor of [`MfaVerifyRequest`].
+#[derive(Clone, Copy)]
+enum Factor<'a> {
+    Code(&'a str),
+    Recovery(&'a str),
+    Passkey(&'a shared::PasskeyAssertion),
+}
+
+/// Second step of a sign-in: a code from the authenticator app, a recovery code or a passkey,
+/// after `POST /api/v1/auth/login` (or Google) answered `mfaRequired`. Needs the pending-MFA
+/// cookie that answer set (five minutes, used once). Wrong codes and passkey answers count
+/// toward the sign-in lockout (five failures lock the account for 30 minutes), and the lockout
+/// ends the pending sign-in.
 #[utoipa::path(post, path = "/api/v1/auth/mfa/verify", tag = "auth", operation_id = "verifyMfa",
     request_body = MfaVerifyRequest,
     responses(BodyErrors,
         (status = 200, description = "Signed in; `Set-Cookie` carries the session and clears the pending-MFA cookie", body = UserBody),
         (status = 401, description = "`mfa_challenge_invalid`: no sign-in is waiting for a second factor (none started, expired after five minutes, used, or ended by the lockout): sign in again", body = ErrorBody),
         (status = 403, description = "`account_disabled`", body = ErrorBody),
-        (status = 422, description = "`invalid_code`: wrong, expired or already used (counts toward the lockout); or `validation_failed`: send exactly one of `code` and `recoveryCode`", body = ErrorBody), RateLimited))]
+        (status = 422, description = "`invalid_code` or `passkey_invalid`: wrong, expired or already used (counts toward the lockout); or `validation_failed`: send exactly one of `code`, `recoveryCode` and `passkey`", body = ErrorBody), RateLimited))]
 pub(super) async fn verify(
     _browser: Browser,
     State(state): State<AppState>,
@@ -212,29 +266,29 @@ pub(super) async fn verify(
     headers: HeaderMap,
     AppJson(req): AppJson<MfaVerifyRequest>,
 ) -> Result<Response> {
-    let (code, recovery) = match (req.code.as_deref(), req.recovery_code.as_deref()) {
-        (Some(c), None) => (Some(c), None),
-        (None, Some(r)) => (None, Some(r)),
+    let factor = match (
+        req.code.as_deref(),
+        req.recovery_code.as_deref(),
+        req.passkey.as_ref(),
+    ) {
+        (Some(c), None, None) => Factor::Code(c),
+        (None, Some(r), None) => Factor::Recovery(r),
+        (None, None, Some(p)) => Factor::Passkey(p),
         _ => {
             return Err(AppError::field(
                 "code",
-                "send exactly one of code and recoveryCode",
+                "send exactly one of code, recoveryCode and passkey",
             ))
         }
     };
     let now = state.clock.now();
+    let (challenge, hash) = pending(&state, &headers).await?;
     let gone = || {
         AppError::new(
             StatusCode::UNAUTHORIZED,
             "mfa_challenge_invalid",
             "No sign-in is waiting for a second factor (it expired or was used). Sign in again.",
         )
-    };
-    let Some(hash) = factors::challenge_hash(&state, &headers) else {
-        return Err(gone());
-    };
-    let Some(challenge) = db::mfa::challenge(&state.db.pool, &hash, now).await? else {
-        return Err(gone());
     };
     let Some(user) = db::users::by_id(&state.db.pool, &challenge.user_id).await? else {
         return Err(gone());
@@ -246,13 +300,22 @@ pub(super) async fn verify(
         db::mfa::take_challenge(&mut conn, &hash, now).await?;
         return Err(locked);
     }
+    // A passkey's ceremony is used up even when the answer fails: checked before (and
+    // outside) the transaction, which on SQLite holds the write lock.
+    let passkey_ok = match factor {
+        Factor::Passkey(p) => {
+            let mut conn = state.db.pool.acquire().await?;
+            passkeys::check_assertion(&state, &mut conn, Purpose::SecondFactor, &user.id, p).await?
+        }
+        _ => false,
+    };
     let mut tx = state.db.begin().await?;
-    let ok = match (code, recovery) {
-        (Some(c), _) => {
+    let ok = match factor {
+        Factor::Code(c) => {
             factors::check_code(&state, &mut tx, &user.id, &user.email, c, true).await?
         }
-        (_, Some(r)) => factors::use_recovery_code(&mut tx, &user.id, r, now).await?,
-        _ => false,
+        Factor::Recovery(r) => factors::use_recovery_code(&mut tx, &user.id, r, now).await?,
+        Factor::Passkey(_) => passkey_ok,
     };
     if !ok {
         drop(tx);
@@ -261,7 +324,10 @@ pub(super) async fn verify(
             let mut conn = state.db.pool.acquire().await?;
             db::mfa::take_challenge(&mut conn, &hash, now).await?;
         }
-        return Err(factors::invalid_code());
+        return Err(match factor {
+            Factor::Passkey(_) => passkeys::invalid(),
+            _ => factors::invalid_code(),
+        });
     }
     if !db::mfa::take_challenge(&mut tx, &hash, now).await? {
         // Another request completed (or the lockout ended) this sign-in first.
@@ -276,11 +342,6 @@ pub(super) async fn verify(
         ));
     }
     db::throttle::clear(&mut *tx, &key).await?;
-    let second = if recovery.is_some() {
-        "recovery_code"
-    } else {
-        "totp"
-    };
     audit::record(
         &mut tx,
         &state.clock,
@@ -288,7 +349,7 @@ pub(super) async fn verify(
         Event::own("mfa.verified", &user.id, Outcome::Success),
     )
     .await?;
-    if recovery.is_some() {
+    if let Factor::Recovery(_) = factor {
         audit::record(
             &mut tx,
             &state.clock,
@@ -306,11 +367,14 @@ pub(super) async fn verify(
         }
     }
     tx.commit().await?;
-    let how = match (challenge.how.as_str(), second) {
-        ("google", "totp") => "google+totp",
-        ("google", _) => "google+recovery_code",
-        (_, "totp") => "password+totp",
-        _ => "password+recovery_code",
+    let google = challenge.how == "google";
+    let how = match factor {
+        Factor::Code(_) if google => "google+totp",
+        Factor::Recovery(_) if google => "google+recovery_code",
+        Factor::Passkey(_) if google => "google+passkey",
+        Factor::Code(_) => "password+totp",
+        Factor::Recovery(_) => "password+recovery_code",
+        Factor::Passkey(_) => "password+passkey",
     };
     let view = complete_sign_in(&state, &session, &user, &meta, how).await?;
     let mut res = Json(UserBody { user: view }).into_response();

@@ -10,6 +10,7 @@ pub mod credentials;
 mod factors;
 pub mod google;
 mod mfa;
+mod passkeys;
 mod password;
 mod reauth;
 mod signin;
@@ -58,6 +59,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(mfa::confirm))
         .routes(routes!(mfa::regenerate))
         .routes(routes!(mfa::verify))
+        .routes(routes!(mfa::pending_methods))
+        .routes(routes!(passkeys::list, passkeys::add))
+        .routes(routes!(passkeys::begin_registration))
+        .routes(routes!(passkeys::rename, passkeys::remove))
+        .routes(routes!(passkeys::begin_sign_in))
+        .routes(routes!(passkeys::sign_in))
+        .routes(routes!(passkeys::begin_second_factor))
+        .routes(routes!(passkeys::begin_reauth))
         .routes(routes!(signin::list_sessions, signin::end_other_sessions))
         .routes(routes!(signin::end_session))
         .routes(routes!(signin::providers))

@@ -4,7 +4,12 @@
 use axum::{extract::State, Json};
 use shared::{ErrorBody, ReauthBody, ReauthRequest};
 
-use super::{check_password_size, factors, password::verify_current_password, record_failure};
+use super::{
+    check_password_size, factors,
+    passkeys::{self, Purpose},
+    password::verify_current_password,
+    record_failure,
+};
 use crate::{
     access::{session, SessionUser, FRESH_SECS},
     audit::{self, Event, Outcome},
@@ -17,7 +22,8 @@ use crate::{
     web::{responses::BodyErrors, responses::RateLimited, AppJson},
 };
 
-/// Confirm it is you: with your password, or a code from your authenticator app, before an
+/// Confirm it is you: with your password, a code from your authenticator app, or a passkey
+/// (`POST /api/v1/auth/reauth/passkey/options` first), before an
 /// operation that answered 403 `reauth_required` (the list is in the API guide, "Second factors
 /// and step-up"; each such operation is marked `x-pfn-step-up` in this document). A wrong
 /// password or code counts toward the sign-in lockout, like a failed sign-in.
@@ -25,8 +31,8 @@ use crate::{
     request_body = ReauthRequest,
     responses(BodyErrors,
         (status = 200, description = "Step-up operations are open to this session until `freshUntil`", body = ReauthBody),
-        (status = 409, description = "`password_not_set`: the account signs in with Google only and has no authenticator app; re-authenticate through `GET /api/v1/auth/google/reauth`", body = ErrorBody),
-        (status = 422, description = "`invalid_current_password` or `invalid_code`: wrong (counts toward the lockout); or `validation_failed`: send exactly one of `password` and `code`", body = ErrorBody), RateLimited))]
+        (status = 409, description = "`password_not_set`: the account has no password; confirm with a code, a passkey, or through `GET /api/v1/auth/google/reauth`", body = ErrorBody),
+        (status = 422, description = "`invalid_current_password`, `invalid_code` or `passkey_invalid`: wrong (counts toward the lockout); or `validation_failed`: send exactly one of `password`, `code` and `passkey`", body = ErrorBody), RateLimited))]
 pub(super) async fn reauthenticate(
     State(state): State<AppState>,
     meta: RequestMeta,
@@ -34,23 +40,39 @@ pub(super) async fn reauthenticate(
     AppJson(req): AppJson<ReauthRequest>,
 ) -> Result<Json<ReauthBody>> {
     let user = &who.user;
-    match (req.password.as_deref(), req.code.as_deref()) {
-        (Some(password), None) => {
+    match (
+        req.password.as_deref(),
+        req.code.as_deref(),
+        req.passkey.as_ref(),
+    ) {
+        (Some(password), None, None) => {
             check_password_size("password", password)?;
             if user.password_hash.is_none() {
                 return Err(AppError::new(
                     axum::http::StatusCode::CONFLICT,
                     "password_not_set",
-                    "This account has no password: confirm it is you through Google.",
+                    "This account has no password: confirm it is you another way.",
                 ));
             }
             verify_current_password(&state, &meta, user, password, "reauth.failed").await?;
         }
-        (None, Some(code)) => verify_current_code(&state, &meta, user, code).await?,
+        (None, Some(code), None) => verify_current_code(&state, &meta, user, code).await?,
+        (None, None, Some(passkey)) => {
+            let key = normalize_email(&user.email);
+            super::check_unlocked(&state, &key).await?;
+            let mut conn = state.db.pool.acquire().await?;
+            if !passkeys::check_assertion(&state, &mut conn, Purpose::Reauth, &user.id, passkey)
+                .await?
+            {
+                drop(conn);
+                record_failure(&state, &meta, &key, Some(&user.id), "reauth.failed").await?;
+                return Err(passkeys::invalid());
+            }
+        }
         _ => {
             return Err(AppError::field(
                 "password",
-                "send exactly one of password and code",
+                "send exactly one of password, code and passkey",
             ))
         }
     }

@@ -131,7 +131,7 @@ pub(super) async fn login(
         let cookie = factors::start_challenge(&state, &mut conn, &challenge).await?;
         let body = LoginAnswer::MfaRequired(MfaRequiredBody {
             mfa_required: true,
-            methods: vec!["totp".into(), "recovery_code".into()],
+            methods: db::mfa::methods(&mut conn, &user.id).await?,
         });
         let mut res = Json(body).into_response();
         if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -299,5 +299,12 @@ pub(super) async fn providers(
     if state.google.is_some() {
         providers.push("google".to_string());
     }
-    Json(ProvidersBody { providers })
+    let passkey_origin = state.passkeys.as_ref().map(|rp| rp.origin.clone());
+    if passkey_origin.is_some() {
+        providers.push("passkey".to_string());
+    }
+    Json(ProvidersBody {
+        providers,
+        passkey_origin,
+    })
 }

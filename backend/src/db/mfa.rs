@@ -26,8 +26,8 @@ pub async fn totp<'c>(
         .transpose()
 }
 
-/// Whether the account has a confirmed second factor (a sign-in then waits for it).
-pub async fn has_factor<'c>(
+/// Whether the account has a confirmed authenticator app.
+pub async fn has_totp<'c>(
     e: impl Executor<'c, Database = Any>,
     user_id: &str,
 ) -> sqlx::Result<bool> {
@@ -38,6 +38,37 @@ pub async fn has_factor<'c>(
     .fetch_one(e)
     .await?;
     Ok(n > 0)
+}
+
+/// Whether the account has a second factor — a confirmed authenticator app or a passkey — so
+/// that a sign-in with the password (or Google) waits for it.
+pub async fn has_factor<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+) -> sqlx::Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "select (select count(*) from totp_factors where user_id = $1 and confirmed_at is not null)
+              + (select count(*) from passkeys where user_id = $1)",
+    )
+    .bind(user_id)
+    .fetch_one(e)
+    .await?;
+    Ok(n > 0)
+}
+
+/// What completes this account's two-step sign-in: `totp`, `webauthn`, `recovery_code`.
+pub async fn methods(conn: &mut AnyConnection, user_id: &str) -> sqlx::Result<Vec<String>> {
+    let mut methods = Vec::new();
+    if has_totp(&mut *conn, user_id).await? {
+        methods.push("totp".to_string());
+    }
+    if crate::db::passkeys::count(&mut *conn, user_id).await? > 0 {
+        methods.push("webauthn".to_string());
+    }
+    if recovery_codes_left(&mut *conn, user_id).await? > 0 {
+        methods.push("recovery_code".to_string());
+    }
+    Ok(methods)
 }
 
 /// Starts (or restarts) an enrolment: a new unconfirmed secret. Refused (false) while a
@@ -111,20 +142,42 @@ pub async fn reseal_totp<'c>(
     Ok(())
 }
 
-/// Removes the authenticator, its recovery codes and any sign-in waiting for them; false
-/// when there was no confirmed authenticator.
-pub async fn remove_factors(conn: &mut AnyConnection, user_id: &str) -> sqlx::Result<bool> {
+/// Removes the authenticator app; false when there was none. Recovery codes and waiting
+/// sign-ins go too once no second factor is left ([`forget_if_no_factor`]).
+pub async fn remove_totp(conn: &mut AnyConnection, user_id: &str) -> sqlx::Result<bool> {
     let r = sqlx::query("delete from totp_factors where user_id = $1")
         .bind(user_id)
         .execute(&mut *conn)
         .await?;
+    forget_if_no_factor(conn, user_id).await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// Removes every second factor of the account: authenticator app, passkeys, recovery codes and
+/// sign-ins waiting for them.
+pub async fn remove_factors(conn: &mut AnyConnection, user_id: &str) -> sqlx::Result<()> {
+    for table in ["totp_factors", "passkeys", "webauthn_ceremonies"] {
+        sqlx::query(&format!("delete from {table} where user_id = $1"))
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    forget_if_no_factor(conn, user_id).await
+}
+
+/// When the account has no second factor left, its recovery codes and the sign-ins waiting
+/// for a second factor go: two-step sign-in is off.
+pub async fn forget_if_no_factor(conn: &mut AnyConnection, user_id: &str) -> sqlx::Result<()> {
+    if has_factor(&mut *conn, user_id).await? {
+        return Ok(());
+    }
     for table in ["recovery_codes", "mfa_challenges"] {
         sqlx::query(&format!("delete from {table} where user_id = $1"))
             .bind(user_id)
             .execute(&mut *conn)
             .await?;
     }
-    Ok(r.rows_affected() > 0)
+    Ok(())
 }
 
 /// Replaces the account's recovery codes with these hashes.

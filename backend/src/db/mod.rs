@@ -12,6 +12,7 @@ pub mod keys;
 pub mod maintenance;
 pub mod mfa;
 pub mod outbox;
+pub mod passkeys;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;

@@ -48,6 +48,12 @@ pub enum Template {
         name: String,
         added: bool,
     },
+    /// A passkey was added to or removed from the account.
+    PasskeyChanged {
+        name: String,
+        passkey: String,
+        added: bool,
+    },
     /// Two or fewer recovery codes are left.
     RecoveryCodesLow {
         name: String,
@@ -67,6 +73,7 @@ impl Template {
             Self::Invitation { .. } => "invitation",
             Self::NewSignIn { .. } => "new_sign_in",
             Self::FactorChanged { .. } => "factor_changed",
+            Self::PasskeyChanged { .. } => "passkey_changed",
             Self::RecoveryCodesLow { .. } => "recovery_codes_low",
         }
     }
@@ -76,7 +83,10 @@ impl Template {
     pub fn security_notice(&self) -> bool {
         matches!(
             self,
-            Self::NewSignIn { .. } | Self::FactorChanged { .. } | Self::RecoveryCodesLow { .. }
+            Self::NewSignIn { .. }
+                | Self::FactorChanged { .. }
+                | Self::PasskeyChanged { .. }
+                | Self::RecoveryCodesLow { .. }
         )
     }
 
@@ -191,6 +201,36 @@ impl Template {
                     format!(
                         "Hello {name},\n\n{what}\n\nIf this was not you, change your password \
                          and review your sessions now:\n\n{origin}/security\n"
+                    ),
+                )
+            }
+            Self::PasskeyChanged {
+                name,
+                passkey,
+                added,
+            } => {
+                let (subject, what) = if *added {
+                    (
+                        "A passkey was added to your pfn account",
+                        format!(
+                            "The passkey \"{passkey}\" was added to your pfn account: it signs \
+                             in on its own, and after your password it serves as the second step."
+                        ),
+                    )
+                } else {
+                    (
+                        "A passkey was removed from your pfn account",
+                        format!(
+                            "The passkey \"{passkey}\" was removed from your pfn account: it no \
+                             longer signs in."
+                        ),
+                    )
+                };
+                (
+                    subject.into(),
+                    format!(
+                        "Hello {name},\n\n{what}\n\nIf this was not you, change your password \
+                         and review your sessions and passkeys now:\n\n{origin}/security\n"
                     ),
                 )
             }

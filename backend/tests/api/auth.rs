@@ -389,7 +389,11 @@ async fn providers_lists_google_once_it_is_configured() {
     ])
     .await;
     let body: Value = app.get_json("/api/v1/auth/providers").await;
-    assert_eq!(body, json!({"providers": ["password", "google"]}));
+    let port = url::Url::parse(&app.base).unwrap().port().unwrap();
+    assert_eq!(
+        body,
+        json!({"providers": ["password", "google", "passkey"], "passkeyOrigin": format!("http://localhost:{port}")})
+    );
 }
 
 #[tokio::test]

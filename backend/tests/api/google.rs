@@ -227,7 +227,10 @@ async fn me(app: &TestApp, browser: &reqwest::Client) -> Option<Value> {
 async fn a_new_google_user_is_created_verified_and_comes_back_as_the_same_user() {
     let (app, fake) = app_with_google().await;
     let providers: Value = app.get_json("/api/v1/auth/providers").await;
-    assert_eq!(providers["providers"], json!(["password", "google"]));
+    assert_eq!(
+        providers["providers"],
+        json!(["password", "google", "passkey"])
+    );
     fake.set(|n| n.email = "newcomer@example.com".into());
     let browser = app.browser();
     assert_eq!(
@@ -476,7 +479,7 @@ async fn return_to_never_leaves_the_site() {
 async fn without_google_settings_the_routes_do_not_exist() {
     let app = TestApp::spawn().await;
     let providers: Value = app.get_json("/api/v1/auth/providers").await;
-    assert_eq!(providers["providers"], json!(["password"]));
+    assert_eq!(providers["providers"], json!(["password", "passkey"]));
     assert_eq!(
         app.get("/api/v1/auth/google/start").await.status(),
         StatusCode::NOT_FOUND

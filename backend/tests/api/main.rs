@@ -15,6 +15,7 @@ mod helpers;
 mod keys;
 mod mfa;
 mod ops;
+mod passkeys;
 mod replicas;
 mod security;
 mod sessions;

@@ -112,7 +112,10 @@ async fn an_authenticator_app_is_set_up_asked_for_at_sign_in_and_turned_off() {
     let email = "totp@example.com";
     app.signed_in_user(email).await;
     let status: Value = app.get_json("/api/v1/auth/mfa").await;
-    assert_eq!(status, json!({"totp": false, "recoveryCodesLeft": 0}));
+    assert_eq!(
+        status,
+        json!({"totp": false, "recoveryCodesLeft": 0, "passkeys": 0})
+    );
 
     // An unconfirmed setup changes nothing for sign-in.
     assert_eq!(
@@ -124,7 +127,10 @@ async fn an_authenticator_app_is_set_up_asked_for_at_sign_in_and_turned_off() {
 
     let (auth, _) = enrol(&app).await;
     let status: Value = app.get_json("/api/v1/auth/mfa").await;
-    assert_eq!(status, json!({"totp": true, "recoveryCodesLeft": 10}));
+    assert_eq!(
+        status,
+        json!({"totp": true, "recoveryCodesLeft": 10, "passkeys": 0})
+    );
     let res = app.post("/api/v1/auth/mfa/totp", json!({})).await;
     assert_eq!(error_of(res).await.0, "totp_already_enabled");
     app.wait_for_mail(email, 2).await;

@@ -7,6 +7,7 @@
 //! browser sends by itself; the browser also sends `Origin`, which is what CSRF checks.
 
 pub mod mfa;
+pub mod passkeys;
 
 use std::{cell::RefCell, collections::BTreeMap, future::Future, pin::Pin, rc::Rc};
 
@@ -219,10 +220,8 @@ fn page(
 
 // --- sign-in -------------------------------------------------------------------------------
 
-pub async fn providers() -> ApiResult<Vec<String>> {
-    get::<ProvidersBody>("/api/v1/auth/providers")
-        .await
-        .map(|b| b.providers)
+pub async fn providers() -> ApiResult<ProvidersBody> {
+    get("/api/v1/auth/providers").await
 }
 pub async fn me() -> ApiResult<User> {
     get::<UserBody>("/api/v1/auth/me").await.map(|b| b.user)

@@ -75,14 +75,15 @@ fn sign_in_label(method: Option<&str>) -> String {
         return String::new();
     };
     let (first, second) = method.split_once('+').unwrap_or((method, ""));
-    let first = if first == "google" {
-        "with Google"
-    } else {
-        "with a password"
+    let first = match first {
+        "google" => "with Google",
+        "passkey" => "with a passkey",
+        _ => "with a password",
     };
     let second = match second {
         "totp" => " and an authenticator code",
         "recovery_code" => " and a recovery code",
+        "passkey" => " and a passkey",
         _ => "",
     };
     format!("{first}{second} ")
@@ -190,7 +191,7 @@ pub fn Settings() -> impl IntoView {
         })}
         <ChangePassword/>
         {move || {
-            let google_on = providers.get().and_then(|r| r.ok()).is_some_and(|p| p.iter().any(|x| x == "google"));
+            let google_on = providers.get().and_then(|r| r.ok()).is_some_and(|p| p.providers.iter().any(|x| x == "google"));
             let user = ctx.user()?;
             google_on.then(|| {
                 let linked = user.linked_providers.iter().any(|p| p == "google");

@@ -13,6 +13,7 @@ use crate::{
     context::{ctx, Auth, Page},
     data::{Call, Load},
     logic::{after_login, encode, signup_problems},
+    webauthn,
 };
 
 #[component]
@@ -54,17 +55,32 @@ pub fn Login() -> impl IntoView {
     let remote = RwSignal::new(None::<ApiError>);
     let resent = RwSignal::new(false);
     let providers = Load::new(api::providers);
-    // The second step: after a correct password (or Google, `?mfa=1`) of an account with an
-    // authenticator app.
+    // The second step: after a correct password (or Google, `?mfa=1`) of an account with a
+    // second factor; `methods` are what it accepts (after Google, asked for).
     let second_step = RwSignal::new(query("mfa").get_untracked().is_some());
+    let methods = RwSignal::new(Vec::<String>::new());
     let action = Call::new(
         api::login,
         move |answer| match answer {
             LoginAnswer::SignedIn(body) => ctx.signed_in(body.user),
-            LoginAnswer::MfaRequired(_) => second_step.set(true),
+            LoginAnswer::MfaRequired(m) => {
+                methods.set(m.methods);
+                second_step.set(true);
+            }
         },
         move |e| remote.set(Some(e)),
     );
+    let with_passkey = Call::new(
+        |()| api::passkeys::sign_in(),
+        move |user| ctx.signed_in(user),
+        move |e| remote.set(Some(e)),
+    );
+    let passkeys_here = Signal::derive(move || {
+        providers
+            .get()
+            .and_then(|r| r.ok())
+            .is_some_and(|p| webauthn::usable(p.passkey_origin.as_deref()))
+    });
     let resend = Call::new(
         api::resend_verification,
         move |_| resent.set(true),
@@ -113,7 +129,7 @@ pub fn Login() -> impl IntoView {
 
     view! {
         <AuthCard title="Sign in">
-            {move || second_step.get().then(|| view! { <SecondStep second_step=second_step/> })}
+            {move || second_step.get().then(|| view! { <SecondStep second_step methods passkeys_here/> })}
             <div hidden=move || second_step.get()>
             {move || reset_done.get().map(|_| view! { <p class="notice">"Your password was changed. Sign in with the new one."</p> })}
             {move || error_param.get().map(|c| view! { <p class="alert" role="alert">{google_error(&c)}</p> })}
@@ -136,8 +152,15 @@ pub fn Login() -> impl IntoView {
                 </button>
             </form>
             {move || {
-                providers.get().and_then(|r| r.ok()).filter(|p| p.iter().any(|x| x == "google")).map(|_| view! {
-                    <div class="or"><span>"or"</span></div>
+                let google = providers.get().and_then(|r| r.ok()).is_some_and(|p| p.providers.iter().any(|x| x == "google"));
+                (google || passkeys_here.get()).then(|| view! { <div class="or"><span>"or"</span></div> })
+            }}
+            {move || passkeys_here.get().then(|| view! {
+                <button type="button" class="btn wide" id="passkey-sign-in" disabled=move || with_passkey.pending().get()
+                    on:click=move |_| { remote.set(None); with_passkey.dispatch(()); }>"Sign in with a passkey"</button>
+            })}
+            {move || {
+                providers.get().and_then(|r| r.ok()).filter(|p| p.providers.iter().any(|x| x == "google")).map(|_| view! {
                     <a class="btn wide" href=google_href rel="external">"Continue with Google"</a>
                 })
             }}
@@ -150,31 +173,54 @@ pub fn Login() -> impl IntoView {
     }
 }
 
-/// The code from the authenticator app, or a recovery code. A sign-in that expired (five
-/// minutes), was used or ended by the lockout goes back to the password.
+/// The code from the authenticator app, a passkey, or a recovery code. A sign-in that expired
+/// (five minutes), was used or ended by the lockout goes back to the password.
 #[component]
-fn SecondStep(second_step: RwSignal<bool>) -> impl IntoView {
+fn SecondStep(
+    second_step: RwSignal<bool>,
+    methods: RwSignal<Vec<String>>,
+    passkeys_here: Signal<bool>,
+) -> impl IntoView {
     let ctx = ctx();
     let code = RwSignal::new(String::new());
-    let recovery = RwSignal::new(false);
+    // "totp", "passkey" or "recovery".
+    let mode = RwSignal::new("totp");
     let remote = RwSignal::new(None::<ApiError>);
     let expired = RwSignal::new(false);
-    let verify = Call::new(
-        api::mfa::verify,
+    let failed = move |e: ApiError| {
+        if e.code() == "mfa_challenge_invalid" {
+            expired.set(true);
+        } else {
+            remote.set(Some(e));
+        }
+    };
+    let verify = Call::new(api::mfa::verify, move |user| ctx.signed_in(user), failed);
+    let with_passkey = Call::new(
+        |()| api::passkeys::second_factor(),
         move |user| ctx.signed_in(user),
-        move |e: ApiError| {
-            if e.code() == "mfa_challenge_invalid" {
-                expired.set(true);
-            } else {
-                remote.set(Some(e));
-            }
-        },
+        failed,
     );
+    let has = move |m: &str| methods.with(|ms| ms.iter().any(|x| x == m));
+    let passkey_ok = move || has("webauthn") && passkeys_here.get();
+    // After Google the methods are not known yet.
+    let pending = Call::new(
+        |()| api::passkeys::pending_methods(),
+        move |m| methods.set(m),
+        failed,
+    );
+    if methods.get_untracked().is_empty() {
+        pending.dispatch(());
+    }
+    Effect::new(move |_| {
+        if !has("totp") && passkey_ok() {
+            mode.set("passkey");
+        }
+    });
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         remote.set(None);
         let value = Some(code.get_untracked());
-        verify.dispatch(if recovery.get_untracked() {
+        verify.dispatch(if mode.get_untracked() == "recovery" {
             MfaVerifyRequest {
                 recovery_code: value,
                 ..Default::default()
@@ -192,16 +238,32 @@ fn SecondStep(second_step: RwSignal<bool>) -> impl IntoView {
             .filter(|e| e.code() == "invalid_code")
             .map(|_| "is wrong, expired or was already used.".to_string())
     });
+    let switch = move |to: &'static str| {
+        mode.set(to);
+        code.set(String::new());
+        remote.set(None);
+    };
     view! {
         {move || if expired.get() {
             view! {
-                <p class="alert" role="alert">"That sign-in waited too long for its code. Sign in again."</p>
+                <p class="alert" role="alert">"That sign-in waited too long for its second step. Sign in again."</p>
                 <button class="btn primary wide" on:click=move |_| second_step.set(false)>"Sign in again"</button>
+            }.into_any()
+        } else if mode.get() == "passkey" {
+            view! {
+                <p>"Confirm with your passkey: your device asks for your fingerprint, face or PIN."</p>
+                <FormError error=remote/>
+                <button class="btn primary wide" id="mfa-passkey" disabled=move || with_passkey.pending().get()
+                    on:click=move |_| { remote.set(None); with_passkey.dispatch(()); }>"Use your passkey"</button>
+                <p class="links">
+                    {has("totp").then(|| view! { <button type="button" class="btn link" on:click=move |_| switch("totp")>"Use your authenticator app"</button> })}
+                    <button type="button" class="btn link" on:click=move |_| switch("recovery")>"Use a recovery code"</button>
+                </p>
             }.into_any()
         } else {
             view! {
                 <form on:submit=on_submit novalidate>
-                    {move || if recovery.get() {
+                    {move || if mode.get() == "recovery" {
                         view! {
                             <p>"Enter one of the recovery codes you saved when you set up two-step sign-in. Each works once."</p>
                             <Field label="Recovery code" name="recovery-code" value=code autocomplete="off"
@@ -220,11 +282,12 @@ fn SecondStep(second_step: RwSignal<bool>) -> impl IntoView {
                     </button>
                 </form>
                 <p class="links">
-                    <button type="button" class="btn link" on:click=move |_| {
-                        recovery.update(|r| *r = !*r);
-                        code.set(String::new());
-                        remote.set(None);
-                    }>{move || if recovery.get() { "Use your authenticator app" } else { "Use a recovery code" }}</button>
+                    {move || (mode.get() == "recovery" && has("totp")).then(|| view! {
+                        <button type="button" class="btn link" on:click=move |_| switch("totp")>"Use your authenticator app"</button> })}
+                    {move || (mode.get() != "recovery").then(|| view! {
+                        <button type="button" class="btn link" on:click=move |_| switch("recovery")>"Use a recovery code"</button> })}
+                    {move || passkey_ok().then(|| view! {
+                        <button type="button" class="btn link" on:click=move |_| switch("passkey")>"Use a passkey"</button> })}
                 </p>
             }.into_any()
         }}

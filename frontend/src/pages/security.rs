@@ -1,17 +1,18 @@
 //! Two-step sign-in: setting up an authenticator app (QR code, secret, a code to confirm),
-//! the recovery codes shown once (with a .txt download), making new ones, turning it off.
-//! Its own split area of the `.wasm`.
+//! passkeys (add, rename, remove), the recovery codes shown once (with a .txt download),
+//! making new ones, turning the app off. Its own split area of the `.wasm`.
 
 use leptos::prelude::*;
-use shared::{MfaStatus, TotpEnrolment};
+use shared::{MfaStatus, PasskeyAdded, PasskeyInfo, TotpEnrolment};
 
 use crate::{
     api::{self, ApiError},
-    components::{loaded, Confirm, Field, FormError},
+    components::{loaded, Confirm, Dialog, Empty, Field, FormButtons, FormError},
     context::ctx,
     data::{Call, Load},
-    logic::encode,
+    logic::{encode, format_date},
     pages::PageHead,
+    webauthn,
 };
 
 #[component]
@@ -52,44 +53,200 @@ pub fn Security() -> impl IntoView {
         status.refetch();
     });
 
+    let providers = Load::new(api::providers);
+    let passkeys_here = Signal::derive(move || {
+        providers
+            .get()
+            .and_then(|r| r.ok())
+            .is_some_and(|p| webauthn::usable(p.passkey_origin.as_deref()))
+    });
+
     view! {
         <PageHead title="Two-step sign-in"/>
-        <p class="lead">"After your password (or Google), signing in asks for a code from an authenticator app on your phone, so a stolen password is not enough."</p>
+        <p class="lead">"After your password (or Google), signing in asks for a code from an authenticator app on your phone, or for a passkey, so a stolen password is not enough. A passkey also signs you in on its own."</p>
         {move || codes.get().map(|c| view! { <RecoveryCodes codes=c on_done=Callback::new(move |_| codes.set(None))/> })}
         {move || setup.get().map(|e| view! { <Enrol enrolment=e on_done=confirmed on_cancel=Callback::new(move |_| setup.set(None))/> })}
         <div hidden=move || setup.get().is_some() || codes.get().is_some()>
-        {loaded(status, move |s: MfaStatus| if s.totp {
-            view! {
-                <section class="card" id="mfa-on">
-                    <h2>"On"</h2>
-                    <p>"Signing in asks for a code from your authenticator app."</p>
+        {loaded(status, move |s: MfaStatus| view! {
+            {if s.totp {
+                view! {
+                    <section class="card" id="mfa-on">
+                        <h2>"Authenticator app: on"</h2>
+                        <p>"Signing in can use a code from your authenticator app."</p>
+                        <div class="actions">
+                            <button class="btn danger" on:click=move |_| confirm_off.set(true)>"Turn off"</button>
+                        </div>
+                    </section>
+                }.into_any()
+            } else {
+                view! {
+                    <section class="card" id="mfa-off">
+                        <h2>"Authenticator app: off"</h2>
+                        <p>"You need an authenticator app, such as Google Authenticator, Microsoft Authenticator, 1Password or Aegis."</p>
+                        <button class="btn primary" disabled=move || start.pending().get()
+                            on:click=move |_| { start.dispatch(()); }>"Set up an authenticator app"</button>
+                    </section>
+                }.into_any()
+            }}
+            {(s.totp || s.passkeys > 0).then(|| view! {
+                <section class="card" id="recovery">
+                    <h2>"Recovery codes"</h2>
                     <p id="recovery-left">{format!("{} of 10 recovery codes left.", s.recovery_codes_left)}
                         {(s.recovery_codes_left <= 2).then_some(" Make new ones before they run out.")}</p>
-                    <div class="actions">
-                        <button class="btn" on:click=move |_| confirm_new.set(true)>"Make new recovery codes"</button>
-                        <button class="btn danger" on:click=move |_| confirm_off.set(true)>"Turn off"</button>
-                    </div>
+                    <button class="btn" on:click=move |_| confirm_new.set(true)>"Make new recovery codes"</button>
                 </section>
-            }.into_any()
-        } else {
-            view! {
-                <section class="card" id="mfa-off">
-                    <h2>"Off"</h2>
-                    <p>"You need an authenticator app, such as Google Authenticator, Microsoft Authenticator, 1Password or Aegis."</p>
-                    <button class="btn primary" disabled=move || start.pending().get()
-                        on:click=move |_| { start.dispatch(()); }>"Set up an authenticator app"</button>
-                </section>
-            }.into_any()
+            })}
+        })}
+        {move || passkeys_here.get().then(|| view! {
+            <Passkeys on_added=Callback::new(move |added: PasskeyAdded| {
+                if let Some(c) = added.recovery_codes {
+                    codes.set(Some(c));
+                }
+                status.refetch();
+            }) on_removed=Callback::new(move |_| status.refetch())/>
         })}
         </div>
-        <Confirm open=confirm_off title="Turn two-step sign-in off?"
-            body="Signing in will ask for your password (or Google) only. Your recovery codes stop working."
+        <Confirm open=confirm_off title="Turn the authenticator app off?"
+            body="Signing in no longer asks for its code. Without a passkey, two-step sign-in is off and your recovery codes stop working."
             confirm_label="Turn off" pending=disable.pending()
             on_confirm=Callback::new(move |_| { disable.dispatch(()); })/>
         <Confirm open=confirm_new title="Make new recovery codes?"
             body="Your current recovery codes stop working."
             confirm_label="Make new codes" pending=regenerate.pending()
             on_confirm=Callback::new(move |_| { regenerate.dispatch(()); })/>
+    }
+}
+
+/// The account's passkeys: add one (the browser asks the device), rename, remove.
+#[component]
+fn Passkeys(on_added: Callback<PasskeyAdded>, on_removed: Callback<()>) -> impl IntoView {
+    let ctx = ctx();
+    let list = Load::new(api::passkeys::list);
+    let name = RwSignal::new(String::new());
+    let remote = RwSignal::new(None::<ApiError>);
+    let add = Call::new(
+        api::passkeys::add,
+        move |added: PasskeyAdded| {
+            name.set(String::new());
+            ctx.ok(format!("Passkey \"{}\" added.", added.passkey.name));
+            list.refetch();
+            on_added.run(added);
+        },
+        move |e| remote.set(Some(e)),
+    );
+    let removing = RwSignal::new(None::<PasskeyInfo>);
+    let confirm_remove = RwSignal::new(false);
+    let remove = Call::new(
+        api::passkeys::remove,
+        move |()| {
+            confirm_remove.set(false);
+            ctx.ok("Passkey removed.");
+            list.refetch();
+            on_removed.run(());
+        },
+        move |e| ctx.fail(&e),
+    );
+    let renaming = RwSignal::new(None::<PasskeyInfo>);
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        remote.set(None);
+        let typed = name.get_untracked();
+        add.dispatch(if typed.trim().is_empty() {
+            default_name()
+        } else {
+            typed
+        });
+    };
+    let name_error = Signal::derive(move || remote.get().and_then(|e| e.field("name")));
+    view! {
+        <section class="card" id="passkeys">
+            <h2>"Passkeys"</h2>
+            <p>"A passkey lives on your phone, computer or security key and is unlocked with your fingerprint, face or PIN. It signs you in without a password, and after your password it is the second step."</p>
+            {loaded(list, move |keys: Vec<PasskeyInfo>| if keys.is_empty() {
+                view! { <Empty title="No passkeys yet"/> }.into_any()
+            } else {
+                view! {
+                    <ul class="list">
+                        {keys.into_iter().map(|k| {
+                            let (r, d) = (k.clone(), k.clone());
+                            let used = k.last_used_at.as_deref().map_or("never used".to_string(), |t| format!("last used {}", format_date(t)));
+                            view! {
+                                <li class="list-item passkey">
+                                    <div class="grow">
+                                        <p class="strong">{k.name.clone()}</p>
+                                        <p class="muted">{format!("Added {} · {used}", format_date(&k.created_at))}</p>
+                                    </div>
+                                    <button class="btn small" on:click=move |_| renaming.set(Some(r.clone()))>"Rename"</button>
+                                    <button class="btn small danger" on:click=move |_| { removing.set(Some(d.clone())); confirm_remove.set(true); }>"Remove"</button>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            })}
+            <form on:submit=on_submit novalidate>
+                <Field label="Name of the new passkey" name="passkey-name" value=name autocomplete="off"
+                    hint="For example the device it lives on." error=name_error/>
+                <FormError error=Signal::derive(move || remote.get().filter(|e| e.field("name").is_none()))/>
+                <button class="btn primary" type="submit" disabled=move || add.pending().get()>"Add a passkey"</button>
+            </form>
+        </section>
+        <Confirm open=confirm_remove title="Remove this passkey?"
+            body=Signal::derive(move || format!("\"{}\" no longer signs you in.", removing.get().map(|k| k.name).unwrap_or_default()))
+            confirm_label="Remove" pending=remove.pending()
+            on_confirm=Callback::new(move |_| { if let Some(k) = removing.get_untracked() { remove.dispatch(k.id); } })/>
+        <Rename passkey=renaming on_done=Callback::new(move |_| list.refetch())/>
+    }
+}
+
+/// A name for a passkey the person did not name: the browser's platform.
+fn default_name() -> String {
+    web_sys::window()
+        .and_then(|w| w.navigator().platform().ok())
+        .filter(|p| !p.is_empty())
+        .map_or("Passkey".to_string(), |p| format!("Passkey on {p}"))
+}
+
+#[component]
+fn Rename(passkey: RwSignal<Option<PasskeyInfo>>, on_done: Callback<()>) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let name = RwSignal::new(String::new());
+    let remote = RwSignal::new(None::<ApiError>);
+    Effect::new(move |_| match passkey.get() {
+        Some(k) => {
+            name.set(k.name);
+            remote.set(None);
+            open.set(true);
+        }
+        None => open.set(false),
+    });
+    Effect::new(move |_| {
+        if !open.get() {
+            passkey.set(None);
+        }
+    });
+    let call = Call::new(
+        api::passkeys::rename,
+        move |_| {
+            passkey.set(None);
+            on_done.run(());
+        },
+        move |e| remote.set(Some(e)),
+    );
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if let Some(k) = passkey.get_untracked() {
+            call.dispatch((k.id, name.get_untracked()));
+        }
+    };
+    view! {
+        <Dialog open=open title=Signal::derive(|| "Rename the passkey".to_string())>
+            <form on:submit=submit>
+                <Field label="Name" name="passkey-rename" value=name autocomplete="off"
+                    error=Signal::derive(move || remote.get().and_then(|e| e.field("name"))) required=true autofocus=true/>
+                <FormButtons label="Rename" pending=call.pending() on_cancel=Callback::new(move |_| open.set(false))/>
+            </form>
+        </Dialog>
     }
 }
 
