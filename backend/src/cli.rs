@@ -117,7 +117,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     tracing::info!(url = %state.web.public_origin, "pfn is up");
     println!("pfn is running at {}{mode}", state.web.public_origin);
-    if let Some(rp) = state.passkeys.as_ref().filter(|rp| rp.origin != state.web.public_origin) {
+    if let Some(rp) = state
+        .passkeys
+        .as_ref()
+        .filter(|rp| rp.origin != state.web.public_origin)
+    {
         println!(
             "passkeys work at {} (browsers refuse them on an IP address)",
             rp.origin

@@ -81,7 +81,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sessions") view=page!(account, sessions, pages::account::Sessions)/>
                     <Route path=path!("/security") view=page!(security, security, pages::security::Security)/>
                     <Route path=path!("/audit") view=page!(account, audit, pages::account::Audit)/>
-                    <Route path=path!("/settings") view=page!(account, settings, pages::account::Settings)/>
+                    <Route path=path!("/settings") view=page!(security, settings, pages::account::Settings)/>
                     <Route path=path!("/workspaces") view=page!(workspaces, workspaces, pages::workspaces::Workspaces)/>
                     <Route path=path!("/invitations/accept") view=page!(workspaces, accept_invitation, pages::workspaces::AcceptInvitation)/>
                     <Route path=path!("/admin") view=page!(workspaces, admin, pages::admin::Admin)/>

@@ -2,7 +2,7 @@
 //! table), a dialog asks for the password (or an authenticator code, or a passkey), and the action is sent again once it is confirmed
 //! (`api::on_reauth_required`). Cancelling leaves the action refused, with its message.
 
-use std::cell::RefCell;
+use std::{cell::RefCell, future::Future, pin::Pin};
 
 use futures_channel::oneshot;
 use leptos::prelude::*;
@@ -38,6 +38,15 @@ pub fn install(ctx: Ctx) {
     });
 }
 
+type Reauth = Pin<Box<dyn Future<Output = api::ApiResult<shared::ReauthBody>>>>;
+
+/// Confirming with a passkey: the WebAuthn code is a `.wasm` chunk of its own (`passkey`),
+/// fetched when first used, so that the main module every page loads does not carry it.
+#[leptos::wasm_split::wasm_split(passkey, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn passkey_reauth() -> Result<Reauth, leptos::wasm_split::SplitLoaderError> {
+    Ok(Box::pin(api::passkeys::reauth()))
+}
+
 /// The dialog, mounted once by the signed-in layout.
 #[component]
 pub fn ReauthDialog() -> impl IntoView {
@@ -69,7 +78,14 @@ pub fn ReauthDialog() -> impl IntoView {
         pending.set(true);
         error.set(None);
         leptos::task::spawn_local(async move {
-            match api::passkeys::reauth().await {
+            let confirmed = match passkey_reauth().await {
+                Ok(reauth) => reauth.await,
+                Err(_) => Err(ApiError::Network(
+                    "Part of the app could not be loaded. Check your connection and try again."
+                        .into(),
+                )),
+            };
+            match confirmed {
                 Ok(_) => {
                     answer(true);
                     open.set(false);

@@ -198,7 +198,7 @@ pub struct ReauthRequest {
     /// A passkey's answer to `POST /api/v1/auth/reauth/passkey/options`; or send `password`
     /// or `code`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub passkey: Option<crate::mfa::PasskeyAssertion>,
+    pub passkey: Option<crate::passkeys::PasskeyAssertion>,
 }
 
 /// The answer of `POST /api/v1/auth/reauth`: until when step-up operations are open to this

@@ -2,15 +2,18 @@
 //! each accepted once), recovery codes, and the pending-MFA cookie a correct password leaves
 //! when a second factor is still to come.
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use rand::Rng;
 use sqlx::AnyConnection;
 use totp_rs::{Algorithm, TOTP};
 
 use crate::{
+    audit::{self, Event},
     crypto::{random_token, sha256_hex},
-    db::{self, mfa::Challenge},
+    db::{self, mfa::Challenge, users::UserRow, Tx},
     error::{AppError, Result},
+    mail::Template,
+    request_meta::RequestMeta,
     state::AppState,
 };
 
@@ -73,7 +76,7 @@ pub fn enrol(state: &AppState, account: &str) -> Result<Enrolment> {
 /// 422 `invalid_code`: what a wrong, replayed or expired code gets everywhere.
 pub fn invalid_code() -> AppError {
     AppError::new(
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_code",
         "The code is wrong, expired or was already used.",
     )
@@ -139,6 +142,26 @@ pub async fn check_code(
         db::mfa::reseal_totp(&mut *conn, user_id, &sealed).await?;
     }
     Ok(true)
+}
+
+/// The end of every change to an account's second factors: the audit event and the owner's
+/// mail join the caller's transaction, which this commits; then the mail goes out and every
+/// replica forgets the cached user (it says whether there is a second factor, which admin
+/// routes read).
+pub async fn changed(
+    state: &AppState,
+    mut tx: Tx,
+    meta: &RequestMeta,
+    user: &UserRow,
+    event: Event<'_>,
+    mail: Template,
+) -> Result<()> {
+    audit::record(&mut tx, &state.clock, meta, event).await?;
+    state.mail.enqueue(&mut tx, &user.email, mail).await?;
+    tx.commit().await?;
+    state.mail.wake();
+    state.forget_user(&user.id).await;
+    Ok(())
 }
 
 /// A recovery code as stored: lower case, without dashes or spaces, hashed.
@@ -214,6 +237,26 @@ pub fn challenge_hash(state: &AppState, headers: &HeaderMap) -> Option<String> {
     crate::request_meta::cookie(headers, cookie_name(state))
         .filter(|v| !v.is_empty() && v.len() <= 128)
         .map(|v| sha256_hex(v.as_bytes()))
+}
+
+/// The sign-in waiting for a second factor that this request's pending-MFA cookie names, and
+/// the cookie's hash; 401 `mfa_challenge_invalid` when there is none.
+pub async fn pending(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(db::mfa::Challenge, String)> {
+    let gone = || {
+        AppError::new(
+            StatusCode::UNAUTHORIZED,
+            "mfa_challenge_invalid",
+            "No sign-in is waiting for a second factor (it expired or was used). Sign in again.",
+        )
+    };
+    let hash = challenge_hash(state, headers).ok_or_else(gone)?;
+    let challenge = db::mfa::challenge(&state.db.pool, &hash, state.clock.now())
+        .await?
+        .ok_or_else(gone)?;
+    Ok((challenge, hash))
 }
 
 /// Starts a sign-in that waits for a second factor; returns the `Set-Cookie` value.

@@ -113,22 +113,12 @@ pub(super) async fn confirm(
         ));
     }
     let codes = factors::new_recovery_codes(&mut tx, &user.id, now).await?;
-    audit::record(
-        &mut tx,
-        &state.clock,
-        &meta,
-        Event::own("mfa.enrolled", &user.id, Outcome::Success),
-    )
-    .await?;
     let mail = Template::FactorChanged {
         name: user.name.clone(),
         added: true,
     };
-    state.mail.enqueue(&mut tx, &user.email, mail).await?;
-    tx.commit().await?;
-    state.mail.wake();
-    // The cached user says whether two-step sign-in is on (admin routes read it).
-    state.forget_user(&user.id).await;
+    let ev = Event::own("mfa.enrolled", &user.id, Outcome::Success);
+    factors::changed(&state, tx, &meta, user, ev, mail).await?;
     Ok(Json(RecoveryCodesBody {
         recovery_codes: codes,
     }))
@@ -151,22 +141,12 @@ pub(super) async fn disable(
         tx.commit().await?;
         return Err(conflict("mfa_not_enabled", "Two-step sign-in is not on."));
     }
-    audit::record(
-        &mut tx,
-        &state.clock,
-        &meta,
-        Event::own("mfa.disabled", &user.id, Outcome::Success),
-    )
-    .await?;
     let mail = Template::FactorChanged {
         name: user.name.clone(),
         added: false,
     };
-    state.mail.enqueue(&mut tx, &user.email, mail).await?;
-    tx.commit().await?;
-    state.mail.wake();
-    // The cached user says whether two-step sign-in is on (admin routes read it).
-    state.forget_user(&user.id).await;
+    let ev = Event::own("mfa.disabled", &user.id, Outcome::Success);
+    factors::changed(&state, tx, &meta, user, ev, mail).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -199,26 +179,6 @@ pub(super) async fn regenerate(
     }))
 }
 
-/// The sign-in waiting for a second factor that this request's pending-MFA cookie names, and
-/// the cookie's hash; 401 `mfa_challenge_invalid` when there is none.
-pub(super) async fn pending(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<(db::mfa::Challenge, String)> {
-    let gone = || {
-        AppError::new(
-            StatusCode::UNAUTHORIZED,
-            "mfa_challenge_invalid",
-            "No sign-in is waiting for a second factor (it expired or was used). Sign in again.",
-        )
-    };
-    let hash = factors::challenge_hash(state, headers).ok_or_else(gone)?;
-    let challenge = db::mfa::challenge(&state.db.pool, &hash, state.clock.now())
-        .await?
-        .ok_or_else(gone)?;
-    Ok((challenge, hash))
-}
-
 /// What the sign-in waiting for a second factor accepts (after Google, which redirects to the
 /// SPA with `?mfa=1`, the client has not seen the login answer). Needs the pending-MFA cookie.
 #[utoipa::path(get, path = "/api/v1/auth/mfa/pending", tag = "auth", operation_id = "getPendingMfa",
@@ -230,7 +190,7 @@ pub(super) async fn pending_methods(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<MfaRequiredBody>> {
-    let (challenge, _) = pending(&state, &headers).await?;
+    let (challenge, _) = factors::pending(&state, &headers).await?;
     let mut conn = state.db.pool.acquire().await?;
     Ok(Json(MfaRequiredBody {
         mfa_required: true,
@@ -282,7 +242,7 @@ pub(super) async fn verify(
         }
     };
     let now = state.clock.now();
-    let (challenge, hash) = pending(&state, &headers).await?;
+    let (challenge, hash) = factors::pending(&state, &headers).await?;
     let gone = || {
         AppError::new(
             StatusCode::UNAUTHORIZED,

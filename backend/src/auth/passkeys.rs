@@ -130,15 +130,10 @@ async fn begin(
         user_id: user_id.map(str::to_string),
         state: serde_json::to_string(ceremony).map_err(|e| internal("ceremony state", e))?,
     };
-    let expires = state.clock.now() + CEREMONY_SECS;
-    db::passkeys::insert_ceremony(
-        &mut *conn,
-        &sha256_hex(id.as_bytes()),
-        purpose.as_str(),
-        &c,
-        expires,
-    )
-    .await?;
+    let now = state.clock.now();
+    let hash = sha256_hex(id.as_bytes());
+    db::passkeys::insert_ceremony(conn, &hash, purpose.as_str(), &c, now, now + CEREMONY_SECS)
+        .await?;
     Ok(PasskeyOptions {
         ceremony_id: id,
         options,
@@ -409,17 +404,12 @@ pub(super) async fn add(
         None
     };
     let ev = Event::own("passkey.added", &user.id, Outcome::Success).on("passkey", &row.id);
-    audit::record(&mut tx, &state.clock, &meta, ev).await?;
     let mail = Template::PasskeyChanged {
         name: user.name.clone(),
         passkey: row.name.clone(),
         added: true,
     };
-    state.mail.enqueue(&mut tx, &user.email, mail).await?;
-    tx.commit().await?;
-    state.mail.wake();
-    // The cached user says whether there is a second factor (admin routes read it).
-    state.forget_user(&user.id).await;
+    factors::changed(&state, tx, &meta, user, ev, mail).await?;
     let body = PasskeyAdded {
         passkey: info(&row),
         recovery_codes,
@@ -475,16 +465,12 @@ pub(super) async fn remove(
     }
     db::mfa::forget_if_no_factor(&mut tx, &user.id).await?;
     let ev = Event::own("passkey.removed", &user.id, Outcome::Success).on("passkey", &id);
-    audit::record(&mut tx, &state.clock, &meta, ev).await?;
     let mail = Template::PasskeyChanged {
         name: user.name.clone(),
         passkey: row.name.clone(),
         added: false,
     };
-    state.mail.enqueue(&mut tx, &user.email, mail).await?;
-    tx.commit().await?;
-    state.mail.wake();
-    state.forget_user(&user.id).await;
+    factors::changed(&state, tx, &meta, user, ev, mail).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -608,7 +594,7 @@ pub(super) async fn begin_second_factor(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
 ) -> Result<Json<PasskeyOptions>> {
-    let challenge = super::mfa::pending(&state, &headers).await?;
+    let challenge = factors::pending(&state, &headers).await?;
     let mut conn = state.db.pool.acquire().await?;
     Ok(Json(
         begin_assertion(

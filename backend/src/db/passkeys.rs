@@ -145,13 +145,17 @@ pub struct Ceremony {
     pub state: String,
 }
 
-pub async fn insert_ceremony<'c>(
-    e: impl Executor<'c, Database = Any>,
+/// Keeps a new ceremony; expired ones (begun and never finished) are swept at the same time,
+/// so the table stays as small as the ceremonies in flight.
+pub async fn insert_ceremony(
+    conn: &mut AnyConnection,
     id_hash: &str,
     purpose: &str,
     c: &Ceremony,
+    now: i64,
     expires_at: i64,
 ) -> sqlx::Result<()> {
+    sweep_ceremonies(&mut *conn, now).await?;
     sqlx::query(
         "insert into webauthn_ceremonies (id_hash, purpose, user_id, state, expires_at)
          values ($1, $2, $3, $4, $5)",
@@ -161,8 +165,16 @@ pub async fn insert_ceremony<'c>(
     .bind(&c.user_id)
     .bind(&c.state)
     .bind(expires_at)
-    .execute(e)
+    .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+async fn sweep_ceremonies(conn: &mut AnyConnection, now: i64) -> sqlx::Result<()> {
+    sqlx::query("delete from webauthn_ceremonies where expires_at <= $1")
+        .bind(now)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -190,9 +202,6 @@ pub async fn take_ceremony(
         })
     })
     .transpose()?;
-    sqlx::query("delete from webauthn_ceremonies where expires_at <= $1")
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    sweep_ceremonies(conn, now).await?;
     Ok(taken)
 }

@@ -148,6 +148,23 @@ async fn assertion(
     json!({"ceremonyId": begun["ceremonyId"], "credential": cred})
 }
 
+/// A passkey-only sign-in in a new browser, the answer changed by `tamper` first.
+async fn discoverable_sign_in(
+    app: &TestApp,
+    device: &mut Device,
+    credential_id: &str,
+    user: &str,
+    tamper: impl FnOnce(&mut Value),
+) -> reqwest::Response {
+    let browser = app.browser();
+    let res = post_as(app, &browser, "/api/v1/auth/passkey/options", json!({})).await;
+    let begun = json_of(res).await;
+    let mut cred = device.get_discoverable(&begun["options"], credential_id, user);
+    tamper(&mut cred);
+    let answer = json!({"ceremonyId": begun["ceremonyId"], "credential": cred});
+    post_as(app, &browser, "/api/v1/auth/passkey/login", answer).await
+}
+
 #[tokio::test]
 async fn passkeys_are_added_listed_renamed_and_removed() {
     let app = TestApp::spawn().await;
@@ -319,47 +336,29 @@ async fn a_passkey_signs_in_alone_and_is_the_second_step_after_the_password() {
     // An answer that names another account (the user handle is not signed, the key is).
     let other = app.other_user("other@example.com").await;
     let other_id = app.user_id(&other).await;
-    let begun = json_of(
-        post_as(
-            &app,
-            &app.browser(),
-            "/api/v1/auth/passkey/options",
-            json!({}),
-        )
-        .await,
-    )
-    .await;
-    let cred = device.get_discoverable(&begun["options"], &credential_id, &other_id);
-    let answer = json!({"ceremonyId": begun["ceremonyId"], "credential": cred});
-    let res = post_as(&app, &app.browser(), "/api/v1/auth/passkey/login", answer).await;
+    let res = discoverable_sign_in(&app, &mut device, &credential_id, &other_id, |_| {}).await;
     assert_eq!(error_of(res).await.0, "passkey_invalid");
 
     // A tampered signature.
-    let begun = json_of(
-        post_as(
-            &app,
-            &app.browser(),
-            "/api/v1/auth/passkey/options",
-            json!({}),
-        )
-        .await,
-    )
+    let res = discoverable_sign_in(&app, &mut device, &credential_id, &user, |cred| {
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let text = cred["response"]["signature"].as_str().unwrap();
+        let mut signature = b64.decode(text.trim_end_matches('=')).unwrap();
+        *signature.last_mut().unwrap() ^= 1;
+        cred["response"]["signature"] = json!(b64.encode(signature));
+    })
     .await;
-    let mut cred = device.get_discoverable(&begun["options"], &credential_id, &user);
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let mut signature = b64
-        .decode(
-            cred["response"]["signature"]
-                .as_str()
-                .unwrap()
-                .trim_end_matches('='),
-        )
-        .unwrap();
-    *signature.last_mut().unwrap() ^= 1;
-    cred["response"]["signature"] = json!(b64.encode(signature));
-    let answer = json!({"ceremonyId": begun["ceremonyId"], "credential": cred});
-    let res = post_as(&app, &app.browser(), "/api/v1/auth/passkey/login", answer).await;
     assert_eq!(error_of(res).await.0, "passkey_invalid");
+    // An answer after five minutes: the ceremony is over.
+    let browser = app.browser();
+    let res = post_as(&app, &browser, "/api/v1/auth/passkey/options", json!({})).await;
+    let begun = json_of(res).await;
+    let cred = device.get_discoverable(&begun["options"], &credential_id, &user);
+    app.clock.advance(301);
+    let answer = json!({"ceremonyId": begun["ceremonyId"], "credential": cred});
+    let res = post_as(&app, &browser, "/api/v1/auth/passkey/login", answer).await;
+    assert_eq!(error_of(res).await.0, "passkey_invalid");
+
     // Not a credential at all.
     let res = post_as(
         &app,

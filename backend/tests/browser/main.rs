@@ -9,6 +9,7 @@
 #[path = "../api/helpers.rs"]
 mod helpers;
 mod mfa;
+mod passkeys;
 #[path = "../api/totp.rs"]
 mod totp;
 

@@ -212,16 +212,20 @@ fn Rename(passkey: RwSignal<Option<PasskeyInfo>>, on_done: Callback<()>) -> impl
     let open = RwSignal::new(false);
     let name = RwSignal::new(String::new());
     let remote = RwSignal::new(None::<ApiError>);
-    Effect::new(move |_| match passkey.get() {
-        Some(k) => {
-            name.set(k.name);
+    // `passkey` opens the dialog; closing it (Cancel, Escape) clears `passkey`. Each side is
+    // set only when it changes, or the two effects would wake each other forever.
+    Effect::new(move |_| {
+        let chosen = passkey.get();
+        if let Some(k) = &chosen {
+            name.set(k.name.clone());
             remote.set(None);
-            open.set(true);
         }
-        None => open.set(false),
+        if open.get_untracked() != chosen.is_some() {
+            open.set(chosen.is_some());
+        }
     });
     Effect::new(move |_| {
-        if !open.get() {
+        if !open.get() && passkey.with_untracked(Option::is_some) {
             passkey.set(None);
         }
     });
