@@ -1,4 +1,5 @@
-//! The `pfn` command line: `serve` (default), `migrate`, `admin create --email`, `openapi`.
+//! The `pfn` command line: `serve` (default), `migrate`, `admin create --email`, `openapi`,
+//! `backup --to`, `restore --from`.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -34,6 +35,24 @@ pub enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Copy the database (and the development secret) into one file, while the server runs.
+    ///
+    /// SQLite is copied with `VACUUM INTO`, PostgreSQL with `pg_dump` (its version must be the
+    /// server's or newer). When PFN_SECRET comes from the environment it is not in the backup:
+    /// keep it with the backup, or the sealed columns cannot be read after a restore.
+    Backup {
+        /// The backup file to write (a ZIP; replaced if it exists).
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Put a backup back into the configured database (stop the server first), then migrate.
+    Restore {
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Replace a database (and a development secret) pfn has already used.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,6 +109,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     keep_credentials,
                 },
         } => admin_create(config, &email, keep_credentials).await,
+        Command::Backup { to } => {
+            let report = crate::backup::backup(&config, &to).await?;
+            println!(
+                "backed up the {} database to {} ({} bytes)",
+                report.database,
+                to.display(),
+                report.bytes
+            );
+            if report.secret_included {
+                println!("the development secret is in the backup");
+            } else {
+                eprintln!(
+                    "WARNING: PFN_SECRET is not in the backup. Keep it with the backup: without \
+                     it the authenticator-app secrets and queued mail in it cannot be read."
+                );
+            }
+            Ok(())
+        }
+        Command::Restore { from, force } => {
+            let kind = crate::backup::restore(&config, &from, force).await?;
+            println!(
+                "restored the {kind} database from {}; migrations applied",
+                from.display()
+            );
+            Ok(())
+        }
         Command::Openapi => unreachable!("handled above"),
     }
 }

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod audit;
 pub mod audit_log;
 pub mod auth;
+pub mod backup;
 pub mod banks;
 pub mod cache;
 pub mod cli;
@@ -34,6 +35,7 @@ pub mod password;
 pub mod ratelimit;
 pub mod redis_link;
 pub mod request_meta;
+pub mod retention;
 pub mod spa;
 pub mod state;
 pub mod tarabut;
@@ -208,14 +210,13 @@ pub async fn serve_app(
     Ok(())
 }
 
-/// Deletes expired sessions and spent cache invalidations hourly.
+/// Hourly: retention (on one replica at a time, [`retention`]) and spent cache invalidations
+/// (on each, for its own feed).
 async fn housekeeping(state: AppState, mut stop: watch::Receiver<bool>) {
+    let holder = uuid::Uuid::new_v4().to_string();
     loop {
-        let now = state.clock.now();
-        match db::sessions::delete_expired(&state.db.pool, now, access::session::IDLE_SECS).await {
-            Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "session cleanup failed"),
+        if let Err(e) = retention::run(&state, &holder, access::session::IDLE_SECS).await {
+            tracing::warn!(error = %e, "retention failed");
         }
         if let Err(e) = cache::coherence::prune(&state.caches).await {
             tracing::warn!(error = %e, "cache invalidation cleanup failed");

@@ -269,6 +269,20 @@ pub struct SessionInfo {
     pub current: bool,
 }
 
+/// `PATCH /api/v1/auth/me`: what the user may change about themselves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", schema(example = json!({"name": "Layla Haddad"})))]
+pub struct UpdateProfileRequest {
+    /// 1–100 characters after trimming, no control characters (as at sign-up).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "Layla Haddad", min_length = 1, max_length = 100)
+    )]
+    pub name: String,
+}
+
 /// Which sign-in methods this server offers: `{"providers": ["password", "google"]}`.
 /// `GET /api/v1/auth/providers` answers with this.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

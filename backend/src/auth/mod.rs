@@ -12,6 +12,7 @@ pub mod google;
 mod mfa;
 mod passkeys;
 mod password;
+mod profile;
 mod reauth;
 mod signin;
 mod signup;
@@ -49,7 +50,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(signup::resend_verification))
         .routes(routes!(signin::login))
         .routes(routes!(signin::logout))
-        .routes(routes!(signin::me))
+        .routes(routes!(signin::me, profile::update_me))
         .routes(routes!(password::forgot_password))
         .routes(routes!(password::reset_password))
         .routes(routes!(password::change_password))

@@ -93,6 +93,8 @@ pub struct Config {
     pub tarabut: TarabutConfig,
     /// The SPA's release build (Trunk's `dist/`), served when it holds an `index.html`.
     pub spa_dir: PathBuf,
+    /// `PFN_AUDIT_RETENTION_DAYS`: audit rows older than this are deleted (0 keeps them).
+    pub audit_retention_days: u32,
 }
 
 impl Config {
@@ -307,6 +309,15 @@ impl Config {
         };
 
         let tarabut = tarabut_config(&get, &mut errors);
+        let audit_retention_days = match get("PFN_AUDIT_RETENTION_DAYS") {
+            None => 400,
+            Some(v) => v.parse().unwrap_or_else(|_| {
+                errors.push(format!(
+                    "PFN_AUDIT_RETENTION_DAYS={v:?} is not a whole number of days (0 keeps audit rows forever)"
+                ));
+                400
+            }),
+        };
 
         let bootstrap_admin_email = get("PFN_BOOTSTRAP_ADMIN_EMAIL");
         if let Some(e) = &bootstrap_admin_email {
@@ -341,6 +352,7 @@ impl Config {
             admin_require_mfa_setting,
             tarabut,
             spa_dir: PathBuf::from(get("PFN_SPA_DIR").unwrap_or_else(|| "dist".into())),
+            audit_retention_days,
         })
     }
 

@@ -40,6 +40,16 @@ pub struct Db {
 
 pub type Tx = Transaction<'static, sqlx::Any>;
 
+/// The file of a `sqlite:` URL; None for other databases and for in-memory SQLite.
+pub fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(":memory:") && !path.starts_with("file:"))
+        .then_some(path)
+}
+
 impl Db {
     /// Connects (creating the SQLite file and its directory if missing) without migrating.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
@@ -51,11 +61,7 @@ impl Db {
         };
         let mut url = url.to_string();
         if backend == Backend::Sqlite {
-            let path = url
-                .trim_start_matches("sqlite://")
-                .trim_start_matches("sqlite:");
-            let path = path.split('?').next().unwrap_or_default();
-            if !path.is_empty() && !path.starts_with(":memory:") && !path.starts_with("file:") {
+            if let Some(path) = sqlite_path(&url) {
                 if let Some(dir) = Path::new(path)
                     .parent()
                     .filter(|d| !d.as_os_str().is_empty() && !d.exists())

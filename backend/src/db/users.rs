@@ -86,6 +86,22 @@ pub async fn insert<'c>(e: impl Executor<'c, Database = Any>, u: NewUser<'_>) ->
     Ok(())
 }
 
+/// Renames the user.
+pub async fn set_name<'c>(
+    e: impl Executor<'c, Database = Any>,
+    id: &str,
+    name: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("update users set name = $2, updated_at = $3 where id = $1")
+        .bind(id)
+        .bind(name)
+        .bind(now)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
 /// Sets a new password hash; a completed reset also proves the mailbox, so it may verify.
 pub async fn set_password<'c>(
     e: impl Executor<'c, Database = Any>,

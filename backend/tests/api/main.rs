@@ -2,8 +2,10 @@
 //! (a new SQLite file, or a new PostgreSQL database when `PFN_TEST_DB=postgres`).
 
 mod access;
+mod account;
 mod admin;
 mod auth;
+mod backup;
 mod banks;
 mod cli;
 mod devices;
@@ -17,6 +19,7 @@ mod mfa;
 mod ops;
 mod passkeys;
 mod replicas;
+mod retention;
 mod security;
 mod sessions;
 mod spa;

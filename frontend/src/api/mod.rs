@@ -6,6 +6,7 @@
 //! confirm it is them, and is sent once more if they did. The session is the HttpOnly cookie the
 //! browser sends by itself; the browser also sends `Origin`, which is what CSRF checks.
 
+pub mod account;
 pub mod mfa;
 pub mod passkeys;
 

@@ -179,16 +179,7 @@ pub fn Settings() -> impl IntoView {
 
     view! {
         <PageHead title="Settings"/>
-        {move || ctx.user().map(|u| view! {
-            <section class="card">
-                <h2>"Profile"</h2>
-                <dl class="facts">
-                    <dt>"Name"</dt><dd>{u.name.clone()}</dd>
-                    <dt>"Email"</dt><dd>{u.email.clone()}</dd>
-                    <dt>"Member since"</dt><dd>{crate::logic::format_date(&u.created_at).to_string()}</dd>
-                </dl>
-            </section>
-        })}
+        <Profile/>
         <ChangePassword/>
         {move || {
             let google_on = providers.get().and_then(|r| r.ok()).is_some_and(|p| p.providers.iter().any(|x| x == "google"));
@@ -214,6 +205,45 @@ pub fn Settings() -> impl IntoView {
                 }
             })
         }}
+    }
+}
+
+/// The name (editable), the email and the account's age.
+#[component]
+fn Profile() -> impl IntoView {
+    let ctx = ctx();
+    let name = RwSignal::new(ctx.user().map(|u| u.name).unwrap_or_default());
+    let remote = RwSignal::new(None::<ApiError>);
+    let save = Call::new(
+        api::account::update_me,
+        move |u: shared::User| {
+            name.set(u.name.clone());
+            ctx.signed_in(u);
+            ctx.ok("Your name is saved.");
+        },
+        move |e| remote.set(Some(e)),
+    );
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        remote.set(None);
+        save.dispatch(name.get_untracked());
+    };
+    view! {
+        <section class="card" id="profile">
+            <h2>"Profile"</h2>
+            <form on:submit=on_submit novalidate>
+                <Field label="Name" name="profile-name" value=name autocomplete="name"
+                    error=Signal::derive(move || remote.get().and_then(|e| e.field("name"))) required=true/>
+                <FormError error=Signal::derive(move || remote.get().filter(|e| e.field("name").is_none()))/>
+                <button class="btn primary" type="submit" disabled=move || save.pending().get()>"Save"</button>
+            </form>
+            {move || ctx.user().map(|u| view! {
+                <dl class="facts">
+                    <dt>"Email"</dt><dd>{u.email.clone()}</dd>
+                    <dt>"Member since"</dt><dd>{crate::logic::format_date(&u.created_at).to_string()}</dd>
+                </dl>
+            })}
+        </section>
     }
 }
 
