@@ -14,9 +14,8 @@ use shared::{
 use tower_sessions::Session;
 
 use super::{
-    factors,
-    passkeys::{self, Purpose},
-    record_failure,
+    ceremony::{self, Purpose},
+    factors, record_failure,
     signin::complete_sign_in,
 };
 use crate::{
@@ -265,7 +264,7 @@ pub(super) async fn verify(
     let passkey_ok = match factor {
         Factor::Passkey(p) => {
             let mut conn = state.db.pool.acquire().await?;
-            passkeys::check_assertion(&state, &mut conn, Purpose::SecondFactor, &user.id, p).await?
+            ceremony::check_assertion(&state, &mut conn, Purpose::SecondFactor, &user.id, p).await?
         }
         _ => false,
     };
@@ -285,7 +284,7 @@ pub(super) async fn verify(
             db::mfa::take_challenge(&mut conn, &hash, now).await?;
         }
         return Err(match factor {
-            Factor::Passkey(_) => passkeys::invalid(),
+            Factor::Passkey(_) => ceremony::invalid(),
             _ => factors::invalid_code(),
         });
     }

@@ -6,6 +6,7 @@
 //! and signup to medians within 5 %. Lockout counts are keyed by the submitted email whether or
 //! not an account exists.
 
+mod ceremony;
 pub mod credentials;
 mod factors;
 pub mod google;

@@ -5,8 +5,8 @@ use axum::{extract::State, Json};
 use shared::{ErrorBody, ReauthBody, ReauthRequest};
 
 use super::{
+    ceremony::{self, Purpose},
     check_password_size, factors,
-    passkeys::{self, Purpose},
     password::verify_current_password,
     record_failure,
 };
@@ -61,12 +61,12 @@ pub(super) async fn reauthenticate(
             let key = normalize_email(&user.email);
             super::check_unlocked(&state, &key).await?;
             let mut conn = state.db.pool.acquire().await?;
-            if !passkeys::check_assertion(&state, &mut conn, Purpose::Reauth, &user.id, passkey)
+            if !ceremony::check_assertion(&state, &mut conn, Purpose::Reauth, &user.id, passkey)
                 .await?
             {
                 drop(conn);
                 record_failure(&state, &meta, &key, Some(&user.id), "reauth.failed").await?;
-                return Err(passkeys::invalid());
+                return Err(ceremony::invalid());
             }
         }
         _ => {
