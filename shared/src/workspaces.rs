@@ -82,6 +82,19 @@ pub struct InviteRequest {
     pub role: String,
 }
 
+/// The body of `POST /api/v1/workspaces/{id}/transfer`: the member who becomes the owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", schema(example = json!({"userId": "0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b"})))]
+pub struct TransferRequest {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b", max_length = 64)
+    )]
+    pub user_id: String,
+}
+
 /// An invitation that was sent and is neither accepted nor expired.
 /// `GET /api/v1/workspaces/{id}/invitations` lists these.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -421,21 +421,11 @@ async fn delete_connection(
 ) -> Result<StatusCode> {
     let c = owned(&state, &caller.workspace_id, &id).await?;
     if c.status != ConnectionStatus::Revoked {
-        match state
+        state
             .banks
             .client
-            .revoke_consent(&c.customer_user_id, &c.consent_id)
-            .await
-        {
-            // Already gone at Tarabut: nothing left to revoke.
-            Ok(())
-            | Err(
-                TarabutError::NotFound
-                | TarabutError::ConsentRevoked
-                | TarabutError::ConsentExpired,
-            ) => {}
-            Err(e) => return Err(e.into()),
-        }
+            .revoke_if_held(&c.customer_user_id, &c.consent_id)
+            .await?;
     }
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;

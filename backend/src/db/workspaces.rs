@@ -217,6 +217,54 @@ pub async fn remove_member<'c>(
     Ok(r.rows_affected() == 1)
 }
 
+pub async fn set_role<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+    user_id: &str,
+    role: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("update workspace_members set role = $3 where workspace_id = $1 and user_id = $2")
+        .bind(workspace_id)
+        .bind(user_id)
+        .bind(role)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+/// Everyone in the workspace, for telling them it is gone.
+pub async fn member_ids<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "select user_id from workspace_members where workspace_id = $1 order by user_id",
+    )
+    .bind(workspace_id)
+    .fetch_all(e)
+    .await
+}
+
+/// Deletes a workspace and, through the foreign keys, everything in it (members, keys,
+/// accounts, transactions, budgets, invitations, bank connections and their synced data);
+/// answers the deleted keys' hashes (to drop from caches).
+pub async fn delete(conn: &mut AnyConnection, workspace_id: &str) -> sqlx::Result<Vec<String>> {
+    let hashes = sqlx::query_scalar("select key_hash from api_keys where workspace_id = $1")
+        .bind(workspace_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    // The one table without a foreign key to workspaces.
+    sqlx::query("delete from idempotency_keys where workspace_id = $1")
+        .bind(workspace_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("delete from workspaces where id = $1")
+        .bind(workspace_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(hashes)
+}
+
 /// Revokes the keys `user_id` made for the workspace; returns their hashes (to evict from caches).
 pub async fn revoke_member_keys<'c>(
     e: impl Executor<'c, Database = Any>,

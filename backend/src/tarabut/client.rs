@@ -210,6 +210,20 @@ impl Client {
             .map(drop)
     }
 
+    /// Revokes a consent the workspace may still hold: one already gone at Tarabut (unknown,
+    /// revoked, expired) leaves nothing to revoke and is not an error.
+    pub async fn revoke_if_held(&self, customer: &str, consent_id: &str) -> Result<()> {
+        match self.revoke_consent(customer, consent_id).await {
+            Ok(())
+            | Err(
+                TarabutError::NotFound
+                | TarabutError::ConsentRevoked
+                | TarabutError::ConsentExpired,
+            ) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn consent(&self, customer: &str, consent_id: &str) -> Result<wire::Consent> {
         let path = format!("/consentInformation/v1/consents/{}", segment(consent_id));
         self.call(Some(customer), Method::GET, &path, None::<&()>)

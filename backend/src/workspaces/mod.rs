@@ -31,12 +31,15 @@ use crate::{
     },
 };
 
+mod lifecycle;
+
 const INVITATION_TTL: i64 = 7 * 24 * 3600;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_workspaces, create_workspace))
-        .routes(routes!(get_workspace))
+        .routes(routes!(get_workspace, lifecycle::delete))
+        .routes(routes!(lifecycle::transfer))
         .routes(routes!(list_members, invite_member))
         .routes(routes!(remove_member))
         .routes(routes!(list_invitations))

@@ -15,6 +15,7 @@ mod finance;
 mod google;
 mod helpers;
 mod keys;
+mod lifecycle;
 mod mfa;
 mod ops;
 mod passkeys;

@@ -5,6 +5,7 @@
 //! Screenshots of the main pages (desktop and phone widths) go to the test's temporary
 //! directory, or to `docs/screenshots/` with `PFN_UPDATE_SCREENSHOTS=1`.
 
+mod account;
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;

@@ -9,6 +9,11 @@
 pub mod account;
 pub mod mfa;
 pub mod passkeys;
+pub mod workspaces;
+
+pub use workspaces::{
+    accept_invitation, create_workspace, invite, members, remove_member, workspaces,
+};
 
 use std::{cell::RefCell, collections::BTreeMap, future::Future, pin::Pin, rc::Rc};
 
@@ -25,7 +30,6 @@ use shared::{
         TransactionBody,
     },
     keys::{ApiKey, AuditEvent, CreateKeyRequest, CreatedKeyBody, RotateKeyRequest, ScopesBody},
-    workspaces::{CreateWorkspaceRequest, InviteRequest, Member, Workspace, WorkspaceBody},
     ChangePasswordRequest, EmailRequest, ErrorBody, LoginAnswer, LoginRequest, Page, ProvidersBody,
     ReauthBody, ReauthRequest, ResetPasswordRequest, SessionInfo, SignupRequest, StatusBody,
     TokenRequest, User, UserBody,
@@ -314,55 +318,6 @@ pub async fn audit_log(
         &[("type", kind.as_deref())],
     ))
     .await
-}
-
-// --- workspaces ----------------------------------------------------------------------------
-
-pub async fn workspaces() -> ApiResult<Page<Workspace>> {
-    get(&page("/api/v1/workspaces", &None, 200, &[])).await
-}
-pub async fn create_workspace(name: String) -> ApiResult<Workspace> {
-    post::<WorkspaceBody>("/api/v1/workspaces", &CreateWorkspaceRequest { name })
-        .await
-        .map(|b| b.workspace)
-}
-pub async fn members(workspace: String) -> ApiResult<Page<Member>> {
-    get(&page(
-        &format!(
-            "/api/v1/workspaces/{}/members",
-            crate::logic::encode(&workspace)
-        ),
-        &None,
-        200,
-        &[],
-    ))
-    .await
-}
-pub async fn invite(workspace: String, req: InviteRequest) -> ApiResult<StatusBody> {
-    post(
-        &format!(
-            "/api/v1/workspaces/{}/members",
-            crate::logic::encode(&workspace)
-        ),
-        &req,
-    )
-    .await
-}
-pub async fn remove_member(workspace: String, user: String) -> ApiResult<()> {
-    act(
-        Method::DELETE,
-        &format!(
-            "/api/v1/workspaces/{}/members/{}",
-            crate::logic::encode(&workspace),
-            crate::logic::encode(&user)
-        ),
-    )
-    .await
-}
-pub async fn accept_invitation(token: String) -> ApiResult<Workspace> {
-    post::<WorkspaceBody>("/api/v1/invitations/accept", &TokenRequest { token })
-        .await
-        .map(|b| b.workspace)
 }
 
 // --- money ---------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-//! Workspaces: create, see members, invite (owners), remove; accept an emailed invitation.
+//! Workspaces: create, see members, invite (owners), remove, hand over, delete; accept an
+//! emailed invitation.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -6,7 +7,7 @@ use shared::workspaces::{InviteRequest, Workspace};
 
 use crate::{
     api::{self, ApiError},
-    components::{field_error, loaded, Badge, Dialog, Field, FormError},
+    components::{field_error, loaded, Badge, Confirm, Dialog, Field, FormError},
     context::ctx,
     data::{Call, Load},
     pages::PageHead,
@@ -35,9 +36,12 @@ pub fn Workspaces() -> impl IntoView {
             <button class="btn primary" on:click=move |_| create_open.set(true)>"New workspace"</button>
         </PageHead>
         <p class="lead">"Share accounts, budgets and keys with others. Pick the workspace you work in from the top bar."</p>
-        {loaded(list, |page| view! {
+        {loaded(list, move |page| view! {
             <div class="connections">
-                {page.items.into_iter().map(|w| view! { <WorkspaceCard ws=w/> }).collect_view()}
+                {page.items.into_iter().map(|w| view! { <WorkspaceCard ws=w on_changed=Callback::new(move |_| {
+                    list.refetch();
+                    ctx.load_workspaces();
+                })/> }).collect_view()}
             </div>
         })}
         <Dialog open=create_open title=Signal::derive(|| "New workspace".to_string())>
@@ -54,7 +58,7 @@ pub fn Workspaces() -> impl IntoView {
 }
 
 #[component]
-fn WorkspaceCard(ws: Workspace) -> impl IntoView {
+fn WorkspaceCard(ws: Workspace, on_changed: Callback<()>) -> impl IntoView {
     let ctx = ctx();
     let id = ws.id.clone();
     let owner = ws.role == "owner";
@@ -81,6 +85,32 @@ fn WorkspaceCard(ws: Workspace) -> impl IntoView {
         },
         move |e| ctx.fail(&e),
     );
+    // Handing over: to whom (confirmed first); deleting: confirmed first.
+    let heir = RwSignal::new(None::<(String, String)>);
+    let confirm_handover = RwSignal::new(false);
+    let id4 = id.clone();
+    let handover = Call::new(
+        move |user: String| api::workspaces::transfer(id4.clone(), user),
+        move |()| {
+            confirm_handover.set(false);
+            ctx.ok("Handed over: you are a member now.");
+            on_changed.run(());
+        },
+        move |e| ctx.fail(&e),
+    );
+    let confirm_delete = RwSignal::new(false);
+    let id5 = id.clone();
+    let delete = Call::new(
+        move |()| api::workspaces::delete(id5.clone()),
+        move |()| {
+            confirm_delete.set(false);
+            ctx.ok("Workspace deleted.");
+            on_changed.run(());
+        },
+        move |e| ctx.fail(&e),
+    );
+    let shared_owner = owner && !ws.personal;
+    let name = ws.name.clone();
     let me = ctx.user().map(|u| u.id).unwrap_or_default();
     view! {
         <article class="card">
@@ -88,6 +118,9 @@ fn WorkspaceCard(ws: Workspace) -> impl IntoView {
                 <h2 class="grow">{ws.name.clone()}</h2>
                 {ws.personal.then(|| view! { <Badge text="personal" tone="muted"/> })}
                 <Badge text=ws.role.clone() tone="info"/>
+                {shared_owner.then(|| view! {
+                    <button class="btn small danger" on:click=move |_| confirm_delete.set(true)>"Delete"</button>
+                })}
             </header>
             {loaded(members, move |page| {
                 let me = me.clone();
@@ -96,9 +129,14 @@ fn WorkspaceCard(ws: Workspace) -> impl IntoView {
                         {page.items.into_iter().map(|m| {
                             let uid = m.user_id.clone();
                             let can_remove = owner && m.user_id != me;
+                            let can_receive = shared_owner && m.user_id != me;
+                            let to = (m.user_id.clone(), m.name.clone());
                             view! {
                                 <li class="list-item">
                                     <span class="grow">{m.name.clone()}<small class="muted">{format!(" · {} · {}", m.email, m.role)}</small></span>
+                                    {can_receive.then(|| view! {
+                                        <button class="btn small" on:click=move |_| { heir.set(Some(to.clone())); confirm_handover.set(true); }>"Hand over"</button>
+                                    })}
                                     {can_remove.then(|| view! {
                                         <button class="btn small" on:click=move |_| { remove.dispatch(uid.clone()); }>"Remove"</button>
                                     })}
@@ -126,6 +164,15 @@ fn WorkspaceCard(ws: Workspace) -> impl IntoView {
                     <FormError error=remote/>
                 </form>
             })}
+            <Confirm open=confirm_handover title="Hand the workspace over?"
+                body=Signal::derive(move || format!("{} becomes an owner and you a member. Keys keep working; the owners manage them.",
+                    heir.get().map(|(_, n)| n).unwrap_or_default()))
+                confirm_label="Hand over" pending=handover.pending()
+                on_confirm=Callback::new(move |_| { if let Some((u, _)) = heir.get_untracked() { handover.dispatch(u); } })/>
+            <Confirm open=confirm_delete title="Delete this workspace?"
+                body=format!("“{name}” and everything in it go for every member: accounts, transactions, budgets, keys and bank connections (their consents are revoked at the bank). This cannot be undone.")
+                confirm_label="Delete" pending=delete.pending()
+                on_confirm=Callback::new(move |_| { delete.dispatch(()); })/>
         </article>
     }
 }
