@@ -33,7 +33,7 @@ use crate::{
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_users))
-        .routes(routes!(get_user))
+        .routes(routes!(get_user, delete_user))
         .routes(routes!(disable_user))
         .routes(routes!(enable_user))
         .routes(routes!(user_audit_log))
@@ -202,6 +202,35 @@ async fn disable_user(
     Path(id): Path<String>,
 ) -> Result<Json<AdminUserBody>> {
     Ok(Json(set_disabled(&state, &admin, &meta, &id, true).await?))
+}
+
+/// Delete an account, as its owner can (`DELETE /api/v1/auth/me`): everything that is only
+/// theirs goes, their audit rows stay with them reduced to an opaque id, and a last mail tells
+/// them. Refused while they are the only owner of a shared workspace (409 `sole_owner`).
+#[utoipa::path(delete, path = "/api/v1/admin/users/{id}", tag = "admin", operation_id = "adminDeleteUser",
+    params(("id" = String, Path, description = "User id", example = "0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b")),
+    responses((status = 204, description = "Deleted"),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`sole_owner` (the message names the workspaces), or `cannot_delete_self`: delete your own account from its settings", body = ErrorBody),
+        crate::tarabut::UpstreamErrors))]
+async fn delete_user(
+    State(state): State<AppState>,
+    Fresh(admin): Fresh<Admin>,
+    meta: RequestMeta,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    if id == admin.0.user.id {
+        return Err(AppError::new(
+            StatusCode::CONFLICT,
+            "cannot_delete_self",
+            "Delete your own account from its settings.",
+        ));
+    }
+    let user = db::users::by_id(&state.db.pool, &id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    crate::auth::deletion::delete_account(&state, &meta, &user, Some(&admin.0.user.id)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Enable an account again: sign-in works, and its keys work again unless they were revoked or

@@ -283,6 +283,16 @@ pub struct UpdateProfileRequest {
     pub name: String,
 }
 
+/// `DELETE /api/v1/auth/me`: the account's email address, typed again to confirm.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", schema(example = json!({"email": "layla@example.com"})))]
+pub struct DeleteAccountRequest {
+    #[cfg_attr(feature = "openapi", schema(value_type = EmailAddress))]
+    pub email: String,
+}
+
 /// Which sign-in methods this server offers: `{"providers": ["password", "google"]}`.
 /// `GET /api/v1/auth/providers` answers with this.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

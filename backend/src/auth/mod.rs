@@ -8,6 +8,7 @@
 
 mod ceremony;
 pub mod credentials;
+pub mod deletion;
 mod factors;
 pub mod google;
 mod mfa;
@@ -51,7 +52,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(signup::resend_verification))
         .routes(routes!(signin::login))
         .routes(routes!(signin::logout))
-        .routes(routes!(signin::me, profile::update_me))
+        .routes(routes!(signin::me, profile::update_me, deletion::delete_me))
         .routes(routes!(password::forgot_password))
         .routes(routes!(password::reset_password))
         .routes(routes!(password::change_password))

@@ -330,3 +330,45 @@ pub async fn unlink_identity<'c>(
         .await?;
     Ok(r.rows_affected() > 0)
 }
+
+/// Forgets a user: every row that names them goes (sessions, keys, identities, factors,
+/// tokens, memberships and devices through the foreign keys; their sign-in failure count and
+/// the mail addressed to them by `email_key`; invitations they sent or were sent), and their
+/// audit rows keep their shape under `pseudonym`, without the addresses and browsers they came
+/// from. Answers the hashes of the keys that went (to drop from caches).
+pub async fn forget(
+    conn: &mut sqlx::AnyConnection,
+    user_id: &str,
+    email_key: &str,
+    pseudonym: &str,
+) -> sqlx::Result<Vec<String>> {
+    let hashes = sqlx::query_scalar("select key_hash from api_keys where user_id = $1")
+        .bind(user_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    for sql in [
+        "update audit_log set ip = null, user_agent = null, user_id = $2 where user_id = $1",
+        "update audit_log set actor_user_id = $2 where actor_user_id = $1",
+        "update audit_log set target_id = $2 where target_type = 'user' and target_id = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(user_id)
+            .bind(pseudonym)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for sql in [
+        "delete from login_throttle where email_key = $1",
+        "delete from mail_outbox where recipient_key = $1",
+        "delete from invitations where email_normalized = $1",
+    ] {
+        sqlx::query(sql).bind(email_key).execute(&mut *conn).await?;
+    }
+    for sql in [
+        "delete from invitations where invited_by = $1",
+        "delete from users where id = $1",
+    ] {
+        sqlx::query(sql).bind(user_id).execute(&mut *conn).await?;
+    }
+    Ok(hashes)
+}

@@ -34,6 +34,23 @@ pub async fn personal_of<'c>(
         .await
 }
 
+/// The shared workspaces whose only owner is `user_id`, by name.
+pub async fn solely_owned<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "select w.name from workspaces w join workspace_members m on m.workspace_id = w.id
+         where m.user_id = $1 and m.role = 'owner' and w.personal_owner_id is null
+           and (select count(*) from workspace_members o
+                where o.workspace_id = w.id and o.role = 'owner') = 1
+         order by w.created_at, w.id",
+    )
+    .bind(user_id)
+    .fetch_all(e)
+    .await
+}
+
 /// The user's role in the workspace, if they are a member.
 pub async fn role_of<'c>(
     e: impl Executor<'c, Database = Any>,

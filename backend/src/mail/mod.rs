@@ -47,6 +47,14 @@ impl MailQueue {
         }
     }
 
+    /// Sends `template` to `to` now, without the outbox: for the last mail to an address pfn is
+    /// forgetting (a deleted account's), which must leave no row behind. Not retried.
+    pub async fn send_once(&self, to: &str, template: Template) -> anyhow::Result<()> {
+        let (subject, body) = template.render(&self.web);
+        let id = crate::db::new_id();
+        self.transport.send(&id, to, &subject, &body).await
+    }
+
     /// Queues `template` for `to` inside the caller's transaction. Returns false when the
     /// recipient's hourly cap is reached (the mail is dropped; callers answer the same anyway).
     pub async fn enqueue(

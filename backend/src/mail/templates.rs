@@ -54,6 +54,11 @@ pub enum Template {
         passkey: String,
         added: bool,
     },
+    /// The account was deleted (by its owner or an administrator).
+    AccountDeleted {
+        name: String,
+        by_admin: bool,
+    },
     /// Two or fewer recovery codes are left.
     RecoveryCodesLow {
         name: String,
@@ -74,6 +79,7 @@ impl Template {
             Self::NewSignIn { .. } => "new_sign_in",
             Self::FactorChanged { .. } => "factor_changed",
             Self::PasskeyChanged { .. } => "passkey_changed",
+            Self::AccountDeleted { .. } => "account_deleted",
             Self::RecoveryCodesLow { .. } => "recovery_codes_low",
         }
     }
@@ -154,7 +160,9 @@ impl Template {
                 ),
             ),
             Self::Invitation { inviter, workspace, token } => (
-                format!("{inviter} invited you to {workspace} on pfn"),
+                // No name in the subject: subjects stay in the outbox after sending (bodies are
+                // wiped), and a deleted account must leave its name nowhere.
+                format!("You are invited to {workspace} on pfn"),
                 format!(
                     "Hello,\n\n{inviter} invited you to the workspace \"{workspace}\" on pfn.\n\n\
                      Accept (sign in or create an account with this email address first):\n\n{}\n\n\
@@ -234,6 +242,16 @@ impl Template {
                     ),
                 )
             }
+            Self::AccountDeleted { name, by_admin } => (
+                "Your pfn account was deleted".into(),
+                format!(
+                    "Hello {name},\n\nYour pfn account was deleted{}: your personal workspace \
+                     and its data, your keys, sessions, sign-in methods and memberships are gone, \
+                     and the banks you connected there no longer share your data with pfn. This \
+                     is the last mail pfn sends to this address.\n",
+                    if *by_admin { " by an administrator" } else { "" }
+                ),
+            ),
             Self::RecoveryCodesLow { name, left } => (
                 "Your pfn recovery codes are running out".into(),
                 format!(

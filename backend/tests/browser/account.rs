@@ -63,3 +63,22 @@ async fn rename_yourself_delete_a_workspace_and_hand_one_over() {
         .await;
     assert_eq!(theirs["workspace"]["role"], "owner");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_your_account_from_the_settings_page() {
+    let app = spawn_app().await;
+    let email = "goodbye@example.com";
+    app.signed_in_user(email).await;
+    let origin = app.origin.clone();
+    in_browser(move |c| async move {
+        open_signed_in(&c, &origin, email).await;
+        c.goto(&format!("{origin}/settings")).await.unwrap();
+        fill(&c, "#f-delete-email", email).await;
+        click_button(&c, "//section[@id='delete-account']", "Delete my account").await;
+        see(&c, "Your account was deleted.").await;
+        see(&c, "Sign in").await;
+    })
+    .await;
+    let res = app.login(email, crate::helpers::PASSWORD).await;
+    assert_eq!(res.status(), 401);
+}

@@ -1,11 +1,18 @@
-//! The account itself: the profile.
+//! The account itself: the profile, and deleting it.
 
 use gloo_net::http::Method;
-use shared::{UpdateProfileRequest, User, UserBody};
+use shared::{DeleteAccountRequest, UpdateProfileRequest, User, UserBody};
 
 use super::{json, send, to_value, ApiResult};
 
 pub async fn update_me(name: String) -> ApiResult<User> {
     let body = to_value(&UpdateProfileRequest { name });
     json::<UserBody>(send(Method::PATCH, "/api/v1/auth/me", body).await?).map(|b| b.user)
+}
+
+pub async fn delete_me(email: String) -> ApiResult<()> {
+    let body = to_value(&DeleteAccountRequest { email });
+    send(Method::DELETE, "/api/v1/auth/me", body)
+        .await
+        .map(|_| ())
 }

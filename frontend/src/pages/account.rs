@@ -181,6 +181,7 @@ pub fn Settings() -> impl IntoView {
         <PageHead title="Settings"/>
         <Profile/>
         <ChangePassword/>
+        <DeleteAccount/>
         {move || {
             let google_on = providers.get().and_then(|r| r.ok()).is_some_and(|p| p.providers.iter().any(|x| x == "google"));
             let user = ctx.user()?;
@@ -205,6 +206,42 @@ pub fn Settings() -> impl IntoView {
                 }
             })
         }}
+    }
+}
+
+/// Deleting the account: typed email to confirm; step-up through the dialog; then signed out.
+#[component]
+fn DeleteAccount() -> impl IntoView {
+    let ctx = ctx();
+    let typed = RwSignal::new(String::new());
+    let remote = RwSignal::new(None::<ApiError>);
+    let delete = Call::new(
+        api::account::delete_me,
+        move |()| {
+            ctx.auth.set(crate::context::Auth::SignedOut);
+            ctx.ok("Your account was deleted.");
+        },
+        move |e| remote.set(Some(e)),
+    );
+    let matches = move || {
+        ctx.user()
+            .is_some_and(|u| typed.with(|t| t.trim().eq_ignore_ascii_case(u.email.trim())))
+    };
+    view! {
+        <section class="card" id="delete-account">
+            <h2>"Delete your account"</h2>
+            <p>"Your personal workspace and everything in it, your keys, sessions and sign-in methods go, and the banks you connected there stop sharing with pfn. Shared workspaces stay with their other members; one you are the only owner of must be handed over or deleted first. This cannot be undone."</p>
+            <form on:submit=move |ev| {
+                ev.prevent_default();
+                remote.set(None);
+                delete.dispatch(typed.get_untracked().trim().to_string());
+            } novalidate>
+                <Field label="Type your email address to confirm" name="delete-email" kind="email" value=typed
+                    autocomplete="off" error=Signal::derive(move || remote.get().and_then(|e| e.field("email")))/>
+                <FormError error=Signal::derive(move || remote.get().filter(|e| e.field("email").is_none()))/>
+                <button class="btn danger" type="submit" disabled=move || !matches() || delete.pending().get()>"Delete my account"</button>
+            </form>
+        </section>
     }
 }
 
