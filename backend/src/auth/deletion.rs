@@ -7,7 +7,7 @@ use shared::{DeleteAccountRequest, ErrorBody};
 use crate::{
     access::{Fresh, SessionUser},
     audit::{self, Event, Outcome},
-    db::{self, banks as bdb, users::UserRow, workspaces as wdb},
+    db::{self, users::UserRow, workspaces as wdb},
     email::normalize as normalize_email,
     error::{AppError, Result},
     mail::Template,
@@ -40,15 +40,7 @@ pub async fn delete_account(
     }
     let personal = wdb::personal_of(&state.db.pool, &user.id).await?;
     if let Some(ws) = &personal {
-        for c in bdb::connections_in(&state.db.pool, ws).await? {
-            if c.status != shared::banks::ConnectionStatus::Revoked {
-                state
-                    .banks
-                    .client
-                    .revoke_if_held(&c.customer_user_id, &c.consent_id)
-                    .await?;
-            }
-        }
+        state.banks.revoke_consents_in(&state.db, ws).await?;
     }
     let pseudonym = format!("deleted-{}", db::new_id());
     let mut tx = state.db.begin().await?;

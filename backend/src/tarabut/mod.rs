@@ -56,6 +56,24 @@ pub struct Banks {
 }
 
 impl Banks {
+    /// Revokes at Tarabut every consent the workspace still holds, before the workspace (or the
+    /// account it belongs to) is deleted: access must not outlive it at the bank. Stops at the
+    /// first failure, so the caller deletes nothing.
+    pub async fn revoke_consents_in(
+        &self,
+        db: &crate::db::Db,
+        workspace_id: &str,
+    ) -> Result<(), crate::error::AppError> {
+        for c in crate::db::banks::connections_in(&db.pool, workspace_id).await? {
+            if c.status != shared::banks::ConnectionStatus::Revoked {
+                self.client
+                    .revoke_if_held(&c.customer_user_id, &c.consent_id)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Connects to the configured Tarabut, or starts the bundled sandbox.
     pub async fn start(config: &Config, public_origin: &str, clock: Clock) -> anyhow::Result<Self> {
         let redirect_url = format!("{public_origin}/api/v1/banks/callback");

@@ -10,7 +10,7 @@ use shared::{workspaces::TransferRequest, ErrorBody};
 use crate::{
     access::{Fresh, WorkspaceOwner},
     audit::{self, Event, Outcome},
-    db::{banks as bdb, workspaces as wdb},
+    db::workspaces as wdb,
     error::{AppError, Result},
     request_meta::RequestMeta,
     state::AppState,
@@ -96,15 +96,7 @@ pub(super) async fn delete(
     }
     // The bank's consent goes first: a workspace gone from here must not leave access behind
     // at the bank.
-    for c in bdb::connections_in(&state.db.pool, &id).await? {
-        if c.status != shared::banks::ConnectionStatus::Revoked {
-            state
-                .banks
-                .client
-                .revoke_if_held(&c.customer_user_id, &c.consent_id)
-                .await?;
-        }
-    }
+    state.banks.revoke_consents_in(&state.db, &id).await?;
     let me = &owner.who.user.id;
     let mut tx = state.db.begin().await?;
     wdb::lock(&mut tx, state.db.backend, &id).await?;

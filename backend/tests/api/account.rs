@@ -3,7 +3,9 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{create_key, error_of, TestApp};
+use crate::helpers::{
+    consent_ids, consent_status, create_key, error_of, tables_and_columns, with_key, TestApp,
+};
 
 async fn rename(app: &TestApp, client: &reqwest::Client, body: Value) -> reqwest::Response {
     client
@@ -73,33 +75,9 @@ async fn the_user_renames_themselves_under_the_rules_of_sign_up() {
 
 /// How many values in the whole database contain `needle` (case-insensitive), per table.
 async fn mentions(app: &TestApp, needle: &str) -> Vec<(String, i64)> {
-    use backend::db::Backend;
     let db = &app.state.db;
-    let tables: Vec<String> = match db.backend {
-        Backend::Sqlite => sqlx::query_scalar(
-            "select name from sqlite_master where type = 'table' and name not like 'sqlite_%'",
-        ),
-        Backend::Postgres => sqlx::query_scalar(
-            "select cast(table_name as text) from information_schema.tables
-             where table_schema = 'public' and table_type = 'BASE TABLE'",
-        ),
-    }
-    .fetch_all(&db.pool)
-    .await
-    .unwrap();
     let mut found = Vec::new();
-    for table in tables {
-        let columns: Vec<String> = match db.backend {
-            Backend::Sqlite => sqlx::query_scalar("select name from pragma_table_info($1)"),
-            Backend::Postgres => sqlx::query_scalar(
-                "select cast(column_name as text) from information_schema.columns
-                 where table_schema = 'public' and table_name = $1",
-            ),
-        }
-        .bind(&table)
-        .fetch_all(&db.pool)
-        .await
-        .unwrap();
+    for (table, columns) in tables_and_columns(db).await {
         let any: Vec<String> = columns
             .iter()
             .map(|c| format!("lower(cast(\"{c}\" as text)) like $1"))
@@ -137,16 +115,7 @@ async fn deleting_the_account_leaves_nothing_of_the_user_but_pseudonymous_audit_
     let (_, key) = create_key(&app, json!({"name": "k", "scopes": ["read:transactions"]})).await;
     let sandbox = app.state.banks.sandbox.as_ref().unwrap().url().to_string();
     let connection = connect_and_sync(&app, &sandbox, "BLUE").await;
-    let row: (String, String) = {
-        use sqlx::Row;
-        let r =
-            sqlx::query("select customer_user_id, consent_id from bank_connections where id = $1")
-                .bind(&connection)
-                .fetch_one(&app.state.db.pool)
-                .await
-                .unwrap();
-        (r.try_get(0).unwrap(), r.try_get(1).unwrap())
-    };
+    let consent = consent_ids(&app, &connection).await;
     let solo = shared_workspace(&app, "Solo club").await;
     let res = app
         .post(
@@ -225,21 +194,12 @@ async fn deleting_the_account_leaves_nothing_of_the_user_but_pseudonymous_audit_
     );
     let res = second.get(app.url("/api/v1/auth/me")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    let res = reqwest::Client::new()
-        .get(app.url("/api/v1/whoami"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
+    let res = with_key(&app, &key, "/api/v1/whoami").await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    let consent = app
-        .state
-        .banks
-        .client
-        .consent(&row.0, &row.1)
-        .await
-        .unwrap();
-    assert_eq!(consent.status.as_deref(), Some("REVOKED"));
+    assert_eq!(
+        consent_status(&app, &consent).await.as_deref(),
+        Some("REVOKED")
+    );
 
     // The host's workspace stays, without them.
     let members: Value = app

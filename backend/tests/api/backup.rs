@@ -17,7 +17,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use crate::helpers::{create_key, TestApp, PASSWORD};
+use crate::helpers::{create_key, tables_and_columns, with_key, TestApp, PASSWORD};
 
 /// Runs `pfn` on `app`'s data directory and database.
 async fn pfn(app: &TestApp, args: &[&str]) -> Output {
@@ -46,31 +46,8 @@ fn ok(out: &Output) -> String {
 /// Every table's row count and a SHA-256 of its rows (each column as text, rows sorted).
 async fn digests(url: &str) -> BTreeMap<String, (usize, String)> {
     let db = Db::connect(url).await.unwrap();
-    let tables: Vec<String> = match db.backend {
-        Backend::Sqlite => sqlx::query_scalar(
-            "select name from sqlite_master where type = 'table' and name not like 'sqlite_%'",
-        ),
-        Backend::Postgres => sqlx::query_scalar(
-            "select cast(table_name as text) from information_schema.tables
-             where table_schema = 'public' and table_type = 'BASE TABLE'",
-        ),
-    }
-    .fetch_all(&db.pool)
-    .await
-    .unwrap();
     let mut out = BTreeMap::new();
-    for table in tables {
-        let columns: Vec<String> = match db.backend {
-            Backend::Sqlite => sqlx::query_scalar("select name from pragma_table_info($1)"),
-            Backend::Postgres => sqlx::query_scalar(
-                "select cast(column_name as text) from information_schema.columns
-                 where table_schema = 'public' and table_name = $1",
-            ),
-        }
-        .bind(&table)
-        .fetch_all(&db.pool)
-        .await
-        .unwrap();
+    for (table, columns) in tables_and_columns(&db).await {
         // As text: SQLite's quote() also spells blobs (X'…'), which are not UTF-8.
         let select: Vec<String> = columns
             .iter()
@@ -195,12 +172,7 @@ async fn a_backup_taken_while_writers_run_restores_and_serves() {
     // The restored place serves: the account signs in, the key works.
     let target = target.restart_with(&[]).await;
     assert_eq!(target.login(email, PASSWORD).await.status(), StatusCode::OK);
-    let res = reqwest::Client::new()
-        .get(target.url("/api/v1/whoami"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
+    let res = with_key(&target, &key, "/api/v1/whoami").await;
     assert_eq!(res.status(), StatusCode::OK);
 }
 

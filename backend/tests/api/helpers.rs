@@ -702,3 +702,76 @@ pub async fn call_operation(
     let code = body["error"]["code"].as_str().unwrap_or_default();
     (status, code.to_string())
 }
+
+/// Every table of the database and its columns, on SQLite or PostgreSQL.
+pub async fn tables_and_columns(db: &backend::db::Db) -> Vec<(String, Vec<String>)> {
+    use backend::db::Backend;
+    let tables: Vec<String> = match db.backend {
+        Backend::Sqlite => sqlx::query_scalar(
+            "select name from sqlite_master where type = 'table' and name not like 'sqlite_%'",
+        ),
+        Backend::Postgres => sqlx::query_scalar(
+            "select cast(table_name as text) from information_schema.tables
+             where table_schema = 'public' and table_type = 'BASE TABLE'",
+        ),
+    }
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    for table in tables {
+        let columns: Vec<String> = match db.backend {
+            Backend::Sqlite => sqlx::query_scalar("select name from pragma_table_info($1)"),
+            Backend::Postgres => sqlx::query_scalar(
+                "select cast(column_name as text) from information_schema.columns
+                 where table_schema = 'public' and table_name = $1",
+            ),
+        }
+        .bind(&table)
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+        out.push((table, columns));
+    }
+    out
+}
+
+/// The id of the personal workspace of the user `client` is signed in as.
+pub async fn personal_workspace(app: &TestApp, client: &reqwest::Client) -> String {
+    let list: Value = app.get_json_as(client, "/api/v1/workspaces").await;
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["personal"] == true)
+        .expect("a personal workspace")["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Tarabut's customer and consent of our bank connection `id`.
+pub async fn consent_ids(app: &TestApp, id: &str) -> (String, String) {
+    use sqlx::Row;
+    let row =
+        sqlx::query("select customer_user_id, consent_id from bank_connections where id = $1")
+            .bind(id)
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+    (row.try_get(0).unwrap(), row.try_get(1).unwrap())
+}
+
+/// The status Tarabut itself gives that consent (`REVOKED` once revoked).
+pub async fn consent_status(
+    app: &TestApp,
+    (customer, consent): &(String, String),
+) -> Option<String> {
+    app.state
+        .banks
+        .client
+        .consent(customer, consent)
+        .await
+        .unwrap()
+        .status
+}

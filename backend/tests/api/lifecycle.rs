@@ -2,11 +2,10 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use sqlx::Row;
 
 use crate::helpers::{
-    complete_connect, create_key, error_of, join, shared_workspace, start_connect, wait_for_sync,
-    TestApp,
+    complete_connect, consent_ids, consent_status, create_key, error_of, join, personal_workspace,
+    shared_workspace, start_connect, wait_for_sync, with_key, TestApp,
 };
 
 async fn transfer(
@@ -64,16 +63,7 @@ async fn ownership_moves_to_another_member_and_the_keys_keep_working() {
     let stranger_id = app.user_id(&stranger).await;
     let (code, _) = error_of(transfer(&app, &app.client, &ws, &stranger_id).await).await;
     assert_eq!(code, "validation_failed");
-    let personal: Value = app.get_json("/api/v1/workspaces").await;
-    let personal_id = personal["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["personal"] == true)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let personal_id = personal_workspace(&app, &app.client).await;
     let (code, _) = error_of(transfer(&app, &app.client, &personal_id, &heir_id).await).await;
     assert_eq!(code, "personal_workspace");
     // A member cannot give away what is not theirs.
@@ -97,12 +87,7 @@ async fn ownership_moves_to_another_member_and_the_keys_keep_working() {
     assert_eq!(role(&app, &heir, &ws).await, "owner");
 
     // The key belongs to the workspace: it works, and the new owner manages it.
-    let res = reqwest::Client::new()
-        .get(app.url("/api/v1/whoami"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
+    let res = with_key(&app, &key, "/api/v1/whoami").await;
     assert_eq!(res.status(), StatusCode::OK);
     let keys: Value = app.get_json_as(&heir, "/api/v1/keys").await;
     assert!(
@@ -151,13 +136,7 @@ async fn deleting_a_shared_workspace_revokes_its_bank_consent_and_removes_everyt
         .unwrap()
         .to_string();
     wait_for_sync(&app, &format!("{conn_id}?workspaceId={ws}")).await;
-    let row =
-        sqlx::query("select customer_user_id, consent_id from bank_connections where id = $1")
-            .bind(&conn_id)
-            .fetch_one(&app.state.db.pool)
-            .await
-            .unwrap();
-    let (customer, consent): (String, String) = (row.try_get(0).unwrap(), row.try_get(1).unwrap());
+    let consent = consent_ids(&app, &conn_id).await;
     let count = |table: &'static str| {
         let (pool, ws) = (app.state.db.pool.clone(), ws.clone());
         async move {
@@ -179,16 +158,7 @@ async fn deleting_a_shared_workspace_revokes_its_bank_consent_and_removes_everyt
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let mine: Value = app.get_json("/api/v1/workspaces").await;
-    let personal_id = mine["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["personal"] == true)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let personal_id = personal_workspace(&app, &app.client).await;
     let (code, _) = error_of(
         app.delete(&format!("/api/v1/workspaces/{personal_id}"))
             .await,
@@ -199,14 +169,10 @@ async fn deleting_a_shared_workspace_revokes_its_bank_consent_and_removes_everyt
     let res = app.delete(&format!("/api/v1/workspaces/{ws}")).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     // Revoked at Tarabut, before anything here went.
-    let at_tarabut = app
-        .state
-        .banks
-        .client
-        .consent(&customer, &consent)
-        .await
-        .unwrap();
-    assert_eq!(at_tarabut.status.as_deref(), Some("REVOKED"));
+    assert_eq!(
+        consent_status(&app, &consent).await.as_deref(),
+        Some("REVOKED")
+    );
     for table in [
         "workspace_members",
         "api_keys",
@@ -228,12 +194,7 @@ async fn deleting_a_shared_workspace_revokes_its_bank_consent_and_removes_everyt
             .unwrap();
         assert_eq!(res.status(), StatusCode::NOT_FOUND);
     }
-    let res = reqwest::Client::new()
-        .get(app.url("/api/v1/whoami"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
+    let res = with_key(&app, &key, "/api/v1/whoami").await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     // Both members' audit logs say so.
     let theirs: Value = app.get_json_as(&member, "/api/v1/audit-log").await;
