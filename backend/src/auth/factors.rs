@@ -239,23 +239,26 @@ pub fn challenge_hash(state: &AppState, headers: &HeaderMap) -> Option<String> {
         .map(|v| sha256_hex(v.as_bytes()))
 }
 
+/// 401 `mfa_challenge_invalid`: no sign-in is waiting for a second factor (none started,
+/// expired, used, or ended by the lockout).
+pub fn challenge_gone() -> AppError {
+    AppError::new(
+        StatusCode::UNAUTHORIZED,
+        "mfa_challenge_invalid",
+        "No sign-in is waiting for a second factor (it expired or was used). Sign in again.",
+    )
+}
+
 /// The sign-in waiting for a second factor that this request's pending-MFA cookie names, and
 /// the cookie's hash; 401 `mfa_challenge_invalid` when there is none.
 pub async fn pending(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<(db::mfa::Challenge, String)> {
-    let gone = || {
-        AppError::new(
-            StatusCode::UNAUTHORIZED,
-            "mfa_challenge_invalid",
-            "No sign-in is waiting for a second factor (it expired or was used). Sign in again.",
-        )
-    };
-    let hash = challenge_hash(state, headers).ok_or_else(gone)?;
+    let hash = challenge_hash(state, headers).ok_or_else(challenge_gone)?;
     let challenge = db::mfa::challenge(&state.db.pool, &hash, state.clock.now())
         .await?
-        .ok_or_else(gone)?;
+        .ok_or_else(challenge_gone)?;
     Ok((challenge, hash))
 }
 

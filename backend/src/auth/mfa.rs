@@ -242,15 +242,8 @@ pub(super) async fn verify(
     };
     let now = state.clock.now();
     let (challenge, hash) = factors::pending(&state, &headers).await?;
-    let gone = || {
-        AppError::new(
-            StatusCode::UNAUTHORIZED,
-            "mfa_challenge_invalid",
-            "No sign-in is waiting for a second factor (it expired or was used). Sign in again.",
-        )
-    };
     let Some(user) = db::users::by_id(&state.db.pool, &challenge.user_id).await? else {
-        return Err(gone());
+        return Err(factors::challenge_gone());
     };
     let key = normalize_email(&user.email);
     // A lockout ends the pending sign-in.
@@ -290,7 +283,7 @@ pub(super) async fn verify(
     }
     if !db::mfa::take_challenge(&mut tx, &hash, now).await? {
         // Another request completed (or the lockout ended) this sign-in first.
-        return Err(gone());
+        return Err(factors::challenge_gone());
     }
     if user.disabled_at.is_some() {
         tx.commit().await?;
