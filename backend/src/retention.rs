@@ -67,10 +67,8 @@ pub async fn sweep(db: &Db, now: i64, idle_secs: i64, audit_days: u32) -> sqlx::
         &[now - DAY, now],
     )
     .await?;
-    for table in ["mfa_challenges", "webauthn_ceremonies"] {
-        let sql = format!("delete from {table} where expires_at <= $1");
-        removed.challenges += delete(pool, &sql, &[now]).await?;
-    }
+    removed.challenges = crate::db::mfa::sweep_challenges(pool, now).await?
+        + crate::db::passkeys::sweep_ceremonies(pool, now).await?;
     if audit_days > 0 {
         removed.audit = delete(
             pool,

@@ -295,9 +295,18 @@ pub async fn take_challenge(
         .bind(now)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("delete from mfa_challenges where expires_at <= $1")
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    sweep_challenges(&mut *conn, now).await?;
     Ok(r.rows_affected() == 1)
+}
+
+/// Deletes the challenges that expired by `now`; how many.
+pub async fn sweep_challenges<'c>(
+    e: impl Executor<'c, Database = Any>,
+    now: i64,
+) -> sqlx::Result<u64> {
+    let r = sqlx::query("delete from mfa_challenges where expires_at <= $1")
+        .bind(now)
+        .execute(e)
+        .await?;
+    Ok(r.rows_affected())
 }

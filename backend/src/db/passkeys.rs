@@ -170,12 +170,16 @@ pub async fn insert_ceremony(
     Ok(())
 }
 
-async fn sweep_ceremonies(conn: &mut AnyConnection, now: i64) -> sqlx::Result<()> {
-    sqlx::query("delete from webauthn_ceremonies where expires_at <= $1")
+/// Deletes the ceremonies that expired by `now`; how many.
+pub async fn sweep_ceremonies<'c>(
+    e: impl Executor<'c, Database = Any>,
+    now: i64,
+) -> sqlx::Result<u64> {
+    let r = sqlx::query("delete from webauthn_ceremonies where expires_at <= $1")
         .bind(now)
-        .execute(conn)
+        .execute(e)
         .await?;
-    Ok(())
+    Ok(r.rows_affected())
 }
 
 /// Ends a live ceremony of this purpose and answers it — to one caller only, on any replica.
