@@ -3,11 +3,12 @@
 use gloo_net::http::Method;
 use shared::{DeleteAccountRequest, UpdateProfileRequest, User, UserBody};
 
-use super::{json, send, to_value, ApiResult};
+use super::{patch, send, to_value, ApiResult};
 
 pub async fn update_me(name: String) -> ApiResult<User> {
-    let body = to_value(&UpdateProfileRequest { name });
-    json::<UserBody>(send(Method::PATCH, "/api/v1/auth/me", body).await?).map(|b| b.user)
+    patch::<UserBody>("/api/v1/auth/me", &UpdateProfileRequest { name })
+        .await
+        .map(|b| b.user)
 }
 
 pub async fn delete_me(email: String) -> ApiResult<()> {

@@ -195,6 +195,10 @@ async fn post<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> ApiResul
     json(send(Method::POST, url, to_value(body)).await?)
 }
 
+async fn patch<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> ApiResult<T> {
+    json(send(Method::PATCH, url, to_value(body)).await?)
+}
+
 /// A POST or DELETE whose answer carries no body we need.
 async fn act(method: Method, url: &str) -> ApiResult<()> {
     send(method, url, None).await.map(|_| ())
@@ -371,7 +375,9 @@ pub async fn patch_transaction(
         &workspace,
         &[],
     );
-    json::<TransactionBody>(send(Method::PATCH, &url, to_value(&req)).await?).map(|b| b.transaction)
+    patch::<TransactionBody>(&url, &req)
+        .await
+        .map(|b| b.transaction)
 }
 pub async fn budgets(workspace: Option<String>) -> ApiResult<Page<Budget>> {
     get(&ws(

@@ -10,7 +10,7 @@ use shared::{
     User, UserBody,
 };
 
-use super::{act, get, json, post, send, to_value, ApiError, ApiResult};
+use super::{act, get, patch, post, ApiError, ApiResult};
 use crate::webauthn;
 
 /// The browser (or the person) said no: cancelled, timed out, no passkey here.
@@ -51,15 +51,8 @@ pub async fn add(name: String) -> ApiResult<PasskeyAdded> {
 }
 
 pub async fn rename((id, name): (String, String)) -> ApiResult<PasskeyInfo> {
-    let url = format!("/api/v1/auth/passkeys/{id}");
-    json(
-        send(
-            Method::PATCH,
-            &url,
-            to_value(&RenamePasskeyRequest { name }),
-        )
-        .await?,
-    )
+    let url = format!("/api/v1/auth/passkeys/{}", crate::logic::encode(&id));
+    patch(&url, &RenamePasskeyRequest { name }).await
 }
 
 pub async fn remove(id: String) -> ApiResult<()> {
