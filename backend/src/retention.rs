@@ -1,5 +1,6 @@
 //! Retention: what pfn stops keeping, once an hour, on one replica at a time (a lease in
-//! `job_leases`). Expired and idle sessions; used or expired emailed links; sent or abandoned
+//! `job_leases`). Expired and idle sessions; used or expired emailed links (email changes
+//! once their 14-day "this wasn't me" link is used or over); sent or abandoned
 //! mail older than 30 days (its address and subject; bodies are wiped when sent); sign-in
 //! failure counts idle for a day and not locking anything (they are keyed by email); finished
 //! or expired second-step and passkey ceremonies; audit rows older than
@@ -53,7 +54,8 @@ pub async fn sweep(db: &Db, now: i64, idle_secs: i64, audit_days: u32) -> sqlx::
         "delete from email_tokens where used_at is not null or expires_at <= $1",
         &[now],
     )
-    .await?;
+    .await?
+        + crate::db::email_changes::sweep(pool, now).await?;
     removed.mail = delete(
         pool,
         "delete from mail_outbox where sent_at < $1 or failed_at < $1",

@@ -71,6 +71,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/verify-email") view=page!(auth, verify_email, pages::auth::VerifyEmail)/>
                 <Route path=path!("/forgot-password") view=page!(auth, forgot, pages::auth::Forgot)/>
                 <Route path=path!("/reset-password") view=page!(auth, reset, pages::auth::Reset)/>
+                <Route path=path!("/email/confirm") view=page!(email, confirm_email, pages::email::ConfirmEmail)/>
+                <Route path=path!("/email/cancel") view=page!(email, cancel_email, pages::email::CancelEmailChange)/>
                 <ParentRoute path=path!("") view=Shell>
                     <Route path=path!("") view=page!(overview, overview, pages::overview::Overview)/>
                     <Route path=path!("/transactions") view=page!(money, transactions, pages::money::Transactions)/>

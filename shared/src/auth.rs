@@ -308,3 +308,58 @@ pub struct ProvidersBody {
     #[cfg_attr(feature = "openapi", schema(example = "https://money.example.com"))]
     pub passkey_origin: Option<String>,
 }
+
+/// `POST /api/v1/auth/email/change`: the address the account should use from now on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", schema(example = json!({"newEmail": "layla@new.example"})))]
+pub struct ChangeEmailRequest {
+    #[cfg_attr(feature = "openapi", schema(value_type = EmailAddress))]
+    pub new_email: String,
+}
+
+/// An email change waiting for its confirmation link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PendingEmailChange {
+    #[cfg_attr(feature = "openapi", schema(example = "layla@new.example"))]
+    pub new_email: String,
+    /// When the confirmation link stops working (RFC 3339, UTC).
+    #[cfg_attr(feature = "openapi", schema(example = "2026-12-05T10:00:00Z"))]
+    pub expires_at: String,
+}
+
+/// The account's pending email change, if any (`GET` and `POST /api/v1/auth/email/change`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", schema(example = json!({"pending": {"newEmail": "layla@new.example", "expiresAt": "2026-12-05T10:00:00Z"}})))]
+pub struct EmailChangeBody {
+    pub pending: Option<PendingEmailChange>,
+}
+
+/// What the "this wasn't me" link did: `cancelled` a change that was not confirmed yet, or
+/// `restored` the old address of one that was (every sign-in method was then removed: a mail
+/// to the restored address carries a link to set a new password).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", schema(example = json!({"outcome": "restored", "email": "layla@example.com"})))]
+pub struct CancelEmailChangeBody {
+    #[cfg_attr(feature = "openapi", schema(example = "restored"))]
+    pub outcome: CancelOutcome,
+    /// The account's address now.
+    #[cfg_attr(feature = "openapi", schema(example = "layla@example.com"))]
+    pub email: String,
+}
+
+/// See [`CancelEmailChangeBody`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum CancelOutcome {
+    Cancelled,
+    Restored,
+}

@@ -359,12 +359,27 @@ impl FromRequestParts<AppState> for SessionUser {
     }
 }
 
-/// The user this browser session belongs to, if it is live (for flows that must not fail when
-/// signed out, like the Google callback).
-pub async fn live_user_id(session: &Session, state: &AppState) -> Option<String> {
+/// Who a live browser session is signed in as, and which of their sessions it is.
+pub struct SignIn {
+    pub user_id: String,
+    /// The session's public id (as in `GET /api/v1/auth/sessions`).
+    pub session_id: String,
+}
+
+/// The sign-in this browser session carries, if it is live (for flows that must not fail when
+/// signed out, like the Google callback or an emailed link).
+pub async fn live_sign_in(session: &Session, state: &AppState) -> Option<SignIn> {
     let auth = session.get::<AuthData>(KEY).await.ok().flatten()?;
     let now = state.clock.now();
-    (now < auth.created + ABSOLUTE_SECS && now < auth.seen + IDLE_SECS).then_some(auth.uid)
+    (now < auth.created + ABSOLUTE_SECS && now < auth.seen + IDLE_SECS).then_some(SignIn {
+        user_id: auth.uid,
+        session_id: auth.sid,
+    })
+}
+
+/// The user this browser session belongs to, if it is live.
+pub async fn live_user_id(session: &Session, state: &AppState) -> Option<String> {
+    live_sign_in(session, state).await.map(|s| s.user_id)
 }
 
 /// The user proved who they are again on this session, at `now` (step-up).

@@ -9,6 +9,7 @@
 mod ceremony;
 pub mod credentials;
 pub mod deletion;
+mod email_change;
 mod factors;
 pub mod google;
 mod mfa;
@@ -53,6 +54,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(signin::login))
         .routes(routes!(signin::logout))
         .routes(routes!(signin::me, profile::update_me, deletion::delete_me))
+        .routes(routes!(
+            email_change::request_change,
+            email_change::pending_change,
+            email_change::withdraw_change
+        ))
+        .routes(routes!(email_change::confirm))
+        .routes(routes!(email_change::cancel))
         .routes(routes!(password::forgot_password))
         .routes(routes!(password::reset_password))
         .routes(routes!(password::change_password))

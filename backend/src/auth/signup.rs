@@ -88,17 +88,9 @@ async fn register(
     for attempt in 0..2 {
         let mut tx = state.db.begin().await?;
         let now = state.clock.now();
-        if let Some(existing) = db::users::by_email(&mut *tx, &email.normalized).await? {
-            state
-                .mail
-                .enqueue(
-                    &mut tx,
-                    &existing.email,
-                    Template::AlreadyRegistered {
-                        name: existing.name,
-                    },
-                )
-                .await?;
+        if let Some((to, name)) = holder(&mut tx, email, now).await? {
+            let mail = Template::AlreadyRegistered { name };
+            state.mail.enqueue(&mut tx, &to, mail).await?;
         } else {
             let id = db::new_id();
             let inserted = db::users::insert(
@@ -155,6 +147,24 @@ async fn register(
         break;
     }
     Ok(())
+}
+
+/// The account `email` belongs to, as `(its stored address, name)`: the account that uses it,
+/// or one that moved away from it and may still take it back (the address is theirs until then).
+async fn holder(
+    conn: &mut sqlx::AnyConnection,
+    email: &Email,
+    now: i64,
+) -> sqlx::Result<Option<(String, String)>> {
+    if let Some(u) = db::users::by_email(&mut *conn, &email.normalized).await? {
+        return Ok(Some((u.email, u.name)));
+    }
+    let Some(id) = db::email_changes::reserved_by(&mut *conn, &email.normalized, None, now).await?
+    else {
+        return Ok(None);
+    };
+    let user = db::users::by_id(&mut *conn, &id).await?;
+    Ok(user.map(|u| (email.display.clone(), u.name)))
 }
 
 /// Confirm an email address with the token from the verification mail.

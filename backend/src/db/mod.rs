@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod banks;
 pub mod devices;
+pub mod email_changes;
 pub mod finance;
 pub mod invalidations;
 pub mod keys;

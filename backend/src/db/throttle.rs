@@ -53,3 +53,38 @@ pub async fn clear<'c>(e: impl Executor<'c, Database = Any>, email_key: &str) ->
         .await?;
     Ok(())
 }
+
+/// The account moved from the address `from` to `to`: its failure count and lockout go with it
+/// (the stricter of the two addresses' states), and `from` starts afresh.
+pub async fn carry(conn: &mut sqlx::AnyConnection, from: &str, to: &str) -> sqlx::Result<()> {
+    let old: Option<(i64, Option<i64>, i64)> = sqlx::query_as(
+        "select failures, locked_until, updated_at from login_throttle where email_key = $1",
+    )
+    .bind(from)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((failures, locked_until, updated_at)) = old else {
+        return Ok(());
+    };
+    clear(&mut *conn, from).await?;
+    sqlx::query(
+        "insert into login_throttle (email_key, failures, locked_until, updated_at)
+         values ($1, $2, $3, $4)
+         on conflict (email_key) do update set
+             failures = case when login_throttle.failures > excluded.failures
+                             then login_throttle.failures else excluded.failures end,
+             locked_until = case when login_throttle.locked_until is null then excluded.locked_until
+                                 when excluded.locked_until is null then login_throttle.locked_until
+                                 when login_throttle.locked_until > excluded.locked_until
+                                 then login_throttle.locked_until
+                                 else excluded.locked_until end,
+             updated_at = excluded.updated_at",
+    )
+    .bind(to)
+    .bind(failures)
+    .bind(locked_until)
+    .bind(updated_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

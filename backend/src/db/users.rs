@@ -161,6 +161,57 @@ pub async fn clear_password<'c>(
     Ok(())
 }
 
+/// Moves the account to another address, verified (a link sent there proved it).
+pub async fn set_email<'c>(
+    e: impl Executor<'c, Database = Any>,
+    id: &str,
+    email: &str,
+    email_normalized: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update users set email = $2, email_normalized = $3, updated_at = $4,
+                email_verified_at = coalesce(email_verified_at, $4)
+         where id = $1",
+    )
+    .bind(id)
+    .bind(email)
+    .bind(email_normalized)
+    .bind(now)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+/// The user's linked identities of `provider` with the address each was linked with.
+pub async fn identity_emails<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+    provider: &str,
+) -> sqlx::Result<Vec<(String, Option<String>)>> {
+    sqlx::query_as("select subject, email from identities where user_id = $1 and provider = $2")
+        .bind(user_id)
+        .bind(provider)
+        .fetch_all(e)
+        .await
+}
+
+/// Unlinks one identity of the user.
+pub async fn unlink_subject<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+    provider: &str,
+    subject: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("delete from identities where user_id = $1 and provider = $2 and subject = $3")
+        .bind(user_id)
+        .bind(provider)
+        .bind(subject)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
 /// Marks the email verified; returns false if it already was.
 pub async fn mark_verified<'c>(
     e: impl Executor<'c, Database = Any>,

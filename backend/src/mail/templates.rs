@@ -59,6 +59,24 @@ pub enum Template {
         name: String,
         by_admin: bool,
     },
+    /// To the new address of an email change: the confirmation link.
+    ConfirmEmailChange {
+        name: String,
+        token: String,
+    },
+    /// To the old address of an email change: the notice, with the "this wasn't me" link.
+    EmailChangeRequested {
+        name: String,
+        new_email: String,
+        token: String,
+    },
+    /// To an address an account asked to move to while another account holds it.
+    EmailInUse,
+    /// The old address was taken back with the "this wasn't me" link: a link to set a password.
+    EmailRestored {
+        name: String,
+        token: String,
+    },
     /// Two or fewer recovery codes are left.
     RecoveryCodesLow {
         name: String,
@@ -81,6 +99,10 @@ impl Template {
             Self::PasskeyChanged { .. } => "passkey_changed",
             Self::AccountDeleted { .. } => "account_deleted",
             Self::RecoveryCodesLow { .. } => "recovery_codes_low",
+            Self::ConfirmEmailChange { .. } => "confirm_email_change",
+            Self::EmailChangeRequested { .. } => "email_change_requested",
+            Self::EmailInUse => "email_in_use",
+            Self::EmailRestored { .. } => "email_restored",
         }
     }
 
@@ -93,6 +115,8 @@ impl Template {
                 | Self::FactorChanged { .. }
                 | Self::PasskeyChanged { .. }
                 | Self::RecoveryCodesLow { .. }
+                | Self::EmailChangeRequested { .. }
+                | Self::EmailRestored { .. }
         )
     }
 
@@ -258,6 +282,54 @@ impl Template {
                     "Hello {name},\n\nA recovery code was just used to sign in to your pfn \
                      account; {left} of them are left. Make new ones before they run out:\n\n\
                      {origin}/security\n\nIf you did not sign in, change your password now.\n"
+                ),
+            ),
+            Self::ConfirmEmailChange { name, token } => (
+                "Confirm your new email address for pfn".into(),
+                format!(
+                    "Hello {name},\n\nYour pfn account asked to use this address from now on. \
+                     Confirm it with this link:\n\n{}\n\nThe link works once and expires in 24 \
+                     hours. Confirming signs out your other sessions. If you did not ask for \
+                     this, ignore this mail: nothing changes.\n",
+                    web.link("/email/confirm", token)
+                ),
+            ),
+            Self::EmailChangeRequested {
+                name,
+                new_email,
+                token,
+            } => (
+                "Your pfn account asked to change its email address".into(),
+                format!(
+                    "Hello {name},\n\nSomeone signed in to your pfn account asked to move it \
+                     from this address to {new_email}. Once that address confirms, pfn mails \
+                     this one no more.\n\nIf this was you, there is nothing to do. If it was \
+                     not, open this link: it cancels the change (or, if it was confirmed \
+                     already, moves the account back to this address), signs out every session \
+                     and, in that case, asks for a new password:\n\n{}\n\n\
+                     The link works once, for 14 days.\n",
+                    web.link("/email/cancel", token)
+                ),
+            ),
+            Self::EmailInUse => (
+                "A pfn account tried to use your address".into(),
+                format!(
+                    "Hello,\n\nSomeone asked to move a pfn account to this email address, but \
+                     it already belongs to an account, so nothing changed.\n\nForgot your \
+                     password? Reset it:\n\n{origin}/forgot-password\n\nIf this was not \
+                     you, you can ignore this mail.\n"
+                ),
+            ),
+            Self::EmailRestored { name, token } => (
+                "Your pfn account is back at this address".into(),
+                format!(
+                    "Hello {name},\n\nYour pfn account uses this address again. Every session \
+                     was signed out, and the password, second factors, passkeys, linked sign-ins \
+                     and API keys that were set on it were removed, since whoever moved it may \
+                     have set them. Choose a new password with this link:\n\n{}\n\n\
+                     The link works once and expires in 24 hours; afterwards, ask for a new one \
+                     at {origin}/forgot-password.\n",
+                    web.link("/reset-password", token)
                 ),
             ),
             Self::NoAccount => (

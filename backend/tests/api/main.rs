@@ -9,6 +9,7 @@ mod backup;
 mod banks;
 mod cli;
 mod devices;
+mod email_change;
 mod errors;
 mod faults;
 mod finance;

@@ -1,5 +1,7 @@
-//! The account and its workspaces in the SPA: renaming yourself on the settings page, deleting
-//! a shared workspace and handing another one over to a member.
+//! The account and its workspaces in the SPA: renaming yourself and changing your email on the
+//! settings page, deleting a shared workspace and handing another one over to a member.
+
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -80,5 +82,49 @@ async fn delete_your_account_from_the_settings_page() {
     })
     .await;
     let res = app.login(email, crate::helpers::PASSWORD).await;
+    assert_eq!(res.status(), 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn change_your_email_then_take_it_back_with_the_old_address_link() {
+    let app = Arc::new(spawn_app().await);
+    let (old, new) = ("mover@example.com", "mover@new.example");
+    app.signed_in_user(old).await;
+    let origin = app.origin.clone();
+    let mail = app.clone();
+    in_browser(move |c| async move {
+        open_signed_in(&c, &origin, old).await;
+        c.goto(&format!("{origin}/settings")).await.unwrap();
+        fill(&c, "#f-newEmail", "not-an-address").await;
+        click_button(&c, "//section[@id='email']", "Change email").await;
+        see(&c, "must be a valid email address").await;
+        fill(&c, "#f-newEmail", new).await;
+        click_button(&c, "//section[@id='email']", "Change email").await;
+        see(&c, "Check the new address for the confirmation link.").await;
+        see(&c, "to confirm (the link works until").await;
+
+        // The link in the new address's mail, opened in this browser: it stays signed in.
+        let token = mail.token_from_mail(new, "/email/confirm", 1).await;
+        c.goto(&format!("{origin}/email/confirm?token={token}"))
+            .await
+            .unwrap();
+        see(&c, "from now on").await;
+        c.goto(&format!("{origin}/settings")).await.unwrap();
+        see(&c, new).await;
+
+        // The old address's "this wasn't me" link brings the account back and signs it out.
+        let cancel = mail.newest_token(old, "/email/cancel").await;
+        c.goto(&format!("{origin}/email/cancel?token={cancel}"))
+            .await
+            .unwrap();
+        see(&c, "again, and everyone was signed out").await;
+    })
+    .await;
+    let reset = app.newest_token(old, "/reset-password").await;
+    assert!(
+        !reset.is_empty(),
+        "a set-password link went to the restored address"
+    );
+    let res = app.login(new, crate::helpers::PASSWORD).await;
     assert_eq!(res.status(), 401);
 }

@@ -180,6 +180,7 @@ pub fn Settings() -> impl IntoView {
     view! {
         <PageHead title="Settings"/>
         <Profile/>
+        <ChangeEmail/>
         <ChangePassword/>
         <DeleteAccount/>
         {move || {
@@ -280,6 +281,66 @@ fn Profile() -> impl IntoView {
                     <dt>"Member since"</dt><dd>{crate::logic::format_date(&u.created_at).to_string()}</dd>
                 </dl>
             })}
+        </section>
+    }
+}
+
+/// Moving the account to another address: a link goes there, a notice to the current one.
+#[component]
+fn ChangeEmail() -> impl IntoView {
+    let ctx = ctx();
+    let new_email = RwSignal::new(String::new());
+    let local = RwSignal::new(Vec::new());
+    let remote = RwSignal::new(None::<ApiError>);
+    let pending = Load::new(api::account::email_change);
+    let request = Call::new(
+        api::account::change_email,
+        move |_| {
+            new_email.set(String::new());
+            pending.refetch();
+            ctx.ok("Check the new address for the confirmation link.");
+        },
+        move |e| remote.set(Some(e)),
+    );
+    let withdraw = Call::new(
+        |()| api::account::withdraw_email_change(),
+        move |()| {
+            pending.refetch();
+            ctx.ok("The change is withdrawn.");
+        },
+        move |e| ctx.fail(&e),
+    );
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        remote.set(None);
+        local.set(
+            match shared::validate::check_email(&new_email.get_untracked()) {
+                Ok(_) => Vec::new(),
+                Err(e) => vec![("newEmail", e.to_string())],
+            },
+        );
+        if local.get_untracked().is_empty() {
+            request.dispatch(new_email.get_untracked().trim().to_string());
+        }
+    };
+    view! {
+        <section class="card" id="email">
+            <h2>"Email address"</h2>
+            <p>"A confirmation link goes to the new address, and a notice to "
+                {move || ctx.user().map(|u| u.email).unwrap_or_default()}
+                ". Until the link is used, nothing changes. Confirming signs out your other sessions."</p>
+            {move || pending.get().and_then(|r| r.ok()).and_then(|b| b.pending).map(|p| view! {
+                <p class="notice" role="status" id="email-pending">"Waiting for "<strong>{p.new_email.clone()}</strong>
+                    " to confirm (the link works until "{crate::logic::format_time(&p.expires_at)}"). "
+                    <button class="btn small" type="button" disabled=move || withdraw.pending().get()
+                        on:click=move |_| { withdraw.dispatch(()); }>"Withdraw"</button></p>
+            })}
+            <form on:submit=on_submit novalidate>
+                <Field label="New email address" name="newEmail" kind="email" value=new_email
+                    autocomplete="email" error=field_error(local, remote, "newEmail")/>
+                <FormError error=Signal::derive(move || remote.get().filter(|e| e.field("newEmail").is_none()))/>
+                <button class="btn primary" type="submit" disabled=move || request.pending().get()>"Change email"</button>
+            </form>
         </section>
     }
 }

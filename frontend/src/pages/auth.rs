@@ -17,7 +17,7 @@ use crate::{
 };
 
 #[component]
-fn AuthCard(title: &'static str, children: Children) -> impl IntoView {
+pub(crate) fn AuthCard(title: &'static str, children: Children) -> impl IntoView {
     view! {
         <main class="auth" id="main">
             <div class="card auth-card">
@@ -29,7 +29,7 @@ fn AuthCard(title: &'static str, children: Children) -> impl IntoView {
     }
 }
 
-fn query(name: &'static str) -> Memo<Option<String>> {
+pub(crate) fn query(name: &'static str) -> Memo<Option<String>> {
     let q = use_query_map();
     Memo::new(move |_| q.read().get(name))
 }

@@ -7,6 +7,7 @@ pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod banks;
+pub mod email;
 pub mod insights;
 pub mod keys;
 pub mod money;
