@@ -20,6 +20,7 @@ pub mod db;
 pub mod device;
 pub mod email;
 pub mod error;
+pub mod export;
 pub mod files;
 pub mod finance;
 pub mod hashing;

@@ -103,6 +103,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::insights::router())
         .merge(crate::admin::router())
         .merge(crate::audit_log::router())
+        .merge(crate::export::router())
         .merge(crate::ops::router())
 }
 

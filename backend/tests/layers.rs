@@ -287,6 +287,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "audit_log",
             "auth",
             "banks",
+            "export",
             "finance",
             "insights",
             "keys",

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod banks;
 pub mod devices;
 pub mod email_changes;
+pub mod export;
 pub mod finance;
 pub mod invalidations;
 pub mod keys;

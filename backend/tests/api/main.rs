@@ -11,6 +11,7 @@ mod cli;
 mod devices;
 mod email_change;
 mod errors;
+mod export;
 mod faults;
 mod finance;
 mod google;

@@ -67,7 +67,7 @@ async fn rename_yourself_delete_a_workspace_and_hand_one_over() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn delete_your_account_from_the_settings_page() {
+async fn export_then_delete_your_account_from_the_settings_page() {
     let app = spawn_app().await;
     let email = "goodbye@example.com";
     app.signed_in_user(email).await;
@@ -75,6 +75,8 @@ async fn delete_your_account_from_the_settings_page() {
     in_browser(move |c| async move {
         open_signed_in(&c, &origin, email).await;
         c.goto(&format!("{origin}/settings")).await.unwrap();
+        click_button(&c, "//section[@id='export']", "Download my data").await;
+        see(&c, "Your export is downloaded.").await;
         fill(&c, "#f-delete-email", email).await;
         click_button(&c, "//section[@id='delete-account']", "Delete my account").await;
         see(&c, "Your account was deleted.").await;

@@ -114,6 +114,27 @@ fn signed_out() {
 /// so the request and error handling exist once in the `.wasm`; only [`json`] is per answer
 /// type.
 async fn send(method: Method, url: &str, body: Option<serde_json::Value>) -> ApiResult<String> {
+    let res = send_raw(method, url, body).await?;
+    res.text().await.map_err(|e| unreadable(&e))
+}
+
+/// A file the API answers with (`GET /api/v1/export`): its bytes and the name it suggests.
+pub async fn download(url: &str) -> ApiResult<(Vec<u8>, Option<String>)> {
+    let res = send_raw(Method::GET, url, None).await?;
+    let name = res.headers().get("content-disposition").and_then(|d| {
+        let (_, rest) = d.split_once("filename=\"")?;
+        rest.split_once('"').map(|(n, _)| n.to_string())
+    });
+    let bytes = res.binary().await.map_err(|e| unreadable(&e))?;
+    Ok((bytes, name))
+}
+
+/// [`send`] up to the successful answer, whose body is left unread.
+async fn send_raw(
+    method: Method,
+    url: &str,
+    body: Option<serde_json::Value>,
+) -> ApiResult<gloo_net::http::Response> {
     let answer = send_once(method.clone(), url, body.clone()).await;
     if !matches!(&answer, Err(e) if e.code() == "reauth_required") {
         return answer;
@@ -132,7 +153,7 @@ async fn send_once(
     method: Method,
     url: &str,
     body: Option<serde_json::Value>,
-) -> ApiResult<String> {
+) -> ApiResult<gloo_net::http::Response> {
     let builder = RequestBuilder::new(url)
         .method(method)
         .header("Accept", "application/json");
@@ -147,7 +168,7 @@ async fn send_once(
         )
     })?;
     if res.ok() {
-        return res.text().await.map_err(|e| unreadable(&e));
+        return Ok(res);
     }
     let status = res.status();
     if status == 429 {

@@ -182,6 +182,7 @@ pub fn Settings() -> impl IntoView {
         <Profile/>
         <ChangeEmail/>
         <ChangePassword/>
+        <ExportData/>
         <DeleteAccount/>
         {move || {
             let google_on = providers.get().and_then(|r| r.ok()).is_some_and(|p| p.providers.iter().any(|x| x == "google"));
@@ -208,6 +209,59 @@ pub fn Settings() -> impl IntoView {
             })
         }}
     }
+}
+
+/// Everything the person can see, as a ZIP download (step-up through the dialog).
+#[component]
+fn ExportData() -> impl IntoView {
+    let ctx = ctx();
+    let export = Call::new(
+        |()| api::download("/api/v1/export"),
+        move |(bytes, name): (Vec<u8>, Option<String>)| {
+            let name = name.unwrap_or_else(|| "pfn-export.zip".into());
+            match save_file(&bytes, &name, "application/zip") {
+                Ok(()) => ctx.ok("Your export is downloaded."),
+                Err(_) => ctx.toast(
+                    crate::context::ToastKind::Error,
+                    "The browser did not save the file.".to_string(),
+                ),
+            }
+        },
+        move |e| ctx.fail(&e),
+    );
+    view! {
+        <section class="card" id="export">
+            <h2>"Export your data"</h2>
+            <p>"A ZIP of everything you can see: your profile, sessions and security log, and for each workspace its accounts, transactions (CSV and JSON), budgets, bank connections and keys (never their secrets). The README inside describes each file."</p>
+            <button class="btn" type="button" disabled=move || export.pending().get()
+                on:click=move |_| { export.dispatch(()); }>
+                {move || if export.pending().get() { "Preparing…" } else { "Download my data" }}
+            </button>
+        </section>
+    }
+}
+
+/// Hands `bytes` to the browser as a download named `name`.
+fn save_file(bytes: &[u8], name: &str, kind: &str) -> Result<(), wasm_bindgen::JsValue> {
+    use wasm_bindgen::JsCast;
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(kind);
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let link: web_sys::HtmlAnchorElement = document.create_element("a")?.unchecked_into();
+    link.set_href(&url);
+    link.set_download(name);
+    link.click();
+    // The download reads the URL after this returns: let it go a minute later.
+    gloo_timers::callback::Timeout::new(60_000, move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    })
+    .forget();
+    Ok(())
 }
 
 /// Deleting the account: typed email to confirm; step-up through the dialog; then signed out.
