@@ -261,6 +261,60 @@ async fn bad_requests_and_links_are_refused() {
         .await
         .unwrap();
     assert_eq!(error_of(res).await.0, "session_required");
+
+    // Each link works only where it belongs: the wrong endpoint, or another purpose's link.
+    let res = app
+        .post("/api/v1/auth/reauth", json!({"password": PASSWORD}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        request(&app, &app.client, "fourth@example.com")
+            .await
+            .status(),
+        StatusCode::ACCEPTED
+    );
+    let confirm = app
+        .token_from_mail("fourth@example.com", "/email/confirm", 1)
+        .await;
+    let cancel = app.newest_token(email, "/email/cancel").await;
+    let res = use_link(&app, &app.browser(), "/api/v1/auth/email/cancel", &confirm).await;
+    assert_eq!(
+        error_of(res).await.0,
+        "invalid_token",
+        "a confirmation link cancels nothing"
+    );
+    let res = use_link(&app, &app.browser(), "/api/v1/auth/email/confirm", &cancel).await;
+    assert_eq!(
+        error_of(res).await.0,
+        "invalid_token",
+        "a cancel link confirms nothing"
+    );
+    app.post("/api/v1/auth/password/forgot", json!({"email": email}))
+        .await;
+    let reset = app.newest_token(email, "/reset-password").await;
+    let res = use_link(&app, &app.browser(), "/api/v1/auth/email/confirm", &reset).await;
+    assert_eq!(
+        error_of(res).await.0,
+        "invalid_token",
+        "a reset link confirms nothing"
+    );
+    let res = app
+        .post(
+            "/api/v1/auth/password/reset",
+            json!({"token": confirm, "password": "not-a-reset-link-9"}),
+        )
+        .await;
+    assert_eq!(
+        error_of(res).await.0,
+        "invalid_token",
+        "nor resets a password"
+    );
+    let res = use_link(&app, &app.browser(), "/api/v1/auth/email/confirm", &confirm).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "and still works where it belongs"
+    );
 }
 
 #[tokio::test]
@@ -420,6 +474,24 @@ async fn this_was_not_me_after_confirmation_takes_the_account_back() {
     // The used link is spent, and the address is free of its reservation.
     let res = use_link(&app, &app.browser(), "/api/v1/auth/email/cancel", &cancel).await;
     assert_eq!(error_of(res).await.0, "invalid_token");
+    // Retention forgets the request: its links can no longer be used.
+    let db = &app.state.db;
+    let count = "select count(*) from email_changes where old_email_normalized = $1";
+    let n: i64 = sqlx::query_scalar(count)
+        .bind(old)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    backend::retention::sweep(db, app.clock.now(), 7 * 86_400, 400)
+        .await
+        .unwrap();
+    let n: i64 = sqlx::query_scalar(count)
+        .bind(old)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
 }
 
 #[tokio::test]
