@@ -358,7 +358,7 @@ async fn sqlite_and_postgresql_write_the_same_archive() {
             .bind(-(i as i64) * 1_234_567 + 5)
             .bind(format!("Purchase #{i}, \"quoted\" é"))
             .bind(1_795_000_000 + i as i64)
-            .bind((i % 3 == 0).then(|| r#"["x","y"]"#))
+            .bind((i % 3 == 0).then_some(r#"["x","y"]"#))
             .bind((i % 7 == 0) as i64)
             .execute(&db.pool)
             .await
