@@ -48,7 +48,7 @@ const BATCH_BYTES: usize = 32 * 1024;
 
 /// A ZIP archive: what `GET /api/v1/export` answers.
 #[derive(utoipa::ToSchema)]
-#[schema(value_type = String, format = Binary)]
+#[schema(value_type = String, format = Binary, example = "(the ZIP's bytes)")]
 #[allow(dead_code)]
 struct ExportArchive(Vec<u8>);
 
@@ -68,7 +68,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// and takes as long as the data. Two exports at a time per server; more get 429.
 #[utoipa::path(get, path = "/api/v1/export", tag = "auth", operation_id = "exportData",
     responses(
-        (status = 200, description = "The archive", content_type = "application/zip", body = ExportArchive),
+        (status = 200, description = "The archive", content_type = "application/zip", body = ExportArchive,
+            example = json!("(the ZIP's bytes: pfn-export/README.txt, profile.json, …)")),
         (status = 429, description = "`export_busy`: other exports are running; try again in a minute", body = ErrorBody)))]
 async fn export(
     State(state): State<AppState>,
@@ -197,8 +198,14 @@ where
     }
     a.file("sessions.json", &pretty(&Value::Array(sessions)))
         .await?;
-    a.json_rows("audit-log.json", &mut tx, &q::AUDIT_LOG, &user)
-        .await?;
+    a.rows(
+        "audit-log.json",
+        &mut tx,
+        &q::AUDIT_LOG,
+        &user,
+        Format::Json,
+    )
+    .await?;
 
     for w in &workspaces {
         let id = w["id"].as_str().unwrap_or_default();
@@ -216,29 +223,44 @@ where
             &pretty(&Value::Object(info)),
         )
         .await?;
-        a.json_rows(&format!("{dir}/accounts.json"), &mut tx, &q::ACCOUNTS, &ws)
-            .await?;
-        a.csv_rows(
+        a.rows(
+            &format!("{dir}/accounts.json"),
+            &mut tx,
+            &q::ACCOUNTS,
+            &ws,
+            Format::Json,
+        )
+        .await?;
+        a.rows(
             &format!("{dir}/transactions.csv"),
             &mut tx,
             &q::TRANSACTIONS,
             &ws,
+            Format::Csv,
         )
         .await?;
-        a.json_rows(
+        a.rows(
             &format!("{dir}/transactions.json"),
             &mut tx,
             &q::TRANSACTIONS,
             &ws,
+            Format::Json,
         )
         .await?;
-        a.json_rows(&format!("{dir}/budgets.json"), &mut tx, &q::BUDGETS, &ws)
-            .await?;
-        a.json_rows(
+        a.rows(
+            &format!("{dir}/budgets.json"),
+            &mut tx,
+            &q::BUDGETS,
+            &ws,
+            Format::Json,
+        )
+        .await?;
+        a.rows(
             &format!("{dir}/connections.json"),
             &mut tx,
             &q::CONNECTIONS,
             &ws,
+            Format::Json,
         )
         .await?;
         let keys = [
@@ -246,8 +268,14 @@ where
             Bind::Text(user_id),
             Bind::Int(i64::from(owner)),
         ];
-        a.json_rows(&format!("{dir}/keys.json"), &mut tx, &q::KEYS, &keys)
-            .await?;
+        a.rows(
+            &format!("{dir}/keys.json"),
+            &mut tx,
+            &q::KEYS,
+            &keys,
+            Format::Json,
+        )
+        .await?;
     }
     tx.commit().await?;
     let mut out = a.zip.close().await?.into_inner();
@@ -280,64 +308,102 @@ impl<W: tokio::io::AsyncWrite + Unpin> Archive<W> {
         Ok(())
     }
 
-    /// A JSON array written row by row.
-    async fn json_rows(
+    /// The rows of `table` as one entry, written as they come, in `format`.
+    async fn rows(
         &mut self,
         name: &str,
         conn: &mut Conn,
         table: &Table,
         binds: &[Bind<'_>],
+        format: Format,
     ) -> anyhow::Result<()> {
         let sql = table.sql_for(self.backend);
         let mut rows = q::rows(&mut **conn, &sql, binds);
         let mut w = self.zip.write_entry_stream(entry(name)).await?;
-        let mut buf = b"[".to_vec();
-        let mut first = true;
+        let mut out = Encoder::start(format, table.cols)?;
         while let Some(row) = rows.next().await {
-            buf.extend_from_slice(if first { b"\n  " } else { b",\n  " });
-            first = false;
-            serde_json::to_writer(&mut buf, &Value::Object(object(&row?, table.cols)?))?;
-            if buf.len() >= BATCH_BYTES {
-                w.write_all(&buf).await?;
-                buf.clear();
+            out.row(&row?, table.cols)?;
+            if out.buffered() >= BATCH_BYTES {
+                w.write_all(&out.take()?).await?;
             }
         }
-        buf.extend_from_slice(if first { b"]\n" } else { b"\n]\n" });
-        w.write_all(&buf).await?;
+        w.write_all(&out.finish()?).await?;
         w.close().await?;
         Ok(())
     }
+}
 
-    /// A CSV file with a header row, written row by row.
-    async fn csv_rows(
-        &mut self,
-        name: &str,
-        conn: &mut Conn,
-        table: &Table,
-        binds: &[Bind<'_>],
-    ) -> anyhow::Result<()> {
-        let sql = table.sql_for(self.backend);
-        let mut rows = q::rows(&mut **conn, &sql, binds);
-        let mut w = self.zip.write_entry_stream(entry(name)).await?;
-        let mut csv = csv::Writer::from_writer(Vec::new());
-        csv.write_record(table.cols.iter().map(|c| c.key))?;
-        while let Some(row) = rows.next().await {
-            let row = row?;
-            let fields = table
-                .cols
-                .iter()
-                .map(|c| value(&row, c).map(|v| cell(&v)))
-                .collect::<sqlx::Result<Vec<_>>>()?;
-            csv.write_record(&fields)?;
-            if csv.get_ref().len() >= BATCH_BYTES {
-                csv.flush()?;
-                w.write_all(csv.get_ref()).await?;
-                csv = csv::Writer::from_writer(Vec::new());
+/// How a file of rows is written.
+#[derive(Clone, Copy)]
+enum Format {
+    /// A JSON array, one object a line.
+    Json,
+    /// A header row, then a row each; lists as JSON, `null` empty.
+    Csv,
+}
+
+/// Rows turned into a file's bytes, a batch at a time.
+enum Encoder {
+    Json { buf: Vec<u8>, first: bool },
+    Csv(Box<csv::Writer<Vec<u8>>>),
+}
+
+impl Encoder {
+    fn start(format: Format, cols: &[Col]) -> anyhow::Result<Self> {
+        Ok(match format {
+            Format::Json => Self::Json {
+                buf: b"[".to_vec(),
+                first: true,
+            },
+            Format::Csv => {
+                let mut w = csv::Writer::from_writer(Vec::new());
+                w.write_record(cols.iter().map(|c| c.key))?;
+                Self::Csv(Box::new(w))
+            }
+        })
+    }
+
+    fn row(&mut self, row: &AnyRow, cols: &[Col]) -> anyhow::Result<()> {
+        match self {
+            Self::Json { buf, first } => {
+                buf.extend_from_slice(if *first { b"\n  " } else { b",\n  " });
+                *first = false;
+                serde_json::to_writer(&mut *buf, &Value::Object(object(row, cols)?))?;
+            }
+            Self::Csv(w) => {
+                let fields = cols
+                    .iter()
+                    .map(|c| value(row, c).map(|v| cell(&v)))
+                    .collect::<sqlx::Result<Vec<_>>>()?;
+                w.write_record(&fields)?;
             }
         }
-        w.write_all(&csv.into_inner()?).await?;
-        w.close().await?;
         Ok(())
+    }
+
+    fn buffered(&self) -> usize {
+        match self {
+            Self::Json { buf, .. } => buf.len(),
+            Self::Csv(w) => w.get_ref().len(),
+        }
+    }
+
+    /// What is written so far, taken out.
+    fn take(&mut self) -> anyhow::Result<Vec<u8>> {
+        Ok(match self {
+            Self::Json { buf, .. } => std::mem::take(buf),
+            Self::Csv(w) => std::mem::replace(&mut **w, csv::Writer::from_writer(Vec::new()))
+                .into_inner()
+                .map_err(|e| anyhow::anyhow!("csv: {}", e.error()))?,
+        })
+    }
+
+    /// The rest, with the file's end.
+    fn finish(mut self) -> anyhow::Result<Vec<u8>> {
+        if let Self::Json { buf, first } = &mut self {
+            buf.extend_from_slice(if *first { b"]\n" } else { b"\n]\n" });
+        }
+        self.take()
     }
 }
 

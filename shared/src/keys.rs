@@ -357,6 +357,20 @@ pub struct RotateKeyRequest {
     pub grace_period_seconds: i64,
 }
 
+/// The body of `PATCH /api/v1/keys/{id}`: what may change on a key without replacing it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", schema(example = json!({"name": "budget agent (laptop)"})))]
+pub struct UpdateKeyRequest {
+    /// 1–100 characters after trimming, no control characters (as at creation).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "budget agent (laptop)", min_length = 1, max_length = 100)
+    )]
+    pub name: String,
+}
+
 /// Who is calling (`GET /api/v1/whoami`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

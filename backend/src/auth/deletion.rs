@@ -27,17 +27,9 @@ pub async fn delete_account(
     user: &UserRow,
     admin: Option<&str>,
 ) -> Result<()> {
-    let sole = wdb::solely_owned(&state.db.pool, &user.id).await?;
-    if !sole.is_empty() {
-        return Err(AppError::new(
-            StatusCode::CONFLICT,
-            "sole_owner",
-            format!(
-                "The account is the only owner of {}: hand each to another member, or delete it, first.",
-                sole.join(", ")
-            ),
-        ));
-    }
+    // Checked first so that nothing is revoked at Tarabut for a deletion that cannot happen;
+    // checked again under the workspaces' locks below.
+    refuse_if_sole_owner(wdb::solely_owned(&state.db.pool, &user.id).await?)?;
     let personal = wdb::personal_of(&state.db.pool, &user.id).await?;
     if let Some(ws) = &personal {
         state.banks.revoke_consents_in(&state.db, ws).await?;
@@ -50,6 +42,12 @@ pub async fn delete_account(
         ..Event::own("user.deleted", &user.id, Outcome::Success)
     };
     audit::record(&mut tx, &state.clock, meta, ev).await?;
+    // A co-owner may have left one of these workspaces since the check above: under their
+    // locks (and, on SQLite, the write lock the audit row took), no one can now.
+    for ws in wdb::owned_shared(&mut *tx, &user.id).await? {
+        wdb::lock(&mut tx, state.db.backend, &ws).await?;
+    }
+    refuse_if_sole_owner(wdb::solely_owned(&mut *tx, &user.id).await?)?;
     let mut hashes = match &personal {
         Some(ws) => wdb::delete(&mut tx, ws).await?,
         None => Vec::new(),
@@ -73,6 +71,21 @@ pub async fn delete_account(
         }
     });
     Ok(())
+}
+
+/// 409 `sole_owner`, naming the shared workspaces the account is the only owner of.
+fn refuse_if_sole_owner(sole: Vec<String>) -> Result<()> {
+    if sole.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::new(
+        StatusCode::CONFLICT,
+        "sole_owner",
+        format!(
+            "The account is the only owner of {}: hand each to another member, or delete it, first.",
+            sole.join(", ")
+        ),
+    ))
 }
 
 /// Delete your account (step-up; send your email address to confirm). Your personal workspace

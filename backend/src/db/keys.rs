@@ -215,6 +215,19 @@ pub async fn revoke<'c>(
     Ok(r.rows_affected() == 1)
 }
 
+pub async fn rename<'c>(
+    e: impl Executor<'c, Database = Any>,
+    key_id: &str,
+    name: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("update api_keys set name = $2 where id = $1")
+        .bind(key_id)
+        .bind(name)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
 /// Ends a rotated key's life at `until` (never extends it).
 pub async fn expire_by<'c>(
     e: impl Executor<'c, Database = Any>,

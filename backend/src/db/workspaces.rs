@@ -51,6 +51,21 @@ pub async fn solely_owned<'c>(
     .await
 }
 
+/// The shared workspaces the user owns, in id order (the order to lock them in).
+pub async fn owned_shared<'c>(
+    e: impl Executor<'c, Database = Any>,
+    user_id: &str,
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "select w.id from workspaces w join workspace_members m on m.workspace_id = w.id
+         where m.user_id = $1 and m.role = 'owner' and w.personal_owner_id is null
+         order by w.id",
+    )
+    .bind(user_id)
+    .fetch_all(e)
+    .await
+}
+
 /// The user's role in the workspace, if they are a member.
 pub async fn role_of<'c>(
     e: impl Executor<'c, Database = Any>,

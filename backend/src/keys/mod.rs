@@ -15,7 +15,7 @@ use rand::{rngs::OsRng, RngCore};
 use shared::{
     keys::{
         format_key, is_scope, key_hint, ApiKey, CreateKeyRequest, CreatedKeyBody, KeyBody,
-        KeyStatus, RotateKeyRequest, ScopeInfo, ScopesBody, WhoAmI, SCOPES,
+        KeyStatus, RotateKeyRequest, ScopeInfo, ScopesBody, UpdateKeyRequest, WhoAmI, SCOPES,
     },
     validate::check_name,
     ErrorBody, Page,
@@ -45,7 +45,7 @@ const MAX_GRACE_SECS: i64 = 86_400;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_keys, create_key))
-        .routes(routes!(get_key, revoke_key))
+        .routes(routes!(get_key, rename_key, revoke_key))
         .routes(routes!(rotate_key))
         .routes(routes!(list_scopes))
         .routes(routes!(whoami))
@@ -240,6 +240,36 @@ async fn get_key(
     Path(id): Path<String>,
 ) -> Result<Json<KeyBody>> {
     let row = managed(&state, &who.user.id, &id).await?;
+    Ok(Json(KeyBody {
+        key: view(&row, state.clock.now()),
+    }))
+}
+
+/// Rename a key (a revoked or expired one too: its name stays in the audit log's context).
+/// The secret, scopes, workspace and expiry stay as they are.
+#[utoipa::path(patch, path = "/api/v1/keys/{id}", tag = "keys", operation_id = "updateKey",
+    params(("id" = String, Path, description = "Key id", example = "0193b6f3-1a2b-7c3d-8e4f-5a6b7c8d9e0f")),
+    request_body = UpdateKeyRequest,
+    responses(BodyErrors,
+        (status = 200, description = "The key as changed", body = KeyBody),
+        (status = 404, description = "`not_found`", body = ErrorBody)))]
+async fn rename_key(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    who: SessionUser,
+    Path(id): Path<String>,
+    AppJson(req): AppJson<UpdateKeyRequest>,
+) -> Result<Json<KeyBody>> {
+    let name = check_name(&req.name).map_err(|m| AppError::field("name", m))?;
+    let row = managed(&state, &who.user.id, &id).await?;
+    let mut tx = state.db.begin().await?;
+    db::keys::rename(&mut *tx, &row.id, &name).await?;
+    let ev = Event::own("key.renamed", &who.user.id, Outcome::Success).on("api_key", &row.id);
+    audit::record(&mut tx, &state.clock, &meta, ev).await?;
+    let row = db::keys::get_managed(&mut *tx, &who.user.id, &id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    tx.commit().await?;
     Ok(Json(KeyBody {
         key: view(&row, state.clock.now()),
     }))

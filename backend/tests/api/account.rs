@@ -246,3 +246,67 @@ async fn deleting_the_account_leaves_nothing_of_the_user_but_pseudonymous_audit_
     }
     panic!("no account-deleted mail");
 }
+
+/// A co-owner leaves a shared workspace while the other owner deletes their account: the
+/// deletion must not leave the workspace without an owner. The test holds the leaving open
+/// (an uncommitted transaction that locks the workspace, as `DELETE …/members/{userId}` does,
+/// and removes the co-owner) while the deletion runs, then commits it: the deletion, which
+/// checked before the leaving was visible, must check again and refuse.
+#[tokio::test]
+async fn an_owner_leaving_during_the_deletion_does_not_orphan_the_workspace() {
+    let app = TestApp::spawn().await;
+    let email = "racing-owner@example.com";
+    app.signed_in_user(email).await;
+    let ws = crate::helpers::shared_workspace(&app, "Shared flat").await;
+    let other = app.other_user("co-owner@example.com").await;
+    crate::helpers::join(
+        &app,
+        &app.client,
+        &other,
+        &ws,
+        "co-owner@example.com",
+        "owner",
+        2,
+    )
+    .await;
+    let co_owner = app.user_id(&other).await;
+
+    let db = &app.state.db;
+    let mut leaving = db.begin().await.unwrap();
+    backend::db::workspaces::lock(&mut leaving, db.backend, &ws)
+        .await
+        .unwrap();
+    sqlx::query("delete from workspace_members where workspace_id = $1 and user_id = $2")
+        .bind(&ws)
+        .bind(&co_owner)
+        .execute(&mut *leaving)
+        .await
+        .unwrap();
+    let deleting = {
+        let (client, url) = (app.client.clone(), app.url("/api/v1/auth/me"));
+        tokio::spawn(async move {
+            client
+                .delete(url)
+                .json(&json!({"email": email}))
+                .send()
+                .await
+                .unwrap()
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !deleting.is_finished(),
+        "the deletion waits for the workspace"
+    );
+    leaving.commit().await.unwrap();
+    let res = deleting.await.unwrap();
+    assert_eq!(error_of(res).await.0, "sole_owner");
+    let owners: i64 = sqlx::query_scalar(
+        "select count(*) from workspace_members where workspace_id = $1 and role = 'owner'",
+    )
+    .bind(&ws)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(owners, 1, "the workspace keeps its owner");
+}

@@ -482,3 +482,56 @@ async fn a_flood_of_unknown_keys_from_one_address_is_cut_off_and_known_keys_keep
     let res = with_key(&app, &fake(22), "/api/v1/whoami").await;
     assert_eq!(error_of(res).await.0, "invalid_key");
 }
+
+#[tokio::test]
+async fn a_key_is_renamed_in_place() {
+    let app = TestApp::spawn().await;
+    app.signed_in_user("renamer@example.com").await;
+    let (id, secret) = create_key(
+        &app,
+        json!({"name": "Agent", "scopes": ["read:transactions"]}),
+    )
+    .await;
+    let rename = |client: reqwest::Client, body: Value| {
+        let url = app.url(&format!("/api/v1/keys/{id}"));
+        async move { client.patch(url).json(&body).send().await.unwrap() }
+    };
+    let res = rename(
+        app.client.clone(),
+        json!({"name": "  Budget agent (laptop) "}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["key"]["name"], "Budget agent (laptop)");
+    assert_eq!(body["key"]["scopes"], json!(["read:transactions"]));
+    let listed: Value = app.get_json("/api/v1/keys").await;
+    assert_eq!(listed["items"][0]["name"], "Budget agent (laptop)");
+    assert_eq!(
+        with_key(&app, &secret, "/api/v1/whoami").await.status(),
+        StatusCode::OK,
+        "the secret still works"
+    );
+    assert!(app.audit_kinds().await.iter().any(|k| k == "key.renamed"));
+
+    for bad in [
+        json!({"name": ""}),
+        json!({"name": "x".repeat(101)}),
+        json!({"scopes": []}),
+    ] {
+        let (code, _) = error_of(rename(app.client.clone(), bad.clone()).await).await;
+        assert_eq!(code, "validation_failed", "{bad}");
+    }
+    // Someone else's key: not found; with an API key: no.
+    let stranger = app.other_user("stranger@example.com").await;
+    let res = rename(stranger, json!({"name": "mine now"})).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = reqwest::Client::new()
+        .patch(app.url(&format!("/api/v1/keys/{id}")))
+        .bearer_auth(&secret)
+        .json(&json!({"name": "self-renamed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(res).await.0, "session_required");
+}
