@@ -40,6 +40,13 @@ pub struct Account {
     pub source: String,
     #[cfg_attr(feature = "openapi", schema(example = "2026-11-23T10:20:00Z"))]
     pub created_at: String,
+    /// A manual account: the sum of its transactions, kept with every push and deletion. A
+    /// bank account: the balance the bank last reported (`null` until it reports one).
+    pub balance: Option<crate::money::Money>,
+    /// When the bank reported `balance` (bank accounts; `null` for manual ones, whose balance
+    /// is always current).
+    #[cfg_attr(feature = "openapi", schema(example = json!(null)))]
+    pub balance_at: Option<String>,
 }
 
 /// `{"account": …}`: `POST /api/v1/accounts` answers with this.
@@ -63,6 +70,24 @@ pub struct CreateAccountRequest {
     #[cfg_attr(feature = "openapi", schema(example = "BHD"))]
     pub currency: String,
     /// Defaults to `other`.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(example = "cash"))]
+    pub kind: Option<String>,
+}
+
+/// `PATCH /api/v1/accounts/{id}`: what to change (at least one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", schema(example = json!({"name": "Household cash", "kind": "cash"})))]
+pub struct UpdateAccountRequest {
+    #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "\\S", max_length = 100, example = "Household cash")
+    )]
+    pub name: Option<String>,
+    /// One of `checking`, `savings`, `credit_card`, `cash`, `loan`, `investment`, `other`.
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(example = "cash"))]
     pub kind: Option<String>,
@@ -114,6 +139,10 @@ pub struct Transaction {
     /// Left out of budgets and insights.
     #[cfg_attr(feature = "openapi", schema(example = false))]
     pub excluded: bool,
+    /// When pfn last changed it: a push that created it, a sync that changed it, or an overlay
+    /// edit (RFC 3339, UTC).
+    #[cfg_attr(feature = "openapi", schema(example = "2026-11-23T09:31:12Z"))]
+    pub updated_at: String,
 }
 
 /// `{"transaction": …}`: `PATCH /api/v1/transactions/{id}` answers with this.

@@ -168,7 +168,9 @@ pub const MEMBERS: Table = Table {
 /// `$1`: the workspace.
 pub const ACCOUNTS: Table = Table {
     sql: "select a.id, a.name, a.currency, a.kind, a.source, a.created_at, a.updated_at,
-                 b.connection_id, b.identifier_hint, b.balance_minor, b.balance_at
+                 b.connection_id, b.identifier_hint, b.balance_at,
+                 case when a.source = 'manual' then a.balance_minor else b.balance_minor end
+                 as balance_minor
           from accounts a left join bank_accounts b on b.account_id = a.id
           where a.workspace_id = $1 order by a.{ORDER}",
     cols: &[

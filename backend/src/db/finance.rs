@@ -11,7 +11,18 @@ pub struct AccountRow {
     pub kind: String,
     pub source: String,
     pub created_at: i64,
+    /// A manual account's running total; a bank account's last reported balance (none until
+    /// the bank reports one).
+    pub balance_minor: Option<i64>,
+    /// When the bank reported its balance (bank accounts).
+    pub balance_at: Option<i64>,
 }
+
+/// An account's columns, with its balance: `a` is `accounts`, `b` its `bank_accounts` row.
+const ACCOUNT_COLUMNS: &str = "a.id, a.workspace_id, a.name, a.currency, a.kind, a.source,
+    a.created_at, case when a.source = 'manual' then a.balance_minor else b.balance_minor end
+    as balance_minor, b.balance_at
+    from accounts a left join bank_accounts b on b.account_id = a.id";
 
 fn account(r: AnyRow) -> sqlx::Result<AccountRow> {
     Ok(AccountRow {
@@ -22,6 +33,8 @@ fn account(r: AnyRow) -> sqlx::Result<AccountRow> {
         kind: r.try_get("kind")?,
         source: r.try_get("source")?,
         created_at: r.try_get("created_at")?,
+        balance_minor: r.try_get("balance_minor")?,
+        balance_at: r.try_get("balance_at")?,
     })
 }
 
@@ -45,6 +58,90 @@ pub async fn insert_account<'c>(
     Ok(())
 }
 
+pub async fn get_account<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+    id: &str,
+) -> sqlx::Result<Option<AccountRow>> {
+    sqlx::query(&format!(
+        "select {ACCOUNT_COLUMNS} where a.workspace_id = $1 and a.id = $2"
+    ))
+    .bind(workspace_id)
+    .bind(id)
+    .fetch_optional(e)
+    .await?
+    .map(account)
+    .transpose()
+}
+
+/// Renames an account or changes its kind.
+pub async fn update_account<'c>(
+    e: impl Executor<'c, Database = Any>,
+    a: &AccountRow,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("update accounts set name = $3, kind = $4, updated_at = $5 where workspace_id = $1 and id = $2")
+        .bind(&a.workspace_id)
+        .bind(&a.id)
+        .bind(&a.name)
+        .bind(&a.kind)
+        .bind(now)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+/// How far a manual account's balance may go either side of zero, in minor units: far beyond
+/// any real account, and far enough inside `i64` that adding one transaction (at most 10^12)
+/// cannot overflow.
+pub const MAX_BALANCE: i64 = 9_000_000_000_000_000_000;
+
+/// Adds `delta` to a manual account's balance; false (nothing changed) when the balance would
+/// leave ±[`MAX_BALANCE`].
+pub async fn add_to_balance<'c>(
+    e: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    delta: i64,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "update accounts set balance_minor = balance_minor + $2
+         where id = $1 and source = 'manual'
+           and balance_minor + $2 between $3 and $4",
+    )
+    .bind(account_id)
+    .bind(delta)
+    .bind(-MAX_BALANCE)
+    .bind(MAX_BALANCE)
+    .execute(e)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// How many transactions an account holds (those a sync marked removed too).
+pub async fn account_transaction_count<'c>(
+    e: impl Executor<'c, Database = Any>,
+    id: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select count(*) from transactions where account_id = $1")
+        .bind(id)
+        .fetch_one(e)
+        .await
+}
+
+/// Deletes an account and, through the foreign key, its transactions.
+pub async fn delete_account<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+    id: &str,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query("delete from accounts where workspace_id = $1 and id = $2")
+        .bind(workspace_id)
+        .bind(id)
+        .execute(e)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
 pub async fn accounts_in<'c>(
     e: impl Executor<'c, Database = Any>,
     workspace_id: &str,
@@ -52,11 +149,11 @@ pub async fn accounts_in<'c>(
     limit: i64,
 ) -> sqlx::Result<Vec<AccountRow>> {
     let (ts, id) = before.unwrap_or((i64::MAX, String::new()));
-    sqlx::query(
-        "select id, workspace_id, name, currency, kind, source, created_at from accounts
-         where workspace_id = $1 and (created_at < $2 or (created_at = $2 and id < $3))
-         order by created_at desc, id desc limit $4",
-    )
+    sqlx::query(&format!(
+        "select {ACCOUNT_COLUMNS}
+         where a.workspace_id = $1 and (a.created_at < $2 or (a.created_at = $2 and a.id < $3))
+         order by a.created_at desc, a.id desc limit $4"
+    ))
     .bind(workspace_id)
     .bind(ts)
     .bind(id)
@@ -73,13 +170,15 @@ pub async fn all_accounts<'c>(
     e: impl Executor<'c, Database = Any>,
     workspace_id: &str,
 ) -> sqlx::Result<Vec<AccountRow>> {
-    sqlx::query("select id, workspace_id, name, currency, kind, source, created_at from accounts where workspace_id = $1")
-        .bind(workspace_id)
-        .fetch_all(e)
-        .await?
-        .into_iter()
-        .map(account)
-        .collect()
+    sqlx::query(&format!(
+        "select {ACCOUNT_COLUMNS} where a.workspace_id = $1"
+    ))
+    .bind(workspace_id)
+    .fetch_all(e)
+    .await?
+    .into_iter()
+    .map(account)
+    .collect()
 }
 
 #[derive(Debug, Clone)]
@@ -96,11 +195,13 @@ pub struct TransactionRow {
     pub note: Option<String>,
     pub tags: Option<String>,
     pub excluded: bool,
+    pub updated_at: i64,
 }
 
 const TX_COLUMNS: &str =
     "id, account_id, external_id, amount_minor, currency, description, booked_at,
-    coalesce(category_override, category) as category, merchant, note, tags, excluded";
+    coalesce(category_override, category) as category, merchant, note, tags, excluded,
+    updated_at";
 
 fn tx_row(r: AnyRow) -> sqlx::Result<TransactionRow> {
     Ok(TransactionRow {
@@ -116,6 +217,7 @@ fn tx_row(r: AnyRow) -> sqlx::Result<TransactionRow> {
         note: r.try_get("note")?,
         tags: r.try_get("tags")?,
         excluded: r.try_get::<i64, _>("excluded")? != 0,
+        updated_at: r.try_get("updated_at")?,
     })
 }
 
@@ -223,6 +325,39 @@ pub async fn get_transaction<'c>(
         .await?
         .map(tx_row)
         .transpose()
+}
+
+/// Where a live transaction came from: `Some("manual")` for a pushed one, `Some("bank")` for a
+/// synced one.
+pub async fn transaction_source<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+    id: &str,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "select a.source from transactions t join accounts a on a.id = t.account_id
+         where t.workspace_id = $1 and t.id = $2 and t.removed_at is null",
+    )
+    .bind(workspace_id)
+    .bind(id)
+    .fetch_optional(e)
+    .await
+}
+
+/// Deletes a transaction; its `(account id, amount)`, or `None` when there was none.
+pub async fn delete_transaction<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+    id: &str,
+) -> sqlx::Result<Option<(String, i64)>> {
+    sqlx::query_as(
+        "delete from transactions where workspace_id = $1 and id = $2
+         returning account_id, amount_minor",
+    )
+    .bind(workspace_id)
+    .bind(id)
+    .fetch_optional(e)
+    .await
 }
 
 /// Sets the overlays given as `Some` (inner `None` clears).

@@ -43,7 +43,11 @@ const IDEMPOTENCY_TTL: i64 = 24 * 3600;
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_transactions, push_transactions))
-        .routes(routes!(patch_transaction))
+        .routes(routes!(
+            get_transaction,
+            patch_transaction,
+            delete_transaction
+        ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -86,6 +90,7 @@ fn transaction_view(t: fdb::TransactionRow) -> Transaction {
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or_default(),
         excluded: t.excluded,
+        updated_at: rfc3339(t.updated_at),
     }
 }
 
@@ -218,7 +223,7 @@ fn validate_push<'a>(
         (status = 200, description = "Which items were created and which already existed, in request order", body = PushTransactionsResult,
             headers(("Idempotent-Replayed" = bool, description = "`true` on a replayed answer"))),
         (status = 409, description = "`idempotency_in_progress`: the same key is being processed", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: an item or the `Idempotency-Key` header is invalid (`error.fields` names each, e.g. `transactions[3].amount.amount`; nothing is stored); or `idempotency_key_mismatch`: the key was used with a different body", body = ErrorBody)))]
+        (status = 422, description = "`validation_failed`: an item or the `Idempotency-Key` header is invalid (`error.fields` names each, e.g. `transactions[3].amount.amount`; nothing is stored); `idempotency_key_mismatch`: the key was used with a different body; or `balance_out_of_range`: an account's balance would pass ±9×10^18 minor units", body = ErrorBody)))]
 async fn push_transactions(
     State(state): State<AppState>,
     caller: Caller<WriteTransactions>,
@@ -296,6 +301,8 @@ async fn push_transactions(
         created: Vec::new(),
         duplicates: Vec::new(),
     };
+    // What the new rows add to each account's balance (at most 1,000 × 10^12: no overflow).
+    let mut added: BTreeMap<&str, i64> = BTreeMap::new();
     for v in valid {
         let (id, created) = fdb::insert_transaction(
             &mut tx,
@@ -319,9 +326,15 @@ async fn push_transactions(
             external_id: v.item.external_id.clone(),
         };
         if created {
+            *added.entry(v.item.account_id.as_str()).or_default() += v.amount_minor;
             result.created.push(r)
         } else {
             result.duplicates.push(r)
+        }
+    }
+    for (account, delta) in added {
+        if !fdb::add_to_balance(&mut *tx, account, delta).await? {
+            return Err(balance_out_of_range());
         }
     }
     let body = serde_json::to_string(&result).map_err(|e| AppError::Internal(e.into()))?;
@@ -330,6 +343,75 @@ async fn push_transactions(
     }
     tx.commit().await?;
     Ok((StatusCode::OK, Json(result)).into_response())
+}
+
+/// One transaction.
+#[utoipa::path(get, path = "/api/v1/transactions/{id}", tag = "finance", operation_id = "getTransaction",
+    params(("id" = String, Path, description = "Transaction id", example = "0193b6f5-3c4d-7e5f-a06b-7c8d9e0f1a2b")),
+    responses(
+        (status = 200, description = "The transaction", body = TransactionBody),
+        (status = 404, description = "`not_found`: no such transaction in this workspace", body = ErrorBody)))]
+async fn get_transaction(
+    State(state): State<AppState>,
+    caller: Caller<ReadTransactions>,
+    Path(id): Path<String>,
+) -> Result<Json<TransactionBody>> {
+    let row = fdb::get_transaction(&state.db.pool, &caller.workspace_id, &id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    Ok(Json(TransactionBody {
+        transaction: transaction_view(row),
+    }))
+}
+
+/// Delete a pushed transaction (one in a manual account). A bank's transactions come and go
+/// with its syncs: leave one out of budgets and insights with `excluded` instead. Pushing the
+/// same `externalId` again afterwards creates it anew.
+#[utoipa::path(delete, path = "/api/v1/transactions/{id}", tag = "finance", operation_id = "deleteTransaction",
+    params(("id" = String, Path, description = "Transaction id", example = "0193b6f5-3c4d-7e5f-a06b-7c8d9e0f1a2b")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "`not_found`: no such transaction in this workspace", body = ErrorBody),
+        (status = 409, description = "`bank_transaction`: it came from a bank sync; exclude it instead", body = ErrorBody),
+        (status = 422, description = "`balance_out_of_range`: the account's balance would pass ±9×10^18 minor units", body = ErrorBody)))]
+async fn delete_transaction(
+    State(state): State<AppState>,
+    caller: Caller<WriteTransactions>,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    match fdb::transaction_source(&mut *tx, &caller.workspace_id, &id)
+        .await?
+        .as_deref()
+    {
+        None => return Err(AppError::not_found()),
+        Some("manual") => {}
+        Some(_) => {
+            return Err(AppError::new(
+                StatusCode::CONFLICT,
+                "bank_transaction",
+                "This transaction came from a bank and comes back with its next sync: exclude it instead (PATCH with \"excluded\": true).",
+            ))
+        }
+    }
+    let (account, amount) = fdb::delete_transaction(&mut *tx, &caller.workspace_id, &id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    if !fdb::add_to_balance(&mut *tx, &account, -amount).await? {
+        return Err(balance_out_of_range());
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// 422 `balance_out_of_range`: the change would take a manual account's balance past
+/// ±9×10^18 minor units, which pfn does not keep.
+fn balance_out_of_range() -> AppError {
+    AppError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "balance_out_of_range",
+        "This would take the account's balance past ±9×10^18 minor units; nothing was stored.",
+    )
 }
 
 /// Set or clear your overlays on a transaction (category, note, tags, excluded).

@@ -635,3 +635,306 @@ async fn rows_stored_beyond_the_bound_before_it_existed_still_sum_exactly() {
     assert_eq!(total, bhd(&-&reference));
     assert_eq!(spent, bhd(&-&reference));
 }
+
+#[tokio::test]
+async fn one_transaction_is_read_and_a_pushed_one_deleted_but_not_a_banks() {
+    let app = TestApp::spawn().await;
+    app.signed_in_user("one-tx@example.com").await;
+    let acc = account(&app, "BHD").await;
+    let res = app
+        .post(
+            "/api/v1/transactions",
+            json!({"transactions": [item(&acc, "a", "-4.250", 3, "dining")]}),
+        )
+        .await;
+    let id = res.json::<Value>().await.unwrap()["created"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, reader) = create_key(&app, json!({"name": "r", "scopes": ["read:transactions"]})).await;
+    let res = with_key(&app, &reader, &format!("/api/v1/transactions/{id}")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let one: Value = res.json().await.unwrap();
+    assert_eq!(
+        one["transaction"]["amount"],
+        json!({"amount": "-4.250", "currency": "BHD"})
+    );
+    assert_eq!(one["transaction"]["externalId"], "a");
+    let list: Value = app.get_json("/api/v1/transactions").await;
+    assert_eq!(
+        list["items"][0], one["transaction"],
+        "the same view as the list"
+    );
+    assert!(one["transaction"]["updatedAt"].is_string());
+
+    // Reading is not deleting; another workspace's id is not found.
+    let res = reqwest::Client::new()
+        .delete(app.url(&format!("/api/v1/transactions/{id}")))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(res).await.0, "insufficient_scope");
+    let stranger = app.other_user("not-mine@example.com").await;
+    let res = stranger
+        .get(app.url(&format!("/api/v1/transactions/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = stranger
+        .delete(app.url(&format!("/api/v1/transactions/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+    assert_eq!(
+        app.delete(&format!("/api/v1/transactions/{id}"))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/transactions/{id}"))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.delete(&format!("/api/v1/transactions/{id}"))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let list: Value = app.get_json("/api/v1/transactions").await;
+    assert_eq!(list["items"], json!([]));
+    // Pushed again, it is new (not a duplicate of what was deleted).
+    let res = app
+        .post(
+            "/api/v1/transactions",
+            json!({"transactions": [item(&acc, "a", "-4.250", 3, "dining")]}),
+        )
+        .await;
+    let again: Value = res.json().await.unwrap();
+    assert_eq!(again["created"].as_array().unwrap().len(), 1);
+    assert_ne!(again["created"][0]["id"], json!(id));
+
+    // A bank's transaction stays: its sync would bring it back.
+    let sandbox = app.state.banks.sandbox.as_ref().unwrap().url().to_string();
+    crate::helpers::connect_and_sync(&app, &sandbox, "BLUE").await;
+    let list: Value = app.get_json("/api/v1/transactions?limit=200").await;
+    let synced = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["accountId"] != json!(acc))
+        .expect("a synced transaction");
+    let res = app
+        .delete(&format!(
+            "/api/v1/transactions/{}",
+            synced["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(error_of(res).await.0, "bank_transaction");
+}
+
+#[tokio::test]
+async fn accounts_are_renamed_and_manual_ones_deleted_with_their_transactions_on_request() {
+    let app = TestApp::spawn().await;
+    app.signed_in_user("accounts-edit@example.com").await;
+    let acc = account(&app, "BHD").await;
+    let patch = |body: Value| {
+        let (client, url) = (
+            app.client.clone(),
+            app.url(&format!("/api/v1/accounts/{acc}")),
+        );
+        async move { client.patch(url).json(&body).send().await.unwrap() }
+    };
+    let res = patch(json!({"name": " Household cash ", "kind": "savings"})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["account"]["name"], "Household cash");
+    assert_eq!(body["account"]["kind"], "savings");
+    assert_eq!(body["account"]["currency"], "BHD");
+    let res = patch(json!({"kind": "cash"})).await;
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        (
+            body["account"]["name"].as_str(),
+            body["account"]["kind"].as_str()
+        ),
+        (Some("Household cash"), Some("cash"))
+    );
+    for (bad, field) in [
+        (json!({}), "name"),
+        (json!({"name": ""}), "name"),
+        (json!({"kind": "yacht"}), "kind"),
+    ] {
+        let (code, fields) = error_of(patch(bad.clone()).await).await;
+        assert_eq!(code, "validation_failed", "{bad}");
+        assert!(fields[field].is_string(), "{bad}: {fields}");
+    }
+    let (_, reader) = create_key(&app, json!({"name": "r", "scopes": ["read:accounts"]})).await;
+    let res = reqwest::Client::new()
+        .patch(app.url(&format!("/api/v1/accounts/{acc}")))
+        .bearer_auth(&reader)
+        .json(&json!({"name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(res).await.0, "insufficient_scope");
+
+    // An account with transactions is kept unless they go with it.
+    app.post(
+        "/api/v1/transactions",
+        json!({"transactions": [item(&acc, "a", "-1", 1, "x"), item(&acc, "b", "-2", 2, "x")]}),
+    )
+    .await;
+    let res = app.delete(&format!("/api/v1/accounts/{acc}")).await;
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "account_has_transactions");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains('2'),
+        "{body}"
+    );
+    let stranger = app.other_user("other-accounts@example.com").await;
+    let res = stranger
+        .delete(app.url(&format!("/api/v1/accounts/{acc}?deleteTransactions=true")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    app.clock.advance(11 * 60);
+    let res = app
+        .delete(&format!("/api/v1/accounts/{acc}?deleteTransactions=true"))
+        .await;
+    assert_eq!(error_of(res).await.0, "reauth_required");
+    app.post(
+        "/api/v1/auth/reauth",
+        json!({"password": crate::helpers::PASSWORD}),
+    )
+    .await;
+    let res = app
+        .delete(&format!("/api/v1/accounts/{acc}?deleteTransactions=true"))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let list: Value = app.get_json("/api/v1/accounts").await;
+    assert_eq!(list["items"], json!([]));
+    let txs: Value = app.get_json("/api/v1/transactions").await;
+    assert_eq!(txs["items"], json!([]));
+    let empty = account(&app, "SAR").await;
+    assert_eq!(
+        app.delete(&format!("/api/v1/accounts/{empty}"))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+
+    // A bank's account goes with its connection.
+    let sandbox = app.state.banks.sandbox.as_ref().unwrap().url().to_string();
+    crate::helpers::connect_and_sync(&app, &sandbox, "BLUE").await;
+    let list: Value = app.get_json("/api/v1/accounts").await;
+    let bank = list["items"][0]["id"].as_str().unwrap().to_string();
+    let res = app
+        .delete(&format!("/api/v1/accounts/{bank}?deleteTransactions=true"))
+        .await;
+    assert_eq!(error_of(res).await.0, "bank_account");
+}
+
+/// A manual account's balance is a running total: after any sequence of pushes (new and
+/// repeated), deletions and overlay edits it equals the sum of the account's transactions.
+#[tokio::test]
+async fn a_manual_accounts_balance_follows_every_push_and_deletion() {
+    use rand::{Rng, SeedableRng};
+    let app = TestApp::spawn().await;
+    app.signed_in_user("balances@example.com").await;
+    let accounts = [account(&app, "BHD").await, account(&app, "BHD").await];
+    let seed = rand::random::<u64>();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut next = 0u32;
+    for step in 0..40 {
+        let acc = &accounts[rng.gen_range(0..2)];
+        match rng.gen_range(0..4) {
+            0 | 1 => {
+                let items: Vec<Value> = (0..rng.gen_range(1..5))
+                    .map(|_| {
+                        // Now and then an externalId again: a duplicate adds nothing.
+                        let ext = if next > 0 && rng.gen_bool(0.2) {
+                            rng.gen_range(0..next)
+                        } else {
+                            next += 1;
+                            next
+                        };
+                        let amount = format!(
+                            "{}.{:03}",
+                            rng.gen_range(-999_999i64..999_999),
+                            rng.gen_range(0..1000)
+                        );
+                        item(acc, &format!("e{ext}"), &amount, 1 + step % 28, "x")
+                    })
+                    .collect();
+                let res = app
+                    .post("/api/v1/transactions", json!({ "transactions": items }))
+                    .await;
+                assert_eq!(res.status(), StatusCode::OK, "seed {seed}");
+            }
+            2 => {
+                let list: Value = app
+                    .get_json(&format!("/api/v1/transactions?accountId={acc}&limit=200"))
+                    .await;
+                if let Some(t) = list["items"].as_array().unwrap().first() {
+                    let res = app
+                        .delete(&format!(
+                            "/api/v1/transactions/{}",
+                            t["id"].as_str().unwrap()
+                        ))
+                        .await;
+                    assert_eq!(res.status(), StatusCode::NO_CONTENT, "seed {seed}");
+                }
+            }
+            _ => {
+                let list: Value = app
+                    .get_json(&format!("/api/v1/transactions?accountId={acc}&limit=1"))
+                    .await;
+                if let Some(t) = list["items"].as_array().unwrap().first() {
+                    let url = app.url(&format!(
+                        "/api/v1/transactions/{}",
+                        t["id"].as_str().unwrap()
+                    ));
+                    app.client
+                        .patch(url)
+                        .json(&json!({"excluded": true, "note": "n"}))
+                        .send()
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+        let listed: Value = app.get_json("/api/v1/accounts").await;
+        for acc in &accounts {
+            let txs: Value = app
+                .get_json(&format!("/api/v1/transactions?accountId={acc}&limit=200"))
+                .await;
+            let sum: i64 = txs["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| {
+                    shared::money::parse_minor(t["amount"]["amount"].as_str().unwrap(), 3).unwrap()
+                })
+                .sum();
+            let shown = listed["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["id"] == json!(acc))
+                .unwrap();
+            assert_eq!(
+                shown["balance"],
+                json!({"amount": shared::money::format_minor(sum, 3), "currency": "BHD"}),
+                "step {step}, seed {seed}"
+            );
+        }
+    }
+}
