@@ -321,6 +321,7 @@ fn tx_json(t: &Tx, a: &Account, view: View, base: &str) -> Value {
         "creditDebitIndicator": if t.credit { "Credit" } else { "Debit" },
         "amount": { "value": money::number(t.amount_minor, a.exponent()), "currency": a.currency() },
         "bookingDateTime": timefmt::millis(timefmt::from_unix(t.booking)),
+        "status": if t.pending { "Pending" } else { "Booked" },
     });
     let merchant = match (view, p.merchant, p.mcc) {
         (View::Enriched, Some(name), mcc) => Some(json!({

@@ -160,6 +160,7 @@ fn control_tx_json(t: &Tx, currency: &str) -> Value {
         "description": t.description,
         "bookingDateTime": timefmt::millis(timefmt::from_unix(t.booking)),
         "category": merchants::profile(t.profile).category,
+        "pending": t.pending,
     })
 }
 
@@ -192,6 +193,9 @@ async fn list_transactions(
 #[serde(deny_unknown_fields)]
 struct AddSpec {
     count: u32,
+    /// Add them as pending (not booked yet).
+    #[serde(default)]
+    pending: bool,
 }
 
 /// Adds `count` deterministic transactions booked at the sandbox's now.
@@ -209,7 +213,10 @@ async fn add_transactions(
         .accounts
         .get_mut(&id)
         .ok_or_else(|| ApiError::not_found("account not found"))?;
-    let txs = seed::extra_transactions(state.seed, a, spec.count, now.unix_timestamp());
+    let mut txs = seed::extra_transactions(state.seed, a, spec.count, now.unix_timestamp());
+    for t in &mut txs {
+        t.pending = spec.pending;
+    }
     let ids: Vec<String> = txs.iter().map(|t| t.id.clone()).collect();
     a.next_index += u64::from(spec.count);
     a.insert_many(txs);
@@ -228,6 +235,8 @@ struct PatchSpec {
     /// A decimal string (`"12.345"`); a JSON number is accepted too.
     amount: Option<Value>,
     description: Option<String>,
+    /// `false` books a pending transaction.
+    pending: Option<bool>,
 }
 
 async fn patch_transaction(
@@ -235,8 +244,8 @@ async fn patch_transaction(
     P(id): P<String>,
     Body(spec): Body<PatchSpec>,
 ) -> ApiResult<Json<Value>> {
-    if spec.amount.is_none() && spec.description.is_none() {
-        return Err(ApiError::invalid("give amount and/or description"));
+    if spec.amount.is_none() && spec.description.is_none() && spec.pending.is_none() {
+        return Err(ApiError::invalid("give amount, description and/or pending"));
     }
     if let Some(d) = &spec.description {
         if d.is_empty() || d.chars().count() > 500 {
@@ -286,6 +295,9 @@ async fn patch_transaction(
     }
     if let Some(d) = spec.description {
         t.description = d;
+    }
+    if let Some(p) = spec.pending {
+        t.pending = p;
     }
     let delta = t.signed().saturating_sub(old);
     let body = control_tx_json(t, currency);

@@ -139,6 +139,7 @@ pub(crate) fn accounts(
                         credit: true,
                         description: format!("SALARY {employer}"),
                         profile: SALARY,
+                        pending: false,
                     });
                 }
             }
@@ -227,6 +228,7 @@ fn transaction(
         credit: profile.credit,
         description,
         profile: profile_index,
+        pending: false,
     }
 }
 

@@ -151,6 +151,8 @@ pub(crate) struct Tx {
     pub description: String,
     /// Index into `seed::PROFILES` (merchant, category, types).
     pub profile: u16,
+    /// Not booked yet: listed with `"status": "Pending"` (UK Open Banking's field).
+    pub pending: bool,
 }
 
 impl Tx {
@@ -343,6 +345,7 @@ mod tests {
             credit: false,
             description: String::new(),
             profile: 1,
+            pending: false,
         }]);
         assert_eq!(a.balance_minor, before - 5);
         assert!(a

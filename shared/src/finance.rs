@@ -139,6 +139,10 @@ pub struct Transaction {
     /// Left out of budgets and insights.
     #[cfg_attr(feature = "openapi", schema(example = false))]
     pub excluded: bool,
+    /// Not booked yet: the bank lists it as pending (it may still change or go away). Pushed
+    /// transactions are booked.
+    #[cfg_attr(feature = "openapi", schema(example = false))]
+    pub pending: bool,
     /// When pfn last changed it: a push that created it, a sync that changed it, or an overlay
     /// edit (RFC 3339, UTC).
     #[cfg_attr(feature = "openapi", schema(example = "2026-11-23T09:31:12Z"))]

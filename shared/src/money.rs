@@ -77,6 +77,14 @@ pub fn exponent(currency: &str) -> Option<u32> {
         .map(|(_, e)| *e)
 }
 
+/// The currencies pfn knows whose minor unit has `exponent` digits.
+pub fn currencies_with_exponent(exponent: u32) -> impl Iterator<Item = &'static str> {
+    CURRENCIES
+        .iter()
+        .filter(move |(_, e)| *e == exponent)
+        .map(|(c, _)| *c)
+}
+
 /// The largest amount pfn stores, in minor units either side of zero: 10^12, a billion BHD or
 /// ten billion USD, beyond any real account. The bound keeps every sum exact: a workspace would
 /// need over nine million transactions at the bound for a total to leave `i64`, and totals are

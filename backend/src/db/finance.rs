@@ -195,13 +195,14 @@ pub struct TransactionRow {
     pub note: Option<String>,
     pub tags: Option<String>,
     pub excluded: bool,
+    pub pending: bool,
     pub updated_at: i64,
 }
 
 const TX_COLUMNS: &str =
     "id, account_id, external_id, amount_minor, currency, description, booked_at,
     coalesce(category_override, category) as category, merchant, note, tags, excluded,
-    updated_at";
+    pending, updated_at";
 
 fn tx_row(r: AnyRow) -> sqlx::Result<TransactionRow> {
     Ok(TransactionRow {
@@ -217,6 +218,7 @@ fn tx_row(r: AnyRow) -> sqlx::Result<TransactionRow> {
         note: r.try_get("note")?,
         tags: r.try_get("tags")?,
         excluded: r.try_get::<i64, _>("excluded")? != 0,
+        pending: r.try_get::<i64, _>("pending")? != 0,
         updated_at: r.try_get("updated_at")?,
     })
 }
@@ -279,16 +281,64 @@ pub struct TransactionFilter<'a> {
     pub from: Option<i64>,
     pub to: Option<i64>,
     pub category: Option<&'a str>,
+    /// Text in the description or the merchant, ignoring the case of ASCII letters.
+    pub text: Option<&'a str>,
+    /// Amounts from and to these (inclusive), in thousandths of the transaction's currency.
+    pub min_thousandths: Option<i64>,
+    pub max_thousandths: Option<i64>,
+    /// Only pending (`Some(true)`) or only booked (`Some(false)`) transactions.
+    pub pending: Option<bool>,
+}
+
+/// `amount_minor` in thousandths of its currency (exact: 10^12 minor units × 1000 fits `i64`),
+/// so that one decimal bound compares with amounts of every currency.
+static THOUSANDTHS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    // Most currencies have two digits: the `else`; a case for each other exponent in use.
+    let mut cases = String::new();
+    for e in [0u32, 1, 3] {
+        let list: Vec<String> = shared::money::currencies_with_exponent(e)
+            .map(|c| format!("'{c}'"))
+            .collect();
+        if !list.is_empty() {
+            let factor = 10i64.pow(3 - e);
+            cases.push_str(&format!(
+                " when currency in ({}) then {factor}",
+                list.join(", ")
+            ));
+        }
+    }
+    format!("amount_minor * case{cases} else 10 end")
+});
+
+/// `%text%` for `like`, with `\`, `%` and `_` taken literally and ASCII letters in lower case
+/// (both databases then compare the rest byte for byte).
+fn like_pattern(text: &str) -> String {
+    let mut p = String::from("%");
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            p.push('\\');
+        }
+        p.push(c.to_ascii_lowercase());
+    }
+    p.push('%');
+    p
 }
 
 /// Newest first by booking time, after the cursor `(booked_at, id)`.
 pub async fn list_transactions<'c>(
     e: impl Executor<'c, Database = Any>,
+    backend: super::Backend,
     f: TransactionFilter<'_>,
     before: Option<(i64, String)>,
     limit: i64,
 ) -> sqlx::Result<Vec<TransactionRow>> {
     let (ts, id) = before.unwrap_or((i64::MAX, String::new()));
+    // SQLite's lower() changes ASCII letters only; PostgreSQL's does so in the C collation.
+    let c = match backend {
+        super::Backend::Postgres => " collate \"C\"",
+        super::Backend::Sqlite => "",
+    };
+    let thousandths = &*THOUSANDTHS;
     sqlx::query(&format!(
         "select {TX_COLUMNS} from transactions
          where workspace_id = $1 and removed_at is null
@@ -296,6 +346,10 @@ pub async fn list_transactions<'c>(
            and booked_at >= $3 and booked_at < $4
            and ($5 = '' or coalesce(category_override, category) = $5)
            and (booked_at < $6 or (booked_at = $6 and id < $7))
+           and ($9 = '' or lower(description{c}) like $9 escape '\\'
+                or lower(coalesce(merchant, ''){c}) like $9 escape '\\')
+           and {thousandths} between $10 and $11
+           and ($12 < 0 or pending = $12)
          order by booked_at desc, id desc limit $8"
     ))
     .bind(f.workspace_id)
@@ -306,6 +360,10 @@ pub async fn list_transactions<'c>(
     .bind(ts)
     .bind(id)
     .bind(limit)
+    .bind(f.text.map(like_pattern).unwrap_or_default())
+    .bind(f.min_thousandths.unwrap_or(i64::MIN))
+    .bind(f.max_thousandths.unwrap_or(i64::MAX))
+    .bind(f.pending.map_or(-1, i64::from))
     .fetch_all(e)
     .await?
     .into_iter()

@@ -66,6 +66,20 @@ pub struct TransactionQuery {
     /// Only this (effective) category.
     #[param(example = "dining")]
     category: Option<String>,
+    /// Only transactions whose description or merchant contains this text (1–100 characters;
+    /// ASCII letters match either case).
+    #[param(example = "lulu", max_length = 100)]
+    q: Option<String>,
+    /// Only amounts of at least this (a decimal with at most 3 digits after the point, in each
+    /// transaction's own currency; negative = money out).
+    #[param(example = "-50")]
+    min_amount: Option<String>,
+    /// Only amounts of at most this (as `minAmount`).
+    #[param(example = "-10.5")]
+    max_amount: Option<String>,
+    /// Only pending (`true`) or only booked (`false`) transactions.
+    #[param(example = false)]
+    pending: Option<bool>,
     /// Items per page, 1–200 (default 50).
     #[param(example = 50, minimum = 1, maximum = 200)]
     limit: Option<i64>,
@@ -90,6 +104,7 @@ fn transaction_view(t: fdb::TransactionRow) -> Transaction {
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or_default(),
         excluded: t.excluded,
+        pending: t.pending,
         updated_at: rfc3339(t.updated_at),
     }
 }
@@ -115,14 +130,44 @@ async fn list_transactions(
             })
             .transpose()
     };
+    let bound = |name: &str, v: &Option<String>| -> Result<Option<i64>> {
+        v.as_deref()
+            .map(|s| parse_minor(s, 3).map_err(|m| AppError::field(name, m)))
+            .transpose()
+    };
+    let (min, max) = (
+        bound("minAmount", &q.min_amount)?,
+        bound("maxAmount", &q.max_amount)?,
+    );
+    if min.zip(max).is_some_and(|(a, b)| a > b) {
+        return Err(AppError::field(
+            "minAmount",
+            "must not be more than maxAmount",
+        ));
+    }
+    let text = q.q.as_deref().filter(|t| !t.is_empty());
+    if text.is_some_and(|t| t.chars().count() > 100) {
+        return Err(AppError::field("q", "must be at most 100 characters"));
+    }
     let filter = fdb::TransactionFilter {
         workspace_id: &caller.workspace_id,
         account_id: q.account_id.as_deref(),
         from: when("from", &q.from)?,
         to: when("to", &q.to)?,
         category: q.category.as_deref(),
+        text,
+        min_thousandths: min,
+        max_thousandths: max,
+        pending: q.pending,
     };
-    let rows = fdb::list_transactions(&state.db.pool, filter, page.after()?, limit + 1).await?;
+    let rows = fdb::list_transactions(
+        &state.db.pool,
+        state.db.backend,
+        filter,
+        page.after()?,
+        limit + 1,
+    )
+    .await?;
     let (rows, next_cursor) = pagination::finish(rows, limit, |t| (t.booked_at, t.id.clone()));
     Ok(Json(Page {
         items: rows.into_iter().map(transaction_view).collect(),

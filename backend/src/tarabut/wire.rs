@@ -207,6 +207,8 @@ pub struct Transaction {
     pub booking_date_time: String,
     pub merchant: Option<Merchant>,
     pub category: Option<Category>,
+    /// UK Open Banking's `Booked` | `Pending`; banks that do not say are taken as booked.
+    pub status: Option<String>,
 }
 
 impl Transaction {
@@ -305,6 +307,7 @@ mod tests {
             booking_date_time: "2024-01-01T00:00:00Z".into(),
             merchant: None,
             category: None,
+            status: None,
         };
         assert_eq!(tx("Debit").signed_minor(), Some(-550));
         assert_eq!(tx("Credit").signed_minor(), Some(550));

@@ -1013,3 +1013,86 @@ async fn one_replica_at_a_time_holds_a_connections_sync_lease() {
         backend::banks::sync::Ran::Skipped
     );
 }
+
+#[tokio::test]
+async fn a_pending_bank_transaction_is_marked_until_the_bank_books_it() {
+    let app = app_with_user("pending@example.com").await;
+    let id = connect(&app, "BLUE").await;
+    let (tarabut_id, account_id) = linked_accounts(&app, &id).await[0].clone();
+    let added = control(
+        &app,
+        reqwest::Method::POST,
+        &format!("/__sandbox/accounts/{tarabut_id}/transactions"),
+        json!({"count": 2, "pending": true}),
+    )
+    .await;
+    let pending_ids: Vec<String> = added["transactionIds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let sync = sync_now(&app, &id).await;
+    assert_eq!(sync["rowsAdded"], 2, "{sync}");
+    let items = all_items(&app, &account_id).await;
+    let marked: Vec<&str> = items
+        .iter()
+        .filter(|t| t["pending"] == true)
+        .map(|t| t["externalId"].as_str().unwrap())
+        .collect();
+    assert_eq!(marked.len(), 2);
+    assert!(marked.iter().all(|e| pending_ids.iter().any(|p| p == e)));
+    let page: Value = app
+        .get_json(&format!(
+            "/api/v1/transactions?accountId={account_id}&pending=true&from=2000-01-01"
+        ))
+        .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    let booked_before: Value = app
+        .get_json(&format!(
+            "/api/v1/transactions?accountId={account_id}&pending=false&from=2000-01-01&limit=200"
+        ))
+        .await;
+    assert!(booked_before["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["pending"] == false));
+
+    // The bank books one: the next sync updates it in place.
+    let row = items
+        .iter()
+        .find(|t| t["externalId"] == pending_ids[0].as_str())
+        .unwrap()
+        .clone();
+    control(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("/__sandbox/transactions/{}", pending_ids[0]),
+        json!({"pending": false}),
+    )
+    .await;
+    let sync = sync_now(&app, &id).await;
+    assert_eq!(
+        (sync["rowsAdded"].as_u64(), sync["rowsUpdated"].as_u64()),
+        (Some(0), Some(1)),
+        "{sync}"
+    );
+    let one: Value = app
+        .get_json(&format!(
+            "/api/v1/transactions/{}",
+            row["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(one["transaction"]["pending"], false);
+    assert_ne!(
+        one["transaction"]["updatedAt"], row["updatedAt"],
+        "a booking is a change"
+    );
+    let page: Value = app
+        .get_json(&format!(
+            "/api/v1/transactions?accountId={account_id}&pending=true&from=2000-01-01"
+        ))
+        .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+}

@@ -938,3 +938,88 @@ async fn a_manual_accounts_balance_follows_every_push_and_deletion() {
         }
     }
 }
+
+#[tokio::test]
+async fn transactions_are_found_by_text_and_by_amount_across_currencies() {
+    let app = TestApp::spawn().await;
+    app.signed_in_user("search@example.com").await;
+    let bhd = account(&app, "BHD").await;
+    let jpy = account(&app, "JPY").await;
+    let tx = |acc: &str,
+              ext: &str,
+              amount: &str,
+              currency: &str,
+              description: &str,
+              merchant: Option<&str>| {
+        json!({"accountId": acc, "externalId": ext, "amount": {"amount": amount, "currency": currency},
+               "description": description, "bookedAt": "2026-11-20T10:00:00Z", "merchant": merchant})
+    };
+    let res = app
+        .post(
+            "/api/v1/transactions",
+            json!({"transactions": [
+                tx(&bhd, "1", "-12.5", "BHD", "Lulu Hypermarket", None),
+                tx(&bhd, "2", "-50", "BHD", "LULU express", Some("Lulu")),
+                tx(&bhd, "3", "100", "BHD", "Café Olé", None),
+                tx(&bhd, "4", "-1", "BHD", "50% off_day", Some("Ölmarkt")),
+                tx(&jpy, "5", "-30", "JPY", "Ramen", None),
+            ]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let found = |query: &str| {
+        let app = &app;
+        let query = query.to_string();
+        async move {
+            let page: Value = app.get_json(&format!("/api/v1/transactions?{query}")).await;
+            let mut names: Vec<String> = page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["description"].as_str().unwrap().to_string())
+                .collect();
+            names.sort();
+            names
+        }
+    };
+    assert_eq!(found("q=lulu").await, ["LULU express", "Lulu Hypermarket"]);
+    assert_eq!(found("q=LuLu").await, ["LULU express", "Lulu Hypermarket"]);
+    assert_eq!(found("q=%25").await, ["50% off_day"], "% is literal");
+    assert_eq!(found("q=_").await, ["50% off_day"], "_ is literal");
+    assert_eq!(found("q=caf%C3%A9").await, ["Café Olé"]);
+    assert_eq!(
+        found("q=%C3%B6lmarkt").await,
+        Vec::<String>::new(),
+        "only ASCII letters fold, on both databases"
+    );
+    assert_eq!(
+        found("q=%C3%96lmarkt").await,
+        ["50% off_day"],
+        "the merchant counts"
+    );
+    assert_eq!(found("q=").await.len(), 5, "an empty q filters nothing");
+    assert_eq!(
+        found("minAmount=-50&maxAmount=-12.5").await,
+        ["LULU express", "Lulu Hypermarket", "Ramen"],
+        "bounds in each transaction's own currency, inclusive"
+    );
+    assert_eq!(found("minAmount=0").await, ["Café Olé"]);
+    assert_eq!(found("maxAmount=-30&q=ramen").await, ["Ramen"]);
+    assert_eq!(
+        found("maxAmount=-30.001&q=ramen").await,
+        Vec::<String>::new(),
+        "exact to the thousandth"
+    );
+    let long = format!("q={}", "x".repeat(101));
+    for (query, field) in [
+        ("minAmount=abc", "minAmount"),
+        ("maxAmount=1.2345", "maxAmount"),
+        ("minAmount=5&maxAmount=1", "minAmount"),
+        (long.as_str(), "q"),
+    ] {
+        let (code, fields) =
+            error_of(app.get(&format!("/api/v1/transactions?{query}")).await).await;
+        assert_eq!(code, "validation_failed", "{query}");
+        assert!(fields[field].is_string(), "{query}: {fields}");
+    }
+}

@@ -79,5 +79,9 @@ pub(super) fn synced(t: &wire::Transaction, currency: &str) -> Option<SyncedTran
             .map(|n| n.trim().to_lowercase())
             .filter(|n| !n.is_empty()),
         merchant,
+        pending: t
+            .status
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("pending")),
     })
 }

@@ -14,6 +14,8 @@ pub struct SyncedTransaction {
     pub booked_at: i64,
     pub category: Option<String>,
     pub merchant: Option<String>,
+    /// Not booked yet (the bank said `Pending`).
+    pub pending: bool,
 }
 
 /// What an account holds now, keyed by Tarabut's transaction id: the sync compares upstream
@@ -29,7 +31,8 @@ pub async fn stored_rows<'c>(
     account_id: &str,
 ) -> sqlx::Result<HashMap<String, Stored>> {
     let rows = sqlx::query(
-        "select external_id, amount_minor, description, booked_at, category, merchant, removed_at
+        "select external_id, amount_minor, description, booked_at, category, merchant, pending,
+             removed_at
          from transactions where account_id = $1",
     )
     .bind(account_id)
@@ -44,6 +47,7 @@ pub async fn stored_rows<'c>(
             booked_at: r.try_get("booked_at")?,
             category: r.try_get("category")?,
             merchant: r.try_get("merchant")?,
+            pending: r.try_get::<i64, _>("pending")? != 0,
         };
         let removed = r.try_get::<Option<i64>, _>("removed_at")?.is_some();
         out.insert(row.external_id.clone(), Stored { row, removed });
@@ -65,15 +69,15 @@ pub async fn insert_synced(
     for group in rows.chunks(20) {
         let mut sql = String::from(
             "insert into transactions (id, workspace_id, account_id, external_id, amount_minor, currency,
-                 description, booked_at, category, merchant, created_at, updated_at) values ",
+                 description, booked_at, category, merchant, pending, created_at, updated_at) values ",
         );
         for i in 0..group.len() {
-            let b = i * 11;
+            let b = i * 12;
             if i > 0 {
                 sql.push_str(", ");
             }
             sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
                 b + 1,
                 b + 2,
                 b + 3,
@@ -85,7 +89,8 @@ pub async fn insert_synced(
                 b + 9,
                 b + 10,
                 b + 11,
-                b + 11
+                b + 12,
+                b + 12
             ));
         }
         sql.push_str(" on conflict (account_id, external_id) do nothing");
@@ -102,6 +107,7 @@ pub async fn insert_synced(
                 .bind(r.booked_at)
                 .bind(&r.category)
                 .bind(&r.merchant)
+                .bind(i64::from(r.pending))
                 .bind(now);
         }
         q.execute(&mut *conn).await?;
@@ -119,7 +125,7 @@ pub async fn update_synced(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "update transactions set amount_minor = $3, description = $4, booked_at = $5,
-             category = $6, merchant = $7, removed_at = null, updated_at = $8
+             category = $6, merchant = $7, pending = $9, removed_at = null, updated_at = $8
          where account_id = $1 and external_id = $2",
     )
     .bind(account_id)
@@ -130,6 +136,7 @@ pub async fn update_synced(
     .bind(&r.category)
     .bind(&r.merchant)
     .bind(now)
+    .bind(i64::from(r.pending))
     .execute(&mut *conn)
     .await?;
     Ok(())
