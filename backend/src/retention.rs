@@ -27,6 +27,8 @@ pub struct Removed {
     pub throttles: u64,
     pub challenges: u64,
     pub audit: u64,
+    /// Deletions the change feed no longer reports.
+    pub tombstones: u64,
 }
 
 /// `sql` with its `$n` parameters bound to `binds`; the rows it deleted.
@@ -43,7 +45,13 @@ async fn delete<'c>(
 }
 
 /// Removes what is past keeping at `now`.
-pub async fn sweep(db: &Db, now: i64, idle_secs: i64, audit_days: u32) -> sqlx::Result<Removed> {
+pub async fn sweep(
+    db: &Db,
+    now: i64,
+    idle_secs: i64,
+    audit_days: u32,
+    changes_days: u32,
+) -> sqlx::Result<Removed> {
     let pool = &db.pool;
     let mut removed = Removed {
         sessions: crate::db::sessions::delete_expired(pool, now, idle_secs).await?,
@@ -71,6 +79,11 @@ pub async fn sweep(db: &Db, now: i64, idle_secs: i64, audit_days: u32) -> sqlx::
     .await?;
     removed.challenges = crate::db::mfa::sweep_challenges(pool, now).await?
         + crate::db::passkeys::sweep_ceremonies(pool, now).await?;
+    if changes_days > 0 {
+        let mut conn = pool.acquire().await?;
+        removed.tombstones =
+            crate::db::changes::compact(&mut conn, now - i64::from(changes_days) * DAY).await?;
+    }
     if audit_days > 0 {
         removed.audit = delete(
             pool,
@@ -116,6 +129,7 @@ pub async fn run(
         now,
         session_idle_secs,
         state.config.audit_retention_days,
+        state.config.changes_retention_days,
     )
     .await?;
     tracing::info!(
@@ -125,6 +139,7 @@ pub async fn run(
         throttles = removed.throttles,
         challenges = removed.challenges,
         audit = removed.audit,
+        tombstones = removed.tombstones,
         "retention: removed what is past keeping"
     );
     Ok(Some(removed))

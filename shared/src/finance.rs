@@ -149,6 +149,47 @@ pub struct Transaction {
     pub updated_at: String,
 }
 
+/// A transaction that is gone from the list (deleted, or no longer shown by its bank).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", schema(example = json!({"id": "0193b6f5-3c4d-7e5f-a06b-7c8d9e0f1a2b"})))]
+pub struct RemovedTransaction {
+    pub id: String,
+}
+
+/// One page of `GET /api/v1/transactions/changes`: what changed after the cursor. Each id is in
+/// at most one list, in its state at the end of the page: `added` (new since the cursor),
+/// `modified` (changed since), `removed` (gone: delete it). Apply `added` and `modified` as
+/// upserts. Store `nextCursor` (never null) and ask again with it: at once while `hasMore`,
+/// later otherwise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "added": [{"id": "0193b6f5-3c4d-7e5f-a06b-7c8d9e0f1a2b", "accountId": "0193b6f4-2b3c-7d4e-9f5a-6b7c8d9e0f1a",
+        "externalId": "bank-2026-11-23-0001", "amount": {"amount": "-12.500", "currency": "BHD"},
+        "description": "Lulu Hypermarket", "bookedAt": "2026-11-23T09:30:00Z", "category": "groceries",
+        "merchant": "Lulu Hypermarket", "note": null, "tags": [], "excluded": false, "pending": false,
+        "updatedAt": "2026-11-23T09:31:12Z"}],
+    "modified": [],
+    "removed": [{"id": "0193b6f5-9a8b-7c6d-8e5f-4a3b2c1d0e9f"}],
+    "nextCursor": "djE6MDE5M2I2ZjItN2MxZS03YTNiLTlmMWQtMmM0ZTVhNmI3YzhkOjQyOjAxOTNiNmY1",
+    "hasMore": false
+})))]
+pub struct TransactionChanges {
+    pub added: Vec<Transaction>,
+    pub modified: Vec<Transaction>,
+    pub removed: Vec<RemovedTransaction>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "djE6MDE5M2I2ZjItN2MxZS03YTNiLTlmMWQtMmM0ZTVhNmI3YzhkOjQyOjAxOTNiNmY1")
+    )]
+    pub next_cursor: String,
+    #[cfg_attr(feature = "openapi", schema(example = false))]
+    pub has_more: bool,
+}
+
 /// `{"transaction": …}`: `PATCH /api/v1/transactions/{id}` answers with this.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

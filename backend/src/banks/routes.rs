@@ -430,6 +430,8 @@ async fn delete_connection(
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     if q.delete_data.unwrap_or(false) {
+        let seq = db::changes::next(&mut tx, &caller.workspace_id).await?;
+        db::changes::bury_connection(&mut tx, &caller.workspace_id, &c.id, seq, now).await?;
         bdb::delete_accounts_of(&mut *tx, &c.id).await?;
         bdb::delete_connection(&mut *tx, &c.id).await?;
     } else {

@@ -95,6 +95,9 @@ pub struct Config {
     pub spa_dir: PathBuf,
     /// `PFN_AUDIT_RETENTION_DAYS`: audit rows older than this are deleted (0 keeps them).
     pub audit_retention_days: u32,
+    /// `PFN_CHANGES_RETENTION_DAYS`: how long the change feed remembers deletions (default 90;
+    /// 0 keeps them); an older cursor answers 410 `cursor_expired`.
+    pub changes_retention_days: u32,
 }
 
 impl Config {
@@ -319,6 +322,16 @@ impl Config {
             }),
         };
 
+        let changes_retention_days = match get("PFN_CHANGES_RETENTION_DAYS") {
+            None => 90,
+            Some(v) => v.parse().unwrap_or_else(|_| {
+                errors.push(format!(
+                    "PFN_CHANGES_RETENTION_DAYS={v:?} is not a whole number of days (0 keeps deletions forever)"
+                ));
+                90
+            }),
+        };
+
         let bootstrap_admin_email = get("PFN_BOOTSTRAP_ADMIN_EMAIL");
         if let Some(e) = &bootstrap_admin_email {
             if crate::email::Email::parse(e).is_err() {
@@ -353,6 +366,7 @@ impl Config {
             tarabut,
             spa_dir: PathBuf::from(get("PFN_SPA_DIR").unwrap_or_else(|| "dist".into())),
             audit_retention_days,
+            changes_retention_days,
         })
     }
 

@@ -199,12 +199,12 @@ pub struct TransactionRow {
     pub updated_at: i64,
 }
 
-const TX_COLUMNS: &str =
+pub(super) const TX_COLUMNS: &str =
     "id, account_id, external_id, amount_minor, currency, description, booked_at,
     coalesce(category_override, category) as category, merchant, note, tags, excluded,
     pending, updated_at";
 
-fn tx_row(r: AnyRow) -> sqlx::Result<TransactionRow> {
+pub(super) fn tx_row(r: AnyRow) -> sqlx::Result<TransactionRow> {
     Ok(TransactionRow {
         id: r.try_get("id")?,
         account_id: r.try_get("account_id")?,
@@ -235,6 +235,8 @@ pub struct NewTransaction<'a> {
     pub category: Option<&'a str>,
     pub merchant: Option<&'a str>,
     pub now: i64,
+    /// The change number of the push (`db::changes::next`).
+    pub seq: i64,
 }
 
 /// Inserts unless `(account, external id)` exists; returns the stored id and whether it is new.
@@ -244,8 +246,9 @@ pub async fn insert_transaction(
 ) -> sqlx::Result<(String, bool)> {
     let inserted: Option<String> = sqlx::query_scalar(
         "insert into transactions (id, workspace_id, account_id, external_id, amount_minor, currency,
-                                   description, booked_at, category, merchant, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+                                   description, booked_at, category, merchant, created_at, updated_at,
+                                   created_seq, change_seq)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $12)
          on conflict (account_id, external_id) do nothing
          returning id",
     )
@@ -260,6 +263,7 @@ pub async fn insert_transaction(
     .bind(t.category)
     .bind(t.merchant)
     .bind(t.now)
+    .bind(t.seq)
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(id) = inserted {
@@ -429,6 +433,7 @@ pub async fn patch_transaction_overlays<'c>(
     tags: Option<Option<&str>>,
     excluded: Option<bool>,
     now: i64,
+    seq: i64,
 ) -> sqlx::Result<bool> {
     // $n = 1 means "set this column to the bound value" (which may be null).
     let r = sqlx::query(
@@ -437,7 +442,7 @@ pub async fn patch_transaction_overlays<'c>(
              note = case when $5 = 1 then $6 else note end,
              tags = case when $7 = 1 then $8 else tags end,
              excluded = case when $9 = 1 then $10 else excluded end,
-             updated_at = $11
+             updated_at = $11, change_seq = $12
          where workspace_id = $1 and id = $2 and removed_at is null",
     )
     .bind(workspace_id)
@@ -451,6 +456,7 @@ pub async fn patch_transaction_overlays<'c>(
     .bind(i64::from(excluded.is_some()))
     .bind(i64::from(excluded.unwrap_or(false)))
     .bind(now)
+    .bind(seq)
     .execute(e)
     .await?;
     Ok(r.rows_affected() == 1)

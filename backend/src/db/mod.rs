@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod banks;
+pub mod changes;
 pub mod devices;
 pub mod email_changes;
 pub mod export;

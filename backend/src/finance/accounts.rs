@@ -164,6 +164,9 @@ async fn delete_account(
             format!("This account holds {held} transactions: add deleteTransactions=true to delete them with it."),
         ));
     }
+    let seq = db::changes::next(&mut tx, &caller.workspace_id).await?;
+    let now = state.clock.now();
+    db::changes::bury_account(&mut tx, &caller.workspace_id, &id, seq, now).await?;
     fdb::delete_account(&mut *tx, &caller.workspace_id, &id).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)

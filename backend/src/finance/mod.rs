@@ -4,6 +4,7 @@
 
 mod accounts;
 mod budgets;
+mod changes;
 mod transactions;
 
 use std::collections::BTreeMap;
@@ -18,6 +19,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(accounts::routes())
         .merge(transactions::routes())
+        .merge(changes::routes())
         .merge(budgets::routes())
 }
 

@@ -88,7 +88,7 @@ pub struct TransactionQuery {
     cursor: Option<String>,
 }
 
-fn transaction_view(t: fdb::TransactionRow) -> Transaction {
+pub(super) fn transaction_view(t: fdb::TransactionRow) -> Transaction {
     Transaction {
         amount: money(t.amount_minor, &t.currency),
         id: t.id,
@@ -348,6 +348,7 @@ async fn push_transactions(
     };
     // What the new rows add to each account's balance (at most 1,000 × 10^12: no overflow).
     let mut added: BTreeMap<&str, i64> = BTreeMap::new();
+    let seq = db::changes::next(&mut tx, &caller.workspace_id).await?;
     for v in valid {
         let (id, created) = fdb::insert_transaction(
             &mut tx,
@@ -363,6 +364,7 @@ async fn push_transactions(
                 category: v.item.category.as_deref(),
                 merchant: v.item.merchant.as_deref(),
                 now,
+                seq,
             },
         )
         .await?;
@@ -439,6 +441,8 @@ async fn delete_transaction(
             ))
         }
     }
+    let seq = db::changes::next(&mut tx, &caller.workspace_id).await?;
+    db::changes::bury(&mut tx, &caller.workspace_id, &id, seq, state.clock.now()).await?;
     let (account, amount) = fdb::delete_transaction(&mut *tx, &caller.workspace_id, &id)
         .await?
         .ok_or_else(AppError::not_found)?;
@@ -494,8 +498,10 @@ async fn patch_transaction(
         t.as_ref()
             .map(|v| serde_json::to_string(v).unwrap_or_default())
     });
+    let mut tx = state.db.begin().await?;
+    let seq = db::changes::next(&mut tx, &caller.workspace_id).await?;
     let updated = fdb::patch_transaction_overlays(
-        &state.db.pool,
+        &mut *tx,
         &caller.workspace_id,
         &id,
         req.category.as_ref().map(|c| c.as_deref()),
@@ -503,14 +509,16 @@ async fn patch_transaction(
         tags.as_ref().map(|t| t.as_deref()),
         req.excluded.map(|e| e.unwrap_or(false)),
         state.clock.now(),
+        seq,
     )
     .await?;
     if !updated {
         return Err(AppError::not_found());
     }
-    let row = fdb::get_transaction(&state.db.pool, &caller.workspace_id, &id)
+    let row = fdb::get_transaction(&mut *tx, &caller.workspace_id, &id)
         .await?
         .ok_or_else(AppError::not_found)?;
+    tx.commit().await?;
     Ok(Json(TransactionBody {
         transaction: transaction_view(row),
     }))

@@ -483,7 +483,7 @@ async fn this_was_not_me_after_confirmation_takes_the_account_back() {
         .await
         .unwrap();
     assert_eq!(n, 1);
-    backend::retention::sweep(db, app.clock.now(), 7 * 86_400, 400)
+    backend::retention::sweep(db, app.clock.now(), 7 * 86_400, 400, 90)
         .await
         .unwrap();
     let n: i64 = sqlx::query_scalar(count)

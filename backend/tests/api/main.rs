@@ -7,6 +7,7 @@ mod admin;
 mod auth;
 mod backup;
 mod banks;
+mod changes;
 mod cli;
 mod devices;
 mod email_change;

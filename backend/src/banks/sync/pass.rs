@@ -300,19 +300,24 @@ async fn write_batch(
     };
     let now = state.clock.now();
     let mut db_tx = state.db.begin().await?;
-    db::banks::insert_synced(
-        &mut db_tx,
-        &conn.workspace_id,
-        &account.id,
-        &account.currency,
-        &fresh,
-        now,
-    )
-    .await?;
-    for r in &changed {
-        db::banks::update_synced(&mut db_tx, &account.id, r, now).await?;
+    // A batch that changes nothing takes no change number (and leaves the workspace unlocked).
+    if !(fresh.is_empty() && changed.is_empty() && gone.is_empty()) {
+        let seq = db::changes::next(&mut db_tx, &conn.workspace_id).await?;
+        let at = db::banks::Stamp { now, seq };
+        db::banks::insert_synced(
+            &mut db_tx,
+            &conn.workspace_id,
+            &account.id,
+            &account.currency,
+            &fresh,
+            at,
+        )
+        .await?;
+        for r in &changed {
+            db::banks::update_synced(&mut db_tx, &account.id, r, at).await?;
+        }
+        db::banks::mark_removed(&mut db_tx, &account.id, &gone, at).await?;
     }
-    db::banks::mark_removed(&mut db_tx, &account.id, &gone, now).await?;
     let (account_index, next_page) = if batch.reached_end {
         (index as i64 + 1, 1)
     } else {

@@ -18,6 +18,13 @@ pub struct SyncedTransaction {
     pub pending: bool,
 }
 
+/// When a sync batch writes: the time and the batch's change number (`db::changes::next`).
+#[derive(Debug, Clone, Copy)]
+pub struct Stamp {
+    pub now: i64,
+    pub seq: i64,
+}
+
 /// What an account holds now, keyed by Tarabut's transaction id: the sync compares upstream
 /// rows with this in memory and writes only what differs.
 pub struct Stored {
@@ -64,20 +71,21 @@ pub async fn insert_synced(
     account_id: &str,
     currency: &str,
     rows: &[&SyncedTransaction],
-    now: i64,
+    at: Stamp,
 ) -> sqlx::Result<()> {
     for group in rows.chunks(20) {
         let mut sql = String::from(
             "insert into transactions (id, workspace_id, account_id, external_id, amount_minor, currency,
-                 description, booked_at, category, merchant, pending, created_at, updated_at) values ",
+                 description, booked_at, category, merchant, pending, created_at, updated_at,
+                 created_seq, change_seq) values ",
         );
         for i in 0..group.len() {
-            let b = i * 12;
+            let b = i * 13;
             if i > 0 {
                 sql.push_str(", ");
             }
             sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
                 b + 1,
                 b + 2,
                 b + 3,
@@ -90,7 +98,9 @@ pub async fn insert_synced(
                 b + 10,
                 b + 11,
                 b + 12,
-                b + 12
+                b + 12,
+                b + 13,
+                b + 13
             ));
         }
         sql.push_str(" on conflict (account_id, external_id) do nothing");
@@ -108,7 +118,8 @@ pub async fn insert_synced(
                 .bind(&r.category)
                 .bind(&r.merchant)
                 .bind(i64::from(r.pending))
-                .bind(now);
+                .bind(at.now)
+                .bind(at.seq);
         }
         q.execute(&mut *conn).await?;
     }
@@ -121,11 +132,12 @@ pub async fn update_synced(
     conn: &mut AnyConnection,
     account_id: &str,
     r: &SyncedTransaction,
-    now: i64,
+    at: Stamp,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "update transactions set amount_minor = $3, description = $4, booked_at = $5,
-             category = $6, merchant = $7, pending = $9, removed_at = null, updated_at = $8
+             category = $6, merchant = $7, pending = $9, removed_at = null, updated_at = $8,
+             change_seq = $10
          where account_id = $1 and external_id = $2",
     )
     .bind(account_id)
@@ -135,8 +147,9 @@ pub async fn update_synced(
     .bind(r.booked_at)
     .bind(&r.category)
     .bind(&r.merchant)
-    .bind(now)
+    .bind(at.now)
     .bind(i64::from(r.pending))
+    .bind(at.seq)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -148,18 +161,18 @@ pub async fn mark_removed(
     conn: &mut AnyConnection,
     account_id: &str,
     external_ids: &[&str],
-    now: i64,
+    at: Stamp,
 ) -> sqlx::Result<()> {
     for chunk in external_ids.chunks(50) {
         let placeholders = (0..chunk.len())
-            .map(|i| format!("${}", i + 3))
+            .map(|i| format!("${}", i + 4))
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
-            "update transactions set removed_at = $2, updated_at = $2
+            "update transactions set removed_at = $2, updated_at = $2, change_seq = $3
              where account_id = $1 and removed_at is null and external_id in ({placeholders})"
         );
-        let mut q = sqlx::query(&sql).bind(account_id).bind(now);
+        let mut q = sqlx::query(&sql).bind(account_id).bind(at.now).bind(at.seq);
         for id in chunk {
             q = q.bind(*id);
         }
