@@ -248,18 +248,14 @@ pub(super) async fn remove(
     relying_party(&state)?;
     let user = &who.user;
     let mut tx = state.db.begin().await?;
-    let rows = db::passkeys::list(&mut *tx, &user.id).await?;
-    let Some(row) = rows.iter().find(|r| r.id == id) else {
-        return Err(AppError::not_found());
-    };
-    if !db::passkeys::delete(&mut *tx, &user.id, &id).await? {
-        return Err(AppError::not_found());
-    }
+    let name = db::passkeys::delete(&mut *tx, &user.id, &id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
     db::mfa::forget_if_no_factor(&mut tx, &user.id).await?;
     let ev = Event::own("passkey.removed", &user.id, Outcome::Success).on("passkey", &id);
     let mail = Template::PasskeyChanged {
         name: user.name.clone(),
-        passkey: row.name.clone(),
+        passkey: name,
         added: false,
     };
     factors::changed(&state, tx, &meta, user, ev, mail).await?;

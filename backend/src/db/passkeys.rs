@@ -106,18 +106,18 @@ pub async fn rename<'c>(
     .transpose()
 }
 
-/// Removes one of the account's passkeys; false when it has no passkey with this id.
+/// Removes one of the account's passkeys; its name, or `None` when it has no passkey with
+/// this id.
 pub async fn delete<'c>(
     e: impl Executor<'c, Database = Any>,
     user_id: &str,
     id: &str,
-) -> sqlx::Result<bool> {
-    let r = sqlx::query("delete from passkeys where user_id = $1 and id = $2")
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("delete from passkeys where user_id = $1 and id = $2 returning name")
         .bind(user_id)
         .bind(id)
-        .execute(e)
-        .await?;
-    Ok(r.rows_affected() == 1)
+        .fetch_optional(e)
+        .await
 }
 
 /// After an assertion: the credential as updated (its counter) and when it was used.

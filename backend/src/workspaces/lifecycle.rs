@@ -55,10 +55,7 @@ pub(super) async fn transfer(
     if wdb::role_of(&mut *tx, &id, &req.user_id).await?.is_none() {
         return Err(not_member());
     }
-    // Re-read under the lock: the caller may have stopped being an owner meanwhile.
-    if wdb::role_of(&mut *tx, &id, me).await?.as_deref() != Some("owner") {
-        return Err(AppError::not_found());
-    }
+    super::still_owner(&mut tx, &id, me).await?;
     wdb::set_role(&mut *tx, &id, &req.user_id, "owner").await?;
     wdb::set_role(&mut *tx, &id, me, "member").await?;
     for (user, kind) in [
@@ -100,9 +97,7 @@ pub(super) async fn delete(
     let me = &owner.who.user.id;
     let mut tx = state.db.begin().await?;
     wdb::lock(&mut tx, state.db.backend, &id).await?;
-    if wdb::role_of(&mut *tx, &id, me).await?.as_deref() != Some("owner") {
-        return Err(AppError::not_found());
-    }
+    super::still_owner(&mut tx, &id, me).await?;
     let members = wdb::member_ids(&mut *tx, &id).await?;
     let hashes = wdb::delete(&mut tx, &id).await?;
     for user in &members {

@@ -47,6 +47,16 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(accept_invitation))
 }
 
+/// Re-reads, under the workspace's lock (taken before), that `user_id` is still one of its
+/// owners: the extractor checked before the lock, and a co-owner may have demoted or removed
+/// them meanwhile. 404 otherwise, as for someone who never was.
+async fn still_owner(conn: &mut sqlx::AnyConnection, id: &str, user_id: &str) -> Result<()> {
+    if wdb::role_of(&mut *conn, id, user_id).await?.as_deref() != Some("owner") {
+        return Err(AppError::not_found());
+    }
+    Ok(())
+}
+
 fn view(w: wdb::WorkspaceRow) -> Workspace {
     Workspace {
         id: w.id,
@@ -222,11 +232,8 @@ async fn remove_member(
     let Some(role) = wdb::role_of(&mut *tx, &id, &user_id).await? else {
         return Err(AppError::not_found());
     };
-    // Re-read under the lock: the caller may have been removed meanwhile.
-    if user_id != who.user.id
-        && wdb::role_of(&mut *tx, &id, &who.user.id).await?.as_deref() != Some("owner")
-    {
-        return Err(AppError::not_found());
+    if user_id != who.user.id {
+        still_owner(&mut tx, &id, &who.user.id).await?;
     }
     if role == "owner" && wdb::owner_count(&mut *tx, &id).await? <= 1 {
         return Err(AppError::new(

@@ -16,6 +16,20 @@ const FAST: &[(&str, &str)] = &[
     ("PFN_TARABUT_RATE_PER_SEC", "0"),
 ];
 
+/// A manual BHD account of `app.client`'s user.
+async fn cash_account(app: &TestApp) -> String {
+    let res = app
+        .post(
+            "/api/v1/accounts",
+            json!({"name": "Cash", "currency": "BHD", "kind": "cash"}),
+        )
+        .await;
+    res.json::<Value>().await.unwrap()["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 /// Every transaction the list shows, by id.
 async fn listed(app: &TestApp) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
@@ -117,16 +131,7 @@ async fn replaying_the_feed_gives_exactly_the_list() {
     .fetch_all(&app.state.db.pool)
     .await
     .unwrap();
-    let res = app
-        .post(
-            "/api/v1/accounts",
-            json!({"name": "Cash", "currency": "BHD", "kind": "cash"}),
-        )
-        .await;
-    let cash = res.json::<Value>().await.unwrap()["account"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let cash = cash_account(&app).await;
 
     let seed = rand::random::<u64>();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
@@ -264,16 +269,7 @@ async fn replaying_the_feed_gives_exactly_the_list() {
 async fn a_reader_during_concurrent_writes_misses_nothing() {
     let app = std::sync::Arc::new(TestApp::spawn().await);
     app.signed_in_user("concurrent-feed@example.com").await;
-    let res = app
-        .post(
-            "/api/v1/accounts",
-            json!({"name": "Cash", "currency": "BHD", "kind": "cash"}),
-        )
-        .await;
-    let cash = res.json::<Value>().await.unwrap()["account"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let cash = cash_account(&app).await;
     let mut writers = Vec::new();
     for w in 0..4 {
         let (app, cash) = (app.clone(), cash.clone());
@@ -324,16 +320,7 @@ async fn a_reader_during_concurrent_writes_misses_nothing() {
 async fn cursors_belong_to_one_workspace_and_expire_with_the_deletions_they_need() {
     let app = TestApp::spawn().await;
     app.signed_in_user("cursors@example.com").await;
-    let res = app
-        .post(
-            "/api/v1/accounts",
-            json!({"name": "Cash", "currency": "BHD", "kind": "cash"}),
-        )
-        .await;
-    let cash = res.json::<Value>().await.unwrap()["account"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let cash = cash_account(&app).await;
     let push = |ext: &str| {
         json!({"transactions": [{"accountId": cash, "externalId": ext, "amount": {"amount": "-1", "currency": "BHD"},
                                  "description": "x", "bookedAt": "2026-11-20T10:00:00Z"}]})

@@ -23,7 +23,8 @@ pub fn tx_rows(items: Vec<Transaction>, on_edit: Option<Callback<Transaction>>) 
             let t2 = t.clone();
             view! {
                 <tr class:excluded=t.excluded data-tx-id=t.id.clone()>
-                    <td data-label="Date" class="nowrap">{format_date(&t.booked_at).to_string()}</td>
+                    <td data-label="Date" class="nowrap">{format_date(&t.booked_at).to_string()}
+                        {t.pending.then(|| view! { <small class="muted block" title="The bank has not booked it yet">"pending"</small> })}</td>
                     <td data-label="Description">
                         <span class="strong">{t.merchant.clone().unwrap_or_else(|| t.description.clone())}</span>
                         {t.merchant.is_some().then(|| view! { <small class="muted block">{t.description.clone()}</small> })}
