@@ -2,8 +2,9 @@
 
 Signs up through the API (the verification link comes from the server's mail outbox), signs in,
 creates an API key with the session, then with the key alone: creates an account, pushes a batch
-of transactions (idempotently), reads them back page by page, is refused a route its scopes do
-not cover (403) and runs into its rate limit (429), checking the typed error bodies.
+of transactions (idempotently), reads them back page by page, keeps a copy in step through the
+change feed (and sees a deletion arrive as removed), is refused a route its scopes do not cover
+(403) and runs into its rate limit (429), checking the typed error bodies.
 
     openapi-python-client generate --path openapi/openapi.json --output-path /tmp/pfn-python
     pip install /tmp/pfn-python
@@ -22,7 +23,14 @@ from pathlib import Path
 
 from pfn_api_client import AuthenticatedClient, Client
 from pfn_api_client.api.auth import login, signup, verify_email
-from pfn_api_client.api.finance import create_account, list_budgets, list_transactions, push_transactions
+from pfn_api_client.api.finance import (
+    create_account,
+    delete_transaction,
+    list_budgets,
+    list_transaction_changes,
+    list_transactions,
+    push_transactions,
+)
 from pfn_api_client.api.keys import create_key, whoami
 from pfn_api_client.models import (
     CreateAccountRequest,
@@ -138,14 +146,36 @@ def main():
     assert pages == 3 and sorted(seen) == sorted(t.external_id for t in batch), (pages, seen)
     print(f"read {len(seen)} transactions back in {pages} pages")
 
-    # 5. A route the key's scopes do not cover: 403 insufficient_scope, naming the scope.
+    # 5. Keep a copy in step through the change feed: from the start, 10 changes a page; then
+    #    delete one and ask again from the stored cursor: it comes back as removed.
+    copy, cursor = {}, None
+    while True:
+        changes = expect(
+            list_transaction_changes.sync_detailed(client=agent, limit=10, **({"cursor": cursor} if cursor else {})),
+            200,
+        )
+        for t in changes.added + changes.modified:
+            copy[t.id] = t
+        for gone in changes.removed:
+            copy.pop(gone.id, None)
+        cursor = changes.next_cursor
+        if not changes.has_more:
+            break
+    assert sorted(t.external_id for t in copy.values()) == sorted(seen), copy
+    first_id = next(iter(copy))
+    expect(delete_transaction.sync_detailed(first_id, client=agent), 204)
+    changes = expect(list_transaction_changes.sync_detailed(client=agent, cursor=cursor), 200)
+    assert [g.id for g in changes.removed] == [first_id] and not changes.added, changes
+    print(f"followed the change feed: {len(copy)} added, then 1 removed")
+
+    # 6. A route the key's scopes do not cover: 403 insufficient_scope, naming the scope.
     denied = list_budgets.sync_detailed(client=agent)
     error = expect(denied, 403)
     assert isinstance(error, ErrorBody) and error.error.code == "insufficient_scope", error
     assert error.error.fields.additional_properties["scope"] == "read:budgets", error
     print(f"403 {error.error.code}: {error.error.message}")
 
-    # 6. The key's rate limit: 429 rate_limited with Retry-After.
+    # 7. The key's rate limit: 429 rate_limited with Retry-After.
     for _ in range(2000):
         answer = whoami.sync_detailed(client=agent)
         if answer.status_code == 429:
