@@ -515,7 +515,8 @@ workspaces/<id>/   One folder per workspace:
   transactions.csv   Every transaction, one row each (the same columns as the JSON; tags as a
                      JSON list). `category` is what the source said, `categoryOverride` what you
                      chose; `note`, `tags` and `excluded` (left out of budgets and insights)
-                     are yours. `removedAt`: the bank no longer shows it.
+                     are yours. `pending`: the bank had not booked it yet. `removedAt`: the
+                     bank no longer shows it.
   transactions.json  The same, as JSON.
   budgets.json       Monthly limits per category.
   connections.json   Bank connections: bank, status, consent expiry, last sync. pfn keeps no

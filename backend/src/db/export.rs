@@ -189,11 +189,12 @@ pub const ACCOUNTS: Table = Table {
 };
 
 /// `$1`: the workspace. Every transaction, those a bank sync marked removed included
-/// (`removedAt`), with the source's category and the user's overlays side by side.
+/// (`removedAt`), with the source's category and the user's overlays side by side, and whether
+/// the bank had booked it yet.
 pub const TRANSACTIONS: Table = Table {
     sql: "select id, account_id, external_id, amount_minor, currency, description, booked_at,
-                 category, category_override, merchant, note, tags, excluded, removed_at,
-                 created_at, updated_at
+                 category, category_override, merchant, note, tags, excluded, pending,
+                 removed_at, created_at, updated_at
           from transactions where workspace_id = $1 order by {ORDER}",
     cols: &[
         col("id", "id", Text),
@@ -209,6 +210,7 @@ pub const TRANSACTIONS: Table = Table {
         col("note", "note", Text),
         col("tags", "tags", List),
         col("excluded", "excluded", Bool),
+        col("pending", "pending", Bool),
         col("removed_at", "removedAt", Time),
         col("created_at", "createdAt", Time),
         col("updated_at", "updatedAt", Time),
