@@ -46,24 +46,6 @@ async fn body(conn: &mut AnyConnection, user_id: &str, now: i64) -> Result<Email
     })
 }
 
-/// Whether `email_normalized` belongs to an account other than `user_id`, or is one that
-/// another account moved away from and may still take back.
-async fn held_by_another(
-    conn: &mut AnyConnection,
-    email_normalized: &str,
-    user_id: &str,
-    now: i64,
-) -> Result<bool> {
-    if let Some(holder) = db::users::by_email(&mut *conn, email_normalized).await? {
-        return Ok(holder.id != user_id);
-    }
-    Ok(
-        changes::reserved_by(&mut *conn, email_normalized, Some(user_id), now)
-            .await?
-            .is_some(),
-    )
-}
-
 /// Moves account `id` to `email`; 409 `email_taken` when another account holds it (or may
 /// still take it back), also when one took it a moment ago.
 async fn move_to(
@@ -80,7 +62,10 @@ async fn move_to(
             "Another account uses this address now, so the account cannot move to it.",
         )
     };
-    if held_by_another(&mut *conn, email_normalized, id, now).await? {
+    if changes::holder(&mut *conn, email_normalized, Some(id), now)
+        .await?
+        .is_some()
+    {
         return Err(taken());
     }
     match db::users::set_email(&mut *conn, id, email, email_normalized, now).await {
@@ -123,7 +108,9 @@ pub(super) async fn request_change(
 
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let held = held_by_another(&mut tx, &new.normalized, &user.id, now).await?;
+    let held = changes::holder(&mut tx, &new.normalized, Some(&user.id), now)
+        .await?
+        .is_some();
     changes::close_pending(&mut *tx, &user.id, now).await?;
     let (confirm, cancel) = (random_token(), random_token());
     changes::insert(

@@ -149,22 +149,25 @@ async fn register(
     Ok(())
 }
 
-/// The account `email` belongs to, as `(its stored address, name)`: the account that uses it,
-/// or one that moved away from it and may still take it back (the address is theirs until then).
+/// The account `email` belongs to ([`db::email_changes::holder`]), as `(where to mail it,
+/// its name)`: its stored address when it uses this one, else the address as typed.
 async fn holder(
     conn: &mut sqlx::AnyConnection,
     email: &Email,
     now: i64,
 ) -> sqlx::Result<Option<(String, String)>> {
-    if let Some(u) = db::users::by_email(&mut *conn, &email.normalized).await? {
-        return Ok(Some((u.email, u.name)));
-    }
-    let Some(id) = db::email_changes::reserved_by(&mut *conn, &email.normalized, None, now).await?
-    else {
+    let Some(h) = db::email_changes::holder(&mut *conn, &email.normalized, None, now).await? else {
         return Ok(None);
     };
-    let user = db::users::by_id(&mut *conn, &id).await?;
-    Ok(user.map(|u| (email.display.clone(), u.name)))
+    let user = db::users::by_id(&mut *conn, &h.user_id).await?;
+    Ok(user.map(|u| {
+        let to = if h.current {
+            u.email
+        } else {
+            email.display.clone()
+        };
+        (to, u.name)
+    }))
 }
 
 /// Confirm an email address with the token from the verification mail.

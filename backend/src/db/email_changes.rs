@@ -163,9 +163,37 @@ pub async fn close_all<'c>(
     Ok(())
 }
 
+/// Who holds an address: the account using it now (`current`), or one that moved away from it
+/// and can still take it back.
+pub struct Holder {
+    pub user_id: String,
+    pub current: bool,
+}
+
+/// The account that holds `email_normalized`, leaving `except` out: an address held this way
+/// is not free for anyone else (sign-up, another account's email change).
+pub async fn holder(
+    conn: &mut sqlx::AnyConnection,
+    email_normalized: &str,
+    except: Option<&str>,
+    now: i64,
+) -> sqlx::Result<Option<Holder>> {
+    if let Some(u) = super::users::by_email(&mut *conn, email_normalized).await? {
+        return Ok((Some(u.id.as_str()) != except).then_some(Holder {
+            user_id: u.id,
+            current: true,
+        }));
+    }
+    let reserved = reserved_by(&mut *conn, email_normalized, except, now).await?;
+    Ok(reserved.map(|user_id| Holder {
+        user_id,
+        current: false,
+    }))
+}
+
 /// The account (other than `except`) that holds `email_normalized` as an address it moved
-/// away from and can still take back: that address is not free for anyone else.
-pub async fn reserved_by<'c>(
+/// away from and can still take back.
+async fn reserved_by<'c>(
     e: impl Executor<'c, Database = Any>,
     email_normalized: &str,
     except: Option<&str>,
