@@ -26,6 +26,8 @@ pub fn sha256_hex(input: &[u8]) -> String {
 
 /// The label of outbox mail bodies.
 pub const OUTBOX: &[u8] = b"pfn/outbox/v1";
+/// Label of webhook signing secrets sealed in `webhook_endpoints`.
+pub const WEBHOOK_SECRET: &[u8] = b"pfn/webhook-secret/v1";
 
 /// The server secret, and the previous one while a rotation is under way. `Debug` shows neither.
 pub struct Keyring {

@@ -31,6 +31,7 @@ pub mod mail;
 pub mod oidc;
 pub mod openapi;
 pub mod ops;
+pub mod outbound;
 pub mod passkey;
 pub mod password;
 pub mod ratelimit;
@@ -42,6 +43,7 @@ pub mod state;
 pub mod tarabut;
 pub mod usage;
 pub mod web;
+pub mod webhooks;
 pub mod workspaces;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
@@ -109,6 +111,7 @@ pub async fn build(config: Config, port: u16, clock: Clock) -> anyhow::Result<Ap
     let google = config.google.clone().map(oidc::Google::new).transpose()?;
     let passkeys = passkey::RelyingParty::new(&web);
     let caches = cache::Caches::new(db.clone(), redis.clone());
+    let outbound = outbound::Outbound::new(&config.webhooks)?;
     let state = AppState::new(Inner {
         google,
         passkeys,
@@ -124,14 +127,16 @@ pub async fn build(config: Config, port: u16, clock: Clock) -> anyhow::Result<Ap
         passwords,
         secrets,
         caches,
+        outbound,
         usage: Default::default(),
     });
     auth::bootstrap_admin(&state).await?;
-    let resealed = mail::reseal_outbox(&state.db, &state.mail).await?;
+    let resealed = mail::reseal_outbox(&state.db, &state.mail).await?
+        + outbound::reseal_secrets(&state.db, &state.secrets).await?;
     if resealed > 0 {
         tracing::info!(
             mails = resealed,
-            "queued mail sealed again under the new PFN_SECRET"
+            "queued mail and webhook secrets sealed again under the new PFN_SECRET"
         );
     }
     Ok(state)
@@ -194,6 +199,7 @@ pub async fn serve_app(
         state.caches.clone(),
         stop_rx.clone(),
     ));
+    let webhooks = tokio::spawn(outbound::worker::run(state.clone(), stop_rx.clone()));
     let scheduler = tokio::spawn(banks::sync::run_scheduler(
         state.clone(),
         stop_rx,
@@ -207,7 +213,15 @@ pub async fn serve_app(
     .await
     .context("serving")?;
     let _ = stop_tx.send(true);
-    let _ = tokio::join!(worker, janitor, usage, feed, invalidations, scheduler);
+    let _ = tokio::join!(
+        worker,
+        janitor,
+        usage,
+        feed,
+        invalidations,
+        scheduler,
+        webhooks
+    );
     Ok(())
 }
 

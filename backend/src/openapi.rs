@@ -54,10 +54,12 @@ seconds: wait that long, then retry.\n\n\
         (name = "workspaces", description = "Shared workspaces, members and invitations"),
         (name = "banks", description = "Bank connections through Tarabut open banking: providers, connect, sync, disconnect"),
         (name = "insights", description = "Spending, income, salary and balance history (session or API key with read:insights)"),
+        (name = "webhooks", description = "Webhook endpoints (workspace owners): signed Standard Webhooks messages when transactions, syncs, connections, keys and budgets change; delivery log and retries"),
         (name = "admin", description = "Administrators: users, disabling and enabling accounts, any user's audit log"),
         (name = "ops", description = "Health, readiness and metrics"),
     ),
-    components(schemas(shared::ErrorBody, shared::ErrorDetail))
+    components(schemas(shared::ErrorBody, shared::ErrorDetail,
+        shared::webhooks::WebhookEvent, shared::webhooks::WebhookEventData))
 )]
 struct Base;
 
@@ -104,6 +106,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::admin::router())
         .merge(crate::audit_log::router())
         .merge(crate::export::router())
+        .merge(crate::webhooks::router())
         .merge(crate::ops::router())
 }
 
@@ -117,11 +120,95 @@ pub fn document() -> Doc {
     serde_json::from_value(value).expect("the finished document is still an OpenAPI document")
 }
 
-/// The document as served and checked in: pretty JSON and a final newline.
+/// The document as served and checked in: pretty JSON and a final newline. It carries the
+/// `webhooks` section (what pfn POSTs to endpoints), which utoipa's model has no field for.
 pub fn json() -> String {
-    let mut s = document()
+    let doc = document()
         .to_pretty_json()
         .expect("the OpenAPI document serialises");
-    s.push('\n');
-    s
+    // The document's own key order stays; the section goes last.
+    let body = doc
+        .trim_end()
+        .strip_suffix('}')
+        .expect("the document is an object")
+        .trim_end();
+    let section = serde_json::to_string_pretty(&webhooks()).expect("the section serialises");
+    format!(
+        "{body},\n  \"webhooks\": {}\n}}\n",
+        section.replace('\n', "\n  ")
+    )
+}
+
+/// One entry per event type: the POST pfn makes, its Standard Webhooks headers and its body.
+fn webhooks() -> serde_json::Value {
+    use serde_json::json;
+    let header = |name: &str, description: &str, example: serde_json::Value| {
+        json!({"name": name, "in": "header", "required": true, "description": description,
+               "schema": {"type": "string"}, "example": example})
+    };
+    let headers = json!([
+        header("webhook-id", "The message id: the same on every retry. Deduplicate by it.",
+            json!("msg_5b1f3c2a9d8e7f60a1b2c3d4e5f60718")),
+        header("webhook-timestamp", "Unix seconds when this attempt was signed. Refuse messages more than 5 minutes off.",
+            json!("1796117400")),
+        header("webhook-signature", "`v1,` and base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` keyed by the endpoint's secret (the base64 after `whsec_`); space-separated, one per secret that signs (two for 24 hours after a rotation). See docs/webhooks.md.",
+            json!("v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=")),
+    ]);
+    let ids = json!({
+        "transactionId": "0193b6f5-3c4d-7e5f-a06b-7c8d9e0f1a2b",
+        "connectionId": "0193b6f7-1a2b-7c3d-8e4f-5a6b7c8d9e0f",
+        "keyId": "0193b6f9-3c4d-7e5f-a06b-7c8d9e0f1a2b",
+        "budgetId": "0193b6fa-4d5e-7f6a-b07c-8d9e0f1a2b3c",
+    });
+    let mut out = serde_json::Map::new();
+    let ping = (
+        "ping",
+        "Sent by `POST /api/v1/webhooks/{id}/test` to that endpoint only.",
+    );
+    for (event, when) in shared::webhooks::EVENT_TYPES.iter().copied().chain([ping]) {
+        let mut data = json!({"workspaceId": "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d"});
+        let family = event.split('.').next().unwrap_or_default();
+        let extra: &[(&str, serde_json::Value)] = match (family, event) {
+            ("transaction", _) => &[("transactionId", ids["transactionId"].clone())],
+            (_, "sync.completed") => &[
+                ("connectionId", ids["connectionId"].clone()),
+                ("syncId", json!("0193b6f8-2b3c-7d4e-9f5a-6b7c8d9e0f1a")),
+            ],
+            (_, "sync.failed") => &[
+                ("connectionId", ids["connectionId"].clone()),
+                ("syncId", json!("0193b6f8-2b3c-7d4e-9f5a-6b7c8d9e0f1a")),
+                ("error", json!("upstream_timeout")),
+            ],
+            (_, "connection.consent_expiring") => &[
+                ("connectionId", ids["connectionId"].clone()),
+                ("expiresAt", json!("2026-12-08T09:30:00Z")),
+            ],
+            ("connection", _) => &[("connectionId", ids["connectionId"].clone())],
+            ("key", _) => &[
+                ("keyId", ids["keyId"].clone()),
+                ("expiresAt", json!("2026-12-08T09:30:00Z")),
+            ],
+            ("budget", _) => &[
+                ("budgetId", ids["budgetId"].clone()),
+                ("month", json!("2026-12")),
+            ],
+            _ => &[("endpointId", json!("0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d"))],
+        };
+        for (k, v) in extra {
+            data[*k] = v.clone();
+        }
+        let example = json!({"type": event, "timestamp": "2026-12-01T09:30:00.120Z", "data": data});
+        out.insert(event.to_string(), json!({"post": {
+            "tags": ["webhooks"],
+            "summary": event,
+            "description": format!("{when}\n\nThe body is small on purpose: read the details through the API or the change feed. \
+                Answer any 2xx within 10 seconds; anything else is retried with exponential backoff for 3 days."),
+            "parameters": headers,
+            "requestBody": {"required": true, "description": "The event (Standard Webhooks payload).",
+                "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/WebhookEvent"}, "example": example}}},
+            "responses": {"2XX": {"description": "Received. Any 2xx ends the retries."}},
+        }}));
+    }
+    serde_json::Value::Object(out)
 }

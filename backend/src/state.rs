@@ -18,6 +18,8 @@ pub struct Inner {
     pub mail: MailQueue,
     /// API keys, sessions and users, kept true across replicas ([`crate::cache`]).
     pub caches: crate::cache::Caches,
+    /// Webhooks: the guarded client and the delivery worker's wake-up.
+    pub outbound: crate::outbound::Outbound,
     /// Key usage, written off the request path.
     pub usage: crate::usage::UsageRecorder,
     /// Redis (`PFN_REDIS_URL`): shared rate limits and cache invalidation across replicas.

@@ -292,6 +292,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "insights",
             "keys",
             "ops",
+            "webhooks",
             "workspaces",
         ],
     ),

@@ -69,10 +69,12 @@ def link_token(email, path, timeout=10.0):
     sys.exit(f"no {path} mail to {email} in {OUTBOX}")
 
 
-def main():
-    # 1. Sign up, verify, sign in. Browsers send Origin on their own; a script says it.
+def signed_in_session(prefix="py"):
+    """Signs up a new user, verifies the address and signs in: a client with the session
+    cookie, the address, and the cookie itself. Browsers send Origin on their own; a script
+    says it."""
     public = Client(base_url=URL, headers={"Origin": URL})
-    email = f"py-{secrets.token_hex(4)}@example.com"
+    email = f"{prefix}-{secrets.token_hex(4)}@example.com"
     password = "correct horse battery staple"
     expect(signup.sync_detailed(client=public, body=SignupRequest(email=email, password=password, name="Py")), 202)
     token = link_token(email, "/verify-email")
@@ -83,6 +85,12 @@ def main():
         base_url=URL, token=f"pfn_session={cookie}", auth_header_name="Cookie", prefix="", headers={"Origin": URL}
     )
     print(f"signed up and in as {email}")
+    return session, email, cookie
+
+
+def main():
+    # 1. Sign up, verify, sign in.
+    session, email, _ = signed_in_session()
 
     # 2. A key for an agent: accounts and transactions, nothing else.
     created = expect(

@@ -137,6 +137,14 @@ pub const SCOPES: &[(&str, &str)] = &[
         "write:connections",
         "Connect banks, start syncs, refresh balances, disconnect (implies read:connections).",
     ),
+    (
+        "read:webhooks",
+        "List webhook endpoints and their deliveries (workspace owners' keys only).",
+    ),
+    (
+        "write:webhooks",
+        "Create, change, test and delete webhook endpoints, retry deliveries (implies read:webhooks; workspace owners' keys only).",
+    ),
 ];
 
 pub fn is_scope(s: &str) -> bool {

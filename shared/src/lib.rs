@@ -14,6 +14,7 @@ pub mod money;
 pub mod passkeys;
 pub mod redirect;
 pub mod validate;
+pub mod webhooks;
 pub mod workspaces;
 
 pub use auth::*;

@@ -82,6 +82,8 @@ scopes!(
     ReadInsights = "read:insights",
     ReadConnections = "read:connections",
     WriteConnections = "write:connections",
+    ReadWebhooks = "read:webhooks",
+    WriteWebhooks = "write:webhooks",
 );
 
 /// The server's key kind: `pfn_test_` keys while the bundled Tarabut sandbox is in use (their

@@ -429,11 +429,19 @@ async fn delete_connection(
     }
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
+    let mut events = false;
     if q.delete_data.unwrap_or(false) {
         let seq = db::changes::next(&mut tx, &caller.workspace_id).await?;
         db::changes::bury_connection(&mut tx, &caller.workspace_id, &c.id, seq, now).await?;
         bdb::delete_accounts_of(&mut *tx, &c.id).await?;
         bdb::delete_connection(&mut *tx, &c.id).await?;
+        events = db::webhooks::events::record_transactions(
+            &mut tx,
+            &caller.workspace_id,
+            seq,
+            state.clock.now_ms(),
+        )
+        .await?;
     } else {
         bdb::set_status(&mut *tx, &c.id, ConnectionStatus::Revoked, now).await?;
     }
@@ -446,6 +454,9 @@ async fn delete_connection(
         audit::record(&mut tx, &state.clock, &meta, ev).await?;
     }
     tx.commit().await?;
+    if events {
+        state.outbound.wake();
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -539,7 +550,7 @@ async fn refresh_balances(
         )
         .await;
         if let Err(sync::Failure::Upstream(e)) = &refreshed {
-            sync::record_consent_loss(&state, &c.id, e).await?;
+            sync::record_consent_loss(&state, &c.id, &caller.workspace_id, e).await?;
         }
         refreshed?;
     }

@@ -5,6 +5,7 @@ use std::{net::SocketAddr, path::PathBuf};
 
 mod tarabut;
 mod web;
+mod webhooks;
 
 use ipnet::IpNet;
 use secrecy::SecretString;
@@ -13,6 +14,8 @@ use url::Url;
 use tarabut::tarabut_config;
 pub use tarabut::{TarabutConfig, TarabutTarget};
 pub use web::Web;
+use webhooks::webhook_config;
+pub use webhooks::WebhookConfig;
 
 /// How mail leaves the server.
 #[derive(Debug, Clone)]
@@ -98,6 +101,7 @@ pub struct Config {
     /// `PFN_CHANGES_RETENTION_DAYS`: how long the change feed remembers deletions (default 90;
     /// 0 keeps them); an older cursor answers 410 `cursor_expired`.
     pub changes_retention_days: u32,
+    pub webhooks: WebhookConfig,
 }
 
 impl Config {
@@ -312,6 +316,7 @@ impl Config {
         };
 
         let tarabut = tarabut_config(&get, &mut errors);
+        let webhooks = webhook_config(&get, &mut errors);
         let audit_retention_days = match get("PFN_AUDIT_RETENTION_DAYS") {
             None => 400,
             Some(v) => v.parse().unwrap_or_else(|_| {
@@ -367,6 +372,7 @@ impl Config {
             spa_dir: PathBuf::from(get("PFN_SPA_DIR").unwrap_or_else(|| "dist".into())),
             audit_retention_days,
             changes_retention_days,
+            webhooks,
         })
     }
 

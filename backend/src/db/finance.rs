@@ -609,7 +609,8 @@ pub async fn upsert_budget<'c>(
         "insert into budgets (id, workspace_id, category, month, limit_minor, currency, created_at, updated_at)
          values ($1, $2, $3, $4, $5, $6, $7, $8)
          on conflict (id) do update set category = excluded.category, month = excluded.month,
-             limit_minor = excluded.limit_minor, currency = excluded.currency, updated_at = excluded.updated_at",
+             limit_minor = excluded.limit_minor, currency = excluded.currency, updated_at = excluded.updated_at,
+             exceeded_at = null",
     )
     .bind(&b.id)
     .bind(workspace_id)

@@ -168,7 +168,17 @@ async fn delete_account(
     let now = state.clock.now();
     db::changes::bury_account(&mut tx, &caller.workspace_id, &id, seq, now).await?;
     fdb::delete_account(&mut *tx, &caller.workspace_id, &id).await?;
+    let events = db::webhooks::events::record_transactions(
+        &mut tx,
+        &caller.workspace_id,
+        seq,
+        state.clock.now_ms(),
+    )
+    .await?;
     tx.commit().await?;
+    if events {
+        state.outbound.wake();
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

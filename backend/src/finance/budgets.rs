@@ -157,9 +157,17 @@ async fn create_budget(
         currency: req.limit.currency,
         created_at: now,
     };
-    fdb::upsert_budget(&state.db.pool, &caller.workspace_id, &row, now)
+    let mut tx = state.db.begin().await?;
+    fdb::upsert_budget(&mut *tx, &caller.workspace_id, &row, now)
         .await
         .map_err(duplicate_budget)?;
+    let events =
+        db::webhooks::events::check_budgets(&mut tx, &caller.workspace_id, state.clock.now_ms())
+            .await?;
+    tx.commit().await?;
+    if events {
+        state.outbound.wake();
+    }
     Ok((
         StatusCode::CREATED,
         Json(BudgetBody {
@@ -193,14 +201,17 @@ async fn replace_budget(
         currency: req.limit.currency,
         ..old
     };
-    fdb::upsert_budget(
-        &state.db.pool,
-        &caller.workspace_id,
-        &row,
-        state.clock.now(),
-    )
-    .await
-    .map_err(duplicate_budget)?;
+    let mut tx = state.db.begin().await?;
+    fdb::upsert_budget(&mut *tx, &caller.workspace_id, &row, state.clock.now())
+        .await
+        .map_err(duplicate_budget)?;
+    let events =
+        db::webhooks::events::check_budgets(&mut tx, &caller.workspace_id, state.clock.now_ms())
+            .await?;
+    tx.commit().await?;
+    if events {
+        state.outbound.wake();
+    }
     Ok(Json(BudgetBody {
         budget: budget_view(&state, &caller.workspace_id, row).await?,
     }))

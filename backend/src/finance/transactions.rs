@@ -388,7 +388,17 @@ async fn push_transactions(
     if let Some(key) = &idem {
         fdb::finish_idempotent(&mut *tx, &caller.workspace_id, &owner, key, 200, &body).await?;
     }
+    let events = db::webhooks::events::record_transactions(
+        &mut tx,
+        &caller.workspace_id,
+        seq,
+        state.clock.now_ms(),
+    )
+    .await?;
     tx.commit().await?;
+    if events {
+        state.outbound.wake();
+    }
     Ok((StatusCode::OK, Json(result)).into_response())
 }
 
@@ -449,7 +459,17 @@ async fn delete_transaction(
     if !fdb::add_to_balance(&mut *tx, &account, -amount).await? {
         return Err(balance_out_of_range());
     }
+    let events = db::webhooks::events::record_transactions(
+        &mut tx,
+        &caller.workspace_id,
+        seq,
+        state.clock.now_ms(),
+    )
+    .await?;
     tx.commit().await?;
+    if events {
+        state.outbound.wake();
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -518,7 +538,17 @@ async fn patch_transaction(
     let row = fdb::get_transaction(&mut *tx, &caller.workspace_id, &id)
         .await?
         .ok_or_else(AppError::not_found)?;
+    let events = db::webhooks::events::record_transactions(
+        &mut tx,
+        &caller.workspace_id,
+        seq,
+        state.clock.now_ms(),
+    )
+    .await?;
     tx.commit().await?;
+    if events {
+        state.outbound.wake();
+    }
     Ok(Json(TransactionBody {
         transaction: transaction_view(row),
     }))

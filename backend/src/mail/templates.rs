@@ -77,6 +77,11 @@ pub enum Template {
         name: String,
         token: String,
     },
+    /// A webhook endpoint kept failing for 5 days and was disabled.
+    WebhookDisabled {
+        name: String,
+        host: String,
+    },
     /// Two or fewer recovery codes are left.
     RecoveryCodesLow {
         name: String,
@@ -103,6 +108,7 @@ impl Template {
             Self::EmailChangeRequested { .. } => "email_change_requested",
             Self::EmailInUse => "email_in_use",
             Self::EmailRestored { .. } => "email_restored",
+            Self::WebhookDisabled { .. } => "webhook_disabled",
         }
     }
 
@@ -274,6 +280,15 @@ impl Template {
                      and the banks you connected there no longer share your data with pfn. This \
                      is the last mail pfn sends to this address.\n",
                     if *by_admin { " by an administrator" } else { "" }
+                ),
+            ),
+            Self::WebhookDisabled { name, host } => (
+                "A pfn webhook endpoint was disabled".into(),
+                format!(
+                    "Hello {name},\n\nEvery delivery to your webhook endpoint at {host} has \
+                     failed for 5 days, so pfn disabled it. Check that it answers with a 2xx \
+                     status, then enable it again:\n\n{origin}/webhooks\n\nEvents from while \
+                     it was disabled are not sent; read what changed from the change feed.\n"
                 ),
             ),
             Self::RecoveryCodesLow { name, left } => (

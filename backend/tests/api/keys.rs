@@ -278,7 +278,7 @@ async fn key_creation_validates_every_field() {
     assert_ne!(expires, created, "omitted means 90 days");
 
     let scopes: Value = app.get_json("/api/v1/scopes").await;
-    assert_eq!(scopes["scopes"].as_array().unwrap().len(), 9);
+    assert_eq!(scopes["scopes"].as_array().unwrap().len(), 11);
     let res = app
         .post(
             "/api/v1/keys/nope/rotate",

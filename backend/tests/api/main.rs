@@ -30,4 +30,5 @@ mod spa;
 mod stepup;
 mod totp;
 mod trust;
+mod webhooks;
 mod workspaces;

@@ -9,6 +9,7 @@
 pub mod account;
 pub mod mfa;
 pub mod passkeys;
+pub mod webhooks;
 pub mod workspaces;
 
 pub use workspaces::{

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod money;
 pub mod overview;
 pub mod security;
+pub mod webhooks;
 pub mod workspaces;
 
 #[component]

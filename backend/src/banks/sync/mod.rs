@@ -152,58 +152,93 @@ pub async fn run(
     };
     let now = state.clock.now();
     let next = next_run(state, now);
-    match outcome {
+    let (status, code) = match &outcome {
         Ok(Ran::Interrupted) => return Ok(Ran::Interrupted),
-        Ok(_) => {
-            db::banks::finish_sync(&state.db.pool, sync_id, SyncStatus::Succeeded, None, now)
-                .await?;
-            db::banks::record_sync_outcome(
-                &state.db.pool,
-                &conn.id,
-                SyncStatus::Succeeded,
-                None,
-                now,
-                next,
-            )
-            .await?;
-        }
-        Err(Failure::Db(e)) => {
+        Ok(_) => (SyncStatus::Succeeded, None),
+        Err(Failure::Db(_)) => {
             // Leave it running: the lease expires and the scheduler resumes it.
+            let Err(Failure::Db(e)) = outcome else {
+                unreachable!()
+            };
             return Err(e.into());
         }
         Err(Failure::Upstream(e)) => {
-            let code = error_code(&e);
-            record_consent_loss(state, &conn.id, &e).await?;
             tracing::warn!(sync_id, connection_id = %conn.id, error = %e, "sync failed");
-            db::banks::finish_sync(&state.db.pool, sync_id, SyncStatus::Failed, Some(code), now)
-                .await?;
-            db::banks::record_sync_outcome(
-                &state.db.pool,
-                &conn.id,
-                SyncStatus::Failed,
-                Some(code),
-                now,
-                next,
-            )
-            .await?;
+            (SyncStatus::Failed, Some(error_code(e)))
         }
+    };
+    // The sync's end, the connection's state and their events commit together.
+    let mut tx = state.db.begin().await?;
+    let mut events = false;
+    if let Err(Failure::Upstream(e)) = &outcome {
+        events |= consent_loss(&mut tx, state, &conn.id, &conn.workspace_id, e).await?;
+    }
+    db::banks::finish_sync(&mut *tx, sync_id, status, code, now).await?;
+    db::banks::record_sync_outcome(&mut *tx, &conn.id, status, code, now, next).await?;
+    let (event, detail) = match code {
+        None => ("sync.completed", serde_json::json!({ "syncId": sync_id })),
+        Some(c) => (
+            "sync.failed",
+            serde_json::json!({ "syncId": sync_id, "error": c }),
+        ),
+    };
+    events |= db::webhooks::events::record_one(
+        &mut tx,
+        &conn.workspace_id,
+        event,
+        &conn.id,
+        Some(&detail),
+        state.clock.now_ms(),
+    )
+    .await?;
+    tx.commit().await?;
+    if events {
+        state.outbound.wake();
     }
     db::banks::release_lease(&state.db.pool, &conn.id, owner).await?;
     Ok(Ran::Finished)
 }
 
-/// A lost consent shows on its connection: `revoked` or `expired`. Other errors change nothing.
+/// A lost consent shows on its connection: `revoked` or `expired`, with a
+/// `connection.reauth_required` event. Other errors change nothing.
 pub async fn record_consent_loss(
     state: &AppState,
     connection_id: &str,
+    workspace_id: &str,
     e: &TarabutError,
 ) -> sqlx::Result<()> {
+    let mut tx = state.db.begin().await?;
+    let events = consent_loss(&mut tx, state, connection_id, workspace_id, e).await?;
+    tx.commit().await?;
+    if events {
+        state.outbound.wake();
+    }
+    Ok(())
+}
+
+/// [`record_consent_loss`] in the caller's transaction; whether it wrote an event.
+async fn consent_loss(
+    tx: &mut db::Tx,
+    state: &AppState,
+    connection_id: &str,
+    workspace_id: &str,
+    e: &TarabutError,
+) -> sqlx::Result<bool> {
     let status = match e {
         TarabutError::ConsentRevoked => ConnectionStatus::Revoked,
         TarabutError::ConsentExpired => ConnectionStatus::Expired,
-        _ => return Ok(()),
+        _ => return Ok(false),
     };
-    db::banks::set_status(&state.db.pool, connection_id, status, state.clock.now()).await
+    db::banks::set_status(&mut **tx, connection_id, status, state.clock.now()).await?;
+    db::webhooks::events::record_one(
+        tx,
+        workspace_id,
+        "connection.reauth_required",
+        connection_id,
+        None,
+        state.clock.now_ms(),
+    )
+    .await
 }
 
 /// The short code a failed sync shows (the same codes our API uses for upstream errors).
@@ -301,14 +336,42 @@ pub async fn run_scheduler(
 /// One scheduler pass (tests call it directly).
 pub async fn schedule_once(state: &AppState) -> anyhow::Result<()> {
     let now = state.clock.now();
-    let mut conn = state.db.pool.acquire().await?;
+    let mut tx = state.db.begin().await?;
     let (expired, warned) =
-        db::banks::check_consents(&mut conn, now, crate::tarabut::EXPIRING_SOON_SECS).await?;
-    drop(conn);
-    if expired + warned > 0 {
+        db::banks::check_consents(&mut tx, now, crate::tarabut::EXPIRING_SOON_SECS).await?;
+    let mut events = false;
+    let now_ms = state.clock.now_ms();
+    for (id, ws, _) in &expired {
+        events |= db::webhooks::events::record_one(
+            &mut tx,
+            ws,
+            "connection.reauth_required",
+            id,
+            None,
+            now_ms,
+        )
+        .await?;
+    }
+    for (id, ws, ends) in &warned {
+        let detail = serde_json::json!({ "expiresAt": crate::clock::rfc3339(*ends) });
+        events |= db::webhooks::events::record_one(
+            &mut tx,
+            ws,
+            "connection.consent_expiring",
+            id,
+            Some(&detail),
+            now_ms,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    if events {
+        state.outbound.wake();
+    }
+    if !expired.is_empty() || !warned.is_empty() {
         tracing::info!(
-            expired,
-            reauth_required = warned,
+            expired = expired.len(),
+            reauth_required = warned.len(),
             "consent statuses updated"
         );
     }

@@ -300,6 +300,7 @@ async fn write_batch(
     };
     let now = state.clock.now();
     let mut db_tx = state.db.begin().await?;
+    let mut events = false;
     // A batch that changes nothing takes no change number (and leaves the workspace unlocked).
     if !(fresh.is_empty() && changed.is_empty() && gone.is_empty()) {
         let seq = db::changes::next(&mut db_tx, &conn.workspace_id).await?;
@@ -317,6 +318,13 @@ async fn write_batch(
             db::banks::update_synced(&mut db_tx, &account.id, r, at).await?;
         }
         db::banks::mark_removed(&mut db_tx, &account.id, &gone, at).await?;
+        events = db::webhooks::events::record_transactions(
+            &mut db_tx,
+            &conn.workspace_id,
+            seq,
+            state.clock.now_ms(),
+        )
+        .await?;
     }
     let (account_index, next_page) = if batch.reached_end {
         (index as i64 + 1, 1)
@@ -337,6 +345,9 @@ async fn write_batch(
     )
     .await?;
     db_tx.commit().await?;
+    if events {
+        state.outbound.wake();
+    }
     for r in fresh.into_iter().chain(changed) {
         stored.insert(
             r.external_id.clone(),

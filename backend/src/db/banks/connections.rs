@@ -241,31 +241,35 @@ pub async fn defer_next_sync<'c>(
 }
 
 /// Consent housekeeping: past its expiry → `expired`; ending within `warn_secs` →
-/// `reauth_required` (still synced; the user should connect again). Returns (expired, warned).
+/// `reauth_required` (still synced; the user should connect again). Returns the connections
+/// that expired and those warned, as `(id, workspace, consent end)`.
 pub async fn check_consents(
     conn: &mut AnyConnection,
     now: i64,
     warn_secs: i64,
-) -> sqlx::Result<(u64, u64)> {
-    let expired = sqlx::query(
+) -> sqlx::Result<(Vec<ConsentChange>, Vec<ConsentChange>)> {
+    let expired = sqlx::query_as(
         "update bank_connections set status = 'expired', updated_at = $1
-         where status in ('active', 'reauth_required') and consent_expires_at is not null and consent_expires_at <= $1",
+         where status in ('active', 'reauth_required') and consent_expires_at is not null and consent_expires_at <= $1
+         returning id, workspace_id, consent_expires_at",
     )
     .bind(now)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    let warned = sqlx::query(
+    .fetch_all(&mut *conn)
+    .await?;
+    let warned = sqlx::query_as(
         "update bank_connections set status = 'reauth_required', updated_at = $1
-         where status = 'active' and consent_expires_at is not null and consent_expires_at <= $2",
+         where status = 'active' and consent_expires_at is not null and consent_expires_at <= $2
+         returning id, workspace_id, consent_expires_at",
     )
     .bind(now)
     .bind(now + warn_secs)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    .fetch_all(&mut *conn)
+    .await?;
     Ok((expired, warned))
 }
+
+/// A connection whose consent state the housekeeping changed: id, workspace, consent end.
+pub type ConsentChange = (String, String, i64);
 
 /// Takes the connection's sync lease for `owner` until `until`, unless another owner holds an
 /// unexpired one. One statement, so two replicas cannot both win.
