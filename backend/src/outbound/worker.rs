@@ -355,8 +355,7 @@ async fn attempt(state: &AppState, url: &url::Url, secrets: &[String], d: &Deliv
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| retry_after_ms(v, state.clock.now_ms()));
-            // Read (a little of) the answer so the connection can be reused.
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), resp.bytes()).await;
+            drain(resp).await;
             let error = match status {
                 200..=299 => None,
                 300..=399 => Some(format!("HTTP {status} (redirects are not followed)")),
@@ -371,6 +370,21 @@ async fn attempt(state: &AppState, url: &url::Url, secrets: &[String], d: &Deliv
         }
         Err(e) => failed(describe(&e), started),
     }
+}
+
+/// Reads and drops up to 64 KiB of the answer (for 2 s at most), so a short answer leaves the
+/// connection reusable and a long or endless one costs nothing: nobody reads it.
+async fn drain(mut resp: reqwest::Response) {
+    let mut left: usize = 64 * 1024;
+    let read = async {
+        while let Ok(Some(chunk)) = resp.chunk().await {
+            left = left.saturating_sub(chunk.len());
+            if left == 0 {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), read).await;
 }
 
 /// A transport error in a line, without the URL (it may hold a token).

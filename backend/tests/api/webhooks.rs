@@ -29,6 +29,8 @@ const FAIL: u8 = 1;
 const HANG: u8 = 2;
 const THROTTLE: u8 = 3;
 const REDIRECT: u8 = 4;
+/// Drops the connection without an answer.
+const CLOSE: u8 = 5;
 
 /// A webhook receiver on loopback: records every request, answers as `mode` says.
 #[derive(Clone)]
@@ -63,6 +65,10 @@ impl Receiver {
                     THROTTLE => {
                         return (AxumStatus::TOO_MANY_REQUESTS, [("retry-after", "1")])
                             .into_response()
+                    }
+                    CLOSE => {
+                        // Ends the connection's task: the connection closes unanswered.
+                        std::panic::resume_unwind(Box::new("closing the connection"));
                     }
                     REDIRECT => {
                         return (AxumStatus::TEMPORARY_REDIRECT, [("location", "/elsewhere")])
@@ -459,6 +465,67 @@ async fn a_failing_receiver_gets_everything_once_it_recovers() {
         again.last().unwrap().0,
         first["messageId"].as_str().unwrap()
     );
+}
+
+/// Two replicas push while the receiver fails, drops connections and hangs; once it recovers
+/// every message has arrived, and by `webhook-id` exactly once.
+#[tokio::test]
+async fn two_replicas_and_a_flaky_receiver_lose_nothing() {
+    let app = TestApp::spawn_with(ALLOW_LOOPBACK).await;
+    app.signed_in_user("hooks-replicas@example.com").await;
+    let other = app.spawn_replica(&[]).await;
+    let receiver = Receiver::start().await;
+    let (_, secret) = create(&app, &receiver.url, &["transaction.created"]).await;
+    let account = cash_account(&app).await;
+    let (_, key) = create_key(&app, json!({"name": "w", "scopes": ["write:transactions"]})).await;
+    let push_to = |replica: &TestApp, tag: &str| {
+        let url = replica.url("/api/v1/transactions");
+        let items: Vec<Value> = (0..10)
+            .map(|i| {
+                json!({"accountId": account, "externalId": format!("{tag}-{i}"),
+                       "amount": {"amount": "-2.000", "currency": "BHD"},
+                       "description": "Fuel", "bookedAt": "2026-12-02T09:00:00Z"})
+            })
+            .collect();
+        let key = key.clone();
+        async move {
+            let res = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(key)
+                .json(&json!({"transactions": items}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            let v: Value = res.json().await.unwrap();
+            v["created"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let mut ids = Vec::new();
+    for (mode, pause_ms) in [(FAIL, 300), (CLOSE, 300), (HANG, 10_500)] {
+        receiver.set(mode);
+        let (a, b) = tokio::join!(
+            push_to(&app, &format!("a{mode}")),
+            push_to(&other, &format!("b{mode}"))
+        );
+        ids.extend(a);
+        ids.extend(b);
+        tokio::time::sleep(Duration::from_millis(pause_ms)).await;
+    }
+    receiver.set(OK);
+    let got = receiver.wait_for(&[&secret], 60).await;
+    let delivered: Vec<&str> = got
+        .iter()
+        .map(|m| m["data"]["transactionId"].as_str().unwrap())
+        .collect();
+    let unique: HashSet<&str> = delivered.iter().copied().collect();
+    assert_eq!(delivered.len(), 60, "each message once by webhook-id");
+    assert_eq!(unique, ids.iter().map(String::as_str).collect());
 }
 
 /// Hangs past the 10-second timeout, then a redirect: neither counts as delivered, the

@@ -13,6 +13,7 @@ mod mfa;
 mod passkeys;
 #[path = "../api/totp.rs"]
 mod totp;
+mod webhooks;
 
 use std::{
     os::unix::process::CommandExt,
