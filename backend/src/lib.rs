@@ -199,7 +199,7 @@ pub async fn serve_app(
         state.caches.clone(),
         stop_rx.clone(),
     ));
-    let webhooks = tokio::spawn(outbound::worker::run(state.clone(), stop_rx.clone()));
+    let webhooks = tokio::spawn(webhooks::worker::run(state.clone(), stop_rx.clone()));
     let scheduler = tokio::spawn(banks::sync::run_scheduler(
         state.clone(),
         stop_rx,

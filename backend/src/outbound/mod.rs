@@ -1,9 +1,8 @@
 //! Outbound webhooks: the HTTP client that only dials public addresses ([`guard`]), Standard
-//! Webhooks messages and signatures, and the worker that delivers them ([`worker`]).
+//! Webhooks messages and signatures. The worker that delivers them is `webhooks::worker`.
 //! docs/webhooks.md is the user's side of this.
 
 pub mod guard;
-pub mod worker;
 
 use std::{
     sync::{Arc, RwLock},

@@ -1,9 +1,10 @@
 //! Webhook endpoints for a workspace's owners (session, or their keys with `read:webhooks` /
 //! `write:webhooks`): create (the signing secret is shown once), list, change, rotate the
 //! secret, delete, send a test `ping`, read the delivery log and retry a delivery. Delivery
-//! itself is [`crate::outbound`]'s.
+//! itself is [`worker`]'s, through [`crate::outbound`]'s guarded client.
 
 mod deliveries;
+pub mod worker;
 
 use std::collections::BTreeMap;
 

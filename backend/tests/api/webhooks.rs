@@ -666,14 +666,14 @@ async fn rotation_ping_and_key_expiry() {
     )
     .await;
     app.clock.advance(86_400 + 60);
-    backend::outbound::worker::chores(&app.state).await.unwrap();
-    backend::outbound::worker::chores(&app.state).await.unwrap();
+    backend::webhooks::worker::chores(&app.state).await.unwrap();
+    backend::webhooks::worker::chores(&app.state).await.unwrap();
     let got = receiver.wait_for(&[&new], 2).await;
     assert_eq!(got[1]["type"], "key.expiring");
     assert_eq!(got[1]["data"]["keyId"], key.as_str());
     // A day later only the new secret signs.
     app.clock.advance(4 * 86_400 - 3_600);
-    backend::outbound::worker::chores(&app.state).await.unwrap();
+    backend::webhooks::worker::chores(&app.state).await.unwrap();
     receiver.wait_for(&[&new], 3).await;
     let (headers, _) = receiver.got.lock().unwrap().last().cloned().unwrap();
     let sig = headers["webhook-signature"].to_str().unwrap().to_string();

@@ -18,7 +18,6 @@ use std::{collections::HashSet, time::Instant};
 use shared::webhooks::EVENT_TYPES;
 use tokio::sync::watch;
 
-use super::{guard, message_id, payload, signature, DISABLE_AFTER_MS, GIVE_UP_MS};
 use crate::{
     crypto,
     db::{
@@ -29,6 +28,7 @@ use crate::{
         },
     },
     mail::Template,
+    outbound::{guard, message_id, payload, signature, DISABLE_AFTER_MS, GIVE_UP_MS},
     state::AppState,
 };
 
