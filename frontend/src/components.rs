@@ -322,6 +322,34 @@ pub fn FormButtons(
     }
 }
 
+/// A secret shown once: a warning, the secret selected on focus with a copy button, a line about
+/// what it belongs to, and the button that closes the dialog (`open`).
+#[component]
+pub fn SecretReveal(
+    /// The input's id (tests and labels find it by this).
+    id: &'static str,
+    label: &'static str,
+    warning: &'static str,
+    secret: String,
+    about: String,
+    open: RwSignal<bool>,
+) -> impl IntoView {
+    let to_copy = secret.clone();
+    view! {
+        <p class="warning" role="alert">{warning}</p>
+        <div class="secret">
+            <label for=id class="sr-only">{label}</label>
+            <input id=id readonly value=secret class="mono"
+                on:focus=move |ev| { event_target::<web_sys::HtmlInputElement>(&ev).select(); }/>
+            <button class="btn" on:click=move |_| copy_to_clipboard(to_copy.clone())>"Copy"</button>
+        </div>
+        <p class="muted">{about}</p>
+        <div class="actions">
+            <button class="btn primary" on:click=move |_| open.set(false)>"I have saved it"</button>
+        </div>
+    }
+}
+
 /// Copies text to the clipboard and says so.
 pub fn copy_to_clipboard(text: String) {
     let ctx = ctx();

@@ -7,7 +7,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    connect_and_sync, create_key, error_of, sandbox_control, wait_for_sync, with_key, TestApp,
+    cash_account, connect_and_sync, create_key, error_of, sandbox_control, wait_for_sync, with_key,
+    TestApp,
 };
 
 const FAST: &[(&str, &str)] = &[
@@ -15,20 +16,6 @@ const FAST: &[(&str, &str)] = &[
     ("PFN_TARABUT_TIMEOUT_MS", "400"),
     ("PFN_TARABUT_RATE_PER_SEC", "0"),
 ];
-
-/// A manual BHD account of `app.client`'s user.
-async fn cash_account(app: &TestApp) -> String {
-    let res = app
-        .post(
-            "/api/v1/accounts",
-            json!({"name": "Cash", "currency": "BHD", "kind": "cash"}),
-        )
-        .await;
-    res.json::<Value>().await.unwrap()["account"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
 
 /// Every transaction the list shows, by id.
 async fn listed(app: &TestApp) -> BTreeMap<String, Value> {

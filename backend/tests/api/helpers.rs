@@ -486,6 +486,20 @@ impl std::io::Write for LogWriter {
     }
 }
 
+/// A manual BHD account of `app.client`'s user.
+pub async fn cash_account(app: &TestApp) -> String {
+    let res = app
+        .post(
+            "/api/v1/accounts",
+            json!({"name": "Cash", "currency": "BHD", "kind": "cash"}),
+        )
+        .await;
+    res.json::<Value>().await.unwrap()["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 /// Creates an API key through the API with the session of `app.client`; returns (id, secret).
 pub async fn create_key(app: &TestApp, body: Value) -> (String, String) {
     let res = app.post("/api/v1/keys", body).await;

@@ -21,7 +21,7 @@ use backend::outbound::guard::{Lookup, LookupFuture};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{create_key, error_of, shared_workspace, TestApp};
+use crate::helpers::{cash_account, create_key, error_of, shared_workspace, TestApp};
 
 /// How the receiver answers.
 const OK: u8 = 0;
@@ -153,19 +153,6 @@ async fn create(app: &TestApp, url: &str, types: &[&str]) -> (String, String) {
         v["webhook"]["id"].as_str().unwrap().to_string(),
         v["secret"].as_str().unwrap().to_string(),
     )
-}
-
-async fn cash_account(app: &TestApp) -> String {
-    let res = app
-        .post(
-            "/api/v1/accounts",
-            json!({"name": "Cash", "currency": "BHD", "kind": "cash"}),
-        )
-        .await;
-    res.json::<Value>().await.unwrap()["account"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
 }
 
 async fn push(app: &TestApp, account: &str, n: usize, tag: &str) -> Vec<String> {
@@ -409,21 +396,18 @@ async fn a_failing_receiver_gets_everything_once_it_recovers() {
         .collect();
     assert_eq!(delivered, ids.iter().map(String::as_str).collect());
     // The worker records an attempt after the receiver has answered it.
-    let mut log = Value::Null;
-    for _ in 0..200 {
-        log = app
-            .get_json(&format!("/api/v1/webhooks/{id}/deliveries?limit=200"))
-            .await;
-        if log["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|d| d["status"] == "delivered")
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let log = until(
+        &app,
+        &format!("/api/v1/webhooks/{id}/deliveries?limit=200"),
+        |v| {
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|d| d["status"] == "delivered")
+        },
+    )
+    .await;
     let items = log["items"].as_array().unwrap();
     assert_eq!(items.len(), 20);
     assert!(items.iter().all(|d| d["status"] == "delivered"), "{log}");
@@ -431,14 +415,10 @@ async fn a_failing_receiver_gets_everything_once_it_recovers() {
         items.iter().any(|d| d["attempts"].as_i64().unwrap() > 1),
         "{log}"
     );
-    let mut endpoint = Value::Null;
-    for _ in 0..200 {
-        endpoint = app.get_json(&format!("/api/v1/webhooks/{id}")).await;
-        if endpoint["failingSince"].is_null() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let endpoint = until(&app, &format!("/api/v1/webhooks/{id}"), |v| {
+        v["failingSince"].is_null()
+    })
+    .await;
     assert!(endpoint["failingSince"].is_null(), "{endpoint}");
 
     // A manual retry sends the same message again (same webhook-id).
@@ -539,16 +519,10 @@ async fn timeouts_and_redirects_are_failures() {
     let account = cash_account(&app).await;
     receiver.set(REDIRECT);
     push(&app, &account, 1, "r").await;
-    let mut log = Value::Null;
-    for _ in 0..200 {
-        log = app
-            .get_json(&format!("/api/v1/webhooks/{id}/deliveries"))
-            .await;
-        if log["items"][0]["attempts"].as_i64() >= Some(1) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let log = until(&app, &format!("/api/v1/webhooks/{id}/deliveries"), |v| {
+        v["items"][0]["attempts"].as_i64() >= Some(1)
+    })
+    .await;
     assert_eq!(log["items"][0]["responseStatus"], 307, "{log}");
     assert!(log["items"][0]["error"]
         .as_str()
@@ -559,17 +533,25 @@ async fn timeouts_and_redirects_are_failures() {
     receiver.set(OK);
     let got = receiver.wait_for(&[&secret], 1).await;
     assert_eq!(got[0]["type"], "transaction.created");
-    let mut log = Value::Null;
-    for _ in 0..200 {
-        log = app
-            .get_json(&format!("/api/v1/webhooks/{id}/deliveries"))
-            .await;
-        if log["items"][0]["status"] == "delivered" {
+    let log = until(&app, &format!("/api/v1/webhooks/{id}/deliveries"), |v| {
+        v["items"][0]["status"] == "delivered"
+    })
+    .await;
+    assert_eq!(log["items"][0]["status"], "delivered", "{log}");
+}
+
+/// `GET path` until `done` holds for the answer (the worker records an attempt after the
+/// receiver answered it); the last answer.
+async fn until(app: &TestApp, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..400 {
+        last = app.get_json(path).await;
+        if done(&last) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    assert_eq!(log["items"][0]["status"], "delivered", "{log}");
+    last
 }
 
 /// Answers the addresses a test names, without DNS.
@@ -605,16 +587,10 @@ async fn a_name_resolving_to_a_private_address_is_never_dialled() {
     let (id, secret) = create(&app, &url, &["transaction.created"]).await;
     let account = cash_account(&app).await;
     push(&app, &account, 1, "s").await;
-    let mut log = Value::Null;
-    for _ in 0..200 {
-        log = app
-            .get_json(&format!("/api/v1/webhooks/{id}/deliveries"))
-            .await;
-        if log["items"][0]["attempts"].as_i64() >= Some(1) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let log = until(&app, &format!("/api/v1/webhooks/{id}/deliveries"), |v| {
+        v["items"][0]["attempts"].as_i64() >= Some(1)
+    })
+    .await;
     assert_eq!(
         log["items"][0]["error"], "refused: 169.254.169.254 is not a public address",
         "{log}"

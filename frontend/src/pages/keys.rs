@@ -7,8 +7,8 @@ use shared::keys::{ApiKey, CreateKeyRequest, CreatedKeyBody, KeyStatus, ScopeInf
 use crate::{
     api::{self, ApiError},
     components::{
-        copy_to_clipboard, field_error, loaded, Badge, Confirm, Dialog, Empty, Field, FormButtons,
-        FormError,
+        field_error, loaded, Badge, Confirm, Dialog, Empty, Field, FormButtons, FormError,
+        SecretReveal,
     },
     context::ctx,
     data::{Call, Load},
@@ -123,22 +123,12 @@ pub fn Keys() -> impl IntoView {
         </Dialog>
 
         <Dialog open=reveal_open title=Signal::derive(|| "Your new key".to_string())>
-            {move || revealed.get().map(|created| {
-                let secret = created.secret.clone();
-                let to_copy = secret.clone();
-                view! {
-                    <p class="warning" role="alert">"Copy this key now. You will not see it again: we only keep a hash of it."</p>
-                    <div class="secret">
-                        <label for="key-secret" class="sr-only">"Secret key"</label>
-                        <input id="key-secret" readonly value=secret class="mono"
-                            on:focus=move |ev| { event_target::<web_sys::HtmlInputElement>(&ev).select(); }/>
-                        <button class="btn" on:click=move |_| copy_to_clipboard(to_copy.clone())>"Copy"</button>
-                    </div>
-                    <p class="muted">{format!("{} · {}", created.key.name, created.key.scopes.join(", "))}</p>
-                    <div class="actions">
-                        <button class="btn primary" on:click=move |_| reveal_open.set(false)>"I have saved it"</button>
-                    </div>
-                }
+            {move || revealed.get().map(|created| view! {
+                <SecretReveal id="key-secret" label="Secret key"
+                    warning="Copy this key now. You will not see it again: we only keep a hash of it."
+                    secret=created.secret.clone()
+                    about=format!("{} · {}", created.key.name, created.key.scopes.join(", "))
+                    open=reveal_open/>
             })}
         </Dialog>
 

@@ -11,8 +11,8 @@ use shared::webhooks::{
 use crate::{
     api::{webhooks as hooks, ApiError},
     components::{
-        copy_to_clipboard, field_error, loaded, Badge, Confirm, Dialog, Empty, Field, FormButtons,
-        FormError,
+        field_error, loaded, Badge, Confirm, Dialog, Empty, Field, FormButtons, FormError,
+        SecretReveal,
     },
     context::ctx,
     data::{Call, Load},
@@ -159,22 +159,10 @@ pub fn Webhooks() -> impl IntoView {
         </Dialog>
 
         <Dialog open=reveal_open title=Signal::derive(|| "Signing secret".to_string())>
-            {move || revealed.get().map(|created| {
-                let secret = created.secret.clone();
-                let to_copy = secret.clone();
-                view! {
-                    <p class="warning" role="alert">"Copy this secret now: you will not see it again. Your endpoint verifies every message with it."</p>
-                    <div class="secret">
-                        <label for="webhook-secret" class="sr-only">"Signing secret"</label>
-                        <input id="webhook-secret" readonly value=secret class="mono"
-                            on:focus=move |ev| { event_target::<web_sys::HtmlInputElement>(&ev).select(); }/>
-                        <button class="btn" on:click=move |_| copy_to_clipboard(to_copy.clone())>"Copy"</button>
-                    </div>
-                    <p class="muted">{created.webhook.url.clone()}</p>
-                    <div class="actions">
-                        <button class="btn primary" on:click=move |_| reveal_open.set(false)>"I have saved it"</button>
-                    </div>
-                }
+            {move || revealed.get().map(|created| view! {
+                <SecretReveal id="webhook-secret" label="Signing secret"
+                    warning="Copy this secret now: you will not see it again. Your endpoint verifies every message with it."
+                    secret=created.secret.clone() about=created.webhook.url.clone() open=reveal_open/>
             })}
         </Dialog>
 
