@@ -43,6 +43,8 @@ from pfn_api_client.models import (
     NewTransaction,
     PushTransactionsRequest,
     PatchTransactionRequest,
+    WebhookDeliveryStatus,
+    WebhookEventType,
 )
 from standardwebhooks.webhooks import Webhook
 
@@ -125,7 +127,9 @@ def main():
     endpoint = expect(
         create_webhook.sync_detailed(
             client=agent,
-            body=CreateWebhookRequest(url=hook_url, event_types=EVENT_TYPES, description="python receiver"),
+            body=CreateWebhookRequest(
+                url=hook_url, event_types=[WebhookEventType(t) for t in EVENT_TYPES], description="python receiver"
+            ),
         ),
         201,
     )
@@ -190,7 +194,7 @@ def main():
     # The delivery log records each attempt once pfn has the receiver's answer.
     def all_delivered():
         log = expect(list_webhook_deliveries.sync_detailed(endpoint.webhook.id, client=agent, limit=200), 200)
-        return all(d.status == "delivered" for d in log.items)
+        return all(d.status == WebhookDeliveryStatus.DELIVERED for d in log.items)
 
     wait_until("the delivery log to show every message delivered", all_delivered, poll=0.5)
     print(f"{total} events arrived, every signature verified by standardwebhooks, in order per resource")

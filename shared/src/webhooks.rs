@@ -38,6 +38,44 @@ pub fn is_event_type(s: &str) -> bool {
     EVENT_TYPES.iter().any(|(t, _)| *t == s)
 }
 
+/// An event type an endpoint can subscribe to (the `webhooks` section describes each). For the
+/// document only: the API carries event types as these strings.
+#[cfg(feature = "openapi")]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = "transaction.created")]
+pub enum WebhookEventType {
+    #[serde(rename = "transaction.created")]
+    TransactionCreated,
+    #[serde(rename = "transaction.updated")]
+    TransactionUpdated,
+    #[serde(rename = "transaction.removed")]
+    TransactionRemoved,
+    #[serde(rename = "sync.completed")]
+    SyncCompleted,
+    #[serde(rename = "sync.failed")]
+    SyncFailed,
+    #[serde(rename = "connection.reauth_required")]
+    ConnectionReauthRequired,
+    #[serde(rename = "connection.consent_expiring")]
+    ConnectionConsentExpiring,
+    #[serde(rename = "key.expiring")]
+    KeyExpiring,
+    #[serde(rename = "budget.exceeded")]
+    BudgetExceeded,
+}
+
+/// Where a delivery stands: `pending` (waiting or retrying), `delivered`, or `failed` (given up
+/// after 3 days). For the document only: the API carries these strings.
+#[cfg(feature = "openapi")]
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(example = "delivered")]
+pub enum WebhookDeliveryStatus {
+    Pending,
+    Delivered,
+    Failed,
+}
+
 /// A webhook endpoint: where the workspace's events go.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -62,7 +100,7 @@ pub struct WebhookEndpoint {
     #[cfg_attr(feature = "openapi", schema(example = "Ledger sync"))]
     pub description: String,
     /// The event types sent here.
-    #[cfg_attr(feature = "openapi", schema(example = json!(["transaction.created", "transaction.updated", "transaction.removed"])))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<WebhookEventType>, example = json!(["transaction.created", "transaction.updated", "transaction.removed"])))]
     pub event_types: Vec<String>,
     /// Disabled endpoints receive nothing; pfn disables one that kept failing for 5 days.
     #[cfg_attr(feature = "openapi", schema(example = true))]
@@ -117,7 +155,7 @@ pub struct CreateWebhookRequest {
     #[cfg_attr(feature = "openapi", schema(max_length = 200, example = "Ledger sync"))]
     pub description: String,
     /// At least one type from the `webhooks` section of this document.
-    #[cfg_attr(feature = "openapi", schema(min_items = 1, example = json!(["transaction.created"])))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<WebhookEventType>, min_items = 1, example = json!(["transaction.created"])))]
     pub event_types: Vec<String>,
     /// Default `true`.
     #[serde(default)]
@@ -139,7 +177,8 @@ pub struct UpdateWebhookRequest {
     pub url: Option<String>,
     #[cfg_attr(feature = "openapi", schema(example = "Ledger sync"))]
     pub description: Option<String>,
-    #[cfg_attr(feature = "openapi", schema(example = json!(["transaction.created"])))]
+    /// At least one type from the `webhooks` section of this document.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<WebhookEventType>>, min_items = 1, example = json!(["transaction.created"])))]
     pub event_types: Option<Vec<String>>,
     #[cfg_attr(feature = "openapi", schema(example = true))]
     pub enabled: Option<bool>,
@@ -171,7 +210,7 @@ pub struct WebhookDelivery {
     )]
     pub resource_id: String,
     /// `pending` (waiting or retrying), `delivered`, or `failed` (gave up after 3 days).
-    #[cfg_attr(feature = "openapi", schema(example = "delivered"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = WebhookDeliveryStatus, example = "delivered"))]
     pub status: String,
     /// Attempts made so far.
     #[cfg_attr(feature = "openapi", schema(example = 1))]

@@ -53,10 +53,12 @@ pub struct DeliveriesQuery {
     #[param(minimum = 1, maximum = 200, example = 50)]
     limit: Option<i64>,
     /// `nextCursor` from the previous page.
-    #[param(example = "MTc5NTQyNjIwMDowMTkzYjZmNS0zYzRkLTdlNWYtYTA2Yi03YzhkOWUwZjFhMmI")]
+    #[param(
+        example = "MTc5NjExNzQwMDEyMDpOREk2ZEhKaGJuTmhZM1JwYjI0dVkzSmxZWFJsWkRvd01Ua3pZalptTlE"
+    )]
     cursor: Option<String>,
     /// Only deliveries in this state: `pending`, `delivered` or `failed`.
-    #[param(example = "failed")]
+    #[param(value_type = Option<shared::webhooks::WebhookDeliveryStatus>, example = "failed")]
     status: Option<String>,
 }
 
