@@ -35,14 +35,17 @@ pub fn encode(ts: i64, id: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("{ts}:{id}"))
 }
 
+/// 400 `invalid_cursor`: not a cursor this list gave out.
+pub fn invalid_cursor() -> AppError {
+    AppError::new(
+        axum::http::StatusCode::BAD_REQUEST,
+        "invalid_cursor",
+        "The cursor is not valid for this list.",
+    )
+}
+
 fn decode(cursor: &str) -> Result<(i64, String), AppError> {
-    let invalid = || {
-        AppError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            "invalid_cursor",
-            "The cursor is not valid for this list.",
-        )
-    };
+    let invalid = invalid_cursor;
     let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
     let raw = String::from_utf8(raw).map_err(|_| invalid())?;
     let (ts, id) = raw.split_once(':').ok_or_else(invalid)?;

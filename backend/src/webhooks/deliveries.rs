@@ -89,15 +89,11 @@ async fn list_deliveries(
             ));
         }
     }
-    let invalid_cursor = || {
-        AppError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_cursor",
-            "The cursor is not valid for this list.",
-        )
-    };
     let before = match paging.after()? {
-        Some((at, id)) => Some((at, parse_delivery_id(&id).ok_or_else(invalid_cursor)?)),
+        Some((at, id)) => Some((
+            at,
+            parse_delivery_id(&id).ok_or_else(pagination::invalid_cursor)?,
+        )),
         None => None,
     };
     let ep = find(&state, &caller.workspace_id, &id).await?;

@@ -71,28 +71,16 @@ pub async fn fan_out(
 ) -> sqlx::Result<Option<i64>> {
     let (endpoint_id, workspace_id, types) =
         (&endpoint.id, &endpoint.workspace_id, &endpoint.event_types);
-    // The number of the `batch`-th event on: events sharing it go in the same batch.
-    let bound: Option<i64> = sqlx::query_scalar(
-        "select seq from webhook_events where workspace_id = $1 and seq > $2
-         order by seq limit 1 offset $3",
+    // The newest number among the next `batch` events: events sharing it go in the same batch.
+    let newest: Option<i64> = sqlx::query_scalar(
+        "select max(seq) from (select seq from webhook_events where workspace_id = $1 and seq > $2
+                                order by seq limit $3) n",
     )
     .bind(workspace_id)
     .bind(cursor)
-    .bind(batch - 1)
-    .fetch_optional(&mut *conn)
+    .bind(batch)
+    .fetch_one(&mut *conn)
     .await?;
-    let newest: Option<i64> = match bound {
-        Some(b) => Some(b),
-        None => {
-            sqlx::query_scalar(
-                "select max(seq) from webhook_events where workspace_id = $1 and seq > $2",
-            )
-            .bind(workspace_id)
-            .bind(cursor)
-            .fetch_one(&mut *conn)
-            .await?
-        }
-    };
     let Some(upto) = newest else {
         return Ok(None);
     };
