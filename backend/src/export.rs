@@ -276,6 +276,14 @@ where
             Format::Json,
         )
         .await?;
+        a.rows(
+            &format!("{dir}/webhooks.json"),
+            &mut tx,
+            &q::WEBHOOKS,
+            &[Bind::Text(id), Bind::Int(i64::from(owner))],
+            Format::Json,
+        )
+        .await?;
     }
     tx.commit().await?;
     let mut out = a.zip.close().await?.into_inner();
@@ -523,4 +531,6 @@ workspaces/<id>/   One folder per workspace:
                      bank credentials, so none are here.
   keys.json          API keys: name, the last characters of the key, scopes, expiry, use.
                      Never the secret. Owners see every key of the workspace, members their own.
+  webhooks.json      Webhook endpoints (owners only): address, events, whether enabled. Never
+                     the signing secret.
 ";

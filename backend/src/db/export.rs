@@ -275,6 +275,25 @@ pub const KEYS: Table = Table {
     ],
 };
 
+/// `$1`: the workspace, `$2`: 1 when the user owns it (webhooks are for owners). Never the
+/// signing secret, sealed or not.
+pub const WEBHOOKS: Table = Table {
+    sql: "select id, url, description, event_types, enabled, disabled_reason, created_by,
+                 created_at, updated_at
+          from webhook_endpoints where workspace_id = $1 and $2 = 1 order by {ORDER}",
+    cols: &[
+        col("id", "id", Text),
+        col("url", "url", Text),
+        col("description", "description", Text),
+        col("event_types", "eventTypes", Words),
+        col("enabled", "enabled", Bool),
+        col("disabled_reason", "disabledReason", Text),
+        col("created_by", "createdBy", Text),
+        col("created_at", "createdAt", Time),
+        col("updated_at", "updatedAt", Time),
+    ],
+};
+
 impl Table {
     /// The SQL for `backend`: ids ordered by their bytes.
     pub fn sql_for(&self, backend: Backend) -> String {

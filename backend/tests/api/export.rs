@@ -113,6 +113,15 @@ async fn the_archive_holds_what_the_user_sees_and_nothing_else() {
         json!({"name": "exporter-key", "scopes": ["read:transactions"]}),
     )
     .await;
+    let res = app
+        .post(
+            "/api/v1/webhooks",
+            json!({"url": "https://hooks.example.com/pfn", "eventTypes": ["sync.failed"], "enabled": false}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let hook: Value = res.json().await.unwrap();
+    let hook_secret = hook["secret"].as_str().unwrap().to_string();
 
     // A friend's club, where the exporter is a member; and the friend's own money.
     let friend = app.other_user("friend@example.com").await;
@@ -250,6 +259,15 @@ async fn the_archive_holds_what_the_user_sees_and_nothing_else() {
     let keys = json_of(&all, &format!("workspaces/{mine}/keys.json"));
     assert_eq!(keys[0]["name"], "exporter-key");
     assert_eq!(keys[0]["scopes"], json!(["read:transactions"]));
+    let hooks = json_of(&all, &format!("workspaces/{mine}/webhooks.json"));
+    assert_eq!(hooks[0]["url"], "https://hooks.example.com/pfn");
+    assert_eq!(hooks[0]["eventTypes"], json!(["sync.failed"]));
+    assert_eq!(hooks[0]["enabled"], false);
+    assert_eq!(
+        json_of(&all, &format!("workspaces/{club}/webhooks.json")),
+        json!([]),
+        "webhooks are for owners"
+    );
     let club_txs = json_of(&all, &format!("workspaces/{club}/transactions.json"));
     assert_eq!(club_txs[0]["description"], "Club dinner");
     let club_info = json_of(&all, &format!("workspaces/{club}/workspace.json"));
@@ -265,6 +283,7 @@ async fn the_archive_holds_what_the_user_sees_and_nothing_else() {
     let text: String = all.iter().map(|(_, t)| t.as_str()).collect();
     for absent in [
         secret.as_str(),
+        hook_secret.as_str(),
         friend_secret.as_str(),
         "friend-secret-purchase",
         "friend-club-key",
@@ -280,6 +299,11 @@ async fn the_archive_holds_what_the_user_sees_and_nothing_else() {
             .await
             .unwrap();
     assert!(!text.contains(&hash));
+    let sealed: String = sqlx::query_scalar("select secret_sealed from webhook_endpoints")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert!(!text.contains(&sealed));
     assert!(app.audit_kinds().await.iter().any(|k| k == "user.exported"));
 }
 
