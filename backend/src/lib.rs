@@ -27,6 +27,7 @@ pub mod hashing;
 pub mod http;
 pub mod insights;
 pub mod keys;
+pub mod load;
 pub mod mail;
 pub mod oidc;
 pub mod openapi;
@@ -129,6 +130,7 @@ pub async fn build(config: Config, port: u16, clock: Clock) -> anyhow::Result<Ap
         caches,
         outbound,
         usage: Default::default(),
+        load: Default::default(),
     });
     auth::bootstrap_admin(&state).await?;
     let resealed = mail::reseal_outbox(&state.db, &state.mail).await?

@@ -22,6 +22,8 @@ pub struct Inner {
     pub outbound: crate::outbound::Outbound,
     /// Key usage, written off the request path.
     pub usage: crate::usage::UsageRecorder,
+    /// Requests in flight, so background work gives way ([`crate::load`]).
+    pub load: crate::load::Load,
     /// Redis (`PFN_REDIS_URL`): shared rate limits and cache invalidation across replicas.
     pub redis: Option<Arc<crate::redis_link::RedisLink>>,
     /// Google sign-in, when configured.

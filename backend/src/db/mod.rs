@@ -44,6 +44,19 @@ pub struct Db {
 
 pub type Tx = Transaction<'static, sqlx::Any>;
 
+/// Rows per multi-row statement of `fields` parameters each. SQLite looks a numbered parameter
+/// (`$N`, which PostgreSQL needs too) up by a linear scan and sqlx asks for every one, so a
+/// statement's binding costs the square of its parameters there: about 256 a statement; on
+/// PostgreSQL fewer round trips win, within its 65,535 parameters.
+pub fn rows_per_statement(conn: &sqlx::AnyConnection, fields: usize) -> usize {
+    let params = if conn.backend_name() == "SQLite" {
+        256
+    } else {
+        16_384
+    };
+    (params / fields.max(1)).max(1)
+}
+
 /// The file of a `sqlite:` URL; None for other databases and for in-memory SQLite.
 pub fn sqlite_path(url: &str) -> Option<&str> {
     let rest = url

@@ -245,7 +245,8 @@ pub async fn reshape_errors(req: Request, next: Next) -> Response {
     Response::from_parts(parts, fresh.into_body())
 }
 
-pub async fn track_metrics(req: Request, next: Next) -> Response {
+pub async fn track_metrics(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let _in_flight = state.load.enter();
     let start = Instant::now();
     let method = req.method().to_string();
     let route = req

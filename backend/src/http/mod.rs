@@ -55,7 +55,7 @@ pub fn app(state: AppState) -> Router {
                     tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
                 }))
                 .layer(PropagateRequestIdLayer::x_request_id())
-                .layer(from_fn(middleware::track_metrics))
+                .layer(from_fn_with_state(state.clone(), middleware::track_metrics))
                 .layer(from_fn(middleware::reshape_errors))
                 .layer(from_fn_with_state(state.clone(), middleware::security_headers))
                 .layer(from_fn_with_state(state.clone(), middleware::resolve_client_ip))

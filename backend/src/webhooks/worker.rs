@@ -1,6 +1,8 @@
 //! The delivery worker, on every replica. Each pass claims endpoints with work (a lease in the
-//! database: one worker per endpoint at a time, across replicas), fans the workspace's new
-//! events out to each as deliveries, and tries the due ones in event order:
+//! database: one worker per endpoint at a time, across replicas) and tries, in event order,
+//! its stored deliveries that are due, then the workspace's events after its cursor; each
+//! message is stored with its outcome in the transaction that moves the cursor past it (one
+//! write per message when it is accepted at once):
 //!
 //! - a message waits while an earlier message about the same resource is still pending, so a
 //!   receiver sees each resource's events in order; one that failed 3 times while the endpoint
@@ -11,7 +13,9 @@
 //!   `Retry-After`, or after 3 failures in a row, and an endpoint whose pass delivered nothing
 //!   rests (backoff by passes failed in a row) before the next;
 //! - a message is given up 3 days after it was first due; an endpoint failing for 5 days is
-//!   disabled and its owners mailed.
+//!   disabled and its owners mailed;
+//! - while the server is answering requests the worker gives way ([`crate::load`]): it keeps
+//!   about 3 % of the time it competes for, so webhooks do not slow the API down.
 
 use std::{collections::HashSet, time::Instant};
 
@@ -23,7 +27,7 @@ use crate::{
     db::{
         self,
         webhooks::{
-            deliveries::{self, DeliveryRow, Outcome},
+            deliveries::{self, DeliveryRow},
             EndpointRow,
         },
     },
@@ -38,10 +42,8 @@ const LEASE_MS: i64 = 60_000;
 const PASS_MS: u128 = 20_000;
 /// Endpoints claimed per pass, served concurrently.
 const ENDPOINTS_PER_PASS: i64 = 32;
-/// Pending deliveries looked at per endpoint and pass.
+/// Stored deliveries looked at per endpoint and pass, and about as many fresh events.
 const WINDOW: i64 = 500;
-/// Events fanned out per batch.
-const FAN_OUT_BATCH: i64 = 1_000;
 
 /// Runs passes until `stop`: at once while there is work, otherwise when woken or each second.
 pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
@@ -133,41 +135,15 @@ pub async fn pass(state: AppState, holder: String) -> anyhow::Result<bool> {
     Ok(busy)
 }
 
-/// Fans out and delivers for one endpoint this worker holds. Whether anything moved.
+/// Delivers for one endpoint this worker holds, unless it rests. Whether anything moved.
 async fn serve(state: &AppState, id: &str) -> anyhow::Result<bool> {
     let Some(ep) = db::webhooks::by_id(&state.db.pool, id).await? else {
         return Ok(false);
     };
-    if !ep.enabled {
+    if !ep.enabled || state.clock.now_ms() < ep.paused_until {
         return Ok(false);
     }
-    let mut progress = false;
-    let mut cursor = ep.cursor_seq;
-    for _ in 0..4 {
-        let now = state.clock.now_ms();
-        let mut tx = state.db.begin().await?;
-        let moved = deliveries::fan_out(
-            &mut tx,
-            &ep,
-            cursor,
-            now,
-            now + state.outbound.scaled(GIVE_UP_MS),
-            FAN_OUT_BATCH,
-        )
-        .await?;
-        tx.commit().await?;
-        match moved {
-            Some(c) => {
-                cursor = c;
-                progress = true;
-            }
-            None => break,
-        }
-    }
-    if state.clock.now_ms() < ep.paused_until {
-        return Ok(progress);
-    }
-    Ok(deliver(state, &ep).await? || progress)
+    deliver(state, &ep).await
 }
 
 /// What one attempt got.
@@ -184,7 +160,142 @@ impl Attempt {
     }
 }
 
+/// A delivery in a pass: stored already (a retry, a ping, a message held back) or fresh from
+/// its event, and whether the pass tried it.
+struct Item {
+    d: DeliveryRow,
+    stored: bool,
+    tried: bool,
+}
+
+/// One pass over an endpoint: its stored deliveries that are due, then (when those are few)
+/// the events after its cursor, in event order. Every fresh message ends up stored, tried or
+/// not, in the one transaction that moves the cursor past it.
 async fn deliver(state: &AppState, ep: &EndpointRow) -> anyhow::Result<bool> {
+    let secrets = open_secrets(state, ep)?;
+    let url = url::Url::parse(&ep.url)?;
+    let now = state.clock.now_ms();
+    let pool = &state.db.pool;
+    let stored = deliveries::pending(pool, &ep.id, now, ep.last_success_at, WINDOW).await?;
+    // A full window of stored ones may hide older messages about a fresh event's resource.
+    let (fresh, upto) = if (stored.len() as i64) < WINDOW {
+        deliveries::fresh(pool, ep, now, state.outbound.scaled(GIVE_UP_MS), WINDOW).await?
+    } else {
+        (Vec::new(), None)
+    };
+    let mut items: Vec<Item> = stored
+        .into_iter()
+        .map(|d| Item {
+            d,
+            stored: true,
+            tried: false,
+        })
+        .chain(fresh.into_iter().map(|d| Item {
+            d,
+            stored: false,
+            tried: false,
+        }))
+        .collect();
+    let started = Instant::now();
+    let mut blocked: HashSet<String> = HashSet::new();
+    let mut last_success = ep.last_success_at;
+    let set_aside = |attempts: i64, first_failed: Option<i64>, last_success: Option<i64>| {
+        attempts >= 3 && matches!((last_success, first_failed), (Some(s), Some(f)) if s > f)
+    };
+    let (mut delivered, mut failed_in_row, mut failed) = (0, 0, 0);
+    let mut rest_until: Option<i64> = None;
+    let mut pacer = state.load.pacer();
+    for item in &mut items {
+        let d = &mut item.d;
+        if blocked.contains(&d.key.resource_id) {
+            continue;
+        }
+        if d.next_attempt_at > state.clock.now_ms() {
+            if d.attempts > 0 && !set_aside(d.attempts, d.first_failed_at, last_success) {
+                blocked.insert(d.key.resource_id.clone());
+            }
+            continue;
+        }
+        if !EVENT_TYPES.iter().any(|(t, _)| *t == d.key.event_type) && d.key.event_type != "ping" {
+            continue;
+        }
+        let working = Instant::now();
+        let attempt = attempt(state, &url, &secrets, d).await;
+        let at = state.clock.now_ms();
+        item.tried = true;
+        d.attempts += 1;
+        d.last_attempt_at = Some(at);
+        d.response_status = attempt.status.map(i64::from);
+        d.duration_ms = Some(attempt.duration_ms);
+        d.error = attempt.error.clone();
+        if attempt.ok() {
+            delivered += 1;
+            failed_in_row = 0;
+            last_success = Some(at);
+            d.status = "delivered".into();
+            d.delivered_at = Some(at);
+            d.next_attempt_at = at;
+        } else {
+            failed += 1;
+            failed_in_row += 1;
+            let mut next = at + state.outbound.backoff_ms(d.attempts);
+            if let Some(ra) = attempt.retry_after_ms {
+                next = next.max(at + ra);
+                rest_until = Some(at + ra);
+            }
+            d.next_attempt_at = next;
+            d.delivered_at = None;
+            d.first_failed_at = d.first_failed_at.or(Some(at));
+            d.status = if at >= d.expires_at {
+                "failed"
+            } else {
+                "pending"
+            }
+            .into();
+            if d.status == "pending" && !set_aside(d.attempts, d.first_failed_at, last_success) {
+                blocked.insert(d.key.resource_id.clone());
+            }
+            if attempt.status.is_none() || attempt.retry_after_ms.is_some() || failed_in_row >= 3 {
+                break;
+            }
+        }
+        if started.elapsed().as_millis() > PASS_MS {
+            break;
+        }
+        // Requests come first: while some are in flight, pause now and then.
+        pacer.after(working.elapsed()).await;
+    }
+    let tried: Vec<DeliveryRow> = items
+        .iter()
+        .filter(|i| i.stored && i.tried)
+        .map(|i| i.d.clone())
+        .collect();
+    let fresh: Vec<DeliveryRow> = items
+        .into_iter()
+        .filter(|i| !i.stored)
+        .map(|i| i.d)
+        .collect();
+    let mut tx = state.db.begin().await?;
+    deliveries::record(&mut tx, &ep.id, &tried).await?;
+    if let Some(upto) = upto {
+        deliveries::store(&mut tx, &ep.id, &fresh, upto).await?;
+    }
+    tx.commit().await?;
+    let now = state.clock.now_ms();
+    if delivered > 0 {
+        db::webhooks::record_pass(pool, &ep.id, true, 0, now).await?;
+    } else if failed > 0 {
+        let rest = rest_until.unwrap_or(now + state.outbound.backoff_ms(ep.fail_streak + 1));
+        let since = db::webhooks::record_pass(pool, &ep.id, false, rest, now).await?;
+        if since.is_some_and(|s| now - s >= state.outbound.scaled(DISABLE_AFTER_MS)) {
+            disable(state, ep).await?;
+        }
+    }
+    Ok(delivered + failed > 0 || upto.is_some())
+}
+
+/// The endpoint's signing secrets: the current one, and the previous one while it still signs.
+fn open_secrets(state: &AppState, ep: &EndpointRow) -> anyhow::Result<Vec<String>> {
     let now_secs = state.clock.now();
     let mut secrets = Vec::new();
     for (sealed, live) in [
@@ -206,108 +317,7 @@ async fn deliver(state: &AppState, ep: &EndpointRow) -> anyhow::Result<bool> {
             secrets.push(opened.text);
         }
     }
-    let url = url::Url::parse(&ep.url)?;
-    let started = Instant::now();
-    let mut blocked: HashSet<String> = HashSet::new();
-    let mut last_success = ep.last_success_at;
-    let set_aside = |attempts: i64, first_failed: Option<i64>, last_success: Option<i64>| {
-        attempts >= 3 && matches!((last_success, first_failed), (Some(s), Some(f)) if s > f)
-    };
-    let mut results: Vec<(DeliveryRow, Attempt, &'static str, i64, i64)> = Vec::new();
-    let (mut delivered, mut failed_in_row, mut failed) = (0, 0, 0);
-    let mut rest_until: Option<i64> = None;
-    for d in deliveries::pending(&state.db.pool, &ep.id, WINDOW).await? {
-        if blocked.contains(&d.key.resource_id) {
-            continue;
-        }
-        let now = state.clock.now_ms();
-        if d.next_attempt_at > now {
-            if d.attempts > 0 && !set_aside(d.attempts, d.first_failed_at, last_success) {
-                blocked.insert(d.key.resource_id.clone());
-            }
-            continue;
-        }
-        if !EVENT_TYPES.iter().any(|(t, _)| *t == d.key.event_type) && d.key.event_type != "ping" {
-            continue;
-        }
-        let attempt = attempt(state, &url, &secrets, &d).await;
-        let at = state.clock.now_ms();
-        if attempt.ok() {
-            delivered += 1;
-            failed_in_row = 0;
-            last_success = Some(at);
-            results.push((d, attempt, "delivered", at, at));
-        } else {
-            failed += 1;
-            failed_in_row += 1;
-            let attempts = d.attempts + 1;
-            let mut next = at + state.outbound.backoff_ms(attempts);
-            if let Some(ra) = attempt.retry_after_ms {
-                next = next.max(at + ra);
-                rest_until = Some(at + ra);
-            }
-            let status = if at >= d.expires_at {
-                "failed"
-            } else {
-                "pending"
-            };
-            let first_failed = d.first_failed_at.or(Some(at));
-            if status == "pending" && !set_aside(attempts, first_failed, last_success) {
-                blocked.insert(d.key.resource_id.clone());
-            }
-            let unreachable = attempt.status.is_none();
-            let stop = unreachable || attempt.retry_after_ms.is_some() || failed_in_row >= 3;
-            results.push((d, attempt, status, next, at));
-            if stop {
-                break;
-            }
-        }
-        if results.len() >= 50 {
-            flush(state, &ep.id, &mut results).await?;
-        }
-        if started.elapsed().as_millis() > PASS_MS {
-            break;
-        }
-    }
-    flush(state, &ep.id, &mut results).await?;
-    let now = state.clock.now_ms();
-    if delivered > 0 {
-        db::webhooks::record_pass(&state.db.pool, &ep.id, true, 0, now).await?;
-    } else if failed > 0 {
-        let rest = rest_until.unwrap_or(now + state.outbound.backoff_ms(ep.fail_streak + 1));
-        let since = db::webhooks::record_pass(&state.db.pool, &ep.id, false, rest, now).await?;
-        if since.is_some_and(|s| now - s >= state.outbound.scaled(DISABLE_AFTER_MS)) {
-            disable(state, ep).await?;
-        }
-    }
-    Ok(delivered + failed > 0)
-}
-
-async fn flush(
-    state: &AppState,
-    endpoint_id: &str,
-    results: &mut Vec<(DeliveryRow, Attempt, &'static str, i64, i64)>,
-) -> anyhow::Result<()> {
-    if results.is_empty() {
-        return Ok(());
-    }
-    let outcomes: Vec<Outcome> = results
-        .iter()
-        .map(|(d, a, status, next, at)| Outcome {
-            key: &d.key,
-            status,
-            response_status: a.status.map(i64::from),
-            duration_ms: a.duration_ms,
-            error: a.error.as_deref(),
-            next_attempt_at: *next,
-            at: *at,
-        })
-        .collect();
-    let mut tx = state.db.begin().await?;
-    deliveries::record(&mut tx, endpoint_id, &outcomes).await?;
-    tx.commit().await?;
-    results.clear();
-    Ok(())
+    Ok(secrets)
 }
 
 /// Sends one message. Never follows a redirect; an IP address in the URL is checked here, a

@@ -31,6 +31,8 @@ const THROTTLE: u8 = 3;
 const REDIRECT: u8 = 4;
 /// Drops the connection without an answer.
 const CLOSE: u8 = 5;
+/// Fails `transaction.created` messages only.
+const FAIL_CREATED: u8 = 6;
 
 /// A webhook receiver on loopback: records every request, answers as `mode` says.
 #[derive(Clone)]
@@ -73,6 +75,12 @@ impl Receiver {
                     REDIRECT => {
                         return (AxumStatus::TEMPORARY_REDIRECT, [("location", "/elsewhere")])
                             .into_response()
+                    }
+                    FAIL_CREATED
+                        if serde_json::from_slice::<Value>(&body).unwrap()["type"]
+                            == "transaction.created" =>
+                    {
+                        return AxumStatus::INTERNAL_SERVER_ERROR.into_response()
                     }
                     _ => {}
                 }
@@ -365,6 +373,58 @@ async fn changes_arrive_signed_and_in_order_per_resource() {
     assert_eq!(per_resource[&ids[2]], ["transaction.created"]);
     assert_eq!(per_resource[&budget], ["budget.exceeded"]);
     assert_eq!(got.len(), 7, "{got:?}");
+}
+
+/// A change to a resource whose earlier message is failing waits behind it (stored, held
+/// back) while the receiver would accept it, so the receiver sees the resource's events in
+/// order once the earlier one goes through.
+#[tokio::test]
+async fn a_later_change_waits_behind_its_resources_failing_message() {
+    let app = TestApp::spawn_with(ALLOW_LOOPBACK).await;
+    app.signed_in_user("hooks-held@example.com").await;
+    let receiver = Receiver::start().await;
+    let (id, secret) = create(
+        &app,
+        &receiver.url,
+        &["transaction.created", "transaction.updated"],
+    )
+    .await;
+    let account = cash_account(&app).await;
+    receiver.set(FAIL_CREATED);
+    let ids = push(&app, &account, 1, "h").await;
+    until(
+        &app,
+        &format!("/api/v1/webhooks/{id}/deliveries?status=pending"),
+        |v| v["items"][0]["attempts"].as_i64().unwrap_or(0) >= 1,
+    )
+    .await;
+    for note in ["one", "two"] {
+        let res = patch(
+            &app,
+            &format!("/api/v1/transactions/{}", ids[0]),
+            json!({ "note": note }),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    receiver.set(OK);
+    let got = receiver.wait_for(&[&secret], 3).await;
+    let types: Vec<&str> = got.iter().map(|m| m["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "transaction.created",
+            "transaction.updated",
+            "transaction.updated"
+        ]
+    );
+    let log = until(&app, &format!("/api/v1/webhooks/{id}/deliveries"), |v| {
+        let items = v["items"].as_array().unwrap();
+        items.len() == 3 && items.iter().all(|d| d["status"] == "delivered")
+    })
+    .await;
+    assert_eq!(log["items"].as_array().unwrap().len(), 3, "{log}");
 }
 
 /// The receiver fails, hangs and throttles for a while; once it recovers every message has

@@ -1,5 +1,7 @@
-//! Deliveries: one row per event and endpoint, made by the worker that holds the endpoint
-//! ([`fan_out`]), tried in order, kept as the endpoint's delivery log. Times in milliseconds.
+//! Deliveries: the endpoint's log, one row per message tried, and its queue of messages to try
+//! again. A message goes straight from its event ([`fresh`]) to the receiver and is then stored
+//! with its outcome ([`store`]), in the transaction that moves the endpoint's cursor past it:
+//! one write per message on the way that succeeds. Times in milliseconds.
 
 use sqlx::{any::AnyRow, Any, AnyConnection, Executor, Row};
 
@@ -58,63 +60,135 @@ fn row(r: AnyRow) -> sqlx::Result<DeliveryRow> {
     })
 }
 
-/// Fans the workspace's next events (up to about `batch`, whole changes only) out to the
-/// endpoint: a pending delivery for each event of a subscribed type, and the cursor moved past
-/// them, in one transaction (the caller's). The new cursor, if there were events to pass.
-pub async fn fan_out(
-    conn: &mut AnyConnection,
+/// The endpoint's next events (whole changes, about `min` of them or more, of the types it
+/// wants) as deliveries not stored yet, due now and given up `give_up_ms` after the event; and
+/// the number to move its cursor to once they are stored (`None`: nothing new).
+pub async fn fresh<'c, E>(
+    e: E,
     endpoint: &super::EndpointRow,
-    cursor: i64,
     now: i64,
-    give_up_at: i64,
-    batch: i64,
-) -> sqlx::Result<Option<i64>> {
-    let (endpoint_id, workspace_id, types) =
-        (&endpoint.id, &endpoint.workspace_id, &endpoint.event_types);
-    // The newest number among the next `batch` events: events sharing it go in the same batch.
+    give_up_ms: i64,
+    min: i64,
+) -> sqlx::Result<(Vec<DeliveryRow>, Option<i64>)>
+where
+    E: Executor<'c, Database = Any> + Copy,
+{
+    let (workspace_id, types) = (&endpoint.workspace_id, &endpoint.event_types);
+    // The newest number among the next `min` events: events sharing it come along.
     let newest: Option<i64> = sqlx::query_scalar(
         "select max(seq) from (select seq from webhook_events where workspace_id = $1 and seq > $2
                                 order by seq limit $3) n",
     )
     .bind(workspace_id)
-    .bind(cursor)
-    .bind(batch)
-    .fetch_one(&mut *conn)
+    .bind(endpoint.cursor_seq)
+    .bind(min)
+    .fetch_one(e)
     .await?;
     let Some(upto) = newest else {
-        return Ok(None);
+        return Ok((Vec::new(), None));
     };
-    let placeholders: Vec<String> = (0..types.len()).map(|i| format!("${}", i + 7)).collect();
+    if types.is_empty() {
+        return Ok((Vec::new(), Some(upto)));
+    }
+    let placeholders: Vec<String> = (0..types.len()).map(|i| format!("${}", i + 4)).collect();
     let sql = format!(
-        "insert into webhook_deliveries (endpoint_id, workspace_id, seq, type, resource_id, detail,
-             event_at, status, attempts, next_attempt_at, expires_at, created_at)
-         select $1, v.workspace_id, v.seq, v.type, v.resource_id, v.detail, v.created_at,
-                'pending', 0, $5, $6, $5
-         from webhook_events v
-         where v.workspace_id = $2 and v.seq > $3 and v.seq <= $4 and v.type in ({})",
-        if placeholders.is_empty() {
-            "''".to_string()
-        } else {
-            placeholders.join(", ")
-        }
+        "select seq, type, resource_id, detail, created_at from webhook_events
+         where workspace_id = $1 and seq > $2 and seq <= $3 and type in ({})
+         order by seq, type, resource_id",
+        placeholders.join(", ")
     );
     let mut q = sqlx::query(&sql)
-        .bind(endpoint_id)
         .bind(workspace_id)
-        .bind(cursor)
-        .bind(upto)
-        .bind(now)
-        .bind(give_up_at);
+        .bind(endpoint.cursor_seq)
+        .bind(upto);
     for t in types {
         q = q.bind(t);
     }
-    q.execute(&mut *conn).await?;
-    sqlx::query("update webhook_endpoints set cursor_seq = $2 where id = $1")
+    let rows = q
+        .fetch_all(e)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let event_at: i64 = r.try_get("created_at")?;
+            Ok(DeliveryRow {
+                key: Key {
+                    seq: r.try_get("seq")?,
+                    event_type: r.try_get("type")?,
+                    resource_id: r.try_get("resource_id")?,
+                },
+                workspace_id: workspace_id.clone(),
+                detail: r.try_get("detail")?,
+                event_at,
+                status: "pending".into(),
+                attempts: 0,
+                next_attempt_at: now,
+                expires_at: event_at + give_up_ms,
+                first_failed_at: None,
+                last_attempt_at: None,
+                response_status: None,
+                duration_ms: None,
+                error: None,
+                delivered_at: None,
+                created_at: now,
+            })
+        })
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    Ok((rows, Some(upto)))
+}
+
+/// Stores deliveries [`fresh`] made, in the state the worker left them (tried or still to
+/// try), and moves the endpoint's cursor to `upto`; in the caller's transaction. A row already
+/// there (a pass cut short after storing) stays.
+pub async fn store(
+    conn: &mut AnyConnection,
+    endpoint_id: &str,
+    rows: &[DeliveryRow],
+    upto: i64,
+) -> sqlx::Result<()> {
+    const FIELDS: usize = 17;
+    for chunk in rows.chunks(crate::db::rows_per_statement(conn, FIELDS)) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let cells: Vec<String> = (0..FIELDS)
+                    .map(|f| format!("${}", 2 + i * FIELDS + f))
+                    .collect();
+                format!("($1, {})", cells.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "insert into webhook_deliveries (endpoint_id, {COLUMNS}) values {}
+             on conflict (endpoint_id, seq, type, resource_id) do nothing",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(endpoint_id);
+        for d in chunk {
+            q = q
+                .bind(d.key.seq)
+                .bind(&d.key.event_type)
+                .bind(&d.key.resource_id)
+                .bind(&d.workspace_id)
+                .bind(&d.detail)
+                .bind(d.event_at)
+                .bind(&d.status)
+                .bind(d.attempts)
+                .bind(d.next_attempt_at)
+                .bind(d.expires_at)
+                .bind(d.first_failed_at)
+                .bind(d.last_attempt_at)
+                .bind(d.response_status)
+                .bind(d.duration_ms)
+                .bind(&d.error)
+                .bind(d.delivered_at)
+                .bind(d.created_at);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    sqlx::query("update webhook_endpoints set cursor_seq = $2 where id = $1 and cursor_seq < $2")
         .bind(endpoint_id)
         .bind(upto)
         .execute(&mut *conn)
         .await?;
-    Ok(Some(upto))
+    Ok(())
 }
 
 /// A ping for the endpoint, due now.
@@ -142,17 +216,26 @@ pub async fn insert_ping<'c>(
     Ok(())
 }
 
-/// The endpoint's oldest pending deliveries, due or not, in event order.
+/// The endpoint's stored deliveries that matter to a pass, in event order: those due, and
+/// those that hold their resource's later messages back (tried, not due, and not set aside:
+/// fewer than 3 attempts, or no success since they first failed; `last_success` is the
+/// endpoint's last).
 pub async fn pending<'c>(
     e: impl Executor<'c, Database = Any>,
     endpoint_id: &str,
+    now: i64,
+    last_success: Option<i64>,
     limit: i64,
 ) -> sqlx::Result<Vec<DeliveryRow>> {
     sqlx::query(&format!(
         "select {COLUMNS} from webhook_deliveries where endpoint_id = $1 and status = 'pending'
-         order by seq, type, resource_id limit $2"
+           and (next_attempt_at <= $2
+                or (attempts > 0 and not (attempts >= 3 and first_failed_at < $3)))
+         order by seq, type, resource_id limit $4"
     ))
     .bind(endpoint_id)
+    .bind(now)
+    .bind(last_success.unwrap_or(i64::MIN))
     .bind(limit)
     .fetch_all(e)
     .await?
@@ -161,45 +244,54 @@ pub async fn pending<'c>(
     .collect()
 }
 
-/// What an attempt did to a delivery.
-pub struct Outcome<'a> {
-    pub key: &'a Key,
-    pub status: &'static str,
-    pub response_status: Option<i64>,
-    pub duration_ms: i64,
-    pub error: Option<&'a str>,
-    pub next_attempt_at: i64,
-    pub at: i64,
-}
-
-/// Records attempts; all in one transaction (the caller's).
+/// Writes what a pass did to stored deliveries (their attempt fields as the worker left them),
+/// many a statement (`update … from (values …)`, which SQLite and PostgreSQL both read); in the
+/// caller's transaction.
 pub async fn record(
     conn: &mut AnyConnection,
     endpoint_id: &str,
-    outcomes: &[Outcome<'_>],
+    rows: &[DeliveryRow],
 ) -> sqlx::Result<()> {
-    for o in outcomes {
-        sqlx::query(
-            "update webhook_deliveries set status = $5, attempts = attempts + 1,
-                 last_attempt_at = $6, response_status = $7, duration_ms = $8, error = $9,
-                 next_attempt_at = $10,
-                 delivered_at = case when $5 = 'delivered' then $6 else null end,
-                 first_failed_at = case when $5 = 'delivered' then first_failed_at
-                                        else coalesce(first_failed_at, $6) end
-             where endpoint_id = $1 and seq = $2 and type = $3 and resource_id = $4",
-        )
-        .bind(endpoint_id)
-        .bind(o.key.seq)
-        .bind(&o.key.event_type)
-        .bind(&o.key.resource_id)
-        .bind(o.status)
-        .bind(o.at)
-        .bind(o.response_status)
-        .bind(o.duration_ms)
-        .bind(o.error)
-        .bind(o.next_attempt_at)
-        .execute(&mut *conn)
-        .await?;
+    const FIELDS: usize = 12;
+    for chunk in rows.chunks(crate::db::rows_per_statement(conn, FIELDS)) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let cells: Vec<String> = (0..FIELDS)
+                    .map(|f| format!("${}", 2 + i * FIELDS + f))
+                    .collect();
+                format!("({})", cells.join(", "))
+            })
+            .collect();
+        // v: 1 seq, 2 type, 3 resource, 4 status, 5 attempts, 6 next attempt, 7 first failed,
+        // 8 last attempt, 9 response, 10 duration, 11 error, 12 delivered.
+        let sql = format!(
+            "update webhook_deliveries set status = v.column4, attempts = v.column5,
+                 next_attempt_at = v.column6, first_failed_at = v.column7,
+                 last_attempt_at = v.column8, response_status = v.column9,
+                 duration_ms = v.column10, error = v.column11, delivered_at = v.column12
+             from (values {}) v
+             where webhook_deliveries.endpoint_id = $1 and webhook_deliveries.seq = v.column1
+               and webhook_deliveries.type = v.column2
+               and webhook_deliveries.resource_id = v.column3",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(endpoint_id);
+        for d in chunk {
+            q = q
+                .bind(d.key.seq)
+                .bind(&d.key.event_type)
+                .bind(&d.key.resource_id)
+                .bind(&d.status)
+                .bind(d.attempts)
+                .bind(d.next_attempt_at)
+                .bind(d.first_failed_at)
+                .bind(d.last_attempt_at)
+                .bind(d.response_status)
+                .bind(d.duration_ms)
+                .bind(&d.error)
+                .bind(d.delivered_at);
+        }
+        q.execute(&mut *conn).await?;
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Events: one row per change, written in the change's own database transaction and numbered
 //! with the workspace's change number (`db::changes::next`), which commits in order; only while
-//! the workspace has an enabled endpoint that wants the type. The worker fans them out
-//! (`deliveries::fan_out`).
+//! the workspace has an enabled endpoint that wants the type. The worker reads them after each
+//! endpoint's cursor (`deliveries::fresh`).
 
 use sqlx::{Any, AnyConnection, Executor};
 

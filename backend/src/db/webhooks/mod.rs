@@ -248,8 +248,8 @@ pub async fn reseal<'c>(
     Ok(())
 }
 
-/// Enabled endpoints with something to do now: events not fanned out yet, or (unless resting)
-/// deliveries due. Not held by a worker.
+/// Enabled endpoints, not resting and not held by a worker, with something to do now: events
+/// after their cursor, or deliveries due.
 pub async fn with_work<'c>(
     e: impl Executor<'c, Database = Any>,
     now: i64,
@@ -257,13 +257,12 @@ pub async fn with_work<'c>(
 ) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar(
         "select p.id from webhook_endpoints p
-         where p.enabled = 1 and p.lease_until < $1
+         where p.enabled = 1 and p.lease_until < $1 and p.paused_until <= $1
            and (exists (select 1 from webhook_events v
                         where v.workspace_id = p.workspace_id and v.seq > p.cursor_seq)
-                or (p.paused_until <= $1
-                    and exists (select 1 from webhook_deliveries d
-                                where d.endpoint_id = p.id and d.status = 'pending'
-                                  and d.next_attempt_at <= $1)))
+                or exists (select 1 from webhook_deliveries d
+                           where d.endpoint_id = p.id and d.status = 'pending'
+                             and d.next_attempt_at <= $1))
          order by p.lease_until limit $2",
     )
     .bind(now)
