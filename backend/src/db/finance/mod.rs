@@ -1,0 +1,194 @@
+//! `accounts` here; `transactions` in [`transactions`], the exact sums insights and budgets
+//! read in [`sums`], `budgets` in [`budgets`], `idempotency_keys` in [`idempotency`]. Callers
+//! name them all through `db::finance`.
+
+mod budgets;
+mod idempotency;
+mod sums;
+mod transactions;
+
+pub use budgets::*;
+pub use idempotency::*;
+pub use sums::*;
+pub use transactions::*;
+
+use sqlx::{any::AnyRow, Any, Executor, Row};
+
+#[derive(Debug, Clone)]
+pub struct AccountRow {
+    pub id: String,
+    pub workspace_id: String,
+    pub name: String,
+    pub currency: String,
+    pub kind: String,
+    pub source: String,
+    pub created_at: i64,
+    /// A manual account's running total; a bank account's last reported balance (none until
+    /// the bank reports one).
+    pub balance_minor: Option<i64>,
+    /// When the bank reported its balance (bank accounts).
+    pub balance_at: Option<i64>,
+}
+
+/// An account's columns, with its balance: `a` is `accounts`, `b` its `bank_accounts` row.
+const ACCOUNT_COLUMNS: &str = "a.id, a.workspace_id, a.name, a.currency, a.kind, a.source,
+    a.created_at, case when a.source = 'manual' then a.balance_minor else b.balance_minor end
+    as balance_minor, b.balance_at
+    from accounts a left join bank_accounts b on b.account_id = a.id";
+
+fn account(r: AnyRow) -> sqlx::Result<AccountRow> {
+    Ok(AccountRow {
+        id: r.try_get("id")?,
+        workspace_id: r.try_get("workspace_id")?,
+        name: r.try_get("name")?,
+        currency: r.try_get("currency")?,
+        kind: r.try_get("kind")?,
+        source: r.try_get("source")?,
+        created_at: r.try_get("created_at")?,
+        balance_minor: r.try_get("balance_minor")?,
+        balance_at: r.try_get("balance_at")?,
+    })
+}
+
+pub async fn insert_account<'c>(
+    e: impl Executor<'c, Database = Any>,
+    a: &AccountRow,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into accounts (id, workspace_id, name, currency, kind, source, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $7)",
+    )
+    .bind(&a.id)
+    .bind(&a.workspace_id)
+    .bind(&a.name)
+    .bind(&a.currency)
+    .bind(&a.kind)
+    .bind(&a.source)
+    .bind(a.created_at)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
+pub async fn get_account<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+    id: &str,
+) -> sqlx::Result<Option<AccountRow>> {
+    sqlx::query(&format!(
+        "select {ACCOUNT_COLUMNS} where a.workspace_id = $1 and a.id = $2"
+    ))
+    .bind(workspace_id)
+    .bind(id)
+    .fetch_optional(e)
+    .await?
+    .map(account)
+    .transpose()
+}
+
+/// Renames an account or changes its kind.
+pub async fn update_account<'c>(
+    e: impl Executor<'c, Database = Any>,
+    a: &AccountRow,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("update accounts set name = $3, kind = $4, updated_at = $5 where workspace_id = $1 and id = $2")
+        .bind(&a.workspace_id)
+        .bind(&a.id)
+        .bind(&a.name)
+        .bind(&a.kind)
+        .bind(now)
+        .execute(e)
+        .await?;
+    Ok(())
+}
+
+/// How far a manual account's balance may go either side of zero, in minor units: far beyond
+/// any real account, and far enough inside `i64` that adding one transaction (at most 10^12)
+/// cannot overflow.
+pub const MAX_BALANCE: i64 = 9_000_000_000_000_000_000;
+
+/// Adds `delta` to a manual account's balance; false (nothing changed) when the balance would
+/// leave ±[`MAX_BALANCE`].
+pub async fn add_to_balance<'c>(
+    e: impl Executor<'c, Database = Any>,
+    account_id: &str,
+    delta: i64,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "update accounts set balance_minor = balance_minor + $2
+         where id = $1 and source = 'manual'
+           and balance_minor + $2 between $3 and $4",
+    )
+    .bind(account_id)
+    .bind(delta)
+    .bind(-MAX_BALANCE)
+    .bind(MAX_BALANCE)
+    .execute(e)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// How many transactions an account holds (those a sync marked removed too).
+pub async fn account_transaction_count<'c>(
+    e: impl Executor<'c, Database = Any>,
+    id: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select count(*) from transactions where account_id = $1")
+        .bind(id)
+        .fetch_one(e)
+        .await
+}
+
+/// Deletes an account and, through the foreign key, its transactions.
+pub async fn delete_account<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+    id: &str,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query("delete from accounts where workspace_id = $1 and id = $2")
+        .bind(workspace_id)
+        .bind(id)
+        .execute(e)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn accounts_in<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+    before: Option<(i64, String)>,
+    limit: i64,
+) -> sqlx::Result<Vec<AccountRow>> {
+    let (ts, id) = before.unwrap_or((i64::MAX, String::new()));
+    sqlx::query(&format!(
+        "select {ACCOUNT_COLUMNS}
+         where a.workspace_id = $1 and (a.created_at < $2 or (a.created_at = $2 and a.id < $3))
+         order by a.created_at desc, a.id desc limit $4"
+    ))
+    .bind(workspace_id)
+    .bind(ts)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(e)
+    .await?
+    .into_iter()
+    .map(account)
+    .collect()
+}
+
+/// Every account of the workspace (to validate a push against).
+pub async fn all_accounts<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+) -> sqlx::Result<Vec<AccountRow>> {
+    sqlx::query(&format!(
+        "select {ACCOUNT_COLUMNS} where a.workspace_id = $1"
+    ))
+    .bind(workspace_id)
+    .fetch_all(e)
+    .await?
+    .into_iter()
+    .map(account)
+    .collect()
+}
