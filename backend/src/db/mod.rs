@@ -48,6 +48,27 @@ pub type Tx = Transaction<'static, sqlx::Any>;
 /// (`$N`, which PostgreSQL needs too) up by a linear scan and sqlx asks for every one, so a
 /// statement's binding costs the square of its parameters there: about 256 a statement; on
 /// PostgreSQL fewer round trips win, within its 65,535 parameters.
+/// `($a, $b, …), (…)`: `rows` rows of `fields` numbered parameters each, numbered from
+/// `first`, each row opened with `lead` (such as `"$1, "` for a parameter every row shares).
+pub fn value_rows(rows: usize, fields: usize, first: usize, lead: &str) -> String {
+    let mut out = String::new();
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        out.push_str(lead);
+        for f in 0..fields {
+            if f > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&format!("${}", first + r * fields + f));
+        }
+        out.push(')');
+    }
+    out
+}
+
 pub fn rows_per_statement(conn: &sqlx::AnyConnection, fields: usize) -> usize {
     let params = if conn.backend_name() == "SQLite" {
         256
@@ -171,4 +192,17 @@ pub fn new_id() -> String {
 
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn value_rows_number_their_parameters_row_by_row() {
+        assert_eq!(
+            super::value_rows(2, 2, 2, "$1, "),
+            "($1, $2, $3), ($1, $4, $5)"
+        );
+        assert_eq!(super::value_rows(1, 3, 1, ""), "($1, $2, $3)");
+        assert_eq!(super::value_rows(0, 3, 1, ""), "");
+    }
 }

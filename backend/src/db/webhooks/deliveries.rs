@@ -147,18 +147,10 @@ pub async fn store(
 ) -> sqlx::Result<()> {
     const FIELDS: usize = 17;
     for chunk in rows.chunks(crate::db::rows_per_statement(conn, FIELDS)) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let cells: Vec<String> = (0..FIELDS)
-                    .map(|f| format!("${}", 2 + i * FIELDS + f))
-                    .collect();
-                format!("($1, {})", cells.join(", "))
-            })
-            .collect();
+        let values = crate::db::value_rows(chunk.len(), FIELDS, 2, "$1, ");
         let sql = format!(
-            "insert into webhook_deliveries (endpoint_id, {COLUMNS}) values {}
-             on conflict (endpoint_id, seq, type, resource_id) do nothing",
-            values.join(", ")
+            "insert into webhook_deliveries (endpoint_id, {COLUMNS}) values {values}
+             on conflict (endpoint_id, seq, type, resource_id) do nothing"
         );
         let mut q = sqlx::query(&sql).bind(endpoint_id);
         for d in chunk {
@@ -254,14 +246,7 @@ pub async fn record(
 ) -> sqlx::Result<()> {
     const FIELDS: usize = 12;
     for chunk in rows.chunks(crate::db::rows_per_statement(conn, FIELDS)) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let cells: Vec<String> = (0..FIELDS)
-                    .map(|f| format!("${}", 2 + i * FIELDS + f))
-                    .collect();
-                format!("({})", cells.join(", "))
-            })
-            .collect();
+        let values = crate::db::value_rows(chunk.len(), FIELDS, 2, "");
         // v: 1 seq, 2 type, 3 resource, 4 status, 5 attempts, 6 next attempt, 7 first failed,
         // 8 last attempt, 9 response, 10 duration, 11 error, 12 delivered.
         let sql = format!(
@@ -269,11 +254,10 @@ pub async fn record(
                  next_attempt_at = v.column6, first_failed_at = v.column7,
                  last_attempt_at = v.column8, response_status = v.column9,
                  duration_ms = v.column10, error = v.column11, delivered_at = v.column12
-             from (values {}) v
+             from (values {values}) v
              where webhook_deliveries.endpoint_id = $1 and webhook_deliveries.seq = v.column1
                and webhook_deliveries.type = v.column2
-               and webhook_deliveries.resource_id = v.column3",
-            values.join(", ")
+               and webhook_deliveries.resource_id = v.column3"
         );
         let mut q = sqlx::query(&sql).bind(endpoint_id);
         for d in chunk {
