@@ -1,8 +1,8 @@
 //! How busy the request path is, so work in the background can give way to it. The webhook
-//! worker paces itself with a [`Pacer`]: while requests are being answered it pauses, after
-//! each millisecond or so of work, for 32 times as long (or until the last request is
-//! answered), so it keeps about 3 % of the time it competes for and all of the time nobody
-//! asks anything.
+//! worker paces itself with a [`Pacer`]: while requests are being answered it pauses 128 ms
+//! (or until the last request is answered) after every 8 messages, so it takes a few per cent
+//! of the CPU it competes for, and all of the time nobody asks anything. Pacing counts messages,
+//! not time: a receiver far away makes a send slow without making it costly.
 
 use std::{
     sync::atomic::{AtomicUsize, Ordering},
@@ -11,12 +11,11 @@ use std::{
 
 use tokio::sync::Notify;
 
-/// How many times its work background work pauses while requests are in flight.
-const PAUSE_PER_WORK: u32 = 32;
-/// Work done before a pause (fewer, longer pauses cost fewer wake-ups).
-const WORK_BEFORE_PAUSE: Duration = Duration::from_millis(1);
-/// The longest one pause.
-const LONGEST_PAUSE: Duration = Duration::from_millis(200);
+/// Pieces of work between pauses while requests are in flight (fewer, longer pauses cost
+/// fewer wake-ups).
+const WORK_BEFORE_PAUSE: u32 = 8;
+/// One pause.
+const PAUSE: Duration = Duration::from_millis(128);
 
 #[derive(Default)]
 pub struct Load {
@@ -50,7 +49,7 @@ impl Load {
     pub fn pacer(&self) -> Pacer<'_> {
         Pacer {
             load: self,
-            owed: Duration::ZERO,
+            done: 0,
         }
     }
 
@@ -69,28 +68,26 @@ impl Load {
     }
 }
 
-/// Background work's account of the time it took while requests were in flight.
+/// Background work's count of what it did while requests were in flight.
 pub struct Pacer<'a> {
     load: &'a Load,
-    owed: Duration,
+    done: u32,
 }
 
 impl Pacer<'_> {
-    /// After `worked` of work: returns at once while no request is in flight; otherwise,
-    /// once a millisecond of such work has gathered, pauses for 32 times that (at most
-    /// 200 ms) or until no request is in flight.
-    pub async fn after(&mut self, worked: Duration) {
+    /// After one piece of work: returns at once while no request is in flight; otherwise,
+    /// after every 8th such piece, pauses 128 ms or until no request is in flight.
+    pub async fn after_one(&mut self) {
         if !self.load.busy() {
-            self.owed = Duration::ZERO;
+            self.done = 0;
             return;
         }
-        self.owed += worked;
-        if self.owed < WORK_BEFORE_PAUSE {
+        self.done += 1;
+        if self.done < WORK_BEFORE_PAUSE {
             return;
         }
-        let pause = (self.owed * PAUSE_PER_WORK).min(LONGEST_PAUSE);
-        self.owed = Duration::ZERO;
-        self.load.quiet_or(pause).await;
+        self.done = 0;
+        self.load.quiet_or(PAUSE).await;
     }
 }
 
@@ -105,32 +102,39 @@ mod tests {
         let load = Load::default();
         let mut pacer = load.pacer();
         let t = Instant::now();
-        pacer.after(Duration::from_millis(50)).await;
-        assert!(t.elapsed() < Duration::from_millis(40), "idle: no pause");
+        for _ in 0..20 {
+            pacer.after_one().await;
+        }
+        assert!(t.elapsed() < Duration::from_millis(30), "idle: no pause");
 
         let guard = load.enter();
         let t = Instant::now();
-        pacer.after(Duration::from_micros(300)).await;
+        for _ in 0..7 {
+            pacer.after_one().await;
+        }
         assert!(
-            t.elapsed() < Duration::from_millis(5),
-            "less than 1 ms owed: no pause"
+            t.elapsed() < Duration::from_millis(30),
+            "7 pieces: no pause yet"
         );
-        pacer.after(Duration::from_micros(900)).await;
+        pacer.after_one().await;
         let paused = t.elapsed();
         assert!(
-            paused >= Duration::from_millis(38),
-            "busy: 32 × 1.2 ms, got {paused:?}"
+            paused >= Duration::from_millis(120),
+            "busy: 128 ms, got {paused:?}"
         );
 
+        for _ in 0..7 {
+            pacer.after_one().await;
+        }
         let t = Instant::now();
         let release = async {
-            tokio::time::sleep(Duration::from_millis(30)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
             drop(guard);
         };
-        tokio::join!(pacer.after(Duration::from_secs(1)), release);
+        tokio::join!(pacer.after_one(), release);
         let paused = t.elapsed();
         assert!(
-            paused < Duration::from_millis(150),
+            paused < Duration::from_millis(55),
             "the last request's end ends the pause, got {paused:?}"
         );
         assert!(!load.busy());
