@@ -410,12 +410,14 @@ async fn forgot_and_reset_password_then_sign_in_with_the_new_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connect_the_sandbox_bank_and_see_its_transactions() {
-    let app = spawn_app().await;
+    let app = std::sync::Arc::new(spawn_app().await);
     let email = "omar@example.com";
     app.signed_in_user(email).await;
     let origin = app.origin.clone();
+    let app2 = app.clone();
     in_browser(move |c| async move {
         open_signed_in(&c, &origin, email).await;
+        see(&c, "No accounts yet").await;
         screenshots(&c, "overview-empty").await;
 
         click(&c, "nav a[href='/connections']").await;
@@ -443,8 +445,33 @@ async fn connect_the_sandbox_bank_and_see_its_transactions() {
         el(&c, ".bars li").await;
         screenshots(&c, "insights").await;
 
+        // A manual account beside the bank's: the overview shows both balances, the manual
+        // one being the sum of what was pushed.
+        let wallet = helpers::cash_account(&app2).await;
+        let res = app2
+            .post(
+                "/api/v1/transactions",
+                json!({"transactions": [
+                    {"accountId": wallet, "externalId": "w-1", "amount": {"amount": "-2.500", "currency": "BHD"},
+                     "description": "Coffee", "bookedAt": "2026-11-20T09:00:00Z"},
+                    {"accountId": wallet, "externalId": "w-2", "amount": {"amount": "10", "currency": "BHD"},
+                     "description": "Refund", "bookedAt": "2026-11-21T09:00:00Z"}
+                ]}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
         click(&c, "nav a[href='/']").await;
-        el(&c, ".amount").await;
+        let mut balances = String::new();
+        for _ in 0..100 {
+            balances = el(&c, ".balances").await.text().await.unwrap_or_default();
+            if balances.contains("Cash · manual") && balances.contains("7.500 BHD") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(balances.contains("Cash · manual"), "{balances}");
+        assert!(balances.contains("7.500 BHD"), "{balances}");
+        assert!(balances.contains("· bank"), "{balances}");
         screenshots(&c, "overview").await;
     })
     .await;

@@ -1,5 +1,5 @@
-//! The overview: balances, this month's spending and the latest transactions, or where to
-//! start when there is nothing yet.
+//! The overview: every account's balance (bank and manual), this month's spending and the
+//! latest transactions, or where to start when there is nothing yet.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -16,7 +16,7 @@ use crate::{
 #[component]
 pub fn Overview() -> impl IntoView {
     let ctx = ctx();
-    let connections = Load::new(move || api::connections(ctx.workspace.get()));
+    let accounts = Load::new(move || api::accounts(ctx.workspace.get()));
     let recent =
         Load::new(move || api::transactions(ctx.workspace.get(), TxFilter::default(), None, 8));
     let spending = Load::new(move || {
@@ -33,23 +33,25 @@ pub fn Overview() -> impl IntoView {
         <p class="lead">{greeting}</p>
         <div class="grid">
             <section class="card">
-                <h2>"Bank balances"</h2>
-                {loaded(connections, |conns| {
-                    let accounts: Vec<_> = conns.iter().filter(|c| c.status != shared::banks::ConnectionStatus::Revoked).flat_map(|c| c.accounts.clone()).collect();
-                    if accounts.is_empty() {
+                <h2>"Balances"</h2>
+                {loaded(accounts, |page| {
+                    if page.items.is_empty() {
                         return view! {
-                            <Empty title="No bank connected">
+                            <Empty title="No accounts yet">
                                 <A href=Page::Connections.path() attr:class="btn primary">"Connect a bank"</A>
                             </Empty>
                         }.into_any();
                     }
                     view! {
-                        <ul class="list">
-                            {accounts.into_iter().map(|a| view! {
-                                <li class="list-item">
-                                    <span class="grow">{a.name}<small class="muted">{a.identifier_hint.map(|h| format!(" · {h}"))}</small></span>
-                                    <span class="amount">{a.balance.as_ref().map(format_money).unwrap_or_else(|| "—".into())}</span>
-                                </li>
+                        <ul class="list balances">
+                            {page.items.into_iter().map(|a| {
+                                let source = if a.source == "bank" { " · bank" } else { " · manual" };
+                                view! {
+                                    <li class="list-item">
+                                        <span class="grow">{a.name}<small class="muted">{source}</small></span>
+                                        <span class="amount">{a.balance.as_ref().map(format_money).unwrap_or_else(|| "—".into())}</span>
+                                    </li>
+                                }
                             }).collect_view()}
                         </ul>
                     }.into_any()
