@@ -26,6 +26,15 @@ pub fn format_money(m: &Money) -> String {
 }
 
 /// A money amount in minor units, for sums and charts; `None` when it does not parse.
+/// "1 transaction", "3 transactions": `n` and the noun, plural unless `n` is 1.
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 pub fn minor_units(m: &Money) -> Option<i64> {
     parse_minor(&m.amount, exponent(&m.currency)?).ok()
 }
@@ -342,6 +351,13 @@ pub fn base64url_decode(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_are_singular_for_one_only() {
+        assert_eq!(count(1, "transaction"), "1 transaction");
+        assert_eq!(count(0, "transaction"), "0 transactions");
+        assert_eq!(count(12, "transaction"), "12 transactions");
+    }
 
     #[test]
     fn the_password_check_is_the_servers() {

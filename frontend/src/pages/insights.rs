@@ -9,7 +9,8 @@ use crate::{
     context::ctx,
     data::Load,
     logic::{
-        bars, civil_from_days, format_money, line_points, minor_units, money_from_minor, tenths,
+        bars, civil_from_days, count, format_money, line_points, minor_units, money_from_minor,
+        tenths,
     },
     pages::{now_secs, PageHead},
 };
@@ -130,7 +131,7 @@ fn category_chart(ins: CategoryInsight, empty: &'static str) -> AnyView {
                 .collect();
             let currency = c.currency.clone();
             view! {
-                <p class="muted">{format!("Total {} · {} transactions", format_money(&c.total), c.transaction_count)}</p>
+                <p class="muted">{format!("Total {} · {}", format_money(&c.total), count(c.transaction_count, "transaction"))}</p>
                 <ul class="bars" aria-label=format!("By category, {currency}")>
                     {bars(&items).into_iter().map(|b| view! {
                         <li>

@@ -9,7 +9,7 @@ use crate::{
     components::{loaded, Empty},
     context::{ctx, Page},
     data::Load,
-    logic::format_money,
+    logic::{count, format_money},
     pages::{money::tx_rows, this_month, PageHead},
 };
 
@@ -66,7 +66,7 @@ pub fn Overview() -> impl IntoView {
                     view! {
                         {ins.currencies.into_iter().map(|c| view! {
                             <p class="big-number">{format_money(&c.total)}</p>
-                            <p class="muted">{format!("{} transactions", c.transaction_count)}</p>
+                            <p class="muted">{count(c.transaction_count, "transaction")}</p>
                         }).collect_view()}
                         <A href=Page::Insights.path()>"See insights →"</A>
                     }.into_any()
