@@ -264,16 +264,13 @@ async fn deliver(state: &AppState, ep: &EndpointRow) -> anyhow::Result<bool> {
         // Requests come first: while some are in flight, pause now and then.
         pacer.after_one().await;
     }
-    let tried: Vec<DeliveryRow> = items
-        .iter()
-        .filter(|i| i.stored && i.tried)
-        .map(|i| i.d.clone())
-        .collect();
-    let fresh: Vec<DeliveryRow> = items
+    let (stored, fresh): (Vec<Item>, Vec<Item>) = items.into_iter().partition(|i| i.stored);
+    let tried: Vec<DeliveryRow> = stored
         .into_iter()
-        .filter(|i| !i.stored)
+        .filter(|i| i.tried)
         .map(|i| i.d)
         .collect();
+    let fresh: Vec<DeliveryRow> = fresh.into_iter().map(|i| i.d).collect();
     let mut tx = state.db.begin().await?;
     deliveries::record(&mut tx, &ep.id, &tried).await?;
     if let Some(upto) = upto {
