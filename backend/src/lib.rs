@@ -29,6 +29,7 @@ pub mod insights;
 pub mod keys;
 pub mod load;
 pub mod mail;
+pub mod mcp;
 pub mod oidc;
 pub mod openapi;
 pub mod ops;

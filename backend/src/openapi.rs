@@ -57,6 +57,7 @@ seconds: wait that long, then retry.\n\n\
         (name = "webhooks", description = "Webhook endpoints (workspace owners): signed Standard Webhooks messages when transactions, syncs, connections, keys and budgets change; delivery log and retries"),
         (name = "admin", description = "Administrators: users, disabling and enabling accounts, any user's audit log"),
         (name = "ops", description = "Health, readiness and metrics"),
+        (name = "mcp", description = "The Model Context Protocol server for AI agents (API keys only; see docs/mcp.md)"),
     ),
     components(schemas(shared::ErrorBody, shared::ErrorDetail,
         shared::webhooks::WebhookEvent, shared::webhooks::WebhookEventData))
@@ -108,6 +109,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::export::router())
         .merge(crate::webhooks::router())
         .merge(crate::ops::router())
+        .merge(crate::mcp::router())
 }
 
 mod finish;

@@ -279,7 +279,7 @@ fn every_modules_children_reference_each_other_without_a_cycle() {
 
 /// The backend's top-level modules by layer, highest first.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("edge", &["cli", "http", "openapi", "spa"]),
+    ("edge", &["cli", "http", "mcp", "openapi", "spa"]),
     (
         "features",
         &[

@@ -274,10 +274,41 @@ async fn failed(parts: &Parts, state: &AppState, refused: AppError) -> AppError 
     }
 }
 
+/// A key that `/mcp` has already authenticated, checked and charged for this request. A tool
+/// call reaches its route in-process with this in the request's extensions (which no client
+/// can set): [`Caller`] then judges it by scope, workspace and role only, and spends no second
+/// token of the key's rate limit.
+#[derive(Clone)]
+pub struct Vouched(pub Arc<CachedKey>);
+
+/// What a key may do once it is known to work: act in its own workspace only, with its scope
+/// and its maker's role.
+fn admit_key<N: Need>(parts: &Parts, state: &AppState, key: &CachedKey, now: i64) -> Result<()> {
+    if requested_workspace(parts).is_some_and(|ws| ws != key.workspace_id) {
+        return Err(AppError::not_found());
+    }
+    if let Some(scope) = N::SCOPE {
+        if !scope_allows(&key.scopes, scope) {
+            state.usage.record(denied(key, now, parts, "scope"));
+            return Err(AppError::InsufficientScope(scope));
+        }
+    }
+    owners_only::<N>(&key.principal)
+}
+
 impl<N: Need> FromRequestParts<AppState> for Caller<N> {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        if let Some(Vouched(key)) = parts.extensions.get::<Vouched>() {
+            admit_key::<N>(parts, state, key, state.clock.now())?;
+            return Ok(Self {
+                principal: key.principal.clone(),
+                key: Some(key.clone()),
+                session_authenticated_at: None,
+                _need: PhantomData,
+            });
+        }
         let Some(auth) = parts.headers.get(header::AUTHORIZATION) else {
             // Boxed, like the database load below: the key path's future stays small, and
             // axum moves it around whole.
@@ -295,16 +326,7 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
             Ok(key) => key,
             Err(refused) => return Err(Box::pin(failed(parts, state, refused)).await),
         };
-        if requested_workspace(parts).is_some_and(|ws| ws != key.workspace_id) {
-            return Err(AppError::not_found());
-        }
-        if let Some(scope) = N::SCOPE {
-            if !scope_allows(&key.scopes, scope) {
-                state.usage.record(denied(&key, now, parts, "scope"));
-                return Err(AppError::InsufficientScope(scope));
-            }
-        }
-        owners_only::<N>(&key.principal)?;
+        admit_key::<N>(parts, state, &key, now)?;
         // Only requests that pass authentication and scope checks spend tokens.
         let limits = &state.config.limits;
         let decision = if limits.key_burst == 0 || limits.key_per_min == 0 {
@@ -348,6 +370,26 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
     }
 }
 
+/// The refusals of a key that does not work (401), and of one used too often (429).
+const KEY_REFUSALS: [(&str, &str); 5] = [
+            ("malformed_key", "the `Authorization` header does not hold a pfn API key."),
+            ("invalid_key", "an unknown key, or a key of the other kind than this server's (a test key where pfn talks to a real Tarabut, a live key on the sandbox)."),
+            ("key_revoked", "the key was revoked."),
+            ("key_expired", "the key has expired."),
+            ("account_disabled", "the account that owns the key is disabled."),
+];
+
+fn refuse_broken_keys(access: &mut Access) {
+    for (code, text) in KEY_REFUSALS {
+        access.refuse(401, code, text);
+    }
+}
+
+fn refuse_busy_keys(access: &mut Access) {
+    access.refuse(429, "rate_limited", "the key's rate limit (or the operation's own, where its description names one); wait `Retry-After` seconds.");
+    access.refuse(429, "too_many_attempts", "too many refused API keys came from this address in the last minute; wait `Retry-After` seconds.");
+}
+
 impl<N: Need> Documented for Caller<N> {
     fn document(access: &mut Access) {
         access.admit(&[Who::Key(N::SCOPE), Who::Session]);
@@ -356,16 +398,12 @@ impl<N: Need> Documented for Caller<N> {
             description: "The workspace the request acts in. Defaults to your personal workspace (session) or the key's workspace; another workspace a key does not belong to is 404.",
             example: "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d",
         });
-        for (code, text) in [
-            ("missing_key", "no `Authorization` header, and no browser session."),
-            ("malformed_key", "the `Authorization` header does not hold a pfn API key."),
-            ("invalid_key", "an unknown key, or a key of the other kind than this server's (a test key where pfn talks to a real Tarabut, a live key on the sandbox)."),
-            ("key_revoked", "the key was revoked."),
-            ("key_expired", "the key has expired."),
-            ("account_disabled", "the account that owns the key is disabled."),
-        ] {
-            access.refuse(401, code, text);
-        }
+        access.refuse(
+            401,
+            "missing_key",
+            "no `Authorization` header, and no browser session.",
+        );
+        refuse_broken_keys(access);
         if N::SCOPE.is_some() {
             access.refuse(
                 403,
@@ -381,7 +419,41 @@ impl<N: Need> Documented for Caller<N> {
             );
         }
         access.refuse(404, "not_found", "`workspaceId` names a workspace the caller is not a member of (or that does not exist).");
-        access.refuse(429, "rate_limited", "the key's rate limit (or the operation's own, where its description names one); wait `Retry-After` seconds.");
-        access.refuse(429, "too_many_attempts", "too many refused API keys came from this address in the last minute; wait `Retry-After` seconds.");
+        refuse_busy_keys(access);
+    }
+}
+
+/// A caller with an API key and nothing else (`/mcp`): a browser session is not enough, and
+/// the key acts in its own workspace. Checked, charged and recorded as [`Caller`] does.
+pub struct KeyCaller(pub Arc<CachedKey>);
+
+impl FromRequestParts<AppState> for KeyCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        if !parts.headers.contains_key(header::AUTHORIZATION) {
+            return Err(unauthorized(
+                "missing_key",
+                "Send Authorization: Bearer <key>.",
+            ));
+        }
+        let caller = Caller::<AnyScope>::from_request_parts(parts, state).await?;
+        caller
+            .key
+            .map(Self)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a Bearer caller without a key")))
+    }
+}
+
+impl Documented for KeyCaller {
+    fn document(access: &mut Access) {
+        access.admit(&[Who::Key(None)]);
+        access.refuse(
+            401,
+            "missing_key",
+            "no `Authorization` header (a browser session is not enough).",
+        );
+        refuse_broken_keys(access);
+        refuse_busy_keys(access);
     }
 }

@@ -233,8 +233,11 @@ says_nothing!(
     RequestMeta,
     Session,
     RawPathParams,
-    axum::extract::Request
+    axum::extract::Request,
+    crate::web::DryRun
 );
+
+impl<T> Documented for axum::Extension<T> {}
 
 impl<T> Documented for State<T> {}
 impl<T> Documented for Path<T> {}

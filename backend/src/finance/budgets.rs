@@ -25,7 +25,7 @@ use crate::{
     state::AppState,
     web::{
         responses::BodyErrors,
-        {pagination, AppJson, AppQuery},
+        {pagination, AppJson, AppQuery, DryRun},
     },
 };
 
@@ -145,6 +145,7 @@ async fn list_budgets(
 async fn create_budget(
     State(state): State<AppState>,
     caller: Caller<WriteBudgets>,
+    dry: DryRun,
     AppJson(req): AppJson<BudgetRequest>,
 ) -> Result<(StatusCode, Json<BudgetBody>)> {
     let limit_minor = validate_budget(&req)?;
@@ -164,10 +165,7 @@ async fn create_budget(
     let events =
         db::webhooks::events::check_budgets(&mut tx, &caller.workspace_id, state.clock.now_ms())
             .await?;
-    tx.commit().await?;
-    if events {
-        state.outbound.wake();
-    }
+    dry.settle(tx, &state, events).await?;
     Ok((
         StatusCode::CREATED,
         Json(BudgetBody {
@@ -188,6 +186,7 @@ async fn replace_budget(
     State(state): State<AppState>,
     caller: Caller<WriteBudgets>,
     Path(id): Path<String>,
+    dry: DryRun,
     AppJson(req): AppJson<BudgetRequest>,
 ) -> Result<Json<BudgetBody>> {
     let limit_minor = validate_budget(&req)?;
@@ -208,10 +207,7 @@ async fn replace_budget(
     let events =
         db::webhooks::events::check_budgets(&mut tx, &caller.workspace_id, state.clock.now_ms())
             .await?;
-    tx.commit().await?;
-    if events {
-        state.outbound.wake();
-    }
+    dry.settle(tx, &state, events).await?;
     Ok(Json(BudgetBody {
         budget: budget_view(&state, &caller.workspace_id, row).await?,
     }))

@@ -31,7 +31,7 @@ use crate::{
     state::AppState,
     web::{
         responses::BodyErrors,
-        {json::parse, pagination, AppJson, AppQuery},
+        {json::parse, pagination, AppJson, AppQuery, DryRun},
     },
 };
 
@@ -273,6 +273,7 @@ async fn push_transactions(
     State(state): State<AppState>,
     caller: Caller<WriteTransactions>,
     headers: HeaderMap,
+    dry: DryRun,
     AppJson(req): AppJson<PushTransactionsRequest>,
 ) -> Result<Response> {
     let idem = match headers.get("idempotency-key") {
@@ -395,10 +396,7 @@ async fn push_transactions(
         state.clock.now_ms(),
     )
     .await?;
-    tx.commit().await?;
-    if events {
-        state.outbound.wake();
-    }
+    dry.settle(tx, &state, events).await?;
     Ok((StatusCode::OK, Json(result)).into_response())
 }
 
@@ -494,6 +492,7 @@ async fn patch_transaction(
     State(state): State<AppState>,
     caller: Caller<WriteTransactions>,
     Path(id): Path<String>,
+    dry: DryRun,
     AppJson(req): AppJson<PatchTransactionRequest>,
 ) -> Result<Json<TransactionBody>> {
     let mut fields = BTreeMap::new();
@@ -545,10 +544,7 @@ async fn patch_transaction(
         state.clock.now_ms(),
     )
     .await?;
-    tx.commit().await?;
-    if events {
-        state.outbound.wake();
-    }
+    dry.settle(tx, &state, events).await?;
     Ok(Json(TransactionBody {
         transaction: transaction_view(row),
     }))

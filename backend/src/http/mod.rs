@@ -9,7 +9,7 @@ use axum::{
     middleware::{from_fn, from_fn_with_state},
     response::IntoResponse,
     routing::get,
-    Router,
+    Extension, Router,
 };
 use tower::ServiceBuilder;
 use tower_http::{
@@ -26,6 +26,13 @@ pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
 pub fn app(state: AppState) -> Router {
     let (api, _) = openapi::api_routes().split_for_parts();
     let spec = openapi::json();
+    // What `/mcp`'s tools call: the API routes with the guards every request passes.
+    let tool_routes = api
+        .clone()
+        .layer(from_fn(middleware::reshape_errors))
+        .layer(from_fn(middleware::route_guards))
+        .with_state(state.clone());
+    let mcp = crate::mcp::service(&state, tool_routes, &spec, BODY_LIMIT);
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.clone()))
         .with_name(state.web.cookie_name)
         .with_same_site(SameSite::Lax)
@@ -46,6 +53,7 @@ pub fn app(state: AppState) -> Router {
                 .into_response()
         })
         .layer(sessions)
+        .layer(Extension(mcp))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(
             ServiceBuilder::new()

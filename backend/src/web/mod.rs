@@ -8,6 +8,42 @@ pub mod values;
 
 pub use json::{AppJson, AppQuery};
 
+use std::convert::Infallible;
+
+use axum::{extract::FromRequestParts, http::request::Parts};
+
+use crate::{db::Tx, error::Result, state::AppState};
+
+/// Whether a write only asks what would change: `/mcp`'s `dryRun`, set in-process on the tool
+/// call's request (no client can set a request's extensions). A handler that takes it does all
+/// its work, reads included, in its database transaction and [`settle`](Self::settle)s it, so
+/// a dry run answers exactly what the write would have, and nothing is kept.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DryRun(pub bool);
+
+impl<S: Send + Sync> FromRequestParts<S> for DryRun {
+    type Rejection = Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> std::result::Result<Self, Infallible> {
+        Ok(parts.extensions.get::<Self>().copied().unwrap_or_default())
+    }
+}
+
+impl DryRun {
+    /// Ends a handler's write transaction: rolled back on a dry run; else committed, and the
+    /// webhook worker woken when the change recorded `events`.
+    pub async fn settle(self, tx: Tx, state: &AppState, events: bool) -> Result<()> {
+        if self.0 {
+            tx.rollback().await?;
+        } else {
+            tx.commit().await?;
+            if events {
+                state.outbound.wake();
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Headers the outer layers (`http::ratelimit_headers` and the ones around it) add to an API
 /// answer, at most.
 pub const LATER_HEADERS: usize = 6;

@@ -19,6 +19,7 @@ mod google;
 mod helpers;
 mod keys;
 mod lifecycle;
+mod mcp;
 mod mfa;
 mod ops;
 mod passkeys;
