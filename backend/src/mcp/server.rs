@@ -271,11 +271,14 @@ impl McpServer {
         };
         let idempotency_key = match args.get("idempotencyKey") {
             None | Some(Value::Null) => None,
+            // The route's rule for `Idempotency-Key`, said in the tool's words.
             Some(Value::String(k)) => match HeaderValue::from_str(k) {
-                Ok(v) => Some(v),
-                Err(_) => {
-                    return refusal("`idempotencyKey` must be 1–255 printable ASCII characters.")
+                Ok(v)
+                    if (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) =>
+                {
+                    Some(v)
                 }
+                _ => return refusal("`idempotencyKey` must be 1–255 printable ASCII characters."),
             },
             Some(_) => return refusal("`idempotencyKey` must be a string."),
         };

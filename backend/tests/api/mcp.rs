@@ -5,12 +5,12 @@
 use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{cash_account, create_key, error_of, TestApp};
+use crate::helpers::{cash_account, connect_and_sync, create_key, error_of, TestApp};
 
 const ACCEPT: &str = "application/json, text/event-stream";
 
 /// One JSON-RPC request to `/mcp` with `key`: (status, body).
-async fn rpc(app: &TestApp, key: &str, method: &str, params: Value) -> (StatusCode, Value) {
+pub async fn rpc(app: &TestApp, key: &str, method: &str, params: Value) -> (StatusCode, Value) {
     let res = reqwest::Client::new()
         .post(app.url("/mcp"))
         .bearer_auth(key)
@@ -25,7 +25,7 @@ async fn rpc(app: &TestApp, key: &str, method: &str, params: Value) -> (StatusCo
 }
 
 /// `tools/call`'s result.
-async fn call(app: &TestApp, key: &str, tool: &str, arguments: Value) -> Value {
+pub async fn call(app: &TestApp, key: &str, tool: &str, arguments: Value) -> Value {
     let (status, body) = rpc(
         app,
         key,
@@ -449,4 +449,54 @@ async fn the_key_limits_and_revocation_hold() {
     let (status, body) = rpc(&app, &key, "tools/list", json!({})).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(body["error"]["code"], "key_revoked");
+}
+
+#[tokio::test]
+async fn bank_tools_start_and_follow_a_sync() {
+    let app = TestApp::spawn().await;
+    let (read, write) = keys(&app).await;
+    let sandbox = app.state.banks.sandbox.as_ref().unwrap().url().to_string();
+    let connection = connect_and_sync(&app, &sandbox, "BLUE").await;
+    let listed = call(&app, &write, "list_connections", json!({})).await;
+    assert_eq!(
+        listed["structuredContent"]["items"][0]["id"],
+        connection.as_str(),
+        "{listed}"
+    );
+    // The read-only key has no bank tools at all.
+    let refused = call(&app, &read, "start_sync", json!({"id": connection})).await;
+    assert!(text(&refused).contains("write:connections"), "{refused}");
+    let started = call(&app, &write, "start_sync", json!({"id": connection})).await;
+    assert_eq!(started["isError"], false, "{started}");
+    let sync_id = started["structuredContent"]["syncId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut status = Value::Null;
+    for _ in 0..600 {
+        let sync = call(&app, &write, "get_sync", json!({"id": sync_id})).await;
+        status = sync["structuredContent"]["sync"]["status"].clone();
+        if status == "succeeded" || status == "failed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, "succeeded");
+    // Bank transactions arrive through the same tools.
+    let page = call(&app, &write, "list_transactions", json!({"limit": 5})).await;
+    assert_eq!(
+        page["structuredContent"]["items"].as_array().unwrap().len(),
+        5,
+        "{page}"
+    );
+    let history = call(
+        &app,
+        &write,
+        "get_insights",
+        json!({"kind": "balance-history"}),
+    )
+    .await;
+    assert_eq!(history["isError"], false, "{history}");
+    let salary = call(&app, &write, "get_insights", json!({"kind": "salary"})).await;
+    assert_eq!(salary["isError"], false, "{salary}");
 }

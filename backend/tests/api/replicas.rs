@@ -398,3 +398,39 @@ async fn a_replica_that_cannot_read_the_invalidation_feed_stops_serving_from_its
     )
     .await;
 }
+
+/// An MCP client behind one address that reaches either replica: every call is answered
+/// alike (no MCP session lives on a replica).
+#[tokio::test]
+async fn mcp_calls_go_to_either_replica() {
+    use crate::mcp::{call, rpc};
+    let (a, b) = pair(&[]).await;
+    a.signed_in_user("mcp-replicas@example.com").await;
+    let account = crate::helpers::cash_account(&a).await;
+    let (_, key) = create_key(
+        &a,
+        json!({"name": "agent", "scopes": ["write:transactions", "read:accounts"]}),
+    )
+    .await;
+    let init = json!({"protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "test", "version": "1"}});
+    let (status, hello) = rpc(&a, &key, "initialize", init).await;
+    assert_eq!(status, StatusCode::OK, "{hello}");
+    assert_eq!(hello["result"]["serverInfo"]["name"], "pfn");
+    let (_, listed) = rpc(&b, &key, "tools/list", json!({})).await;
+    assert!(listed.to_string().contains("push_transactions"), "{listed}");
+    let item = json!({"accountId": account, "externalId": "r1", "description": "Tea",
+        "amount": {"amount": "-0.500", "currency": "BHD"}, "bookedAt": "2026-11-20T10:00:00Z"});
+    let args = json!({"transactions": [item], "idempotencyKey": "replicas-1"});
+    let first = call(&b, &key, "push_transactions", args.clone()).await;
+    let again = call(&a, &key, "push_transactions", args).await;
+    assert_eq!(first["structuredContent"], again["structuredContent"]);
+    for app in [&a, &b] {
+        let page = call(app, &key, "list_transactions", json!({})).await;
+        assert_eq!(
+            page["structuredContent"]["items"].as_array().unwrap().len(),
+            1,
+            "{page}"
+        );
+    }
+}
