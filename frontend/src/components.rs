@@ -334,18 +334,26 @@ pub fn SecretReveal(
     about: String,
     open: RwSignal<bool>,
 ) -> impl IntoView {
-    let to_copy = secret.clone();
     view! {
         <p class="warning" role="alert">{warning}</p>
-        <div class="secret">
-            <label for=id class="sr-only">{label}</label>
-            <input id=id readonly value=secret class="mono"
-                on:focus=move |ev| { event_target::<web_sys::HtmlInputElement>(&ev).select(); }/>
-            <button class="btn" on:click=move |_| copy_to_clipboard(to_copy.clone())>"Copy"</button>
-        </div>
+        <CopyField id=id label=label value=secret/>
         <p class="muted">{about}</p>
         <div class="actions">
             <button class="btn primary" on:click=move |_| open.set(false)>"I have saved it"</button>
+        </div>
+    }
+}
+
+/// Text to copy: read-only, selected on focus, with a copy button; `label` for screen readers.
+#[component]
+pub fn CopyField(id: &'static str, label: &'static str, value: String) -> impl IntoView {
+    let to_copy = value.clone();
+    view! {
+        <div class="secret">
+            <label for=id class="sr-only">{label}</label>
+            <input id=id readonly value=value class="mono"
+                on:focus=move |ev| { event_target::<web_sys::HtmlInputElement>(&ev).select(); }/>
+            <button class="btn" on:click=move |_| copy_to_clipboard(to_copy.clone())>"Copy"</button>
         </div>
     }
 }

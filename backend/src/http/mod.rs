@@ -26,12 +26,9 @@ pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
 pub fn app(state: AppState) -> Router {
     let (api, _) = openapi::api_routes().split_for_parts();
     let spec = openapi::json();
-    // What `/mcp`'s tools call: the API routes with the guards every request passes.
-    let tool_routes = api
-        .clone()
-        .layer(from_fn(middleware::reshape_errors))
-        .layer(from_fn(middleware::route_guards))
-        .with_state(state.clone());
+    // What `/mcp`'s tools call: the API routes. The tools refuse NUL characters themselves (the
+    // route guard's rule) and read any answer that is not JSON as a failure.
+    let tool_routes = api.clone().with_state(state.clone());
     let mcp = crate::mcp::service(&state, tool_routes, &spec, BODY_LIMIT);
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.clone()))
         .with_name(state.web.cookie_name)

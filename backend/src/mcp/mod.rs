@@ -41,6 +41,7 @@ pub fn service(state: &AppState, api: Router, spec: &str, body_limit: usize) -> 
     let doc: Value = serde_json::from_str(spec).expect("the OpenAPI document is JSON");
     let server = McpServer {
         tools: Arc::new(tools::catalog(&doc)),
+        info: Arc::new(server::info()),
         api,
         state: state.clone(),
     };
@@ -112,6 +113,8 @@ pub struct McpAnswer {
 /// text/event-stream`; answers are JSON. `GET` is 405 (there are no server-sent streams).
 /// See `docs/mcp.md`.
 #[utoipa::path(post, path = "/mcp", tag = "mcp", operation_id = "mcp",
+    params(("Accept" = String, Header, description = "Must list both `application/json` and `text/event-stream` (the answer is JSON)", example = "application/json, text/event-stream"),
+        ("MCP-Protocol-Version" = Option<String>, Header, description = "The negotiated revision, on every request after `initialize`", example = "2025-11-25")),
     request_body = McpRequest,
     responses(
         (status = 200, description = "The JSON-RPC answer", body = McpAnswer),

@@ -4,7 +4,7 @@
 use std::{borrow::Cow, sync::Arc};
 
 use axum::{
-    body::Body,
+    body::{Body, Bytes},
     http::{header, request::Parts, HeaderValue, Method, Request, StatusCode},
     Router,
 };
@@ -37,15 +37,25 @@ const ANSWER_LIMIT: usize = 16 * 1024 * 1024;
 #[derive(Clone)]
 pub struct McpServer {
     pub tools: Arc<Vec<ToolDef>>,
+    /// What `initialize` answers (rmcp asks for it on every request).
+    pub info: Arc<ServerConfig>,
     /// The API routes (no session layer: a tool call carries its [`Vouched`] key).
     pub api: Router,
     pub state: AppState,
 }
 
-/// A route's answer to a tool's call.
+/// A route's answer to a tool's call: its JSON, and its bytes (the text content, as sent).
 struct Answer {
     status: StatusCode,
     body: Value,
+    raw: Bytes,
+}
+
+impl Answer {
+    fn of(status: StatusCode, body: Value) -> Self {
+        let raw = Bytes::from(body.to_string());
+        Self { status, body, raw }
+    }
 }
 
 /// The key `/mcp` admitted, from the HTTP request rmcp hands each handler.
@@ -82,9 +92,14 @@ fn path_segment(s: &str) -> String {
     out
 }
 
-/// A path or query argument as text, if it has the type the route reads.
+/// A path or query argument as text, if it has the type the route reads. A NUL character is
+/// refused, as `http::middleware::route_guards` refuses it in a URL (no id holds one, and
+/// PostgreSQL cannot store it).
 fn scalar(name: &str, value: &Value, kind: &str) -> Result<String, String> {
     match (kind, value) {
+        ("string", Value::String(s)) if s.contains('\0') => {
+            Err(format!("`{name}` must not contain NUL characters."))
+        }
         ("string", Value::String(s)) => Ok(s.clone()),
         ("integer", Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(n.to_string()),
         ("number", Value::Number(n)) => Ok(n.to_string()),
@@ -180,10 +195,10 @@ impl McpServer {
         let mut request = match request.body(body) {
             Ok(r) => r,
             Err(_) => {
-                return Answer {
-                    status: StatusCode::UNPROCESSABLE_ENTITY,
-                    body: json!({"error": {"code": "validation_failed", "message": "An argument cannot be sent."}}),
-                }
+                return Answer::of(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    json!({"error": {"code": "validation_failed", "message": "An argument cannot be sent."}}),
+                )
             }
         };
         if let Some(v) = parts.extensions.get::<Vouched>() {
@@ -198,16 +213,15 @@ impl McpServer {
             Err(never) => match never {},
         };
         let status = response.status();
-        let body = axum::body::to_bytes(response.into_body(), ANSWER_LIMIT)
+        let raw = axum::body::to_bytes(response.into_body(), ANSWER_LIMIT)
             .await
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or(Value::Null);
-        Answer { status, body }
+            .unwrap_or_default();
+        let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+        Answer { status, body, raw }
     }
 
-    /// The budget `set_budget` replaces when it is given no `id`: the one with the same key
-    /// fields (category and month), if any.
+    /// The budget `set_budget` replaces when it is given no `id`: the one with the same values
+    /// at the `key` pointers (category, month and currency), if any.
     async fn find(
         &self,
         parts: &Parts,
@@ -230,11 +244,13 @@ impl McpServer {
             if !page.status.is_success() {
                 return Err(page);
             }
+            let asked = Value::Object(args.clone());
             let same = |item: &Value| {
-                key.iter().all(|k| match (&item[*k], args.get(*k)) {
-                    (Value::String(a), Some(Value::String(b))) => a.trim() == b.trim(),
-                    _ => false,
-                })
+                key.iter()
+                    .all(|k| match (item.pointer(k), asked.pointer(k)) {
+                        (Some(Value::String(a)), Some(Value::String(b))) => a.trim() == b.trim(),
+                        _ => false,
+                    })
             };
             if let Some(found) = page.body["items"]
                 .as_array()
@@ -308,6 +324,7 @@ impl McpServer {
             } => {
                 let mut args = args.clone();
                 if args.get("id").is_none_or(Value::is_null) {
+                    args.remove("id");
                     match self.find(parts, list, key, &args).await {
                         Ok(Some(id)) => {
                             args.insert("id".into(), Value::String(id));
@@ -316,7 +333,7 @@ impl McpServer {
                         Err(failed) => return outcome(failed, false),
                     }
                 }
-                let op = if args.get("id").is_some_and(|v| !v.is_null()) {
+                let op = if args.contains_key("id") {
                     replace
                 } else {
                     create
@@ -335,7 +352,10 @@ impl McpServer {
 /// clients that read only text), or its error as a tool error an agent can act on.
 fn outcome(answer: Answer, dry: bool) -> CallToolResult {
     if answer.status.is_success() {
-        let mut result = CallToolResult::structured(answer.body);
+        // The route's bytes are the text: no second serialisation.
+        let text = String::from_utf8_lossy(&answer.raw).into_owned();
+        let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+        result.structured_content = Some(answer.body);
         if dry {
             result
                 .content
@@ -392,16 +412,13 @@ impl McpServer {
                 }
             }
         }
-        Answer {
-            status: StatusCode::OK,
-            body: json!({"since": from, "categories": names}),
-        }
+        Answer::of(StatusCode::OK, json!({"since": from, "categories": names}))
     }
 }
 
-impl ServerHandler for McpServer {
-    fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(
+/// The server's capabilities, identity and instructions.
+pub fn info() -> ServerConfig {
+    ServerConfig::new(
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_resources()
@@ -415,6 +432,11 @@ impl ServerHandler for McpServer {
         .with_instructions(
             "pfn holds a workspace's accounts, transactions, budgets and bank connections. Money is a decimal string with its ISO 4217 currency ({\"amount\": \"-12.500\", \"currency\": \"BHD\"}; negative = money out); times are RFC 3339. Lists come a page at a time: pass `nextCursor` back as `cursor`. Write tools take `dryRun` to show what would change first. Tools you do not see need scopes your key lacks.",
         )
+}
+
+impl ServerHandler for McpServer {
+    fn get_info(&self) -> ServerConfig {
+        (*self.info).clone()
     }
 
     fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
@@ -527,9 +549,11 @@ impl ServerHandler for McpServer {
                 .to_string();
             return Err(McpError::internal_error(message, None));
         }
-        Ok(ReadResourceResult::new(vec![
-            ResourceContents::text(answer.body.to_string(), uri).with_mime_type("application/json")
-        ])
+        Ok(ReadResourceResult::new(vec![ResourceContents::text(
+            String::from_utf8_lossy(&answer.raw),
+            uri,
+        )
+        .with_mime_type("application/json")])
         .into())
     }
 

@@ -37,8 +37,8 @@ pub enum Route {
     One(Operation),
     /// The `kind` argument names the operation (`get_insights`).
     ByKind(Vec<(&'static str, Operation)>),
-    /// With `id`, replace; without, create, or replace the one that already exists for the
-    /// same key fields (`set_budget`: category and month).
+    /// With `id`, replace; without, create, or replace the one that already exists with the
+    /// same values at the `key` JSON pointers (`set_budget`: category, month and currency).
     Upsert {
         create: Operation,
         replace: Operation,
@@ -173,7 +173,7 @@ const SPECS: &[Spec] = &[
             create: "createBudget",
             replace: "replaceBudget",
             list: "listBudgets",
-            key: &["category", "month"],
+            key: &["/category", "/month", "/limit/currency"],
         },
         write: Some(Write {
             destructive: true,

@@ -283,12 +283,21 @@ async fn pushes_are_idempotent_and_dry_runs_change_nothing() {
         first["structuredContent"]["budget"]["id"],
         second["structuredContent"]["budget"]["id"]
     );
+    // Another currency is another budget.
+    let usd = json!({"category": "dining", "month": "2026-11",
+        "limit": {"amount": "30", "currency": "USD"}});
+    let usd = call(&app, &write, "set_budget", usd).await;
+    assert_ne!(
+        usd["structuredContent"]["budget"]["id"],
+        first["structuredContent"]["budget"]["id"]
+    );
     let budgets = call(&app, &read, "list_budgets", json!({})).await;
-    let budgets = budgets["structuredContent"]["items"]
+    let mut budgets = budgets["structuredContent"]["items"]
         .as_array()
         .unwrap()
         .clone();
-    assert_eq!(budgets.len(), 1);
+    assert_eq!(budgets.len(), 2);
+    budgets.retain(|b| b["limit"]["currency"] == "BHD");
     assert_eq!(budgets[0]["limit"]["amount"], "120.000");
     assert_eq!(budgets[0]["spent"]["amount"], "1.250", "{budgets:?}");
 
@@ -342,6 +351,8 @@ async fn bad_input_gets_clear_errors() {
             "`workspaceId` is not an argument",
         ),
         ("get_transaction", json!({}), "`id` is required"),
+        ("list_transactions", json!({"q": "a\u{0}b"}), "NUL"),
+        ("get_transaction", json!({"id": "\u{0}"}), "NUL"),
         ("get_transaction", json!({"id": "../../admin"}), "not_found"),
         ("get_transaction", json!({"id": 5}), "`id` must be a string"),
         (

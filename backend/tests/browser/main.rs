@@ -340,6 +340,59 @@ async fn sign_up_verify_sign_in_create_use_and_revoke_a_key() {
         see(&c, "revoked").await;
         assert_eq!(whoami_status(&app, &secret).await, StatusCode::UNAUTHORIZED);
 
+        // The "Agent (MCP)" preset picks the read scopes and shows how to connect an agent,
+        // with the new key in the command; the key lists the read tools at /mcp.
+        click_button(&c, "", "Create key").await;
+        click(&c, "#preset-mcp").await;
+        for scope in [
+            "read-accounts",
+            "read-transactions",
+            "read-budgets",
+            "read-insights",
+        ] {
+            let checked = el(&c, &format!("#scope-{scope}"))
+                .await
+                .prop("checked")
+                .await
+                .unwrap();
+            assert_eq!(checked.as_deref(), Some("true"), "{scope}");
+        }
+        click_button(&c, "//dialog", "Create key").await;
+        let agent_key = el(&c, "#key-secret")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap();
+        let command = el(&c, "#mcp-command")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            command.contains(&format!("{origin}/mcp")) && command.contains(&agent_key),
+            "{command}"
+        );
+        screenshots(&c, "key-created-mcp").await;
+        let tools: serde_json::Value = reqwest::Client::new()
+            .post(app.url("/mcp"))
+            .bearer_auth(&agent_key)
+            .header("accept", "application/json, text/event-stream")
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let names = tools.to_string();
+        assert!(
+            names.contains("list_transactions") && !names.contains("push_transactions"),
+            "{names}"
+        );
+        click_button(&c, "//dialog", "I have saved it").await;
+
         // Ten minutes after signing in, creating a key first asks to confirm it is you (step-up),
         // then goes on by itself.
         app.clock.advance(10 * 60 + 1);

@@ -7,8 +7,8 @@ use shared::keys::{ApiKey, CreateKeyRequest, CreatedKeyBody, KeyStatus, ScopeInf
 use crate::{
     api::{self, ApiError},
     components::{
-        field_error, loaded, Badge, Confirm, Dialog, Empty, Field, FormButtons, FormError,
-        SecretReveal,
+        field_error, loaded, Badge, Confirm, CopyField, Dialog, Empty, Field, FormButtons,
+        FormError, SecretReveal,
     },
     context::ctx,
     data::{Call, Load},
@@ -39,6 +39,8 @@ pub fn Keys() -> impl IntoView {
     let revoke_open = RwSignal::new(false);
     let rotating = RwSignal::new(None::<ApiKey>);
     let rotate_open = RwSignal::new(false);
+    // The key being made is for an MCP agent: its reveal shows how to connect one.
+    let for_agent = RwSignal::new(false);
 
     Effect::new(move |_| {
         if !reveal_open.get() {
@@ -66,7 +68,7 @@ pub fn Keys() -> impl IntoView {
 
     view! {
         <PageHead title="API keys">
-            <button class="btn primary" on:click=move |_| create_open.set(true)>"Create key"</button>
+            <button class="btn primary" on:click=move |_| { for_agent.set(false); create_open.set(true); }>"Create key"</button>
         </PageHead>
         <p class="lead">"Keys let scripts and agents use the API as you, limited to the scopes you pick. Send one as "<code>"Authorization: Bearer pfn_…"</code>"."</p>
         {loaded(keys, move |page| {
@@ -103,7 +105,7 @@ pub fn Keys() -> impl IntoView {
                                 }}</td>
                                 <td class="row-actions">
                                     {active.then(|| view! {
-                                        <button class="btn small" on:click=move |_| { rotating.set(Some(k1.clone())); rotate_open.set(true); }
+                                        <button class="btn small" on:click=move |_| { for_agent.set(false); rotating.set(Some(k1.clone())); rotate_open.set(true); }
                                             aria-label=rotate_label>"Rotate"</button>
                                         <button class="btn small danger" on:click=move |_| { revoking.set(Some(k2.clone())); revoke_open.set(true); }
                                             aria-label=revoke_label>"Revoke"</button>
@@ -119,7 +121,7 @@ pub fn Keys() -> impl IntoView {
         })}
 
         <Dialog open=create_open title=Signal::derive(|| "Create an API key".to_string())>
-            <CreateKeyForm scopes=scopes on_created=on_created on_cancel=Callback::new(move |_| create_open.set(false))/>
+            <CreateKeyForm scopes=scopes for_agent=for_agent on_created=on_created on_cancel=Callback::new(move |_| create_open.set(false))/>
         </Dialog>
 
         <Dialog open=reveal_open title=Signal::derive(|| "Your new key".to_string())>
@@ -129,6 +131,7 @@ pub fn Keys() -> impl IntoView {
                     secret=created.secret.clone()
                     about=format!("{} · {}", created.key.name, created.key.scopes.join(", "))
                     open=reveal_open/>
+                {for_agent.get_untracked().then(|| view! { <McpSnippet secret=created.secret.clone()/> })}
             })}
         </Dialog>
 
@@ -147,9 +150,41 @@ pub fn Keys() -> impl IntoView {
     }
 }
 
+/// What the "Agent (MCP)" preset picks: reading, nothing else (docs/mcp.md).
+const AGENT_SCOPES: &[&str] = &[
+    "read:accounts",
+    "read:transactions",
+    "read:budgets",
+    "read:insights",
+];
+
+/// How to connect an MCP client with the new key: Claude Code's command and the endpoint.
+#[component]
+fn McpSnippet(secret: String) -> impl IntoView {
+    let origin = web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default();
+    let endpoint = format!("{origin}/mcp");
+    let command = format!(
+        "claude mcp add --transport http pfn {endpoint} --header \"Authorization: Bearer {secret}\""
+    );
+    view! {
+        <section class="mcp-snippet" id="mcp-snippet" aria-labelledby="mcp-snippet-title">
+            <h3 id="mcp-snippet-title">"Connect an AI agent (MCP)"</h3>
+            <p>"Claude Code:"</p>
+            <CopyField id="mcp-command" label="Claude Code command" value=command/>
+            <p>"Any Streamable HTTP client: URL "<code id="mcp-endpoint">{endpoint}</code>
+                ", header "<code>"Authorization: Bearer "</code>" and the key. Claude Desktop and other clients: see "
+                <code>"docs/mcp.md"</code>"."</p>
+        </section>
+    }
+}
+
 #[component]
 fn CreateKeyForm(
     scopes: Load<shared::keys::ScopesBody>,
+    /// Set when the "Agent (MCP)" preset filled the form.
+    for_agent: RwSignal<bool>,
     on_created: Callback<CreatedKeyBody>,
     on_cancel: Callback<()>,
 ) -> impl IntoView {
@@ -188,8 +223,19 @@ fn CreateKeyForm(
         }
     };
     let scope_error = field_error(local, remote, "scopes");
+    let agent_preset = move |_| {
+        chosen.set(AGENT_SCOPES.iter().map(|s| s.to_string()).collect());
+        if name.get_untracked().trim().is_empty() {
+            name.set("AI agent (MCP)".into());
+        }
+        for_agent.set(true);
+    };
     view! {
         <form on:submit=on_submit novalidate>
+            <div class="presets">
+                <button type="button" class="btn small" id="preset-mcp" on:click=agent_preset>"Agent (MCP)"</button>
+                <small class="muted">"Read-only scopes for an AI agent, and how to connect it."</small>
+            </div>
             <Field label="Name" name="name" value=name hint="What uses it, e.g. “Budget agent”."
                 error=field_error(local, remote, "name") required=true autofocus=true/>
             <fieldset class="scopes" aria-describedby="scopes-err">
