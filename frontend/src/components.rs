@@ -323,7 +323,7 @@ pub fn FormButtons(
 }
 
 /// A secret shown once: a warning, the secret selected on focus with a copy button, a line about
-/// what it belongs to, and the button that closes the dialog (`open`).
+/// what it belongs to, anything the caller adds, and the button that closes the dialog (`open`).
 #[component]
 pub fn SecretReveal(
     /// The input's id (tests and labels find it by this).
@@ -333,11 +333,15 @@ pub fn SecretReveal(
     secret: String,
     about: String,
     open: RwSignal<bool>,
+    /// More to read before closing (how to use the secret).
+    #[prop(optional)]
+    children: Option<Children>,
 ) -> impl IntoView {
     view! {
         <p class="warning" role="alert">{warning}</p>
         <CopyField id=id label=label value=secret/>
         <p class="muted">{about}</p>
+        {children.map(|c| c())}
         <div class="actions">
             <button class="btn primary" on:click=move |_| open.set(false)>"I have saved it"</button>
         </div>

@@ -130,8 +130,9 @@ pub fn Keys() -> impl IntoView {
                     warning="Copy this key now. You will not see it again: we only keep a hash of it."
                     secret=created.secret.clone()
                     about=format!("{} · {}", created.key.name, created.key.scopes.join(", "))
-                    open=reveal_open/>
-                {for_agent.get_untracked().then(|| view! { <McpSnippet secret=created.secret.clone()/> })}
+                    open=reveal_open>
+                    {for_agent.get_untracked().then(|| view! { <McpSnippet secret=created.secret.clone()/> })}
+                </SecretReveal>
             })}
         </Dialog>
 
