@@ -66,6 +66,15 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(mcp))
 }
 
+/// A JSON-RPC request id: an integer or a string.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+#[schema(example = 1)]
+pub enum RpcId {
+    Number(i64),
+    Text(String),
+}
+
 /// A JSON-RPC 2.0 message of the Model Context Protocol (a request, or a notification without
 /// `id`).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -75,9 +84,9 @@ pub struct McpRequest {
     /// Always `2.0`.
     #[schema(example = "2.0")]
     pub jsonrpc: String,
-    /// The request's id (a string or an integer); absent on a notification.
-    #[schema(value_type = Option<Object>, example = 1)]
-    pub id: Option<Value>,
+    /// The request's id; absent on a notification.
+    #[schema(example = 1)]
+    pub id: Option<RpcId>,
     /// `initialize`, `tools/list`, `tools/call`, `resources/list`, `resources/read`,
     /// `prompts/list`, `prompts/get`, `ping`, or a notification.
     #[schema(example = "tools/call")]
@@ -96,8 +105,8 @@ pub struct McpRequest {
 pub struct McpAnswer {
     #[schema(example = "2.0")]
     pub jsonrpc: String,
-    #[schema(value_type = Object, example = 1)]
-    pub id: Value,
+    #[schema(example = 1)]
+    pub id: RpcId,
     #[schema(value_type = Option<Object>)]
     pub result: Option<Value>,
     /// `{"code": -32602, "message": "Unknown tool: x"}`.

@@ -92,6 +92,27 @@ struct Spec {
     open_world: bool,
 }
 
+/// A write that overwrites what it is given (update, set), safe to repeat, with a dry run.
+const OVERWRITE: Write = Write {
+    destructive: true,
+    idempotent: true,
+    dry_run: true,
+    idempotency_key: false,
+};
+
+const fn write(
+    name: &'static str,
+    title: &'static str,
+    description: &'static str,
+    source: Source,
+    write: Write,
+) -> Spec {
+    Spec {
+        write: Some(write),
+        ..read(name, title, description, source)
+    }
+}
+
 const fn read(
     name: &'static str,
     title: &'static str,
@@ -133,56 +154,43 @@ const SPECS: &[Spec] = &[
         "One transaction by id, with the user's overlays (category, note, tags, excluded).",
         Source::One("getTransaction"),
     ),
-    Spec {
-        name: "push_transactions",
-        title: "Push transactions",
-        description: "Add 1 to 1,000 transactions to manual accounts. The batch is validated whole (nothing is stored if an item is invalid); an item whose (accountId, externalId) already exists is listed under `duplicates` and left as it is. Pass an `idempotencyKey` to make retries safe: a retry with the same key and arguments answers what the first call did. With `dryRun` nothing is stored and the answer says what would be created (the ids in a dry run's answer are not kept).",
-        source: Source::One("pushTransactions"),
-        write: Some(Write {
+    write(
+        "push_transactions",
+        "Push transactions",
+        "Add 1 to 1,000 transactions to manual accounts. The batch is validated whole (nothing is stored if an item is invalid); an item whose (accountId, externalId) already exists is listed under `duplicates` and left as it is. Pass an `idempotencyKey` to make retries safe: a retry with the same key and arguments answers what the first call did. With `dryRun` nothing is stored and the answer says what would be created (the ids in a dry run's answer are not kept).",
+        Source::One("pushTransactions"),
+        Write {
             destructive: false,
             idempotent: true,
             dry_run: true,
             idempotency_key: true,
-        }),
-        open_world: false,
-    },
-    Spec {
-        name: "update_transaction",
-        title: "Update a transaction",
-        description: "Set or clear the user's overlays on a transaction: `category`, `note`, `tags`, `excluded` (null clears one; what is not given is left as it is). The bank's own fields never change. With `dryRun` the answer is the transaction as it would be, and nothing is stored.",
-        source: Source::One("updateTransaction"),
-        write: Some(Write {
-            destructive: true,
-            idempotent: true,
-            dry_run: true,
-            idempotency_key: false,
-        }),
-        open_world: false,
-    },
+        },
+    ),
+    write(
+        "update_transaction",
+        "Update a transaction",
+        "Set or clear the user's overlays on a transaction: `category`, `note`, `tags`, `excluded` (null clears one; what is not given is left as it is). The bank's own fields never change. With `dryRun` the answer is the transaction as it would be, and nothing is stored.",
+        Source::One("updateTransaction"),
+        OVERWRITE,
+    ),
     read(
         "list_budgets",
         "List budgets",
         "Monthly budgets per category, each with what was spent so far in its month.",
         Source::One("listBudgets"),
     ),
-    Spec {
-        name: "set_budget",
-        title: "Set a budget",
-        description: "Set a category's monthly limit: with `id`, that budget is replaced; without, the budget for the same category and month is replaced, or a new one made. With `dryRun` the answer is the budget as it would be, and nothing is stored.",
-        source: Source::Upsert {
+    write(
+        "set_budget",
+        "Set a budget",
+        "Set a category's monthly limit: with `id`, that budget is replaced; without, the budget for the same category and month is replaced, or a new one made. With `dryRun` the answer is the budget as it would be, and nothing is stored.",
+        Source::Upsert {
             create: "createBudget",
             replace: "replaceBudget",
             list: "listBudgets",
             key: &["/category", "/month", "/limit/currency"],
         },
-        write: Some(Write {
-            destructive: true,
-            idempotent: true,
-            dry_run: true,
-            idempotency_key: false,
-        }),
-        open_world: false,
-    },
+        OVERWRITE,
+    ),
     read(
         "get_insights",
         "Get insights",
@@ -201,18 +209,19 @@ const SPECS: &[Spec] = &[
         Source::One("listBankConnections"),
     ),
     Spec {
-        name: "start_sync",
-        title: "Sync a bank connection",
-        description: "Fetch new transactions and balances from the bank now. Answers the sync's id at once (follow it with get_sync); while a sync of the connection is queued or running, that one's id is answered instead of starting another. A new sync may start once a minute per connection. It changes no data of yours beyond what the bank reports, so it has no dryRun.",
-        source: Source::One("syncBankConnection"),
-        write: Some(Write {
+        open_world: true,
+        ..write(
+        "start_sync",
+        "Sync a bank connection",
+        "Fetch new transactions and balances from the bank now. Answers the sync's id at once (follow it with get_sync); while a sync of the connection is queued or running, that one's id is answered instead of starting another. A new sync may start once a minute per connection. It changes no data of yours beyond what the bank reports, so it has no dryRun.",
+        Source::One("syncBankConnection"),
+        Write {
             destructive: false,
             idempotent: false,
             dry_run: false,
             idempotency_key: false,
-        }),
-        open_world: true,
-    },
+        },
+    )},
     Spec {
         open_world: true,
         ..read(
@@ -333,15 +342,11 @@ fn operation(
             _ => continue,
         };
         let mut schema = schemas.take(&p["schema"]);
-        let kind = match &schema["type"] {
-            Value::String(t) => t.clone(),
-            Value::Array(ts) => ts
-                .iter()
-                .filter_map(Value::as_str)
-                .find(|t| *t != "null")
-                .unwrap_or("string")
-                .to_string(),
-            _ => "string".into(),
+        let kind = match crate::web::json::schema_type(&schema) {
+            "integer" => "integer",
+            "number" => "number",
+            "boolean" => "boolean",
+            _ => "string",
         };
         if let Some(d) = p["description"].as_str() {
             schema["description"] = json!(d);
@@ -353,12 +358,6 @@ fn operation(
         if p["required"] == json!(true) {
             required.insert(name.to_string());
         }
-        let kind = match kind.as_str() {
-            "integer" => "integer",
-            "number" => "number",
-            "boolean" => "boolean",
-            _ => "string",
-        };
         args.insert(name.to_string(), (place, kind));
     }
     let body = &op["requestBody"]["content"]["application/json"]["schema"];

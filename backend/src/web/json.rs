@@ -229,6 +229,20 @@ fn form_urlencoded_parse(q: &str) -> url::form_urlencoded::Parse<'_> {
     url::form_urlencoded::parse(q.as_bytes())
 }
 
+/// The type a JSON Schema (as the OpenAPI document writes it) gives a value, leaving out
+/// `null`: `Option<i64>` is `["integer", "null"]`, so `integer`. `string` when it names none.
+pub fn schema_type(schema: &serde_json::Value) -> &str {
+    match &schema["type"] {
+        serde_json::Value::String(t) => t,
+        serde_json::Value::Array(ts) => ts
+            .iter()
+            .filter_map(serde_json::Value::as_str)
+            .find(|t| *t != "null")
+            .unwrap_or("string"),
+        _ => "string",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

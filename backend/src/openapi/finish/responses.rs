@@ -205,18 +205,10 @@ pub(super) fn common_refusals(method: &str, op: &mut Map<String, Value>) {
         .filter(|p| p["in"] == "query")
         .map(|p| {
             let name = p["name"].as_str().unwrap_or_default().to_string();
-            // `Option<i64>` is `["integer", "null"]`.
-            let kind = match &p["schema"]["type"] {
-                Value::String(t) => t.clone(),
-                Value::Array(ts) => ts
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .find(|t| *t != "null")
-                    .unwrap_or("string")
-                    .to_string(),
-                _ => "string".to_string(),
-            };
-            (name, kind)
+            (
+                name,
+                crate::web::json::schema_type(&p["schema"]).to_string(),
+            )
         })
         .collect();
     let has = |n: &str| params.iter().any(|(name, _)| name == n);
