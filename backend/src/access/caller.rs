@@ -281,6 +281,15 @@ async fn failed(parts: &Parts, state: &AppState, refused: AppError) -> AppError 
 #[derive(Clone)]
 pub struct Vouched(pub Arc<CachedKey>);
 
+impl Vouched {
+    /// Records that the key was refused for lacking a scope (audit `key.denied`), as a route's
+    /// [`Caller`] does: for a refusal `/mcp` answers itself, before any route runs.
+    pub fn refused_scope(&self, state: &AppState, parts: &Parts) {
+        let now = state.clock.now();
+        state.usage.record(denied(&self.0, now, parts, "scope"));
+    }
+}
+
 /// What a key may do once it is known to work: act in its own workspace only, with its scope
 /// and its maker's role.
 fn admit_key<N: Need>(parts: &Parts, state: &AppState, key: &CachedKey, now: i64) -> Result<()> {
@@ -372,11 +381,11 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
 
 /// The refusals of a key that does not work (401), and of one used too often (429).
 const KEY_REFUSALS: [(&str, &str); 5] = [
-            ("malformed_key", "the `Authorization` header does not hold a pfn API key."),
-            ("invalid_key", "an unknown key, or a key of the other kind than this server's (a test key where pfn talks to a real Tarabut, a live key on the sandbox)."),
-            ("key_revoked", "the key was revoked."),
-            ("key_expired", "the key has expired."),
-            ("account_disabled", "the account that owns the key is disabled."),
+    ("malformed_key", "the `Authorization` header does not hold a pfn API key."),
+    ("invalid_key", "an unknown key, or a key of the other kind than this server's (a test key where pfn talks to a real Tarabut, a live key on the sandbox)."),
+    ("key_revoked", "the key was revoked."),
+    ("key_expired", "the key has expired."),
+    ("account_disabled", "the account that owns the key is disabled."),
 ];
 
 fn refuse_broken_keys(access: &mut Access) {

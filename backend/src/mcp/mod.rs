@@ -4,6 +4,7 @@
 //! ([`KeyCaller`]); each tool calls its REST route in-process with the key already vouched
 //! for, so a tool answers exactly what its route does ([`tools`], [`server`]).
 
+pub mod call;
 pub mod server;
 pub mod tools;
 
@@ -30,7 +31,7 @@ use crate::{
     error::AppError,
     state::AppState,
 };
-use server::McpServer;
+use call::McpServer;
 
 /// The MCP endpoint's service (rmcp's, stateless).
 pub type Mcp = StreamableHttpService<McpServer, NeverSessionManager>;

@@ -1,70 +1,49 @@
-//! The MCP server behind `/mcp`: tools (each a call to its REST route, in-process), the
-//! workspace's accounts and categories as resources, and a prompt.
+//! The MCP server behind `/mcp`: the tools a key may see and call (each a call to its REST
+//! route, in-process: [`super::call`]), the workspace's accounts and categories as resources,
+//! and a prompt.
 
-use std::{borrow::Cow, sync::Arc};
+use std::borrow::Cow;
 
-use axum::{
-    body::{Body, Bytes},
-    http::{header, request::Parts, HeaderValue, Method, Request, StatusCode},
-    Router,
-};
+use axum::http::{request::Parts, Method, StatusCode};
 use rmcp::{
     model::{
-        CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
-        GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, JsonObject,
-        ListPromptsResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams, Prompt,
-        PromptArgument, PromptMessage, ProtocolVersion, ReadResourceRequestParams,
-        ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, Role,
-        ServerCapabilities, ServerConfig, Tool,
+        CacheScope, CallToolRequestParams, CallToolResponse, GetPromptRequestParams,
+        GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult, ListResourcesResult,
+        ListToolsResult, PaginatedRequestParams, Prompt, PromptArgument, PromptMessage,
+        ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
+        Resource, ResourceContents, Role, ServerCapabilities, ServerConfig, Tool,
     },
     service::RequestContext,
     ErrorData as McpError, RoleServer, ServerHandler,
 };
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use shared::keys::scope_allows;
-use tower::ServiceExt;
 
-use super::tools::{Operation, Place, Route, ToolDef};
-use crate::{access::Vouched, request_meta::ClientIp, state::AppState, web::DryRun};
+use super::call::{refusal, Answer, Call, McpServer};
+use crate::access::Vouched;
 
 /// The MCP revision this server implements; clients of the earlier revisions are answered too.
 pub const PROTOCOL: ProtocolVersion = ProtocolVersion::V_2025_11_25;
 
-/// The largest answer a tool passes on (a page of 200 transactions is far below it).
-const ANSWER_LIMIT: usize = 16 * 1024 * 1024;
-
-/// One `/mcp` request's server: the tools, and the API router their calls go to.
-#[derive(Clone)]
-pub struct McpServer {
-    pub tools: Arc<Vec<ToolDef>>,
-    /// What `initialize` answers (rmcp asks for it on every request).
-    pub info: Arc<ServerConfig>,
-    /// The API routes (no session layer: a tool call carries its [`Vouched`] key).
-    pub api: Router,
-    pub state: AppState,
-}
-
-/// A route's answer to a tool's call: its JSON, and its bytes (the text content, as sent).
-struct Answer {
-    status: StatusCode,
-    body: Value,
-    raw: Bytes,
-}
-
-impl Answer {
-    fn of(status: StatusCode, body: Value) -> Self {
-        let raw = Bytes::from(body.to_string());
-        Self { status, body, raw }
-    }
-}
-
 /// The key `/mcp` admitted, from the HTTP request rmcp hands each handler.
-fn key_scopes(cx: &RequestContext<RoleServer>) -> Option<&[String]> {
+fn vouched(cx: &RequestContext<RoleServer>) -> Option<(&Parts, &Vouched)> {
     let parts = cx.extensions.get::<Parts>()?;
-    parts
-        .extensions
-        .get::<Vouched>()
-        .map(|v| v.0.scopes.as_slice())
+    Some((parts, parts.extensions.get::<Vouched>()?))
+}
+
+fn key_scopes(cx: &RequestContext<RoleServer>) -> Option<&[String]> {
+    vouched(cx).map(|(_, v)| v.0.scopes.as_slice())
+}
+
+impl McpServer {
+    /// Whether the key may use what needs `scope`; a refusal is recorded as a route records it.
+    fn permits(&self, cx: &RequestContext<RoleServer>, scope: Option<&str>) -> bool {
+        let ok = allowed(key_scopes(cx), scope);
+        if let (false, Some((parts, key))) = (ok, vouched(cx)) {
+            key.refused_scope(&self.state, parts);
+        }
+        ok
+    }
 }
 
 fn allowed(scopes: Option<&[String]>, needed: Option<&str>) -> bool {
@@ -73,310 +52,6 @@ fn allowed(scopes: Option<&[String]>, needed: Option<&str>) -> bool {
         (Some(_), None) => true,
         (None, _) => false,
     }
-}
-
-fn refusal(message: impl Into<String>) -> CallToolResult {
-    CallToolResult::error(vec![ContentBlock::text(message)])
-}
-
-/// `s` as one path segment (RFC 3986 unreserved characters kept, every other byte escaped).
-fn path_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// A path or query argument as text, if it has the type the route reads. A NUL character is
-/// refused, as `http::middleware::route_guards` refuses it in a URL (no id holds one, and
-/// PostgreSQL cannot store it).
-fn scalar(name: &str, value: &Value, kind: &str) -> Result<String, String> {
-    match (kind, value) {
-        ("string", Value::String(s)) if s.contains('\0') => {
-            Err(format!("`{name}` must not contain NUL characters."))
-        }
-        ("string", Value::String(s)) => Ok(s.clone()),
-        ("integer", Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(n.to_string()),
-        ("number", Value::Number(n)) => Ok(n.to_string()),
-        ("boolean", Value::Bool(b)) => Ok(b.to_string()),
-        _ => Err(format!(
-            "`{name}` must be {}.",
-            match kind {
-                "integer" => "an integer",
-                "number" => "a number",
-                "boolean" => "true or false",
-                _ => "a string",
-            }
-        )),
-    }
-}
-
-/// What a tool call asks of one operation.
-struct Call {
-    method: Method,
-    uri: String,
-    body: Option<Value>,
-}
-
-/// The request for `op` from the tool's arguments (those the tool itself reads are skipped).
-fn call_for(op: &Operation, args: &JsonObject, tool_args: &[&str]) -> Result<Call, String> {
-    let mut path = op.path.clone();
-    let mut query = url::form_urlencoded::Serializer::new(String::new());
-    let mut body = Map::new();
-    for (name, value) in args {
-        if tool_args.contains(&name.as_str()) {
-            continue;
-        }
-        let Some((place, kind)) = op.args.get(name) else {
-            return Err(format!("`{name}` does not apply here."));
-        };
-        match place {
-            Place::Body => {
-                body.insert(name.clone(), value.clone());
-            }
-            _ if value.is_null() => {}
-            Place::Path => {
-                let text = scalar(name, value, kind)?;
-                path = path.replace(&format!("{{{name}}}"), &path_segment(&text));
-            }
-            Place::Query => {
-                query.append_pair(name, &scalar(name, value, kind)?);
-            }
-        }
-    }
-    if let Some(missing) = op
-        .args
-        .iter()
-        .find(|(name, (place, _))| *place == Place::Path && path.contains(&format!("{{{name}}}")))
-    {
-        return Err(format!("`{}` is required.", missing.0));
-    }
-    let query = query.finish();
-    if !query.is_empty() {
-        path = format!("{path}?{query}");
-    }
-    Ok(Call {
-        method: op.method.clone(),
-        uri: path,
-        body: op.body.then_some(Value::Object(body)),
-    })
-}
-
-impl McpServer {
-    /// Sends `call` to its route in-process, as the key `/mcp` admitted.
-    async fn send(
-        &self,
-        parts: &Parts,
-        call: Call,
-        idempotency_key: Option<HeaderValue>,
-        dry: bool,
-    ) -> Answer {
-        let mut request = Request::builder().method(call.method).uri(&call.uri);
-        for name in [header::AUTHORIZATION, header::USER_AGENT] {
-            if let Some(v) = parts.headers.get(&name) {
-                request = request.header(name, v);
-            }
-        }
-        if let Some(key) = idempotency_key {
-            request = request.header("idempotency-key", key);
-        }
-        let body = match call.body {
-            Some(body) => {
-                request = request.header(header::CONTENT_TYPE, "application/json");
-                Body::from(serde_json::to_vec(&body).unwrap_or_default())
-            }
-            None => Body::empty(),
-        };
-        let mut request = match request.body(body) {
-            Ok(r) => r,
-            Err(_) => {
-                return Answer::of(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    json!({"error": {"code": "validation_failed", "message": "An argument cannot be sent."}}),
-                )
-            }
-        };
-        if let Some(v) = parts.extensions.get::<Vouched>() {
-            request.extensions_mut().insert(v.clone());
-        }
-        if let Some(ip) = parts.extensions.get::<ClientIp>() {
-            request.extensions_mut().insert(*ip);
-        }
-        request.extensions_mut().insert(DryRun(dry));
-        let response = match self.api.clone().oneshot(request).await {
-            Ok(r) => r,
-            Err(never) => match never {},
-        };
-        let status = response.status();
-        let raw = axum::body::to_bytes(response.into_body(), ANSWER_LIMIT)
-            .await
-            .unwrap_or_default();
-        let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
-        Answer { status, body, raw }
-    }
-
-    /// The budget `set_budget` replaces when it is given no `id`: the one with the same values
-    /// at the `key` pointers (category, month and currency), if any.
-    async fn find(
-        &self,
-        parts: &Parts,
-        list: &Operation,
-        key: &[&str],
-        args: &JsonObject,
-    ) -> Result<Option<String>, Answer> {
-        let mut cursor: Option<String> = None;
-        loop {
-            let mut uri = format!("{}?limit=200", list.path);
-            if let Some(c) = &cursor {
-                uri.push_str(&format!("&cursor={}", path_segment(c)));
-            }
-            let call = Call {
-                method: Method::GET,
-                uri,
-                body: None,
-            };
-            let page = self.send(parts, call, None, false).await;
-            if !page.status.is_success() {
-                return Err(page);
-            }
-            let asked = Value::Object(args.clone());
-            let same = |item: &Value| {
-                key.iter()
-                    .all(|k| match (item.pointer(k), asked.pointer(k)) {
-                        (Some(Value::String(a)), Some(Value::String(b))) => a.trim() == b.trim(),
-                        _ => false,
-                    })
-            };
-            if let Some(found) = page.body["items"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|item| same(item))
-            {
-                return Ok(found["id"].as_str().map(str::to_string));
-            }
-            match page.body["nextCursor"].as_str() {
-                Some(next) => cursor = Some(next.to_string()),
-                None => return Ok(None),
-            }
-        }
-    }
-
-    async fn run(&self, def: &ToolDef, parts: &Parts, args: JsonObject) -> CallToolResult {
-        let name = def.tool.name.as_ref();
-        if let Some(unknown) = args.keys().find(|k| !def.known.contains(*k)) {
-            let takes: Vec<&str> = def.known.iter().map(String::as_str).collect();
-            return refusal(format!(
-                "`{unknown}` is not an argument of {name}; it takes: {}.",
-                takes.join(", ")
-            ));
-        }
-        if let Some(missing) = def.required.iter().find(|r| !args.contains_key(*r)) {
-            return refusal(format!("`{missing}` is required."));
-        }
-        let write = def.write;
-        let dry = match args.get("dryRun") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) if write.is_some_and(|w| w.dry_run) => *b,
-            Some(_) => return refusal("`dryRun` must be true or false."),
-        };
-        let idempotency_key = match args.get("idempotencyKey") {
-            None | Some(Value::Null) => None,
-            // The route's rule for `Idempotency-Key`, said in the tool's words.
-            Some(Value::String(k)) => match HeaderValue::from_str(k) {
-                Ok(v)
-                    if (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) =>
-                {
-                    Some(v)
-                }
-                _ => return refusal("`idempotencyKey` must be 1–255 printable ASCII characters."),
-            },
-            Some(_) => return refusal("`idempotencyKey` must be a string."),
-        };
-        const TOOL_ARGS: &[&str] = &["dryRun", "idempotencyKey", "kind"];
-        let call = match &def.route {
-            Route::One(op) => call_for(op, &args, TOOL_ARGS),
-            Route::ByKind(kinds) => {
-                let kind = args.get("kind").and_then(Value::as_str).unwrap_or_default();
-                match kinds.iter().find(|(k, _)| *k == kind) {
-                    Some((_, op)) => call_for(op, &args, TOOL_ARGS).map_err(|e| {
-                        e.replace(
-                            "does not apply here",
-                            &format!("does not apply to kind `{kind}`"),
-                        )
-                    }),
-                    None => Err(format!(
-                        "`kind` must be one of: {}.",
-                        kinds.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
-                    )),
-                }
-            }
-            Route::Upsert {
-                create,
-                replace,
-                list,
-                key,
-            } => {
-                let mut args = args.clone();
-                if args.get("id").is_none_or(Value::is_null) {
-                    args.remove("id");
-                    match self.find(parts, list, key, &args).await {
-                        Ok(Some(id)) => {
-                            args.insert("id".into(), Value::String(id));
-                        }
-                        Ok(None) => {}
-                        Err(failed) => return outcome(failed, false),
-                    }
-                }
-                let op = if args.contains_key("id") {
-                    replace
-                } else {
-                    create
-                };
-                call_for(op, &args, TOOL_ARGS)
-            }
-        };
-        match call {
-            Ok(call) => outcome(self.send(parts, call, idempotency_key, dry).await, dry),
-            Err(message) => refusal(message),
-        }
-    }
-}
-
-/// A route's answer as the tool's result: its JSON as structured content (and as text, for
-/// clients that read only text), or its error as a tool error an agent can act on.
-fn outcome(answer: Answer, dry: bool) -> CallToolResult {
-    if answer.status.is_success() {
-        // The route's bytes are the text: no second serialisation.
-        let text = String::from_utf8_lossy(&answer.raw).into_owned();
-        let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-        result.structured_content = Some(answer.body);
-        if dry {
-            result
-                .content
-                .push(ContentBlock::text("Dry run: nothing was changed."));
-        }
-        return result;
-    }
-    let error = &answer.body["error"];
-    let code = error["code"].as_str().unwrap_or("error");
-    let mut text = format!(
-        "{} ({code}, HTTP {})",
-        error["message"].as_str().unwrap_or("The call failed."),
-        answer.status.as_u16()
-    );
-    for (field, problem) in error["fields"].as_object().into_iter().flatten() {
-        text.push_str(&format!(
-            "\n- {field}: {}",
-            problem.as_str().unwrap_or_default()
-        ));
-    }
-    refusal(text)
 }
 
 /// The read-only context: (uri, name, description, scope).
@@ -479,7 +154,7 @@ impl ServerHandler for McpServer {
         let Some(parts) = cx.extensions.get::<Parts>() else {
             return Err(McpError::internal_error("no HTTP request", None));
         };
-        if !allowed(key_scopes(&cx), def.scope.as_deref()) {
+        if !self.permits(&cx, def.scope.as_deref()) {
             let scope = def.scope.as_deref().unwrap_or_default();
             return Ok(refusal(format!(
                 "This key lacks the `{scope}` scope, which {} needs. Make a key with it (Keys in pfn, or POST /api/v1/keys).",
@@ -523,7 +198,7 @@ impl ServerHandler for McpServer {
                 None,
             ));
         };
-        if !allowed(key_scopes(&cx), Some(scope)) {
+        if !self.permits(&cx, Some(scope)) {
             return Err(McpError::invalid_params(
                 format!("This key lacks the `{scope}` scope, which {uri} needs."),
                 None,

@@ -275,9 +275,10 @@ async fn admin_app() -> (TestApp, String) {
 #[tokio::test]
 async fn every_body_is_one_json_object_with_known_fields_and_nothing_after_it() {
     let (app, workspace) = admin_app().await;
+    // `/mcp` takes JSON-RPC messages, refused as the MCP SDK parses them (tests/api/mcp.rs).
     let with_body: Vec<_> = documented_operations(&document(), &workspace)
         .into_iter()
-        .filter(|(_, _, op)| op.get("requestBody").is_some())
+        .filter(|(_, path, op)| op.get("requestBody").is_some() && path != "/mcp")
         .collect();
     assert!(
         with_body.len() >= 18,

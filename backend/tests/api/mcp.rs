@@ -169,6 +169,16 @@ async fn a_key_sees_and_calls_only_what_its_scopes_allow() {
     .await;
     assert_eq!(refused["isError"], true);
     assert!(text(&refused).contains("write:transactions"), "{refused}");
+    // …and it is audited as a route's refusal is (`key.denied`, written off the request path).
+    let mut denied = Value::Null;
+    for _ in 0..100 {
+        denied = app.get_json("/api/v1/audit-log?type=key.denied").await;
+        if !denied["items"].as_array().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(denied["items"].as_array().unwrap().len(), 1, "{denied}");
     let who = call(&app, &read, "whoami", json!({})).await;
     assert_eq!(who["isError"], false, "{who}");
     assert_eq!(who["structuredContent"]["auth"], "key");
