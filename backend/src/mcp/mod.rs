@@ -20,7 +20,7 @@ use axum::{
 use rmcp::transport::streamable_http_server::{
     session::never::NeverSessionManager, StreamableHttpServerConfig, StreamableHttpService,
 };
-use serde::{Deserialize, Serialize};
+use serde::{de::IgnoredAny, Deserialize, Serialize};
 use serde_json::Value;
 use shared::ErrorBody;
 use utoipa::ToSchema;
@@ -136,10 +136,49 @@ pub struct McpAnswer {
 async fn mcp(
     KeyCaller(key): KeyCaller,
     Extension(service): Extension<Arc<Mcp>>,
-    mut request: Request,
+    request: Request,
 ) -> Response {
-    request.extensions_mut().insert(Vouched(key));
+    let (mut parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, crate::http::BODY_LIMIT).await else {
+        return AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "The body is larger than 2 MiB.",
+        )
+        .into_response();
+    };
+    if let Some(unknown) = unknown_member(&bytes) {
+        return AppError::new(StatusCode::BAD_REQUEST, "bad_request", unknown).into_response();
+    }
+    parts.extensions.insert(Vouched(key));
+    let request = Request::from_parts(parts, Body::from(bytes));
     in_our_shape(service.handle(request).await.map(Body::new)).await
+}
+
+/// The members a JSON-RPC message may have; anything else is refused, as every body of the API
+/// refuses fields it does not know (the SDK would ignore them).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Envelope {
+    jsonrpc: IgnoredAny,
+    id: Option<IgnoredAny>,
+    method: Option<IgnoredAny>,
+    params: Option<IgnoredAny>,
+    result: Option<IgnoredAny>,
+    error: Option<IgnoredAny>,
+}
+
+/// Why a JSON object that is otherwise a message has a member JSON-RPC does not define.
+fn unknown_member(body: &[u8]) -> Option<String> {
+    match serde_json::from_slice::<Envelope>(body) {
+        Err(e) if e.to_string().starts_with("unknown field") => {
+            let what = e.to_string();
+            let what = what.split(", expected").next().unwrap_or_default();
+            Some(format!("Not an MCP JSON-RPC message: {what}."))
+        }
+        _ => None,
+    }
 }
 
 /// rmcp's HTTP-level refusals are plain text: they are answered in the one error shape, with

@@ -413,6 +413,17 @@ async fn bad_input_gets_clear_errors() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert_eq!(error_of(res).await.0, "bad_request");
+    // A member JSON-RPC does not define is refused, as any body's unknown field is.
+    let res = post()
+        .header(header::ACCEPT, ACCEPT)
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "ping", "colour": "red"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "bad_request");
+    assert!(body["error"]["message"].as_str().unwrap().contains("colour"), "{body}");
     let huge = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
         "params": {"name": "list_transactions", "arguments": {"q": "x".repeat(3 * 1024 * 1024)}}});
     let res = post()
