@@ -423,7 +423,13 @@ async fn bad_input_gets_clear_errors() {
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "bad_request");
-    assert!(body["error"]["message"].as_str().unwrap().contains("colour"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("colour"),
+        "{body}"
+    );
     let huge = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
         "params": {"name": "list_transactions", "arguments": {"q": "x".repeat(3 * 1024 * 1024)}}});
     let res = post()
