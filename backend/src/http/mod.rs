@@ -20,7 +20,7 @@ use tower_sessions::{cookie::SameSite, SessionManagerLayer};
 
 use crate::{access::session::DbSessionStore, error::AppError, openapi, state::AppState};
 
-pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+pub use crate::web::BODY_LIMIT;
 
 /// The whole application.
 pub fn app(state: AppState) -> Router {
@@ -29,7 +29,7 @@ pub fn app(state: AppState) -> Router {
     // What `/mcp`'s tools call: the API routes. The tools refuse NUL characters themselves (the
     // route guard's rule) and read any answer that is not JSON as a failure.
     let tool_routes = api.clone().with_state(state.clone());
-    let mcp = crate::mcp::service(&state, tool_routes, &spec, BODY_LIMIT);
+    let mcp = crate::mcp::service(&state, tool_routes, &spec);
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.clone()))
         .with_name(state.web.cookie_name)
         .with_same_site(SameSite::Lax)

@@ -30,6 +30,7 @@ use crate::{
     access::{routes, KeyCaller, Vouched},
     error::AppError,
     state::AppState,
+    web::BODY_LIMIT,
 };
 use call::McpServer;
 
@@ -38,7 +39,7 @@ pub type Mcp = StreamableHttpService<McpServer, NeverSessionManager>;
 
 /// The MCP service over `api` (the API routes, with their state), its tools read from the
 /// served OpenAPI document `spec`.
-pub fn service(state: &AppState, api: Router, spec: &str, body_limit: usize) -> Arc<Mcp> {
+pub fn service(state: &AppState, api: Router, spec: &str) -> Arc<Mcp> {
     let doc: Value = serde_json::from_str(spec).expect("the OpenAPI document is JSON");
     let server = McpServer {
         tools: Arc::new(tools::catalog(&doc)),
@@ -55,7 +56,7 @@ pub fn service(state: &AppState, api: Router, spec: &str, body_limit: usize) -> 
         .with_sse_keep_alive(None)
         .disable_allowed_hosts()
         .disable_allowed_origins()
-        .with_max_request_body_bytes(body_limit);
+        .with_max_request_body_bytes(BODY_LIMIT);
     Arc::new(StreamableHttpService::new(
         move || Ok(server.clone()),
         Arc::new(NeverSessionManager::default()),
@@ -139,7 +140,7 @@ async fn mcp(
     request: Request,
 ) -> Response {
     let (mut parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, crate::http::BODY_LIMIT).await else {
+    let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
         return AppError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",

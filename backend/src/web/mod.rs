@@ -44,6 +44,9 @@ impl DryRun {
     }
 }
 
+/// The largest request body any route reads (2 MiB).
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
 /// Headers the outer layers (`http::ratelimit_headers` and the ones around it) add to an API
 /// answer, at most.
 pub const LATER_HEADERS: usize = 6;
