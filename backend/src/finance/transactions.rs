@@ -281,7 +281,7 @@ async fn push_transactions(
         Some(v) => Some(
             v.to_str()
                 .ok()
-                .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+                .filter(|k| crate::web::values::idempotency_key_ok(k))
                 .ok_or_else(|| {
                     AppError::field(
                         "Idempotency-Key",

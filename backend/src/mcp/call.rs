@@ -14,7 +14,12 @@ use serde_json::{json, Map, Value};
 use tower::ServiceExt;
 
 use super::tools::{Operation, Place, Route, ToolDef};
-use crate::{access::Vouched, request_meta::ClientIp, state::AppState, web::DryRun};
+use crate::{
+    access::Vouched,
+    request_meta::ClientIp,
+    state::AppState,
+    web::{values::idempotency_key_ok, DryRun},
+};
 
 /// One `/mcp` request's server: the tools, and the API router their calls go to.
 #[derive(Clone)]
@@ -146,10 +151,10 @@ impl McpServer {
         dry: bool,
     ) -> Answer {
         let mut request = Request::builder().method(call.method).uri(&call.uri);
-        for name in [header::AUTHORIZATION, header::USER_AGENT] {
-            if let Some(v) = parts.headers.get(&name) {
-                request = request.header(name, v);
-            }
+        // The route judges the key `/mcp` vouched for (below), not the Authorization header;
+        // the user agent goes along for the key's usage record.
+        if let Some(v) = parts.headers.get(header::USER_AGENT) {
+            request = request.header(header::USER_AGENT, v);
         }
         if let Some(key) = idempotency_key {
             request = request.header("idempotency-key", key);
@@ -198,6 +203,7 @@ impl McpServer {
         key: &[&str],
         args: &JsonObject,
     ) -> Result<Option<String>, Answer> {
+        let asked = Value::Object(args.clone());
         let mut cursor: Option<String> = None;
         loop {
             let mut uri = format!("{}?limit=200", list.path);
@@ -213,7 +219,6 @@ impl McpServer {
             if !page.status.is_success() {
                 return Err(page);
             }
-            let asked = Value::Object(args.clone());
             let same = |item: &Value| {
                 key.iter()
                     .all(|k| match (item.pointer(k), asked.pointer(k)) {
@@ -263,11 +268,7 @@ impl McpServer {
             None | Some(Value::Null) => None,
             // The route's rule for `Idempotency-Key`, said in the tool's words.
             Some(Value::String(k)) => match HeaderValue::from_str(k) {
-                Ok(v)
-                    if (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) =>
-                {
-                    Some(v)
-                }
+                Ok(v) if idempotency_key_ok(k) => Some(v),
                 _ => return refusal("`idempotencyKey` must be 1–255 printable ASCII characters."),
             },
             Some(_) => return refusal("`idempotencyKey` must be a string."),

@@ -173,12 +173,15 @@ struct Envelope {
 /// Why a JSON object that is otherwise a message has a member JSON-RPC does not define.
 fn unknown_member(body: &[u8]) -> Option<String> {
     match serde_json::from_slice::<Envelope>(body) {
-        Err(e) if e.to_string().starts_with("unknown field") => {
-            let what = e.to_string();
-            let what = what.split(", expected").next().unwrap_or_default();
-            Some(format!("Not an MCP JSON-RPC message: {what}."))
+        Err(e) => {
+            let why = e.to_string();
+            let what = why
+                .strip_prefix("unknown field")?
+                .split(", expected")
+                .next()?;
+            Some(format!("Not an MCP JSON-RPC message: unknown field{what}."))
         }
-        _ => None,
+        Ok(_) => None,
     }
 }
 
@@ -206,8 +209,6 @@ async fn in_our_shape(response: Response) -> Response {
     let code = match status {
         StatusCode::NOT_ACCEPTABLE => "not_acceptable",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
         s if s.is_server_error() => {
             tracing::error!(%status, text, "the MCP service failed");
             return AppError::Internal(anyhow::anyhow!("mcp: {text}")).into_response();

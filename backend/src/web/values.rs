@@ -11,6 +11,11 @@ pub fn money(minor: impl Into<i128>, currency: &str) -> Money {
     }
 }
 
+/// An `Idempotency-Key`: 1–255 printable ASCII characters (no spaces).
+pub fn idempotency_key_ok(key: &str) -> bool {
+    (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
+}
+
 /// A timestamp parameter: RFC 3339, or a date (`2026-11-01`, midnight UTC).
 pub fn parse_time(s: &str) -> Option<i64> {
     if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
