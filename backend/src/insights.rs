@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::access::routes;
 
 use crate::{
-    access::{Caller, ReadInsights},
+    access::{Caller, ReadInsights, Whole},
     clock::rfc3339,
     db,
     error::{AppError, Result},
@@ -82,12 +82,13 @@ impl InsightQuery {
 async fn category_insight(
     state: &AppState,
     workspace_id: &str,
+    reach: db::Reach<'_>,
     q: &InsightQuery,
     outflow: bool,
 ) -> Result<CategoryInsight> {
     let (from, to) = q.window(state.clock.now())?;
     if let Some(a) = &q.account_id {
-        if !db::finance::all_accounts(&state.db.pool, workspace_id)
+        if !db::finance::all_accounts(&state.db.pool, workspace_id, reach)
             .await?
             .iter()
             .any(|x| &x.id == a)
@@ -98,6 +99,7 @@ async fn category_insight(
     let rows = db::finance::flows(
         &state.db.pool,
         workspace_id,
+        reach,
         q.account_id.as_deref(),
         from,
         to,
@@ -171,7 +173,7 @@ async fn spending_insight(
     AppQuery(q): AppQuery<InsightQuery>,
 ) -> Result<Json<CategoryInsight>> {
     Ok(Json(
-        category_insight(&state, &caller.workspace_id, &q, true).await?,
+        category_insight(&state, &caller.workspace_id, caller.reach(), &q, true).await?,
     ))
 }
 
@@ -187,7 +189,7 @@ async fn income_insight(
     AppQuery(q): AppQuery<InsightQuery>,
 ) -> Result<Json<CategoryInsight>> {
     Ok(Json(
-        category_insight(&state, &caller.workspace_id, &q, false).await?,
+        category_insight(&state, &caller.workspace_id, caller.reach(), &q, false).await?,
     ))
 }
 
@@ -199,7 +201,7 @@ async fn income_insight(
         (status = 422, description = "`validation_failed`: a bad `from`/`to`", body = shared::ErrorBody), UpstreamErrors))]
 async fn salary_insight(
     State(state): State<AppState>,
-    caller: Caller<ReadInsights>,
+    caller: Caller<Whole<ReadInsights>>,
     AppQuery(q): AppQuery<InsightQuery>,
 ) -> Result<Json<SalaryInsight>> {
     let now = state.clock.now();
@@ -256,6 +258,7 @@ async fn balance_history_insight(
     let rows = db::banks::balance_history(
         &state.db.pool,
         &caller.workspace_id,
+        caller.reach(),
         q.account_id.as_deref(),
         &day(from),
         &day(to - 1 + 86_400),

@@ -1,7 +1,13 @@
 //! Key usage, recorded off the request path: a bounded queue the key extractor fills and the
 //! keys feature's writer drains (`keys::usage`).
 
-use std::sync::Mutex;
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+};
 
 use tokio::sync::mpsc;
 
@@ -22,12 +28,22 @@ pub enum Usage {
         meta: RequestMeta,
         reason: &'static str,
     },
+    /// The key was used from a network (IPv4 /24, IPv6 /48) this replica had not seen it use.
+    Network {
+        key_id: String,
+        user_id: String,
+        at: i64,
+        network: String,
+        meta: RequestMeta,
+    },
 }
 
 /// A bounded queue of usage events; `keys::usage::run_writer` (started by `serve`) drains it.
 pub struct UsageRecorder {
     tx: mpsc::Sender<Usage>,
     rx: Mutex<Option<mpsc::Receiver<Usage>>>,
+    /// Each key's request counts since the last flush (`keys::usage::flush_counts`).
+    counts: Mutex<HashMap<String, Arc<KeyCounts>>>,
 }
 
 impl Default for UsageRecorder {
@@ -36,7 +52,74 @@ impl Default for UsageRecorder {
         Self {
             tx,
             rx: Mutex::new(Some(rx)),
+            counts: Mutex::default(),
         }
+    }
+}
+
+/// What became of a key's request, as `GET /api/v1/keys/{id}/usage` counts it.
+pub const OUTCOMES: [&str; 9] = [
+    "ok",
+    "rate_limited",
+    "denied:revoked",
+    "denied:expired",
+    "denied:scope",
+    "denied:ip",
+    "denied:accounts",
+    "denied:quota",
+    "denied:other",
+];
+
+/// A key's requests since the last flush, by outcome ([`OUTCOMES`]): atomics, so counting costs
+/// the request path one relaxed add.
+#[derive(Default)]
+pub struct KeyCounts([AtomicU64; OUTCOMES.len()]);
+
+impl KeyCounts {
+    pub fn ok(&self) {
+        self.0[0].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn rate_limited(&self) {
+        self.0[1].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A refusal for `reason` (`revoked`, `expired`, `scope`, `ip`, `accounts`, `quota`).
+    pub fn denied(&self, reason: &str) {
+        let slot = OUTCOMES[2..]
+            .iter()
+            .position(|o| o.strip_prefix("denied:") == Some(reason))
+            .unwrap_or(OUTCOMES.len() - 3);
+        self.0[2 + slot].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counts, set back to zero.
+    fn take(&self) -> [u64; OUTCOMES.len()] {
+        std::array::from_fn(|i| self.0[i].swap(0, Ordering::Relaxed))
+    }
+}
+
+impl UsageRecorder {
+    /// The counters of key `key_id` (one per key and replica; cached keys hold theirs).
+    pub fn counts(&self, key_id: &str) -> Arc<KeyCounts> {
+        let mut all = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        all.entry(key_id.to_string()).or_default().clone()
+    }
+
+    /// Every key's counts since the last call, set back to zero; counters nobody else holds
+    /// and that counted nothing are forgotten.
+    pub fn take_counts(&self) -> Vec<(String, [u64; OUTCOMES.len()])> {
+        let mut all = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = Vec::new();
+        all.retain(|id, c| {
+            let taken = c.take();
+            let any = taken.iter().any(|&n| n > 0);
+            if any {
+                out.push((id.clone(), taken));
+            }
+            any || Arc::strong_count(c) > 1
+        });
+        out
     }
 }
 

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::key_limits::{Quota, QuotaSetting, RateLimitSetting};
+
 const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 pub const BODY_LEN: usize = 43;
 pub const CHECKSUM_LEN: usize = 6;
@@ -277,6 +279,18 @@ pub struct ApiKey {
     #[cfg_attr(feature = "openapi", schema(example = "2026-11-30T12:00:00Z"))]
     pub revoked_at: Option<String>,
     pub status: KeyStatus,
+    /// The addresses (IPs or CIDR blocks, IPv4 and IPv6) the key may be used from; `null`:
+    /// anywhere.
+    #[cfg_attr(feature = "openapi", schema(example = json!(["203.0.113.0/24", "2001:db8::/48"])))]
+    pub allowed_ips: Option<Vec<String>>,
+    /// The accounts the key reaches; `null`: the whole workspace. A key restricted to accounts
+    /// that were all deleted reaches nothing.
+    #[cfg_attr(feature = "openapi", schema(example = json!(["0193b6f4-2b3c-7d4e-9f5a-6b7c8d9e0f1a"])))]
+    pub account_ids: Option<Vec<String>>,
+    /// The key's quota and what is left of it; `null`: none.
+    pub quota: Option<Quota>,
+    /// The key's own rate limit; `null`: the server's.
+    pub rate_limit: Option<RateLimitSetting>,
 }
 
 /// Whether an API key works now: `ApiKey.status`.
@@ -339,6 +353,22 @@ pub struct CreateKeyRequest {
         schema(example = "0193b6f2-7c1e-7a3b-9f1d-2c4e5a6b7c8d")
     )]
     pub workspace_id: Option<String>,
+    /// IPs or CIDR blocks (IPv4, IPv6; at most 100) the key may be used from; omitted or
+    /// `null`: anywhere.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(example = json!(["203.0.113.0/24", "2001:db8::/48"])))]
+    pub allowed_ips: Option<Vec<String>>,
+    /// Accounts of the workspace (at most 100) the key is limited to; omitted or `null`: the
+    /// whole workspace.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(example = json!(["0193b6f4-2b3c-7d4e-9f5a-6b7c8d9e0f1a"])))]
+    pub account_ids: Option<Vec<String>>,
+    /// Requests allowed per period; omitted or `null`: no quota.
+    #[serde(default)]
+    pub quota: Option<QuotaSetting>,
+    /// The key's own rate limit; omitted or `null`: the server's.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitSetting>,
 }
 
 fn default_expiry() -> Option<i64> {
@@ -365,18 +395,36 @@ pub struct RotateKeyRequest {
     pub grace_period_seconds: i64,
 }
 
-/// The body of `PATCH /api/v1/keys/{id}`: what may change on a key without replacing it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The body of `PATCH /api/v1/keys/{id}`: what may change on a key without replacing it. An
+/// absent field stays as it is; `null` removes the restriction.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "openapi", schema(example = json!({"name": "budget agent (laptop)"})))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"name": "budget agent (laptop)", "allowedIps": ["203.0.113.0/24"]})))]
 pub struct UpdateKeyRequest {
     /// 1–100 characters after trimming, no control characters (as at creation).
+    #[serde(default)]
     #[cfg_attr(
         feature = "openapi",
         schema(example = "budget agent (laptop)", min_length = 1, max_length = 100)
     )]
-    pub name: String,
+    pub name: Option<String>,
+    /// As at creation; `null`: anywhere.
+    #[serde(default, deserialize_with = "crate::finance::patch")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<String>>, example = json!(["203.0.113.0/24"])))]
+    pub allowed_ips: Option<Option<Vec<String>>>,
+    /// As at creation; `null`: the whole workspace.
+    #[serde(default, deserialize_with = "crate::finance::patch")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<String>>, example = json!(["0193b6f4-2b3c-7d4e-9f5a-6b7c8d9e0f1a"])))]
+    pub account_ids: Option<Option<Vec<String>>>,
+    /// A new quota (its uses start again at `limit`); `null`: no quota.
+    #[serde(default, deserialize_with = "crate::finance::patch")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<QuotaSetting>))]
+    pub quota: Option<Option<QuotaSetting>>,
+    /// A new rate limit for the key; `null`: the server's.
+    #[serde(default, deserialize_with = "crate::finance::patch")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<RateLimitSetting>))]
+    pub rate_limit: Option<Option<RateLimitSetting>>,
 }
 
 /// Who is calling (`GET /api/v1/whoami`).
@@ -413,6 +461,20 @@ pub struct WhoAmI {
     /// with the role of the user who made it.
     #[cfg_attr(feature = "openapi", schema(example = "owner"))]
     pub workspace_role: String,
+    /// A key's address allowlist; `null`: anywhere (and for a session).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(example = json!(["203.0.113.0/24"])))]
+    pub allowed_ips: Option<Vec<String>>,
+    /// The accounts a key reaches; `null`: the whole workspace (and for a session).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(example = json!(["0193b6f4-2b3c-7d4e-9f5a-6b7c8d9e0f1a"])))]
+    pub account_ids: Option<Vec<String>>,
+    /// A key's quota, with what is left after this request; `null`: none.
+    #[serde(default)]
+    pub quota: Option<Quota>,
+    /// A key's own rate limit; `null`: the server's (and for a session).
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitSetting>,
 }
 
 /// One security event. `GET /api/v1/audit-log` and `GET /api/v1/admin/users/{id}/audit-log` list

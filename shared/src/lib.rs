@@ -8,6 +8,7 @@ pub mod auth;
 pub mod banks;
 pub mod error;
 pub mod finance;
+pub mod key_limits;
 pub mod keys;
 pub mod mfa;
 pub mod money;

@@ -17,7 +17,7 @@ use super::doc::{Access, Documented, Param, Who};
 use crate::{
     access::session::SessionUser,
     cache::keys::{CachedKey, KeyDigest},
-    db::{self},
+    db::{self, Reach},
     error::{AppError, Result},
     ratelimit::{Decision, Rate},
     request_meta::RequestMeta,
@@ -41,12 +41,16 @@ impl RateSlot {
     }
 }
 
-/// Which scope a route needs from an API key (sessions have every scope), and whether only a
-/// workspace owner may call it.
+/// Which scope a route needs from an API key (sessions have every scope), whether only a
+/// workspace owner may call it, and whether it acts on the whole workspace.
 pub trait Need: Send + Sync + 'static {
     const SCOPE: Option<&'static str>;
     /// Only owners of the workspace the request acts in (a key acts with its maker's role).
     const OWNER: bool = false;
+    /// The route reads or changes the workspace as a whole (budgets, bank connections,
+    /// webhooks, new accounts, the salary insight): a key restricted to some accounts gets 403
+    /// `account_restricted`. Other routes see only the key's accounts ([`Caller::reach`]).
+    const WHOLE: bool = false;
 }
 
 /// `N`, for owners of the workspace only: members get 403 `forbidden`.
@@ -54,6 +58,15 @@ pub struct Owner<N>(PhantomData<N>);
 impl<N: Need> Need for Owner<N> {
     const SCOPE: Option<&'static str> = N::SCOPE;
     const OWNER: bool = true;
+    const WHOLE: bool = N::WHOLE;
+}
+
+/// `N`, on the workspace as a whole: refused to keys restricted to some accounts.
+pub struct Whole<N>(PhantomData<N>);
+impl<N: Need> Need for Whole<N> {
+    const SCOPE: Option<&'static str> = N::SCOPE;
+    const OWNER: bool = N::OWNER;
+    const WHOLE: bool = true;
 }
 
 /// Any authenticated caller, whatever its scopes.
@@ -63,27 +76,30 @@ impl Need for AnyScope {
 }
 
 macro_rules! scopes {
-    ($($name:ident = $scope:literal),* $(,)?) => {$(
+    ($($name:ident = $scope:literal $(, $whole:ident)?);* $(;)?) => {$(
         #[doc = concat!("Routes that need `", $scope, "`.")]
         pub struct $name;
         impl Need for $name {
             const SCOPE: Option<&'static str> = Some($scope);
+            $(const WHOLE: bool = scopes!(@$whole);)?
         }
     )*};
+    (@whole) => { true };
 }
 
+// Budgets, bank connections and webhooks belong to the workspace as a whole.
 scopes!(
-    ReadAccounts = "read:accounts",
-    WriteAccounts = "write:accounts",
-    ReadTransactions = "read:transactions",
-    WriteTransactions = "write:transactions",
-    ReadBudgets = "read:budgets",
-    WriteBudgets = "write:budgets",
-    ReadInsights = "read:insights",
-    ReadConnections = "read:connections",
-    WriteConnections = "write:connections",
-    ReadWebhooks = "read:webhooks",
-    WriteWebhooks = "write:webhooks",
+    ReadAccounts = "read:accounts";
+    WriteAccounts = "write:accounts";
+    ReadTransactions = "read:transactions";
+    WriteTransactions = "write:transactions";
+    ReadBudgets = "read:budgets", whole;
+    WriteBudgets = "write:budgets", whole;
+    ReadInsights = "read:insights";
+    ReadConnections = "read:connections", whole;
+    WriteConnections = "write:connections", whole;
+    ReadWebhooks = "read:webhooks", whole;
+    WriteWebhooks = "write:webhooks", whole;
 );
 
 /// The server's key kind: `pfn_test_` keys while the bundled Tarabut sandbox is in use (their
@@ -105,6 +121,8 @@ pub struct Caller<N: Need = AnyScope> {
     pub key: Option<Arc<CachedKey>>,
     /// A session caller's last authentication (unix seconds); `None` for a key.
     session_authenticated_at: Option<i64>,
+    /// What is left of a key's quota after this request; `None` without a quota.
+    pub quota_left: Option<i64>,
     _need: PhantomData<N>,
 }
 
@@ -112,6 +130,13 @@ impl<N: Need> Caller<N> {
     /// When a session caller last authenticated (unix seconds); `None` for an API key.
     pub fn session_authenticated_at(&self) -> Option<i64> {
         self.session_authenticated_at
+    }
+
+    /// The accounts the caller reaches: `None`, the whole workspace (a session, an
+    /// unrestricted key); `Some(ids)`, only those (a restricted key; ids of deleted accounts
+    /// reach nothing, and an empty list nothing at all). Every query of account data takes it.
+    pub fn reach(&self) -> Reach<'_> {
+        self.principal.account_ids.as_deref()
     }
 }
 
@@ -214,13 +239,12 @@ async fn authenticate(
         }
     };
     let key = found.ok_or_else(|| unauthorized("invalid_key", "Unknown API key."))?;
-    let deny = |reason| denied(&key, now, parts, reason);
     if key.revoked_at.is_some() {
-        state.usage.record(deny("revoked"));
+        refuse(state, &key, now, parts, "revoked");
         return Err(unauthorized("key_revoked", "This API key was revoked."));
     }
     if key.expires_at.is_some_and(|t| t <= now) {
-        state.usage.record(deny("expired"));
+        refuse(state, &key, now, parts, "expired");
         return Err(unauthorized("key_expired", "This API key has expired."));
     }
     if key.owner_disabled {
@@ -285,24 +309,90 @@ impl Vouched {
     /// Records that the key was refused for lacking a scope (audit `key.denied`), as a route's
     /// [`Caller`] does: for a refusal `/mcp` answers itself, before any route runs.
     pub fn refused_scope(&self, state: &AppState, parts: &Parts) {
-        let now = state.clock.now();
-        state.usage.record(denied(&self.0, now, parts, "scope"));
+        refuse(state, &self.0, state.clock.now(), parts, "scope");
     }
 }
 
 /// What a key may do once it is known to work: act in its own workspace only, with its scope
-/// and its maker's role.
+/// and its maker's role, and on the whole workspace only when it is not restricted to some
+/// accounts.
 fn admit_key<N: Need>(parts: &Parts, state: &AppState, key: &CachedKey, now: i64) -> Result<()> {
     if requested_workspace(parts).is_some_and(|ws| ws != key.workspace_id) {
         return Err(AppError::not_found());
     }
     if let Some(scope) = N::SCOPE {
         if !scope_allows(&key.scopes, scope) {
-            state.usage.record(denied(key, now, parts, "scope"));
+            refuse(state, key, now, parts, "scope");
             return Err(AppError::InsufficientScope(scope));
         }
     }
-    owners_only::<N>(&key.principal)
+    owners_only::<N>(&key.principal)?;
+    if N::WHOLE && key.limits.account_ids.is_some() {
+        refuse(state, key, now, parts, "accounts");
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "account_restricted",
+            "This key is limited to some accounts; this operation acts on the whole workspace.",
+        ));
+    }
+    Ok(())
+}
+
+/// Records a refusal of a working key: counted for its usage, audited `key.denied`.
+fn refuse(state: &AppState, key: &CachedKey, now: i64, parts: &Parts, reason: &'static str) {
+    key.counts(&state.usage).denied(reason);
+    state.usage.record(denied(key, now, parts, reason));
+}
+
+/// The client address the limits and the allowlist judge.
+fn client_ip(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts
+        .extensions
+        .get::<crate::request_meta::ClientIp>()
+        .map(|c| c.0)
+}
+
+/// Spends one use of the key's quota: what is left, or 429 `quota_exhausted` until the refill.
+async fn take_quota(
+    parts: &Parts,
+    state: &AppState,
+    key: &CachedKey,
+    now: i64,
+) -> Result<Option<i64>> {
+    let Some(quota) = key.limits.quota else {
+        return Ok(None);
+    };
+    let period = quota
+        .refill
+        .map_or(i64::MIN, |r| crate::clock::period_start(r, now));
+    if let Some(left) = db::keys::take_quota(&state.db.pool, &key.id, period).await? {
+        return Ok(Some(left));
+    }
+    refuse(state, key, now, parts, "quota");
+    Err(match quota.refill {
+        Some(refill) => {
+            let at = crate::clock::next_refill(refill, now);
+            AppError::Api {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                code: "quota_exhausted",
+                message: format!(
+                    "This key's quota of {} requests is used up; it refills at {}.",
+                    quota.limit,
+                    crate::clock::rfc3339(at)
+                )
+                .into(),
+                retry_after: Some((at - now).max(1) as u64),
+            }
+        }
+        None => AppError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "quota_exhausted",
+            format!(
+                "This key's quota of {} requests is used up and does not refill.",
+                quota.limit
+            ),
+        ),
+    })
 }
 
 impl<N: Need> FromRequestParts<AppState> for Caller<N> {
@@ -315,6 +405,7 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
                 principal: key.principal.clone(),
                 key: Some(key.clone()),
                 session_authenticated_at: None,
+                quota_left: None,
                 _need: PhantomData,
             });
         }
@@ -327,6 +418,7 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
                 principal,
                 key: None,
                 session_authenticated_at: Some(authenticated_at),
+                quota_left: None,
                 _need: PhantomData,
             });
         };
@@ -335,10 +427,23 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
             Ok(key) => key,
             Err(refused) => return Err(Box::pin(failed(parts, state, refused)).await),
         };
+        let ip = client_ip(parts);
+        if !key.allows_ip(ip) {
+            refuse(state, &key, now, parts, "ip");
+            return Err(AppError::new(
+                StatusCode::FORBIDDEN,
+                "ip_not_allowed",
+                "This key may not be used from this address.",
+            ));
+        }
         admit_key::<N>(parts, state, &key, now)?;
         // Only requests that pass authentication and scope checks spend tokens.
         let limits = &state.config.limits;
-        let decision = if limits.key_burst == 0 || limits.key_per_min == 0 {
+        let (burst, per_min) = match key.limits.rate {
+            Some((per_min, burst)) => (burst as u32, per_min as u32),
+            None => (limits.key_burst, limits.key_per_min),
+        };
+        let decision = if burst == 0 || per_min == 0 {
             Decision {
                 allowed: true,
                 limit: 0,
@@ -349,18 +454,27 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
         } else {
             state
                 .limiter
-                .take(
-                    &key.bucket,
-                    limits.key_burst,
-                    f64::from(limits.key_per_min) / 60.0,
-                )
+                .take(&key.bucket, burst, f64::from(per_min) / 60.0)
                 .await
         };
         if let Some(slot) = parts.extensions.get::<RateSlot>() {
             slot.set(decision);
         }
+        let counts = key.counts(&state.usage);
         if !decision.allowed {
+            counts.rate_limited();
             return Err(AppError::too_many("rate_limited", decision.retry_after));
+        }
+        let quota_left = Box::pin(take_quota(parts, state, &key, now)).await?;
+        counts.ok();
+        if let Some(network) = ip.and_then(|ip| key.new_network(ip)) {
+            state.usage.record(Usage::Network {
+                key_id: key.id.clone(),
+                user_id: key.user_id.clone(),
+                at: now,
+                network,
+                meta: RequestMeta::from_parts(parts),
+            });
         }
         if key.report_due(now) {
             state.usage.record(Usage::Used {
@@ -374,6 +488,7 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
             principal: key.principal.clone(),
             key: Some(key),
             session_authenticated_at: None,
+            quota_left,
             _need: PhantomData,
         })
     }
@@ -394,8 +509,17 @@ fn refuse_broken_keys(access: &mut Access) {
     }
 }
 
+fn refuse_restricted_keys(access: &mut Access) {
+    access.refuse(
+        403,
+        "ip_not_allowed",
+        "the key has an address allowlist (`allowedIps`) that does not hold the client's address.",
+    );
+}
+
 fn refuse_busy_keys(access: &mut Access) {
     access.refuse(429, "rate_limited", "the key's rate limit (or the operation's own, where its description names one); wait `Retry-After` seconds.");
+    access.refuse(429, "quota_exhausted", "the key's quota is used up; it refills at the time the message names (`Retry-After` seconds), or never if it has no refill.");
     access.refuse(429, "too_many_attempts", "too many refused API keys came from this address in the last minute; wait `Retry-After` seconds.");
 }
 
@@ -427,6 +551,14 @@ impl<N: Need> Documented for Caller<N> {
                 "a member of the workspace who is not an owner (a key acts with its maker's role).",
             );
         }
+        if N::WHOLE {
+            access.refuse(
+                403,
+                "account_restricted",
+                "the key is limited to some accounts (`accountIds`), and this operation acts on the whole workspace.",
+            );
+        }
+        refuse_restricted_keys(access);
         access.refuse(404, "not_found", "`workspaceId` names a workspace the caller is not a member of (or that does not exist).");
         refuse_busy_keys(access);
     }
@@ -463,6 +595,7 @@ impl Documented for KeyCaller {
             "no `Authorization` header (a browser session is not enough).",
         );
         refuse_broken_keys(access);
+        refuse_restricted_keys(access);
         refuse_busy_keys(access);
     }
 }

@@ -5,7 +5,9 @@
 //! - [`SessionUser`]: a signed-in browser session (API keys get 403 `session_required`);
 //!   [`Browser`]: a browser, signed in or not (the sign-in and sign-up routes).
 //! - [`Caller<Scope>`](Caller): a browser session or an API key with the scope, in a workspace;
-//!   [`Owner<Scope>`](Owner) for what only the workspace's owners may do.
+//!   [`Owner<Scope>`](Owner) for what only the workspace's owners may do, [`Whole<Scope>`](Whole)
+//!   for what acts on the whole workspace (refused to keys restricted to some accounts; other
+//!   routes pass [`Caller::reach`] to every query of account data).
 //! - [`WorkspaceMember`] / [`WorkspaceOwner`]: a signed-in member (or owner) of the workspace the
 //!   path's `{id}` names ([`InWorkspace<OwnerOrSelf>`](OwnerOrSelf): owners, or a member acting
 //!   on themselves).

@@ -287,6 +287,10 @@ pub async fn cached_user(
                         .collect(),
                     workspace_id,
                     workspace_role: "owner".into(),
+                    allowed_ips: None,
+                    account_ids: None,
+                    quota: None,
+                    rate_limit: None,
                 })
             }),
         password_fingerprint: password_fingerprint(row.password_hash.as_deref()),

@@ -3,21 +3,27 @@
 
 use std::{
     cell::RefCell,
+    net::IpAddr,
     sync::{
-        atomic::{AtomicI64, Ordering},
-        Arc,
+        atomic::{AtomicI64, AtomicU64, Ordering},
+        Arc, Mutex, OnceLock,
     },
     time::Duration,
 };
 
+use ipnet::IpNet;
 use moka::sync::Cache;
-use shared::keys::WhoAmI;
+use shared::{key_limits::RateLimitSetting, keys::WhoAmI};
 
 use super::{
     coherence::FillGate,
     local::{read_through, Front, Generations},
 };
-use crate::{db::keys::KeyRow, hashing::Hasher};
+use crate::{
+    db::keys::KeyRow,
+    hashing::Hasher,
+    usage::{KeyCounts, UsageRecorder},
+};
 
 /// SHA-256 of a key: the cache is keyed by the raw digest, so the hot path never hex-encodes.
 pub type KeyDigest = [u8; 32];
@@ -56,7 +62,14 @@ pub struct CachedKey {
     pub whoami_json: axum::body::Bytes,
     /// The rate-limit bucket's name, made once rather than per request.
     pub bucket: String,
+    /// Where the key may be used from, parsed once; `None`: anywhere.
+    pub allowed: Option<Vec<IpNet>>,
     reported: AtomicI64,
+    counts: OnceLock<Arc<KeyCounts>>,
+    /// The network of the last request, and the networks this copy has seen (see
+    /// [`Self::new_network`]).
+    last_network: AtomicU64,
+    networks: Mutex<Vec<u64>>,
 }
 
 impl std::ops::Deref for CachedKey {
@@ -76,14 +89,70 @@ impl CachedKey {
             scopes: row.scopes.clone(),
             workspace_id: row.workspace_id.clone(),
             workspace_role: row.role.clone(),
+            allowed_ips: row.limits.allowed_ips.clone(),
+            account_ids: row.limits.account_ids.clone(),
+            // What is left changes with every request: `whoami` adds it.
+            quota: None,
+            rate_limit: row.limits.rate.map(|(per_minute, burst)| RateLimitSetting {
+                per_minute: per_minute as u32,
+                burst: burst as u32,
+            }),
         };
+        // Stored in canonical form when set: anything that does not parse is left out, so a
+        // broken row narrows the list (fails closed), never widens it.
+        let allowed = row
+            .limits
+            .allowed_ips
+            .as_ref()
+            .map(|list| list.iter().filter_map(|s| s.parse().ok()).collect());
         Self {
             whoami_json: serde_json::to_vec(&principal).unwrap_or_default().into(),
             principal: Arc::new(principal),
             bucket: format!("key:{}", row.id),
+            allowed,
             row,
             reported: AtomicI64::new(0),
+            counts: OnceLock::new(),
+            last_network: AtomicU64::new(0),
+            networks: Mutex::default(),
         }
+    }
+
+    /// Whether a request from `ip` may use the key (its allowlist, if it has one).
+    pub fn allows_ip(&self, ip: Option<IpAddr>) -> bool {
+        match (&self.allowed, ip) {
+            (None, _) => true,
+            (Some(nets), Some(ip)) => {
+                let ip = canonical_ip(ip);
+                nets.iter().any(|n| n.contains(&ip))
+            }
+            // No known address: refused (fail closed).
+            (Some(_), None) => false,
+        }
+    }
+
+    /// This key's request counters on this replica.
+    pub fn counts(&self, usage: &UsageRecorder) -> &KeyCounts {
+        self.counts.get_or_init(|| usage.counts(&self.row.id))
+    }
+
+    /// The network of `ip` (IPv4 /24, IPv6 /48) when this copy of the key had not seen it
+    /// yet; the usage writer then decides whether it is new for the key. One atomic load for
+    /// a request from the same network as the last one.
+    pub fn new_network(&self, ip: IpAddr) -> Option<String> {
+        let (print, name) = network_of(canonical_ip(ip));
+        if self.last_network.load(Ordering::Relaxed) == print {
+            return None;
+        }
+        self.last_network.store(print, Ordering::Relaxed);
+        let mut seen = self.networks.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.contains(&print) {
+            return None;
+        }
+        if seen.len() < 64 {
+            seen.push(print);
+        }
+        Some(name)
     }
 
     /// True (once per minute per key and replica) when a usage report is due.
@@ -94,6 +163,35 @@ impl CachedKey {
                 .reported
                 .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
+    }
+}
+
+/// An IPv4-mapped IPv6 address as the IPv4 address it is.
+fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// `(fingerprint, name)` of the network an address belongs to: its IPv4 /24 or IPv6 /48. The
+/// fingerprint is never 0.
+fn network_of(ip: IpAddr) -> (u64, String) {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            (
+                (1 << 62) | u64::from(u32::from(v4) >> 8),
+                format!("{}.{}.{}.0/24", o[0], o[1], o[2]),
+            )
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            (
+                (2 << 62) | (u128::from(v6) >> 80) as u64,
+                format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]),
+            )
+        }
     }
 }
 
@@ -216,6 +314,7 @@ mod tests {
             owner_disabled: false,
             owner_email: "a@example.com".into(),
             role: "owner".into(),
+            limits: Default::default(),
         }))
     }
 
@@ -316,5 +415,51 @@ mod tests {
         last[..4].copy_from_slice(&29_999u32.to_be_bytes());
         last[31] = 0xff;
         assert!(matches!(cache.peek(&last, 100), Some(None) | None));
+    }
+
+    #[test]
+    fn allowlists_match_v4_v6_and_mapped_addresses_and_fail_closed() {
+        let mut row = row("k");
+        row.limits.allowed_ips = Some(vec![
+            "203.0.113.0/24".into(),
+            "2001:db8:abcd::/48".into(),
+            "not an address".into(),
+        ]);
+        let k = CachedKey::new(row);
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        assert!(k.allows_ip(ip("203.0.113.200")));
+        assert!(k.allows_ip(ip("::ffff:203.0.113.7")), "IPv4-mapped");
+        assert!(k.allows_ip(ip("2001:db8:abcd:12::1")));
+        assert!(!k.allows_ip(ip("203.0.114.1")));
+        assert!(!k.allows_ip(ip("2001:db8:abce::1")));
+        assert!(!k.allows_ip(None), "no address: refused");
+        let mut empty = KeyRow::clone(&k);
+        empty.limits.allowed_ips = Some(vec!["junk".into()]);
+        assert!(
+            !CachedKey::new(empty).allows_ip(ip("203.0.113.1")),
+            "fails closed"
+        );
+        assert!(key("open").allows_ip(None));
+    }
+
+    #[test]
+    fn a_network_is_new_once_per_copy() {
+        let k = key("k");
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            k.new_network(ip("198.51.100.7")).as_deref(),
+            Some("198.51.100.0/24")
+        );
+        assert_eq!(k.new_network(ip("198.51.100.99")), None, "same /24");
+        assert_eq!(
+            k.new_network(ip("2001:db8:1:2::3")).as_deref(),
+            Some("2001:db8:1::/48")
+        );
+        assert_eq!(k.new_network(ip("198.51.100.1")), None, "seen before");
+        assert_eq!(
+            k.new_network(ip("::ffff:198.51.100.1")),
+            None,
+            "mapped is the same"
+        );
     }
 }

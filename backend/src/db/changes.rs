@@ -2,6 +2,7 @@
 //! takes the workspace's next number ([`next`]), deleted rows leave tombstones ([`bury`]), and
 //! [`page`] reads what changed after a position.
 
+use super::BindReach;
 use sqlx::{any::AnyRow, Any, AnyConnection, Executor, Row};
 
 use super::finance::{tx_row, TransactionRow, TX_COLUMNS};
@@ -46,8 +47,8 @@ async fn bury_where(
     now: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(&format!(
-        "insert into transaction_tombstones (workspace_id, transaction_id, seq, deleted_at)
-         select t.workspace_id, t.id, $3, $4 {rows}"
+        "insert into transaction_tombstones (workspace_id, transaction_id, account_id, seq, deleted_at)
+         select t.workspace_id, t.id, t.account_id, $3, $4 {rows}"
     ))
     .bind(workspace_id)
     .bind(arg)
@@ -132,11 +133,13 @@ impl Change {
     }
 }
 
-/// Up to `limit` changes after position `(seq, id)`, in feed order (rows and tombstones
-/// merged), and whether more follow.
+/// Up to `limit` changes after position `(seq, id)` to transactions of accounts the caller
+/// reaches, in feed order (rows and tombstones merged), and whether more follow. (Tombstones
+/// written before migration 0016 name no account: a restricted caller does not see them.)
 pub async fn page(
     conn: &mut AnyConnection,
     workspace_id: &str,
+    reach: super::Reach<'_>,
     after: (i64, &str),
     limit: usize,
 ) -> sqlx::Result<(Vec<Change>, bool)> {
@@ -144,24 +147,28 @@ pub async fn page(
     let take = limit as i64 + 1;
     let rows: Vec<AnyRow> = sqlx::query(&format!(
         "select {TX_COLUMNS}, created_seq, change_seq, removed_at from transactions
-         where workspace_id = $1 and (change_seq > $2 or (change_seq = $2 and id > $3))
-         order by change_seq, id limit $4"
+         where workspace_id = $1 and (change_seq > $2 or (change_seq = $2 and id > $3)){}
+         order by change_seq, id limit $4",
+        super::reach_sql("account_id", 5, reach)
     ))
     .bind(workspace_id)
     .bind(seq)
     .bind(id)
     .bind(take)
+    .bind_reach(reach)
     .fetch_all(&mut *conn)
     .await?;
-    let gone: Vec<(String, i64)> = sqlx::query_as(
+    let gone: Vec<(String, i64)> = sqlx::query_as(&format!(
         "select transaction_id, seq from transaction_tombstones
-         where workspace_id = $1 and (seq > $2 or (seq = $2 and transaction_id > $3))
+         where workspace_id = $1 and (seq > $2 or (seq = $2 and transaction_id > $3)){}
          order by seq, transaction_id limit $4",
-    )
+        super::reach_sql("account_id", 5, reach)
+    ))
     .bind(workspace_id)
     .bind(seq)
     .bind(id)
     .bind(take)
+    .bind_reach(reach)
     .fetch_all(&mut *conn)
     .await?;
     let mut all = Vec::with_capacity(rows.len() + gone.len());

@@ -1,6 +1,33 @@
 //! `api_keys`.
 
+use shared::key_limits::QuotaRefill;
 use sqlx::{any::AnyRow, Any, Executor, Row};
+
+/// What a key is limited to beyond its scopes (migration 0016).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyLimits {
+    /// CIDRs in canonical form; `None`: anywhere.
+    pub allowed_ips: Option<Vec<String>>,
+    /// `None`: the whole workspace.
+    pub account_ids: Option<Vec<String>>,
+    pub quota: Option<QuotaRow>,
+    /// `(per minute, burst)`; `None`: the server's setting.
+    pub rate: Option<(i64, i64)>,
+}
+
+/// A key's quota: `limit` uses per period, `remaining` of them left in the period that began
+/// at `period` (unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaRow {
+    pub limit: i64,
+    pub refill: Option<QuotaRefill>,
+    pub remaining: i64,
+    pub period: i64,
+}
+
+fn list(s: Option<String>) -> Option<Vec<String>> {
+    s.map(|s| s.split_whitespace().map(str::to_string).collect())
+}
 
 #[derive(Debug, Clone)]
 pub struct KeyRow {
@@ -23,10 +50,13 @@ pub struct KeyRow {
     pub owner_email: String,
     /// The maker's role in the key's workspace (`owner` or `member`): the key acts with it.
     pub role: String,
+    pub limits: KeyLimits,
 }
 
 const COLUMNS: &str = "k.id, k.workspace_id, k.user_id, k.name, k.key_hash, k.hint, k.scopes, k.created_at,
     k.expires_at, k.expiry_days, k.revoked_at, k.last_used_at, k.last_used_ip, k.last_used_user_agent,
+    k.allowed_ips, k.account_ids, k.quota_limit, k.quota_refill, k.quota_remaining, k.quota_period,
+    k.rate_per_min, k.rate_burst,
     u.disabled_at, u.email as owner_email,
     coalesce((select m.role from workspace_members m where m.workspace_id = k.workspace_id and m.user_id = k.user_id),
              'member') as member_role";
@@ -55,6 +85,29 @@ fn from_row(r: AnyRow) -> sqlx::Result<KeyRow> {
         owner_disabled: r.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
         owner_email: r.try_get("owner_email")?,
         role: r.try_get("member_role")?,
+        limits: KeyLimits {
+            allowed_ips: list(r.try_get("allowed_ips")?),
+            account_ids: list(r.try_get("account_ids")?),
+            quota: match r.try_get::<Option<i64>, _>("quota_limit")? {
+                Some(limit) => Some(QuotaRow {
+                    limit,
+                    refill: r
+                        .try_get::<Option<String>, _>("quota_refill")?
+                        .as_deref()
+                        .and_then(QuotaRefill::parse),
+                    remaining: r.try_get::<Option<i64>, _>("quota_remaining")?.unwrap_or(0),
+                    period: r.try_get::<Option<i64>, _>("quota_period")?.unwrap_or(0),
+                }),
+                None => None,
+            },
+            rate: match (
+                r.try_get::<Option<i64>, _>("rate_per_min")?,
+                r.try_get::<Option<i64>, _>("rate_burst")?,
+            ) {
+                (Some(per_min), Some(burst)) => Some((per_min, burst)),
+                _ => None,
+            },
+        },
     })
 }
 
@@ -70,9 +123,10 @@ pub struct NewKey<'a> {
     pub expiry_days: Option<i64>,
     pub rotated_from: Option<&'a str>,
     pub now: i64,
+    pub limits: &'a KeyLimits,
 }
 
-pub async fn insert<'c>(e: impl Executor<'c, Database = Any>, k: NewKey<'_>) -> sqlx::Result<()> {
+pub async fn insert(e: &mut sqlx::AnyConnection, k: NewKey<'_>) -> sqlx::Result<()> {
     sqlx::query(
         "insert into api_keys (id, workspace_id, user_id, name, key_hash, hint, scopes, created_at,
                                expires_at, expiry_days, rotated_from)
@@ -89,9 +143,71 @@ pub async fn insert<'c>(e: impl Executor<'c, Database = Any>, k: NewKey<'_>) -> 
     .bind(k.expires_at)
     .bind(k.expiry_days)
     .bind(k.rotated_from)
-    .execute(e)
+    .execute(&mut *e)
     .await?;
+    set_limits(&mut *e, k.id, k.limits, true).await
+}
+
+/// Sets a key's allowlist, accounts and rate limit, and (`with_quota`) its quota as given
+/// (what is left of it included).
+pub async fn set_limits(
+    e: &mut sqlx::AnyConnection,
+    key_id: &str,
+    l: &KeyLimits,
+    with_quota: bool,
+) -> sqlx::Result<()> {
+    let joined = |v: &Option<Vec<String>>| v.as_ref().map(|v| v.join(" "));
+    sqlx::query(
+        "update api_keys set allowed_ips = $2, account_ids = $3, rate_per_min = $4, rate_burst = $5
+         where id = $1",
+    )
+    .bind(key_id)
+    .bind(joined(&l.allowed_ips))
+    .bind(joined(&l.account_ids))
+    .bind(l.rate.map(|r| r.0))
+    .bind(l.rate.map(|r| r.1))
+    .execute(&mut *e)
+    .await?;
+    if with_quota {
+        let q = l.quota;
+        sqlx::query(
+            "update api_keys set quota_limit = $2, quota_refill = $3, quota_remaining = $4,
+                 quota_period = $5
+             where id = $1",
+        )
+        .bind(key_id)
+        .bind(q.map(|q| q.limit))
+        .bind(q.and_then(|q| q.refill).map(QuotaRefill::as_str))
+        .bind(q.map(|q| q.remaining))
+        .bind(q.map(|q| q.period))
+        .execute(&mut *e)
+        .await?;
+    }
     Ok(())
+}
+
+/// Spends one use of a key's quota, atomically (one conditional update: exact across
+/// replicas). `period`: when the current refill period began (`i64::MIN` for a quota that does
+/// not refill); a quota last used in an earlier period starts again at its limit. What is left
+/// after this use, or `None` when nothing was left.
+pub async fn take_quota<'c>(
+    e: impl Executor<'c, Database = Any>,
+    key_id: &str,
+    period: i64,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "update api_keys set
+             quota_remaining = case when quota_period < $2 then quota_limit - 1
+                                    else quota_remaining - 1 end,
+             quota_period = case when quota_period < $2 then $2 else quota_period end
+         where id = $1 and quota_limit is not null
+           and (quota_period < $2 or quota_remaining > 0)
+         returning quota_remaining",
+    )
+    .bind(key_id)
+    .bind(period)
+    .fetch_optional(e)
+    .await
 }
 
 /// The key behind a hash, with its owner's state: the Bearer lookup.
@@ -103,6 +219,21 @@ pub async fn by_hash<'c>(
         "select {COLUMNS} from api_keys k join users u on u.id = k.user_id where k.key_hash = $1"
     ))
     .bind(key_hash)
+    .fetch_optional(e)
+    .await?
+    .map(from_row)
+    .transpose()
+}
+
+/// A key by id, whoever owns it (for the usage writer's notices).
+pub async fn by_id<'c>(
+    e: impl Executor<'c, Database = Any>,
+    key_id: &str,
+) -> sqlx::Result<Option<KeyRow>> {
+    sqlx::query(&format!(
+        "select {COLUMNS} from api_keys k join users u on u.id = k.user_id where k.id = $1"
+    ))
+    .bind(key_id)
     .fetch_optional(e)
     .await?
     .map(from_row)

@@ -11,6 +11,7 @@ pub mod email_changes;
 pub mod export;
 pub mod finance;
 pub mod invalidations;
+pub mod key_usage;
 pub mod keys;
 pub mod maintenance;
 pub mod mfa;
@@ -43,6 +44,57 @@ pub struct Db {
 }
 
 pub type Tx = Transaction<'static, sqlx::Any>;
+
+/// Which of a workspace's accounts a caller reaches: `None`, all of them; `Some(ids)`, only
+/// those (an API key restricted to accounts; `access::Caller::reach`). Fails closed: an empty
+/// list, or ids of deleted accounts, reach nothing.
+pub type Reach<'a> = Option<&'a [String]>;
+
+/// `and <column> in ($first, …)` for a restricted reach (`and 1 = 0` for an empty list), nothing
+/// for the whole workspace. Bind the ids with [`bind_reach`] after the query's other
+/// parameters (`first` is the next parameter's number).
+pub fn reach_sql(column: &str, first: usize, reach: Reach) -> String {
+    match reach {
+        None => String::new(),
+        Some([]) => " and 1 = 0".into(),
+        Some(ids) => {
+            let params: Vec<String> = (0..ids.len()).map(|i| format!("${}", first + i)).collect();
+            format!(" and {column} in ({})", params.join(", "))
+        }
+    }
+}
+
+/// Binds what [`reach_sql`] numbered: `.bind_reach(reach)` after the query's other binds.
+pub trait BindReach<'q>: Sized {
+    fn bind_reach(self, reach: Reach<'q>) -> Self;
+}
+
+macro_rules! bind_reach {
+    ($($ty:ty),*) => {$(
+        impl<'q, O> BindReach<'q> for $ty {
+            fn bind_reach(mut self, reach: Reach<'q>) -> Self {
+                for id in reach.unwrap_or_default() {
+                    self = self.bind(id);
+                }
+                self
+            }
+        }
+    )*};
+}
+
+bind_reach!(
+    sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    sqlx::query::QueryScalar<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>
+);
+
+impl<'q> BindReach<'q> for sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    fn bind_reach(mut self, reach: Reach<'q>) -> Self {
+        for id in reach.unwrap_or_default() {
+            self = self.bind(id);
+        }
+        self
+    }
+}
 
 /// Rows per multi-row statement of `fields` parameters each. SQLite looks a numbered parameter
 /// (`$N`, which PostgreSQL needs too) up by a linear scan and sqlx asks for every one, so a

@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::access::routes;
 
 use crate::{
-    access::{Caller, Fresh, ReadAccounts, WriteAccounts},
+    access::{Caller, Fresh, ReadAccounts, Whole, WriteAccounts},
     clock::rfc3339,
     db::{self, finance as fdb},
     error::{AppError, Result},
@@ -57,8 +57,14 @@ async fn list_accounts(
     AppQuery(q): AppQuery<pagination::PageQuery>,
 ) -> Result<Json<Page<Account>>> {
     let limit = q.limit()?;
-    let rows =
-        fdb::accounts_in(&state.db.pool, &caller.workspace_id, q.after()?, limit + 1).await?;
+    let rows = fdb::accounts_in(
+        &state.db.pool,
+        &caller.workspace_id,
+        caller.reach(),
+        q.after()?,
+        limit + 1,
+    )
+    .await?;
     let (rows, next_cursor) = pagination::finish(rows, limit, |a| (a.created_at, a.id.clone()));
     Ok(Json(Page {
         items: rows.into_iter().map(account_view).collect(),
@@ -107,7 +113,7 @@ async fn update_account(
         return Err(AppError::Validation(fields));
     }
     let mut tx = state.db.begin().await?;
-    let mut row = fdb::get_account(&mut *tx, &caller.workspace_id, &id)
+    let mut row = fdb::get_account(&mut *tx, &caller.workspace_id, caller.reach(), &id)
         .await?
         .ok_or_else(AppError::not_found)?;
     row.name = name.unwrap_or(row.name);
@@ -146,7 +152,7 @@ async fn delete_account(
     AppQuery(q): AppQuery<DeleteAccountQuery>,
 ) -> Result<StatusCode> {
     let mut tx = state.db.begin().await?;
-    let row = fdb::get_account(&mut *tx, &caller.workspace_id, &id)
+    let row = fdb::get_account(&mut *tx, &caller.workspace_id, caller.reach(), &id)
         .await?
         .ok_or_else(AppError::not_found)?;
     if row.source != "manual" {
@@ -188,7 +194,7 @@ async fn delete_account(
     responses(BodyErrors, (status = 201, description = "Created", body = AccountBody)))]
 async fn create_account(
     State(state): State<AppState>,
-    caller: Caller<WriteAccounts>,
+    caller: Caller<Whole<WriteAccounts>>,
     AppJson(req): AppJson<CreateAccountRequest>,
 ) -> Result<(StatusCode, Json<AccountBody>)> {
     let mut fields = BTreeMap::new();

@@ -101,8 +101,14 @@ async fn list_changes(
             at
         }
     };
-    let (page, has_more) =
-        changes::page(&mut conn, ws, (after.0, &after.1), limit as usize).await?;
+    let (page, has_more) = changes::page(
+        &mut conn,
+        ws,
+        caller.reach(),
+        (after.0, &after.1),
+        limit as usize,
+    )
+    .await?;
     let next_cursor = match page.last() {
         Some(last) => encode(ws, last.position()),
         None => encode(ws, (after.0, &after.1)),

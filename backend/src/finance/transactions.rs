@@ -151,6 +151,7 @@ async fn list_transactions(
     }
     let filter = fdb::TransactionFilter {
         workspace_id: &caller.workspace_id,
+        reach: caller.reach(),
         account_id: q.account_id.as_deref(),
         from: when("from", &q.from)?,
         to: when("to", &q.to)?,
@@ -292,7 +293,7 @@ async fn push_transactions(
         ),
     };
     let accounts: HashMap<String, fdb::AccountRow> =
-        fdb::all_accounts(&state.db.pool, &caller.workspace_id)
+        fdb::all_accounts(&state.db.pool, &caller.workspace_id, caller.reach())
             .await?
             .into_iter()
             .map(|a| (a.id.clone(), a))
@@ -411,7 +412,7 @@ async fn get_transaction(
     caller: Caller<ReadTransactions>,
     Path(id): Path<String>,
 ) -> Result<Json<TransactionBody>> {
-    let row = fdb::get_transaction(&state.db.pool, &caller.workspace_id, &id)
+    let row = fdb::get_transaction(&state.db.pool, &caller.workspace_id, caller.reach(), &id)
         .await?
         .ok_or_else(AppError::not_found)?;
     Ok(Json(TransactionBody {
@@ -435,7 +436,7 @@ async fn delete_transaction(
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
     let mut tx = state.db.begin().await?;
-    match fdb::transaction_source(&mut *tx, &caller.workspace_id, &id)
+    match fdb::transaction_source(&mut *tx, &caller.workspace_id, caller.reach(), &id)
         .await?
         .as_deref()
     {
@@ -522,6 +523,7 @@ async fn patch_transaction(
     let updated = fdb::patch_transaction_overlays(
         &mut *tx,
         &caller.workspace_id,
+        caller.reach(),
         &id,
         req.category.as_ref().map(|c| c.as_deref()),
         req.note.as_ref().map(|n| n.as_deref()),
@@ -534,7 +536,7 @@ async fn patch_transaction(
     if !updated {
         return Err(AppError::not_found());
     }
-    let row = fdb::get_transaction(&mut *tx, &caller.workspace_id, &id)
+    let row = fdb::get_transaction(&mut *tx, &caller.workspace_id, caller.reach(), &id)
         .await?
         .ok_or_else(AppError::not_found)?;
     let events = db::webhooks::events::record_transactions(

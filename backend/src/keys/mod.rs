@@ -2,6 +2,8 @@
 //! `whoami`. Key management needs a browser session; keys authenticate elsewhere through
 //! [`auth::Caller`].
 
+mod limits;
+mod report;
 pub mod usage;
 
 use axum::{
@@ -26,11 +28,14 @@ use crate::access::routes;
 
 use crate::{access::Caller, web::ANSWER_HEADERS};
 use crate::{
-    access::{session::SessionUser, Fresh},
+    access::{session::SessionUser, Fresh, FRESH_SECS},
     audit::{self, Event, Outcome},
     clock::rfc3339,
     crypto::sha256_hex,
-    db::{self, keys::KeyRow},
+    db::{
+        self,
+        keys::{KeyLimits, KeyRow},
+    },
     error::{AppError, Result},
     request_meta::RequestMeta,
     state::AppState,
@@ -45,7 +50,8 @@ const MAX_GRACE_SECS: i64 = 86_400;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_keys, create_key))
-        .routes(routes!(get_key, rename_key, revoke_key))
+        .routes(routes!(get_key, update_key, revoke_key))
+        .routes(routes!(report::key_usage))
         .routes(routes!(rotate_key))
         .routes(routes!(list_scopes))
         .routes(routes!(whoami))
@@ -74,6 +80,10 @@ pub fn view(k: &KeyRow, now: i64) -> ApiKey {
         last_used_user_agent: k.last_used_user_agent.clone(),
         revoked_at: k.revoked_at.map(rfc3339),
         status,
+        allowed_ips: k.limits.allowed_ips.clone(),
+        account_ids: k.limits.account_ids.clone(),
+        quota: k.limits.quota.map(|q| limits::quota_view(&q, None, now)),
+        rate_limit: limits::rate_view(k.limits.rate),
     }
 }
 
@@ -88,6 +98,7 @@ async fn mint(
     scopes: &[String],
     expiry_days: Option<i64>,
     rotated_from: Option<&str>,
+    limits: &KeyLimits,
 ) -> Result<(KeyRow, String)> {
     let mut random = [0u8; 32];
     OsRng.fill_bytes(&mut random);
@@ -109,6 +120,7 @@ async fn mint(
             expiry_days,
             rotated_from,
             now,
+            limits,
         },
     )
     .await?;
@@ -151,15 +163,8 @@ async fn create_key(
             "must be between 1 and 365, or null for never".into(),
         );
     }
-    let Some(name) = name.filter(|_| fields.is_empty()) else {
-        return Err(AppError::Validation(fields));
-    };
-    let mut scopes = req.scopes.clone();
-    scopes.sort();
-    scopes.dedup();
-
-    let workspace_id = match req.workspace_id {
-        Some(id) => id,
+    let workspace_id = match &req.workspace_id {
+        Some(id) => id.clone(),
         None => db::workspaces::personal_of(&state.db.pool, &who.user.id)
             .await?
             .ok_or_else(AppError::not_found)?,
@@ -171,6 +176,31 @@ async fn create_key(
     {
         return Err(AppError::not_found());
     }
+    let now = state.clock.now();
+    let key_limits = KeyLimits {
+        allowed_ips: req
+            .allowed_ips
+            .as_ref()
+            .map(|l| limits::allowlist(&mut fields, l)),
+        account_ids: match &req.account_ids {
+            Some(l) => Some(limits::accounts(&state, &mut fields, &workspace_id, l).await?),
+            None => None,
+        },
+        quota: req
+            .quota
+            .as_ref()
+            .map(|q| limits::quota(&mut fields, q, now)),
+        rate: req
+            .rate_limit
+            .as_ref()
+            .map(|r| limits::rate(&mut fields, r)),
+    };
+    let Some(name) = name.filter(|_| fields.is_empty()) else {
+        return Err(AppError::Validation(fields));
+    };
+    let mut scopes = req.scopes.clone();
+    scopes.sort();
+    scopes.dedup();
     let mut tx = state.db.begin().await?;
     let (row, secret) = mint(
         &mut tx,
@@ -181,6 +211,7 @@ async fn create_key(
         &scopes,
         req.expires_in_days,
         None,
+        &key_limits,
     )
     .await?;
     audit::record(
@@ -245,31 +276,89 @@ async fn get_key(
     }))
 }
 
-/// Rename a key (a revoked or expired one too: its name stays in the audit log's context).
-/// The secret, scopes, workspace and expiry stay as they are.
+/// Change a key without re-issuing it: its name, address allowlist, accounts, quota or rate
+/// limit (an absent field stays as it is; `null` lifts the restriction). A revoked or expired
+/// key may be renamed too (its name stays in the audit log's context).
+///
+/// **Step-up:** a change that widens what the key may do (an address or account it did not
+/// have, `null` for a restriction it had, more quota than is left, a more frequent refill, a
+/// higher rate) needs a browser session that signed in or re-authenticated within 10 minutes;
+/// otherwise 403 `reauth_required` and nothing changes. Narrowing never asks. The new limits
+/// hold from the next request, on every replica.
 #[utoipa::path(patch, path = "/api/v1/keys/{id}", tag = "keys", operation_id = "updateKey",
     params(("id" = String, Path, description = "Key id", example = "0193b6f3-1a2b-7c3d-8e4f-5a6b7c8d9e0f")),
     request_body = UpdateKeyRequest,
     responses(BodyErrors,
         (status = 200, description = "The key as changed", body = KeyBody),
+        (status = 403, description = "`reauth_required`: the change widens the key and the session last signed in more than 10 minutes ago: `POST /api/v1/auth/reauth`, then retry", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody)))]
-async fn rename_key(
+async fn update_key(
     State(state): State<AppState>,
     meta: RequestMeta,
     who: SessionUser,
     Path(id): Path<String>,
     AppJson(req): AppJson<UpdateKeyRequest>,
 ) -> Result<Json<KeyBody>> {
-    let name = check_name(&req.name).map_err(|m| AppError::field("name", m))?;
     let row = managed(&state, &who.user.id, &id).await?;
+    let mut fields = std::collections::BTreeMap::new();
+    let name = match &req.name {
+        Some(n) => check_name(n)
+            .map_err(|m| fields.insert("name".into(), m.to_string()))
+            .ok(),
+        None => None,
+    };
+    let limits_change = req.allowed_ips.is_some()
+        || req.account_ids.is_some()
+        || req.quota.is_some()
+        || req.rate_limit.is_some();
+    if req.name.is_none() && !limits_change {
+        fields.insert(
+            "name".into(),
+            "give a name, allowedIps, accountIds, quota or rateLimit to change".into(),
+        );
+    }
+    let now = state.clock.now();
+    let mut new = row.limits.clone();
+    if let Some(ips) = &req.allowed_ips {
+        new.allowed_ips = ips.as_ref().map(|l| limits::allowlist(&mut fields, l));
+    }
+    if let Some(ids) = &req.account_ids {
+        new.account_ids = match ids {
+            Some(l) => Some(limits::accounts(&state, &mut fields, &row.workspace_id, l).await?),
+            None => None,
+        };
+    }
+    if let Some(q) = &req.quota {
+        new.quota = q.as_ref().map(|q| limits::quota(&mut fields, q, now));
+    }
+    if let Some(r) = &req.rate_limit {
+        new.rate = r.as_ref().map(|r| limits::rate(&mut fields, r));
+    }
+    if !fields.is_empty() {
+        return Err(AppError::Validation(fields));
+    }
+    if limits::widens(&row.limits, &new, now) && now - who.authenticated_at > FRESH_SECS {
+        return Err(crate::access::fresh::reauth_required());
+    }
     let mut tx = state.db.begin().await?;
-    db::keys::rename(&mut *tx, &row.id, &name).await?;
-    let ev = Event::own("key.renamed", &who.user.id, Outcome::Success).on("api_key", &row.id);
-    audit::record(&mut tx, &state.clock, &meta, ev).await?;
+    if let Some(name) = &name {
+        db::keys::rename(&mut *tx, &row.id, name).await?;
+        let ev = Event::own("key.renamed", &who.user.id, Outcome::Success).on("api_key", &row.id);
+        audit::record(&mut tx, &state.clock, &meta, ev).await?;
+    }
+    if limits_change {
+        db::keys::set_limits(&mut tx, &row.id, &new, req.quota.is_some()).await?;
+        let ev =
+            Event::own("key.limits_changed", &who.user.id, Outcome::Success).on("api_key", &row.id);
+        audit::record(&mut tx, &state.clock, &meta, ev).await?;
+    }
     let row = db::keys::get_managed(&mut *tx, &who.user.id, &id)
         .await?
         .ok_or_else(AppError::not_found)?;
     tx.commit().await?;
+    if limits_change {
+        state.forget_key(&row.key_hash).await;
+    }
     Ok(Json(KeyBody {
         key: view(&row, state.clock.now()),
     }))
@@ -343,6 +432,7 @@ async fn rotate_key(
         &old.scopes,
         old.expiry_days,
         Some(&old.id),
+        &old.limits,
     )
     .await?;
     db::keys::expire_by(
@@ -384,7 +474,8 @@ async fn list_scopes(_who: SessionUser) -> Json<ScopesBody> {
     Json(ScopesBody { scopes })
 }
 
-/// Who is calling: the user, the key (if any), its scopes and workspace.
+/// Who is calling: the user, the key (if any), its scopes and workspace, and a key's limits: its
+/// address allowlist, accounts, rate limit and what is left of its quota after this request.
 #[utoipa::path(get, path = "/api/v1/whoami", tag = "keys", operation_id = "whoami",
     responses(
         (status = 200, description = "The caller", body = WhoAmI,
@@ -392,10 +483,20 @@ async fn list_scopes(_who: SessionUser) -> Json<ScopesBody> {
                     ("RateLimit-Remaining" = u32, description = "Key requests: whole tokens left"),
                     ("RateLimit-Reset" = u64, description = "Key requests: seconds until the bucket is full"))),
         (status = 401, description = "`missing_key`, `malformed_key`, `invalid_key`, `key_revoked`, `key_expired` or `account_disabled`", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this key's rate limit; see `Retry-After`", body = ErrorBody)))]
-async fn whoami(caller: Caller) -> Response {
+        (status = 429, description = "`rate_limited`: this key's rate limit; `quota_exhausted`: its quota; see `Retry-After`", body = ErrorBody)))]
+async fn whoami(State(state): State<AppState>, caller: Caller) -> Response {
     match &caller.key {
-        // A key's answer is fixed while the key is cached: serialised once, when it was cached.
+        // With a quota, the answer says what is left after this request.
+        Some(key) if key.limits.quota.is_some() => {
+            let mut who = WhoAmI::clone(&caller);
+            who.quota = key
+                .limits
+                .quota
+                .map(|q| limits::quota_view(&q, caller.quota_left, state.clock.now()));
+            Json(who).into_response()
+        }
+        // A key's answer is otherwise fixed while the key is cached: serialised once, when it
+        // was cached.
         Some(key) => {
             let mut res = Response::new(Body::from(key.whoami_json.clone()));
             // Every header this answer will carry fits at once (see `rate_limit_headers`).

@@ -1,14 +1,26 @@
 //! Writing what the key extractor records: last use at most once a minute per key, audit rows
-//! (`key.used` hourly, `key.denied` once a minute per reason).
+//! (`key.used` hourly, `key.denied` once a minute per reason), the networks each key is used
+//! from (with a mail for a new one, at most daily), and each minute the requests per key and
+//! day that `GET /api/v1/keys/{id}/usage` reports.
 
-use std::collections::HashMap;
+use std::{
+    collections::{HashMap, HashSet},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
 use tokio::sync::watch;
 
-use crate::{db, request_meta::RequestMeta, state::AppState, usage::Usage};
+use crate::{
+    db,
+    mail::Template,
+    request_meta::RequestMeta,
+    state::AppState,
+    usage::{Usage, OUTCOMES},
+};
 
 /// Writes usage: `last_used_*` at most once a minute per key, `key.used` at most once an hour
-/// per key, `key.denied` at most once a minute per key and reason. Drains what is queued on stop.
+/// per key, `key.denied` at most once a minute per key and reason; adds the request counts to
+/// the database at each whole minute. Drains and flushes what is left on stop.
 pub async fn run_writer(state: AppState, mut stop: watch::Receiver<bool>) {
     let Some(mut rx) = state.usage.take_receiver() else {
         return;
@@ -20,29 +32,87 @@ pub async fn run_writer(state: AppState, mut stop: watch::Receiver<bool>) {
                 Some(u) => seen.write(&state, u).await,
                 None => return,
             },
+            _ = tokio::time::sleep(until_next_minute()) => log_flush(&state).await,
             _ = stop.changed() => {
                 rx.close();
                 while let Ok(u) = rx.try_recv() {
                     seen.write(&state, u).await;
                 }
+                log_flush(&state).await;
                 return;
             }
         }
     }
 }
 
-/// When each key's use was last written and audited.
+/// How long until the wall clock's next whole minute (so a day's counts end at midnight).
+fn until_next_minute() -> Duration {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    Duration::from_millis(60_000 - ms % 60_000 + 50)
+}
+
+async fn log_flush(state: &AppState) {
+    if let Err(e) = flush_counts(state).await {
+        tracing::warn!(error = %e, "recording key request counts failed");
+    }
+}
+
+/// Adds every key's request counts since the last flush to its day's rows (one upsert per key
+/// and outcome; replicas add to the same rows). The day is the one the minute that just ended
+/// belongs to. Counts that could not be written are lost, never counted twice.
+pub async fn flush_counts(state: &AppState) -> anyhow::Result<()> {
+    let counts = state.usage.take_counts();
+    if counts.is_empty() {
+        return Ok(());
+    }
+    let day = crate::clock::rfc3339(state.clock.now() - 30)
+        .get(..10)
+        .unwrap_or_default()
+        .to_string();
+    let mut tx = state.db.begin().await?;
+    for (key_id, by_outcome) in counts {
+        for (outcome, n) in OUTCOMES.iter().zip(by_outcome) {
+            if n > 0 {
+                db::key_usage::add(&mut tx, &key_id, &day, outcome, n as i64).await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// When each key's use was last written and audited, and the networks known to be stored.
 #[derive(Default)]
 struct Seen {
     written: HashMap<String, i64>,
     audited: HashMap<String, i64>,
+    networks: HashSet<(String, String)>,
 }
 
 impl Seen {
     async fn write(&mut self, state: &AppState, usage: Usage) {
-        if self.written.len() > 100_000 {
+        if self.written.len() > 100_000 || self.networks.len() > 100_000 {
             self.written.clear();
             self.audited.clear();
+            self.networks.clear();
+        }
+        if let Usage::Network {
+            key_id,
+            user_id,
+            at,
+            network,
+            meta,
+        } = usage
+        {
+            let fresh = self.networks.insert((key_id.clone(), network.clone()));
+            if fresh {
+                if let Err(e) = new_network(state, &key_id, &user_id, at, &network, &meta).await {
+                    tracing::warn!(error = %e, "recording a key's network failed");
+                }
+            }
+            return;
         }
         if let Err(e) = write_usage(state, usage, &mut self.written, &mut self.audited).await {
             tracing::warn!(error = %e, "recording key usage failed");
@@ -112,6 +182,54 @@ async fn write_usage(
                 .await?;
             }
         }
+        // Handled by `Seen::write` before it gets here.
+        Usage::Network { .. } => {}
+    }
+    Ok(())
+}
+
+/// Stores that the key was used from `network`; when that is new for a key already used from
+/// elsewhere, audits `key.new_network` and mails the key's maker (at most once a day per key,
+/// claimed in the database so replicas send it once).
+async fn new_network(
+    state: &AppState,
+    key_id: &str,
+    user_id: &str,
+    at: i64,
+    network: &str,
+    meta: &RequestMeta,
+) -> anyhow::Result<()> {
+    let mut tx = state.db.begin().await?;
+    if !db::key_usage::note_network(&mut tx, key_id, network, at).await?
+        || db::key_usage::network_count(&mut *tx, key_id).await? < 2
+    {
+        tx.commit().await?;
+        return Ok(());
+    }
+    let ev = crate::audit::Event::own("key.new_network", user_id, crate::audit::Outcome::Success)
+        .on("api_key", key_id)
+        .by_key(key_id);
+    crate::audit::record(&mut tx, &state.clock, meta, ev).await?;
+    let mut mailed = false;
+    if db::key_usage::claim_network_alert(&mut *tx, key_id, at).await? {
+        let key = db::keys::by_id(&mut *tx, key_id).await?;
+        let user = db::users::by_id(&mut *tx, user_id).await?;
+        if let (Some(key), Some(user)) = (key, user) {
+            let template = Template::KeyNewNetwork {
+                name: user.name,
+                key: key.name,
+                hint: key.hint,
+                network: network.to_string(),
+                ip: meta.ip.clone(),
+                user_agent: meta.user_agent.clone(),
+                at: crate::clock::rfc3339(at),
+            };
+            mailed = state.mail.enqueue(&mut tx, &user.email, template).await?;
+        }
+    }
+    tx.commit().await?;
+    if mailed {
+        state.mail.wake();
     }
     Ok(())
 }

@@ -82,6 +82,25 @@ pub enum Template {
         name: String,
         host: String,
     },
+    /// An API key expires within 7 days, or within 1.
+    KeyExpiring {
+        name: String,
+        key: String,
+        hint: String,
+        /// RFC 3339, UTC.
+        expires_at: String,
+    },
+    /// An API key was used from a network (IPv4 /24, IPv6 /48) it had not been used from.
+    KeyNewNetwork {
+        name: String,
+        key: String,
+        hint: String,
+        network: String,
+        ip: Option<String>,
+        user_agent: Option<String>,
+        /// RFC 3339, UTC.
+        at: String,
+    },
     /// Two or fewer recovery codes are left.
     RecoveryCodesLow {
         name: String,
@@ -109,6 +128,8 @@ impl Template {
             Self::EmailInUse => "email_in_use",
             Self::EmailRestored { .. } => "email_restored",
             Self::WebhookDisabled { .. } => "webhook_disabled",
+            Self::KeyExpiring { .. } => "key_expiring",
+            Self::KeyNewNetwork { .. } => "key_new_network",
         }
     }
 
@@ -121,6 +142,7 @@ impl Template {
                 | Self::FactorChanged { .. }
                 | Self::PasskeyChanged { .. }
                 | Self::RecoveryCodesLow { .. }
+                | Self::KeyNewNetwork { .. }
                 | Self::EmailChangeRequested { .. }
                 | Self::EmailRestored { .. }
         )
@@ -289,6 +311,41 @@ impl Template {
                      failed for 5 days, so pfn disabled it. Check that it answers with a 2xx \
                      status, then enable it again:\n\n{origin}/webhooks\n\nEvents from while \
                      it was disabled are not sent; read what changed from the change feed.\n"
+                ),
+            ),
+            Self::KeyExpiring {
+                name,
+                key,
+                hint,
+                expires_at,
+            } => (
+                format!("Your pfn API key \"{key}\" expires soon"),
+                format!(
+                    "Hello {name},\n\nYour API key \"{key}\" ({hint}) expires at {expires_at} \
+                     (UTC). Whatever uses it will then be refused with 401 key_expired.\n\n\
+                     To keep it working, rotate it (a new secret with the same scopes and \
+                     limits) and put the new secret where the old one is:\n\n{origin}/keys\n"
+                ),
+            ),
+            Self::KeyNewNetwork {
+                name,
+                key,
+                hint,
+                network,
+                ip,
+                user_agent,
+                at,
+            } => (
+                format!("Your pfn API key \"{key}\" was used from a new network"),
+                format!(
+                    "Hello {name},\n\nYour API key \"{key}\" ({hint}) was used from a network \
+                     it had not been used from before:\n\n  Network: {network}\n  Address: {}\n  \
+                     Client: {}\n  When: {at} (UTC)\n\nIf this was you or your agent, there is \
+                     nothing to do (pfn tells you at most once a day per key). If not, revoke \
+                     the key now, and consider limiting it to the addresses it should be used \
+                     from:\n\n{origin}/keys\n",
+                    ip.as_deref().unwrap_or("unknown"),
+                    user_agent.as_deref().unwrap_or("unknown"),
                 ),
             ),
             Self::RecoveryCodesLow { name, left } => (

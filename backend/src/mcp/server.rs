@@ -131,10 +131,13 @@ impl ServerHandler for McpServer {
         cx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let scopes = key_scopes(&cx);
+        // A key limited to some accounts does not see the tools that act on the whole
+        // workspace (their routes would refuse it with `account_restricted`).
+        let restricted = vouched(&cx).is_some_and(|(_, v)| v.0.limits.account_ids.is_some());
         let tools = self
             .tools
             .iter()
-            .filter(|d| allowed(scopes, d.scope.as_deref()))
+            .filter(|d| allowed(scopes, d.scope.as_deref()) && !(restricted && d.whole))
             .map(|d| d.tool.clone())
             .collect();
         Ok(ListToolsResult::with_all_items(tools).with_cache_scope(CacheScope::Private))

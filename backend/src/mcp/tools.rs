@@ -64,6 +64,9 @@ pub struct ToolDef {
     pub tool: Tool,
     /// The key scope it needs (`None`: any key).
     pub scope: Option<String>,
+    /// It acts on the whole workspace: keys restricted to some accounts may not use it (its
+    /// operation refuses them with `account_restricted`).
+    pub whole: bool,
     pub route: Route,
     pub write: Option<Write>,
     /// Every argument name the input schema declares.
@@ -409,10 +412,16 @@ fn build(spec: &Spec, ops: &BTreeMap<String, (Method, String, Value)>, doc: &Val
     let mut properties = Map::new();
     let mut required = BTreeSet::new();
     let mut scopes = BTreeSet::new();
+    let mut whole = false;
     let mut one =
         |id: &str, properties: &mut Map<String, Value>, required: &mut BTreeSet<String>| {
             let (op, scope, answer) = operation(&mut input, ops, id, properties, required);
             scopes.insert(scope);
+            whole |= ops.get(id).is_some_and(|(.., op)| {
+                op["responses"]["403"]["description"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("`account_restricted`"))
+            });
             (op, answer)
         };
     let (route, answer) = match &spec.source {
@@ -511,6 +520,7 @@ fn build(spec: &Spec, ops: &BTreeMap<String, (Method, String, Value)>, doc: &Val
     ToolDef {
         tool,
         scope,
+        whole,
         route,
         write: spec.write,
         known,

@@ -81,16 +81,31 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Each minute: `key.expiring` events, and events and deliveries no longer needed go.
+/// Each minute: `key.expiring` events and mails (to the key's maker), and events and
+/// deliveries no longer needed go. The notice is claimed in the same transaction, so one
+/// replica sends it once.
 pub async fn chores(state: &AppState) -> anyhow::Result<()> {
     let now = state.clock.now();
     let now_ms = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
     let mut events = false;
+    let mut mails = false;
     // The 1-day notice first: a key found within a day gets that one only.
     for days in [1, 7] {
-        for (id, ws, expires) in db::webhooks::events::keys_expiring(&mut tx, now, days).await? {
-            let detail = serde_json::json!({ "expiresAt": crate::clock::rfc3339(expires) });
+        for (id, ws, expires, key, hint, user_id) in
+            db::webhooks::events::keys_expiring(&mut tx, now, days).await?
+        {
+            let expires_at = crate::clock::rfc3339(expires);
+            if let Some(user) = db::users::by_id(&mut *tx, &user_id).await? {
+                let template = Template::KeyExpiring {
+                    name: user.name,
+                    key,
+                    hint,
+                    expires_at: expires_at.clone(),
+                };
+                mails |= state.mail.enqueue(&mut tx, &user.email, template).await?;
+            }
+            let detail = serde_json::json!({ "expiresAt": expires_at });
             events |= db::webhooks::events::record_one(
                 &mut tx,
                 &ws,
@@ -105,6 +120,9 @@ pub async fn chores(state: &AppState) -> anyhow::Result<()> {
     tx.commit().await?;
     if events {
         state.outbound.wake();
+    }
+    if mails {
+        state.mail.wake();
     }
     db::webhooks::events::prune(&state.db.pool).await?;
     db::webhooks::deliveries::prune(&state.db.pool, now_ms - KEEP_LOG_MS).await?;

@@ -220,6 +220,10 @@ fn CreateKeyForm(
                 scopes: chosen.get_untracked(),
                 expires_in_days: days,
                 workspace_id: ctx().workspace.get_untracked(),
+                allowed_ips: None,
+                account_ids: None,
+                quota: None,
+                rate_limit: None,
             });
         }
     };

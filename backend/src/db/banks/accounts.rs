@@ -1,6 +1,7 @@
 //! `bank_accounts` and `balance_history`: the accounts a connection reads and their daily
 //! balances.
 
+use crate::db::BindReach;
 use sqlx::{Any, AnyConnection, Executor, Row};
 
 #[derive(Debug, Clone)]
@@ -149,20 +150,23 @@ pub async fn record_balance(
 pub async fn balance_history<'c>(
     e: impl Executor<'c, Database = Any>,
     workspace_id: &str,
+    reach: crate::db::Reach<'_>,
     account_id: Option<&str>,
     from_day: &str,
     to_day: &str,
 ) -> sqlx::Result<Vec<(String, String, String, i64)>> {
-    sqlx::query(
+    sqlx::query(&format!(
         "select h.account_id, h.day, h.currency, h.balance_minor from balance_history h
          join accounts a on a.id = h.account_id
-         where a.workspace_id = $1 and ($2 = '' or h.account_id = $2) and h.day >= $3 and h.day < $4
+         where a.workspace_id = $1 and ($2 = '' or h.account_id = $2) and h.day >= $3 and h.day < $4{}
          order by h.account_id, h.day",
-    )
+        crate::db::reach_sql("h.account_id", 5, reach)
+    ))
     .bind(workspace_id)
     .bind(account_id.unwrap_or_default())
     .bind(from_day)
     .bind(to_day)
+    .bind_reach(reach)
     .fetch_all(e)
     .await?
     .into_iter()

@@ -14,6 +14,8 @@ pub use transactions::*;
 
 use sqlx::{any::AnyRow, Any, Executor, Row};
 
+use super::{reach_sql, BindReach, Reach};
+
 #[derive(Debug, Clone)]
 pub struct AccountRow {
     pub id: String,
@@ -70,16 +72,20 @@ pub async fn insert_account<'c>(
     Ok(())
 }
 
+/// An account of the workspace that the caller reaches.
 pub async fn get_account<'c>(
     e: impl Executor<'c, Database = Any>,
     workspace_id: &str,
+    reach: Reach<'_>,
     id: &str,
 ) -> sqlx::Result<Option<AccountRow>> {
     sqlx::query(&format!(
-        "select {ACCOUNT_COLUMNS} where a.workspace_id = $1 and a.id = $2"
+        "select {ACCOUNT_COLUMNS} where a.workspace_id = $1 and a.id = $2{}",
+        reach_sql("a.id", 3, reach)
     ))
     .bind(workspace_id)
     .bind(id)
+    .bind_reach(reach)
     .fetch_optional(e)
     .await?
     .map(account)
@@ -154,22 +160,26 @@ pub async fn delete_account<'c>(
     Ok(r.rows_affected() == 1)
 }
 
+/// The workspace's accounts that the caller reaches, newest first, after the cursor.
 pub async fn accounts_in<'c>(
     e: impl Executor<'c, Database = Any>,
     workspace_id: &str,
+    reach: Reach<'_>,
     before: Option<(i64, String)>,
     limit: i64,
 ) -> sqlx::Result<Vec<AccountRow>> {
     let (ts, id) = before.unwrap_or((i64::MAX, String::new()));
     sqlx::query(&format!(
         "select {ACCOUNT_COLUMNS}
-         where a.workspace_id = $1 and (a.created_at < $2 or (a.created_at = $2 and a.id < $3))
-         order by a.created_at desc, a.id desc limit $4"
+         where a.workspace_id = $1 and (a.created_at < $2 or (a.created_at = $2 and a.id < $3)){}
+         order by a.created_at desc, a.id desc limit $4",
+        reach_sql("a.id", 5, reach)
     ))
     .bind(workspace_id)
     .bind(ts)
     .bind(id)
     .bind(limit)
+    .bind_reach(reach)
     .fetch_all(e)
     .await?
     .into_iter()
@@ -177,15 +187,18 @@ pub async fn accounts_in<'c>(
     .collect()
 }
 
-/// Every account of the workspace (to validate a push against).
+/// Every account of the workspace that the caller reaches (to validate a push against).
 pub async fn all_accounts<'c>(
     e: impl Executor<'c, Database = Any>,
     workspace_id: &str,
+    reach: Reach<'_>,
 ) -> sqlx::Result<Vec<AccountRow>> {
     sqlx::query(&format!(
-        "select {ACCOUNT_COLUMNS} where a.workspace_id = $1"
+        "select {ACCOUNT_COLUMNS} where a.workspace_id = $1{}",
+        reach_sql("a.id", 2, reach)
     ))
     .bind(workspace_id)
+    .bind_reach(reach)
     .fetch_all(e)
     .await?
     .into_iter()

@@ -1,5 +1,6 @@
 //! Exact sums of amounts for insights and budgets.
 
+use crate::db::BindReach;
 use sqlx::{Any, Executor, Row};
 
 /// Money out (positive) in a category, currency and `[from, to)` window, exactly.
@@ -56,6 +57,7 @@ pub type FlowRow = (String, String, i64, i64);
 pub async fn flows<'c>(
     e: impl Executor<'c, Database = Any>,
     workspace_id: &str,
+    reach: crate::db::Reach<'_>,
     account_id: Option<&str>,
     from: i64,
     to: i64,
@@ -65,13 +67,15 @@ pub async fn flows<'c>(
         "select currency, coalesce(category_override, category, 'uncategorized') as category, booked_at, amount_minor
          from transactions
          where workspace_id = $1 and ($2 = '' or account_id = $2) and booked_at >= $3 and booked_at < $4
-           and excluded = 0 and removed_at is null and amount_minor {} 0",
-        if outflow { "<" } else { ">" }
+           and excluded = 0 and removed_at is null and amount_minor {} 0{}",
+        if outflow { "<" } else { ">" },
+        crate::db::reach_sql("account_id", 5, reach)
     ))
     .bind(workspace_id)
     .bind(account_id.unwrap_or_default())
     .bind(from)
     .bind(to)
+    .bind_reach(reach)
     .fetch_all(e)
     .await?;
     rows.into_iter()

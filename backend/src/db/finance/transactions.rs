@@ -2,6 +2,8 @@
 
 use sqlx::{any::AnyRow, Any, Executor, Row};
 
+use crate::db::{reach_sql, BindReach, Reach};
+
 #[derive(Debug, Clone)]
 pub struct TransactionRow {
     pub id: String,
@@ -102,6 +104,8 @@ pub async fn insert_transaction(
 
 pub struct TransactionFilter<'a> {
     pub workspace_id: &'a str,
+    /// The accounts the caller reaches.
+    pub reach: Reach<'a>,
     pub account_id: Option<&'a str>,
     pub from: Option<i64>,
     pub to: Option<i64>,
@@ -174,8 +178,9 @@ pub async fn list_transactions<'c>(
            and ($9 = '' or lower(description{c}) like $9 escape '\\'
                 or lower(coalesce(merchant, ''){c}) like $9 escape '\\')
            and {thousandths} between $10 and $11
-           and ($12 < 0 or pending = $12)
-         order by booked_at desc, id desc limit $8"
+           and ($12 < 0 or pending = $12){}
+         order by booked_at desc, id desc limit $8",
+        reach_sql("account_id", 13, f.reach)
     ))
     .bind(f.workspace_id)
     .bind(f.account_id.unwrap_or(""))
@@ -189,6 +194,7 @@ pub async fn list_transactions<'c>(
     .bind(f.min_thousandths.unwrap_or(i64::MIN))
     .bind(f.max_thousandths.unwrap_or(i64::MAX))
     .bind(f.pending.map_or(-1, i64::from))
+    .bind_reach(f.reach)
     .fetch_all(e)
     .await?
     .into_iter()
@@ -196,33 +202,42 @@ pub async fn list_transactions<'c>(
     .collect()
 }
 
+/// A live transaction of the workspace, on an account the caller reaches.
 pub async fn get_transaction<'c>(
     e: impl Executor<'c, Database = Any>,
     workspace_id: &str,
+    reach: Reach<'_>,
     id: &str,
 ) -> sqlx::Result<Option<TransactionRow>> {
-    sqlx::query(&format!("select {TX_COLUMNS} from transactions where workspace_id = $1 and id = $2 and removed_at is null"))
+    sqlx::query(&format!(
+        "select {TX_COLUMNS} from transactions where workspace_id = $1 and id = $2 and removed_at is null{}",
+        reach_sql("account_id", 3, reach)
+    ))
         .bind(workspace_id)
         .bind(id)
+        .bind_reach(reach)
         .fetch_optional(e)
         .await?
         .map(tx_row)
         .transpose()
 }
 
-/// Where a live transaction came from: `Some("manual")` for a pushed one, `Some("bank")` for a
-/// synced one.
+/// Where a live transaction on an account the caller reaches came from: `Some("manual")` for a
+/// pushed one, `Some("bank")` for a synced one.
 pub async fn transaction_source<'c>(
     e: impl Executor<'c, Database = Any>,
     workspace_id: &str,
+    reach: Reach<'_>,
     id: &str,
 ) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar(
+    sqlx::query_scalar(&format!(
         "select a.source from transactions t join accounts a on a.id = t.account_id
-         where t.workspace_id = $1 and t.id = $2 and t.removed_at is null",
-    )
+         where t.workspace_id = $1 and t.id = $2 and t.removed_at is null{}",
+        reach_sql("t.account_id", 3, reach)
+    ))
     .bind(workspace_id)
     .bind(id)
+    .bind_reach(reach)
     .fetch_optional(e)
     .await
 }
@@ -243,11 +258,13 @@ pub async fn delete_transaction<'c>(
     .await
 }
 
-/// Sets the overlays given as `Some` (inner `None` clears).
+/// Sets the overlays given as `Some` (inner `None` clears), on a transaction of an account the
+/// caller reaches.
 #[allow(clippy::too_many_arguments)]
 pub async fn patch_transaction_overlays<'c>(
     e: impl Executor<'c, Database = Any>,
     workspace_id: &str,
+    reach: Reach<'_>,
     id: &str,
     category: Option<Option<&str>>,
     note: Option<Option<&str>>,
@@ -257,15 +274,16 @@ pub async fn patch_transaction_overlays<'c>(
     seq: i64,
 ) -> sqlx::Result<bool> {
     // $n = 1 means "set this column to the bound value" (which may be null).
-    let r = sqlx::query(
+    let r = sqlx::query(&format!(
         "update transactions set
              category_override = case when $3 = 1 then $4 else category_override end,
              note = case when $5 = 1 then $6 else note end,
              tags = case when $7 = 1 then $8 else tags end,
              excluded = case when $9 = 1 then $10 else excluded end,
              updated_at = $11, change_seq = $12
-         where workspace_id = $1 and id = $2 and removed_at is null",
-    )
+         where workspace_id = $1 and id = $2 and removed_at is null{}",
+        reach_sql("account_id", 13, reach)
+    ))
     .bind(workspace_id)
     .bind(id)
     .bind(i64::from(category.is_some()))
@@ -278,6 +296,7 @@ pub async fn patch_transaction_overlays<'c>(
     .bind(i64::from(excluded.unwrap_or(false)))
     .bind(now)
     .bind(seq)
+    .bind_reach(reach)
     .execute(e)
     .await?;
     Ok(r.rows_affected() == 1)

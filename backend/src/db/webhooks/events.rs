@@ -227,21 +227,24 @@ fn month_bounds(month: &str) -> Option<(i64, i64)> {
     Some((start(y, m)?, start(ny, nm)?))
 }
 
+/// A key [`keys_expiring`] found: id, workspace, expiry, name, hint, maker.
+pub type ExpiringKey = (String, String, i64, String, String, String);
+
 /// Keys that expire within `days` and were not told so at that distance yet: marked, and
-/// `(key id, workspace, expires_at)` returned. 7 then 1: a key made 3 days before its expiry
+/// returned ([`ExpiringKey`]). 7 then 1: a key made 3 days before its expiry
 /// gets only the 1-day notice when its time comes. A key replaced by rotation (in its grace
 /// period) is not expiring in this sense.
 pub async fn keys_expiring(
     conn: &mut AnyConnection,
     now: i64,
     days: i64,
-) -> sqlx::Result<Vec<(String, String, i64)>> {
+) -> sqlx::Result<Vec<ExpiringKey>> {
     sqlx::query_as(
         "update api_keys set expiry_notice_days = $3
          where revoked_at is null and expires_at is not null and expires_at > $1
            and expires_at <= $2 and (expiry_notice_days is null or expiry_notice_days > $3)
            and not exists (select 1 from api_keys n where n.rotated_from = api_keys.id)
-         returning id, workspace_id, expires_at",
+         returning id, workspace_id, expires_at, name, hint, user_id",
     )
     .bind(now)
     .bind(now + days * 86_400)
