@@ -68,6 +68,8 @@ pub struct Access {
     /// A browser session must have authenticated recently (`Fresh`): the operation is in the
     /// step-up table.
     pub step_up: bool,
+    /// Only some requests need step-up (`StepUpWhen`): which.
+    pub step_up_when: Option<&'static str>,
 }
 
 impl Access {
@@ -88,6 +90,11 @@ impl Access {
     /// Needs a fresh authentication from a browser session.
     pub fn step_up(&mut self) {
         self.step_up = true;
+    }
+
+    /// Needs a fresh authentication from a browser session for the requests `when` says.
+    pub fn step_up_when(&mut self, when: &'static str) {
+        self.step_up_when = Some(when);
     }
 
     /// Reads the query parameter `param`.
@@ -133,7 +140,10 @@ impl Access {
             "security": security,
             "refusals": refusals,
             "parameters": parameters,
-            "stepUp": self.step_up,
+            "stepUp": match self.step_up_when {
+                Some(when) => json!(when),
+                None => json!(self.step_up),
+            },
         })
     }
 }

@@ -91,6 +91,51 @@ where
     }
 }
 
+/// A browser session on an operation where only some requests need step-up (documented as
+/// `x-pfn-step-up: "<when>"`): the handler decides, and calls [`StepUpWhen::require`] when the
+/// request needs it.
+pub struct StepUpWhen<W: When>(pub SessionUser, std::marker::PhantomData<W>);
+
+/// Which requests of an operation need step-up, in the document's words.
+pub trait When: Send + Sync + 'static {
+    const WHEN: &'static str;
+    const TEXT: &'static str;
+}
+
+impl<W: When> StepUpWhen<W> {
+    /// 403 `reauth_required` unless the session authenticated within [`FRESH_SECS`].
+    pub fn require(&self, now: i64) -> Result<()> {
+        if now - self.0.authenticated_at > FRESH_SECS {
+            return Err(reauth_required());
+        }
+        Ok(())
+    }
+}
+
+impl<W: When> Deref for StepUpWhen<W> {
+    type Target = SessionUser;
+    fn deref(&self) -> &SessionUser {
+        &self.0
+    }
+}
+
+impl<W: When> FromRequestParts<AppState> for StepUpWhen<W> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let who = SessionUser::from_request_parts(parts, state).await?;
+        Ok(Self(who, std::marker::PhantomData))
+    }
+}
+
+impl<W: When> Documented for StepUpWhen<W> {
+    fn document(access: &mut Access) {
+        SessionUser::document(access);
+        access.refuse(403, "reauth_required", W::TEXT);
+        access.step_up_when(W::WHEN);
+    }
+}
+
 impl<E: Documented> Documented for Fresh<E> {
     fn document(access: &mut Access) {
         E::document(access);

@@ -29,7 +29,7 @@ pub mod workspace;
 pub use crate::access_routes as routes;
 pub use admin::Admin;
 pub use caller::*;
-pub use fresh::{Fresh, FRESH_SECS};
+pub use fresh::{Fresh, StepUpWhen, When, FRESH_SECS};
 pub use session::{Browser, SessionUser};
 pub use workspace::{InWorkspace, OwnerOrSelf, Role, WorkspaceMember, WorkspaceOwner};
 

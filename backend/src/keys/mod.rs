@@ -28,7 +28,7 @@ use crate::access::routes;
 
 use crate::{access::Caller, web::ANSWER_HEADERS};
 use crate::{
-    access::{session::SessionUser, Fresh, FRESH_SECS},
+    access::{session::SessionUser, Fresh, StepUpWhen, When},
     audit::{self, Event, Outcome},
     clock::rfc3339,
     crypto::sha256_hex,
@@ -107,7 +107,7 @@ async fn mint(
     let now = state.clock.now();
     let expires_at = expiry_days.map(|d| now + d * 86_400);
     db::keys::insert(
-        &mut **tx,
+        tx,
         db::keys::NewKey {
             id: &id,
             workspace_id,
@@ -276,6 +276,13 @@ async fn get_key(
     }))
 }
 
+/// A change that lets a key do more than before.
+struct Widening;
+impl When for Widening {
+    const WHEN: &'static str = "widening";
+    const TEXT: &'static str = "the change widens what the key may do (an address or account it did not have, `null` for a restriction it had, more quota than is left, a more frequent refill, a higher rate) and the browser session last signed in or re-authenticated more than 10 minutes ago: `POST /api/v1/auth/reauth`, then retry. Narrowing and renaming never ask.";
+}
+
 /// Change a key without re-issuing it: its name, address allowlist, accounts, quota or rate
 /// limit (an absent field stays as it is; `null` lifts the restriction). A revoked or expired
 /// key may be renamed too (its name stays in the audit log's context).
@@ -290,12 +297,11 @@ async fn get_key(
     request_body = UpdateKeyRequest,
     responses(BodyErrors,
         (status = 200, description = "The key as changed", body = KeyBody),
-        (status = 403, description = "`reauth_required`: the change widens the key and the session last signed in more than 10 minutes ago: `POST /api/v1/auth/reauth`, then retry", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody)))]
 async fn update_key(
     State(state): State<AppState>,
     meta: RequestMeta,
-    who: SessionUser,
+    who: StepUpWhen<Widening>,
     Path(id): Path<String>,
     AppJson(req): AppJson<UpdateKeyRequest>,
 ) -> Result<Json<KeyBody>> {
@@ -337,8 +343,8 @@ async fn update_key(
     if !fields.is_empty() {
         return Err(AppError::Validation(fields));
     }
-    if limits::widens(&row.limits, &new, now) && now - who.authenticated_at > FRESH_SECS {
-        return Err(crate::access::fresh::reauth_required());
+    if limits::widens(&row.limits, &new, now) {
+        who.require(now)?;
     }
     let mut tx = state.db.begin().await?;
     if let Some(name) = &name {

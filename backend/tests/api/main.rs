@@ -4,6 +4,7 @@
 mod access;
 mod account;
 mod admin;
+mod agent_keys;
 mod auth;
 mod backup;
 mod banks;

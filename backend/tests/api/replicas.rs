@@ -434,3 +434,68 @@ async fn mcp_calls_go_to_either_replica() {
         );
     }
 }
+
+/// A quota is one count in the database: 20 clients spread over two replicas, 200 requests in
+/// all, get exactly 100 answers and 100 `quota_exhausted`, and both replicas' usage counts add
+/// up to the same.
+#[tokio::test]
+async fn a_quota_of_100_holds_exactly_across_two_replicas_and_20_clients() {
+    let (a, b) = pair(&[]).await;
+    a.signed_in_user("quota-pair@example.com").await;
+    let (id, key) = create_key(
+        &a,
+        json!({"name": "metered", "scopes": ["read:accounts"],
+               "quota": {"limit": 100, "refill": "daily"},
+               "rateLimit": {"perMinute": 100000, "burst": 10000}}),
+    )
+    .await;
+    let (a_url, b_url) = (a.url("/api/v1/whoami"), b.url("/api/v1/whoami"));
+    let clients = (0..20).map(|i| {
+        let url = if i % 2 == 0 {
+            a_url.clone()
+        } else {
+            b_url.clone()
+        };
+        let key = key.clone();
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut got = Vec::new();
+            for _ in 0..10 {
+                let res = client.get(&url).bearer_auth(&key).send().await.unwrap();
+                let status = res.status();
+                let code = if status == StatusCode::OK {
+                    "ok".to_string()
+                } else {
+                    res.json::<Value>().await.unwrap()["error"]["code"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                };
+                got.push(code);
+            }
+            got
+        })
+    });
+    let mut all = Vec::new();
+    for c in clients {
+        all.extend(c.await.unwrap());
+    }
+    let ok = all.iter().filter(|c| *c == "ok").count();
+    let exhausted = all.iter().filter(|c| *c == "quota_exhausted").count();
+    assert_eq!((ok, exhausted), (100, 100), "{all:?}");
+    let left: i64 = sqlx::query_scalar("select quota_remaining from api_keys where id = $1")
+        .bind(&id)
+        .fetch_one(&a.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    for app in [&a, &b] {
+        backend::keys::usage::flush_counts(&app.state)
+            .await
+            .unwrap();
+    }
+    let usage: Value = a.get_json(&format!("/api/v1/keys/{id}/usage")).await;
+    let today = &usage["days"][29];
+    assert_eq!(today["ok"], 100, "{usage}");
+    assert_eq!(today["denied"]["quota"], 100, "{usage}");
+}

@@ -121,8 +121,9 @@ pub(super) fn access(path: &str, method: &str, op: &mut Map<String, Value>) {
     let Some(record) = op.remove(crate::access::doc::EXTENSION) else {
         panic!("{method} {path} is not registered with access::routes!");
     };
-    if record["stepUp"] == true {
-        op.insert(crate::access::doc::STEP_UP.into(), json!(true));
+    // `true`, or (for an operation where only some requests need it) which.
+    if record["stepUp"] == true || record["stepUp"].is_string() {
+        op.insert(crate::access::doc::STEP_UP.into(), record["stepUp"].clone());
     }
     match record["security"].as_array() {
         Some(security) if !security.is_empty() => {
