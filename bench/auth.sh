@@ -3,7 +3,9 @@
 # from the same run so the ratios compare like with like.
 #   - GET /healthz (unauthenticated JSON) as the baseline
 #   - GET /api/v1/auth/me with a session cookie, as a ratio to the baseline
-#   - GET /api/v1/whoami with an API key (Bearer), as a ratio to the baseline
+#   - GET /api/v1/whoami with an API key (Bearer), as a ratio to the baseline; the same with a
+#     key limited to addresses and to one account, and (a synchronous database count by
+#     design) with a key that has a quota
 #   - POST /api/v1/auth/login: latency alone (1 connection) and throughput under load
 #     (4 connections), against the argon2id ceiling (cores / one hash, measured here too), and
 #     against the ceiling with every core hashing at once
@@ -50,6 +52,19 @@ cookie=$(curl -fs -D - -o /dev/null -X POST "$base/api/v1/auth/login" -H 'conten
 apikey=$(curl -sS --fail-with-body -X POST "$base/api/v1/keys" -H 'content-type: application/json' -H "Cookie: $cookie" \
   -H "Origin: $base" -d '{"name":"bench","scopes":["read:accounts"]}' | grep -Eo '"secret":"pfn_(live|test)_[0-9A-Za-z]*"' | cut -d'"' -f4) \
   || die "could not create the benchmark key"
+account=$(curl -sS --fail-with-body -X POST "$base/api/v1/accounts" -H 'content-type: application/json' -H "Cookie: $cookie" \
+  -H "Origin: $base" -d '{"name":"Cash","currency":"BHD"}' | grep -Eo '"id":"[^"]*"' | head -n1 | cut -d'"' -f4) \
+  || die "could not create the benchmark account"
+# make_key BODY-FIELDS: a read:accounts key with these extra fields; prints its secret
+make_key() {
+  curl -sS --fail-with-body -X POST "$base/api/v1/keys" -H 'content-type: application/json' -H "Cookie: $cookie" \
+    -H "Origin: $base" -d "{\"name\":\"bench\",\"scopes\":[\"read:accounts\"]$1}" \
+    | grep -Eo '"secret":"pfn_(live|test)_[0-9A-Za-z]*"' | cut -d'"' -f4
+}
+limited=$(make_key ",\"allowedIps\":[\"10.0.0.0/8\",\"2001:db8::/32\",\"127.0.0.0/8\"],\"accountIds\":[\"$account\"]") \
+  || die "could not create the limited key"
+metered=$(make_key ",\"quota\":{\"limit\":1000000000,\"refill\":\"monthly\"}") \
+  || die "could not create the metered key"
 
 # run NAME wrk-args… : prints "NAME ok_per_sec p50 p99" from wrk's report
 run() {
@@ -75,18 +90,24 @@ for r in $(seq 1 "$rounds"); do
   run healthz -t2 -c"$conns" -d"${round_secs}s" "$base/healthz" >>"$dir/rounds"
   run me -t2 -c"$conns" -d"${round_secs}s" -H "Cookie: $cookie" "$base/api/v1/auth/me" >>"$dir/rounds"
   run whoami_key -t2 -c"$conns" -d"${round_secs}s" -H "Authorization: Bearer $apikey" "$base/api/v1/whoami" >>"$dir/rounds"
+  run whoami_limited -t2 -c"$conns" -d"${round_secs}s" -H "Authorization: Bearer $limited" "$base/api/v1/whoami" >>"$dir/rounds"
+  run whoami_quota -t2 -c"$conns" -d"${round_secs}s" -H "Authorization: Bearer $metered" "$base/api/v1/whoami" >>"$dir/rounds"
 done
 # mean req/s over the rounds; latencies of the last round
 summary() { awk -v n="$1" '$1==n {s+=$2; c++; p50=$3; p99=$4} END {printf "%s %.0f %s %s", n, s/c, p50, p99}' "$dir/rounds"; }
 base_line=$(summary healthz)
 me_line=$(summary me)
 key_line=$(summary whoami_key)
+limited_line=$(summary whoami_limited)
+quota_line=$(summary whoami_quota)
 single_line=$(run login_single -t1 -c1 -d"${secs}s" -s bench/login.lua "$base/api/v1/auth/login")
 flood_line=$(run login_flood -t2 -c4 -d"${secs}s" -s bench/login.lua "$base/api/v1/auth/login")
 
 read -r _ base_rps base_p50 base_p99 <<<"$base_line"
 read -r _ me_rps me_p50 me_p99 <<<"$me_line"
 read -r _ key_rps key_p50 key_p99 <<<"$key_line"
+read -r _ limited_rps limited_p50 limited_p99 <<<"$limited_line"
+read -r _ quota_rps quota_p50 quota_p99 <<<"$quota_line"
 read -r _ single_rps single_p50 single_p99 <<<"$single_line"
 read -r _ flood_rps flood_p50 flood_p99 <<<"$flood_line"
 cores=$(nproc)
@@ -100,6 +121,8 @@ wrk -t2 -c$conns -d${secs}s (login: -c1 and -c4), loopback, release build, SQLit
 | GET /healthz (unauthenticated) | $base_rps | $base_p50 | $base_p99 | 1.00 |
 | GET /api/v1/auth/me (session) | $me_rps | $me_p50 | $me_p99 | $(awk -v a="$me_rps" -v b="$base_rps" 'BEGIN {printf "%.2f", a/b}') |
 | GET /api/v1/whoami (API key) | $key_rps | $key_p50 | $key_p99 | $(awk -v a="$key_rps" -v b="$base_rps" 'BEGIN {printf "%.2f", a/b}') |
+| GET /api/v1/whoami (key with an address allowlist and one account) | $limited_rps | $limited_p50 | $limited_p99 | $(awk -v a="$limited_rps" -v b="$base_rps" 'BEGIN {printf "%.2f", a/b}') |
+| GET /api/v1/whoami (key with a quota: one database update each) | $quota_rps | $quota_p50 | $quota_p99 | $(awk -v a="$quota_rps" -v b="$base_rps" 'BEGIN {printf "%.2f", a/b}') |
 | POST /api/v1/auth/login, 1 connection | $single_rps | $single_p50 | $single_p99 | — |
 | POST /api/v1/auth/login, 4 connections | $flood_rps | $flood_p50 | $flood_p99 | — |
 

@@ -475,10 +475,11 @@ fn value(row: &AnyRow, c: &Col) -> sqlx::Result<Value> {
                 .unwrap_or_default();
             list.into()
         }
-        Kind::Words => {
-            let words = text()?.unwrap_or_default();
-            words.split_whitespace().collect::<Vec<_>>().into()
-        }
+        // A NULL list stays null (a key's `allowedIps`: anywhere), never an empty one.
+        Kind::Words => match text()? {
+            Some(words) => words.split_whitespace().collect::<Vec<_>>().into(),
+            None => Value::Null,
+        },
     })
 }
 

@@ -163,7 +163,7 @@ fn owners_only<N: Need>(principal: &WhoAmI) -> Result<()> {
     Ok(())
 }
 
-fn unauthorized(code: &'static str, message: &'static str) -> AppError {
+pub(super) fn unauthorized(code: &'static str, message: &'static str) -> AppError {
     AppError::new(StatusCode::UNAUTHORIZED, code, message)
 }
 
@@ -465,7 +465,12 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
             counts.rate_limited();
             return Err(AppError::too_many("rate_limited", decision.retry_after));
         }
-        let quota_left = Box::pin(take_quota(parts, state, &key, now)).await?;
+        // Boxed, and only for a key with a quota: the common path stays small.
+        let quota_left = if key.limits.quota.is_some() {
+            Box::pin(take_quota(parts, state, &key, now)).await?
+        } else {
+            None
+        };
         counts.ok();
         if let Some(network) = ip.and_then(|ip| key.new_network(ip)) {
             state.usage.record(Usage::Network {
@@ -503,13 +508,13 @@ const KEY_REFUSALS: [(&str, &str); 5] = [
     ("account_disabled", "the account that owns the key is disabled."),
 ];
 
-fn refuse_broken_keys(access: &mut Access) {
+pub(super) fn refuse_broken_keys(access: &mut Access) {
     for (code, text) in KEY_REFUSALS {
         access.refuse(401, code, text);
     }
 }
 
-fn refuse_restricted_keys(access: &mut Access) {
+pub(super) fn refuse_restricted_keys(access: &mut Access) {
     access.refuse(
         403,
         "ip_not_allowed",
@@ -517,7 +522,7 @@ fn refuse_restricted_keys(access: &mut Access) {
     );
 }
 
-fn refuse_busy_keys(access: &mut Access) {
+pub(super) fn refuse_busy_keys(access: &mut Access) {
     access.refuse(429, "rate_limited", "the key's rate limit (or the operation's own, where its description names one); wait `Retry-After` seconds.");
     access.refuse(429, "quota_exhausted", "the key's quota is used up; it refills at the time the message names (`Retry-After` seconds), or never if it has no refill.");
     access.refuse(429, "too_many_attempts", "too many refused API keys came from this address in the last minute; wait `Retry-After` seconds.");
@@ -560,42 +565,6 @@ impl<N: Need> Documented for Caller<N> {
         }
         refuse_restricted_keys(access);
         access.refuse(404, "not_found", "`workspaceId` names a workspace the caller is not a member of (or that does not exist).");
-        refuse_busy_keys(access);
-    }
-}
-
-/// A caller with an API key and nothing else (`/mcp`): a browser session is not enough, and
-/// the key acts in its own workspace. Checked, charged and recorded as [`Caller`] does.
-pub struct KeyCaller(pub Arc<CachedKey>);
-
-impl FromRequestParts<AppState> for KeyCaller {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        if !parts.headers.contains_key(header::AUTHORIZATION) {
-            return Err(unauthorized(
-                "missing_key",
-                "Send Authorization: Bearer <key>.",
-            ));
-        }
-        let caller = Caller::<AnyScope>::from_request_parts(parts, state).await?;
-        caller
-            .key
-            .map(Self)
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a Bearer caller without a key")))
-    }
-}
-
-impl Documented for KeyCaller {
-    fn document(access: &mut Access) {
-        access.admit(&[Who::Key(None)]);
-        access.refuse(
-            401,
-            "missing_key",
-            "no `Authorization` header (a browser session is not enough).",
-        );
-        refuse_broken_keys(access);
-        refuse_restricted_keys(access);
         refuse_busy_keys(access);
     }
 }

@@ -23,6 +23,7 @@ pub mod admin;
 pub mod caller;
 pub mod doc;
 pub mod fresh;
+pub mod key_caller;
 pub mod session;
 pub mod workspace;
 
@@ -30,6 +31,7 @@ pub use crate::access_routes as routes;
 pub use admin::Admin;
 pub use caller::*;
 pub use fresh::{Fresh, StepUpWhen, When, FRESH_SECS};
+pub use key_caller::KeyCaller;
 pub use session::{Browser, SessionUser};
 pub use workspace::{InWorkspace, OwnerOrSelf, Role, WorkspaceMember, WorkspaceOwner};
 

@@ -255,7 +255,8 @@ pub const CONNECTIONS: Table = Table {
 /// workspace, members their own (as `GET /api/v1/keys` does). Never the secret or its hash.
 pub const KEYS: Table = Table {
     sql: "select id, user_id, name, hint, scopes, created_at, expires_at, expiry_days,
-                 revoked_at, rotated_from, last_used_at, last_used_ip, last_used_user_agent
+                 revoked_at, rotated_from, last_used_at, last_used_ip, last_used_user_agent,
+                 allowed_ips, account_ids, quota_limit, quota_refill, rate_per_min, rate_burst
           from api_keys where workspace_id = $1 and ($3 = 1 or user_id = $2)
           order by {ORDER}",
     cols: &[
@@ -272,6 +273,12 @@ pub const KEYS: Table = Table {
         col("last_used_at", "lastUsedAt", Time),
         col("last_used_ip", "lastUsedIp", Text),
         col("last_used_user_agent", "lastUsedUserAgent", Text),
+        col("allowed_ips", "allowedIps", Words),
+        col("account_ids", "accountIds", Words),
+        col("quota_limit", "quotaLimit", Int),
+        col("quota_refill", "quotaRefill", Text),
+        col("rate_per_min", "rateLimitPerMinute", Int),
+        col("rate_burst", "rateLimitBurst", Int),
     ],
 };
 

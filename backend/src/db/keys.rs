@@ -215,14 +215,7 @@ pub async fn by_hash<'c>(
     e: impl Executor<'c, Database = Any>,
     key_hash: &str,
 ) -> sqlx::Result<Option<KeyRow>> {
-    sqlx::query(&format!(
-        "select {COLUMNS} from api_keys k join users u on u.id = k.user_id where k.key_hash = $1"
-    ))
-    .bind(key_hash)
-    .fetch_optional(e)
-    .await?
-    .map(from_row)
-    .transpose()
+    one_where(e, "k.key_hash", key_hash).await
 }
 
 /// A key by id, whoever owns it (for the usage writer's notices).
@@ -230,10 +223,19 @@ pub async fn by_id<'c>(
     e: impl Executor<'c, Database = Any>,
     key_id: &str,
 ) -> sqlx::Result<Option<KeyRow>> {
+    one_where(e, "k.id", key_id).await
+}
+
+/// The key whose `column` (a unique one) is `value`.
+async fn one_where<'c>(
+    e: impl Executor<'c, Database = Any>,
+    column: &str,
+    value: &str,
+) -> sqlx::Result<Option<KeyRow>> {
     sqlx::query(&format!(
-        "select {COLUMNS} from api_keys k join users u on u.id = k.user_id where k.id = $1"
+        "select {COLUMNS} from api_keys k join users u on u.id = k.user_id where {column} = $1"
     ))
-    .bind(key_id)
+    .bind(value)
     .fetch_optional(e)
     .await?
     .map(from_row)

@@ -412,12 +412,14 @@ fn build(spec: &Spec, ops: &BTreeMap<String, (Method, String, Value)>, doc: &Val
     let mut properties = Map::new();
     let mut required = BTreeSet::new();
     let mut scopes = BTreeSet::new();
-    let mut whole = false;
+    // Hidden from keys restricted to accounts when every operation behind it would refuse
+    // them (`get_insights` stays: only its `salary` kind is refused).
+    let mut whole = true;
     let mut one =
         |id: &str, properties: &mut Map<String, Value>, required: &mut BTreeSet<String>| {
             let (op, scope, answer) = operation(&mut input, ops, id, properties, required);
             scopes.insert(scope);
-            whole |= ops.get(id).is_some_and(|(.., op)| {
+            whole &= ops.get(id).is_some_and(|(.., op)| {
                 op["responses"]["403"]["description"]
                     .as_str()
                     .is_some_and(|d| d.contains("`account_restricted`"))
