@@ -37,7 +37,7 @@ def main():
     os.chmod(wrapper, 0o755)
     server = pb.Server(wrapper, pb.UNLIMITED, startup_seconds=120)
     try:
-        routes = pb.compared_routes(server)
+        routes = pb.compared_routes(server, limited=True)
         pid = server.proc.pid
         rows = []
         for route in routes:

@@ -139,10 +139,10 @@ def login(base):
     return cookie.group(1)
 
 
-def create_key(base, cookie, name="bench", scopes=("read:accounts",)):
-    """Returns (key id, secret)."""
+def create_key(base, cookie, name="bench", scopes=("read:accounts",), **limits):
+    """Returns (key id, secret). `limits`: more fields of the request (`allowedIps=[…]`)."""
     c = Client(base, {"Cookie": cookie})
-    body, _ = c.json("POST", "/api/v1/keys", {"name": name, "scopes": list(scopes)})
+    body, _ = c.json("POST", "/api/v1/keys", {"name": name, "scopes": list(scopes), **limits})
     return body["key"]["id"], body["secret"]
 
 
@@ -156,16 +156,25 @@ class Route:
         return [a for k, v in self.headers.items() for a in ("-H", f"{k}: {v}")]
 
 
-def compared_routes(server):
+def compared_routes(server, limited=False):
     """Makes the benchmark user (signed in, with a key) on `server`; returns the unauthenticated
-    route and the key- and session-authenticated routes every ratio compares."""
+    route and the key- and session-authenticated routes every ratio compares; with `limited`,
+    also a key limited to addresses and to one account."""
     cookie = account([server])
     _, secret = create_key(server.base, cookie)
-    return [
+    routes = [
         Route("GET /healthz (unauthenticated)", "/healthz", "/healthz", {}),
         Route("GET /api/v1/whoami (API key)", "/whoami (key)", "/api/v1/whoami", {"Authorization": f"Bearer {secret}"}),
         Route("GET /api/v1/auth/me (session)", "/auth/me (session)", "/api/v1/auth/me", {"Cookie": cookie}),
     ]
+    if limited:
+        account_id = Client(server.base, {"Cookie": cookie}).json(
+            "POST", "/api/v1/accounts", {"name": "Cash", "currency": "BHD"})[0]["account"]["id"]
+        _, secret = create_key(server.base, cookie, allowedIps=["10.0.0.0/8", "2001:db8::/32", "127.0.0.0/8"],
+                               accountIds=[account_id])
+        routes.append(Route("GET /api/v1/whoami (key limited to addresses and an account)", "/whoami (limited key)",
+                            "/api/v1/whoami", {"Authorization": f"Bearer {secret}"}))
+    return routes
 
 
 def percentile(values, p):

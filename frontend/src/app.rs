@@ -81,6 +81,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/insights") view=page!(overview, insights, pages::insights::Insights)/>
                     <Route path=path!("/connections") view=page!(banks, connections, pages::banks::Connections)/>
                     <Route path=path!("/keys") view=page!(account, keys, pages::keys::Keys)/>
+                    <Route path=path!("/keys/:id") view=page!(key, key_detail, pages::keys::detail::KeyDetail)/>
                     <Route path=path!("/webhooks") view=page!(webhooks, webhooks, pages::webhooks::Webhooks)/>
                     <Route path=path!("/sessions") view=page!(account, sessions, pages::account::Sessions)/>
                     <Route path=path!("/security") view=page!(security, security, pages::security::Security)/>

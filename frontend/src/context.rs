@@ -199,3 +199,8 @@ impl Page {
         }
     }
 }
+
+/// One API key's page (`/keys/:id`).
+pub fn key_path(id: &str) -> String {
+    format!("{}/{}", Page::Keys.path(), crate::logic::encode(id))
+}

@@ -3,6 +3,10 @@
 
 use shared::money::{exponent, format_minor, parse_minor, Money};
 
+pub mod limits;
+pub mod presets;
+pub mod usage;
+
 /// `-1234.500 BHD` → `-1,234.500 BHD`: digits grouped by three, the currency's own decimals.
 pub fn format_money(m: &Money) -> String {
     let (sign, digits) = match m.amount.strip_prefix('-') {

@@ -9,6 +9,7 @@ mod account;
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+mod keys;
 mod mfa;
 mod passkeys;
 #[path = "../api/totp.rs"]

@@ -7,6 +7,7 @@
 //! browser sends by itself; the browser also sends `Origin`, which is what CSRF checks.
 
 pub mod account;
+pub mod keys;
 pub mod mfa;
 pub mod passkeys;
 pub mod webhooks;

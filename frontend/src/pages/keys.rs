@@ -1,22 +1,29 @@
-//! API keys: create (scopes, expiry) with a one-time reveal of the secret, list with status and
-//! last use, rotate with a grace period, revoke after confirmation.
+//! API keys: create (scopes, expiry, limits; presets for common uses) with a one-time reveal of
+//! the secret, list with status and last use, rotate with a grace period, revoke after
+//! confirmation. Each key's own page ([`detail`]) shows its limits and use.
 
-use leptos::prelude::*;
-use shared::keys::{ApiKey, CreateKeyRequest, CreatedKeyBody, KeyStatus, ScopeInfo};
+pub mod create;
+pub mod detail;
+pub mod limits;
 
+use leptos::{prelude::*, wasm_split::SplitLoaderError};
+use leptos_router::components::A;
+use shared::keys::{ApiKey, CreatedKeyBody, KeyStatus};
+
+use self::create::CreateKeyProps;
 use crate::{
     api::{self, ApiError},
     components::{
-        field_error, loaded, Badge, Confirm, CopyField, Dialog, Empty, Field, FormButtons,
-        FormError, SecretReveal,
+        lazy, loaded, Badge, Confirm, CopyField, Dialog, Empty, FormButtons, FormError, PageLoad,
+        SecretReveal,
     },
-    context::ctx,
+    context::{ctx, key_path},
     data::{Call, Load},
-    logic::{format_date, EXPIRY_CHOICES},
+    logic::format_date,
     pages::{ago, PageHead},
 };
 
-fn status_badge(status: KeyStatus) -> impl IntoView {
+pub fn status_badge(status: KeyStatus) -> impl IntoView {
     let (text, tone) = match status {
         KeyStatus::Active => ("active", "ok"),
         KeyStatus::Expired => ("expired", "muted"),
@@ -31,6 +38,8 @@ pub fn Keys() -> impl IntoView {
     let ctx = ctx();
     let keys = Load::new(|| api::keys(None));
     let scopes = Load::new(api::scopes);
+    // For the create dialog's account picker: keys are made in the chosen workspace.
+    let accounts = Load::new(move || api::accounts(ctx.workspace.get()));
     let create_open = RwSignal::new(false);
     // The secret lives only in this signal, only until the dialog closes.
     let revealed = RwSignal::new(None::<CreatedKeyBody>);
@@ -94,7 +103,7 @@ pub fn Keys() -> impl IntoView {
                         let (rotate_label, revoke_label) = (format!("Rotate {}", k.name), format!("Revoke {}", k.name));
                         view! {
                             <tr data-key-id=k.id.clone()>
-                                <td data-label="Name">{k.name.clone()}</td>
+                                <td data-label="Name"><A href=key_path(&k.id)>{k.name.clone()}</A></td>
                                 <td data-label="Key"><code class="hint">{k.hint.clone()}</code></td>
                                 <td data-label="Scopes"><div class="chips">{k.scopes.iter().map(|s| view! { <span class="chip">{s.clone()}</span> }).collect_view()}</div></td>
                                 <td data-label="Status">{status_badge(k.status)}</td>
@@ -121,7 +130,10 @@ pub fn Keys() -> impl IntoView {
         })}
 
         <Dialog open=create_open title=Signal::derive(|| "Create an API key".to_string())>
-            <CreateKeyForm scopes=scopes for_agent=for_agent on_created=on_created on_cancel=Callback::new(move |_| create_open.set(false))/>
+            <CreateKeyDialog props=CreateKeyProps {
+                scopes, accounts, for_agent, on_created,
+                on_cancel: Callback::new(move |_| create_open.set(false)),
+            }/>
         </Dialog>
 
         <Dialog open=reveal_open title=Signal::derive(|| "Your new key".to_string())>
@@ -151,13 +163,22 @@ pub fn Keys() -> impl IntoView {
     }
 }
 
-/// What the "Agent (MCP)" preset picks: reading, nothing else (docs/mcp.md).
-const AGENT_SCOPES: &[&str] = &[
-    "read:accounts",
-    "read:transactions",
-    "read:budgets",
-    "read:insights",
-];
+/// The create form lives in the `key` area's chunk (`create`): fetched when the dialog first
+/// opens, with a skeleton meanwhile and "Try again" if the fetch fails.
+#[leptos::wasm_split::wasm_split(key, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn create_form_split() -> Result<AnyView, SplitLoaderError> {
+    Ok(create::create_key_form())
+}
+
+fn create_form_chunk() -> PageLoad {
+    Box::pin(create_form_split())
+}
+
+#[component]
+fn CreateKeyDialog(props: CreateKeyProps) -> impl IntoView {
+    provide_context(props);
+    lazy(create_form_chunk)
+}
 
 /// How to connect an MCP client with the new key: Claude Code's command and the endpoint.
 #[component]
@@ -178,105 +199,6 @@ fn McpSnippet(secret: String) -> impl IntoView {
                 ", header "<code>"Authorization: Bearer "</code>" and the key. Claude Desktop and other clients: see "
                 <code>"docs/mcp.md"</code>"."</p>
         </section>
-    }
-}
-
-#[component]
-fn CreateKeyForm(
-    scopes: Load<shared::keys::ScopesBody>,
-    /// Set when the "Agent (MCP)" preset filled the form.
-    for_agent: RwSignal<bool>,
-    on_created: Callback<CreatedKeyBody>,
-    on_cancel: Callback<()>,
-) -> impl IntoView {
-    let name = RwSignal::new(String::new());
-    let chosen = RwSignal::new(Vec::<String>::new());
-    let expiry = RwSignal::new("90 days".to_string());
-    let local = RwSignal::new(Vec::new());
-    let remote = RwSignal::new(None::<ApiError>);
-    let action = Call::new(
-        api::create_key,
-        move |created| on_created.run(created),
-        move |e| remote.set(Some(e)),
-    );
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        remote.set(None);
-        let mut problems = Vec::new();
-        if let Err(e) = shared::validate::check_name(&name.get_untracked()) {
-            problems.push(("name", e.to_string()));
-        }
-        if chosen.get_untracked().is_empty() {
-            problems.push(("scopes", "needs at least one scope".to_string()));
-        }
-        local.set(problems);
-        if local.get_untracked().is_empty() {
-            let days = EXPIRY_CHOICES
-                .iter()
-                .find(|(label, _)| *label == expiry.get_untracked())
-                .and_then(|(_, d)| *d);
-            action.dispatch(CreateKeyRequest {
-                name: name.get_untracked(),
-                scopes: chosen.get_untracked(),
-                expires_in_days: days,
-                workspace_id: ctx().workspace.get_untracked(),
-                allowed_ips: None,
-                account_ids: None,
-                quota: None,
-                rate_limit: None,
-            });
-        }
-    };
-    let scope_error = field_error(local, remote, "scopes");
-    let agent_preset = move |_| {
-        chosen.set(AGENT_SCOPES.iter().map(|s| s.to_string()).collect());
-        if name.get_untracked().trim().is_empty() {
-            name.set("AI agent (MCP)".into());
-        }
-        for_agent.set(true);
-    };
-    view! {
-        <form on:submit=on_submit novalidate>
-            <div class="presets">
-                <button type="button" class="btn small" id="preset-mcp" on:click=agent_preset>"Agent (MCP)"</button>
-                <small class="muted">"Read-only scopes for an AI agent, and how to connect it."</small>
-            </div>
-            <Field label="Name" name="name" value=name hint="What uses it, e.g. “Budget agent”."
-                error=field_error(local, remote, "name") required=true autofocus=true/>
-            <fieldset class="scopes" aria-describedby="scopes-err">
-                <legend>"Scopes"</legend>
-                {move || scopes.get().map(|r| match r {
-                    Ok(body) => body.scopes.into_iter().map(|s: ScopeInfo| {
-                        let id = format!("scope-{}", s.name.replace(':', "-"));
-                        let n1 = s.name.clone();
-                        let n2 = s.name.clone();
-                        view! {
-                            <label class="check">
-                                <input type="checkbox" id=id name="scope" value=s.name.clone()
-                                    prop:checked=move || chosen.get().contains(&n1)
-                                    on:change=move |ev| {
-                                        let on = event_target_checked(&ev);
-                                        chosen.update(|c| { c.retain(|x| *x != n2); if on { c.push(n2.clone()); } });
-                                    }/>
-                                <span><code>{s.name.clone()}</code><small>{s.description}</small></span>
-                            </label>
-                        }
-                    }).collect_view().into_any(),
-                    Err(e) => view! { <p class="alert">{e.message()}</p> }.into_any(),
-                })}
-                {move || scope_error.get().map(|e| view! { <p class="err" id="scopes-err">{format!("Scopes: {e}")}</p> })}
-            </fieldset>
-            <div class="field">
-                <label for="f-expiry">"Expires"</label>
-                <select id="f-expiry" on:change=move |ev| expiry.set(event_target_value(&ev))>
-                    {EXPIRY_CHOICES.iter().map(|(label, _)| view! {
-                        <option value=*label selected=*label == "90 days">{*label}</option>
-                    }).collect_view()}
-                </select>
-            </div>
-            <FormError error=remote/>
-            <FormButtons label="Create key" pending=action.pending() on_cancel=on_cancel/>
-        </form>
     }
 }
 
