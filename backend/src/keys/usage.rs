@@ -26,13 +26,18 @@ pub async fn run_writer(state: AppState, mut stop: watch::Receiver<bool>) {
         return;
     };
     let mut seen = Seen::default();
+    // One deadline, kept across events: a steady stream of them must not keep pushing it on.
+    let mut flush_at = tokio::time::Instant::now() + until_next_minute();
     loop {
         tokio::select! {
             usage = rx.recv() => match usage {
                 Some(u) => seen.write(&state, u).await,
                 None => return,
             },
-            _ = tokio::time::sleep(until_next_minute()) => log_flush(&state).await,
+            _ = tokio::time::sleep_until(flush_at) => {
+                log_flush(&state).await;
+                flush_at = tokio::time::Instant::now() + until_next_minute();
+            }
             _ = stop.changed() => {
                 rx.close();
                 while let Ok(u) = rx.try_recv() {
