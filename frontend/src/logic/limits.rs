@@ -1,7 +1,7 @@
 //! An API key's limits in the forms (issue "Agent-safe keys"): reading what a person typed
 //! into the limit fields, and the PATCH body that changes only what changed.
 
-use std::{collections::BTreeMap, net::IpAddr};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 use shared::{
@@ -21,19 +21,81 @@ pub fn split_list(text: &str) -> Vec<String> {
     out
 }
 
-/// Whether `entry` is an IPv4 or IPv6 address or CIDR block, as the server reads them.
+/// Whether `entry` looks like an IPv4 or IPv6 address or CIDR block. The shape only (digits,
+/// groups, the prefix's length): the server parses each entry and names the ones it rejects
+/// (`allowedIps[i]`), so the SPA does without the standard library's address parser.
 pub fn check_address(entry: &str) -> Result<(), &'static str> {
     const PROBLEM: &str = "is not an IP address or a CIDR block (like 203.0.113.0/24)";
     let (addr, prefix) = match entry.split_once('/') {
         Some((a, p)) => (a, Some(p)),
         None => (entry, None),
     };
-    let addr: IpAddr = addr.parse().map_err(|_| PROBLEM)?;
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    match prefix.map(|p| p.parse::<u8>()) {
+    let max = if addr.contains(':') {
+        v6_shape(addr).then_some(128)
+    } else {
+        v4_shape(addr).then_some(32)
+    }
+    .ok_or(PROBLEM)?;
+    match prefix {
         None => Ok(()),
-        Some(Ok(p)) if p <= max => Ok(()),
+        Some(p) if !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()) => {
+            if p.parse::<u8>().is_ok_and(|n| n <= max) {
+                Ok(())
+            } else {
+                Err(PROBLEM)
+            }
+        }
         Some(_) => Err(PROBLEM),
+    }
+}
+
+/// Four decimal numbers up to 255, separated by dots.
+fn v4_shape(addr: &str) -> bool {
+    let parts: Vec<&str> = addr.split('.').collect();
+    parts.len() == 4
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.len() <= 3
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && p.parse::<u16>().is_ok_and(|n| n <= 255)
+        })
+}
+
+/// Up to eight groups of at most four hex digits, at most one `::`, and possibly an IPv4
+/// address in place of the last two groups.
+fn v6_shape(addr: &str) -> bool {
+    let (head, tail, gap) = match addr.split_once("::") {
+        Some((h, t)) => (h, t, true),
+        None => (addr, "", false),
+    };
+    if tail.contains("::") {
+        return false;
+    }
+    let mut groups = 0;
+    let halves = [head, tail];
+    for (n, half) in halves.iter().enumerate() {
+        if half.is_empty() {
+            continue;
+        }
+        let parts: Vec<&str> = half.split(':').collect();
+        let last_half = n == 1 || !gap;
+        for (i, p) in parts.iter().enumerate() {
+            if last_half && i == parts.len() - 1 && p.contains('.') {
+                if !v4_shape(p) {
+                    return false;
+                }
+                groups += 2;
+            } else if p.is_empty() || p.len() > 4 || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return false;
+            } else {
+                groups += 1;
+            }
+        }
+    }
+    if gap {
+        groups < 8
+    } else {
+        groups == 8
     }
 }
 
@@ -343,6 +405,9 @@ mod tests {
             "2001:db8::/48",
             "::1",
             "::ffff:203.0.113.1/128",
+            "::",
+            "1:2:3:4:5:6:7:8",
+            "fe80::1:2/64",
         ] {
             assert_eq!(check_address(ok), Ok(()), "{ok}");
         }
@@ -354,6 +419,11 @@ mod tests {
             "1.2.3.4/",
             "1.2.3.4/x",
             "",
+            "256.1.1.1",
+            "1:2:3",
+            "1::2::3",
+            "12345::",
+            "2001:db8::g",
         ] {
             assert!(check_address(bad).is_err(), "{bad}");
         }

@@ -163,9 +163,10 @@ pub fn Keys() -> impl IntoView {
     }
 }
 
-/// The create form lives in the `key` area's chunk (`create`): fetched when the dialog first
-/// opens, with a skeleton meanwhile and "Try again" if the fetch fails.
-#[leptos::wasm_split::wasm_split(key, wasm_split_path = ::leptos::wasm_split, fallible)]
+/// The create form is a chunk of its own (`keyform`; the limit fields it shares with the key's
+/// page are in a chunk both load): fetched when the dialog first opens, with a skeleton
+/// meanwhile and "Try again" if the fetch fails.
+#[leptos::wasm_split::wasm_split(keyform, wasm_split_path = ::leptos::wasm_split, fallible)]
 fn create_form_split() -> Result<AnyView, SplitLoaderError> {
     Ok(create::create_key_form())
 }

@@ -1,6 +1,6 @@
 //! The create-key dialog's form: name, scopes, expiry and limits, with presets for common
-//! uses. It is part of the `key` area's `.wasm` chunk (with the key's page, which shares the
-//! limit fields), fetched the first time the dialog opens, so the keys list stays small.
+//! uses. It is a `.wasm` chunk of its own (`keyform`), fetched the first time the dialog opens,
+//! so neither the keys list nor the key's page (which shares the limit fields) carries it.
 
 use leptos::prelude::*;
 use shared::{
