@@ -139,6 +139,9 @@ async fn an_agent_key_for_one_account_shows_its_limits_changes_its_quota_and_cha
             "{total}"
         );
         screenshots(&c, "key-detail").await;
+        // The form is fetched when asked for.
+        click(&c, "#change-limits").await;
+        el(&c, "#key-limits-form").await;
         c.execute(
             "document.getElementById('key-limits-form').scrollIntoView()",
             vec![],

@@ -16,7 +16,7 @@ use super::{
 };
 use crate::{
     api::{self, ApiError, ApiResult},
-    components::{loaded, FormError},
+    components::{lazy, loaded, FormError, PageLoad},
     context::{ctx, Page},
     data::{Call, Load},
     logic::{
@@ -48,14 +48,21 @@ pub fn KeyDetail() -> impl IntoView {
     let key = Load::new(move || detail(id.get()));
     let usage = Load::new(move || api::keys::usage(id.get()));
     let on_saved = Callback::new(move |()| key.refetch());
+    // Outside the key's view, so the form stays open when a save reloads the key.
+    let editing = RwSignal::new(false);
     view! {
         <p class="crumbs"><A href=Page::Keys.path()>"← API keys"</A></p>
-        {loaded(key, move |d| view! { <KeyView detail=d usage=usage on_saved=on_saved/> })}
+        {loaded(key, move |d| view! { <KeyView detail=d usage=usage on_saved=on_saved editing=editing/> })}
     }
 }
 
 #[component]
-fn KeyView(detail: Detail, usage: Load<KeyUsage>, on_saved: Callback<()>) -> impl IntoView {
+fn KeyView(
+    detail: Detail,
+    usage: Load<KeyUsage>,
+    on_saved: Callback<()>,
+    editing: RwSignal<bool>,
+) -> impl IntoView {
     let Detail { key: k, accounts } = detail;
     let editable = matches!(k.status, KeyStatus::Active | KeyStatus::Suspended);
     let scopes = k
@@ -101,10 +108,21 @@ fn KeyView(detail: Detail, usage: Load<KeyUsage>, on_saved: Callback<()>) -> imp
             {loaded(usage, usage_chart)}
         </section>
         // A revoked or expired key never works again: nothing to change.
+        // The form is fetched when asked for (`keyedit`), as the create form is.
         {editable.then(|| view! {
             <section class="card" aria-labelledby="change-title">
                 <h2 id="change-title">"Change limits"</h2>
-                <LimitsEditor key=k accounts=accounts on_saved=on_saved/>
+                {move || if editing.get() {
+                    view! { <LimitsEditor key=k.clone() accounts=accounts.clone() on_saved=on_saved/> }
+                        .into_any()
+                } else {
+                    view! {
+                        <button type="button" class="btn" id="change-limits" on:click=move |_| editing.set(true)>
+                            "Change limits"
+                        </button>
+                    }
+                    .into_any()
+                }}
             </section>
         })}
     }
@@ -178,10 +196,44 @@ fn limits_facts(k: &ApiKey, accounts: &[Account]) -> impl IntoView {
     }
 }
 
-/// Changes the limits. Only what changed is sent; a change that widens the key may ask the
-/// person to confirm it is them first (the app's step-up dialog), then goes on by itself.
+/// What the limits form gets from the key's page (in context: the form is a chunk of its own).
+#[derive(Clone)]
+struct EditorProps {
+    key: ApiKey,
+    accounts: Vec<Account>,
+    on_saved: Callback<()>,
+}
+
+/// The form is a chunk of its own (`keyedit`; the limit fields it shares with the create form
+/// are in a chunk both load), fetched when "Change limits" is pressed, so the page's own area
+/// stays small: a skeleton meanwhile, and "Try again" if the fetch fails.
 #[component]
 fn LimitsEditor(key: ApiKey, accounts: Vec<Account>, on_saved: Callback<()>) -> impl IntoView {
+    provide_context(EditorProps {
+        key,
+        accounts,
+        on_saved,
+    });
+    lazy(editor_chunk)
+}
+
+#[leptos::wasm_split::wasm_split(keyedit, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn editor_split() -> Result<AnyView, leptos::wasm_split::SplitLoaderError> {
+    Ok(limits_editor())
+}
+
+fn editor_chunk() -> PageLoad {
+    Box::pin(editor_split())
+}
+
+/// Changes the limits. Only what changed is sent; a change that widens the key may ask the
+/// person to confirm it is them first (the app's step-up dialog), then goes on by itself.
+fn limits_editor() -> AnyView {
+    let EditorProps {
+        key,
+        accounts,
+        on_saved,
+    } = expect_context::<EditorProps>();
     let ctx = ctx();
     let form = LimitsForm::new(LimitsText::of_key(&key));
     let local = RwSignal::new(Vec::new());
@@ -227,6 +279,7 @@ fn LimitsEditor(key: ApiKey, accounts: Vec<Account>, on_saved: Callback<()>) -> 
             </div>
         </form>
     }
+    .into_any()
 }
 
 /// The stacked bars (allowed, rate-limited, refused per day) and the range's totals.
