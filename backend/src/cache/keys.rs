@@ -140,7 +140,8 @@ impl CachedKey {
     /// yet; the usage writer then decides whether it is new for the key. One atomic load for
     /// a request from the same network as the last one.
     pub fn new_network(&self, ip: IpAddr) -> Option<String> {
-        let (print, name) = network_of(canonical_ip(ip));
+        let ip = canonical_ip(ip);
+        let print = network_print(ip);
         if self.last_network.load(Ordering::Relaxed) == print {
             return None;
         }
@@ -152,7 +153,7 @@ impl CachedKey {
         if seen.len() < 64 {
             seen.push(print);
         }
-        Some(name)
+        Some(network_name(ip))
     }
 
     /// True (once per minute per key and replica) when a usage report is due.
@@ -174,23 +175,25 @@ fn canonical_ip(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// `(fingerprint, name)` of the network an address belongs to: its IPv4 /24 or IPv6 /48. The
-/// fingerprint is never 0.
-fn network_of(ip: IpAddr) -> (u64, String) {
+/// A fingerprint of the network an address belongs to (its IPv4 /24 or IPv6 /48), never 0:
+/// what every request compares, without formatting anything.
+fn network_print(ip: IpAddr) -> u64 {
+    match ip {
+        IpAddr::V4(v4) => (1 << 62) | u64::from(u32::from(v4) >> 8),
+        IpAddr::V6(v6) => (2 << 62) | (u128::from(v6) >> 80) as u64,
+    }
+}
+
+/// The network's name (`198.51.100.0/24`, `2001:db8:1::/48`), for the writer and the mail.
+fn network_name(ip: IpAddr) -> String {
     match ip {
         IpAddr::V4(v4) => {
             let o = v4.octets();
-            (
-                (1 << 62) | u64::from(u32::from(v4) >> 8),
-                format!("{}.{}.{}.0/24", o[0], o[1], o[2]),
-            )
+            format!("{}.{}.{}.0/24", o[0], o[1], o[2])
         }
         IpAddr::V6(v6) => {
             let s = v6.segments();
-            (
-                (2 << 62) | (u128::from(v6) >> 80) as u64,
-                format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]),
-            )
+            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
         }
     }
 }
