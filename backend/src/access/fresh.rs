@@ -65,6 +65,15 @@ impl<N: Need> SignedIn for Caller<N> {
     }
 }
 
+/// 403 `reauth_required` unless `authenticated_at` is within [`FRESH_SECS`] of `now`: the one
+/// step-up check, for [`Fresh`] and [`StepUpWhen`].
+fn fresh_since(authenticated_at: i64, now: i64) -> Result<()> {
+    if now - authenticated_at > FRESH_SECS {
+        return Err(reauth_required());
+    }
+    Ok(())
+}
+
 /// 403 `reauth_required`.
 pub fn reauth_required() -> AppError {
     AppError::new(
@@ -83,9 +92,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let inner = E::from_request_parts(parts, state).await?;
         if let Some(at) = inner.authenticated_at() {
-            if state.clock.now() - at > FRESH_SECS {
-                return Err(reauth_required());
-            }
+            fresh_since(at, state.clock.now())?;
         }
         Ok(Self(inner))
     }
@@ -105,10 +112,7 @@ pub trait When: Send + Sync + 'static {
 impl<W: When> StepUpWhen<W> {
     /// 403 `reauth_required` unless the session authenticated within [`FRESH_SECS`].
     pub fn require(&self, now: i64) -> Result<()> {
-        if now - self.0.authenticated_at > FRESH_SECS {
-            return Err(reauth_required());
-        }
-        Ok(())
+        fresh_since(self.0.authenticated_at, now)
     }
 }
 
