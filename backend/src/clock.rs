@@ -29,6 +29,11 @@ impl Clock {
     }
 }
 
+/// The UTC day of unix seconds `ts`, `YYYY-MM-DD`.
+pub fn utc_day(ts: i64) -> String {
+    rfc3339(ts).get(..10).unwrap_or_default().to_string()
+}
+
 /// RFC 3339 in UTC from unix seconds.
 pub fn rfc3339(ts: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ts)

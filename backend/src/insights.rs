@@ -254,7 +254,7 @@ async fn balance_history_insight(
     AppQuery(q): AppQuery<InsightQuery>,
 ) -> Result<Json<BalanceHistory>> {
     let (from, to) = q.window(state.clock.now())?;
-    let day = |t: i64| rfc3339(t).get(..10).unwrap_or_default().to_string();
+    let day = crate::clock::utc_day;
     let rows = db::banks::balance_history(
         &state.db.pool,
         &caller.workspace_id,

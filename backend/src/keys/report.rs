@@ -12,7 +12,7 @@ use shared::{
     key_limits::{KeyUsage, KeyUsageDay},
     ErrorBody,
 };
-use time::{macros::format_description, Date, Duration};
+use time::{Date, Duration};
 use utoipa::IntoParams;
 
 use crate::{
@@ -20,7 +20,7 @@ use crate::{
     db,
     error::{AppError, Result},
     state::AppState,
-    web::AppQuery,
+    web::{values::parse_date, AppQuery},
 };
 
 /// The longest range one answer covers, in days.
@@ -39,8 +39,7 @@ pub struct UsageQuery {
 }
 
 fn day(field: &str, s: &str) -> Result<Date> {
-    Date::parse(s, format_description!("[year]-[month]-[day]"))
-        .map_err(|_| AppError::field(field, "must be a date, YYYY-MM-DD"))
+    parse_date(s).ok_or_else(|| AppError::field(field, "must be a date, YYYY-MM-DD"))
 }
 
 /// A key's requests per day from `from` to `to`: allowed, rate-limited, and refused by reason.

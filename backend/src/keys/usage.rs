@@ -72,10 +72,7 @@ pub async fn flush_counts(state: &AppState) -> anyhow::Result<()> {
     if counts.is_empty() {
         return Ok(());
     }
-    let day = crate::clock::rfc3339(state.clock.now() - 30)
-        .get(..10)
-        .unwrap_or_default()
-        .to_string();
+    let day = crate::clock::utc_day(state.clock.now() - 30);
     let mut tx = state.db.begin().await?;
     for (key_id, by_outcome) in counts {
         for (outcome, n) in OUTCOMES.iter().zip(by_outcome) {

@@ -21,8 +21,10 @@ pub fn parse_time(s: &str) -> Option<i64> {
     if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
         return Some(t.unix_timestamp());
     }
-    let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(s, &fmt)
-        .ok()
-        .map(|d| d.midnight().assume_utc().unix_timestamp())
+    parse_date(s).map(|d| d.midnight().assume_utc().unix_timestamp())
+}
+
+/// A date parameter, `YYYY-MM-DD`.
+pub fn parse_date(s: &str) -> Option<Date> {
+    Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).ok()
 }

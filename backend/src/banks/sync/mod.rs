@@ -296,10 +296,7 @@ pub async fn refresh_balance(
         return Ok(());
     };
     let now = state.clock.now();
-    let day = crate::clock::rfc3339(now)
-        .get(..10)
-        .unwrap_or_default()
-        .to_string();
+    let day = crate::clock::utc_day(now);
     let mut tx = state.db.begin().await?;
     db::banks::record_balance(&mut tx, account_id, minor, currency, &day, now).await?;
     tx.commit().await?;
