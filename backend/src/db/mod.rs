@@ -70,8 +70,8 @@ pub trait BindReach<'q>: Sized {
 }
 
 macro_rules! bind_reach {
-    ($($ty:ty),*) => {$(
-        impl<'q, O> BindReach<'q> for $ty {
+    ($([$($generic:ident)?] $ty:ty),*) => {$(
+        impl<'q, $($generic)?> BindReach<'q> for $ty {
             fn bind_reach(mut self, reach: Reach<'q>) -> Self {
                 for id in reach.unwrap_or_default() {
                     self = self.bind(id);
@@ -83,18 +83,10 @@ macro_rules! bind_reach {
 }
 
 bind_reach!(
-    sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
-    sqlx::query::QueryScalar<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>
+    [] sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    [O] sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    [O] sqlx::query::QueryScalar<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>
 );
-
-impl<'q> BindReach<'q> for sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    fn bind_reach(mut self, reach: Reach<'q>) -> Self {
-        for id in reach.unwrap_or_default() {
-            self = self.bind(id);
-        }
-        self
-    }
-}
 
 /// Rows per multi-row statement of `fields` parameters each. SQLite looks a numbered parameter
 /// (`$N`, which PostgreSQL needs too) up by a linear scan and sqlx asks for every one, so a
