@@ -100,94 +100,83 @@ impl Seen {
             self.audited.clear();
             self.networks.clear();
         }
-        if let Usage::Network {
-            key_id,
-            user_id,
-            at,
-            network,
-            meta,
-        } = usage
-        {
-            let fresh = self.networks.insert((key_id.clone(), network.clone()));
-            if fresh {
-                if let Err(e) = new_network(state, &key_id, &user_id, at, &network, &meta).await {
-                    tracing::warn!(error = %e, "recording a key's network failed");
-                }
-            }
-            return;
-        }
-        if let Err(e) = write_usage(state, usage, &mut self.written, &mut self.audited).await {
+        if let Err(e) = self.apply(state, usage).await {
             tracing::warn!(error = %e, "recording key usage failed");
         }
     }
-}
 
-async fn write_usage(
-    state: &AppState,
-    usage: Usage,
-    written: &mut HashMap<String, i64>,
-    audited: &mut HashMap<String, i64>,
-) -> anyhow::Result<()> {
-    let due = |map: &mut HashMap<String, i64>, key: String, at: i64, every: i64| {
-        let last = map.get(&key).copied();
-        let due = last.is_none_or(|t| at - t >= every);
-        if due {
-            map.insert(key, at);
-        }
-        due
-    };
-    match usage {
-        Usage::Used {
-            key_id,
-            user_id,
-            at,
-            meta,
-        } => {
-            if due(written, key_id.clone(), at, 60) {
-                db::keys::record_use(
-                    &state.db.pool,
-                    &key_id,
-                    at,
-                    meta.ip.as_deref(),
-                    meta.user_agent.as_deref(),
-                )
-                .await?;
+    async fn apply(&mut self, state: &AppState, usage: Usage) -> anyhow::Result<()> {
+        let due = |map: &mut HashMap<String, i64>, key: String, at: i64, every: i64| {
+            let last = map.get(&key).copied();
+            let due = last.is_none_or(|t| at - t >= every);
+            if due {
+                map.insert(key, at);
             }
-            if due(audited, format!("used:{key_id}"), at, 3600) {
-                key_event(
-                    state,
-                    "key.used",
-                    &key_id,
-                    &user_id,
-                    &meta,
-                    crate::audit::Outcome::Success,
-                )
-                .await?;
+            due
+        };
+        let (written, audited) = (&mut self.written, &mut self.audited);
+        match usage {
+            Usage::Used {
+                key_id,
+                user_id,
+                at,
+                meta,
+            } => {
+                if due(written, key_id.clone(), at, 60) {
+                    db::keys::record_use(
+                        &state.db.pool,
+                        &key_id,
+                        at,
+                        meta.ip.as_deref(),
+                        meta.user_agent.as_deref(),
+                    )
+                    .await?;
+                }
+                if due(audited, format!("used:{key_id}"), at, 3600) {
+                    key_event(
+                        state,
+                        "key.used",
+                        &key_id,
+                        &user_id,
+                        &meta,
+                        crate::audit::Outcome::Success,
+                    )
+                    .await?;
+                }
+            }
+            Usage::Denied {
+                key_id,
+                user_id,
+                at,
+                meta,
+                reason,
+            } => {
+                if due(audited, format!("denied:{reason}:{key_id}"), at, 60) {
+                    key_event(
+                        state,
+                        "key.denied",
+                        &key_id,
+                        &user_id,
+                        &meta,
+                        crate::audit::Outcome::Denied,
+                    )
+                    .await?;
+                }
+            }
+            Usage::Network {
+                key_id,
+                user_id,
+                at,
+                network,
+                meta,
+            } => {
+                if self.networks.insert((key_id.clone(), network.clone())) {
+                    new_network(state, &key_id, &user_id, at, &network, &meta).await?;
+                }
             }
         }
-        Usage::Denied {
-            key_id,
-            user_id,
-            at,
-            meta,
-            reason,
-        } => {
-            if due(audited, format!("denied:{reason}:{key_id}"), at, 60) {
-                key_event(
-                    state,
-                    "key.denied",
-                    &key_id,
-                    &user_id,
-                    &meta,
-                    crate::audit::Outcome::Denied,
-                )
-                .await?;
-            }
-        }
-        // Handled by `Seen::write` before it gets here.
-        Usage::Network { .. } => {}
+        Ok(())
     }
-    Ok(())
 }
 
 /// Stores that the key was used from `network`; when that is new for a key already used from
