@@ -34,6 +34,15 @@ pub fn utc_day(ts: i64) -> String {
     rfc3339(ts).get(..10).unwrap_or_default().to_string()
 }
 
+/// The UTC month, `YYYY-MM`, of day number `day` (days since 1970-01-01), as
+/// [`rfc3339`] would print it for any second of that day.
+pub fn utc_month_of_day(day: i64) -> String {
+    rfc3339(day.saturating_mul(86_400))
+        .get(..7)
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// RFC 3339 in UTC from unix seconds.
 pub fn rfc3339(ts: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ts)

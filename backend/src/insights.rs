@@ -16,14 +16,17 @@ use crate::access::routes;
 use crate::{
     access::{Caller, ReadInsights, Whole},
     clock::rfc3339,
-    db,
+    db::{
+        self,
+        finance::rollups::{flow_totals, FlowGroup, FlowQuery},
+    },
     error::{AppError, Result},
     state::AppState,
     tarabut::UpstreamErrors,
     web::{values::money, values::parse_time, AppQuery},
 };
 
-/// The longest window one request may cover (the sums are computed on the fly).
+/// The longest window one request may cover.
 const MAX_WINDOW_SECS: i64 = 3 * 366 * 86_400;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -78,7 +81,8 @@ impl InsightQuery {
     }
 }
 
-/// Sums money out (`sign < 0`) or in (`sign > 0`) per currency, category and month.
+/// Sums money out (`outflow`) or in per currency, category and month, from the daily totals
+/// (`db::finance::rollups`): the cost follows the window's days, not the rows in it.
 async fn category_insight(
     state: &AppState,
     workspace_id: &str,
@@ -88,55 +92,54 @@ async fn category_insight(
 ) -> Result<CategoryInsight> {
     let (from, to) = q.window(state.clock.now())?;
     if let Some(a) = &q.account_id {
-        if !db::finance::all_accounts(&state.db.pool, workspace_id, reach)
+        if db::finance::get_account(&state.db.pool, workspace_id, reach, a)
             .await?
-            .iter()
-            .any(|x| &x.id == a)
+            .is_none()
         {
             return Err(AppError::not_found());
         }
     }
-    let rows = db::finance::flows(
-        &state.db.pool,
+    let flows = FlowQuery {
         workspace_id,
         reach,
-        q.account_id.as_deref(),
+        account_id: q.account_id.as_deref(),
+        category: None,
+        currency: None,
         from,
         to,
         outflow,
-    )
-    .await?;
-    // currency → (count, total, category → (total, count), month → total). Totals are i128:
+    };
+    let pool = &state.db.pool;
+    let by_category = flow_totals(pool, &flows, FlowGroup::Category).await?;
+    let by_day = flow_totals(pool, &flows, FlowGroup::Day).await?;
+    // currency → (count, total, [(category, total, count)], month → total). Totals are i128:
     // amounts are bounded (10^12 minor units), so no sum of them can leave it.
-    type Acc = (
-        u64,
-        i128,
-        BTreeMap<String, (i128, u64)>,
-        BTreeMap<String, i128>,
-    );
+    type Acc = (u64, i128, Vec<(String, i128, u64)>, BTreeMap<String, i128>);
     let mut by_currency: BTreeMap<String, Acc> = BTreeMap::new();
-    for (currency, category, booked_at, amount) in rows {
-        let amount = i128::from(amount).abs();
-        let month = rfc3339(booked_at).get(..7).unwrap_or_default().to_string();
-        let acc = by_currency.entry(currency).or_default();
-        acc.0 += 1;
-        acc.1 += amount;
-        let c = acc.2.entry(category).or_default();
-        c.0 += amount;
-        c.1 += 1;
-        *acc.3.entry(month).or_default() += amount;
+    for t in by_category {
+        let acc = by_currency.entry(t.currency).or_default();
+        let (total, count) = (t.total.abs(), t.count.max(0) as u64);
+        acc.0 += count;
+        acc.1 += total;
+        acc.2.push((t.category, total, count));
+    }
+    for t in by_day {
+        let acc = by_currency.entry(t.currency).or_default();
+        *acc.3
+            .entry(crate::clock::utc_month_of_day(t.day))
+            .or_default() += t.total.abs();
     }
     Ok(CategoryInsight {
         from: rfc3339(from),
         to: rfc3339(to),
         currencies: by_currency
             .into_iter()
-            .map(|(currency, (count, total, cats, months))| {
-                let mut cats: Vec<(String, (i128, u64))> = cats.into_iter().collect();
-                cats.sort_by_key(|(_, (t, _))| std::cmp::Reverse(*t));
+            .map(|(currency, (count, total, mut cats, months))| {
+                // Largest first; equal totals by name, so the order never depends on the plan.
+                cats.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
                 let categories = cats
                     .into_iter()
-                    .map(|(category, (t, n))| CategoryTotal {
+                    .map(|(category, t, n)| CategoryTotal {
                         category,
                         total: money(t, &currency),
                         transaction_count: n,

@@ -28,6 +28,10 @@ const TASKS: &[Task] = &[
         name: "0006_amounts_within_bound",
         run: |c| Box::pin(report_amounts_beyond_bound(c)),
     },
+    Task {
+        name: "0017_transaction_rollups",
+        run: |c| Box::pin(super::finance::rollups::rebuild(c)),
+    },
 ];
 
 /// Runs every task not run yet; returns `(name, report)` of those that ran now and found

@@ -292,12 +292,23 @@ async fn push_transactions(
                 .to_string(),
         ),
     };
-    let accounts: HashMap<String, fdb::AccountRow> =
-        fdb::all_accounts(&state.db.pool, &caller.workspace_id, caller.reach())
-            .await?
-            .into_iter()
-            .map(|a| (a.id.clone(), a))
-            .collect();
+    let mut referenced: Vec<&str> = req
+        .transactions
+        .iter()
+        .map(|t| t.account_id.as_str())
+        .collect();
+    referenced.sort_unstable();
+    referenced.dedup();
+    let accounts: HashMap<String, fdb::AccountRow> = fdb::accounts_by_ids(
+        &state.db.pool,
+        &caller.workspace_id,
+        caller.reach(),
+        &referenced,
+    )
+    .await?
+    .into_iter()
+    .map(|a| (a.id.clone(), a))
+    .collect();
     let valid = validate_push(&req, &accounts)?;
 
     let owner = caller
@@ -344,43 +355,81 @@ async fn push_transactions(
             }
         }
     }
+    let seq = db::changes::next(&mut tx, &caller.workspace_id).await?;
+    let rows: Vec<fdb::NewTransaction> = valid
+        .iter()
+        .map(|v| fdb::NewTransaction {
+            account_id: &v.item.account_id,
+            external_id: &v.item.external_id,
+            amount_minor: v.amount_minor,
+            currency: v.currency,
+            description: &v.item.description,
+            booked_at: v.booked_at,
+            category: v.item.category.as_deref(),
+            merchant: v.item.merchant.as_deref(),
+        })
+        .collect();
+    let mut created =
+        fdb::insert_transactions(&mut tx, &caller.workspace_id, &rows, now, seq).await?;
+    // The items that were not stored now: already there, or given twice in this batch.
+    let mut existing: HashMap<(String, String), String> = HashMap::new();
+    let mut missing: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for v in &valid {
+        let key = (v.item.account_id.clone(), v.item.external_id.clone());
+        if !created.contains_key(&key) {
+            missing
+                .entry(&v.item.account_id)
+                .or_default()
+                .push(&v.item.external_id);
+        }
+    }
+    for (account, external_ids) in missing {
+        for (external_id, id) in fdb::ids_by_external(&mut tx, account, &external_ids).await? {
+            existing.insert((account.to_string(), external_id), id);
+        }
+    }
     let mut result = PushTransactionsResult {
         created: Vec::new(),
         duplicates: Vec::new(),
     };
     // What the new rows add to each account's balance (at most 1,000 × 10^12: no overflow).
     let mut added: BTreeMap<&str, i64> = BTreeMap::new();
-    let seq = db::changes::next(&mut tx, &caller.workspace_id).await?;
-    for v in valid {
-        let (id, created) = fdb::insert_transaction(
-            &mut tx,
-            fdb::NewTransaction {
-                id: &db::new_id(),
-                workspace_id: &caller.workspace_id,
-                account_id: &v.item.account_id,
-                external_id: &v.item.external_id,
-                amount_minor: v.amount_minor,
-                currency: v.currency,
-                description: &v.item.description,
-                booked_at: v.booked_at,
-                category: v.item.category.as_deref(),
-                merchant: v.item.merchant.as_deref(),
-                now,
-                seq,
-            },
-        )
-        .await?;
+    for v in &valid {
+        let key = (v.item.account_id.clone(), v.item.external_id.clone());
+        // The first item of a pair is the one created; a repeat of it is a duplicate.
+        let (id, new) = match created.remove(&key) {
+            Some(id) => {
+                existing.insert(key, id.clone());
+                (id, true)
+            }
+            None => {
+                let id = existing.get(&key).cloned().ok_or_else(|| {
+                    AppError::Internal(anyhow::anyhow!(
+                        "a pushed transaction was neither stored nor found"
+                    ))
+                })?;
+                (id, false)
+            }
+        };
         let r = TransactionRef {
             id,
             external_id: v.item.external_id.clone(),
         };
-        if created {
+        if new {
             *added.entry(v.item.account_id.as_str()).or_default() += v.amount_minor;
             result.created.push(r)
         } else {
             result.duplicates.push(r)
         }
     }
+    fdb::rollups::add(
+        &mut tx,
+        fdb::rollups::Touched::Change {
+            workspace_id: &caller.workspace_id,
+            seq,
+        },
+    )
+    .await?;
     for (account, delta) in added {
         if !fdb::add_to_balance(&mut *tx, account, delta).await? {
             return Err(balance_out_of_range());
@@ -451,6 +500,11 @@ async fn delete_transaction(
         }
     }
     let seq = db::changes::next(&mut tx, &caller.workspace_id).await?;
+    let row = fdb::rollups::Touched::Row {
+        workspace_id: &caller.workspace_id,
+        id: &id,
+    };
+    fdb::rollups::subtract(&mut tx, row).await?;
     db::changes::bury(&mut tx, &caller.workspace_id, &id, seq, state.clock.now()).await?;
     let (account, amount) = fdb::delete_transaction(&mut *tx, &caller.workspace_id, &id)
         .await?
@@ -520,6 +574,11 @@ async fn patch_transaction(
     });
     let mut tx = state.db.begin().await?;
     let seq = db::changes::next(&mut tx, &caller.workspace_id).await?;
+    let row = || fdb::rollups::Touched::Row {
+        workspace_id: &caller.workspace_id,
+        id: &id,
+    };
+    fdb::rollups::subtract(&mut tx, row()).await?;
     let updated = fdb::patch_transaction_overlays(
         &mut *tx,
         &caller.workspace_id,
@@ -536,6 +595,7 @@ async fn patch_transaction(
     if !updated {
         return Err(AppError::not_found());
     }
+    fdb::rollups::add(&mut tx, row()).await?;
     let row = fdb::get_transaction(&mut *tx, &caller.workspace_id, caller.reach(), &id)
         .await?
         .ok_or_else(AppError::not_found)?;

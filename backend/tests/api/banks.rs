@@ -207,6 +207,9 @@ async fn assert_mirrors_sandbox(app: &TestApp, connection_id: &str) -> usize {
         );
         total += ours.len();
     }
+    // and the daily totals insights read kept up with every row the syncs wrote
+    let workspace = crate::helpers::personal_workspace(app, &app.client).await;
+    crate::scale::assert_rollups_match(app, &workspace).await;
     total
 }
 

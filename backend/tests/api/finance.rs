@@ -629,6 +629,12 @@ async fn rows_stored_beyond_the_bound_before_it_existed_still_sum_exactly() {
         .await
         .unwrap();
     }
+    // The daily totals are built from such rows once, by the migration's maintenance task.
+    let mut conn = app.state.db.pool.acquire().await.unwrap();
+    backend::db::finance::rollups::rebuild(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
     let reference = BigInt::from(minor) * 12;
     assert!(-&reference > BigInt::from(i64::MAX));
     let (total, spent) = november_dining(&app).await;

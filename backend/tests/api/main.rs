@@ -26,6 +26,7 @@ mod ops;
 mod passkeys;
 mod replicas;
 mod retention;
+mod scale;
 mod security;
 mod sessions;
 mod spa;

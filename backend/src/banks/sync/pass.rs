@@ -305,6 +305,20 @@ async fn write_batch(
     if !(fresh.is_empty() && changed.is_empty() && gone.is_empty()) {
         let seq = db::changes::next(&mut db_tx, &conn.workspace_id).await?;
         let at = db::banks::Stamp { now, seq };
+        // The daily totals: the rows about to change or go out before, all this batch wrote in.
+        let rewritten: Vec<&str> = changed
+            .iter()
+            .map(|r| r.external_id.as_str())
+            .chain(gone.iter().copied())
+            .collect();
+        db::finance::rollups::subtract(
+            &mut db_tx,
+            db::finance::rollups::Touched::External {
+                account_id: &account.id,
+                external_ids: &rewritten,
+            },
+        )
+        .await?;
         db::banks::insert_synced(
             &mut db_tx,
             &conn.workspace_id,
@@ -318,6 +332,14 @@ async fn write_batch(
             db::banks::update_synced(&mut db_tx, &account.id, r, at).await?;
         }
         db::banks::mark_removed(&mut db_tx, &account.id, &gone, at).await?;
+        db::finance::rollups::add(
+            &mut db_tx,
+            db::finance::rollups::Touched::Change {
+                workspace_id: &conn.workspace_id,
+                seq,
+            },
+        )
+        .await?;
         events = db::webhooks::events::record_transactions(
             &mut db_tx,
             &conn.workspace_id,

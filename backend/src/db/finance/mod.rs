@@ -1,9 +1,10 @@
-//! `accounts` here; `transactions` in [`transactions`], the exact sums insights and budgets
-//! read in [`sums`], `budgets` in [`budgets`], `idempotency_keys` in [`idempotency`]. Callers
-//! name them all through `db::finance`.
+//! `accounts` here; `transactions` in [`transactions`], their daily totals in [`rollups`],
+//! the exact sums insights and budgets read in [`sums`], `budgets` in [`budgets`],
+//! `idempotency_keys` in [`idempotency`]. Callers name them all through `db::finance`.
 
 mod budgets;
 mod idempotency;
+pub mod rollups;
 mod sums;
 mod transactions;
 
@@ -187,7 +188,7 @@ pub async fn accounts_in<'c>(
     .collect()
 }
 
-/// Every account of the workspace that the caller reaches (to validate a push against).
+/// Every account of the workspace that the caller reaches.
 pub async fn all_accounts<'c>(
     e: impl Executor<'c, Database = Any>,
     workspace_id: &str,
@@ -204,4 +205,32 @@ pub async fn all_accounts<'c>(
     .into_iter()
     .map(account)
     .collect()
+}
+
+/// The accounts of the workspace with these ids that the caller reaches (to validate a push
+/// against: only the accounts it names).
+pub async fn accounts_by_ids<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+    reach: Reach<'_>,
+    ids: &[&str],
+) -> sqlx::Result<Vec<AccountRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "select {ACCOUNT_COLUMNS} where a.workspace_id = $1 and a.id in {}{}",
+        super::value_rows(1, ids.len(), 2, ""),
+        reach_sql("a.id", ids.len() + 2, reach)
+    );
+    let mut q = sqlx::query(&sql).bind(workspace_id);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    q.bind_reach(reach)
+        .fetch_all(e)
+        .await?
+        .into_iter()
+        .map(account)
+        .collect()
 }

@@ -1,9 +1,11 @@
 //! Exact sums of amounts for insights and budgets.
 
-use crate::db::BindReach;
-use sqlx::{Any, Executor, Row};
+use sqlx::{Any, Executor};
 
-/// Money out (positive) in a category, currency and `[from, to)` window, exactly.
+use super::rollups::{flow_totals, FlowGroup, FlowQuery};
+
+/// Money out (positive) in a category, currency and `[from, to)` window of the whole
+/// workspace, exactly.
 pub async fn spent<'c>(
     e: impl Executor<'c, Database = Any>,
     workspace_id: &str,
@@ -12,75 +14,35 @@ pub async fn spent<'c>(
     from: i64,
     to: i64,
 ) -> sqlx::Result<i128> {
-    let (high, low): (i64, i64) = sqlx::query_as(&format!(
-        "select {} from transactions
-         where workspace_id = $1 and coalesce(category_override, category) = $2 and currency = $3
-           and booked_at >= $4 and booked_at < $5 and amount_minor < 0
-           and excluded = 0 and removed_at is null",
-        exact_sum("amount_minor")
-    ))
-    .bind(workspace_id)
-    .bind(category)
-    .bind(currency)
-    .bind(from)
-    .bind(to)
-    .fetch_one(e)
-    .await?;
-    Ok(-total(high, low))
+    let q = FlowQuery {
+        workspace_id,
+        reach: None,
+        account_id: None,
+        category: Some(category),
+        currency: Some(currency),
+        from,
+        to,
+        outflow: true,
+    };
+    Ok(-flow_totals(e, &q, FlowGroup::Category)
+        .await?
+        .iter()
+        .map(|t| t.total)
+        .sum::<i128>())
 }
 
-/// The two halves of an exact `sum(column)` for [`total`]. A plain `sum` of amounts overflows
-/// `bigint` (SQLite raises, PostgreSQL's numeric fails the cast) once a window holds enough
-/// large amounts; amounts are bounded by 10^12 minor units (`shared::money::MAX_MINOR`), so
-/// each half below stays far inside `bigint` for any number of rows a database can hold.
-/// Integer division and remainder truncate toward zero on both databases, so
+/// The two halves of an exact sum of amounts (`transaction_rollups.sum_high` and `sum_low`,
+/// or what a query sums of `amount / 10^6` and `amount % 10^6`): a plain `sum` of amounts
+/// overflows `bigint` (SQLite raises, PostgreSQL's numeric fails the cast) once a window holds
+/// enough large amounts; amounts are bounded by 10^12 minor units (`shared::money::MAX_MINOR`),
+/// so each half stays far inside `bigint` for any number of rows a database can hold. Integer
+/// division and remainder truncate toward zero on both databases, so
 /// `amount = high * 10^6 + low` holds for every row.
-pub fn exact_sum(column: &str) -> String {
-    format!(
-        "cast(coalesce(sum({column} / {SPLIT}), 0) as bigint), cast(coalesce(sum({column} % {SPLIT}), 0) as bigint)"
-    )
-}
-
 const SPLIT: i64 = 1_000_000;
 
 /// Joins the halves [`exact_sum`] selected.
 pub fn total(high: i64, low: i64) -> i128 {
     i128::from(high) * i128::from(SPLIT) + i128::from(low)
-}
-
-/// One counted transaction of an insight: (currency, category, booked at, amount in minor units).
-pub type FlowRow = (String, String, i64, i64);
-
-/// The transactions an insight counts: money out (`outflow`) or in, booked in `[from, to)`,
-/// not excluded nor removed, of one account (`account_id`) or all; the category is the
-/// caller's override, else the bank's, else `uncategorized`.
-pub async fn flows<'c>(
-    e: impl Executor<'c, Database = Any>,
-    workspace_id: &str,
-    reach: crate::db::Reach<'_>,
-    account_id: Option<&str>,
-    from: i64,
-    to: i64,
-    outflow: bool,
-) -> sqlx::Result<Vec<FlowRow>> {
-    let rows = sqlx::query(&format!(
-        "select currency, coalesce(category_override, category, 'uncategorized') as category, booked_at, amount_minor
-         from transactions
-         where workspace_id = $1 and ($2 = '' or account_id = $2) and booked_at >= $3 and booked_at < $4
-           and excluded = 0 and removed_at is null and amount_minor {} 0{}",
-        if outflow { "<" } else { ">" },
-        crate::db::reach_sql("account_id", 5, reach)
-    ))
-    .bind(workspace_id)
-    .bind(account_id.unwrap_or_default())
-    .bind(from)
-    .bind(to)
-    .bind_reach(reach)
-    .fetch_all(e)
-    .await?;
-    rows.into_iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
-        .collect()
 }
 
 #[cfg(test)]

@@ -46,9 +46,8 @@ pub(in crate::db) fn tx_row(r: AnyRow) -> sqlx::Result<TransactionRow> {
     })
 }
 
+/// A pushed transaction to store.
 pub struct NewTransaction<'a> {
-    pub id: &'a str,
-    pub workspace_id: &'a str,
     pub account_id: &'a str,
     pub external_id: &'a str,
     pub amount_minor: i64,
@@ -57,49 +56,69 @@ pub struct NewTransaction<'a> {
     pub booked_at: i64,
     pub category: Option<&'a str>,
     pub merchant: Option<&'a str>,
-    pub now: i64,
-    /// The change number of the push (`db::changes::next`).
-    pub seq: i64,
 }
 
-/// Inserts unless `(account, external id)` exists; returns the stored id and whether it is new.
-pub async fn insert_transaction(
+/// Inserts the rows whose `(account, external id)` does not exist yet, many to a statement
+/// (one round trip per batch on PostgreSQL); returns the new rows' ids by
+/// `(account id, external id)`. A pair given twice is stored once.
+pub async fn insert_transactions(
     conn: &mut sqlx::AnyConnection,
-    t: NewTransaction<'_>,
-) -> sqlx::Result<(String, bool)> {
-    let inserted: Option<String> = sqlx::query_scalar(
-        "insert into transactions (id, workspace_id, account_id, external_id, amount_minor, currency,
-                                   description, booked_at, category, merchant, created_at, updated_at,
-                                   created_seq, change_seq)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $12)
-         on conflict (account_id, external_id) do nothing
-         returning id",
-    )
-    .bind(t.id)
-    .bind(t.workspace_id)
-    .bind(t.account_id)
-    .bind(t.external_id)
-    .bind(t.amount_minor)
-    .bind(t.currency)
-    .bind(t.description)
-    .bind(t.booked_at)
-    .bind(t.category)
-    .bind(t.merchant)
-    .bind(t.now)
-    .bind(t.seq)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if let Some(id) = inserted {
-        return Ok((id, true));
+    workspace_id: &str,
+    rows: &[NewTransaction<'_>],
+    now: i64,
+    seq: i64,
+) -> sqlx::Result<std::collections::HashMap<(String, String), String>> {
+    const FIELDS: usize = 9;
+    let mut created = std::collections::HashMap::with_capacity(rows.len());
+    for chunk in rows.chunks(crate::db::rows_per_statement(conn, FIELDS)) {
+        let sql = format!(
+            "insert into transactions (workspace_id, created_at, updated_at, created_seq, change_seq,
+                 id, account_id, external_id, amount_minor, currency, description, booked_at,
+                 category, merchant)
+             values {}
+             on conflict (account_id, external_id) do nothing
+             returning account_id, external_id, id",
+            crate::db::value_rows(chunk.len(), FIELDS, 4, "$1, $2, $2, $3, $3, ")
+        );
+        let mut q = sqlx::query_as(&sql).bind(workspace_id).bind(now).bind(seq);
+        for t in chunk {
+            q = q
+                .bind(crate::db::new_id())
+                .bind(t.account_id)
+                .bind(t.external_id)
+                .bind(t.amount_minor)
+                .bind(t.currency)
+                .bind(t.description)
+                .bind(t.booked_at)
+                .bind(t.category)
+                .bind(t.merchant);
+        }
+        let stored: Vec<(String, String, String)> = q.fetch_all(&mut *conn).await?;
+        created.extend(stored.into_iter().map(|(a, e, id)| ((a, e), id)));
     }
-    let existing: String = sqlx::query_scalar(
-        "select id from transactions where account_id = $1 and external_id = $2",
-    )
-    .bind(t.account_id)
-    .bind(t.external_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok((existing, false))
+    Ok(created)
+}
+
+/// The ids of an account's transactions with these external ids, by external id.
+pub async fn ids_by_external(
+    conn: &mut sqlx::AnyConnection,
+    account_id: &str,
+    external_ids: &[&str],
+) -> sqlx::Result<std::collections::HashMap<String, String>> {
+    let mut found = std::collections::HashMap::with_capacity(external_ids.len());
+    for chunk in external_ids.chunks(crate::db::rows_per_statement(conn, 1)) {
+        let sql = format!(
+            "select external_id, id from transactions where account_id = $1 and external_id in {}",
+            crate::db::value_rows(1, chunk.len(), 2, "")
+        );
+        let mut q = sqlx::query_as(&sql).bind(account_id);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        let rows: Vec<(String, String)> = q.fetch_all(&mut *conn).await?;
+        found.extend(rows);
+    }
+    Ok(found)
 }
 
 pub struct TransactionFilter<'a> {
@@ -153,7 +172,10 @@ fn like_pattern(text: &str) -> String {
     p
 }
 
-/// Newest first by booking time, after the cursor `(booked_at, id)`.
+/// Newest first by booking time, after the cursor `(booked_at, id)`. Only the filters given
+/// are in the SQL, so the planner sees what it can use: the account's or the category's index
+/// in `(booked_at, id)` order, or the workspace's; a page then reads its own rows and the
+/// cursor's position, whatever the depth.
 pub async fn list_transactions<'c>(
     e: impl Executor<'c, Database = Any>,
     backend: crate::db::Backend,
@@ -161,45 +183,117 @@ pub async fn list_transactions<'c>(
     before: Option<(i64, String)>,
     limit: i64,
 ) -> sqlx::Result<Vec<TransactionRow>> {
-    let (ts, id) = before.unwrap_or((i64::MAX, String::new()));
+    enum Value<'a> {
+        Text(&'a str),
+        Owned(String),
+        Int(i64),
+    }
+    let mut sql = format!(
+        "select {TX_COLUMNS} from transactions where workspace_id = $1 and removed_at is null"
+    );
+    let mut values = vec![Value::Text(f.workspace_id)];
+    /// Adds ` and <template>`; the template numbers its parameters ?1, ?2…, which follow
+    /// the ones so far.
+    fn cond<'v>(sql: &mut String, values: &mut Vec<Value<'v>>, template: &str, vs: Vec<Value<'v>>) {
+        let mut t = template.to_string();
+        for i in (1..=vs.len()).rev() {
+            t = t.replace(&format!("?{i}"), &format!("${}", values.len() + i));
+        }
+        sql.push_str(" and ");
+        sql.push_str(&t);
+        values.extend(vs);
+    }
     // SQLite's lower() changes ASCII letters only; PostgreSQL's does so in the C collation.
     let c = match backend {
         crate::db::Backend::Postgres => " collate \"C\"",
         crate::db::Backend::Sqlite => "",
     };
-    let thousandths = &*THOUSANDTHS;
-    sqlx::query(&format!(
-        "select {TX_COLUMNS} from transactions
-         where workspace_id = $1 and removed_at is null
-           and ($2 = '' or account_id = $2)
-           and booked_at >= $3 and booked_at < $4
-           and ($5 = '' or coalesce(category_override, category) = $5)
-           and (booked_at < $6 or (booked_at = $6 and id < $7))
-           and ($9 = '' or lower(description{c}) like $9 escape '\\'
-                or lower(coalesce(merchant, ''){c}) like $9 escape '\\')
-           and {thousandths} between $10 and $11
-           and ($12 < 0 or pending = $12){}
-         order by booked_at desc, id desc limit $8",
-        reach_sql("account_id", 13, f.reach)
-    ))
-    .bind(f.workspace_id)
-    .bind(f.account_id.unwrap_or(""))
-    .bind(f.from.unwrap_or(i64::MIN))
-    .bind(f.to.unwrap_or(i64::MAX))
-    .bind(f.category.unwrap_or(""))
-    .bind(ts)
-    .bind(id)
-    .bind(limit)
-    .bind(f.text.map(like_pattern).unwrap_or_default())
-    .bind(f.min_thousandths.unwrap_or(i64::MIN))
-    .bind(f.max_thousandths.unwrap_or(i64::MAX))
-    .bind(f.pending.map_or(-1, i64::from))
-    .bind_reach(f.reach)
-    .fetch_all(e)
-    .await?
-    .into_iter()
-    .map(tx_row)
-    .collect()
+    if let Some(a) = f.account_id {
+        cond(
+            &mut sql,
+            &mut values,
+            "account_id = ?1",
+            vec![Value::Text(a)],
+        );
+    }
+    if let Some(category) = f.category {
+        cond(
+            &mut sql,
+            &mut values,
+            "coalesce(category_override, category) = ?1",
+            vec![Value::Text(category)],
+        );
+    }
+    if let Some(from) = f.from {
+        cond(
+            &mut sql,
+            &mut values,
+            "booked_at >= ?1",
+            vec![Value::Int(from)],
+        );
+    }
+    if let Some(to) = f.to {
+        cond(
+            &mut sql,
+            &mut values,
+            "booked_at < ?1",
+            vec![Value::Int(to)],
+        );
+    }
+    if let Some((ts, id)) = before {
+        cond(
+            &mut sql,
+            &mut values,
+            "(booked_at < ?1 or (booked_at = ?1 and id < ?2))",
+            vec![Value::Int(ts), Value::Owned(id)],
+        );
+    }
+    if let Some(text) = f.text {
+        cond(
+            &mut sql,
+            &mut values,
+            &format!("(lower(description{c}) like ?1 escape '\\' or lower(coalesce(merchant, ''){c}) like ?1 escape '\\')"),
+            vec![Value::Owned(like_pattern(text))],
+        );
+    }
+    if f.min_thousandths.is_some() || f.max_thousandths.is_some() {
+        cond(
+            &mut sql,
+            &mut values,
+            &format!("{} between ?1 and ?2", &*THOUSANDTHS),
+            vec![
+                Value::Int(f.min_thousandths.unwrap_or(i64::MIN)),
+                Value::Int(f.max_thousandths.unwrap_or(i64::MAX)),
+            ],
+        );
+    }
+    if let Some(pending) = f.pending {
+        cond(
+            &mut sql,
+            &mut values,
+            "pending = ?1",
+            vec![Value::Int(i64::from(pending))],
+        );
+    }
+    sql.push_str(&reach_sql("account_id", values.len() + 1, f.reach));
+    sql.push_str(&format!(
+        " order by booked_at desc, id desc limit {}",
+        limit.clamp(0, 10_000)
+    ));
+    let mut q = sqlx::query(&sql);
+    for v in values {
+        q = match v {
+            Value::Text(s) => q.bind(s),
+            Value::Owned(s) => q.bind(s),
+            Value::Int(i) => q.bind(i),
+        };
+    }
+    q.bind_reach(f.reach)
+        .fetch_all(e)
+        .await?
+        .into_iter()
+        .map(tx_row)
+        .collect()
 }
 
 /// A live transaction of the workspace, on an account the caller reaches.

@@ -1,0 +1,375 @@
+//! Data at scale: the daily totals insights and budgets read (`transaction_rollups`) always
+//! equal a recomputation from the transactions, whatever sequence of pushes, overlay edits,
+//! deletions and account deletions made them; and the insights they give equal the old
+//! row-by-row computation for any window, whole days or not.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sqlx::Row;
+
+use crate::helpers::{personal_workspace, TestApp};
+
+/// 2026-11-01T00:00:00Z.
+const BASE: i64 = 1_793_491_200;
+
+#[derive(Debug, Clone)]
+struct Item {
+    account: usize,
+    external: u8,
+    minor: i64,
+    at: i64,
+    category: Option<u8>,
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Push(Vec<Item>),
+    /// Overlays on the `pick`-th listed transaction: a category (`Some(None)` clears it) and
+    /// the exclusion.
+    Patch {
+        pick: usize,
+        category: Option<Option<u8>>,
+        excluded: Option<bool>,
+    },
+    Delete {
+        pick: usize,
+    },
+    /// Deletes account `account` with its transactions and makes a new one in its place.
+    ReplaceAccount {
+        account: usize,
+    },
+}
+
+/// Booking times around `BASE`, and some before 1970 (days round down there).
+fn booked_at() -> impl Strategy<Value = i64> {
+    prop_oneof![
+        4 => (-3 * 86_400..6 * 86_400i64).prop_map(|s| BASE + s),
+        1 => -2 * 86_400..86_400i64,
+    ]
+}
+
+fn item() -> impl Strategy<Value = Item> {
+    (
+        0..3usize,
+        0..12u8,
+        prop_oneof![
+            -5_000..5_000i64,
+            Just(0i64),
+            Just(-1_000_000_000_000i64),
+            Just(999_999_999_999i64)
+        ],
+        booked_at(),
+        proptest::option::of(0..3u8),
+    )
+        .prop_map(|(account, external, minor, at, category)| Item {
+            account,
+            external,
+            minor,
+            at,
+            category,
+        })
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => proptest::collection::vec(item(), 1..12).prop_map(Op::Push),
+        3 => (
+            any::<usize>(),
+            proptest::option::of(proptest::option::of(0..3u8)),
+            proptest::option::of(any::<bool>())
+        )
+            .prop_map(|(pick, category, excluded)| Op::Patch { pick, category, excluded }),
+        1 => any::<usize>().prop_map(|pick| Op::Delete { pick }),
+        1 => (0..3usize).prop_map(|account| Op::ReplaceAccount { account }),
+    ]
+}
+
+/// The currency of account slot `i`: two of BHD (3 digits), one of USD (2 digits).
+fn currency(i: usize) -> &'static str {
+    if i == 2 {
+        "USD"
+    } else {
+        "BHD"
+    }
+}
+
+/// `minor` units as the API writes an amount of `currency`.
+fn decimal(minor: i64, currency: &str) -> String {
+    let digits = if currency == "USD" { 2 } else { 3 };
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = format!("{:0width$}", minor.unsigned_abs(), width = digits + 1);
+    let (int, frac) = abs.split_at(abs.len() - digits);
+    format!("{sign}{int}.{frac}")
+}
+
+async fn new_account(app: &TestApp, slot: usize) -> String {
+    let res = app
+        .post(
+            "/api/v1/accounts",
+            json!({"name": format!("Slot {slot}"), "currency": currency(slot), "kind": "cash"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    res.json::<Value>().await.unwrap()["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn rfc3339(ts: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ts)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+async fn apply(app: &TestApp, accounts: &mut [String], op: &Op) {
+    match op {
+        Op::Push(items) => {
+            let body: Vec<Value> = items
+                .iter()
+                .map(|i| {
+                    let cur = currency(i.account);
+                    json!({
+                        "accountId": accounts[i.account],
+                        "externalId": format!("e{}", i.external),
+                        "amount": {"amount": decimal(i.minor, cur), "currency": cur},
+                        "description": "x",
+                        "bookedAt": rfc3339(i.at),
+                        "category": i.category.map(|c| format!("c{c}")),
+                    })
+                })
+                .collect();
+            let res = app
+                .post("/api/v1/transactions", json!({"transactions": body}))
+                .await;
+            assert_eq!(
+                res.status(),
+                StatusCode::OK,
+                "{}",
+                res.text().await.unwrap()
+            );
+        }
+        Op::Patch {
+            pick,
+            category,
+            excluded,
+        } => {
+            let Some(id) = pick_transaction(app, *pick).await else {
+                return;
+            };
+            let mut body = json!({});
+            if let Some(c) = category {
+                body["category"] = json!(c.map(|c| format!("c{c}")));
+            }
+            if let Some(e) = excluded {
+                body["excluded"] = json!(e);
+            }
+            let res = app
+                .client
+                .patch(app.url(&format!("/api/v1/transactions/{id}")))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+        }
+        Op::Delete { pick } => {
+            let Some(id) = pick_transaction(app, *pick).await else {
+                return;
+            };
+            let res = app.delete(&format!("/api/v1/transactions/{id}")).await;
+            assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        }
+        Op::ReplaceAccount { account } => {
+            let res = app
+                .delete(&format!(
+                    "/api/v1/accounts/{}?deleteTransactions=true",
+                    accounts[*account]
+                ))
+                .await;
+            assert_eq!(res.status(), StatusCode::NO_CONTENT);
+            accounts[*account] = new_account(app, *account).await;
+        }
+    }
+}
+
+async fn pick_transaction(app: &TestApp, pick: usize) -> Option<String> {
+    let list: Value = app.get_json("/api/v1/transactions?limit=200").await;
+    let items = list["items"].as_array().unwrap();
+    (!items.is_empty()).then(|| {
+        items[pick % items.len()]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    })
+}
+
+/// Asserts the stored daily totals of `workspace` equal a recomputation.
+pub async fn assert_rollups_match(app: &TestApp, workspace: &str) {
+    use backend::db::finance::rollups::workspace_rollups;
+    let pool = &app.state.db.pool;
+    let stored = workspace_rollups(pool, workspace, false).await.unwrap();
+    let recomputed = workspace_rollups(pool, workspace, true).await.unwrap();
+    assert_eq!(
+        stored, recomputed,
+        "the daily totals drifted from the transactions"
+    );
+}
+
+/// The spending or income insight for `[from, to)` the way pfn computed it before the
+/// rollups: every counted row read and summed per currency, category and month.
+async fn reference_insight(
+    app: &TestApp,
+    workspace: &str,
+    from: i64,
+    to: i64,
+    outflow: bool,
+) -> Insight {
+    let rows = sqlx::query(
+        "select currency, coalesce(category_override, category, 'uncategorized'), booked_at, amount_minor
+         from transactions where workspace_id = $1 and booked_at >= $2 and booked_at < $3
+           and excluded = 0 and removed_at is null",
+    )
+    .bind(workspace)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&app.state.db.pool)
+    .await
+    .unwrap();
+    let mut out: BTreeMap<_, (i128, u64, BTreeMap<_, _>, BTreeMap<_, _>)> = BTreeMap::new();
+    for r in rows {
+        let amount: i64 = r.get(3);
+        if amount == 0 || (amount < 0) != outflow {
+            continue;
+        }
+        let abs = i128::from(amount).abs();
+        let month = rfc3339(r.get(2))[..7].to_string();
+        let acc = out.entry(r.get::<String, _>(0)).or_default();
+        acc.0 += abs;
+        acc.1 += 1;
+        let c: &mut (i128, u64) = acc.2.entry(r.get::<String, _>(1)).or_default();
+        c.0 += abs;
+        c.1 += 1;
+        *acc.3.entry(month).or_default() += abs;
+    }
+    out
+}
+
+fn minor_of(v: &Value) -> i128 {
+    let s = v["amount"].as_str().unwrap();
+    s.replace('.', "").parse().unwrap()
+}
+
+/// The insight the API gives, in the reference's shape.
+fn shape(insight: &Value) -> Insight {
+    let mut out = BTreeMap::new();
+    for c in insight["currencies"].as_array().unwrap() {
+        let categories = c["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| {
+                (
+                    k["category"].as_str().unwrap().to_string(),
+                    (
+                        minor_of(&k["total"]),
+                        k["transactionCount"].as_u64().unwrap(),
+                    ),
+                )
+            })
+            .collect();
+        let months = c["months"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["month"].as_str().unwrap().to_string(),
+                    minor_of(&m["total"]),
+                )
+            })
+            .collect();
+        out.insert(
+            c["currency"].as_str().unwrap().to_string(),
+            (
+                minor_of(&c["total"]),
+                c["transactionCount"].as_u64().unwrap(),
+                categories,
+                months,
+            ),
+        );
+    }
+    out
+}
+
+/// Per currency: total, count, per category (total, count), per month total.
+type Insight = BTreeMap<
+    String,
+    (
+        i128,
+        u64,
+        BTreeMap<String, (i128, u64)>,
+        BTreeMap<String, i128>,
+    ),
+>;
+
+#[test]
+fn daily_totals_always_equal_a_recomputation_and_insights_the_row_by_row_sums() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (app, workspace, accounts) = rt.block_on(async {
+        let app = TestApp::spawn().await;
+        app.signed_in_user("rollups@example.com").await;
+        let workspace = personal_workspace(&app, &app.client).await;
+        let mut accounts = Vec::new();
+        for slot in 0..3 {
+            accounts.push(new_account(&app, slot).await);
+        }
+        (app, workspace, accounts)
+    });
+    // The account slots (an account deleted by one case is replaced for the next).
+    let slots = std::sync::Mutex::new(accounts);
+    let windows = proptest::collection::vec((booked_at(), 1..8 * 86_400i64, any::<bool>()), 3);
+    let mut runner = TestRunner::new(Config {
+        cases: 24,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(
+            &(proptest::collection::vec(op(), 1..8), windows),
+            |(ops, windows)| {
+                rt.block_on(async {
+                    let mut accounts = slots.lock().unwrap().clone();
+                    for op in &ops {
+                        apply(&app, &mut accounts, op).await;
+                        assert_rollups_match(&app, &workspace).await;
+                    }
+                    for (from, len, outflow) in windows {
+                        let to = from + len;
+                        let kind = if outflow { "spending" } else { "income" };
+                        let insight: Value = app
+                            .get_json(&format!(
+                                "/api/v1/insights/{kind}?from={}&to={}",
+                                rfc3339(from),
+                                rfc3339(to)
+                            ))
+                            .await;
+                        let reference =
+                            reference_insight(&app, &workspace, from, to, outflow).await;
+                        assert_eq!(shape(&insight), reference, "{kind} over [{from}, {to})");
+                    }
+                    *slots.lock().unwrap() = accounts;
+                });
+                Ok(())
+            },
+        )
+        .unwrap();
+}
