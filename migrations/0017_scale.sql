@@ -1,6 +1,6 @@
 -- Data at scale (issue "Data at scale").
 --
--- `transaction_rollups`: what the spending and income insights and budgets sum, per workspace,
+-- `transaction_rollups` (and `transaction_rollups_monthly`): what the spending and income insights and budgets sum, per workspace,
 -- account, currency, effective category (the caller's override, else the bank's, else
 -- `uncategorized`), UTC day (days since 1970-01-01, rounded down) and direction (`outflow` 1:
 -- amounts below zero; 0: above zero), over the transactions that count (not excluded, not
@@ -24,6 +24,24 @@ create table transaction_rollups (
     constraint transaction_rollups_account_fkey foreign key (account_id) references accounts (id) on delete cascade
 );
 create index transaction_rollups_account_idx on transaction_rollups (account_id);
+
+-- The same per UTC calendar month (`month` = year * 12 + month - 1), so a window of whole
+-- months reads a row per month rather than per day.
+create table transaction_rollups_monthly (
+    workspace_id text not null,
+    account_id text not null,
+    currency text not null,
+    category text not null,
+    month bigint not null,
+    outflow bigint not null,
+    tx_count bigint not null,
+    sum_high bigint not null,
+    sum_low bigint not null,
+    constraint transaction_rollups_monthly_pkey primary key (workspace_id, outflow, month, account_id, currency, category),
+    constraint transaction_rollups_monthly_workspace_fkey foreign key (workspace_id) references workspaces (id) on delete cascade,
+    constraint transaction_rollups_monthly_account_fkey foreign key (account_id) references accounts (id) on delete cascade
+);
+create index transaction_rollups_monthly_account_idx on transaction_rollups_monthly (account_id);
 
 -- Lists filtered by account or by category, newest first, page after page: each filter has an
 -- index in the list's order, (booked_at, id), so a page reads only its own rows.

@@ -111,7 +111,7 @@ async fn category_insight(
     };
     let pool = &state.db.pool;
     let by_category = flow_totals(pool, &flows, FlowGroup::Category).await?;
-    let by_day = flow_totals(pool, &flows, FlowGroup::Day).await?;
+    let by_month = flow_totals(pool, &flows, FlowGroup::Month).await?;
     // currency → (count, total, [(category, total, count)], month → total). Totals are i128:
     // amounts are bounded (10^12 minor units), so no sum of them can leave it.
     type Acc = (u64, i128, Vec<(String, i128, u64)>, BTreeMap<String, i128>);
@@ -123,11 +123,9 @@ async fn category_insight(
         acc.1 += total;
         acc.2.push((t.category, total, count));
     }
-    for t in by_day {
+    for t in by_month {
         let acc = by_currency.entry(t.currency).or_default();
-        *acc.3
-            .entry(crate::clock::utc_month_of_day(t.day))
-            .or_default() += t.total.abs();
+        *acc.3.entry(t.month).or_default() += t.total.abs();
     }
     Ok(CategoryInsight {
         from: rfc3339(from),

@@ -209,16 +209,22 @@ async fn pick_transaction(app: &TestApp, pick: usize) -> Option<String> {
     })
 }
 
-/// Asserts the stored daily totals of `workspace` equal a recomputation.
+/// Asserts the stored daily and monthly totals of `workspace` equal a recomputation.
 pub async fn assert_rollups_match(app: &TestApp, workspace: &str) {
-    use backend::db::finance::rollups::workspace_rollups;
-    let pool = &app.state.db.pool;
-    let stored = workspace_rollups(pool, workspace, false).await.unwrap();
-    let recomputed = workspace_rollups(pool, workspace, true).await.unwrap();
-    assert_eq!(
-        stored, recomputed,
-        "the daily totals drifted from the transactions"
-    );
+    use backend::db::finance::rollups::{workspace_rollups, Grain};
+    let (pool, backend) = (&app.state.db.pool, app.state.db.backend);
+    for grain in [Grain::Day, Grain::Month] {
+        let stored = workspace_rollups(pool, backend, grain, workspace, false)
+            .await
+            .unwrap();
+        let recomputed = workspace_rollups(pool, backend, grain, workspace, true)
+            .await
+            .unwrap();
+        assert_eq!(
+            stored, recomputed,
+            "the {grain:?} totals drifted from the transactions"
+        );
+    }
 }
 
 /// The spending or income insight for `[from, to)` the way pfn computed it before the
@@ -336,7 +342,25 @@ fn daily_totals_always_equal_a_recomputation_and_insights_the_row_by_row_sums() 
     });
     // The account slots (an account deleted by one case is replaced for the next).
     let slots = std::sync::Mutex::new(accounts);
-    let windows = proptest::collection::vec((booked_at(), 1..8 * 86_400i64, any::<bool>()), 3);
+    // Windows of parts of days to over two months (so some hold whole months), some starting
+    // at midnight.
+    let windows = proptest::collection::vec(
+        (
+            booked_at(),
+            prop_oneof![1..8 * 86_400i64, 20 * 86_400..80 * 86_400i64],
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(|(from, len, midnight, outflow)| {
+                let from = if midnight {
+                    from - from.rem_euclid(86_400)
+                } else {
+                    from
+                };
+                (from, len, outflow)
+            }),
+        3,
+    );
     let mut runner = TestRunner::new(Config {
         cases: 24,
         failure_persistence: None,

@@ -1,18 +1,18 @@
-//! `transaction_rollups`: per-day totals of the transactions insights and budgets count, kept
-//! in step with every write to `transactions` (migration 0017 says what a row holds), and the
-//! sums read from them.
+//! `transaction_rollups` and `transaction_rollups_monthly`: per-day and per-month totals of
+//! the transactions insights and budgets count, kept in step with every write to
+//! `transactions` (migration 0017 says what a row holds), and the sums read from them.
 //!
 //! Writers change the rollups with SQL that aggregates the very rows they touched, in their
 //! own database transaction: [`subtract`] before a change (while the rows still hold their old
 //! amounts, categories and flags) and [`add`] after it. A row's contribution is computed by one
-//! expression in one place ([`CONTRIBUTION`]), so what is subtracted is exactly what was added.
+//! statement in one place ([`contribution`]), so what is subtracted is exactly what was added.
 //! [`rebuild`] recomputes everything from `transactions`; the property test in
 //! `tests/api/scale.rs` checks that the maintained rows always equal it.
 
 use sqlx::{Any, AnyConnection, Executor, Row};
 
 use super::sums::total;
-use crate::db::{reach_sql, BindReach, Reach};
+use crate::db::{reach_sql, Backend, BindReach, Reach};
 
 /// The UTC day of `booked_at`, rounded down (both databases truncate integer division toward
 /// zero, so times before 1970 need the correction).
@@ -21,28 +21,75 @@ const DAY: &str = "((booked_at - ((booked_at % 86400) + 86400) % 86400) / 86400)
 /// The effective category as insights and budgets count it.
 const CATEGORY: &str = "coalesce(category_override, category, 'uncategorized')";
 
-/// The grouped rows of `transactions` that count, as rollup rows.
-static CONTRIBUTION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+/// What a rollup table is kept by.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Grain {
+    Day,
+    Month,
+}
+
+impl Grain {
+    const ALL: [Grain; 2] = [Grain::Day, Grain::Month];
+
+    fn table(self) -> &'static str {
+        match self {
+            Grain::Day => "transaction_rollups",
+            Grain::Month => "transaction_rollups_monthly",
+        }
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            Grain::Day => "day",
+            Grain::Month => "month",
+        }
+    }
+
+    /// The key of a transaction's `booked_at`: its UTC day number, or its UTC month as
+    /// `year * 12 + month - 1` (by each database's calendar functions).
+    fn of_booked_at(self, backend: Backend) -> &'static str {
+        match (self, backend) {
+            (Grain::Day, _) => DAY,
+            (Grain::Month, Backend::Sqlite) => {
+                "(cast(strftime('%Y', booked_at, 'unixepoch') as integer) * 12
+                  + cast(strftime('%m', booked_at, 'unixepoch') as integer) - 1)"
+            }
+            (Grain::Month, Backend::Postgres) => {
+                "cast(extract(year from to_timestamp(booked_at) at time zone 'UTC') * 12
+                  + extract(month from to_timestamp(booked_at) at time zone 'UTC') - 1 as bigint)"
+            }
+        }
+    }
+}
+
+fn backend_of(conn: &AnyConnection) -> Backend {
+    if conn.backend_name() == "SQLite" {
+        Backend::Sqlite
+    } else {
+        Backend::Postgres
+    }
+}
+
+/// The statement that adds `$1` times the contributions of the counted transactions matching
+/// `cond` to the `grain` rollups.
+fn contribution(grain: Grain, backend: Backend, cond: &str) -> String {
+    let (table, column, key) = (grain.table(), grain.column(), grain.of_booked_at(backend));
     format!(
-        "select workspace_id, account_id, currency, {CATEGORY}, {DAY},
+        "insert into {table}
+             (workspace_id, account_id, currency, category, {column}, outflow, tx_count, sum_high, sum_low)
+         select workspace_id, account_id, currency, {CATEGORY}, {key},
                 case when amount_minor < 0 then 1 else 0 end,
                 $1 * count(*), $1 * sum(amount_minor / 1000000), $1 * sum(amount_minor % 1000000)
          from transactions
-         where excluded = 0 and removed_at is null and amount_minor <> 0 and "
+         where excluded = 0 and removed_at is null and amount_minor <> 0 and {cond}
+         group by workspace_id, account_id, currency, {CATEGORY}, {key},
+                  case when amount_minor < 0 then 1 else 0 end
+         on conflict (workspace_id, outflow, {column}, account_id, currency, category) do update set
+             tx_count = {table}.tx_count + excluded.tx_count,
+             sum_high = {table}.sum_high + excluded.sum_high,
+             sum_low = {table}.sum_low + excluded.sum_low"
     )
-});
-
-const GROUP_AND_UPSERT: &str = "
-    group by workspace_id, account_id, currency, coalesce(category_override, category, 'uncategorized'),
-             ((booked_at - ((booked_at % 86400) + 86400) % 86400) / 86400),
-             case when amount_minor < 0 then 1 else 0 end
-    on conflict (workspace_id, outflow, day, account_id, currency, category) do update set
-        tx_count = transaction_rollups.tx_count + excluded.tx_count,
-        sum_high = transaction_rollups.sum_high + excluded.sum_high,
-        sum_low = transaction_rollups.sum_low + excluded.sum_low";
-
-const INSERT: &str = "insert into transaction_rollups
-    (workspace_id, account_id, currency, category, day, outflow, tx_count, sum_high, sum_low) ";
+}
 
 /// Which transactions a change touched.
 pub enum Touched<'a> {
@@ -68,44 +115,43 @@ pub async fn subtract(conn: &mut AnyConnection, touched: Touched<'_>) -> sqlx::R
 }
 
 async fn apply(conn: &mut AnyConnection, sign: i64, touched: Touched<'_>) -> sqlx::Result<()> {
-    let head = format!("{INSERT}{}", &*CONTRIBUTION);
-    match touched {
-        Touched::Change { workspace_id, seq } => {
-            sqlx::query(&format!(
-                "{head}workspace_id = $2 and change_seq = $3{GROUP_AND_UPSERT}"
-            ))
-            .bind(sign)
-            .bind(workspace_id)
-            .bind(seq)
-            .execute(&mut *conn)
-            .await?;
-        }
-        Touched::Row { workspace_id, id } => {
-            sqlx::query(&format!(
-                "{head}workspace_id = $2 and id = $3{GROUP_AND_UPSERT}"
-            ))
-            .bind(sign)
-            .bind(workspace_id)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-        }
-        Touched::External {
-            account_id,
-            external_ids,
-        } => {
-            for chunk in external_ids.chunks(200) {
-                let list = (0..chunk.len())
-                    .map(|i| format!("${}", i + 3))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let sql =
-                    format!("{head}account_id = $2 and external_id in ({list}){GROUP_AND_UPSERT}");
-                let mut q = sqlx::query(&sql).bind(sign).bind(account_id);
-                for id in chunk {
-                    q = q.bind(*id);
+    let backend = backend_of(conn);
+    for grain in Grain::ALL {
+        match &touched {
+            Touched::Change { workspace_id, seq } => {
+                let sql = contribution(grain, backend, "workspace_id = $2 and change_seq = $3");
+                sqlx::query(&sql)
+                    .bind(sign)
+                    .bind(*workspace_id)
+                    .bind(*seq)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Touched::Row { workspace_id, id } => {
+                let sql = contribution(grain, backend, "workspace_id = $2 and id = $3");
+                sqlx::query(&sql)
+                    .bind(sign)
+                    .bind(*workspace_id)
+                    .bind(*id)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Touched::External {
+                account_id,
+                external_ids,
+            } => {
+                for chunk in external_ids.chunks(200) {
+                    let cond = format!(
+                        "account_id = $2 and external_id in {}",
+                        crate::db::value_rows(1, chunk.len(), 3, "")
+                    );
+                    let sql = contribution(grain, backend, &cond);
+                    let mut q = sqlx::query(&sql).bind(sign).bind(*account_id);
+                    for id in chunk {
+                        q = q.bind(*id);
+                    }
+                    q.execute(&mut *conn).await?;
                 }
-                q.execute(&mut *conn).await?;
             }
         }
     }
@@ -114,52 +160,58 @@ async fn apply(conn: &mut AnyConnection, sign: i64, touched: Touched<'_>) -> sql
 
 /// Recomputes every rollup from `transactions` (the migration's backfill).
 pub async fn rebuild(conn: &mut AnyConnection) -> sqlx::Result<String> {
-    sqlx::query("delete from transaction_rollups")
-        .execute(&mut *conn)
-        .await?;
-    let r = sqlx::query(&format!(
-        "{INSERT}{}1 = 1{GROUP_AND_UPSERT}",
-        &*CONTRIBUTION
-    ))
-    .bind(1i64)
-    .execute(&mut *conn)
-    .await?;
-    Ok(if r.rows_affected() == 0 {
+    let backend = backend_of(conn);
+    let mut built = 0;
+    for grain in Grain::ALL {
+        sqlx::query(&format!("delete from {}", grain.table()))
+            .execute(&mut *conn)
+            .await?;
+        built += sqlx::query(&contribution(grain, backend, "1 = 1"))
+            .bind(1i64)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    }
+    Ok(if built == 0 {
         String::new()
     } else {
-        format!("{} daily totals built", r.rows_affected())
+        format!("{built} daily and monthly totals built")
     })
 }
 
-/// One rollup row, as compared by tests: (workspace, account, currency, category, day,
-/// outflow, count, exact sum).
+/// One rollup row, as compared by tests: (workspace, account, currency, category, day or
+/// month, outflow, count, exact sum).
 pub type RollupRow = (String, String, String, String, i64, bool, i64, i128);
 
-/// The non-empty rollups of a workspace as stored (`recomputed: false`) or as [`rebuild`]
-/// would make them from its transactions now (`true`), in key order.
+/// The non-empty `grain` rollups of a workspace as stored (`recomputed: false`) or as
+/// [`rebuild`] would make them from its transactions now (`true`), in key order.
 pub async fn workspace_rollups<'c>(
     e: impl Executor<'c, Database = Any>,
+    backend: Backend,
+    grain: Grain,
     workspace_id: &str,
     recomputed: bool,
 ) -> sqlx::Result<Vec<RollupRow>> {
+    let column = grain.column();
     let source = if recomputed {
         format!(
-            "select workspace_id, account_id, currency, {CATEGORY} as category, {DAY} as day,
-                case when amount_minor < 0 then 1 else 0 end as outflow, 1 as tx_count,
-                amount_minor / 1000000 as sum_high, amount_minor % 1000000 as sum_low
+            "select workspace_id, account_id, currency, {CATEGORY} as category,
+                {} as {column}, case when amount_minor < 0 then 1 else 0 end as outflow,
+                1 as tx_count, amount_minor / 1000000 as sum_high, amount_minor % 1000000 as sum_low
              from transactions
-             where excluded = 0 and removed_at is null and amount_minor <> 0"
+             where excluded = 0 and removed_at is null and amount_minor <> 0",
+            grain.of_booked_at(backend)
         )
     } else {
-        "select * from transaction_rollups".into()
+        format!("select * from {}", grain.table())
     };
     let rows = sqlx::query(&format!(
-        "select workspace_id, account_id, currency, category, day, outflow,
+        "select workspace_id, account_id, currency, category, {column}, outflow,
                 cast(sum(tx_count) as bigint), cast(sum(sum_high) as bigint), cast(sum(sum_low) as bigint)
          from ({source}) r where workspace_id = $1
-         group by workspace_id, account_id, currency, category, day, outflow
+         group by workspace_id, account_id, currency, category, {column}, outflow
          having sum(tx_count) <> 0 or sum(sum_high) <> 0 or sum(sum_low) <> 0
-         order by account_id, currency, category, day, outflow"
+         order by account_id, currency, category, {column}, outflow"
     ))
     .bind(workspace_id)
     .fetch_all(e)
@@ -198,44 +250,99 @@ pub struct FlowQuery<'a> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum FlowGroup {
     Category,
-    Day,
+    /// UTC calendar month.
+    Month,
 }
 
-/// One group's totals: currency, category (for [`FlowGroup::Category`]) or UTC day number
-/// (for [`FlowGroup::Day`]), count, exact signed sum.
+/// One group's totals: currency, category (for [`FlowGroup::Category`]) or UTC month
+/// `YYYY-MM` (for [`FlowGroup::Month`]), count, exact signed sum.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowTotal {
     pub currency: String,
     pub category: String,
-    pub day: i64,
+    pub month: String,
     pub count: i64,
     pub total: i128,
 }
 
-/// Totals per currency and category or day. Whole UTC days come from the rollups (a year is a
-/// few thousand rows whatever the history holds); the partial days at either end of the window
-/// from the transactions themselves, through the `(workspace_id, booked_at)` index.
+/// Day number (days since 1970-01-01) → its calendar date.
+fn date_of(day: i64) -> Option<time::Date> {
+    time::Date::from_julian_day(i32::try_from(day.checked_add(2_440_588)?).ok()?).ok()
+}
+
+/// Month number (`year * 12 + month - 1`) of a day number.
+fn month_of(day: i64) -> Option<i64> {
+    let d = date_of(day)?;
+    Some(i64::from(d.year()) * 12 + i64::from(u8::from(d.month())) - 1)
+}
+
+/// The day number of a month's first day.
+fn first_day(month: i64) -> Option<i64> {
+    let m = time::Month::try_from(u8::try_from(month.rem_euclid(12) + 1).ok()?).ok()?;
+    let d = time::Date::from_calendar_date(i32::try_from(month.div_euclid(12)).ok()?, m, 1).ok()?;
+    Some(i64::from(d.to_julian_day()) - 2_440_588)
+}
+
+/// How a window `[from, to)` splits: whole months (from the monthly rollups), whole days
+/// outside them (from the daily ones), and the partial days at either end (from the rows).
+#[derive(Debug, PartialEq, Eq)]
+struct Split {
+    /// Whole months `[m0, m1)`.
+    months: (i64, i64),
+    /// Whole days before and after the months.
+    days: [(i64, i64); 2],
+    /// Seconds before and after the whole days.
+    seconds: [(i64, i64); 2],
+}
+
+fn split(from: i64, to: i64) -> Split {
+    let d0 = from.div_euclid(86_400) + i64::from(from.rem_euclid(86_400) != 0);
+    let d1 = to.div_euclid(86_400);
+    if d0 >= d1 {
+        return Split {
+            months: (0, 0),
+            days: [(0, 0), (0, 0)],
+            seconds: [(from, to), (to, to)],
+        };
+    }
+    let seconds = [(from, d0 * 86_400), (d1 * 86_400, to)];
+    // Months before year 1 are left to the daily rows: PostgreSQL's calendar has no year 0.
+    let whole_months = month_of(d0).zip(month_of(d1)).and_then(|(first, last)| {
+        let m0 = if first_day(first)? == d0 {
+            first
+        } else {
+            first + 1
+        };
+        let (start, end) = (first_day(m0)?, first_day(last)?);
+        (m0 < last && m0 >= 12).then_some((m0, last, start, end))
+    });
+    match whole_months {
+        Some((m0, m1, start, end)) => Split {
+            months: (m0, m1),
+            days: [(d0, start), (end, d1)],
+            seconds,
+        },
+        None => Split {
+            months: (0, 0),
+            days: [(d0, d1), (d1, d1)],
+            seconds,
+        },
+    }
+}
+
+/// Totals per currency and category or month, from a handful of rollup rows whatever the
+/// history holds: whole months from the monthly rollups, other whole days from the daily ones,
+/// the partial days at either end of the window from the transactions themselves (through the
+/// `(workspace_id, booked_at)` index).
 pub async fn flow_totals<'c>(
     e: impl Executor<'c, Database = Any>,
     q: &FlowQuery<'_>,
     group: FlowGroup,
 ) -> sqlx::Result<Vec<FlowTotal>> {
-    // Whole days [d0, d1); the raw parts [from, d0 start) and [d1 start, to).
-    let (mut d0, mut d1) = (q.from.div_euclid(86_400), q.to.div_euclid(86_400));
-    if q.from.rem_euclid(86_400) != 0 {
-        d0 += 1;
-    }
-    let (head_end, tail_start) = if d0 < d1 {
-        (d0 * 86_400, d1 * 86_400)
-    } else {
-        // No whole day: everything from the transactions.
-        (d0, d1) = (0, 0);
-        (q.to, q.to)
-    };
-    // Parameters: $1 workspace, $2 outflow, $3 d0, $4 d1, $5 from, $6 head end, $7 tail
-    // start, $8 to, then the optional filters, then the reach.
-    // (column in the rollups, expression in the transactions, value)
-    let (mut filters, mut raw_filters, mut next) = (String::new(), String::new(), 9);
+    let parts = split(q.from, q.to);
+    // Parameters: $1 workspace, $2 outflow, $3–$4 months, $5–$8 days, $9–$12 seconds, then
+    // the optional filters, then the reach.
+    let (mut filters, mut raw_filters, mut next) = (String::new(), String::new(), 13);
     for (column, expression, value) in [
         ("account_id", "account_id", q.account_id),
         ("category", CATEGORY, q.category),
@@ -250,59 +357,145 @@ pub async fn flow_totals<'c>(
     let reach = reach_sql("account_id", next, q.reach);
     filters.push_str(&reach);
     raw_filters.push_str(&reach);
-    let (key, raw_key) = match group {
-        FlowGroup::Category => ("category", CATEGORY.to_string()),
-        FlowGroup::Day => ("day", DAY.to_string()),
+    // Each part gives (currency, k, d, m, n, h, l): k the category, or d a day number or m a
+    // month number for months.
+    let none = "cast(null as bigint)";
+    let (k, k_raw) = match group {
+        FlowGroup::Category => ("category", CATEGORY),
+        FlowGroup::Month => ("''", "''"),
+    };
+    let (d_day, d_raw, m_month) = match group {
+        FlowGroup::Category => (none, none, none),
+        FlowGroup::Month => ("day", DAY, "month"),
+    };
+    let rollup = |table: &str, column: &str, d: &str, m: &str, lo: u8| {
+        format!(
+            "select currency, {k} as k, {d} as d, {m} as m, tx_count as n, sum_high as h, sum_low as l
+             from {table}
+             where workspace_id = $1 and outflow = $2 and {column} >= ${lo} and {column} < ${}{filters}",
+            lo + 1
+        )
     };
     let direction = if q.outflow { "<" } else { ">" };
-    let raw = |lo: u8, hi: u8| {
+    let raw = |lo: u8| {
         format!(
-            "select currency, {raw_key} as k, 1 as n, amount_minor / 1000000 as h,
-                    amount_minor % 1000000 as l
+            "select currency, {k_raw} as k, {d_raw} as d, {none} as m, 1 as n,
+                    amount_minor / 1000000 as h, amount_minor % 1000000 as l
              from transactions
-             where workspace_id = $1 and booked_at >= ${lo} and booked_at < ${hi}
-               and excluded = 0 and removed_at is null and amount_minor {direction} 0{raw_filters}"
+             where workspace_id = $1 and booked_at >= ${lo} and booked_at < ${}
+               and excluded = 0 and removed_at is null and amount_minor {direction} 0{raw_filters}",
+            lo + 1
         )
     };
     let sql = format!(
-        "select currency, k, cast(sum(n) as bigint), cast(sum(h) as bigint), cast(sum(l) as bigint)
-         from (
-             select currency, {key} as k, tx_count as n, sum_high as h, sum_low as l
-             from transaction_rollups
-             where workspace_id = $1 and outflow = $2 and day >= $3 and day < $4{filters}
-             union all {}
-             union all {}
-         ) f
-         group by currency, k having sum(n) > 0",
-        raw(5, 6),
-        raw(7, 8)
+        "select currency, k, d, m, cast(sum(n) as bigint), cast(sum(h) as bigint), cast(sum(l) as bigint)
+         from ({} union all {} union all {} union all {} union all {}) f
+         group by currency, k, d, m having sum(n) > 0",
+        rollup("transaction_rollups_monthly", "month", none, m_month, 3),
+        rollup("transaction_rollups", "day", d_day, none, 5),
+        rollup("transaction_rollups", "day", d_day, none, 7),
+        raw(9),
+        raw(11),
     );
     let mut query = sqlx::query(&sql)
         .bind(q.workspace_id)
         .bind(i64::from(q.outflow))
-        .bind(d0)
-        .bind(d1)
-        .bind(q.from)
-        .bind(head_end)
-        .bind(tail_start)
-        .bind(q.to);
+        .bind(parts.months.0)
+        .bind(parts.months.1);
+    for (lo, hi) in parts.days.into_iter().chain(parts.seconds) {
+        query = query.bind(lo).bind(hi);
+    }
     for value in [q.account_id, q.category, q.currency].into_iter().flatten() {
         query = query.bind(value);
     }
     let rows = query.bind_reach(q.reach).fetch_all(e).await?;
-    rows.into_iter()
-        .map(|r| {
-            let (category, day) = match group {
-                FlowGroup::Category => (r.try_get(1)?, 0),
-                FlowGroup::Day => (String::new(), r.try_get(1)?),
-            };
-            Ok(FlowTotal {
-                currency: r.try_get(0)?,
-                category,
-                day,
-                count: r.try_get(2)?,
-                total: total(r.try_get(3)?, r.try_get(4)?),
-            })
-        })
-        .collect()
+    let mut out: Vec<FlowTotal> = Vec::with_capacity(rows.len());
+    for r in rows {
+        let (category, month) = match group {
+            FlowGroup::Category => (r.try_get(1)?, String::new()),
+            FlowGroup::Month => {
+                let month = match (
+                    r.try_get::<Option<i64>, _>(2)?,
+                    r.try_get::<Option<i64>, _>(3)?,
+                ) {
+                    (Some(day), _) => month_of(day),
+                    (None, m) => m,
+                };
+                let month = month.unwrap_or_default();
+                (
+                    String::new(),
+                    format!(
+                        "{:04}-{:02}",
+                        month.div_euclid(12),
+                        month.rem_euclid(12) + 1
+                    ),
+                )
+            }
+        };
+        let t = FlowTotal {
+            currency: r.try_get(0)?,
+            category,
+            month,
+            count: r.try_get(4)?,
+            total: total(r.try_get(5)?, r.try_get(6)?),
+        };
+        out.push(t);
+    }
+    // The days and the month rows of one month come as separate groups: joined here.
+    if group == FlowGroup::Month {
+        out.sort_by(|a, b| (&a.currency, &a.month).cmp(&(&b.currency, &b.month)));
+        out.dedup_by(|b, a| {
+            let same = a.currency == b.currency && a.month == b.month;
+            if same {
+                a.count += b.count;
+                a.total += b.total;
+            }
+            same
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::{date_of, first_day, month_of, split};
+
+    proptest! {
+        /// The parts of a window cover it exactly: months, days and seconds side by side, in
+        /// order, each month and day whole, and nothing counted twice.
+        #[test]
+        fn a_window_splits_into_whole_months_whole_days_and_partial_days(
+            from in -2_000_000_000i64..4_000_000_000, len in 1i64..(3 * 366 * 86_400)
+        ) {
+            let to = from + len;
+            let p = split(from, to);
+            let mut covered = Vec::new();
+            covered.push(p.seconds[0]);
+            covered.push((p.days[0].0 * 86_400, p.days[0].1 * 86_400));
+            if p.months.0 < p.months.1 {
+                let (a, b) = (first_day(p.months.0).unwrap(), first_day(p.months.1).unwrap());
+                prop_assert_eq!(a, p.days[0].1);
+                prop_assert_eq!(b, p.days[1].0);
+                covered.push((a * 86_400, b * 86_400));
+            }
+            covered.push((p.days[1].0 * 86_400, p.days[1].1 * 86_400));
+            covered.push(p.seconds[1]);
+            let parts: Vec<_> = covered.into_iter().filter(|(a, b)| a < b).collect();
+            prop_assert_eq!(parts.first().map(|x| x.0), Some(from));
+            prop_assert_eq!(parts.last().map(|x| x.1), Some(to));
+            for w in parts.windows(2) {
+                prop_assert_eq!(w[0].1, w[1].0, "{:?}", p);
+            }
+        }
+
+        #[test]
+        fn months_and_days_agree_with_the_calendar(day in -700_000i64..2_900_000) {
+            let date = date_of(day).unwrap();
+            let m = month_of(day).unwrap();
+            let first = first_day(m).unwrap();
+            prop_assert_eq!(day - first, i64::from(date.day()) - 1);
+        }
+    }
 }
