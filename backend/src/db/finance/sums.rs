@@ -40,7 +40,7 @@ pub async fn spent<'c>(
 /// `amount = high * 10^6 + low` holds for every row.
 const SPLIT: i64 = 1_000_000;
 
-/// Joins the halves [`exact_sum`] selected.
+/// Joins the two halves.
 pub fn total(high: i64, low: i64) -> i128 {
     i128::from(high) * i128::from(SPLIT) + i128::from(low)
 }
@@ -65,7 +65,7 @@ mod tests {
     }
 
     proptest! {
-        /// What the database computes for [`super::exact_sum`] (integer division and remainder
+        /// What the database computes for the two halves (integer division and remainder
         /// truncating toward zero, summed in bigint) joined by [`total`] is the exact sum.
         #[test]
         fn split_sums_equal_the_big_integer_sum(amounts in prop::collection::vec(amount(), 0..1000)) {

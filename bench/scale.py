@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+"""Data at scale (not a test): one release pfn, one workspace grown to each size in
+BENCH_SIZES (default 10000 100000 1000000 rows) by pushing 1,000-row batches through the API
+with a key, and at each size every insight, list and budget route timed: p50 and p99 of
+BENCH_SAMPLES sequential requests (default 40) on a kept-alive connection, after a warm-up.
+Then (unless BENCH_WORKSPACES=0) a second server with BENCH_WORKSPACES workspaces (default
+1000) of 1,000 rows each, the same routes timed on one of them. The server's peak RSS
+(VmHWM) is read after each size.
+
+The rows: three BHD accounts, booked uniformly over the last three years, 12 categories of
+uneven frequency (one rare), 40 merchants; a tenth of them money in. Budgets: one per
+category for this month.
+
+Database: SQLite in a temporary directory, or PostgreSQL with BENCH_POSTGRES=1 (a fresh
+database on 127.0.0.1:5432, user postgres). Writes a Markdown table to stdout and, with an
+output path argument, <out>.csv and <out>.svg (p50 per route against rows, log scale).
+Usage: bench/scale.py <pfn binary> [<out path without extension>]. Run through bench/scale.sh.
+"""
+import csv
+import os
+import random
+import subprocess
+import sys
+import time
+import uuid
+
+sys.path.insert(0, os.path.dirname(__file__))
+import pfnbench as pb  # noqa: E402
+
+BIN = sys.argv[1]
+OUT = sys.argv[2] if len(sys.argv) > 2 else None
+SIZES = [int(x) for x in os.environ.get("BENCH_SIZES", "10000 100000 1000000").split()]
+SAMPLES = int(os.environ.get("BENCH_SAMPLES", "40"))
+WORKSPACES = int(os.environ.get("BENCH_WORKSPACES", "1000"))
+POSTGRES = os.environ.get("BENCH_POSTGRES") == "1"
+BATCH = 1000
+DAY = 86_400
+NOW = int(time.time())
+SPAN = 3 * 365 * DAY
+CATEGORIES = ["groceries", "dining", "transport", "rent", "utilities", "shopping", "health",
+              "travel", "entertainment", "education", "gifts", "legal"]
+# uneven: groceries often, legal rarely (about 1 in 2,000)
+WEIGHTS = [30, 20, 12, 2, 6, 12, 4, 3, 6, 2, 2.9, 0.1]
+MERCHANTS = [f"Merchant {i:02d}" for i in range(40)]
+
+
+def iso(ts):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def day(ts):
+    return time.strftime("%Y-%m-%d", time.gmtime(ts))
+
+
+def database_env(name):
+    if not POSTGRES:
+        return {}
+    db = f"pfn_scale_{name}_{uuid.uuid4().hex[:8]}"
+    subprocess.run(["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-c", f"create database {db}"], check=True)
+    return {"PFN_DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db}"}
+
+
+def peak_rss_mb(server):
+    for line in open(f"/proc/{server.proc.pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Workspace:
+    """A workspace with three BHD accounts, a key that can push and read, and budgets."""
+
+    def __init__(self, server, cookie, workspace_id=None):
+        self.server = server
+        body = {"name": "scale", "expiresInDays": None,
+                "scopes": ["write:transactions", "write:accounts", "write:budgets", "read:insights"]}
+        if workspace_id:
+            body["workspaceId"] = workspace_id
+        c = pb.Client(server.base, {"Cookie": cookie})
+        created, _ = c.json("POST", "/api/v1/keys", body)
+        self.key = pb.Client(server.base, {"Authorization": f"Bearer {created['secret']}"})
+        self.accounts = [self.key.json("POST", "/api/v1/accounts",
+                                       {"name": f"Account {i}", "currency": "BHD", "kind": "cash"})[0]["account"]["id"]
+                         for i in range(3)]
+        month = time.strftime("%Y-%m", time.gmtime(NOW))
+        for cat in CATEGORIES:
+            self.key.json("POST", "/api/v1/budgets",
+                          {"category": cat, "month": month, "limit": {"amount": "500.000", "currency": "BHD"}})
+        self.rows = 0
+        self.rng = random.Random(26)
+
+    def batch(self, n, recent=False):
+        items = []
+        for _ in range(n):
+            i = self.rows
+            self.rows += 1
+            minor = self.rng.randint(100, 90_000)
+            if self.rng.random() >= 0.1:
+                minor = -minor
+            items.append({
+                "accountId": self.accounts[i % 3],
+                "externalId": f"row-{i}",
+                "amount": {"amount": f"{minor / 1000:.3f}", "currency": "BHD"},
+                "description": f"Card purchase {i}",
+                "bookedAt": iso(NOW - self.rng.randrange(30 * DAY if recent else SPAN)),
+                "category": self.rng.choices(CATEGORIES, WEIGHTS)[0],
+                "merchant": self.rng.choice(MERCHANTS),
+            })
+        return {"transactions": items}
+
+    def grow_to(self, rows, recent=False):
+        """Pushes up to `rows` (booked any time in the three years, or in the last 30 days);
+        returns rows per second over the time in requests."""
+        spent, pushed = 0.0, 0
+        while self.rows < rows:
+            body = self.batch(min(BATCH, rows - self.rows), recent)
+            t0 = time.perf_counter()
+            self.key.json("POST", "/api/v1/transactions", body)
+            spent += time.perf_counter() - t0
+            pushed += len(body["transactions"])
+        return pushed / spent if spent else float("nan")
+
+    def deep_cursor(self):
+        """The cursor of the page 10,000 rows deep (the list is newest first)."""
+        cursor, seen = None, 0
+        while seen < min(10_000, self.rows - 200):
+            path = "/api/v1/transactions?limit=200" + (f"&cursor={cursor}" if cursor else "")
+            page, _ = self.key.json("GET", path)
+            cursor, seen = page["nextCursor"], seen + len(page["items"])
+        return cursor
+
+    def routes(self):
+        a = self.accounts[0]
+        year = f"from={day(NOW - 365 * DAY)}&to={day(NOW + DAY)}"
+        month = f"from={day(NOW - 30 * DAY)}&to={day(NOW + DAY)}"
+        out = [
+            ("spending, 1 year", f"/api/v1/insights/spending?{year}"),
+            ("spending, 1 year, one account", f"/api/v1/insights/spending?{year}&accountId={a}"),
+            ("spending, 3 years", f"/api/v1/insights/spending?from={day(NOW - 3 * 365 * DAY + DAY)}"),
+            ("spending, last 30 days (default)", "/api/v1/insights/spending"),
+            ("income, 1 year", f"/api/v1/insights/income?{year}"),
+            ("balance history, 1 year", f"/api/v1/insights/balance-history?{year}"),
+            ("budgets with spent", "/api/v1/budgets"),
+            ("list, 50 rows", "/api/v1/transactions?limit=50"),
+            ("list, one account", f"/api/v1/transactions?accountId={a}"),
+            ("list, a common category", "/api/v1/transactions?category=groceries"),
+            ("list, a rare category", "/api/v1/transactions?category=legal"),
+            ("list, one month", f"/api/v1/transactions?{month}"),
+            ("list, text (a merchant)", "/api/v1/transactions?q=merchant%2007"),
+            ("list, amount range", "/api/v1/transactions?minAmount=-20&maxAmount=-10"),
+            ("list, account and category", f"/api/v1/transactions?accountId={a}&category=dining"),
+        ]
+        if self.rows > 10_500:
+            out.append(("list, a page 10,000 rows deep", f"/api/v1/transactions?cursor={self.deep_cursor()}"))
+        return out
+
+    def time_routes(self):
+        """{route: (p50 ms, p99 ms)}."""
+        result = {}
+        for name, path in self.routes():
+            for _ in range(3):
+                self.key.json("GET", path)
+            lat = []
+            for _ in range(SAMPLES):
+                t0 = time.perf_counter()
+                self.key.json("GET", path)
+                lat.append((time.perf_counter() - t0) * 1000)
+            result[name] = (pb.percentile(lat, 50), pb.percentile(lat, 99))
+        return result
+
+
+def table(columns, rows):
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+
+
+def main():
+    db = "PostgreSQL" if POSTGRES else "SQLite"
+    env = dict(pb.UNLIMITED, PFN_KEY_RATE_LIMIT_PER_MIN="1000000000")
+    print(f"# pfn at scale — {db}, release build, {pb.machine()}\n")
+    server = pb.Server(BIN, dict(env, **database_env("one")), name="scale")
+    results, pushes, backfill, rss = {}, {}, {}, {}
+    try:
+        cookie = pb.account([server])
+        ws = Workspace(server, cookie)
+        for size in SIZES:
+            # the history, in random order (a back-fill), then 3 batches of this month's rows
+            backfill[size] = ws.grow_to(size - 3 * BATCH)
+            pushes[size] = ws.grow_to(size, recent=True)
+            results[size] = ws.time_routes()
+            rss[size] = peak_rss_mb(server)
+            print(f"… {size:,} rows: back-fill {backfill[size]:,.0f} rows/s, this month's rows {pushes[size]:,.0f} rows/s,"
+                  f" peak RSS {rss[size]:.0f} MB", file=sys.stderr)
+    finally:
+        server.stop()
+    many = None
+    if WORKSPACES:
+        server = pb.Server(BIN, dict(env, **database_env("many")), name="scale-many")
+        try:
+            cookie = pb.account([server])
+            c = pb.Client(server.base, {"Cookie": cookie})
+            last, rates = None, []
+            for i in range(WORKSPACES):
+                w, _ = c.json("POST", "/api/v1/workspaces", {"name": f"Household {i}"})
+                last = Workspace(server, cookie, w["workspace"]["id"])
+                rates.append(last.grow_to(1000))
+            many = (last.time_routes(), pb.median(rates), peak_rss_mb(server))
+        finally:
+            server.stop()
+
+    names = list(results[SIZES[0]].keys())
+    for n in results[SIZES[-1]]:
+        if n not in names:
+            names.append(n)
+    cols = ["route"] + [f"{s:,} rows p50 / p99 ms" for s in SIZES]
+    if many:
+        cols.append(f"{WORKSPACES:,} workspaces × 1,000 rows")
+    rows = []
+
+    def cell(r, n):
+        return f"{r[n][0]:.1f} / {r[n][1]:.1f}" if n in r else "—"
+
+    for n in names:
+        row = [n] + [cell(results[s], n) for s in SIZES]
+        if many:
+            row.append(cell(many[0], n))
+        rows.append(row)
+    push = ["push, 1,000-row batches of this month's rows (rows/s)"] + [f"{pushes[s]:,.0f}" for s in SIZES]
+    fill = ["push, 1,000-row batches back-filling 3 years (rows/s)"] + [f"{backfill[s]:,.0f}" for s in SIZES]
+    mem = ["server peak RSS (MB)"] + [f"{rss[s]:.0f}" for s in SIZES]
+    if many:
+        push.append(f"{many[1]:,.0f}")
+        fill.append("—")
+        mem.append(f"{many[2]:.0f}")
+    rows += [push, fill, mem]
+    table(cols, rows)
+    if OUT:
+        with open(OUT + ".csv", "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["route"] + [f"p50_ms_{s}" for s in SIZES] + [f"p99_ms_{s}" for s in SIZES])
+            for n in names:
+                w.writerow([n] + [results[s].get(n, (None, None))[0] for s in SIZES]
+                           + [results[s].get(n, (None, None))[1] for s in SIZES])
+            w.writerow(["push_rows_per_s"] + [pushes[s] for s in SIZES])
+            w.writerow(["backfill_rows_per_s"] + [backfill[s] for s in SIZES])
+            w.writerow(["peak_rss_mb"] + [rss[s] for s in SIZES])
+        shown = ["spending, 1 year", "spending, 3 years", "income, 1 year", "budgets with spent",
+                 "list, a rare category", "list, text (a merchant)"]
+        series = [(n, [results[s][n][0] for s in SIZES]) for n in shown if all(n in results[s] for s in SIZES)]
+        pb.COLORS[:] = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2"]
+        with open(OUT + ".svg", "w") as f:
+            f.write(pb.svg("pfn: route latency as one workspace grows",
+                           f"{time.strftime('%Y-%m-%d')}; release build, {db}; p50 of {SAMPLES} requests",
+                           series, SIZES, ylabel="p50 ms", fmt="{:,.0f}", xlabel="transactions in the workspace",
+                           xfmt="{:,}", targets=[(50, 0, "50 ms: insights goal"), (10, 2, "10 ms: lists goal")]))
+        print(f"\nwrote {OUT}.csv and {OUT}.svg", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
