@@ -6,17 +6,7 @@ use serde_json::{json, Value};
 use crate::helpers::{create_key, error_of, with_key, TestApp};
 
 async fn account(app: &TestApp, currency: &str) -> String {
-    let res = app
-        .post(
-            "/api/v1/accounts",
-            json!({"name": "Wallet", "currency": currency, "kind": "cash"}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    res.json::<Value>().await.unwrap()["account"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    crate::helpers::manual_account(app, "Wallet", currency).await
 }
 
 fn item(account: &str, ext: &str, amount: &str, day: u32, category: &str) -> Value {

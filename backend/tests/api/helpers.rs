@@ -486,6 +486,21 @@ impl std::io::Write for LogWriter {
     }
 }
 
+/// A manual cash account named `name` in `currency` of `app.client`'s user (asserts 201).
+pub async fn manual_account(app: &TestApp, name: &str, currency: &str) -> String {
+    let res = app
+        .post(
+            "/api/v1/accounts",
+            json!({"name": name, "currency": currency, "kind": "cash"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    res.json::<Value>().await.unwrap()["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 /// A manual BHD account of `app.client`'s user.
 pub async fn cash_account(app: &TestApp) -> String {
     let res = app

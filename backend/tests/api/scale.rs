@@ -107,17 +107,7 @@ fn decimal(minor: i64, currency: &str) -> String {
 }
 
 async fn new_account(app: &TestApp, slot: usize) -> String {
-    let res = app
-        .post(
-            "/api/v1/accounts",
-            json!({"name": format!("Slot {slot}"), "currency": currency(slot), "kind": "cash"}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    res.json::<Value>().await.unwrap()["account"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    crate::helpers::manual_account(app, &format!("Slot {slot}"), currency(slot)).await
 }
 
 fn rfc3339(ts: i64) -> String {
@@ -209,11 +199,11 @@ async fn pick_transaction(app: &TestApp, pick: usize) -> Option<String> {
     })
 }
 
-/// Asserts the stored daily and monthly totals of `workspace` equal a recomputation.
+/// Asserts the stored daily, weekly and monthly totals of `workspace` equal a recomputation.
 pub async fn assert_rollups_match(app: &TestApp, workspace: &str) {
     use backend::db::finance::rollups::{workspace_rollups, Grain};
     let (pool, backend) = (&app.state.db.pool, app.state.db.backend);
-    for grain in [Grain::Day, Grain::Month] {
+    for grain in Grain::ALL {
         let stored = workspace_rollups(pool, backend, grain, workspace, false)
             .await
             .unwrap();

@@ -10,6 +10,7 @@ mod transactions;
 
 pub use budgets::*;
 pub use idempotency::*;
+pub use rollups::spent;
 pub use sums::*;
 pub use transactions::*;
 

@@ -1,5 +1,5 @@
-//! `transaction_rollups` and `transaction_rollups_monthly`: per-day and per-month totals of
-//! the transactions insights and budgets count, kept in step with every write to
+//! `transaction_rollups`, `transaction_rollups_weekly` and `transaction_rollups_monthly`:
+//! per-day, per-week and per-month totals of the transactions insights and budgets count, kept in step with every write to
 //! `transactions` (migration 0017 says what a row holds), and the sums read from them.
 //!
 //! Writers change the rollups with SQL that aggregates the very rows they touched, in their
@@ -21,19 +21,26 @@ const DAY: &str = "((booked_at - ((booked_at % 86400) + 86400) % 86400) / 86400)
 /// The effective category as insights and budgets count it.
 const CATEGORY: &str = "coalesce(category_override, category, 'uncategorized')";
 
+/// The week of `booked_at`: its day number divided by 7, rounded down (week `w` holds days
+/// `7w` to `7w + 6`; weeks are only read inside one month, so where they start does not matter).
+const WEEK: &str = "((((booked_at - ((booked_at % 86400) + 86400) % 86400) / 86400)
+    - ((((booked_at - ((booked_at % 86400) + 86400) % 86400) / 86400) % 7) + 7) % 7) / 7)";
+
 /// What a rollup table is kept by.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Grain {
     Day,
+    Week,
     Month,
 }
 
 impl Grain {
-    const ALL: [Grain; 2] = [Grain::Day, Grain::Month];
+    pub const ALL: [Grain; 3] = [Grain::Day, Grain::Week, Grain::Month];
 
     fn table(self) -> &'static str {
         match self {
             Grain::Day => "transaction_rollups",
+            Grain::Week => "transaction_rollups_weekly",
             Grain::Month => "transaction_rollups_monthly",
         }
     }
@@ -41,15 +48,17 @@ impl Grain {
     fn column(self) -> &'static str {
         match self {
             Grain::Day => "day",
+            Grain::Week => "week",
             Grain::Month => "month",
         }
     }
 
-    /// The key of a transaction's `booked_at`: its UTC day number, or its UTC month as
-    /// `year * 12 + month - 1` (by each database's calendar functions).
+    /// The key of a transaction's `booked_at`: its UTC day or week number, or its UTC month
+    /// as `year * 12 + month - 1` (by each database's calendar functions).
     fn of_booked_at(self, backend: Backend) -> &'static str {
         match (self, backend) {
             (Grain::Day, _) => DAY,
+            (Grain::Week, _) => WEEK,
             (Grain::Month, Backend::Sqlite) => {
                 "(cast(strftime('%Y', booked_at, 'unixepoch') as integer) * 12
                   + cast(strftime('%m', booked_at, 'unixepoch') as integer) - 1)"
@@ -175,7 +184,7 @@ pub async fn rebuild(conn: &mut AnyConnection) -> sqlx::Result<String> {
     Ok(if built == 0 {
         String::new()
     } else {
-        format!("{built} daily and monthly totals built")
+        format!("{built} daily, weekly and monthly totals built")
     })
 }
 
@@ -246,6 +255,33 @@ pub struct FlowQuery<'a> {
     pub outflow: bool,
 }
 
+/// Money out (positive) in a category, currency and `[from, to)` window of the whole
+/// workspace, exactly (a budget's spent-so-far).
+pub async fn spent<'c>(
+    e: impl Executor<'c, Database = Any>,
+    workspace_id: &str,
+    category: &str,
+    currency: &str,
+    from: i64,
+    to: i64,
+) -> sqlx::Result<i128> {
+    let q = FlowQuery {
+        workspace_id,
+        reach: None,
+        account_id: None,
+        category: Some(category),
+        currency: Some(currency),
+        from,
+        to,
+        outflow: true,
+    };
+    Ok(-flow_totals(e, &q, FlowGroup::Category)
+        .await?
+        .iter()
+        .map(|t| t.total)
+        .sum::<i128>())
+}
+
 /// How [`flow_totals`] groups.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum FlowGroup {
@@ -283,14 +319,17 @@ fn first_day(month: i64) -> Option<i64> {
     Some(i64::from(d.to_julian_day()) - 2_440_588)
 }
 
-/// How a window `[from, to)` splits: whole months (from the monthly rollups), whole days
-/// outside them (from the daily ones), and the partial days at either end (from the rows).
+/// How a window `[from, to)` splits: whole months (from the monthly rollups); the whole weeks
+/// and days outside them, each inside one month (weekly and daily rollups); and the partial
+/// days at either end (from the rows).
 #[derive(Debug, PartialEq, Eq)]
 struct Split {
-    /// Whole months `[m0, m1)`.
+    /// Whole months `[m0, m1)`, or `(0, 0)`.
     months: (i64, i64),
-    /// Whole days before and after the months.
-    days: [(i64, i64); 2],
+    /// Ranges of whole weeks, each inside one month.
+    weeks: Vec<(i64, i64)>,
+    /// Ranges of whole days outside the months and weeks.
+    days: Vec<(i64, i64)>,
     /// Seconds before and after the whole days.
     seconds: [(i64, i64); 2],
 }
@@ -298,15 +337,17 @@ struct Split {
 fn split(from: i64, to: i64) -> Split {
     let d0 = from.div_euclid(86_400) + i64::from(from.rem_euclid(86_400) != 0);
     let d1 = to.div_euclid(86_400);
+    let mut out = Split {
+        months: (0, 0),
+        weeks: Vec::new(),
+        days: Vec::new(),
+        seconds: [(from, to), (to, to)],
+    };
     if d0 >= d1 {
-        return Split {
-            months: (0, 0),
-            days: [(0, 0), (0, 0)],
-            seconds: [(from, to), (to, to)],
-        };
+        return out;
     }
-    let seconds = [(from, d0 * 86_400), (d1 * 86_400, to)];
-    // Months before year 1 are left to the daily rows: PostgreSQL's calendar has no year 0.
+    out.seconds = [(from, d0 * 86_400), (d1 * 86_400, to)];
+    // Months before year 1 are left to the other rows: PostgreSQL's calendar has no year 0.
     let whole_months = month_of(d0).zip(month_of(d1)).and_then(|(first, last)| {
         let m0 = if first_day(first)? == d0 {
             first
@@ -316,33 +357,68 @@ fn split(from: i64, to: i64) -> Split {
         let (start, end) = (first_day(m0)?, first_day(last)?);
         (m0 < last && m0 >= 12).then_some((m0, last, start, end))
     });
+    // The day ranges outside whole months, cut at month ends so each lies in one month.
+    let mut segments = Vec::new();
     match whole_months {
-        Some((m0, m1, start, end)) => Split {
-            months: (m0, m1),
-            days: [(d0, start), (end, d1)],
-            seconds,
-        },
-        None => Split {
-            months: (0, 0),
-            days: [(d0, d1), (d1, d1)],
-            seconds,
-        },
+        Some((m0, m1, start, end)) => {
+            out.months = (m0, m1);
+            segments.push((d0, start));
+            segments.push((end, d1));
+        }
+        None => {
+            let mut a = d0;
+            while a < d1 {
+                let next = month_of(a)
+                    .and_then(|m| first_day(m + 1))
+                    .map_or(d1, |n| n.min(d1));
+                segments.push((a, next));
+                a = next;
+            }
+        }
     }
+    for (a, b) in segments.into_iter().filter(|(a, b)| a < b) {
+        let (w0, w1) = (
+            a.div_euclid(7) + i64::from(a.rem_euclid(7) != 0),
+            b.div_euclid(7),
+        );
+        if w0 < w1 {
+            out.weeks.push((w0, w1));
+            out.days.extend([(a, w0 * 7), (w1 * 7, b)]);
+        } else {
+            out.days.push((a, b));
+        }
+    }
+    out.days.retain(|(a, b)| a < b);
+    out
 }
 
-/// Totals per currency and category or month, from a handful of rollup rows whatever the
-/// history holds: whole months from the monthly rollups, other whole days from the daily ones,
-/// the partial days at either end of the window from the transactions themselves (through the
-/// `(workspace_id, booked_at)` index).
+/// Totals per currency and category or month, from a few hundred rollup rows whatever the
+/// history holds: whole months from the monthly rollups, whole weeks and days around them from
+/// the weekly and daily ones, the partial days at either end of the window from the
+/// transactions themselves (through the `(workspace_id, booked_at)` index).
 pub async fn flow_totals<'c>(
     e: impl Executor<'c, Database = Any>,
     q: &FlowQuery<'_>,
     group: FlowGroup,
 ) -> sqlx::Result<Vec<FlowTotal>> {
     let parts = split(q.from, q.to);
-    // Parameters: $1 workspace, $2 outflow, $3–$4 months, $5–$8 days, $9–$12 seconds, then
-    // the optional filters, then the reach.
-    let (mut filters, mut raw_filters, mut next) = (String::new(), String::new(), 13);
+    // (table or None for the transactions, key column, range) of each part; the ranges'
+    // bounds are parameters $3, $4, … after $1 workspace and $2 outflow.
+    let mut arms: Vec<(Option<Grain>, (i64, i64))> = Vec::new();
+    if parts.months.0 < parts.months.1 {
+        arms.push((Some(Grain::Month), parts.months));
+    }
+    arms.extend(parts.weeks.iter().map(|r| (Some(Grain::Week), *r)));
+    arms.extend(parts.days.iter().map(|r| (Some(Grain::Day), *r)));
+    arms.extend(
+        parts
+            .seconds
+            .iter()
+            .filter(|(a, b)| a < b)
+            .map(|r| (None, *r)),
+    );
+    let mut next = 3 + 2 * arms.len();
+    let (mut filters, mut raw_filters) = (String::new(), String::new());
     for (column, expression, value) in [
         ("account_id", "account_id", q.account_id),
         ("category", CATEGORY, q.category),
@@ -357,53 +433,60 @@ pub async fn flow_totals<'c>(
     let reach = reach_sql("account_id", next, q.reach);
     filters.push_str(&reach);
     raw_filters.push_str(&reach);
-    // Each part gives (currency, k, d, m, n, h, l): k the category, or d a day number or m a
-    // month number for months.
+    // Each part gives (currency, k, d, m, n, h, l): k the category; for months, d a day
+    // number (a week by its first day) or m a month number.
     let none = "cast(null as bigint)";
-    let (k, k_raw) = match group {
-        FlowGroup::Category => ("category", CATEGORY),
-        FlowGroup::Month => ("''", "''"),
-    };
-    let (d_day, d_raw, m_month) = match group {
-        FlowGroup::Category => (none, none, none),
-        FlowGroup::Month => ("day", DAY, "month"),
-    };
-    let rollup = |table: &str, column: &str, d: &str, m: &str, lo: u8| {
-        format!(
-            "select currency, {k} as k, {d} as d, {m} as m, tx_count as n, sum_high as h, sum_low as l
-             from {table}
-             where workspace_id = $1 and outflow = $2 and {column} >= ${lo} and {column} < ${}{filters}",
-            lo + 1
-        )
-    };
+    let by_month = group == FlowGroup::Month;
+    let k = |expression: &'static str| if by_month { "''" } else { expression };
     let direction = if q.outflow { "<" } else { ">" };
-    let raw = |lo: u8| {
-        format!(
-            "select currency, {k_raw} as k, {d_raw} as d, {none} as m, 1 as n,
-                    amount_minor / 1000000 as h, amount_minor % 1000000 as l
-             from transactions
-             where workspace_id = $1 and booked_at >= ${lo} and booked_at < ${}
-               and excluded = 0 and removed_at is null and amount_minor {direction} 0{raw_filters}",
-            lo + 1
-        )
-    };
+    let parts_sql: Vec<String> = arms
+        .iter()
+        .enumerate()
+        .map(|(i, (grain, _))| {
+            let (lo, hi) = (3 + 2 * i, 4 + 2 * i);
+            match grain {
+                Some(grain) => {
+                    let (d, m) = match (by_month, grain) {
+                        (false, _) => (none, none),
+                        (true, Grain::Day) => ("day", none),
+                        (true, Grain::Week) => ("week * 7", none),
+                        (true, Grain::Month) => (none, "month"),
+                    };
+                    format!(
+                        "select currency, {} as k, {d} as d, {m} as m, tx_count as n,
+                                sum_high as h, sum_low as l
+                         from {}
+                         where workspace_id = $1 and outflow = $2
+                           and {column} >= ${lo} and {column} < ${hi}{filters}",
+                        k("category"),
+                        grain.table(),
+                        column = grain.column(),
+                    )
+                }
+                None => format!(
+                    "select currency, {} as k, {} as d, {none} as m, 1 as n,
+                            amount_minor / 1000000 as h, amount_minor % 1000000 as l
+                     from transactions
+                     where workspace_id = $1 and booked_at >= ${lo} and booked_at < ${hi}
+                       and excluded = 0 and removed_at is null
+                       and amount_minor {direction} 0{raw_filters}",
+                    k(CATEGORY),
+                    if by_month { DAY } else { none },
+                ),
+            }
+        })
+        .collect();
     let sql = format!(
         "select currency, k, d, m, cast(sum(n) as bigint), cast(sum(h) as bigint), cast(sum(l) as bigint)
-         from ({} union all {} union all {} union all {} union all {}) f
+         from ({}) f
          group by currency, k, d, m having sum(n) > 0",
-        rollup("transaction_rollups_monthly", "month", none, m_month, 3),
-        rollup("transaction_rollups", "day", d_day, none, 5),
-        rollup("transaction_rollups", "day", d_day, none, 7),
-        raw(9),
-        raw(11),
+        parts_sql.join(" union all ")
     );
     let mut query = sqlx::query(&sql)
         .bind(q.workspace_id)
-        .bind(i64::from(q.outflow))
-        .bind(parts.months.0)
-        .bind(parts.months.1);
-    for (lo, hi) in parts.days.into_iter().chain(parts.seconds) {
-        query = query.bind(lo).bind(hi);
+        .bind(i64::from(q.outflow));
+    for (_, (lo, hi)) in &arms {
+        query = query.bind(*lo).bind(*hi);
     }
     for value in [q.account_id, q.category, q.currency].into_iter().flatten() {
         query = query.bind(value);
@@ -471,22 +554,32 @@ mod tests {
         ) {
             let to = from + len;
             let p = split(from, to);
-            let mut covered = Vec::new();
-            covered.push(p.seconds[0]);
-            covered.push((p.days[0].0 * 86_400, p.days[0].1 * 86_400));
+            // Every part as seconds, with the month each week or day range lies in.
+            let mut covered: Vec<(i64, i64)> = p.seconds.to_vec();
             if p.months.0 < p.months.1 {
                 let (a, b) = (first_day(p.months.0).unwrap(), first_day(p.months.1).unwrap());
-                prop_assert_eq!(a, p.days[0].1);
-                prop_assert_eq!(b, p.days[1].0);
                 covered.push((a * 86_400, b * 86_400));
             }
-            covered.push((p.days[1].0 * 86_400, p.days[1].1 * 86_400));
-            covered.push(p.seconds[1]);
-            let parts: Vec<_> = covered.into_iter().filter(|(a, b)| a < b).collect();
+            for &(w0, w1) in &p.weeks {
+                prop_assert!(w0 < w1);
+                prop_assert_eq!(month_of(w0 * 7), month_of(w1 * 7 - 1), "a week range crosses a month end: {:?}", p);
+                covered.push((w0 * 7 * 86_400, w1 * 7 * 86_400));
+            }
+            for &(a, b) in &p.days {
+                prop_assert!(a < b);
+                covered.push((a * 86_400, b * 86_400));
+            }
+            let mut parts: Vec<_> = covered.into_iter().filter(|(a, b)| a < b).collect();
+            parts.sort();
             prop_assert_eq!(parts.first().map(|x| x.0), Some(from));
             prop_assert_eq!(parts.last().map(|x| x.1), Some(to));
             for w in parts.windows(2) {
                 prop_assert_eq!(w[0].1, w[1].0, "{:?}", p);
+            }
+            // A few ranges whatever the window: at most 2 weeks' and 4 days' ranges around
+            // whole months, one more of each per month end when there are none.
+            if p.months.0 < p.months.1 {
+                prop_assert!(p.weeks.len() <= 2 && p.days.len() <= 4, "{:?}", p);
             }
         }
 

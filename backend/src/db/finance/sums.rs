@@ -1,35 +1,4 @@
-//! Exact sums of amounts for insights and budgets.
-
-use sqlx::{Any, Executor};
-
-use super::rollups::{flow_totals, FlowGroup, FlowQuery};
-
-/// Money out (positive) in a category, currency and `[from, to)` window of the whole
-/// workspace, exactly.
-pub async fn spent<'c>(
-    e: impl Executor<'c, Database = Any>,
-    workspace_id: &str,
-    category: &str,
-    currency: &str,
-    from: i64,
-    to: i64,
-) -> sqlx::Result<i128> {
-    let q = FlowQuery {
-        workspace_id,
-        reach: None,
-        account_id: None,
-        category: Some(category),
-        currency: Some(currency),
-        from,
-        to,
-        outflow: true,
-    };
-    Ok(-flow_totals(e, &q, FlowGroup::Category)
-        .await?
-        .iter()
-        .map(|t| t.total)
-        .sum::<i128>())
-}
+//! Exact sums of amounts: the two halves the databases add, joined.
 
 /// The two halves of an exact sum of amounts (`transaction_rollups.sum_high` and `sum_low`,
 /// or what a query sums of `amount / 10^6` and `amount % 10^6`): a plain `sum` of amounts
