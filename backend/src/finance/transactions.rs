@@ -110,6 +110,10 @@ pub(super) fn transaction_view(t: fdb::TransactionRow) -> Transaction {
 }
 
 /// Transactions, newest booking first.
+///
+/// With `q`, `minAmount`, `maxAmount` or `pending`, a page reads at most 10,000 transactions:
+/// when the matches are rarer than that, the page holds fewer than `limit` items (maybe none)
+/// and `nextCursor` goes on from where it stopped. Follow `nextCursor` until it is null.
 #[utoipa::path(get, path = "/api/v1/transactions", tag = "finance", operation_id = "listTransactions",
     params(TransactionQuery),
     responses((status = 200, description = "A page of transactions", body = Page<Transaction>)))]
@@ -161,7 +165,7 @@ async fn list_transactions(
         max_thousandths: max,
         pending: q.pending,
     };
-    let rows = fdb::list_transactions(
+    let listed = fdb::list_transactions(
         &state.db.pool,
         state.db.backend,
         filter,
@@ -169,7 +173,12 @@ async fn list_transactions(
         limit + 1,
     )
     .await?;
-    let (rows, next_cursor) = pagination::finish(rows, limit, |t| (t.booked_at, t.id.clone()));
+    let (rows, mut next_cursor) =
+        pagination::finish(listed.rows, limit, |t| (t.booked_at, t.id.clone()));
+    // The page stopped at its reading budget: the next one goes on from where it stopped.
+    if let Some((ts, id)) = listed.resume {
+        next_cursor = Some(pagination::encode(ts, &id));
+    }
     Ok(Json(Page {
         items: rows.into_iter().map(transaction_view).collect(),
         next_cursor,

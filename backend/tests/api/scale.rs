@@ -387,3 +387,56 @@ fn daily_totals_always_equal_a_recomputation_and_insights_the_row_by_row_sums() 
         )
         .unwrap();
 }
+
+/// A text filter that matches rarely reads at most 10,000 rows a page: the page comes back
+/// short with a cursor from where it stopped, and following the cursors finds every match.
+#[tokio::test]
+async fn a_rare_text_match_is_found_by_following_cursors_through_short_pages() {
+    let app = TestApp::spawn().await;
+    app.signed_in_user("needle@example.com").await;
+    let account = new_account(&app, 0).await;
+    // 10,500 rows, newest first in the list; the two that match are the oldest.
+    for batch in 0..11 {
+        let items: Vec<Value> = (0..1000)
+            .filter_map(|i| {
+                let n = batch * 1000 + i;
+                (n < 10_500).then(|| {
+                    let needle = n < 2;
+                    json!({
+                        "accountId": account, "externalId": format!("r{n}"),
+                        "amount": {"amount": if needle { "-7.125" } else { "-1.000" }, "currency": "BHD"},
+                        "description": if needle { format!("Needle {n}") } else { format!("Hay {n}") },
+                        "bookedAt": rfc3339(BASE + n),
+                    })
+                })
+            })
+            .collect();
+        let res = app
+            .post("/api/v1/transactions", json!({"transactions": items}))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    for filter in ["q=needle", "minAmount=-7.2&maxAmount=-7"] {
+        let (mut found, mut pages, mut cursor) = (Vec::new(), 0, None::<String>);
+        loop {
+            let path = format!(
+                "/api/v1/transactions?{filter}&limit=5{}",
+                cursor
+                    .as_ref()
+                    .map(|c| format!("&cursor={c}"))
+                    .unwrap_or_default()
+            );
+            let page: Value = app.get_json(&path).await;
+            pages += 1;
+            for t in page["items"].as_array().unwrap() {
+                found.push(t["externalId"].as_str().unwrap().to_string());
+            }
+            match page["nextCursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => break,
+            }
+        }
+        assert_eq!(found, ["r1", "r0"], "{filter}");
+        assert_eq!(pages, 2, "{filter}: a short first page, then the matches");
+    }
+}

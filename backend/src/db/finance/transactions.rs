@@ -172,128 +172,212 @@ fn like_pattern(text: &str) -> String {
     p
 }
 
+/// How many rows one window of a list with text, amount or pending filters reads, and how
+/// many windows one page may read: a page reads at most 10,000 rows however rare the match.
+const WINDOW: i64 = 2_000;
+const WINDOWS_PER_PAGE: usize = 5;
+
+/// A page of [`list_transactions`]: the rows, and where to go on when the page stopped at its
+/// reading budget before it was full (a text, amount or pending filter that matches rarely):
+/// the position after the last row read, which the next page starts from.
+pub struct ListedPage {
+    pub rows: Vec<TransactionRow>,
+    pub resume: Option<(i64, String)>,
+}
+
+enum Value<'a> {
+    Text(&'a str),
+    Owned(String),
+    Int(i64),
+}
+
+/// SQL conditions with their parameters, numbered as they are added.
+struct Conditions<'a> {
+    sql: String,
+    values: Vec<Value<'a>>,
+}
+
+impl<'a> Conditions<'a> {
+    /// Adds ` and <template>`; the template numbers its parameters ?1, ?2…, which follow the
+    /// ones so far.
+    fn and(&mut self, template: &str, vs: Vec<Value<'a>>) {
+        let mut t = template.to_string();
+        for i in (1..=vs.len()).rev() {
+            t = t.replace(&format!("?{i}"), &format!("${}", self.values.len() + i));
+        }
+        self.sql.push_str(" and ");
+        self.sql.push_str(&t);
+        self.values.extend(vs);
+    }
+
+    fn query<'q>(
+        &'q self,
+        sql: &'q str,
+    ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+        let mut q = sqlx::query(sql);
+        for v in &self.values {
+            q = match v {
+                Value::Text(s) => q.bind(*s),
+                Value::Owned(s) => q.bind(s.as_str()),
+                Value::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }
+}
+
 /// Newest first by booking time, after the cursor `(booked_at, id)`. Only the filters given
 /// are in the SQL, so the planner sees what it can use: the account's or the category's index
 /// in `(booked_at, id)` order, or the workspace's; a page then reads its own rows and the
-/// cursor's position, whatever the depth.
-pub async fn list_transactions<'c>(
-    e: impl Executor<'c, Database = Any>,
+/// cursor's position, whatever the depth. Text, amount and pending filters have no index: they
+/// are checked on windows of [`WINDOW`] rows read in that order, at most
+/// [`WINDOWS_PER_PAGE`] a page ([`ListedPage::resume`]).
+pub async fn list_transactions(
+    pool: &sqlx::AnyPool,
     backend: crate::db::Backend,
     f: TransactionFilter<'_>,
     before: Option<(i64, String)>,
     limit: i64,
-) -> sqlx::Result<Vec<TransactionRow>> {
-    enum Value<'a> {
-        Text(&'a str),
-        Owned(String),
-        Int(i64),
-    }
-    let mut sql = format!(
-        "select {TX_COLUMNS} from transactions where workspace_id = $1 and removed_at is null"
-    );
-    let mut values = vec![Value::Text(f.workspace_id)];
-    /// Adds ` and <template>`; the template numbers its parameters ?1, ?2…, which follow
-    /// the ones so far.
-    fn cond<'v>(sql: &mut String, values: &mut Vec<Value<'v>>, template: &str, vs: Vec<Value<'v>>) {
-        let mut t = template.to_string();
-        for i in (1..=vs.len()).rev() {
-            t = t.replace(&format!("?{i}"), &format!("${}", values.len() + i));
-        }
-        sql.push_str(" and ");
-        sql.push_str(&t);
-        values.extend(vs);
-    }
-    // SQLite's lower() changes ASCII letters only; PostgreSQL's does so in the C collation.
-    let c = match backend {
-        crate::db::Backend::Postgres => " collate \"C\"",
-        crate::db::Backend::Sqlite => "",
+) -> sqlx::Result<ListedPage> {
+    // The conditions an index serves, with the caller's reach.
+    let mut indexed = Conditions {
+        sql: "workspace_id = $1 and removed_at is null".into(),
+        values: vec![Value::Text(f.workspace_id)],
     };
     if let Some(a) = f.account_id {
-        cond(
-            &mut sql,
-            &mut values,
-            "account_id = ?1",
-            vec![Value::Text(a)],
-        );
+        indexed.and("account_id = ?1", vec![Value::Text(a)]);
     }
     if let Some(category) = f.category {
-        cond(
-            &mut sql,
-            &mut values,
+        indexed.and(
             "coalesce(category_override, category) = ?1",
             vec![Value::Text(category)],
         );
     }
     if let Some(from) = f.from {
-        cond(
-            &mut sql,
-            &mut values,
-            "booked_at >= ?1",
-            vec![Value::Int(from)],
-        );
+        indexed.and("booked_at >= ?1", vec![Value::Int(from)]);
     }
     if let Some(to) = f.to {
-        cond(
-            &mut sql,
-            &mut values,
-            "booked_at < ?1",
-            vec![Value::Int(to)],
+        indexed.and("booked_at < ?1", vec![Value::Int(to)]);
+    }
+    if let Some(ids) = f.reach {
+        let list = (1..=ids.len()).map(|i| format!("?{i}")).collect::<Vec<_>>();
+        let template = if ids.is_empty() {
+            "1 = 0".to_string()
+        } else {
+            format!("account_id in ({})", list.join(", "))
+        };
+        indexed.and(
+            &template,
+            ids.iter().map(|id| Value::Text(id.as_str())).collect(),
         );
     }
-    if let Some((ts, id)) = before {
-        cond(
-            &mut sql,
-            &mut values,
-            "(booked_at < ?1 or (booked_at = ?1 and id < ?2))",
-            vec![Value::Int(ts), Value::Owned(id)],
-        );
-    }
+    // The conditions checked on the rows read.
+    // SQLite's lower() changes ASCII letters only; PostgreSQL's does so in the C collation.
+    let c = match backend {
+        crate::db::Backend::Postgres => " collate \"C\"",
+        crate::db::Backend::Sqlite => "",
+    };
+    let mut checked: Vec<(String, Vec<Value>)> = Vec::new();
     if let Some(text) = f.text {
-        cond(
-            &mut sql,
-            &mut values,
-            &format!("(lower(description{c}) like ?1 escape '\\' or lower(coalesce(merchant, ''){c}) like ?1 escape '\\')"),
+        checked.push((
+            format!("(lower(description{c}) like ?1 escape '\\' or lower(coalesce(merchant, ''){c}) like ?1 escape '\\')"),
             vec![Value::Owned(like_pattern(text))],
-        );
+        ));
     }
     if f.min_thousandths.is_some() || f.max_thousandths.is_some() {
-        cond(
-            &mut sql,
-            &mut values,
-            &format!("{} between ?1 and ?2", &*THOUSANDTHS),
+        checked.push((
+            format!("{} between ?1 and ?2", &*THOUSANDTHS),
             vec![
                 Value::Int(f.min_thousandths.unwrap_or(i64::MIN)),
                 Value::Int(f.max_thousandths.unwrap_or(i64::MAX)),
             ],
-        );
+        ));
     }
     if let Some(pending) = f.pending {
-        cond(
-            &mut sql,
-            &mut values,
-            "pending = ?1",
-            vec![Value::Int(i64::from(pending))],
-        );
+        checked.push(("pending = ?1".into(), vec![Value::Int(i64::from(pending))]));
     }
-    sql.push_str(&reach_sql("account_id", values.len() + 1, f.reach));
-    sql.push_str(&format!(
-        " order by booked_at desc, id desc limit {}",
-        limit.clamp(0, 10_000)
-    ));
-    let mut q = sqlx::query(&sql);
-    for v in values {
-        q = match v {
-            Value::Text(s) => q.bind(s),
-            Value::Owned(s) => q.bind(s),
-            Value::Int(i) => q.bind(i),
+    let order = "order by booked_at desc, id desc";
+    let after = |c: &mut Conditions<'_>, pos: &Option<(i64, String)>| {
+        if let Some((ts, id)) = pos {
+            c.and(
+                "(booked_at < ?1 or (booked_at = ?1 and id < ?2))",
+                vec![Value::Int(*ts), Value::Owned(id.clone())],
+            );
+        }
+    };
+    let limit = limit.clamp(0, 10_000);
+    if checked.is_empty() {
+        let mut c = Conditions {
+            sql: indexed.sql.clone(),
+            values: indexed.values.iter().map(Value::copy).collect(),
         };
+        after(&mut c, &before);
+        let sql = format!(
+            "select {TX_COLUMNS} from transactions where {} {order} limit {limit}",
+            c.sql
+        );
+        let rows = c
+            .query(&sql)
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(tx_row)
+            .collect::<sqlx::Result<_>>()?;
+        return Ok(ListedPage { rows, resume: None });
     }
-    q.bind_reach(f.reach)
-        .fetch_all(e)
-        .await?
-        .into_iter()
-        .map(tx_row)
-        .collect()
+    let mut rows: Vec<TransactionRow> = Vec::new();
+    let mut pos = before;
+    for _ in 0..WINDOWS_PER_PAGE {
+        // Where this window ends: the WINDOW-th row after `pos` (none: the list ends first).
+        let mut c = Conditions {
+            sql: indexed.sql.clone(),
+            values: indexed.values.iter().map(Value::copy).collect(),
+        };
+        after(&mut c, &pos);
+        let sql = format!(
+            "select booked_at, id from transactions where {} {order} limit 1 offset {}",
+            c.sql,
+            WINDOW - 1
+        );
+        let end: Option<(i64, String)> = c
+            .query(&sql)
+            .fetch_optional(pool)
+            .await?
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
+            .transpose()?;
+        if let Some((ts, id)) = &end {
+            c.and(
+                "(booked_at > ?1 or (booked_at = ?1 and id >= ?2))",
+                vec![Value::Int(*ts), Value::Owned(id.clone())],
+            );
+        }
+        for (template, values) in &checked {
+            c.and(template, values.iter().map(Value::copy).collect());
+        }
+        let sql = format!(
+            "select {TX_COLUMNS} from transactions where {} {order} limit {}",
+            c.sql,
+            limit - rows.len() as i64
+        );
+        for r in c.query(&sql).fetch_all(pool).await? {
+            rows.push(tx_row(r)?);
+        }
+        if rows.len() as i64 >= limit || end.is_none() {
+            return Ok(ListedPage { rows, resume: None });
+        }
+        pos = end;
+    }
+    Ok(ListedPage { rows, resume: pos })
+}
+
+impl Value<'_> {
+    fn copy(&self) -> Self {
+        match self {
+            Value::Text(s) => Value::Text(s),
+            Value::Owned(s) => Value::Owned(s.clone()),
+            Value::Int(i) => Value::Int(*i),
+        }
+    }
 }
 
 /// A live transaction of the workspace, on an account the caller reaches.
