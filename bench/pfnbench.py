@@ -289,14 +289,14 @@ def svg(title, subtitle, series, levels, ylabel="2xx requests / s", targets=(), 
         color = COLORS[(ci + first_color) % len(COLORS)]
         out.append(f'<line x1="{left}" x2="{left + pw}" y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="{color}" '
                    'stroke-width="1.5" stroke-dasharray="6 4"/>')
-        out.append(f'<text x="{left + pw + 6}" y="{y(value) + 4:.1f}" fill="{color}">{label}</text>')
+        out.append(f'<text x="{left + 6}" y="{y(value) - 5:.1f}" fill="{color}">{label}</text>')
     for i, (name, vals) in enumerate(series):
         color = COLORS[(i + first_color) % len(COLORS)]
         pts = " ".join(f"{x(c):.1f},{y(val):.1f}" for c, val in zip(levels, vals))
         out.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2.5"/>')
         for c, val in zip(levels, vals):
             out.append(f'<circle cx="{x(c):.1f}" cy="{y(val):.1f}" r="3.5" fill="{color}"/>')
-        ly = top + ph - 60 + i * 22 if targets else top + 10 + i * 22
+        ly = top + 10 + i * 22
         out.append(f'<line x1="{left + pw + 16}" x2="{left + pw + 40}" y1="{ly}" y2="{ly}" stroke="{color}" stroke-width="2.5"/>')
         out.append(f'<text x="{left + pw + 46}" y="{ly + 4}">{name}</text>')
     out.append("</svg>")

@@ -185,6 +185,7 @@ pub struct ListedPage {
     pub resume: Option<(i64, String)>,
 }
 
+#[derive(Clone)]
 enum Value<'a> {
     Text(&'a str),
     Owned(String),
@@ -192,6 +193,7 @@ enum Value<'a> {
 }
 
 /// SQL conditions with their parameters, numbered as they are added.
+#[derive(Clone)]
 struct Conditions<'a> {
     sql: String,
     values: Vec<Value<'a>>,
@@ -297,20 +299,19 @@ pub async fn list_transactions(
         checked.push(("pending = ?1".into(), vec![Value::Int(i64::from(pending))]));
     }
     let order = "order by booked_at desc, id desc";
+    // Positions compare as row values, which both databases take as a range of the index
+    // (an `or` of two comparisons makes PostgreSQL filter from the top of the list instead).
     let after = |c: &mut Conditions<'_>, pos: &Option<(i64, String)>| {
         if let Some((ts, id)) = pos {
             c.and(
-                "(booked_at < ?1 or (booked_at = ?1 and id < ?2))",
+                "(booked_at, id) < (?1, ?2)",
                 vec![Value::Int(*ts), Value::Owned(id.clone())],
             );
         }
     };
     let limit = limit.clamp(0, 10_000);
     if checked.is_empty() {
-        let mut c = Conditions {
-            sql: indexed.sql.clone(),
-            values: indexed.values.iter().map(Value::copy).collect(),
-        };
+        let mut c = indexed.clone();
         after(&mut c, &before);
         let sql = format!(
             "select {TX_COLUMNS} from transactions where {} {order} limit {limit}",
@@ -329,10 +330,7 @@ pub async fn list_transactions(
     let mut pos = before;
     for _ in 0..WINDOWS_PER_PAGE {
         // Where this window ends: the WINDOW-th row after `pos` (none: the list ends first).
-        let mut c = Conditions {
-            sql: indexed.sql.clone(),
-            values: indexed.values.iter().map(Value::copy).collect(),
-        };
+        let mut c = indexed.clone();
         after(&mut c, &pos);
         let sql = format!(
             "select booked_at, id from transactions where {} {order} limit 1 offset {}",
@@ -347,12 +345,12 @@ pub async fn list_transactions(
             .transpose()?;
         if let Some((ts, id)) = &end {
             c.and(
-                "(booked_at > ?1 or (booked_at = ?1 and id >= ?2))",
+                "(booked_at, id) >= (?1, ?2)",
                 vec![Value::Int(*ts), Value::Owned(id.clone())],
             );
         }
         for (template, values) in &checked {
-            c.and(template, values.iter().map(Value::copy).collect());
+            c.and(template, values.clone());
         }
         let sql = format!(
             "select {TX_COLUMNS} from transactions where {} {order} limit {}",
@@ -368,16 +366,6 @@ pub async fn list_transactions(
         pos = end;
     }
     Ok(ListedPage { rows, resume: pos })
-}
-
-impl Value<'_> {
-    fn copy(&self) -> Self {
-        match self {
-            Value::Text(s) => Value::Text(s),
-            Value::Owned(s) => Value::Owned(s.clone()),
-            Value::Int(i) => Value::Int(*i),
-        }
-    }
 }
 
 /// A live transaction of the workspace, on an account the caller reaches.
