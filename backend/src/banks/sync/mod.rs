@@ -167,7 +167,8 @@ pub async fn run(
             (SyncStatus::Failed, Some(error_code(e)))
         }
     };
-    // The sync's end, the connection's state and their events commit together.
+    // The sync's end, the connection's state, their events and the lease's release commit
+    // together: whoever sees the sync finished can take the lease at once.
     let mut tx = state.db.begin().await?;
     let mut events = false;
     if let Err(Failure::Upstream(e)) = &outcome {
@@ -191,11 +192,11 @@ pub async fn run(
         state.clock.now_ms(),
     )
     .await?;
+    db::banks::release_lease(&mut *tx, &conn.id, owner).await?;
     tx.commit().await?;
     if events {
         state.outbound.wake();
     }
-    db::banks::release_lease(&state.db.pool, &conn.id, owner).await?;
     Ok(Ran::Finished)
 }
 
