@@ -38,10 +38,11 @@ def free_port():
 
 class Server:
     """One `pfn serve` on a free loopback port with its own data directory (removed by `stop`
-    unless BENCH_KEEP is set)."""
+    unless BENCH_KEEP is set), or with `data_dir` (kept)."""
 
-    def __init__(self, binary, env=None, name="pfn", startup_seconds=30):
-        self.dir = tempfile.mkdtemp(prefix=f"pfn-bench-{name}-")
+    def __init__(self, binary, env=None, name="pfn", startup_seconds=30, data_dir=None):
+        self.own_dir = data_dir is None
+        self.dir = data_dir or tempfile.mkdtemp(prefix=f"pfn-bench-{name}-")
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         full = dict(os.environ)
@@ -52,7 +53,7 @@ class Server:
             RUST_LOG=os.environ.get("RUST_LOG", "warn"),
         )
         full.update(env or {})
-        self.log = open(os.path.join(self.dir, "server.log"), "w")
+        self.log = open(os.path.join(self.dir, f"{name}.log" if data_dir else "server.log"), "w")
         self.proc = subprocess.Popen([binary, "serve"], env=full, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + startup_seconds
         while time.time() < deadline:
@@ -73,8 +74,37 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self.log.close()
-        if not os.environ.get("BENCH_KEEP"):
+        if self.own_dir and not os.environ.get("BENCH_KEEP"):
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Bare:
+    """The bare axum route (`bench/baseline`, binary `pfn-baseline`) on a free loopback port:
+    the floor pfn's routes are given as ratios to. `binary` may be a wrapper (valgrind)."""
+
+    def __init__(self, binary, startup_seconds=30):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen([binary, f"127.0.0.1:{self.port}"], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.time() + startup_seconds
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit("the bare axum server exited at start")
+            try:
+                if Client(self.base).request("GET", "/healthz")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise SystemExit("the bare axum server did not answer")
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
 
 
 class Client:

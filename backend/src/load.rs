@@ -28,17 +28,28 @@ pub struct InFlight<'a>(&'a Load);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.quiet.notify_waiters();
-        }
+        self.0.leave();
     }
 }
 
 impl Load {
     /// Counts a request until the returned guard is dropped.
     pub fn enter(&self) -> InFlight<'_> {
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.arrive();
         InFlight(self)
+    }
+
+    /// Counts a request until [`Load::leave`]: for a future that owns the state this `Load`
+    /// lives in, and so cannot also hold an [`InFlight`] borrowing it (`http::edge`).
+    pub fn arrive(&self) {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The request [`Load::arrive`] counted was answered.
+    pub fn leave(&self) {
+        if self.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.quiet.notify_waiters();
+        }
     }
 
     pub fn busy(&self) -> bool {

@@ -1,22 +1,19 @@
-//! Cross-cutting request handling: client IP, CSRF, security headers, error reshaping, metrics.
+//! The rules of the request path: client IP, route guards, CSRF, security headers, error
+//! reshaping. Plain functions over a request's parts or an answer; `http::edge` applies them
+//! to every request, in this order, in one layer.
 
-use std::{
-    net::{IpAddr, SocketAddr},
-    time::Instant,
-};
+use std::net::{IpAddr, SocketAddr};
 
 use axum::{
-    extract::{ConnectInfo, MatchedPath, Request, State},
-    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
-    middleware::Next,
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri},
     response::{IntoResponse, Response},
 };
 use ipnet::IpNet;
 
 use crate::{
+    config::Web,
     error::{error_response, AppError},
-    request_meta::{has_bearer, ClientIp},
-    state::AppState,
+    request_meta::has_bearer,
 };
 
 /// The client's address: the socket peer, or, behind trusted proxies, the right-most
@@ -59,41 +56,31 @@ fn forwarded_ip(entry: &str) -> Option<IpAddr> {
         })
 }
 
-pub async fn resolve_client_ip(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
-        let ip = client_ip(peer.ip(), req.headers(), &state.config.trusted_proxies);
-        req.extensions_mut().insert(ClientIp(ip));
-    }
-    next.run(req).await
-}
-
 /// Refuses what no handler should see: an encoded NUL in the path (PostgreSQL cannot store it;
 /// no id contains one) is 404, and one in a query parameter is 422 naming the parameter (for
 /// every route, whatever extractor reads its query). Who may call a route is its extractors'
-/// business (`crate::access`).
-pub async fn route_guards(req: Request, next: Next) -> Response {
-    let path = req.uri().path();
-    if path.to_ascii_lowercase().contains("%00") {
-        return AppError::not_found().into_response();
+/// business (`crate::access`). `None`: the request may go on.
+pub fn route_guards(uri: &Uri) -> Option<Response> {
+    if has_encoded_nul(uri.path()) {
+        return Some(AppError::not_found().into_response());
     }
-    if let Some(param) = req.uri().query().and_then(nul_parameter) {
-        return AppError::field(param, "must not contain NUL characters").into_response();
-    }
-    next.run(req).await
+    let param = uri.query().and_then(nul_parameter)?;
+    Some(AppError::field(param, "must not contain NUL characters").into_response())
+}
+
+/// Whether `text` holds `%00`, an encoded NUL. Every request's path is looked at: a scan for
+/// `%` (digits have no case, so no lower-cased copy, and no substring searcher to set up).
+fn has_encoded_nul(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.iter()
+        .enumerate()
+        .any(|(i, &c)| c == b'%' && b.get(i + 1..i + 3) == Some(b"00"))
 }
 
 /// The name of the first query parameter whose name or value holds a NUL character (`%00`, the
 /// only way a NUL can reach a URI), or `query` when the name itself holds one.
 fn nul_parameter(query: &str) -> Option<String> {
-    if !query
-        .as_bytes()
-        .windows(3)
-        .any(|w| w.eq_ignore_ascii_case(b"%00"))
-    {
+    if !has_encoded_nul(query) {
         return None;
     }
     url::form_urlencoded::parse(query.as_bytes())
@@ -109,75 +96,74 @@ fn nul_parameter(query: &str) -> Option<String> {
 
 /// product.md §8: a state-changing request without a Bearer header is refused when its
 /// `Origin` is foreign or `Sec-Fetch-Site` says cross-site/same-site; with a session cookie it
-/// must also prove same-origin (`Origin` or `Sec-Fetch-Site: same-origin`).
-pub async fn csrf(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// must also prove same-origin (`Origin` or `Sec-Fetch-Site: same-origin`). `None`: the
+/// request may go on.
+pub fn csrf(web: &Web, method: &Method, h: &HeaderMap) -> Option<Response> {
     let safe = matches!(
-        *req.method(),
+        *method,
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
     );
-    if safe || has_bearer(req.headers()) {
-        return next.run(req).await;
+    if safe || has_bearer(h) {
+        return None;
     }
-    let h = req.headers();
     let origin = h
         .get(header::ORIGIN)
         .map(|v| v.to_str().unwrap_or("invalid"));
     let fetch_site = h.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-    let has_cookie = crate::request_meta::cookie(h, state.web.cookie_name).is_some();
-    let refused = origin.is_some_and(|o| !state.web.allowed_origins.iter().any(|a| a == o))
+    let has_cookie = crate::request_meta::cookie(h, web.cookie_name).is_some();
+    let refused = origin.is_some_and(|o| !web.allowed_origins.iter().any(|a| a == o))
         || matches!(fetch_site, Some("cross-site") | Some("same-site"))
         || (has_cookie && origin.is_none() && fetch_site != Some("same-origin"));
-    if refused {
-        tracing::debug!(?origin, ?fetch_site, has_cookie, "csrf: refused");
-        return AppError::new(
+    if !refused {
+        return None;
+    }
+    tracing::debug!(?origin, ?fetch_site, has_cookie, "csrf: refused");
+    Some(
+        AppError::new(
             StatusCode::FORBIDDEN,
             "csrf_rejected",
             crate::error::CSRF_REJECTED,
         )
-        .into_response();
-    }
-    next.run(req).await
+        .into_response(),
+    )
 }
 
 const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
     img-src 'self' data: https:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
 
-pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let api = req.uri().path().starts_with("/api/");
-    let mut res = next.run(req).await;
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("strict-origin-when-cross-origin"),
-    );
-    if state.web.hsts {
-        h.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
-        );
+// Made once, at compile time: `from_static` in a constant checks the bytes while building.
+const CSP_VALUE: HeaderValue = HeaderValue::from_static(CSP);
+const NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
+const REFERRER: HeaderValue = HeaderValue::from_static("strict-origin-when-cross-origin");
+const HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000; includeSubDomains");
+const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
+
+/// The security headers of every answer; `api`: the request's path is under `/api/`. Out of
+/// line for `bench/layers.py`.
+#[inline(never)]
+pub fn security_headers(h: &mut HeaderMap, api: bool, web: &Web) {
+    // Room for these, the request id and the Content-Length axum adds last, at once: a map that
+    // grows re-hashes every header in it.
+    h.reserve(3 + usize::from(web.hsts) + usize::from(api) + 2);
+    h.insert(header::CONTENT_SECURITY_POLICY, CSP_VALUE);
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, NOSNIFF);
+    h.insert(header::REFERRER_POLICY, REFERRER);
+    if web.hsts {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HSTS);
     }
-    if api && !h.contains_key(header::CACHE_CONTROL) {
+    if api {
         // API answers are per-user: never let a shared cache keep one.
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.entry(header::CACHE_CONTROL).or_insert(NO_STORE);
     }
     if h.contains_key(header::SET_COOKIE) {
-        complete_session_removal(h, &state.web);
+        complete_session_removal(h, web);
     }
-    res
 }
 
 /// tower-sessions ends a session with a bare `name=; Path=/; Max-Age=0` cookie. Browsers ignore
 /// a `__Host-` cookie without `Secure`, so that deletion would never reach them and the dead
 /// cookie would stay: the deletion carries the session cookie's own attributes instead.
-fn complete_session_removal(headers: &mut HeaderMap, web: &crate::config::Web) {
+fn complete_session_removal(headers: &mut HeaderMap, web: &Web) {
     let removal = format!("{}=;", web.cookie_name);
     let mut cookies: Vec<HeaderValue> = headers
         .get_all(header::SET_COOKIE)
@@ -200,7 +186,7 @@ fn complete_session_removal(headers: &mut HeaderMap, web: &crate::config::Web) {
 }
 
 /// The deletion of the session cookie, with the attributes the cookie was set with.
-fn session_removal_cookie(web: &crate::config::Web) -> HeaderValue {
+pub fn session_removal_cookie(web: &Web) -> HeaderValue {
     let secure = if web.secure_cookies { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
         "{}=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax{secure}",
@@ -210,16 +196,20 @@ fn session_removal_cookie(web: &crate::config::Web) -> HeaderValue {
 }
 
 /// Any error that did not come from our handlers (framework rejections, 405s, layer failures)
-/// leaves in our JSON shape too, headers such as `Allow` kept.
-pub async fn reshape_errors(req: Request, next: Next) -> Response {
-    let res = next.run(req).await;
+/// leaves in our JSON shape too, headers such as `Allow` kept. Out of line for
+/// `bench/layers.py`.
+#[inline(never)]
+pub fn reshape_errors(res: Response) -> Response {
     let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
     let is_json = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+    if is_json {
         return res;
     }
     let (code, message) = match status {
@@ -243,26 +233,6 @@ pub async fn reshape_errors(req: Request, next: Next) -> Response {
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.extend(fresh.headers().clone());
     Response::from_parts(parts, fresh.into_body())
-}
-
-pub async fn track_metrics(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let _in_flight = state.load.enter();
-    let start = Instant::now();
-    let method = req.method().to_string();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let res = next.run(req).await;
-    let labels = [
-        ("method", method),
-        ("route", route),
-        ("status", res.status().as_u16().to_string()),
-    ];
-    metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels)
-        .record(start.elapsed().as_secs_f64());
-    res
 }
 
 #[cfg(test)]

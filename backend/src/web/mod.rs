@@ -47,8 +47,8 @@ impl DryRun {
 /// The largest request body any route reads (2 MiB).
 pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
-/// Headers the outer layers (`http::ratelimit_headers` and the ones around it) add to an API
-/// answer, at most.
+/// Headers `http::edge` adds to an API answer after the `RateLimit-*` ones, at most (the
+/// security headers, `Cache-Control`, the request id).
 pub const LATER_HEADERS: usize = 6;
 
 /// Headers of a key-authenticated answer with a body: its `Content-Type`, the three
