@@ -10,10 +10,20 @@ use crate::{
     db::{self, invalidations::Kind},
 };
 
+/// `pfn --version`: the version, the commit it was built from and the build date (`build.rs`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("PFN_COMMIT"),
+    ", built ",
+    env!("PFN_BUILD_DATE"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "pfn",
-    version,
+    version = VERSION,
     about = "pfn: a self-hostable backend for personal-finance apps.\n\
 Settings come from the environment (and ./.env); see .env.example."
 )]
@@ -161,7 +171,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     } else {
         ""
     };
-    tracing::info!(url = %state.web.public_origin, "pfn is up");
+    tracing::info!(url = %state.web.public_origin, version = VERSION, "pfn is up");
     println!("pfn is running at {}{mode}", state.web.public_origin);
     if let Some(rp) = state
         .passkeys

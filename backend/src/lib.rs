@@ -41,6 +41,7 @@ pub mod redis_link;
 pub mod request_meta;
 pub mod retention;
 pub mod spa;
+pub mod spa_build;
 pub mod state;
 pub mod tarabut;
 pub mod usage;
@@ -89,12 +90,12 @@ pub async fn build(config: Config, port: u16, clock: Clock) -> anyhow::Result<Ap
     let passwords = Passwords::new(config.limits.hash_concurrency).await?;
     ops::metrics_handle();
     let banks = tarabut::Banks::start(&config, &web.public_origin, clock.clone()).await?;
-    let spa_dir = spa::locate(&config.spa_dir);
-    match &spa_dir {
-        Some(d) => tracing::info!(dir = %d.display(), "serving the SPA"),
+    let spa = spa_build::Spa::new(config.spa_dir.clone());
+    match spa.current() {
+        Some(s) => tracing::info!(from = %s.describe(), "serving the SPA"),
         None => tracing::info!(
-            dir = %config.spa_dir.display(),
-            "no SPA build there (index.html missing): serving the API only"
+            dir = %spa.awaited_in().display(),
+            "no SPA build there (index.html missing): serving the API, and the SPA once it is built there"
         ),
     }
     let redis = match config.redis_url.as_ref().map(|u| u.expose_secret()) {
@@ -117,7 +118,7 @@ pub async fn build(config: Config, port: u16, clock: Clock) -> anyhow::Result<Ap
     let state = AppState::new(Inner {
         google,
         passkeys,
-        spa_dir,
+        spa,
         banks,
         limiter,
         redis,

@@ -2,7 +2,8 @@
 //! files as they are (or their gzip-compressed `<file>.gz` twin, which the release build makes,
 //! to browsers that accept gzip), hashed assets cached for a year, `index.html` never cached,
 //! and every other path that is not under `/api/` and has no file extension answered with
-//! `index.html` so deep links work. `/api/*` never falls back to the SPA.
+//! `index.html` so deep links work. `/api/*` never falls back to the SPA. Where the files come
+//! from (a directory or the binary itself): `crate::spa_build`.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -12,12 +13,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::{error::AppError, state::AppState};
-
-/// The SPA build directory, if it holds an `index.html`.
-pub fn locate(dir: &Path) -> Option<PathBuf> {
-    dir.join("index.html").is_file().then(|| dir.to_path_buf())
-}
+use crate::{error::AppError, spa_build::Source, state::AppState};
 
 /// The router's fallback: the SPA for browser paths, our JSON 404 for the API.
 pub async fn fallback(
@@ -27,9 +23,6 @@ pub async fn fallback(
     headers: HeaderMap,
 ) -> Response {
     let path = uri.path();
-    let Some(dir) = state.spa_dir.as_deref() else {
-        return AppError::not_found().into_response();
-    };
     if path == "/api" || path.starts_with("/api/") || !matches!(method, Method::GET | Method::HEAD)
     {
         return AppError::not_found().into_response();
@@ -37,10 +30,12 @@ pub async fn fallback(
     let Some(relative) = safe_relative(path) else {
         return AppError::not_found().into_response();
     };
+    let Some(spa) = state.spa.current() else {
+        return without_a_build(&relative, &headers);
+    };
     let gzip_ok = accepts_gzip(&headers);
-    let file = dir.join(&relative);
-    if !relative.as_os_str().is_empty() && file.is_file() {
-        return serve(&file, cache_for(&relative), gzip_ok).await;
+    if !relative.as_os_str().is_empty() && spa.is_file(&relative) {
+        return serve(spa, &relative, cache_for(&relative), gzip_ok).await;
     }
     // A path that names a file (`/app-123.js`) and is missing is a 404, not the app: a stale
     // asset must fail loudly rather than come back as HTML.
@@ -51,8 +46,53 @@ pub async fn fallback(
     if last.contains('.') {
         return AppError::not_found().into_response();
     }
-    serve(&dir.join("index.html"), "no-cache", gzip_ok).await
+    serve(spa, Path::new("index.html"), "no-cache", gzip_ok).await
 }
+
+/// No web app to serve: a browser opening a page (it asks for HTML) is told that the web app is
+/// not built, possibly being built (the page reloads itself until it is), and where the API
+/// and its documentation are; anything else gets our JSON 404, as on an API-only server.
+fn without_a_build(relative: &Path, headers: &HeaderMap) -> Response {
+    let page = relative.extension().is_none()
+        && headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains("text/html"));
+    if !page {
+        return AppError::not_found().into_response();
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        WITHOUT_A_BUILD,
+    )
+        .into_response()
+}
+
+const WITHOUT_A_BUILD: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="10">
+<title>pfn — the web app is not built yet</title>
+<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;line-height:1.5;color:#1f2933}code{background:#f1f3f5;padding:0 .25rem;border-radius:3px}</style>
+</head>
+<body>
+<h1>The web app is being built</h1>
+<p>The API is ready: its interactive documentation is at <a href="/api/docs">/api/docs</a>, the
+OpenAPI document at <a href="/api/openapi.json">/api/openapi.json</a>, and API keys work
+against <code>/api/v1</code>.</p>
+<p>This page reloads every 10 seconds and becomes the web app as soon as its build is there
+(<code>scripts/run</code> builds it beside the running server). A server that should serve the
+app finds it in <code>PFN_SPA_DIR</code> or, built with the <code>embed-spa</code> feature,
+inside its own binary.</p>
+</body>
+</html>
+"#;
 
 /// Whether `Accept-Encoding` allows gzip: listed without `q=0`, or not listed and `*` is.
 fn accepts_gzip(headers: &HeaderMap) -> bool {
@@ -139,17 +179,17 @@ fn content_type(path: &Path) -> &'static str {
 
 /// The file, or its `.gz` twin when there is one and the browser takes gzip. Files with a twin
 /// answer `Vary: Accept-Encoding`, so shared caches keep both forms apart.
-async fn serve(file: &Path, cache: &'static str, gzip_ok: bool) -> Response {
+async fn serve(spa: &Source, file: &Path, cache: &'static str, gzip_ok: bool) -> Response {
     let mut gz = file.as_os_str().to_owned();
     gz.push(".gz");
     let gz = PathBuf::from(gz);
-    let has_gz = gz.is_file();
+    let has_gz = spa.is_file(&gz);
     let (path, encoded) = if gzip_ok && has_gz {
         (gz.as_path(), true)
     } else {
         (file, false)
     };
-    match tokio::fs::read(path).await {
+    match spa.read(path).await {
         Ok(bytes) => {
             let mut res = (
                 StatusCode::OK,
@@ -173,7 +213,7 @@ async fn serve(file: &Path, cache: &'static str, gzip_ok: bool) -> Response {
             res
         }
         Err(e) => {
-            tracing::warn!(file = %path.display(), error = %e, "SPA file unreadable");
+            tracing::warn!(file = %path.display(), from = %spa.describe(), error = %e, "SPA file unreadable");
             AppError::not_found().into_response()
         }
     }

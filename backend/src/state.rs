@@ -30,8 +30,8 @@ pub struct Inner {
     pub google: Option<crate::oidc::Google>,
     /// The WebAuthn relying party; none when the public URL is an IP address.
     pub passkeys: Option<crate::passkey::RelyingParty>,
-    /// The SPA build being served, if any (`PFN_SPA_DIR`).
-    pub spa_dir: Option<std::path::PathBuf>,
+    /// The SPA build being served, if any (`PFN_SPA_DIR`, or the build in the binary).
+    pub spa: crate::spa_build::Spa,
     /// Tarabut: the client, the bundled sandbox when in use, sync bookkeeping.
     pub banks: crate::tarabut::Banks,
     /// The server secret (PFN_SECRET or the dev secret file) and, while rotating, the previous

@@ -94,8 +94,9 @@ pub struct Config {
     /// (`None`: on outside development; see [`Config::admin_require_mfa`]).
     pub admin_require_mfa_setting: Option<bool>,
     pub tarabut: TarabutConfig,
-    /// The SPA's release build (Trunk's `dist/`), served when it holds an `index.html`.
-    pub spa_dir: PathBuf,
+    /// `PFN_SPA_DIR`: the SPA's release build (Trunk's `dist/`), served when it holds an
+    /// `index.html`. Unset: the build inside the binary (`embed-spa`), else `./dist`.
+    pub spa_dir: Option<PathBuf>,
     /// `PFN_AUDIT_RETENTION_DAYS`: audit rows older than this are deleted (0 keeps them).
     pub audit_retention_days: u32,
     /// `PFN_CHANGES_RETENTION_DAYS`: how long the change feed remembers deletions (default 90;
@@ -369,7 +370,7 @@ impl Config {
             bootstrap_admin_keep_credentials,
             admin_require_mfa_setting,
             tarabut,
-            spa_dir: PathBuf::from(get("PFN_SPA_DIR").unwrap_or_else(|| "dist".into())),
+            spa_dir: get("PFN_SPA_DIR").map(PathBuf::from),
             audit_retention_days,
             changes_retention_days,
             webhooks,

@@ -149,3 +149,48 @@ async fn without_a_build_the_server_is_api_only() {
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "not_found");
 }
+
+/// `scripts/run` starts the API before the web app is built: until the build is there a
+/// browser opening a page is told so (and where the API is), an API client still gets the
+/// JSON 404; once the build writes its `index.html` it is served, without a restart.
+#[tokio::test]
+async fn a_build_that_appears_later_is_served_without_a_restart() {
+    let dist = std::env::temp_dir().join(format!("pfn-dist-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dist).unwrap();
+    let app = TestApp::spawn_with(&[("PFN_SPA_DIR", dist.to_str().unwrap())]).await;
+    let page = |path: &'static str| {
+        reqwest::Client::new()
+            .get(app.url(path))
+            .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
+            .send()
+    };
+
+    let waiting = page("/keys").await.unwrap();
+    assert_eq!(waiting.status(), StatusCode::OK);
+    assert_eq!(waiting.headers()[header::CACHE_CONTROL], "no-store");
+    assert_eq!(
+        waiting.headers()[header::CONTENT_TYPE],
+        "text/html; charset=utf-8"
+    );
+    let text = waiting.text().await.unwrap();
+    assert!(text.contains("The web app is being built"), "{text}");
+    assert!(text.contains(r#"href="/api/docs""#), "{text}");
+    let api_client = app.get("/keys").await;
+    assert_eq!(
+        api_client.status(),
+        StatusCode::NOT_FOUND,
+        "no Accept: text/html"
+    );
+    let asset = page("/frontend-0123456789abcdef.js").await.unwrap();
+    assert_eq!(
+        asset.status(),
+        StatusCode::NOT_FOUND,
+        "a file is never the page"
+    );
+
+    std::fs::write(dist.join("index.html"), INDEX).unwrap();
+    let app_page = page("/keys").await.unwrap();
+    assert_eq!(app_page.status(), StatusCode::OK);
+    assert_eq!(app_page.headers()[header::CACHE_CONTROL], "no-cache");
+    assert_eq!(app_page.text().await.unwrap(), INDEX);
+}

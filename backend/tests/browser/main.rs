@@ -588,3 +588,93 @@ async fn loop_rows(c: &Client) -> usize {
         .unwrap()
         .len()
 }
+
+/// A binary built with `embed-spa` (`scripts/release`) serves the SPA from itself: no
+/// `PFN_SPA_DIR`, no `dist/` where it runs (a test's working directory is `backend/`). Every
+/// file of the build it was compiled from comes back byte for byte, with its gzip twin, type
+/// and cache headers; deep links get `index.html`; the app signs in in a browser.
+#[cfg(feature = "embed-spa")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_spa_inside_the_binary_is_served_without_a_build_directory() {
+    use reqwest::header;
+    assert!(
+        backend::spa_build::Source::embedded_in_binary(),
+        "the files are compiled in, not read from disk at run time"
+    );
+    assert!(
+        !Path::new("dist").exists(),
+        "no dist/ where the server runs"
+    );
+    let app = TestApp::spawn().await;
+    let http = reqwest::Client::new();
+    let get = |path: String, encoding: &'static str| {
+        http.get(app.url(&path))
+            .header(header::ACCEPT_ENCODING, encoding)
+            .send()
+    };
+    let dist = spa_dir();
+    let mut served = 0;
+    for entry in std::fs::read_dir(&dist).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if name.ends_with(".gz") {
+            continue;
+        }
+        let plain = std::fs::read(dist.join(&name)).unwrap();
+        let res = get(format!("/{name}"), "identity").await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{name}");
+        // Trunk's and scripts/split-spa's names: `<name>-<16 hex digits>[_bg].<ext>`.
+        let stem = name
+            .rsplit_once('.')
+            .map_or(name.as_str(), |(stem, _)| stem);
+        let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+        let hashed = stem
+            .rsplit_once('-')
+            .is_some_and(|(_, h)| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+        let cache = res.headers()[header::CACHE_CONTROL]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            cache,
+            if hashed {
+                "public, max-age=31536000, immutable"
+            } else {
+                "no-cache"
+            },
+            "{name}"
+        );
+        assert!(
+            res.headers().get(header::CONTENT_ENCODING).is_none(),
+            "{name}"
+        );
+        assert_eq!(res.bytes().await.unwrap(), plain, "{name}");
+        if let Ok(twin) = std::fs::read(dist.join(format!("{name}.gz"))) {
+            let res = get(format!("/{name}"), "gzip, br").await.unwrap();
+            assert_eq!(res.headers()[header::CONTENT_ENCODING], "gzip", "{name}");
+            assert_eq!(res.headers()[header::VARY], "accept-encoding", "{name}");
+            assert_eq!(res.bytes().await.unwrap(), twin, "{name}.gz");
+        }
+        served += 1;
+    }
+    assert!(served >= 3, "index.html, the loader and the .wasm at least");
+    let index = std::fs::read(dist.join("index.html")).unwrap();
+    let deep = get("/keys".into(), "identity").await.unwrap();
+    assert_eq!(
+        deep.headers()[header::CONTENT_TYPE],
+        "text/html; charset=utf-8"
+    );
+    assert_eq!(deep.bytes().await.unwrap(), index);
+    let stale = get("/frontend-0123456789abcdef.js".into(), "identity")
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), StatusCode::NOT_FOUND);
+
+    let email = "embedded@example.com";
+    app.signed_in_user(email).await;
+    let origin = app.origin.clone();
+    in_browser(move |c| async move {
+        open_signed_in(&c, &origin, email).await;
+        see(&c, "Hello,").await;
+    })
+    .await;
+}
