@@ -75,23 +75,48 @@ wasm_bindgen_version() {
 
 ensure_spa_tools() {
   ensure_wasm_target
-  if ! trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION\$"; then
-    log "installing trunk $TRUNK_VERSION (about 12 minutes, once)"
-    cargo install --locked "trunk@$TRUNK_VERSION"
+  has_trunk() { trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION\$"; }
+  if ! has_trunk; then
+    try_binstall trunk "$TRUNK_VERSION" && has_trunk || {
+      log "installing trunk $TRUNK_VERSION (about 12 minutes, once)"
+      cargo install --locked "trunk@$TRUNK_VERSION"
+    }
+    has_trunk || die "trunk $TRUNK_VERSION is not on PATH after installing it"
   fi
   local wbg; wbg=$(wasm_bindgen_version)
   [ -n "$wbg" ] || die "Cargo.lock names no wasm-bindgen version"
-  if ! wasm-bindgen --version 2>/dev/null | grep -q " $wbg\$"; then
-    # Not --locked: its lock file pins a webpki-roots release this registry does not have.
-    log "installing wasm-bindgen-cli $wbg (about 6 minutes, once)"
-    cargo install wasm-bindgen-cli --version "$wbg" --force
+  has_wasm_bindgen() { wasm-bindgen --version 2>/dev/null | grep -q " $wbg\$"; }
+  if ! has_wasm_bindgen; then
+    try_binstall wasm-bindgen-cli "$wbg" && has_wasm_bindgen || {
+      # Not --locked: its lock file pins a webpki-roots release this registry does not have.
+      log "installing wasm-bindgen-cli $wbg (about 6 minutes, once)"
+      cargo install wasm-bindgen-cli --version "$wbg" --force
+    }
+    has_wasm_bindgen || die "wasm-bindgen $wbg is not on PATH after installing it"
   fi
-  if ! cargo install --list | grep -qx "wasm_split_cli_support v$WASM_SPLIT_VERSION:"; then
-    log "installing wasm-split-cli $WASM_SPLIT_VERSION (about 2 minutes, once)"
-    cargo install --locked "wasm_split_cli_support@$WASM_SPLIT_VERSION" --features build-binary --force
+  has_wasm_split() { cargo install --list | grep -qx "wasm_split_cli_support v$WASM_SPLIT_VERSION:"; }
+  if ! has_wasm_split; then
+    try_binstall wasm_split_cli_support "$WASM_SPLIT_VERSION" && has_wasm_split && command -v wasm-split-cli >/dev/null || {
+      log "installing wasm-split-cli $WASM_SPLIT_VERSION (about 2 minutes, once)"
+      cargo install --locked "wasm_split_cli_support@$WASM_SPLIT_VERSION" --features build-binary --force
+    }
   fi
   ensure_npm_tool wasm-opt "version_$BINARYEN_VERSION" "binaryen@$BINARYEN_VERSION"
   export PATH="$(spa_tools_dir)/node_modules/.bin:$PATH"
+}
+
+# try_binstall CRATE VERSION: a prebuilt CRATE@VERSION through cargo-binstall, when the user has
+# it (we never install it): it downloads release binaries, which is minutes faster than
+# compiling. False when binstall is missing or cannot download (where downloads are blocked it
+# fails within the timeout); the caller then compiles, and checks the version either way.
+try_binstall() {
+  cargo binstall -V >/dev/null 2>&1 || return 1
+  log "trying a prebuilt $1 $2 with cargo-binstall"
+  if timeout 180 cargo binstall --no-confirm --force --disable-strategies compile "$1@$2" >&2; then
+    return 0
+  fi
+  log "cargo-binstall could not fetch $1 $2: compiling it instead"
+  return 1
 }
 
 # ensure_npm_tool BIN VERSION_TEXT PACKAGE@VERSION: installs the npm package into the tools
@@ -152,6 +177,29 @@ ensure_spectral() {
 # The directory cargo builds into (CARGO_TARGET_DIR or the workspace's target/).
 target_dir() {
   cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])'
+}
+
+# Static release builds (scripts/release): Rust's musl target and musl-gcc for the C parts
+# (SQLite, mimalloc, ring, OpenSSL built from source).
+ensure_musl() {
+  if ! rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
+    log "installing the x86_64-unknown-linux-musl Rust target"
+    rustup target add x86_64-unknown-linux-musl
+  fi
+  if ! command -v musl-gcc >/dev/null 2>&1; then
+    command -v apt-get >/dev/null 2>&1 || die "musl-gcc is needed for a static build (Debian: musl-tools)"
+    log "installing musl-tools"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq musl-tools >/dev/null
+  fi
+}
+
+# The release's SBOM (scripts/release): cargo-cyclonedx, once per machine.
+CYCLONEDX_VERSION=0.5.9
+ensure_cyclonedx() {
+  if ! cargo cyclonedx --version 2>/dev/null | grep -q " $CYCLONEDX_VERSION\$"; then
+    log "installing cargo-cyclonedx $CYCLONEDX_VERSION (a few minutes, once)"
+    cargo install --locked "cargo-cyclonedx@$CYCLONEDX_VERSION"
+  fi
 }
 
 # Benchmarks (bench/): wrk from Debian's packages, when missing.
