@@ -202,6 +202,15 @@ ensure_cyclonedx() {
   fi
 }
 
+# The supply-chain checks of .ci/run (deny.toml): cargo-deny, once per machine (~2.5 minutes).
+CARGO_DENY_VERSION=0.20.2
+ensure_cargo_deny() {
+  if ! cargo deny --version 2>/dev/null | grep -q " $CARGO_DENY_VERSION\$"; then
+    log "installing cargo-deny $CARGO_DENY_VERSION (about 3 minutes, once)"
+    cargo install --locked "cargo-deny@$CARGO_DENY_VERSION"
+  fi
+}
+
 # Benchmarks (bench/): wrk from Debian's packages, when missing.
 ensure_wrk() {
   command -v wrk >/dev/null || { log "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
