@@ -36,6 +36,21 @@ def free_port():
     return port
 
 
+def wait_ready(proc, base, path, seconds, what):
+    """Waits until `GET path` answers 200; stops the script if `proc` exits or time runs out."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{what} exited at start")
+        try:
+            if Client(base).request("GET", path)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{what} did not become ready")
+
+
 class Server:
     """One `pfn serve` on a free loopback port with its own data directory (removed by `stop`
     unless BENCH_KEEP is set), or with `data_dir` (kept)."""
@@ -55,17 +70,7 @@ class Server:
         full.update(env or {})
         self.log = open(os.path.join(self.dir, f"{name}.log" if data_dir else "server.log"), "w")
         self.proc = subprocess.Popen([binary, "serve"], env=full, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + startup_seconds
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"{name} exited at start; see {self.dir}/server.log")
-            try:
-                if Client(self.base).request("GET", "/readyz")[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise SystemExit(f"{name} did not become ready; see {self.dir}/server.log")
+        wait_ready(self.proc, self.base, "/readyz", startup_seconds, f"{name} (see {self.dir}/server.log)")
 
     def stop(self):
         self.proc.terminate()
@@ -87,17 +92,7 @@ class Bare:
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen([binary, f"127.0.0.1:{self.port}"], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
-        deadline = time.time() + startup_seconds
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit("the bare axum server exited at start")
-            try:
-                if Client(self.base).request("GET", "/healthz")[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise SystemExit("the bare axum server did not answer")
+        wait_ready(self.proc, self.base, "/healthz", startup_seconds, "the bare axum server")
 
     def stop(self):
         self.proc.terminate()

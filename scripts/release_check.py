@@ -55,17 +55,11 @@ def start(binary, data_dir, cwd):
     log = os.path.join(cwd, "server.log")
     proc = subprocess.Popen([binary, "serve"], env=env, cwd=cwd, stdout=open(log, "w"),
                             stderr=subprocess.STDOUT)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"pfn exited at start:\n{open(log).read()[-3000:]}")
-        try:
-            if pb.Client(base).request("GET", "/readyz")[0] == 200:
-                return proc, base, log
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"pfn did not become ready:\n{open(log).read()[-3000:]}")
+    try:
+        pb.wait_ready(proc, base, "/readyz", 60, "pfn")
+    except SystemExit as e:
+        raise SystemExit(f"{e}:\n{open(log).read()[-3000:]}")
+    return proc, base, log
 
 
 def stop(proc):
