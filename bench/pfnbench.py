@@ -51,6 +51,15 @@ def wait_ready(proc, base, path, seconds, what):
     raise SystemExit(f"{what} did not become ready")
 
 
+def terminate(proc, seconds=10):
+    """Stops a server gracefully (SIGTERM), or kills it after `seconds`."""
+    proc.terminate()
+    try:
+        proc.wait(seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 class Server:
     """One `pfn serve` on a free loopback port with its own data directory (removed by `stop`
     unless BENCH_KEEP is set), or with `data_dir` (kept)."""
@@ -73,11 +82,7 @@ class Server:
         wait_ready(self.proc, self.base, "/readyz", startup_seconds, f"{name} (see {self.dir}/server.log)")
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        terminate(self.proc)
         self.log.close()
         if self.own_dir and not os.environ.get("BENCH_KEEP"):
             shutil.rmtree(self.dir, ignore_errors=True)
@@ -95,11 +100,7 @@ class Bare:
         wait_ready(self.proc, self.base, "/healthz", startup_seconds, "the bare axum server")
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        terminate(self.proc)
 
 
 class Client:

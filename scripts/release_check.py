@@ -63,11 +63,7 @@ def start(binary, data_dir, cwd):
 
 
 def stop(proc):
-    proc.terminate()
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    pb.terminate(proc, 20)
 
 
 def sign_in(base):
