@@ -20,14 +20,12 @@ pub struct Spa {
 }
 
 impl Spa {
-    /// `setting`: `PFN_SPA_DIR`, if set.
+    /// `setting`: `PFN_SPA_DIR`, if set. Nothing is looked for until [`Spa::current`].
     pub fn new(setting: Option<PathBuf>) -> Self {
-        let spa = Self {
+        Self {
             setting,
             found: OnceLock::new(),
-        };
-        spa.current();
-        spa
+        }
     }
 
     /// The SPA being served; looked for again (one `stat`) while there is none.
