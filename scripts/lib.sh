@@ -136,6 +136,9 @@ build_spa() {
   ensure_spa_tools
   log "building the SPA (release)"
   cargo fetch -q
+  # A build stopped half-way (Ctrl-C during scripts/run) leaves Trunk's staging directory in
+  # dist/, which the next build would not remove and `embed-spa` would compile in.
+  rm -rf dist/.stage
   trunk build --release --offline --skip-version-check >/dev/null || die "the SPA build failed"
   log "SPA .wasm sizes (docs/benchmarks.md, \"The web app's size\")"
   python3 scripts/spa-sizes.py dist >&2

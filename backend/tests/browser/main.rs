@@ -615,8 +615,10 @@ async fn the_spa_inside_the_binary_is_served_without_a_build_directory() {
     let dist = spa_dir();
     let mut served = 0;
     for entry in std::fs::read_dir(&dist).unwrap() {
-        let name = entry.unwrap().file_name().into_string().unwrap();
-        if name.ends_with(".gz") {
+        let entry = entry.unwrap();
+        let name = entry.file_name().into_string().unwrap();
+        // The build's files; not a directory a stopped build left behind (`.stage`).
+        if name.ends_with(".gz") || !entry.file_type().unwrap().is_file() {
             continue;
         }
         let plain = std::fs::read(dist.join(&name)).unwrap();
