@@ -392,31 +392,78 @@ fn split(from: i64, to: i64) -> Split {
     out
 }
 
+/// One part of a window: rollup rows of a range of months, weeks or days, or (`grain` None)
+/// the transactions of a range of seconds, added or (`subtract`) taken away. The ranges'
+/// bounds are parameters `$3`, `$4`, … after `$1` workspace and `$2` outflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Arm {
+    grain: Option<Grain>,
+    range: (i64, i64),
+    subtract: bool,
+}
+
+impl Arm {
+    fn rollup(grain: Grain, range: (i64, i64)) -> Self {
+        Self {
+            grain: Some(grain),
+            range,
+            subtract: false,
+        }
+    }
+
+    fn rows(range: (i64, i64), subtract: bool) -> Self {
+        Self {
+            grain: None,
+            range,
+            subtract,
+        }
+    }
+}
+
+/// The arms of a partial day `[a, b)`: its rows, or, when the rest of its day is the shorter
+/// time, the day's rollup less the rows of the rest. A window's partial days are then read
+/// row by row for at most half a day each, and the end of a window that reaches the present
+/// (the default) reads the rest of today: rows booked in the future, usually none. Exact
+/// either way: the rollup holds the same halves of the same rows.
+fn partial_day((a, b): (i64, i64)) -> Vec<Arm> {
+    if a >= b {
+        return Vec::new();
+    }
+    let day = a.div_euclid(86_400);
+    let (start, end) = (day * 86_400, (day + 1) * 86_400);
+    if b > end || (a - start) + (end - b) >= b - a {
+        return vec![Arm::rows((a, b), false)];
+    }
+    let mut arms = vec![Arm::rollup(Grain::Day, (day, day + 1))];
+    arms.extend(
+        [(start, a), (b, end)]
+            .into_iter()
+            .filter(|(x, y)| x < y)
+            .map(|r| Arm::rows(r, true)),
+    );
+    arms
+}
+
 /// Totals per currency and category or month, from a few hundred rollup rows whatever the
 /// history holds: whole months from the monthly rollups, whole weeks and days around them from
 /// the weekly and daily ones, the partial days at either end of the window from the
-/// transactions themselves (through the `(workspace_id, booked_at)` index).
+/// transactions themselves (through the `(workspace_id, booked_at)` index, at most half a day
+/// each: [`partial_day`]).
 pub async fn flow_totals<'c>(
     e: impl Executor<'c, Database = Any>,
     q: &FlowQuery<'_>,
     group: FlowGroup,
 ) -> sqlx::Result<Vec<FlowTotal>> {
     let parts = split(q.from, q.to);
-    // (table or None for the transactions, key column, range) of each part; the ranges'
-    // bounds are parameters $3, $4, … after $1 workspace and $2 outflow.
-    let mut arms: Vec<(Option<Grain>, (i64, i64))> = Vec::new();
+    let mut arms: Vec<Arm> = Vec::new();
     if parts.months.0 < parts.months.1 {
-        arms.push((Some(Grain::Month), parts.months));
+        arms.push(Arm::rollup(Grain::Month, parts.months));
     }
-    arms.extend(parts.weeks.iter().map(|r| (Some(Grain::Week), *r)));
-    arms.extend(parts.days.iter().map(|r| (Some(Grain::Day), *r)));
-    arms.extend(
-        parts
-            .seconds
-            .iter()
-            .filter(|(a, b)| a < b)
-            .map(|r| (None, *r)),
-    );
+    arms.extend(parts.weeks.iter().map(|r| Arm::rollup(Grain::Week, *r)));
+    arms.extend(parts.days.iter().map(|r| Arm::rollup(Grain::Day, *r)));
+    for &seconds in &parts.seconds {
+        arms.extend(partial_day(seconds));
+    }
     let mut next = 3 + 2 * arms.len();
     let (mut filters, mut raw_filters) = (String::new(), String::new());
     for (column, expression, value) in [
@@ -442,9 +489,11 @@ pub async fn flow_totals<'c>(
     let parts_sql: Vec<String> = arms
         .iter()
         .enumerate()
-        .map(|(i, (grain, _))| {
+        .map(|(i, arm)| {
             let (lo, hi) = (3 + 2 * i, 4 + 2 * i);
-            match grain {
+            // Rows taken away (the rest of a day whose rollup is added) count negatively.
+            let neg = if arm.subtract { "-" } else { "" };
+            match arm.grain {
                 Some(grain) => {
                     let (d, m) = match (by_month, grain) {
                         (false, _) => (none, none),
@@ -464,8 +513,8 @@ pub async fn flow_totals<'c>(
                     )
                 }
                 None => format!(
-                    "select currency, {} as k, {} as d, {none} as m, 1 as n,
-                            amount_minor / 1000000 as h, amount_minor % 1000000 as l
+                    "select currency, {} as k, {} as d, {none} as m, {neg}1 as n,
+                            {neg}(amount_minor / 1000000) as h, {neg}(amount_minor % 1000000) as l
                      from transactions
                      where workspace_id = $1 and booked_at >= ${lo} and booked_at < ${hi}
                        and excluded = 0 and removed_at is null
@@ -485,8 +534,8 @@ pub async fn flow_totals<'c>(
     let mut query = sqlx::query(&sql)
         .bind(q.workspace_id)
         .bind(i64::from(q.outflow));
-    for (_, (lo, hi)) in &arms {
-        query = query.bind(*lo).bind(*hi);
+    for arm in &arms {
+        query = query.bind(arm.range.0).bind(arm.range.1);
     }
     for value in [q.account_id, q.category, q.currency].into_iter().flatten() {
         query = query.bind(value);
@@ -543,7 +592,7 @@ pub async fn flow_totals<'c>(
 mod tests {
     use proptest::prelude::*;
 
-    use super::{date_of, first_day, month_of, split};
+    use super::{date_of, first_day, month_of, partial_day, split, Grain};
 
     proptest! {
         /// The parts of a window cover it exactly: months, days and seconds side by side, in
@@ -580,6 +629,37 @@ mod tests {
             // whole months, one more of each per month end when there are none.
             if p.months.0 < p.months.1 {
                 prop_assert!(p.weeks.len() <= 2 && p.days.len() <= 4, "{:?}", p);
+            }
+        }
+
+        /// A partial day's arms count each second of `[a, b)` once and no other: its rows, or
+        /// its day's rollup less the rows of the rest of the day; rows are read for at most
+        /// half a day (or, for a range over two days, which no window's partial day is, all).
+        #[test]
+        fn a_partial_day_is_its_rows_or_its_day_less_the_rest(
+            a in -2_000_000_000i64..4_000_000_000, len in 0i64..(2 * 86_400)
+        ) {
+            let b = a + len;
+            let arms = partial_day((a, b));
+            let (start, end) = (a.div_euclid(86_400) * 86_400, (a.div_euclid(86_400) + 1) * 86_400);
+            // Each second's count: +1 per arm adding it, -1 per arm taking it away.
+            let count = |t: i64| -> i64 {
+                arms.iter().map(|arm| {
+                    let (lo, hi) = match arm.grain {
+                        Some(Grain::Day) => (arm.range.0 * 86_400, arm.range.1 * 86_400),
+                        Some(_) => panic!("only days: {arms:?}"),
+                        None => arm.range,
+                    };
+                    let inside = i64::from(lo <= t && t < hi);
+                    if arm.subtract { -inside } else { inside }
+                }).sum()
+            };
+            for t in [a - 1, a, a + len / 2, b - 1, b, start, start - 1, end - 1, end] {
+                prop_assert_eq!(count(t), i64::from(a <= t && t < b), "second {} of [{}, {}): {:?}", t, a, b, arms);
+            }
+            let read: i64 = arms.iter().filter(|arm| arm.grain.is_none()).map(|arm| arm.range.1 - arm.range.0).sum();
+            if b <= end {
+                prop_assert!(read <= 43_200, "{} seconds of rows read for [{}, {}): {:?}", read, a, b, arms);
             }
         }
 
