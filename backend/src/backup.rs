@@ -128,7 +128,7 @@ pub async fn backup(config: &Config, to: &Path) -> anyhow::Result<Report> {
     let result = write_backup(config, &db, &work, to).await;
     let _ = fs::remove_dir_all(&work);
     // Closed before the process ends, not dropped half-way through the runtime's shutdown.
-    db.pool.close().await;
+    db.close().await;
     result
 }
 
@@ -276,7 +276,7 @@ pub async fn restore(config: &Config, from: &Path, force: bool) -> anyhow::Resul
             if path.is_file() && fs::metadata(&path)?.len() > 0 {
                 let db = Db::connect(&config.database_url).await?;
                 let in_use = used(&db).await?;
-                db.pool.close().await;
+                db.close().await;
                 ensure!(
                     !in_use || force,
                     "{} is a pfn database already: restore with --force to replace it",
@@ -311,7 +311,7 @@ pub async fn restore(config: &Config, from: &Path, force: bool) -> anyhow::Resul
                     .context("emptying the database")?;
             }
             check_tool(&db, "pg_restore").await?;
-            db.pool.close().await;
+            db.close().await;
             let work = scratch(&config.data_dir.join("restore"))?;
             let dump = work.join(PG_FILE);
             let result = extract(&mut zip, PG_FILE, &dump).and_then(|()| {
@@ -334,6 +334,6 @@ pub async fn restore(config: &Config, from: &Path, force: bool) -> anyhow::Resul
     }
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
-    db.pool.close().await;
+    db.close().await;
     Ok(kind(backend))
 }

@@ -194,6 +194,10 @@ pub async fn serve_app(
         stop_rx.clone(),
     ));
     let janitor = tokio::spawn(housekeeping(state.clone(), stop_rx.clone()));
+    let checkpointer = {
+        let (db, stop) = (state.db.clone(), stop_rx.clone());
+        tokio::spawn(async move { db.run_checkpointer(stop).await })
+    };
     let usage = tokio::spawn(keys::usage::run_writer(state.clone(), stop_rx.clone()));
     let feed = tokio::spawn(cache::coherence::run_feed(
         state.caches.clone(),
@@ -220,6 +224,7 @@ pub async fn serve_app(
     let _ = tokio::join!(
         worker,
         janitor,
+        checkpointer,
         usage,
         feed,
         invalidations,

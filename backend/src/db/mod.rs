@@ -24,10 +24,11 @@ pub mod users;
 pub mod webhooks;
 pub mod workspaces;
 
-use std::{path::Path, time::Duration};
+use std::{path::Path, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use sqlx::{any::AnyPoolOptions, AnyPool, Executor, Transaction};
+use tokio::sync::{watch, Notify};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
@@ -41,7 +42,28 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// Where write transactions ([`Db::begin`]) run. On SQLite, one connection of its own with
+    /// a larger page cache: SQLite lets one writer in at a time anyway, and a connection's
+    /// cache stays valid between its own transactions, so a stream of pushes finds the index
+    /// pages it changed last time in memory rather than reading them again (from the OS) for
+    /// every row, and a large batch's changed pages are not spilled to the WAL half-way.
+    /// Elsewhere (PostgreSQL, in-memory SQLite) the pool itself.
+    writer: AnyPool,
+    /// Wakes [`Db::run_checkpointer`] after a write transaction starts (SQLite).
+    wrote: Arc<Notify>,
 }
+
+/// Pages (of 4 KiB) the WAL may hold before the committing connection copies them into the
+/// database itself (SQLite's `wal_autocheckpoint`, 1,000 by default). [`Db::run_checkpointer`]
+/// does that copy beside the requests, so this is only the bound for when it falls behind.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 16_384;
+/// The WAL file is cut back to this size after a checkpoint has emptied it.
+const WAL_SIZE_LIMIT_BYTES: i64 = 64 << 20;
+/// The writer connection's page cache, in KiB (SQLite's default is 2 MiB a connection).
+const WRITER_CACHE_KIB: i64 = 32 << 10;
+/// How long [`Db::run_checkpointer`] waits after a write starts, so a burst of writes is
+/// copied into the database once.
+const CHECKPOINT_DELAY: Duration = Duration::from_millis(250);
 
 pub type Tx = Transaction<'static, sqlx::Any>;
 
@@ -164,15 +186,52 @@ impl Db {
                 });
             }
         }
-        let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+        let on_disk = backend == Backend::Sqlite && sqlite_path(&url).is_some();
+        let pool = Self::pool_options(if backend == Backend::Sqlite { 8 } else { 16 }, None)
+            .connect(&url)
+            .await
+            .context("connecting to the database")?;
+        if backend == Backend::Sqlite {
+            pool.execute("PRAGMA journal_mode = WAL")
+                .await
+                .context("enabling WAL")?;
+        }
+        let writer = if on_disk {
+            Self::pool_options(1, Some(WRITER_CACHE_KIB)).connect_lazy(&url)?
+        } else {
+            pool.clone()
+        };
+        Ok(Self {
+            pool,
+            backend,
+            writer,
+            wrote: Arc::new(Notify::new()),
+        })
+    }
+
+    /// The pool's settings; `cache_kib`: the SQLite page cache of each connection.
+    fn pool_options(max: u32, cache_kib: Option<i64>) -> AnyPoolOptions {
+        AnyPoolOptions::new()
+            .max_connections(max)
             .acquire_timeout(Duration::from_secs(10))
-            .after_connect(|conn, _| {
+            .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if conn.backend_name() == "SQLite" {
                         conn.execute("PRAGMA busy_timeout = 5000").await?;
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute(&*format!(
+                            "PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}"
+                        ))
+                        .await?;
+                        conn.execute(&*format!(
+                            "PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES}"
+                        ))
+                        .await?;
+                        if let Some(kib) = cache_kib {
+                            conn.execute(&*format!("PRAGMA cache_size = -{kib}"))
+                                .await?;
+                        }
                     } else {
                         // sqlx prepares every statement. A generic plan made while a table was
                         // small (a fresh deployment, a first bank sync) stays a sequential scan
@@ -185,15 +244,6 @@ impl Db {
                     Ok(())
                 })
             })
-            .connect(&url)
-            .await
-            .context("connecting to the database")?;
-        if backend == Backend::Sqlite {
-            pool.execute("PRAGMA journal_mode = WAL")
-                .await
-                .context("enabling WAL")?;
-        }
-        Ok(Self { pool, backend })
     }
 
     /// Applies the SQL migrations, then the maintenance tasks not run yet; returns what those
@@ -212,11 +262,70 @@ impl Db {
     /// A write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`):
     /// a deferred transaction that reads and then writes fails with "database is locked" under
     /// concurrency, which busy_timeout cannot fix.
+    /// Write transactions queue for the writer connection (SQLite) rather than spinning on
+    /// SQLite's lock; a write transaction must not start another one before it ends.
     pub async fn begin(&self) -> sqlx::Result<Tx> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => {
+                let tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+                self.wrote.notify_one();
+                Ok(tx)
+            }
+            Backend::Postgres => self.writer.begin().await,
         }
+    }
+
+    /// Closes the pool and the writer (the last SQLite connection to close checkpoints the
+    /// WAL and removes it).
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.pool.close().await;
+    }
+
+    /// On SQLite, copies what write transactions added to the WAL into the database file
+    /// (a passive checkpoint, which waits for no reader or writer) shortly after they start,
+    /// on a connection of the pool: the copy and its `fsync` happen beside the requests,
+    /// where SQLite would do them inside the commit of whichever write passed
+    /// [`WAL_AUTOCHECKPOINT_PAGES`]. Returns when `stop` turns true; does nothing on
+    /// PostgreSQL.
+    pub async fn run_checkpointer(&self, mut stop: watch::Receiver<bool>) {
+        if self.backend != Backend::Sqlite {
+            return;
+        }
+        // After a checkpoint that found work, look again a little later: a transaction that
+        // was still open then has committed since.
+        let mut again = false;
+        let mut seen = None;
+        loop {
+            tokio::select! {
+                _ = self.wrote.notified() => {}
+                _ = tokio::time::sleep(CHECKPOINT_DELAY * 4), if again => {}
+                _ = stop.changed() => return,
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(CHECKPOINT_DELAY) => {}
+                _ = stop.changed() => return,
+            }
+            match self.checkpoint().await {
+                Ok((frames, copied)) => {
+                    again = frames > copied || seen != Some(frames);
+                    seen = Some(frames);
+                }
+                Err(e) => {
+                    again = false;
+                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                }
+            }
+        }
+    }
+
+    /// A passive checkpoint: `(WAL frames, frames copied)`.
+    pub async fn checkpoint(&self) -> sqlx::Result<(i64, i64)> {
+        let (_busy, frames, copied): (i64, i64, i64) =
+            sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok((frames, copied))
     }
 
     /// True when the database answers and every migration we ship is applied.

@@ -77,7 +77,7 @@ async fn digests(url: &str) -> BTreeMap<String, (usize, String)> {
         let hash = hex::encode(Sha256::digest(rows.join("\u{2}").as_bytes()));
         out.insert(table, (rows.len(), hash));
     }
-    db.pool.close().await;
+    db.close().await;
     out
 }
 
@@ -92,7 +92,7 @@ async fn users(pool: &sqlx::AnyPool) -> i64 {
 async fn empty_place() -> TestApp {
     let mut target = TestApp::spawn().await;
     target.stop_serving().await;
-    target.state.db.pool.close().await;
+    target.state.db.close().await;
     target
 }
 
@@ -158,7 +158,7 @@ async fn a_backup_taken_while_writers_run_restores_and_serves() {
         .await
         .unwrap();
     let restored = users(&restored_db.pool).await;
-    restored_db.pool.close().await;
+    restored_db.close().await;
     assert!(
         (before..=after).contains(&restored),
         "a consistent copy: {before} ≤ {restored} ≤ {after}"

@@ -418,7 +418,7 @@ async fn sqlite_and_postgresql_write_the_same_archive() {
     let text: String = all.iter().map(|(_, t)| t.as_str()).collect();
     assert!(!text.contains("consent-secret-id"), "no consent ids");
 
-    pg.pool.close().await;
+    pg.close().await;
     sqlx::Executor::execute(
         &mut conn,
         format!("drop database {name} with (force)").as_str(),

@@ -19,7 +19,7 @@ async fn health_and_readiness_report_ok() {
 #[tokio::test]
 async fn readiness_fails_when_the_database_is_gone() {
     let app = TestApp::spawn().await;
-    app.state.db.pool.close().await;
+    app.state.db.close().await;
     let res = app.get("/readyz").await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body: Value = res.json().await.unwrap();

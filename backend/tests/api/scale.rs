@@ -440,3 +440,73 @@ async fn a_rare_text_match_is_found_by_following_cursors_through_short_pages() {
         assert_eq!(pages, 2, "{filter}: a short first page, then the matches");
     }
 }
+
+/// Pushes from several clients at once all land (on SQLite they queue for the one writer
+/// connection), and on SQLite what they wrote reaches the database file shortly after,
+/// copied out of the WAL by the server's checkpointer, not by some later request's commit.
+#[tokio::test]
+async fn parallel_pushes_all_land_and_reach_the_database_file() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    app.signed_in_user("writers@example.com").await;
+    let account = new_account(&app, 0).await;
+    let mut pushes = Vec::new();
+    for p in 0..6 {
+        let (app, account) = (app.clone(), account.clone());
+        pushes.push(tokio::spawn(async move {
+            let items: Vec<Value> = (0..300)
+                .map(|i| {
+                    json!({"accountId": account, "externalId": format!("p{p}-{i}"),
+                           "amount": {"amount": "-1.000", "currency": "BHD"},
+                           "description": format!("Push {p} row {i}"),
+                           "bookedAt": rfc3339(BASE + p * 1000 + i)})
+                })
+                .collect();
+            let res = app
+                .post("/api/v1/transactions", json!({ "transactions": items }))
+                .await;
+            assert_eq!(res.status(), StatusCode::OK);
+            let body: Value = res.json().await.unwrap();
+            body["created"].as_array().unwrap().len()
+        }));
+    }
+    let mut created = 0;
+    for p in pushes {
+        created += p.await.unwrap();
+    }
+    assert_eq!(created, 1800);
+    let ws = personal_workspace(&app, &app.client).await;
+    let count: i64 =
+        sqlx::query_scalar("select count(*) from transactions where workspace_id = $1")
+            .bind(&ws)
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(count, 1800);
+
+    let Some(path) = backend::db::sqlite_path(&app.state.config.database_url) else {
+        return;
+    };
+    // A checkpoint that copied every frame leaves the file exactly `page_count` pages long;
+    // until then the new pages exist only in the WAL (SQLite itself would copy them only
+    // once the WAL holds 16,384 pages).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+        let size: i64 = sqlx::query_scalar("PRAGMA page_size")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+        let file = std::fs::metadata(path).unwrap().len() as i64;
+        if file == pages * size {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file holds {file} bytes of {pages} pages of {size}: not checkpointed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
