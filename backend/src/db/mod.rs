@@ -262,8 +262,10 @@ impl Db {
     /// A write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`):
     /// a deferred transaction that reads and then writes fails with "database is locked" under
     /// concurrency, which busy_timeout cannot fix.
-    /// Write transactions queue for the writer connection (SQLite) rather than spinning on
-    /// SQLite's lock; a write transaction must not start another one before it ends.
+    ///
+    /// On SQLite they queue for the writer connection rather than spinning on SQLite's lock,
+    /// so a write transaction must not start another before it ends (it would wait for
+    /// itself until the pool's 10-second timeout).
     pub async fn begin(&self) -> sqlx::Result<Tx> {
         match self.backend {
             Backend::Sqlite => {
