@@ -34,6 +34,8 @@ SAMPLES = int(os.environ.get("BENCH_SAMPLES", "40"))
 WORKSPACES = int(os.environ.get("BENCH_WORKSPACES", "1000"))
 POSTGRES = os.environ.get("BENCH_POSTGRES") == "1"
 BATCH = 1000
+# batches of this month's rows pushed at each size, after the back-fill
+RECENT = int(os.environ.get("BENCH_RECENT_BATCHES", "10"))
 DAY = 86_400
 NOW = int(time.time())
 SPAN = 3 * 365 * DAY
@@ -196,8 +198,10 @@ def main():
         cookie = pb.account([server])
         ws = Workspace(server, cookie)
         for size in SIZES:
-            # the history, in random order (a back-fill), then 3 batches of this month's rows
-            backfill[size] = ws.grow_to(size - 3 * BATCH)
+            # the history, in random order (a back-fill), then RECENT batches of this month's rows
+            # (at most 30 % of the rows: 3 batches at 10,000)
+            recent = min(RECENT, size * 3 // 10 // BATCH)
+            backfill[size] = ws.grow_to(size - recent * BATCH)
             pushes[size] = ws.grow_to(size, recent=True)
             analyze(db_one)
             results[size] = ws.time_routes()
