@@ -292,8 +292,18 @@ fn found(location: &str) -> Response {
 
 async fn connection_view(state: &AppState, c: bdb::ConnectionRow) -> Result<BankConnection> {
     let now = state.clock.now();
-    let accounts = bdb::accounts_of(&state.db.pool, &c.id).await?;
+    // The open sync first, then the connection's row again when there is none: a sync that
+    // ends between the caller's read of the row and this one then shows its outcome. (Read
+    // the other way round, a page loaded just as the first sync ended showed neither a sync
+    // to follow nor a last sync, and never updated: seen once in CI.)
     let open = bdb::open_sync(&state.db.pool, &c.id).await?;
+    let c = match open {
+        Some(_) => c,
+        None => bdb::connection_by_id(&state.db.pool, &c.id)
+            .await?
+            .unwrap_or(c),
+    };
+    let accounts = bdb::accounts_of(&state.db.pool, &c.id).await?;
     let active = c.status == ConnectionStatus::Active;
     let status = if active
         && open
