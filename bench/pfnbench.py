@@ -6,6 +6,7 @@ import math
 import http.client
 import json
 import os
+import random
 import re
 import shutil
 import socket
@@ -26,6 +27,36 @@ UNLIMITED = dict(
     PFN_KEY_RATE_LIMIT_PER_MIN="1000000000",
     PFN_KEY_RATE_BURST="1000000000",
 )
+
+
+# The rows of bench/scale.py and bench/sqlite_floor.py: three accounts, booked at random over
+# the last three years (a back-fill) or the last 30 days, 12 categories of uneven frequency
+# (one rare: about 1 in 2,000), 40 merchants, a tenth of them money in.
+DAY = 86_400
+SPAN = 3 * 365 * DAY
+CATEGORIES = ["groceries", "dining", "transport", "rent", "utilities", "shopping", "health",
+              "travel", "entertainment", "education", "gifts", "legal"]
+WEIGHTS = [30, 20, 12, 2, 6, 12, 4, 3, 6, 2, 2.9, 0.1]
+MERCHANTS = [f"Merchant {i:02d}" for i in range(40)]
+
+
+class Rows:
+    """Numbered rows, the same sequence for the same seed: `next(recent)` gives
+    (number, amount in thousandths, booked at, category, merchant)."""
+
+    def __init__(self, now, seed=26):
+        self.now = now
+        self.count = 0
+        self.rng = random.Random(seed)
+
+    def next(self, recent=False):
+        i = self.count
+        self.count += 1
+        minor = self.rng.randint(100, 90_000)
+        if self.rng.random() >= 0.1:
+            minor = -minor
+        at = self.now - self.rng.randrange(30 * DAY if recent else SPAN)
+        return i, minor, at, self.rng.choices(CATEGORIES, WEIGHTS)[0], self.rng.choice(MERCHANTS)
 
 
 def free_port():

@@ -18,7 +18,6 @@ Usage: bench/scale.py <pfn binary> [<out path without extension>]. Run through b
 """
 import csv
 import os
-import random
 import subprocess
 import sys
 import time
@@ -36,14 +35,9 @@ POSTGRES = os.environ.get("BENCH_POSTGRES") == "1"
 BATCH = 1000
 # batches of this month's rows pushed at each size, after the back-fill
 RECENT = int(os.environ.get("BENCH_RECENT_BATCHES", "10"))
-DAY = 86_400
+DAY = pb.DAY
 NOW = int(time.time())
-SPAN = 3 * 365 * DAY
-CATEGORIES = ["groceries", "dining", "transport", "rent", "utilities", "shopping", "health",
-              "travel", "entertainment", "education", "gifts", "legal"]
-# uneven: groceries often, legal rarely (about 1 in 2,000)
-WEIGHTS = [30, 20, 12, 2, 6, 12, 4, 3, 6, 2, 2.9, 0.1]
-MERCHANTS = [f"Merchant {i:02d}" for i in range(40)]
+CATEGORIES = pb.CATEGORIES
 
 
 def iso(ts):
@@ -97,25 +91,24 @@ class Workspace:
         for cat in CATEGORIES:
             self.key.json("POST", "/api/v1/budgets",
                           {"category": cat, "month": month, "limit": {"amount": "500.000", "currency": "BHD"}})
-        self.rows = 0
-        self.rng = random.Random(26)
+        self.gen = pb.Rows(NOW)
+
+    @property
+    def rows(self):
+        return self.gen.count
 
     def batch(self, n, recent=False):
         items = []
         for _ in range(n):
-            i = self.rows
-            self.rows += 1
-            minor = self.rng.randint(100, 90_000)
-            if self.rng.random() >= 0.1:
-                minor = -minor
+            i, minor, at, category, merchant = self.gen.next(recent)
             items.append({
                 "accountId": self.accounts[i % 3],
                 "externalId": f"row-{i}",
                 "amount": {"amount": f"{minor / 1000:.3f}", "currency": "BHD"},
                 "description": f"Card purchase {i}",
-                "bookedAt": iso(NOW - self.rng.randrange(30 * DAY if recent else SPAN)),
-                "category": self.rng.choices(CATEGORIES, WEIGHTS)[0],
-                "merchant": self.rng.choice(MERCHANTS),
+                "bookedAt": iso(at),
+                "category": category,
+                "merchant": merchant,
             })
         return {"transactions": items}
 

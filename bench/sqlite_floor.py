@@ -16,7 +16,6 @@ batches and of the recent ones is printed (rows per second of time inside BEGIN 
 Usage: bench/sqlite_floor.py <pfn binary>.
 """
 import os
-import random
 import sqlite3
 import subprocess
 import sys
@@ -31,12 +30,7 @@ BIN = sys.argv[1]
 SIZES = [int(x) for x in os.environ.get("BENCH_SIZES", "10000 100000 1000000").split()]
 BATCH = 1000
 RECENT = 10
-DAY = 86_400
 NOW = int(time.time())
-SPAN = 3 * 365 * DAY
-CATEGORIES = ["groceries", "dining", "transport", "rent", "utilities", "shopping", "health",
-              "travel", "entertainment", "education", "gifts", "legal"]
-WEIGHTS = [30, 20, 12, 2, 6, 12, 4, 3, 6, 2, 2.9, 0.1]
 COLUMNS = ("id, workspace_id, account_id, external_id, amount_minor, currency, description,"
            " booked_at, category, merchant, created_at, updated_at, created_seq, change_seq")
 
@@ -65,23 +59,20 @@ class Floor:
             a = str(uuid.uuid4())
             filler(self.db, "accounts", {"id": a, "workspace_id": self.ws, "currency": "BHD"})
             self.accounts.append(a)
-        self.rows = 0
-        self.rng = random.Random(26)
+        self.gen = pb.Rows(NOW)
         self.sql = f"insert into transactions ({COLUMNS}) values ({', '.join('?' * 14)})"
+
+    @property
+    def rows(self):
+        return self.gen.count
 
     def batch(self, recent):
         rows = []
         for _ in range(BATCH):
-            i = self.rows
-            self.rows += 1
-            minor = self.rng.randint(100, 90_000)
-            if self.rng.random() >= 0.1:
-                minor = -minor
+            i, minor, at, category, merchant = self.gen.next(recent)
             # time-ordered ids, as pfn's UUIDv7
             rows.append((f"{NOW:012x}-{i:012x}-{uuid.uuid4().hex[:8]}", self.ws, self.accounts[i % 3],
-                         f"row-{i}", minor, "BHD", f"Card purchase {i}",
-                         NOW - self.rng.randrange(30 * DAY if recent else SPAN),
-                         self.rng.choices(CATEGORIES, WEIGHTS)[0], f"Merchant {self.rng.randrange(40):02d}",
+                         f"row-{i}", minor, "BHD", f"Card purchase {i}", at, category, merchant,
                          NOW, NOW, i + 1, i + 1))
         t0 = time.perf_counter()
         self.db.execute("begin immediate")
