@@ -110,12 +110,9 @@ bind_reach!(
     [O] sqlx::query::QueryScalar<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>
 );
 
-/// Rows per multi-row statement of `fields` parameters each. SQLite looks a numbered parameter
-/// (`$N`, which PostgreSQL needs too) up by a linear scan and sqlx asks for every one, so a
-/// statement's binding costs the square of its parameters there: about 256 a statement; on
-/// PostgreSQL fewer round trips win, within its 65,535 parameters.
 /// `($a, $b, …), (…)`: `rows` rows of `fields` numbered parameters each, numbered from
 /// `first`, each row opened with `lead` (such as `"$1, "` for a parameter every row shares).
+/// Keep such statements to [`rows_per_statement`] rows; large inserts use [`insert_rows`].
 pub fn value_rows(rows: usize, fields: usize, first: usize, lead: &str) -> String {
     let mut out = String::new();
     for r in 0..rows {
@@ -135,6 +132,11 @@ pub fn value_rows(rows: usize, fields: usize, first: usize, lead: &str) -> Strin
     out
 }
 
+/// Rows per multi-row statement of `fields` numbered parameters each ([`value_rows`]).
+/// SQLite looks a numbered parameter (`$N`, which PostgreSQL needs too) up by a linear scan
+/// and sqlx asks for every one, so a statement's binding costs the square of its parameters
+/// there: about 256 a statement; on PostgreSQL fewer round trips win, within its 65,535
+/// parameters.
 pub fn rows_per_statement(conn: &sqlx::AnyConnection, fields: usize) -> usize {
     let params = if conn.backend_name() == "SQLite" {
         256
@@ -142,6 +144,58 @@ pub fn rows_per_statement(conn: &sqlx::AnyConnection, fields: usize) -> usize {
         16_384
     };
     (params / fields.max(1)).max(1)
+}
+
+/// A large multi-row insert: `rows` rows of `fields` parameters each, every parameter bound
+/// in order, row after row (a value all rows share is bound in each). On SQLite the parameters
+/// are anonymous (`?`): SQLite has no names to scan for them, so binding stays linear and one
+/// statement can carry [`INSERT_PARAMS_SQLITE`]; on PostgreSQL they are `$1`, `$2`, ….
+pub struct InsertRows {
+    pub backend: Backend,
+    pub fields: usize,
+}
+
+/// Parameters of one [`InsertRows`] statement on SQLite (its limit is 32,766): a 1,000-row
+/// push in four statements, each a few hundred KiB of prepared statement.
+const INSERT_PARAMS_SQLITE: usize = 4_096;
+/// The same on PostgreSQL (its limit is 65,535).
+const INSERT_PARAMS_POSTGRES: usize = 16_384;
+
+impl InsertRows {
+    pub fn new(conn: &sqlx::AnyConnection, fields: usize) -> Self {
+        let backend = if conn.backend_name() == "SQLite" {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        };
+        Self { backend, fields }
+    }
+
+    /// Rows one statement carries.
+    pub fn per_statement(&self) -> usize {
+        let params = match self.backend {
+            Backend::Sqlite => INSERT_PARAMS_SQLITE,
+            Backend::Postgres => INSERT_PARAMS_POSTGRES,
+        };
+        (params / self.fields.max(1)).max(1)
+    }
+
+    /// `(…), (…)` for `rows` rows.
+    pub fn values(&self, rows: usize) -> String {
+        match self.backend {
+            Backend::Sqlite => {
+                let row = format!("({})", vec!["?"; self.fields].join(", "));
+                vec![row; rows].join(", ")
+            }
+            Backend::Postgres => value_rows(rows, self.fields, 1, ""),
+        }
+    }
+
+    /// Whether a statement of `rows` rows is worth keeping prepared: only full ones, so a
+    /// connection keeps one per insert rather than one per remainder size.
+    pub fn keep_prepared(&self, rows: usize) -> bool {
+        rows == self.per_statement()
+    }
 }
 
 /// The file of a `sqlite:` URL; None for other databases and for in-memory SQLite.
@@ -359,5 +413,22 @@ mod tests {
         );
         assert_eq!(super::value_rows(1, 3, 1, ""), "($1, $2, $3)");
         assert_eq!(super::value_rows(0, 3, 1, ""), "");
+    }
+
+    #[test]
+    fn insert_rows_are_anonymous_on_sqlite_and_numbered_on_postgres() {
+        let sqlite = super::InsertRows {
+            backend: super::Backend::Sqlite,
+            fields: 2,
+        };
+        assert_eq!(sqlite.values(2), "(?, ?), (?, ?)");
+        assert_eq!(sqlite.per_statement(), 2_048);
+        assert!(sqlite.keep_prepared(2_048) && !sqlite.keep_prepared(7));
+        let postgres = super::InsertRows {
+            backend: super::Backend::Postgres,
+            fields: 2,
+        };
+        assert_eq!(postgres.values(2), "($1, $2), ($3, $4)");
+        assert_eq!(postgres.per_statement(), 8_192);
     }
 }

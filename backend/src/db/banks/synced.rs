@@ -62,9 +62,8 @@ pub async fn stored_rows<'c>(
     Ok(out)
 }
 
-/// Inserts new upstream rows, 20 a statement: few statements, while binding stays cheap
-/// (SQLite looks parameter names up linearly, so a statement's binding cost grows with the
-/// square of its parameter count). A row that already exists is left alone.
+/// Inserts new upstream rows, a few hundred a statement ([`crate::db::InsertRows`]). A row
+/// that already exists is left alone.
 pub async fn insert_synced(
     conn: &mut AnyConnection,
     workspace_id: &str,
@@ -73,38 +72,16 @@ pub async fn insert_synced(
     rows: &[&SyncedTransaction],
     at: Stamp,
 ) -> sqlx::Result<()> {
-    for group in rows.chunks(20) {
-        let mut sql = String::from(
+    let insert = crate::db::InsertRows::new(conn, 15);
+    for group in rows.chunks(insert.per_statement()) {
+        let sql = format!(
             "insert into transactions (id, workspace_id, account_id, external_id, amount_minor, currency,
                  description, booked_at, category, merchant, pending, created_at, updated_at,
-                 created_seq, change_seq) values ",
+                 created_seq, change_seq) values {}
+             on conflict (account_id, external_id) do nothing",
+            insert.values(group.len())
         );
-        for i in 0..group.len() {
-            let b = i * 13;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8,
-                b + 9,
-                b + 10,
-                b + 11,
-                b + 12,
-                b + 12,
-                b + 13,
-                b + 13
-            ));
-        }
-        sql.push_str(" on conflict (account_id, external_id) do nothing");
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(&sql).persistent(insert.keep_prepared(group.len()));
         for r in group {
             q = q
                 .bind(crate::db::new_id())
@@ -119,6 +96,8 @@ pub async fn insert_synced(
                 .bind(&r.merchant)
                 .bind(i64::from(r.pending))
                 .bind(at.now)
+                .bind(at.now)
+                .bind(at.seq)
                 .bind(at.seq);
         }
         q.execute(&mut *conn).await?;

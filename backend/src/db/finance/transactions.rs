@@ -68,9 +68,9 @@ pub async fn insert_transactions(
     now: i64,
     seq: i64,
 ) -> sqlx::Result<std::collections::HashMap<(String, String), String>> {
-    const FIELDS: usize = 9;
+    let insert = crate::db::InsertRows::new(conn, 14);
     let mut created = std::collections::HashMap::with_capacity(rows.len());
-    for chunk in rows.chunks(crate::db::rows_per_statement(conn, FIELDS)) {
+    for chunk in rows.chunks(insert.per_statement()) {
         let sql = format!(
             "insert into transactions (workspace_id, created_at, updated_at, created_seq, change_seq,
                  id, account_id, external_id, amount_minor, currency, description, booked_at,
@@ -78,11 +78,16 @@ pub async fn insert_transactions(
              values {}
              on conflict (account_id, external_id) do nothing
              returning account_id, external_id, id",
-            crate::db::value_rows(chunk.len(), FIELDS, 4, "$1, $2, $2, $3, $3, ")
+            insert.values(chunk.len())
         );
-        let mut q = sqlx::query_as(&sql).bind(workspace_id).bind(now).bind(seq);
+        let mut q = sqlx::query_as(&sql).persistent(insert.keep_prepared(chunk.len()));
         for t in chunk {
             q = q
+                .bind(workspace_id)
+                .bind(now)
+                .bind(now)
+                .bind(seq)
+                .bind(seq)
                 .bind(crate::db::new_id())
                 .bind(t.account_id)
                 .bind(t.external_id)
