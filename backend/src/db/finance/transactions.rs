@@ -61,6 +61,10 @@ pub struct NewTransaction<'a> {
 /// Inserts the rows whose `(account, external id)` does not exist yet, many to a statement
 /// (one round trip per batch on PostgreSQL); returns the new rows' ids by
 /// `(account id, external id)`. A pair given twice is stored once.
+///
+/// The rows are not read back when every one was stored (the usual case): their ids are the
+/// ones given here. When some were not (duplicates), the rows of change `seq` are read, which
+/// are exactly the ones this call stored.
 pub async fn insert_transactions(
     conn: &mut sqlx::AnyConnection,
     workspace_id: &str,
@@ -69,26 +73,29 @@ pub async fn insert_transactions(
     seq: i64,
 ) -> sqlx::Result<std::collections::HashMap<(String, String), String>> {
     let insert = crate::db::InsertRows::new(conn, 14);
-    let mut created = std::collections::HashMap::with_capacity(rows.len());
-    for chunk in rows.chunks(insert.per_statement()) {
+    let ids: Vec<String> = rows.iter().map(|_| crate::db::new_id()).collect();
+    let mut stored = 0;
+    for (chunk, ids) in rows
+        .chunks(insert.per_statement())
+        .zip(ids.chunks(insert.per_statement()))
+    {
         let sql = format!(
             "insert into transactions (workspace_id, created_at, updated_at, created_seq, change_seq,
                  id, account_id, external_id, amount_minor, currency, description, booked_at,
                  category, merchant)
              values {}
-             on conflict (account_id, external_id) do nothing
-             returning account_id, external_id, id",
+             on conflict (account_id, external_id) do nothing",
             insert.values(chunk.len())
         );
-        let mut q = sqlx::query_as(&sql).persistent(insert.keep_prepared(chunk.len()));
-        for t in chunk {
+        let mut q = sqlx::query(&sql).persistent(insert.keep_prepared(chunk.len()));
+        for (t, id) in chunk.iter().zip(ids) {
             q = q
                 .bind(workspace_id)
                 .bind(now)
                 .bind(now)
                 .bind(seq)
                 .bind(seq)
-                .bind(crate::db::new_id())
+                .bind(id.as_str())
                 .bind(t.account_id)
                 .bind(t.external_id)
                 .bind(t.amount_minor)
@@ -98,10 +105,24 @@ pub async fn insert_transactions(
                 .bind(t.category)
                 .bind(t.merchant);
         }
-        let stored: Vec<(String, String, String)> = q.fetch_all(&mut *conn).await?;
-        created.extend(stored.into_iter().map(|(a, e, id)| ((a, e), id)));
+        stored += q.execute(&mut *conn).await?.rows_affected();
     }
-    Ok(created)
+    if stored == rows.len() as u64 {
+        return Ok(rows
+            .iter()
+            .zip(ids)
+            .map(|(t, id)| ((t.account_id.to_string(), t.external_id.to_string()), id))
+            .collect());
+    }
+    let created: Vec<(String, String, String)> = sqlx::query_as(
+        "select account_id, external_id, id from transactions
+         where workspace_id = $1 and change_seq = $2",
+    )
+    .bind(workspace_id)
+    .bind(seq)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(created.into_iter().map(|(a, e, id)| ((a, e), id)).collect())
 }
 
 /// The ids of an account's transactions with these external ids, by external id.
