@@ -32,6 +32,10 @@ const TASKS: &[Task] = &[
         name: "0017_transaction_rollups",
         run: |c| Box::pin(super::finance::rollups::rebuild(c)),
     },
+    Task {
+        name: "0018_sqlite_rollups_without_rowid",
+        run: |c| Box::pin(super::finance::rollups::cluster_on_sqlite(c)),
+    },
 ];
 
 /// Runs every task not run yet; returns `(name, report)` of those that ran now and found

@@ -403,6 +403,7 @@ async fn push_transactions(
     };
     // What the new rows add to each account's balance (at most 1,000 × 10^12: no overflow).
     let mut added: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut inserted = Vec::with_capacity(valid.len());
     for v in &valid {
         let key = (v.item.account_id.clone(), v.item.external_id.clone());
         // The first item of a pair is the one created; a repeat of it is a duplicate.
@@ -426,19 +427,19 @@ async fn push_transactions(
         };
         if new {
             *added.entry(v.item.account_id.as_str()).or_default() += v.amount_minor;
+            inserted.push(fdb::rollups::Inserted {
+                account_id: &v.item.account_id,
+                currency: v.currency,
+                category: v.item.category.as_deref(),
+                booked_at: v.booked_at,
+                amount_minor: v.amount_minor,
+            });
             result.created.push(r)
         } else {
             result.duplicates.push(r)
         }
     }
-    fdb::rollups::add(
-        &mut tx,
-        fdb::rollups::Touched::Change {
-            workspace_id: &caller.workspace_id,
-            seq,
-        },
-    )
-    .await?;
+    fdb::rollups::add_inserted(&mut tx, &caller.workspace_id, seq, &inserted).await?;
     for (account, delta) in added {
         if !fdb::add_to_balance(&mut *tx, account, delta).await? {
             return Err(balance_out_of_range());

@@ -52,6 +52,18 @@ fn booked_at() -> impl Strategy<Value = i64> {
     ]
 }
 
+/// The first second of year 1: pushes compute their rows' totals themselves from there on,
+/// and leave a batch with an earlier row to the SQL (`rollups::add_inserted`).
+const YEAR_1: i64 = -62_135_596_800;
+
+/// Booking times of pushed rows: [`booked_at`], and some on either side of year 1.
+fn pushed_at() -> impl Strategy<Value = i64> {
+    prop_oneof![
+        9 => booked_at(),
+        1 => YEAR_1 - 3 * 86_400..YEAR_1 + 3 * 86_400,
+    ]
+}
+
 fn item() -> impl Strategy<Value = Item> {
     (
         0..3usize,
@@ -62,7 +74,7 @@ fn item() -> impl Strategy<Value = Item> {
             Just(-1_000_000_000_000i64),
             Just(999_999_999_999i64)
         ],
-        booked_at(),
+        pushed_at(),
         proptest::option::of(0..3u8),
     )
         .prop_map(|(account, external, minor, at, category)| Item {
@@ -509,4 +521,78 @@ async fn parallel_pushes_all_land_and_reach_the_database_file() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+/// On SQLite the rollup tables are `WITHOUT ROWID` tables (maintenance task
+/// `0018_sqlite_rollups_without_rowid`), and making them so keeps every row; PostgreSQL keeps
+/// migration 0017's tables.
+#[tokio::test]
+async fn rollup_tables_are_clustered_on_sqlite_and_keep_their_rows() {
+    use backend::db::finance::rollups::{cluster_on_sqlite, workspace_rollups, Grain};
+    let app = TestApp::spawn().await;
+    app.signed_in_user("clustered@example.com").await;
+    let workspace = personal_workspace(&app, &app.client).await;
+    let account = new_account(&app, 0).await;
+    let items: Vec<Value> = (0..40)
+        .map(|i| {
+            let category = ["dining", "fuel"][i % 2];
+            json!({"accountId": account, "externalId": format!("c{i}"),
+                   "amount": {"amount": format!("{}.250", i as i64 - 30), "currency": "BHD"},
+                   "description": "Clustered", "category": category,
+                   "bookedAt": rfc3339(BASE + i as i64 * 40_000)})
+        })
+        .collect();
+    let res = app
+        .post("/api/v1/transactions", json!({ "transactions": items }))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let (pool, backend) = (&app.state.db.pool, app.state.db.backend);
+    let mut before = Vec::new();
+    for grain in Grain::ALL {
+        let rows = workspace_rollups(pool, backend, grain, &workspace, false)
+            .await
+            .unwrap();
+        assert!(!rows.is_empty(), "{grain:?}");
+        before.push(rows);
+    }
+    // As `pfn migrate` left them.
+    if backend == backend::db::Backend::Sqlite {
+        for table in [
+            "transaction_rollups",
+            "transaction_rollups_weekly",
+            "transaction_rollups_monthly",
+        ] {
+            let sql: String = sqlx::query_scalar(
+                "select sql from sqlite_master where type = 'table' and name = $1",
+            )
+            .bind(table)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+            assert!(
+                sql.to_lowercase().ends_with("without rowid"),
+                "{table}: {sql}"
+            );
+            let indexes: Vec<String> = sqlx::query_scalar(
+                "select name from sqlite_master where type = 'index' and tbl_name = $1
+                 and sql is not null order by name",
+            )
+            .bind(table)
+            .fetch_all(pool)
+            .await
+            .unwrap();
+            assert_eq!(indexes, [format!("{table}_account_idx")]);
+        }
+    }
+    // Made again over tables that hold rows: the same rows come out.
+    let mut conn = pool.acquire().await.unwrap();
+    cluster_on_sqlite(&mut conn).await.unwrap();
+    drop(conn);
+    for (grain, rows) in Grain::ALL.into_iter().zip(before) {
+        let after = workspace_rollups(pool, backend, grain, &workspace, false)
+            .await
+            .unwrap();
+        assert_eq!(after, rows, "{grain:?}");
+    }
+    assert_rollups_match(&app, &workspace).await;
 }
