@@ -33,8 +33,10 @@ SAMPLES = int(os.environ.get("BENCH_SAMPLES", "40"))
 WORKSPACES = int(os.environ.get("BENCH_WORKSPACES", "1000"))
 POSTGRES = os.environ.get("BENCH_POSTGRES") == "1"
 BATCH = 1000
-# batches of this month's rows pushed at each size, after the back-fill
-RECENT = int(os.environ.get("BENCH_RECENT_BATCHES", "10"))
+# batches of this month's rows pushed at each size, after the back-fill (at most 30 % of the
+# rows): fifty, so that the rate holds whole WAL cycles on SQLite, where the commit that ends
+# one waits for a checkpoint about every twenty batches
+RECENT = int(os.environ.get("BENCH_RECENT_BATCHES", "50"))
 DAY = pb.DAY
 NOW = int(time.time())
 CATEGORIES = pb.CATEGORIES
