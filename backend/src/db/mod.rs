@@ -195,10 +195,13 @@ impl InsertRows {
         }
     }
 
-    /// Whether a statement of `rows` rows is worth keeping prepared: only full ones, so a
-    /// connection keeps one per insert rather than one per remainder size.
+    /// Whether a statement of `rows` rows is kept prepared. On SQLite only full ones, so the
+    /// writer keeps one per insert rather than one of a few hundred KiB per remainder size
+    /// (preparing a remainder costs a fraction of a millisecond); on PostgreSQL every one, as
+    /// for any statement (a 1,000-row push is one remainder there, planned anew each time
+    /// otherwise).
     pub fn keep_prepared(&self, rows: usize) -> bool {
-        rows == self.per_statement()
+        self.backend == Backend::Postgres || rows == self.per_statement()
     }
 }
 
@@ -434,5 +437,6 @@ mod tests {
         };
         assert_eq!(postgres.values(2), "($1, $2), ($3, $4)");
         assert_eq!(postgres.per_statement(), 8_192);
+        assert!(postgres.keep_prepared(7));
     }
 }

@@ -140,14 +140,16 @@ impl Grain {
 /// [`add`] with [`Touched::Change`] adds, summed here from the rows in hand instead of read
 /// back from `transactions` three times. The property test in `tests/api/scale.rs` checks that
 /// the two agree (pushes take this way, every other write the other). A batch with a row
-/// booked before year 1 goes the SQL way.
+/// booked before year 1 goes the SQL way, and so does every batch on PostgreSQL: there each
+/// statement is kept prepared, and one per count of rollup rows a push touches held ~170 MB
+/// of statements in the server at 1M rows, where the SQL's one statement is as fast.
 pub async fn add_inserted(
     conn: &mut AnyConnection,
     workspace_id: &str,
     seq: i64,
     rows: &[Inserted<'_>],
 ) -> sqlx::Result<()> {
-    if rows.iter().any(|r| r.booked_at < YEAR_1) {
+    if backend_of(conn) == Backend::Postgres || rows.iter().any(|r| r.booked_at < YEAR_1) {
         return add(conn, Touched::Change { workspace_id, seq }).await;
     }
     type Key<'a> = (&'a str, &'a str, &'a str, i64, bool);
@@ -607,8 +609,12 @@ pub async fn flow_totals<'c>(
     }
     let mut next = 3 + 2 * arms.len();
     let (mut filters, mut raw_filters) = (String::new(), String::new());
+    // The rollups' account is compared as `account_id || ''`, which no index serves: on
+    // SQLite's `WITHOUT ROWID` rollups the planner would otherwise search the account index
+    // and look each row up by its key (0.6 → 1.0 ms a year at 1M rows), where the key's own
+    // range of days holds every column.
     for (column, expression, value) in [
-        ("account_id", "account_id", q.account_id),
+        ("account_id || ''", "account_id", q.account_id),
         ("category", CATEGORY, q.category),
         ("currency", "currency", q.currency),
     ] {
