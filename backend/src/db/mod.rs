@@ -38,6 +38,17 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The database behind a connection.
+    pub fn of(conn: &sqlx::AnyConnection) -> Self {
+        if conn.backend_name() == "SQLite" {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Db {
     pub pool: AnyPool,
@@ -167,12 +178,10 @@ const INSERT_PARAMS_POSTGRES: usize = 16_384;
 
 impl InsertRows {
     pub fn new(conn: &sqlx::AnyConnection, fields: usize) -> Self {
-        let backend = if conn.backend_name() == "SQLite" {
-            Backend::Sqlite
-        } else {
-            Backend::Postgres
-        };
-        Self { backend, fields }
+        Self {
+            backend: Backend::of(conn),
+            fields,
+        }
     }
 
     /// Rows one statement carries.

@@ -71,14 +71,6 @@ impl Grain {
     }
 }
 
-fn backend_of(conn: &AnyConnection) -> Backend {
-    if conn.backend_name() == "SQLite" {
-        Backend::Sqlite
-    } else {
-        Backend::Postgres
-    }
-}
-
 /// The statement that adds `$1` times the contributions of the counted transactions matching
 /// `cond` to the `grain` rollups.
 fn contribution(grain: Grain, backend: Backend, cond: &str) -> String {
@@ -150,7 +142,12 @@ pub async fn add_inserted(
     seq: i64,
     rows: &[Inserted<'_>],
 ) -> sqlx::Result<()> {
-    if backend_of(conn) == Backend::Postgres || rows.iter().any(|r| r.booked_at < YEAR_1) {
+    // Every key is known before anything is written: a row without one sends the whole batch
+    // the SQL way, not the grains after its first.
+    let keyed = rows.iter().all(|r| {
+        r.booked_at >= YEAR_1 && Grain::ALL.iter().all(|g| g.key_of(r.booked_at).is_some())
+    });
+    if Backend::of(conn) == Backend::Postgres || !keyed {
         return add(conn, Touched::Change { workspace_id, seq }).await;
     }
     type Key<'a> = (&'a str, &'a str, &'a str, i64, bool);
@@ -159,7 +156,7 @@ pub async fn add_inserted(
             std::collections::HashMap::new();
         for r in rows.iter().filter(|r| r.amount_minor != 0) {
             let Some(at) = grain.key_of(r.booked_at) else {
-                return add(conn, Touched::Change { workspace_id, seq }).await;
+                continue; // not reached: every row was keyed above
             };
             let category = r.category.unwrap_or("uncategorized");
             let key = (r.account_id, r.currency, category, at, r.amount_minor < 0);
@@ -223,7 +220,7 @@ pub async fn subtract(conn: &mut AnyConnection, touched: Touched<'_>) -> sqlx::R
 }
 
 async fn apply(conn: &mut AnyConnection, sign: i64, touched: Touched<'_>) -> sqlx::Result<()> {
-    let backend = backend_of(conn);
+    let backend = Backend::of(conn);
     for grain in Grain::ALL {
         match &touched {
             Touched::Change { workspace_id, seq } => {
@@ -268,7 +265,7 @@ async fn apply(conn: &mut AnyConnection, sign: i64, touched: Touched<'_>) -> sql
 
 /// Recomputes every rollup from `transactions` (the migration's backfill).
 pub async fn rebuild(conn: &mut AnyConnection) -> sqlx::Result<String> {
-    let backend = backend_of(conn);
+    let backend = Backend::of(conn);
     let mut built = 0;
     for grain in Grain::ALL {
         sqlx::query(&format!("delete from {}", grain.table()))
@@ -294,7 +291,7 @@ pub async fn rebuild(conn: &mut AnyConnection) -> sqlx::Result<String> {
 /// scanned the covering index. PostgreSQL keeps migration 0017's tables. The maintenance task
 /// `0018_sqlite_rollups_without_rowid`, right after the migrations.
 pub async fn cluster_on_sqlite(conn: &mut AnyConnection) -> sqlx::Result<String> {
-    if backend_of(conn) != Backend::Sqlite {
+    if Backend::of(conn) != Backend::Sqlite {
         return Ok(String::new());
     }
     for grain in Grain::ALL {
