@@ -36,6 +36,10 @@ const TASKS: &[Task] = &[
         name: "0018_sqlite_rollups_without_rowid",
         run: |c| Box::pin(super::finance::rollups::cluster_on_sqlite(c)),
     },
+    Task {
+        name: "0019_postgres_rollups_hot_updates",
+        run: |c| Box::pin(super::finance::rollups::hot_updates_on_postgres(c)),
+    },
 ];
 
 /// Runs every task not run yet; returns `(name, report)` of those that ran now and found

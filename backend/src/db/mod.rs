@@ -161,57 +161,115 @@ pub fn rows_per_statement(conn: &sqlx::AnyConnection, fields: usize) -> usize {
     (params / fields.max(1)).max(1)
 }
 
-/// A large multi-row insert: `rows` rows of `fields` parameters each, every parameter bound
-/// in order, row after row (a value all rows share is bound in each). On SQLite the parameters
-/// are anonymous (`?`): SQLite has no names to scan for them, so binding stays linear and one
-/// statement can carry [`INSERT_PARAMS_SQLITE`]; on PostgreSQL they are `$1`, `$2`, ….
-pub struct InsertRows {
-    pub backend: Backend,
-    pub fields: usize,
+/// One value of a row of [`insert_rows`].
+#[derive(Clone, Copy, Debug)]
+pub enum Field<'a> {
+    Text(&'a str),
+    MaybeText(Option<&'a str>),
+    Int(i64),
 }
 
-/// Parameters of one [`InsertRows`] statement on SQLite (its limit is 32,766): a 1,000-row
+/// Parameters of one [`insert_rows`] statement on SQLite (its limit is 32,766): a 1,000-row
 /// push in four statements, each a few hundred KiB of prepared statement.
 const INSERT_PARAMS_SQLITE: usize = 4_096;
-/// The same on PostgreSQL (its limit is 65,535).
-const INSERT_PARAMS_POSTGRES: usize = 16_384;
 
-impl InsertRows {
-    pub fn new(conn: &sqlx::AnyConnection, fields: usize) -> Self {
-        Self {
-            backend: Backend::of(conn),
-            fields,
-        }
+/// Inserts `rows` into `table`'s `columns` (each a name and its PostgreSQL type), with `tail`
+/// after the rows (`on conflict …`); returns the rows the database reports affected.
+///
+/// On SQLite: multi-row `values` of anonymous parameters (`?`), [`INSERT_PARAMS_SQLITE`] a
+/// statement. SQLite scans its list of parameter names to bind a numbered one (`$N`), so
+/// binding thousands of them costs their square; anonymous ones have no name to look for.
+/// Only full statements are kept prepared: the writer holds one per insert rather than one of
+/// a few hundred KiB per remainder size.
+///
+/// On PostgreSQL: one statement whatever the count, its rows one JSON parameter read by
+/// `json_to_recordset`. sqlx keeps every statement prepared there, and a `values` list is a
+/// different statement for each count of rows, each holding its thousands of parameters'
+/// metadata: pushes of varying sizes (and rollups of varying counts of days) filled the server
+/// with them (295 MB at 1M rows; docs/benchmarks.md). One shape per insert keeps that to one
+/// statement, and a batch to one round trip.
+pub async fn insert_rows<const N: usize>(
+    conn: &mut sqlx::AnyConnection,
+    table: &str,
+    columns: &[(&str, &str); N],
+    rows: &[[Field<'_>; N]],
+    tail: &str,
+) -> sqlx::Result<u64> {
+    if rows.is_empty() {
+        return Ok(0);
     }
-
-    /// Rows one statement carries.
-    pub fn per_statement(&self) -> usize {
-        let params = match self.backend {
-            Backend::Sqlite => INSERT_PARAMS_SQLITE,
-            Backend::Postgres => INSERT_PARAMS_POSTGRES,
-        };
-        (params / self.fields.max(1)).max(1)
+    let names: Vec<String> = columns.iter().map(|(c, _)| format!("\"{c}\"")).collect();
+    let names = names.join(", ");
+    if Backend::of(conn) == Backend::Postgres {
+        let record: Vec<String> = columns
+            .iter()
+            .map(|(c, ty)| format!("\"{c}\" {ty}"))
+            .collect();
+        let sql = format!(
+            "insert into {table} ({names}) select {names}
+             from json_to_recordset(cast($1 as json)) as r({}) {tail}",
+            record.join(", ")
+        );
+        let json = json_rows(columns, rows);
+        return Ok(sqlx::query(&sql)
+            .bind(json)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected());
     }
-
-    /// `(…), (…)` for `rows` rows.
-    pub fn values(&self, rows: usize) -> String {
-        match self.backend {
-            Backend::Sqlite => {
-                let row = format!("({})", vec!["?"; self.fields].join(", "));
-                vec![row; rows].join(", ")
+    let per_statement = (INSERT_PARAMS_SQLITE / N.max(1)).max(1);
+    let row = format!("({})", vec!["?"; N].join(", "));
+    let mut affected = 0;
+    for chunk in rows.chunks(per_statement) {
+        let sql = format!(
+            "insert into {table} ({names}) values {} {tail}",
+            vec![row.as_str(); chunk.len()].join(", ")
+        );
+        let mut q = sqlx::query(&sql).persistent(chunk.len() == per_statement);
+        for values in chunk {
+            for value in values {
+                q = match *value {
+                    Field::Text(s) => q.bind(s),
+                    Field::MaybeText(s) => q.bind(s),
+                    Field::Int(n) => q.bind(n),
+                };
             }
-            Backend::Postgres => value_rows(rows, self.fields, 1, ""),
         }
+        affected += q.execute(&mut *conn).await?.rows_affected();
     }
+    Ok(affected)
+}
 
-    /// Whether a statement of `rows` rows is kept prepared. On SQLite only full ones, so the
-    /// writer keeps one per insert rather than one of a few hundred KiB per remainder size
-    /// (preparing a remainder costs a fraction of a millisecond); on PostgreSQL every one, as
-    /// for any statement (a 1,000-row push is one remainder there, planned anew each time
-    /// otherwise).
-    pub fn keep_prepared(&self, rows: usize) -> bool {
-        self.backend == Backend::Postgres || rows == self.per_statement()
+/// `[{"column": value, …}, …]`: [`insert_rows`]'s parameter on PostgreSQL.
+fn json_rows<const N: usize>(columns: &[(&str, &str); N], rows: &[[Field<'_>; N]]) -> String {
+    use std::io::Write;
+    // Writing to a Vec cannot fail; serde_json escapes every string it writes.
+    let keys: Vec<Vec<u8>> = columns
+        .iter()
+        .map(|(c, _)| serde_json::to_vec(c).unwrap_or_default())
+        .collect();
+    let mut out: Vec<u8> = Vec::with_capacity(rows.len() * N * 24 + 2);
+    out.push(b'[');
+    for (i, values) in rows.iter().enumerate() {
+        out.extend_from_slice(if i == 0 { b"{" } else { b",{" });
+        for (j, (key, value)) in keys.iter().zip(values).enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(key);
+            out.push(b':');
+            let _ = match *value {
+                Field::Text(s) | Field::MaybeText(Some(s)) => {
+                    serde_json::to_writer(&mut out, s).map_err(std::io::Error::from)
+                }
+                Field::MaybeText(None) => out.write_all(b"null"),
+                Field::Int(n) => write!(out, "{n}"),
+            };
+        }
+        out.push(b'}');
     }
+    out.push(b']');
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// The file of a `sqlite:` URL; None for other databases and for in-memory SQLite.
@@ -432,20 +490,23 @@ mod tests {
     }
 
     #[test]
-    fn insert_rows_are_anonymous_on_sqlite_and_numbered_on_postgres() {
-        let sqlite = super::InsertRows {
-            backend: super::Backend::Sqlite,
-            fields: 2,
-        };
-        assert_eq!(sqlite.values(2), "(?, ?), (?, ?)");
-        assert_eq!(sqlite.per_statement(), 2_048);
-        assert!(sqlite.keep_prepared(2_048) && !sqlite.keep_prepared(7));
-        let postgres = super::InsertRows {
-            backend: super::Backend::Postgres,
-            fields: 2,
-        };
-        assert_eq!(postgres.values(2), "($1, $2), ($3, $4)");
-        assert_eq!(postgres.per_statement(), 8_192);
-        assert!(postgres.keep_prepared(7));
+    fn json_rows_are_objects_by_column_with_strings_escaped() {
+        use super::Field::*;
+        let columns = [("id", "text"), ("n", "bigint"), ("note", "text")];
+        let rows = [
+            [
+                Text("a\"b\\c\u{1}é"),
+                Int(-9_223_372_036_854_775_808),
+                MaybeText(None),
+            ],
+            [Text(""), Int(7), MaybeText(Some("x"))],
+        ];
+        let json = super::json_rows(&columns, &rows);
+        assert_eq!(
+            json,
+            r#"[{"id":"a\"b\\c\u0001é","n":-9223372036854775808,"note":null},{"id":"","n":7,"note":"x"}]"#
+        );
+        let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(parsed[0]["id"], "a\"b\\c\u{1}é");
     }
 }

@@ -527,8 +527,10 @@ async fn parallel_pushes_all_land_and_reach_the_database_file() {
 /// `0018_sqlite_rollups_without_rowid`), and making them so keeps every row; PostgreSQL keeps
 /// migration 0017's tables.
 #[tokio::test]
-async fn rollup_tables_are_clustered_on_sqlite_and_keep_their_rows() {
-    use backend::db::finance::rollups::{cluster_on_sqlite, workspace_rollups, Grain};
+async fn rollup_tables_are_laid_out_for_their_writes_and_keep_their_rows() {
+    use backend::db::finance::rollups::{
+        cluster_on_sqlite, hot_updates_on_postgres, workspace_rollups, Grain,
+    };
     let app = TestApp::spawn().await;
     app.signed_in_user("clustered@example.com").await;
     let workspace = personal_workspace(&app, &app.client).await;
@@ -583,10 +585,37 @@ async fn rollup_tables_are_clustered_on_sqlite_and_keep_their_rows() {
             .unwrap();
             assert_eq!(indexes, [format!("{table}_account_idx")]);
         }
+    } else {
+        for table in [
+            "transaction_rollups",
+            "transaction_rollups_weekly",
+            "transaction_rollups_monthly",
+        ] {
+            let indexes: Vec<String> = sqlx::query_scalar(
+                "select cast(indexname as text) from pg_indexes where tablename = $1 order by 1",
+            )
+            .bind(table)
+            .fetch_all(pool)
+            .await
+            .unwrap();
+            assert_eq!(
+                indexes,
+                [format!("{table}_account_idx"), format!("{table}_pkey")]
+            );
+            let options: Option<String> = sqlx::query_scalar(
+                "select array_to_string(reloptions, ',') from pg_class where relname = $1",
+            )
+            .bind(table)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+            assert_eq!(options.as_deref(), Some("fillfactor=70"), "{table}");
+        }
     }
     // Made again over tables that hold rows: the same rows come out.
     let mut conn = pool.acquire().await.unwrap();
     cluster_on_sqlite(&mut conn).await.unwrap();
+    hot_updates_on_postgres(&mut conn).await.unwrap();
     drop(conn);
     for (grain, rows) in Grain::ALL.into_iter().zip(before) {
         let after = workspace_rollups(pool, backend, grain, &workspace, false)

@@ -62,8 +62,8 @@ pub async fn stored_rows<'c>(
     Ok(out)
 }
 
-/// Inserts new upstream rows, a few hundred a statement ([`crate::db::InsertRows`]). A row
-/// that already exists is left alone.
+/// Inserts new upstream rows, many to a statement ([`crate::db::insert_rows`]). A row that
+/// already exists is left alone.
 pub async fn insert_synced(
     conn: &mut AnyConnection,
     workspace_id: &str,
@@ -72,36 +72,55 @@ pub async fn insert_synced(
     rows: &[&SyncedTransaction],
     at: Stamp,
 ) -> sqlx::Result<()> {
-    let insert = crate::db::InsertRows::new(conn, 15);
-    for group in rows.chunks(insert.per_statement()) {
-        let sql = format!(
-            "insert into transactions (id, workspace_id, account_id, external_id, amount_minor, currency,
-                 description, booked_at, category, merchant, pending, created_at, updated_at,
-                 created_seq, change_seq) values {}
-             on conflict (account_id, external_id) do nothing",
-            insert.values(group.len())
-        );
-        let mut q = sqlx::query(&sql).persistent(insert.keep_prepared(group.len()));
-        for r in group {
-            q = q
-                .bind(crate::db::new_id())
-                .bind(workspace_id)
-                .bind(account_id)
-                .bind(&r.external_id)
-                .bind(r.amount_minor)
-                .bind(currency)
-                .bind(&r.description)
-                .bind(r.booked_at)
-                .bind(&r.category)
-                .bind(&r.merchant)
-                .bind(i64::from(r.pending))
-                .bind(at.now)
-                .bind(at.now)
-                .bind(at.seq)
-                .bind(at.seq);
-        }
-        q.execute(&mut *conn).await?;
-    }
+    use crate::db::Field::{Int, MaybeText, Text};
+    let ids: Vec<String> = rows.iter().map(|_| crate::db::new_id()).collect();
+    let values: Vec<[crate::db::Field; 15]> = rows
+        .iter()
+        .zip(&ids)
+        .map(|(r, id)| {
+            [
+                Text(id),
+                Text(workspace_id),
+                Text(account_id),
+                Text(&r.external_id),
+                Int(r.amount_minor),
+                Text(currency),
+                Text(&r.description),
+                Int(r.booked_at),
+                MaybeText(r.category.as_deref()),
+                MaybeText(r.merchant.as_deref()),
+                Int(i64::from(r.pending)),
+                Int(at.now),
+                Int(at.now),
+                Int(at.seq),
+                Int(at.seq),
+            ]
+        })
+        .collect();
+    crate::db::insert_rows(
+        conn,
+        "transactions",
+        &[
+            ("id", "text"),
+            ("workspace_id", "text"),
+            ("account_id", "text"),
+            ("external_id", "text"),
+            ("amount_minor", "bigint"),
+            ("currency", "text"),
+            ("description", "text"),
+            ("booked_at", "bigint"),
+            ("category", "text"),
+            ("merchant", "text"),
+            ("pending", "bigint"),
+            ("created_at", "bigint"),
+            ("updated_at", "bigint"),
+            ("created_seq", "bigint"),
+            ("change_seq", "bigint"),
+        ],
+        &values,
+        "on conflict (account_id, external_id) do nothing",
+    )
+    .await?;
     Ok(())
 }
 

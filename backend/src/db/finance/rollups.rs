@@ -130,12 +130,10 @@ impl Grain {
 
 /// Adds the contributions of rows the change numbered `seq` has just inserted: what
 /// [`add`] with [`Touched::Change`] adds, summed here from the rows in hand instead of read
-/// back from `transactions` three times. The property test in `tests/api/scale.rs` checks that
-/// the two agree (pushes take this way, every other write the other). A batch with a row
-/// booked before year 1 goes the SQL way, and so does every batch on PostgreSQL: there each
-/// statement is kept prepared, and one per count of rollup rows a push touches held ~170 MB
-/// of statements in the server at 1M rows (the SQL is one statement; which is faster there is
-/// not measured yet).
+/// back from `transactions` three times, and written in one statement per grain
+/// ([`crate::db::insert_rows`]). The property test in `tests/api/scale.rs` checks that the two
+/// agree (pushes take this way, every other write the other). A batch with a row booked before
+/// year 1 goes the SQL way: there the databases number months differently.
 pub async fn add_inserted(
     conn: &mut AnyConnection,
     workspace_id: &str,
@@ -147,7 +145,7 @@ pub async fn add_inserted(
     let keyed = rows.iter().all(|r| {
         r.booked_at >= YEAR_1 && Grain::ALL.iter().all(|g| g.key_of(r.booked_at).is_some())
     });
-    if Backend::of(conn) == Backend::Postgres || !keyed {
+    if !keyed {
         return add(conn, Touched::Change { workspace_id, seq }).await;
     }
     type Key<'a> = (&'a str, &'a str, &'a str, i64, bool);
@@ -165,33 +163,43 @@ pub async fn add_inserted(
             sum.1 += r.amount_minor / 1_000_000;
             sum.2 += r.amount_minor % 1_000_000;
         }
-        let sums: Vec<_> = sums.into_iter().collect();
-        let insert = crate::db::InsertRows::new(conn, 9);
-        for chunk in sums.chunks(insert.per_statement()) {
-            let sql = format!(
-                "insert into {}
-                     (workspace_id, account_id, currency, category, {}, outflow, tx_count, sum_high, sum_low)
-                 values {} {}",
-                grain.table(),
-                grain.column(),
-                insert.values(chunk.len()),
-                merge(grain)
-            );
-            let mut q = sqlx::query(&sql).persistent(insert.keep_prepared(chunk.len()));
-            for ((account, currency, category, at, outflow), (n, high, low)) in chunk {
-                q = q
-                    .bind(workspace_id)
-                    .bind(*account)
-                    .bind(*currency)
-                    .bind(*category)
-                    .bind(*at)
-                    .bind(i64::from(*outflow))
-                    .bind(*n)
-                    .bind(*high)
-                    .bind(*low);
-            }
-            q.execute(&mut *conn).await?;
-        }
+        use crate::db::Field::{Int, Text};
+        let values: Vec<[crate::db::Field; 9]> = sums
+            .into_iter()
+            .map(
+                |((account, currency, category, at, outflow), (n, high, low))| {
+                    [
+                        Text(workspace_id),
+                        Text(account),
+                        Text(currency),
+                        Text(category),
+                        Int(at),
+                        Int(i64::from(outflow)),
+                        Int(n),
+                        Int(high),
+                        Int(low),
+                    ]
+                },
+            )
+            .collect();
+        crate::db::insert_rows(
+            conn,
+            grain.table(),
+            &[
+                ("workspace_id", "text"),
+                ("account_id", "text"),
+                ("currency", "text"),
+                ("category", "text"),
+                (grain.column(), "bigint"),
+                ("outflow", "bigint"),
+                ("tx_count", "bigint"),
+                ("sum_high", "bigint"),
+                ("sum_low", "bigint"),
+            ],
+            &values,
+            &merge(grain),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -322,6 +330,36 @@ pub async fn cluster_on_sqlite(conn: &mut AnyConnection) -> sqlx::Result<String>
             format!("drop table {table}"),
             format!("alter table {table}_clustered rename to {table}"),
             format!("create index {table}_account_idx on {table} (account_id)"),
+        ] {
+            sqlx::query(&sql).execute(&mut *conn).await?;
+        }
+    }
+    Ok(String::new())
+}
+
+/// Free space PostgreSQL leaves in each page of a rollup table, for the next versions of its
+/// rows (a fill factor of 70 %).
+const ROLLUP_FILLFACTOR: u32 = 70;
+
+/// On PostgreSQL, lets a write update its rollup rows in place (HOT updates: no index entry
+/// made, the old version pruned from its own page): migration 0017's covering indexes are
+/// dropped, since they held the very columns every write changes (so every update made a new
+/// entry in each of the table's indexes and left a dead row behind, and the tables grew by
+/// their rows' size at every push: a 2,600-row monthly table had reached 17 MB at 1M
+/// transactions), and each table leaves 30 % of its pages free and is rewritten so that its
+/// pages have that room now, in key order. Insights read a range of the primary key and the rows
+/// it points to (a few hundred). The maintenance task `0019_postgres_rollups_hot_updates`;
+/// SQLite's tables are laid out by [`cluster_on_sqlite`].
+pub async fn hot_updates_on_postgres(conn: &mut AnyConnection) -> sqlx::Result<String> {
+    if Backend::of(conn) != Backend::Postgres {
+        return Ok(String::new());
+    }
+    for grain in Grain::ALL {
+        let table = grain.table();
+        for sql in [
+            format!("drop index if exists {table}_read_idx"),
+            format!("alter table {table} set (fillfactor = {ROLLUP_FILLFACTOR})"),
+            format!("cluster {table} using {table}_pkey"),
         ] {
             sqlx::query(&sql).execute(&mut *conn).await?;
         }

@@ -72,41 +72,53 @@ pub async fn insert_transactions(
     now: i64,
     seq: i64,
 ) -> sqlx::Result<std::collections::HashMap<(String, String), String>> {
-    let insert = crate::db::InsertRows::new(conn, 14);
+    use crate::db::Field::{Int, MaybeText, Text};
     let ids: Vec<String> = rows.iter().map(|_| crate::db::new_id()).collect();
-    let mut stored = 0;
-    for (chunk, ids) in rows
-        .chunks(insert.per_statement())
-        .zip(ids.chunks(insert.per_statement()))
-    {
-        let sql = format!(
-            "insert into transactions (workspace_id, created_at, updated_at, created_seq, change_seq,
-                 id, account_id, external_id, amount_minor, currency, description, booked_at,
-                 category, merchant)
-             values {}
-             on conflict (account_id, external_id) do nothing",
-            insert.values(chunk.len())
-        );
-        let mut q = sqlx::query(&sql).persistent(insert.keep_prepared(chunk.len()));
-        for (t, id) in chunk.iter().zip(ids) {
-            q = q
-                .bind(workspace_id)
-                .bind(now)
-                .bind(now)
-                .bind(seq)
-                .bind(seq)
-                .bind(id.as_str())
-                .bind(t.account_id)
-                .bind(t.external_id)
-                .bind(t.amount_minor)
-                .bind(t.currency)
-                .bind(t.description)
-                .bind(t.booked_at)
-                .bind(t.category)
-                .bind(t.merchant);
-        }
-        stored += q.execute(&mut *conn).await?.rows_affected();
-    }
+    let values: Vec<[crate::db::Field; 14]> = rows
+        .iter()
+        .zip(&ids)
+        .map(|(t, id)| {
+            [
+                Text(workspace_id),
+                Int(now),
+                Int(now),
+                Int(seq),
+                Int(seq),
+                Text(id),
+                Text(t.account_id),
+                Text(t.external_id),
+                Int(t.amount_minor),
+                Text(t.currency),
+                Text(t.description),
+                Int(t.booked_at),
+                MaybeText(t.category),
+                MaybeText(t.merchant),
+            ]
+        })
+        .collect();
+    let stored = crate::db::insert_rows(
+        conn,
+        "transactions",
+        &[
+            ("workspace_id", "text"),
+            ("created_at", "bigint"),
+            ("updated_at", "bigint"),
+            ("created_seq", "bigint"),
+            ("change_seq", "bigint"),
+            ("id", "text"),
+            ("account_id", "text"),
+            ("external_id", "text"),
+            ("amount_minor", "bigint"),
+            ("currency", "text"),
+            ("description", "text"),
+            ("booked_at", "bigint"),
+            ("category", "text"),
+            ("merchant", "text"),
+        ],
+        &values,
+        "on conflict (account_id, external_id) do nothing",
+    )
+    .await?;
     if stored == rows.len() as u64 {
         return Ok(rows
             .iter()
