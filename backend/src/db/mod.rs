@@ -72,8 +72,12 @@ pub struct Db {
 /// bound pays for the rest of the copy and its `fsync` (100–350 ms at 1M rows), once per
 /// bound's worth of WAL. 256 MiB makes that once per ~20 pushes of 1,000 rows rather than 6.
 const WAL_AUTOCHECKPOINT_PAGES: i64 = 65_536;
-/// The WAL file is cut back to this size after a checkpoint has emptied it.
-const WAL_SIZE_LIMIT_BYTES: i64 = 64 << 20;
+/// The WAL file is cut back to this size after a checkpoint has emptied it: more than one
+/// cycle of [`WAL_AUTOCHECKPOINT_PAGES`] fills (4 KiB pages, plus each frame's header and the
+/// commit that passes the bound: 320 MiB), so that under a stream of writes the file is written
+/// over rather than cut and grown again every cycle. At 64 MiB the push after each stall took
+/// ~90 ms longer, cutting the file and allocating its blocks again (docs/benchmarks.md).
+const WAL_SIZE_LIMIT_BYTES: i64 = WAL_AUTOCHECKPOINT_PAGES * 4096 * 5 / 4;
 /// The writer connection's page cache, in KiB (SQLite's default is 2 MiB a connection).
 const WRITER_CACHE_KIB: i64 = 32 << 10;
 /// How long [`Db::run_checkpointer`] waits after a write starts, so a burst of writes is
