@@ -157,10 +157,9 @@ pub fn value_rows(rows: usize, fields: usize, first: usize, lead: &str) -> Strin
 /// there: about 256 a statement; on PostgreSQL fewer round trips win, within its 65,535
 /// parameters.
 pub fn rows_per_statement(conn: &sqlx::AnyConnection, fields: usize) -> usize {
-    let params = if conn.backend_name() == "SQLite" {
-        256
-    } else {
-        16_384
+    let params = match Backend::of(conn) {
+        Backend::Sqlite => 256,
+        Backend::Postgres => 16_384,
     };
     (params / fields.max(1)).max(1)
 }
@@ -348,7 +347,7 @@ impl Db {
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
-                    if conn.backend_name() == "SQLite" {
+                    if Backend::of(conn) == Backend::Sqlite {
                         conn.execute("PRAGMA busy_timeout = 5000").await?;
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
