@@ -376,6 +376,7 @@ async fn push_transactions(
             booked_at: v.booked_at,
             category: v.item.category.as_deref(),
             merchant: v.item.merchant.as_deref(),
+            pending: false,
         })
         .collect();
     let mut created =

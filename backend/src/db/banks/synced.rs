@@ -62,8 +62,8 @@ pub async fn stored_rows<'c>(
     Ok(out)
 }
 
-/// Inserts new upstream rows, many to a statement ([`crate::db::insert_rows`]). A row that
-/// already exists is left alone.
+/// Inserts new upstream rows, many to a statement ([`crate::db::finance::insert_new`]). A row
+/// that already exists is left alone.
 pub async fn insert_synced(
     conn: &mut AnyConnection,
     workspace_id: &str,
@@ -72,55 +72,21 @@ pub async fn insert_synced(
     rows: &[&SyncedTransaction],
     at: Stamp,
 ) -> sqlx::Result<()> {
-    use crate::db::Field::{Int, MaybeText, Text};
-    let ids: Vec<String> = rows.iter().map(|_| crate::db::new_id()).collect();
-    let values: Vec<[crate::db::Field; 15]> = rows
+    let rows: Vec<crate::db::finance::NewTransaction> = rows
         .iter()
-        .zip(&ids)
-        .map(|(r, id)| {
-            [
-                Text(id),
-                Text(workspace_id),
-                Text(account_id),
-                Text(&r.external_id),
-                Int(r.amount_minor),
-                Text(currency),
-                Text(&r.description),
-                Int(r.booked_at),
-                MaybeText(r.category.as_deref()),
-                MaybeText(r.merchant.as_deref()),
-                Int(i64::from(r.pending)),
-                Int(at.now),
-                Int(at.now),
-                Int(at.seq),
-                Int(at.seq),
-            ]
+        .map(|r| crate::db::finance::NewTransaction {
+            account_id,
+            external_id: &r.external_id,
+            amount_minor: r.amount_minor,
+            currency,
+            description: &r.description,
+            booked_at: r.booked_at,
+            category: r.category.as_deref(),
+            merchant: r.merchant.as_deref(),
+            pending: r.pending,
         })
         .collect();
-    crate::db::insert_rows(
-        conn,
-        "transactions",
-        &[
-            ("id", "text"),
-            ("workspace_id", "text"),
-            ("account_id", "text"),
-            ("external_id", "text"),
-            ("amount_minor", "bigint"),
-            ("currency", "text"),
-            ("description", "text"),
-            ("booked_at", "bigint"),
-            ("category", "text"),
-            ("merchant", "text"),
-            ("pending", "bigint"),
-            ("created_at", "bigint"),
-            ("updated_at", "bigint"),
-            ("created_seq", "bigint"),
-            ("change_seq", "bigint"),
-        ],
-        &values,
-        "on conflict (account_id, external_id) do nothing",
-    )
-    .await?;
+    crate::db::finance::insert_new(conn, workspace_id, &rows, at.now, at.seq).await?;
     Ok(())
 }
 

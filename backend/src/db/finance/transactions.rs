@@ -56,25 +56,24 @@ pub struct NewTransaction<'a> {
     pub booked_at: i64,
     pub category: Option<&'a str>,
     pub merchant: Option<&'a str>,
+    /// Not booked yet (only a bank says so).
+    pub pending: bool,
 }
 
 /// Inserts the rows whose `(account, external id)` does not exist yet, many to a statement
-/// (one round trip per batch on PostgreSQL); returns the new rows' ids by
-/// `(account id, external id)`. A pair given twice is stored once.
-///
-/// The rows are not read back when every one was stored (the usual case): their ids are the
-/// ones given here. When some were not (duplicates), the rows of change `seq` are read, which
-/// are exactly the ones this call stored.
-pub async fn insert_transactions(
+/// ([`crate::db::insert_rows`]: one round trip per batch on PostgreSQL), as change `seq`;
+/// returns the ids given to the rows, in order, and how many rows were stored. A pair given
+/// twice is stored once.
+pub async fn insert_new(
     conn: &mut sqlx::AnyConnection,
     workspace_id: &str,
     rows: &[NewTransaction<'_>],
     now: i64,
     seq: i64,
-) -> sqlx::Result<std::collections::HashMap<(String, String), String>> {
+) -> sqlx::Result<(Vec<String>, u64)> {
     use crate::db::Field::{Int, MaybeText, Text};
     let ids: Vec<String> = rows.iter().map(|_| crate::db::new_id()).collect();
-    let values: Vec<[crate::db::Field; 14]> = rows
+    let values: Vec<[crate::db::Field; 15]> = rows
         .iter()
         .zip(&ids)
         .map(|(t, id)| {
@@ -93,6 +92,7 @@ pub async fn insert_transactions(
                 Int(t.booked_at),
                 MaybeText(t.category),
                 MaybeText(t.merchant),
+                Int(i64::from(t.pending)),
             ]
         })
         .collect();
@@ -114,11 +114,28 @@ pub async fn insert_transactions(
             ("booked_at", "bigint"),
             ("category", "text"),
             ("merchant", "text"),
+            ("pending", "bigint"),
         ],
         &values,
         "on conflict (account_id, external_id) do nothing",
     )
     .await?;
+    Ok((ids, stored))
+}
+
+/// [`insert_new`], returning the new rows' ids by `(account id, external id)`.
+///
+/// The rows are not read back when every one was stored (the usual case): their ids are the
+/// ones given here. When some were not (duplicates), the rows of change `seq` are read, which
+/// are exactly the ones this call stored.
+pub async fn insert_transactions(
+    conn: &mut sqlx::AnyConnection,
+    workspace_id: &str,
+    rows: &[NewTransaction<'_>],
+    now: i64,
+    seq: i64,
+) -> sqlx::Result<std::collections::HashMap<(String, String), String>> {
+    let (ids, stored) = insert_new(conn, workspace_id, rows, now, seq).await?;
     if stored == rows.len() as u64 {
         return Ok(rows
             .iter()
