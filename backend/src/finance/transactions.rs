@@ -405,7 +405,7 @@ async fn push_transactions(
     // What the new rows add to each account's balance (at most 1,000 × 10^12: no overflow).
     let mut added: BTreeMap<&str, i64> = BTreeMap::new();
     let mut inserted = Vec::with_capacity(valid.len());
-    for v in &valid {
+    for (v, row) in valid.iter().zip(&rows) {
         let key = (v.item.account_id.clone(), v.item.external_id.clone());
         // The first item of a pair is the one created; a repeat of it is a duplicate.
         let (id, new) = match created.remove(&key) {
@@ -428,13 +428,7 @@ async fn push_transactions(
         };
         if new {
             *added.entry(v.item.account_id.as_str()).or_default() += v.amount_minor;
-            inserted.push(fdb::rollups::Inserted {
-                account_id: &v.item.account_id,
-                currency: v.currency,
-                category: v.item.category.as_deref(),
-                booked_at: v.booked_at,
-                amount_minor: v.amount_minor,
-            });
+            inserted.push(row);
             result.created.push(r)
         } else {
             result.duplicates.push(r)

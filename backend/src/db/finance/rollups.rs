@@ -18,8 +18,19 @@ use crate::db::{reach_sql, Backend, BindReach, Reach};
 /// zero, so times before 1970 need the correction).
 const DAY: &str = "((booked_at - ((booked_at % 86400) + 86400) % 86400) / 86400)";
 
+/// The category of a transaction without one, as insights and budgets count it.
+macro_rules! uncategorized {
+    () => {
+        "uncategorized"
+    };
+}
+
 /// The effective category as insights and budgets count it.
-const CATEGORY: &str = "coalesce(category_override, category, 'uncategorized')";
+const CATEGORY: &str = concat!(
+    "coalesce(category_override, category, '",
+    uncategorized!(),
+    "')"
+);
 
 /// The week of `booked_at`: its day number divided by 7, rounded down (week `w` holds days
 /// `7w` to `7w + 6`; weeks are only read inside one month, so where they start does not matter).
@@ -101,16 +112,6 @@ fn merge(grain: Grain) -> String {
     )
 }
 
-/// A transaction just inserted (a push's new row: not excluded, not removed, no category of
-/// the user's), whose contribution [`add_inserted`] computes without reading it back.
-pub struct Inserted<'a> {
-    pub account_id: &'a str,
-    pub currency: &'a str,
-    pub category: Option<&'a str>,
-    pub booked_at: i64,
-    pub amount_minor: i64,
-}
-
 /// The first second of year 1: before it PostgreSQL's calendar (no year 0) and SQLite's
 /// number months differently, so [`add_inserted`] leaves such rows to the SQL.
 const YEAR_1: i64 = -62_135_596_800;
@@ -128,9 +129,10 @@ impl Grain {
     }
 }
 
-/// Adds the contributions of rows the change numbered `seq` has just inserted: what
-/// [`add`] with [`Touched::Change`] adds, summed here from the rows in hand instead of read
-/// back from `transactions` three times, and written in one statement per grain
+/// Adds the contributions of rows the change numbered `seq` has just inserted (a push's new
+/// rows: not excluded, not removed, no category of the user's): what [`add`] with
+/// [`Touched::Change`] adds, summed here from the rows in hand instead of read back from
+/// `transactions` three times, and written in one statement per grain
 /// ([`crate::db::insert_rows`]). The property test in `tests/api/scale.rs` checks that the two
 /// agree (pushes take this way, every other write the other). A batch with a row booked before
 /// year 1 goes the SQL way: there the databases number months differently.
@@ -138,26 +140,33 @@ pub async fn add_inserted(
     conn: &mut AnyConnection,
     workspace_id: &str,
     seq: i64,
-    rows: &[Inserted<'_>],
+    rows: &[&super::NewTransaction<'_>],
 ) -> sqlx::Result<()> {
-    // Every key is known before anything is written: a row without one sends the whole batch
-    // the SQL way, not the grains after its first.
-    let keyed = rows.iter().all(|r| {
-        r.booked_at >= YEAR_1 && Grain::ALL.iter().all(|g| g.key_of(r.booked_at).is_some())
-    });
-    if !keyed {
+    // Every row's keys, one per grain, before anything is written: a row without them sends
+    // the whole batch the SQL way, not the grains after its first.
+    let keys: Option<Vec<[i64; 3]>> = rows
+        .iter()
+        .map(|r| {
+            let [day, week, month] = Grain::ALL.map(|g| g.key_of(r.booked_at));
+            (r.booked_at >= YEAR_1).then_some([day?, week?, month?])
+        })
+        .collect();
+    let Some(keys) = keys else {
         return add(conn, Touched::Change { workspace_id, seq }).await;
-    }
+    };
     type Key<'a> = (&'a str, &'a str, &'a str, i64, bool);
-    for grain in Grain::ALL {
+    for (g, grain) in Grain::ALL.into_iter().enumerate() {
         let mut sums: std::collections::HashMap<Key, (i64, i64, i64)> =
             std::collections::HashMap::new();
-        for r in rows.iter().filter(|r| r.amount_minor != 0) {
-            let Some(at) = grain.key_of(r.booked_at) else {
-                continue; // not reached: every row was keyed above
-            };
-            let category = r.category.unwrap_or("uncategorized");
-            let key = (r.account_id, r.currency, category, at, r.amount_minor < 0);
+        for (r, at) in rows.iter().zip(&keys).filter(|(r, _)| r.amount_minor != 0) {
+            let category = r.category.unwrap_or(uncategorized!());
+            let key = (
+                r.account_id,
+                r.currency,
+                category,
+                at[g],
+                r.amount_minor < 0,
+            );
             let sum = sums.entry(key).or_default();
             sum.0 += 1;
             sum.1 += r.amount_minor / 1_000_000;
