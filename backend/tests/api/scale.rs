@@ -523,9 +523,10 @@ async fn parallel_pushes_all_land_and_reach_the_database_file() {
     }
 }
 
-/// On SQLite the rollup tables are `WITHOUT ROWID` tables (maintenance task
-/// `0018_sqlite_rollups_without_rowid`), and making them so keeps every row; PostgreSQL keeps
-/// migration 0017's tables.
+/// The rollup tables as the maintenance tasks lay them out, and laying them out again keeps
+/// every row: on SQLite `WITHOUT ROWID` tables with only their account index (task
+/// `0018_sqlite_rollups_without_rowid`); on PostgreSQL without the covering indexes and with
+/// room for in-place updates (task `0019_postgres_rollups_hot_updates`).
 #[tokio::test]
 async fn rollup_tables_are_laid_out_for_their_writes_and_keep_their_rows() {
     use backend::db::finance::rollups::{
@@ -558,12 +559,12 @@ async fn rollup_tables_are_laid_out_for_their_writes_and_keep_their_rows() {
         before.push(rows);
     }
     // As `pfn migrate` left them.
-    if backend == backend::db::Backend::Sqlite {
-        for table in [
-            "transaction_rollups",
-            "transaction_rollups_weekly",
-            "transaction_rollups_monthly",
-        ] {
+    for table in [
+        "transaction_rollups",
+        "transaction_rollups_weekly",
+        "transaction_rollups_monthly",
+    ] {
+        if backend == backend::db::Backend::Sqlite {
             let sql: String = sqlx::query_scalar(
                 "select sql from sqlite_master where type = 'table' and name = $1",
             )
@@ -584,13 +585,7 @@ async fn rollup_tables_are_laid_out_for_their_writes_and_keep_their_rows() {
             .await
             .unwrap();
             assert_eq!(indexes, [format!("{table}_account_idx")]);
-        }
-    } else {
-        for table in [
-            "transaction_rollups",
-            "transaction_rollups_weekly",
-            "transaction_rollups_monthly",
-        ] {
+        } else {
             let indexes: Vec<String> = sqlx::query_scalar(
                 "select cast(indexname as text) from pg_indexes where tablename = $1 order by 1",
             )
