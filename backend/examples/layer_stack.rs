@@ -12,6 +12,7 @@
 //! `layer_stack --list` prints the layers, innermost first.
 
 use backend::{clock::Clock, config::Config, http::edge::EdgeLayer};
+use tower::Layer;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -35,14 +36,17 @@ async fn main() -> anyhow::Result<()> {
     let state = backend::build(config, port, Clock::default()).await?;
 
     // As in `http::app`, less the documentation routes and the fallbacks.
-    let (api, _) = backend::openapi::api_routes().split_for_parts();
+    let (api, doc) = backend::openapi::api_routes().split_for_parts();
     let spec = backend::openapi::json();
     let mcp = backend::mcp::service(&state, api.clone().with_state(state.clone()), &spec);
-    let mut app = api;
-    if n >= 1 {
-        app = app.layer(EdgeLayer::new(state.clone(), mcp));
-    }
-    let app = app.with_state(state.clone());
+    let routes: Vec<String> = doc.paths.paths.into_keys().collect();
+    let app = api.with_state(state.clone());
     println!("layer_stack: {n} layers at http://127.0.0.1:{port}");
-    backend::serve_app(listener, state, app, backend::shutdown_signal()).await
+    let shutdown = backend::shutdown_signal();
+    if n >= 1 {
+        let edge = EdgeLayer::new(state.clone(), mcp, routes.iter().map(String::as_str));
+        backend::serve_app(listener, state, edge.layer(app), shutdown).await
+    } else {
+        backend::serve_app(listener, state, app, shutdown).await
+    }
 }

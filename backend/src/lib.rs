@@ -49,7 +49,7 @@ pub mod web;
 pub mod webhooks;
 pub mod workspaces;
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
@@ -180,11 +180,12 @@ pub async fn serve(
     serve_app(listener, state, app, shutdown).await
 }
 
-/// [`serve`] with the application router given (tests wrap [`http::app`] to watch answers).
+/// [`serve`] with the application given (tests wrap [`http::app`] to watch answers), each
+/// connection served by its own copy that knows the peer's address.
 pub async fn serve_app(
     listener: TcpListener,
     state: AppState,
-    app: axum::Router,
+    app: impl http::edge::PerConnection,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -213,13 +214,10 @@ pub async fn serve_app(
         stop_rx,
         Duration::from_secs(60),
     ));
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .context("serving")?;
+    axum::serve(listener, http::edge::Connections(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving")?;
     let _ = stop_tx.send(true);
     let _ = tokio::join!(
         worker,

@@ -10,7 +10,7 @@
 //! from the types the handler takes, and `tests/api/access.rs` proves the router answers them.
 
 use axum::{
-    extract::{ConnectInfo, Path, Query, RawPathParams, State},
+    extract::{Path, Query, RawPathParams, State},
     handler::Handler,
     http::HeaderMap,
     Json,
@@ -255,7 +255,8 @@ impl<T> Documented for Query<T> {}
 impl<T> Documented for Json<T> {}
 impl<T> Documented for AppJson<T> {}
 impl<T> Documented for AppQuery<T> {}
-impl<T> Documented for ConnectInfo<T> {}
+// Not `ConnectInfo`: `http::edge` knows the peer per connection and gives handlers the
+// client's address as `RequestMeta` (`ClientIp`); no request carries `ConnectInfo`.
 
 #[cfg(test)]
 mod tests {

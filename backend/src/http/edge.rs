@@ -9,9 +9,9 @@
 //! boxes the rest of the stack behind `Next`; the thirteen were about 34k of the 50k
 //! instructions of a `/healthz` request (docs/benchmarks.md, "The request path"). Here a
 //! request costs one future with no box of its own, and only what each concern needs:
-//! - the request id is made from the thread's random generator (not a `getrandom` call), into
-//!   the one header value the answer carries; it is not copied into the request, which nothing
-//!   reads it from;
+//! - the request id is made from a fast per-thread generator (not a `getrandom` call, nor the
+//!   cryptographic one: it is no secret), into the one header value the answer carries; it is
+//!   not copied into the request, which nothing reads it from;
 //! - the span and tower-http's trace events (kept verbatim: same targets, names and fields)
 //!   cost a disabled-callsite check when the log level leaves them out; the answer's body is
 //!   wrapped (to enter the span and log the end of the stream) only when either is recorded;
@@ -45,7 +45,7 @@ use std::{
 
 use axum::{
     body::{Body, Bytes},
-    extract::{ConnectInfo, MatchedPath, Request},
+    extract::Request,
     http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode},
     response::Response,
 };
@@ -73,8 +73,8 @@ const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The route whose handler reads the MCP service from the request's extensions.
 const MCP_ROUTE: &str = "/mcp";
 
-/// Applies [`Edge`] to a router's routes (`Router::layer`, so that the route a request matched
-/// is known for the metrics).
+/// Wraps the whole router in [`Edge`] (not `Router::layer`, which would box and clone it again
+/// inside every route on every request).
 #[derive(Clone)]
 pub struct EdgeLayer {
     shared: Arc<Shared>,
@@ -87,10 +87,18 @@ struct Shared {
     store: Arc<DbSessionStore>,
     /// The session cookie's deletion with the cookie's own attributes.
     removal: HeaderValue,
+    /// The router's routes, as axum's `MatchedPath` names them, for the metrics.
+    routes: Routes,
 }
 
 impl EdgeLayer {
-    pub fn new(state: AppState, mcp: Arc<Mcp>) -> Self {
+    /// `routes`: every route of the router this layer will wrap, as given to axum (a route
+    /// missing here counts as `unmatched` in the metrics; `http`'s tests compare the two).
+    pub fn new<'a>(
+        state: AppState,
+        mcp: Arc<Mcp>,
+        routes: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
         let removal = middleware::session_removal_cookie(&state.web);
         let store = Arc::new(DbSessionStore::new(state.clone()));
         Self {
@@ -99,8 +107,17 @@ impl EdgeLayer {
                 mcp,
                 store,
                 removal,
+                routes: Routes::new(routes),
             }),
         }
+    }
+
+    /// The route `path` matches, as axum's `MatchedPath` would name it.
+    pub fn route_of(&self, path: &str) -> Option<&str> {
+        self.shared
+            .routes
+            .of(path)
+            .map(|i| self.shared.routes.name(i))
     }
 }
 
@@ -111,14 +128,104 @@ impl<S> Layer<S> for EdgeLayer {
         Edge {
             inner,
             shared: self.shared.clone(),
+            peer: None,
         }
     }
 }
 
+/// The routes of the router [`Edge`] wraps: it sees requests before the router matches them,
+/// so it matches them itself, with the router's own matcher (`matchit`, as axum uses it).
+struct Routes {
+    matcher: matchit::Router<usize>,
+    names: Vec<Box<str>>,
+}
+
+impl Routes {
+    fn new<'a>(routes: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut matcher = matchit::Router::new();
+        let mut names = Vec::new();
+        for route in routes {
+            // A route given twice is one route, as in axum's router.
+            if matcher.insert(route, names.len()).is_ok() {
+                names.push(route.into());
+            }
+        }
+        Self { matcher, names }
+    }
+
+    fn of(&self, path: &str) -> Option<usize> {
+        self.matcher.at(path).ok().map(|m| *m.value)
+    }
+
+    fn name(&self, route: usize) -> &str {
+        &self.names[route]
+    }
+}
+
+/// pfn's one layer around the router; served per connection, it knows the connection's peer
+/// address (see [`PerConnection`]).
 #[derive(Clone)]
 pub struct Edge<S> {
     inner: S,
     shared: Arc<Shared>,
+    peer: Option<SocketAddr>,
+}
+
+/// A service served to each connection as a copy that knows the connection's peer address
+/// (instead of axum's `ConnectInfo`, an extension inserted into every request).
+pub trait PerConnection:
+    Service<Request, Response = Response, Error = Infallible, Future: Send>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+    fn for_peer(&self, peer: SocketAddr) -> Self;
+}
+
+impl<S> PerConnection for Edge<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible, Future: Send>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+{
+    fn for_peer(&self, peer: SocketAddr) -> Self {
+        Self {
+            peer: Some(peer),
+            ..self.clone()
+        }
+    }
+}
+
+/// The router alone (`layer_stack`'s variant without [`Edge`]): it has no use for the peer.
+impl PerConnection for axum::Router {
+    fn for_peer(&self, _: SocketAddr) -> Self {
+        self.clone()
+    }
+}
+
+/// `axum::serve`'s make-service for a [`PerConnection`] service.
+pub struct Connections<S>(pub S);
+
+impl<'a, S: PerConnection> Service<axum::serve::IncomingStream<'a, tokio::net::TcpListener>>
+    for Connections<S>
+{
+    type Response = S;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<S, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(
+        &mut self,
+        connection: axum::serve::IncomingStream<'a, tokio::net::TcpListener>,
+    ) -> Self::Future {
+        std::future::ready(Ok(self.0.for_peer(*connection.remote_addr())))
+    }
 }
 
 impl<S> Service<Request> for Edge<S>
@@ -141,9 +248,9 @@ where
         let shared = self.shared.clone();
         let state = &shared.state;
         let in_flight = InFlight::arrive(&shared);
-        let metrics = Metrics::start(&req);
+        let metrics = Metrics::start(&req, &shared.routes);
         let api = req.uri().path().starts_with("/api/");
-        client_ip(&mut req, state);
+        client_ip(&mut req, self.peer, state);
         let refusal = route_guards(&req).or_else(|| csrf(&req, state));
         let mut slot = None;
         let mut sessions = None;
@@ -157,7 +264,7 @@ where
                     req.extensions_mut().insert(s.clone());
                     slot = Some(s);
                 }
-                if metrics.route() == Some(MCP_ROUTE) {
+                if metrics.route(&shared.routes) == Some(MCP_ROUTE) {
                     req.extensions_mut().insert(shared.mcp.clone());
                 }
                 sessions = Some(Sessions::open(&mut req, &shared));
@@ -287,7 +394,8 @@ impl Ctx {
         finish_answer(&mut answer, self.slot.as_ref(), self.api, web);
         let mut answer = middleware::reshape_errors(answer);
         let latency = self.start.elapsed();
-        self.metrics.finish(answer.status(), latency);
+        self.metrics
+            .finish(answer.status(), latency, &self.shared.routes);
         answer.headers_mut().entry(X_REQUEST_ID).or_insert(self.id);
         trace_answer(answer, &self.span, latency)
     }
@@ -305,13 +413,23 @@ fn finish_answer(
     middleware::security_headers(h, api, web);
 }
 
+thread_local! {
+    /// Request ids' random bits: a fast generator, seeded per thread from the thread's
+    /// cryptographic one. A request id names a request in the logs and is no secret (its
+    /// client sees it, and a guessed one opens nothing), so it needs no cryptographic
+    /// generator: the ChaCha one cost ~0.3k instructions a request (docs/benchmarks.md).
+    static REQUEST_IDS: RefCell<rand::rngs::SmallRng> =
+        RefCell::new(rand::SeedableRng::from_rng(rand::thread_rng()).expect("the thread's generator works"));
+}
+
 /// The request's `x-request-id`, or a new one: a version 4 UUID, as tower-http made them.
 #[inline(never)]
 fn request_id(headers: &HeaderMap) -> HeaderValue {
     if let Some(id) = headers.get(X_REQUEST_ID) {
         return id.clone();
     }
-    let uuid = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+    let bytes: [u8; 16] = REQUEST_IDS.with_borrow_mut(rand::Rng::gen);
+    let uuid = uuid::Builder::from_random_bytes(bytes).into_uuid();
     let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
     HeaderValue::from_bytes(uuid.hyphenated().encode_lower(&mut text).as_bytes())
         .expect("a UUID is a header value")
@@ -405,8 +523,8 @@ impl http_body::Body for TracedBody {
 
 /// The client's address for extractors and the audit log ([`ClientIp`]).
 #[inline(never)]
-fn client_ip(req: &mut Request, state: &AppState) {
-    if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
+fn client_ip(req: &mut Request, peer: Option<SocketAddr>, state: &AppState) {
+    if let Some(peer) = peer {
         let ip = middleware::client_ip(peer.ip(), req.headers(), &state.config.trusted_proxies);
         req.extensions_mut().insert(ClientIp(ip));
     }
@@ -425,7 +543,7 @@ fn csrf(req: &Request, state: &AppState) -> Option<Response> {
 /// `http_requests_total` and `http_request_duration_seconds`, by method, route and status.
 struct Metrics {
     method: Method,
-    route: Option<MatchedPath>,
+    route: Option<usize>,
 }
 
 /// A thread's handles for one route: (method, status, requests, durations).
@@ -442,20 +560,20 @@ thread_local! {
 
 impl Metrics {
     #[inline(never)]
-    fn start(req: &Request) -> Self {
+    fn start(req: &Request, routes: &Routes) -> Self {
         Self {
             method: req.method().clone(),
-            route: req.extensions().get::<MatchedPath>().cloned(),
+            route: routes.of(req.uri().path()),
         }
     }
 
-    fn route(&self) -> Option<&str> {
-        self.route.as_ref().map(MatchedPath::as_str)
+    fn route<'r>(&self, routes: &'r Routes) -> Option<&'r str> {
+        self.route.map(|i| routes.name(i))
     }
 
     #[inline(never)]
-    fn finish(&self, status: StatusCode, latency: Duration) {
-        let route = self.route().unwrap_or("unmatched");
+    fn finish(&self, status: StatusCode, latency: Duration, routes: &Routes) {
+        let route = self.route(routes).unwrap_or("unmatched");
         let status = status.as_u16();
         let seconds = latency.as_secs_f64();
         HANDLES.with_borrow_mut(|handles| {

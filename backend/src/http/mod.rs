@@ -10,29 +10,55 @@ use axum::{
     routing::get,
     Router,
 };
+use tower::Layer;
 
 use crate::{error::AppError, openapi, state::AppState};
 
 pub use crate::web::BODY_LIMIT;
 
+/// The whole application: the router inside pfn's one layer ([`edge::Edge`]), served with
+/// [`crate::serve_app`].
+pub type App = edge::Edge<Router>;
+
+/// The routes outside the API's: the document and its viewer (`SwaggerUi` adds the viewer's
+/// page, its directory and everything under it).
+const OPENAPI_JSON: &str = "/api/openapi.json";
+const DOCS: &str = "/api/docs";
+const DOCS_ROUTES: [&str; 3] = [DOCS, "/api/docs/", "/api/docs/{*rest}"];
+
 /// The whole application.
-pub fn app(state: AppState) -> Router {
-    let (api, _) = openapi::api_routes().split_for_parts();
+pub fn app(state: AppState) -> App {
+    let (router, edge) = router_and_edge(state);
+    edge.layer(router)
+}
+
+/// [`app`]'s router and the layer that wraps it, apart (the API suite checks that the layer
+/// names routes as the router does).
+pub fn router_and_edge(state: AppState) -> (Router, edge::EdgeLayer) {
+    let (api, doc) = openapi::api_routes().split_for_parts();
     let spec = openapi::json();
     // What `/mcp`'s tools call: the API routes. The tools refuse NUL characters themselves (the
     // route guard's rule) and read any answer that is not JSON as a failure.
     let tool_routes = api.clone().with_state(state.clone());
     let mcp = crate::mcp::service(&state, tool_routes, &spec);
-
-    Router::new()
+    // The API's routes are its document's paths (`openapi::api_routes` derives both).
+    let routes = doc.paths.paths.keys().map(String::as_str);
+    let routes = routes.chain([OPENAPI_JSON]).chain(DOCS_ROUTES);
+    // One layer (`edge`: request id, span, metrics, error reshaping, security headers, client
+    // IP, route guards, CSRF, `RateLimit-*`, sessions), around the router rather than given to
+    // it: axum boxes and clones each layer a router is given, inside every route, on every
+    // request. The 2 MiB body limit is axum's own default (`DefaultBodyLimit` would only say
+    // so again, at an extension per request); a test below holds axum to it.
+    let edge = edge::EdgeLayer::new(state.clone(), mcp, routes);
+    let router = Router::new()
         .merge(api)
         .route(
-            "/api/openapi.json",
+            OPENAPI_JSON,
             get(move || async move { ([(header::CONTENT_TYPE, "application/json")], spec) }),
         )
         .merge(
-            utoipa_swagger_ui::SwaggerUi::new("/api/docs")
-                .config(utoipa_swagger_ui::Config::from("/api/openapi.json")),
+            utoipa_swagger_ui::SwaggerUi::new(DOCS)
+                .config(utoipa_swagger_ui::Config::from(OPENAPI_JSON)),
         )
         .fallback(crate::spa::fallback)
         .method_not_allowed_fallback(|| async {
@@ -43,13 +69,8 @@ pub fn app(state: AppState) -> Router {
             )
             .into_response()
         })
-        // One layer (`edge`: request id, span, metrics, error reshaping, security headers,
-        // client IP, route guards, CSRF, `RateLimit-*`, sessions): axum boxes and clones each
-        // layer it is given on every request. The 2 MiB body limit is axum's own default
-        // (`DefaultBodyLimit` would only say so again, at an extension per request); the test
-        // below holds axum to it.
-        .layer(edge::EdgeLayer::new(state.clone(), mcp))
-        .with_state(state)
+        .with_state(state);
+    (router, edge)
 }
 
 #[cfg(test)]

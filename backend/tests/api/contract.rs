@@ -3,10 +3,18 @@
 //! wrapped in [`watch`], and a test whose server answered an undocumented error fails when its
 //! `TestApp` is dropped.
 
-use std::sync::{Arc, LazyLock, Mutex};
+use std::{
+    convert::Infallible,
+    net::SocketAddr,
+    sync::{Arc, LazyLock, Mutex},
+    task::{Context, Poll},
+};
 
-use axum::{body::Body, extract::Request, middleware::Next, response::Response, Router};
+use axum::{body::Body, extract::Request, response::Response};
+use backend::http::{edge::PerConnection, App};
+use futures_util::future::BoxFuture;
 use serde_json::Value;
+use tower::{Service, ServiceExt};
 
 struct Operation {
     method: String,
@@ -54,19 +62,46 @@ fn operation(method: &str, path: &str) -> Option<&'static Operation> {
 pub type Violations = Arc<Mutex<Vec<String>>>;
 
 /// `app`, with every error answer checked against the document; violations are collected.
-pub fn watch(app: Router, violations: Violations) -> Router {
-    app.layer(axum::middleware::from_fn(
-        move |req: Request, next: Next| {
-            let violations = violations.clone();
-            async move { check(req, next, violations).await }
-        },
-    ))
+pub fn watch(app: App, violations: Violations) -> Watched {
+    Watched { app, violations }
 }
 
-async fn check(req: Request, next: Next, violations: Violations) -> Response {
+/// The application with its answers checked: around pfn's own layer, so it sees the answers
+/// clients see.
+#[derive(Clone)]
+pub struct Watched {
+    app: App,
+    violations: Violations,
+}
+
+impl Service<Request> for Watched {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let (app, violations) = (self.app.clone(), self.violations.clone());
+        Box::pin(async move { Ok(check(req, app, violations).await) })
+    }
+}
+
+impl PerConnection for Watched {
+    fn for_peer(&self, peer: SocketAddr) -> Self {
+        Self {
+            app: self.app.for_peer(peer),
+            violations: self.violations.clone(),
+        }
+    }
+}
+
+async fn check(req: Request, app: App, violations: Violations) -> Response {
     let method = req.method().as_str().to_ascii_lowercase();
     let path = req.uri().path().to_string();
-    let res = next.run(req).await;
+    let Ok(res) = app.oneshot(req).await;
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) || !path.starts_with("/api/") {
         return res;
