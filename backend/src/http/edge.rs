@@ -93,7 +93,8 @@ struct Shared {
 
 impl EdgeLayer {
     /// `routes`: every route of the router this layer will wrap, as given to axum (a route
-    /// missing here counts as `unmatched` in the metrics; `http`'s tests compare the two).
+    /// missing here would count as `unmatched` in the metrics; the API suite's
+    /// `ops::metrics_name_routes_as_the_router_does` compares the two).
     pub fn new<'a>(
         state: AppState,
         mcp: Arc<Mcp>,
