@@ -56,15 +56,17 @@ impl DbSessionStore {
     }
 }
 
-/// The SHA-256 of the id as its cookie shows it (22 characters of base64), written into a
-/// buffer on the stack: every signed-in request hashes it.
+/// The SHA-256 of the id as its cookie shows it (22 characters of base64, as tower-sessions
+/// displays an `Id`: its little-endian bytes in URL-safe base64 without padding), written
+/// into a buffer on the stack without the formatting machinery: every signed-in request
+/// hashes it.
 fn digest_of(id: &Id) -> SessionDigest {
-    use std::io::Write;
-    let mut text = [0; 32];
-    let mut rest = &mut text[..];
-    write!(rest, "{id}").expect("a session id is 22 characters");
-    let len = 32 - rest.len();
-    Sha256::digest(&text[..len]).into()
+    use base64::Engine;
+    let mut text = [0; 22];
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode_slice(id.0.to_le_bytes(), &mut text)
+        .expect("a session id is 22 characters");
+    Sha256::digest(text).into()
 }
 
 fn backend(e: impl std::fmt::Display) -> session_store::Error {
@@ -456,4 +458,31 @@ fn refuse_keys(access: &mut Access) {
         "session_required",
         "a request with an API key (`Authorization: Bearer`); this route takes only a browser.",
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The digest is taken over the id exactly as its cookie shows it (`Id`'s `Display`).
+    #[test]
+    fn the_digest_is_of_the_id_as_its_cookie_shows_it() {
+        let ids = [
+            0,
+            1,
+            -1,
+            i128::MIN,
+            i128::MAX,
+            0x0123_4567_89ab_cdef_0011_2233_4455_6677,
+        ]
+        .into_iter()
+        .map(Id)
+        .chain((0..100).map(|_| Id::default()));
+        for id in ids {
+            let shown = id.to_string();
+            assert_eq!(shown.len(), 22);
+            let expected: SessionDigest = Sha256::digest(shown.as_bytes()).into();
+            assert_eq!(digest_of(&id), expected, "{shown}");
+        }
+    }
 }
