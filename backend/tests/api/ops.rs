@@ -116,9 +116,9 @@ async fn metrics_name_routes_as_the_router_does() {
         } else {
             path.clone()
         };
-        let Ok(req) = axum::http::Request::get(&uri).body(axum::body::Body::empty()) else {
-            continue;
-        };
+        let req = axum::http::Request::get(&uri)
+            .body(axum::body::Body::empty())
+            .unwrap_or_else(|e| panic!("{uri}: {e}"));
         *matched.lock().unwrap() = None;
         router.clone().oneshot(req).await.unwrap();
         let by_router = matched.lock().unwrap().clone();
