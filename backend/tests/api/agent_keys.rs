@@ -6,7 +6,9 @@
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{cash_account, create_key, error_of, with_key, TestApp, PASSWORD};
+use crate::helpers::{
+    cash_account, clear_of_midnight, create_key, error_of, with_key, TestApp, PASSWORD,
+};
 
 /// Proxies the tests pretend to be behind: requests carry the client in `X-Forwarded-For`.
 const BEHIND_PROXY: &[(&str, &str)] = &[("PFN_TRUSTED_PROXIES", "127.0.0.1/32, ::1/128")];
@@ -93,6 +95,7 @@ async fn count(app: &TestApp, sql: &str, key_id: &str) -> i64 {
 #[tokio::test]
 async fn an_allowlist_admits_its_addresses_only_v4_and_v6_behind_proxies() {
     let app = TestApp::spawn_with(BEHIND_PROXY).await;
+    clear_of_midnight(&app);
     app.signed_in_user("allow@example.com").await;
     let (id, key) = create_key(
         &app,
@@ -498,6 +501,7 @@ async fn a_quota_counts_allowed_requests_only_resets_at_the_refill_and_outlives_
 #[tokio::test]
 async fn rate_limited_requests_do_not_spend_quota_and_a_key_has_its_own_rate() {
     let app = TestApp::spawn().await;
+    clear_of_midnight(&app);
     app.signed_in_user("rate@example.com").await;
     let (id, key) = create_key(
         &app,

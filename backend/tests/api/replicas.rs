@@ -441,6 +441,8 @@ async fn mcp_calls_go_to_either_replica() {
 #[tokio::test]
 async fn a_quota_of_100_holds_exactly_across_two_replicas_and_20_clients() {
     let (a, b) = pair(&[]).await;
+    crate::helpers::clear_of_midnight(&a);
+    crate::helpers::clear_of_midnight(&b);
     a.signed_in_user("quota-pair@example.com").await;
     let (id, key) = create_key(
         &a,
