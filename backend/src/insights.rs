@@ -90,7 +90,8 @@ async fn category_insight(
     q: &InsightQuery,
     outflow: bool,
 ) -> Result<CategoryInsight> {
-    let (from, to) = q.window(state.clock.now())?;
+    let now = state.clock.now();
+    let (from, to) = q.window(now)?;
     if let Some(a) = &q.account_id {
         if db::finance::get_account(&state.db.pool, workspace_id, reach, a)
             .await?
@@ -108,6 +109,7 @@ async fn category_insight(
         from,
         to,
         outflow,
+        present: now,
     };
     let pool = &state.db.pool;
     let by_category = flow_totals(pool, &flows, FlowGroup::Category).await?;

@@ -441,6 +441,10 @@ pub struct FlowQuery<'a> {
     pub from: i64,
     pub to: i64,
     pub outflow: bool,
+    /// The time of the request: rows are booked before it, as a rule (a future-dated row is
+    /// counted all the same, only read at a cost). `i64::MAX` when no part of the window is
+    /// to come.
+    pub present: i64,
 }
 
 /// Money out (positive) in a category, currency and `[from, to)` window of the whole
@@ -462,6 +466,7 @@ pub async fn spent<'c>(
         from,
         to,
         outflow: true,
+        present: i64::MAX,
     };
     Ok(-flow_totals(e, &q, FlowGroup::Category)
         .await?
@@ -608,18 +613,20 @@ impl Arm {
     }
 }
 
-/// The arms of a partial day `[a, b)`: its rows, or, when the rest of its day is the shorter
-/// time, the day's rollup less the rows of the rest. A window's partial days are then read
-/// row by row for at most half a day each, and the end of a window that reaches the present
-/// (the default) reads the rest of today: rows booked in the future, usually none. Exact
+/// The arms of a partial day `[a, b)`: its rows, or its day's rollup less the rows of the rest
+/// of the day, whichever reads fewer rows. The rows of a time span are counted as its past
+/// part (before `present`): a window's partial days are then read row by row for at most half
+/// a day of the past each, and the end of a window that reaches the present (the default)
+/// reads the rest of today: rows booked in the future, usually none, whatever the hour. Exact
 /// either way: the rollup holds the same halves of the same rows.
-fn partial_day((a, b): (i64, i64)) -> Vec<Arm> {
+fn partial_day((a, b): (i64, i64), present: i64) -> Vec<Arm> {
     if a >= b {
         return Vec::new();
     }
     let day = a.div_euclid(86_400);
     let (start, end) = (day * 86_400, (day + 1) * 86_400);
-    if b > end || (a - start) + (end - b) >= b - a {
+    let past = |(x, y): (i64, i64)| (y.min(present) - x).max(0);
+    if b > end || past((start, a)) + past((b, end)) >= past((a, b)) {
         return vec![Arm::rows((a, b), false)];
     }
     let mut arms = vec![Arm::rollup(Grain::Day, (day, day + 1))];
@@ -650,7 +657,7 @@ pub async fn flow_totals<'c>(
     arms.extend(parts.weeks.iter().map(|r| Arm::rollup(Grain::Week, *r)));
     arms.extend(parts.days.iter().map(|r| Arm::rollup(Grain::Day, *r)));
     for &seconds in &parts.seconds {
-        arms.extend(partial_day(seconds));
+        arms.extend(partial_day(seconds, q.present));
     }
     let mut next = 3 + 2 * arms.len();
     let (mut filters, mut raw_filters) = (String::new(), String::new());
@@ -717,10 +724,20 @@ pub async fn flow_totals<'c>(
             }
         })
         .collect();
+    // Grouped by the columns that vary, the most varied first, the currency (one, as a rule)
+    // last: SQLite sorts the parts' rows (a few thousand for a long window) to group them, and
+    // compares the first column of two rows quickly and each further one through the general
+    // record comparison (3.5 -> 2.9 ms for three years at 1M rows).
+    let (columns, group_by) = if by_month {
+        ("currency, '' as k, d, m", "m, d, currency")
+    } else {
+        ("currency, k, {none} as d, {none} as m", "k, currency")
+    };
     let sql = format!(
-        "select currency, k, d, m, cast(sum(n) as bigint), cast(sum(h) as bigint), cast(sum(l) as bigint)
+        "select {}, cast(sum(n) as bigint), cast(sum(h) as bigint), cast(sum(l) as bigint)
          from ({}) f
-         group by currency, k, d, m having sum(n) > 0",
+         group by {group_by} having sum(n) > 0",
+        columns.replace("{none}", none),
         parts_sql.join(" union all ")
     );
     let mut query = sqlx::query(&sql)
@@ -826,14 +843,18 @@ mod tests {
 
         /// A partial day's arms count each second of `[a, b)` once and no other: its rows, or
         /// its day's rollup less the rows of the rest of the day; rows are read for at most
-        /// half a day (or, for a range over two days, which no window's partial day is, all).
+        /// half a day of the past (or, for a range over two days, which no window's partial day
+        /// is, all), and the end of a window that reaches the present reads no past rows.
         #[test]
         fn a_partial_day_is_its_rows_or_its_day_less_the_rest(
-            a in -2_000_000_000i64..4_000_000_000, len in 0i64..(2 * 86_400)
+            a in -2_000_000_000i64..4_000_000_000, len in 0i64..(2 * 86_400),
+            from_midnight in any::<bool>(), present_at in -200_000i64..200_000, known in any::<bool>(),
         ) {
-            let b = a + len;
-            let arms = partial_day((a, b));
             let (start, end) = (a.div_euclid(86_400) * 86_400, (a.div_euclid(86_400) + 1) * 86_400);
+            let a = if from_midnight { start } else { a };
+            let b = a + len;
+            let present = if known { a + present_at } else { i64::MAX };
+            let arms = partial_day((a, b), present);
             // Each second's count: +1 per arm adding it, -1 per arm taking it away.
             let count = |t: i64| -> i64 {
                 arms.iter().map(|arm| {
@@ -846,12 +867,17 @@ mod tests {
                     if arm.subtract { -inside } else { inside }
                 }).sum()
             };
-            for t in [a - 1, a, a + len / 2, b - 1, b, start, start - 1, end - 1, end] {
+            for t in [a - 1, a, a + len / 2, b - 1, b, start, start - 1, end - 1, end, present] {
                 prop_assert_eq!(count(t), i64::from(a <= t && t < b), "second {} of [{}, {}): {:?}", t, a, b, arms);
             }
-            let read: i64 = arms.iter().filter(|arm| arm.grain.is_none()).map(|arm| arm.range.1 - arm.range.0).sum();
+            // The seconds of rows read that lie before the present.
+            let read: i64 = arms.iter().filter(|arm| arm.grain.is_none())
+                .map(|arm| (arm.range.1.min(present) - arm.range.0).max(0)).sum();
             if b <= end {
                 prop_assert!(read <= 43_200, "{} seconds of rows read for [{}, {}): {:?}", read, a, b, arms);
+                if a == start && present <= b {
+                    prop_assert_eq!(read, 0, "today up to {} read row by row: {:?}", b, arms);
+                }
             }
         }
 
