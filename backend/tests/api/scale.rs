@@ -385,8 +385,9 @@ fn daily_totals_always_equal_a_recomputation_and_insights_the_row_by_row_sums() 
     // The account slots (an account deleted by one case is replaced for the next).
     let slots = std::sync::Mutex::new(accounts);
     // Windows of parts of days to over two months (so some hold whole months), some starting
-    // at midnight; some end at the present, as the default window does: the app's clock is
-    // set to their end for the request (with rows booked after it), and `to` left out.
+    // at midnight; some end at the present, as the default window does, with rows booked
+    // after it (read through `flow_totals` with that present: the app's clock cannot go back
+    // to the rows' days without ending the test's session).
     let windows = proptest::collection::vec(
         (
             booked_at(),
