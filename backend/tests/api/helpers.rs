@@ -515,7 +515,6 @@ pub async fn cash_account(app: &TestApp) -> String {
         .to_string()
 }
 
-/// Creates an API key through the API with the session of `app.client`; returns (id, secret).
 /// Keeps a test that reads today's usage two minutes clear of midnight (UTC) on the app's
 /// clock: counts are flushed to the day of 30 s before the flush, so within that time of
 /// midnight they land on the day before the one the usage calls today.
@@ -526,6 +525,7 @@ pub fn clear_of_midnight(app: &TestApp) {
     }
 }
 
+/// Creates an API key through the API with the session of `app.client`; returns (id, secret).
 pub async fn create_key(app: &TestApp, body: Value) -> (String, String) {
     let res = app.post("/api/v1/keys", body).await;
     assert_eq!(res.status(), StatusCode::CREATED);
