@@ -1,7 +1,10 @@
 //! Keyed rate limits (token buckets) behind a trait, so a Redis implementation shared by
 //! replicas can replace the in-process one.
 
-use std::{collections::HashMap, sync::Mutex};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 use async_trait::async_trait;
 
@@ -41,6 +44,23 @@ pub struct Decision {
     pub reset_secs: u64,
     /// Seconds until one token is available (`Retry-After`), 0 when allowed.
     pub retry_after: u64,
+}
+
+/// Where the key extractor leaves its rate-limit decision for `http::edge`, which writes the
+/// `RateLimit-*` headers from it (`http::ratelimit_headers`). Made by `http::edge` for requests
+/// with an `Authorization` header, in their [`Arrival`](crate::request_meta::Arrival).
+#[derive(Clone, Default)]
+pub struct RateSlot(Arc<Mutex<Option<Decision>>>);
+
+impl RateSlot {
+    pub fn set(&self, decision: Decision) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(decision);
+    }
+
+    /// What the extractor decided, if it ran.
+    pub fn decision(&self) -> Option<Decision> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 #[async_trait]

@@ -8,11 +8,33 @@ use axum::{
     extract::FromRequestParts,
     http::{header, request::Parts, HeaderMap, HeaderValue},
 };
+use tower_sessions::Session;
 
-/// The client's address: the socket peer, or, behind trusted proxies, the right-most
-/// `X-Forwarded-For` entry that is not itself a trusted proxy.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientIp(pub IpAddr);
+use crate::ratelimit::RateSlot;
+
+/// What `http::edge` gives a request before its route, in one extension: each extension is a
+/// box and a hash-map insert, and the map re-hashes when it passes three (axum adds two of its
+/// own), so these share one (docs/benchmarks.md, "The request path").
+#[derive(Clone, Default)]
+pub struct Arrival {
+    /// The client's address: the socket peer, or, behind trusted proxies, the right-most
+    /// `X-Forwarded-For` entry that is not itself a trusted proxy.
+    pub ip: Option<IpAddr>,
+    /// Where the key extractor leaves its rate-limit decision: requests with an
+    /// `Authorization` header.
+    pub rate: Option<RateSlot>,
+    /// The browser session: requests without a Bearer key (which are never
+    /// session-authenticated), read by `access::session`'s extractors.
+    pub session: Option<Session>,
+}
+
+impl Arrival {
+    /// The client's address, if the request came through `http::edge` (or an in-process call
+    /// that passed it on).
+    pub fn ip_of(parts: &Parts) -> Option<IpAddr> {
+        parts.extensions.get::<Self>().and_then(|a| a.ip)
+    }
+}
 
 /// Who is asking: client IP (proxy-aware) and user agent, for audit rows and sessions.
 #[derive(Debug, Clone, Default)]
@@ -24,7 +46,7 @@ pub struct RequestMeta {
 impl RequestMeta {
     pub fn from_parts(parts: &Parts) -> Self {
         Self {
-            ip: parts.extensions.get::<ClientIp>().map(|c| c.0.to_string()),
+            ip: Arrival::ip_of(parts).map(|ip| ip.to_string()),
             user_agent: parts
                 .headers
                 .get(header::USER_AGENT)

@@ -1,10 +1,7 @@
 //! The caller of a route that takes API keys or a browser session: who they are, in which
 //! workspace, with which scopes and role, checked once per request.
 
-use std::{
-    marker::PhantomData,
-    sync::{Arc, Mutex},
-};
+use std::{marker::PhantomData, sync::Arc};
 
 use axum::{
     extract::FromRequestParts,
@@ -20,26 +17,10 @@ use crate::{
     db::{self, Reach},
     error::{AppError, Result},
     ratelimit::{Decision, Rate},
-    request_meta::RequestMeta,
+    request_meta::{Arrival, RequestMeta},
     state::AppState,
     usage::Usage,
 };
-
-/// Where the key extractor leaves its rate-limit decision for the layer that writes the
-/// `RateLimit-*` headers (`http::ratelimit_headers`).
-#[derive(Clone, Default)]
-pub struct RateSlot(Arc<Mutex<Option<Decision>>>);
-
-impl RateSlot {
-    fn set(&self, decision: Decision) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(decision);
-    }
-
-    /// What the extractor decided, if it ran.
-    pub fn decision(&self) -> Option<Decision> {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
 
 /// Which scope a route needs from an API key (sessions have every scope), whether only a
 /// workspace owner may call it, and whether it acts on the whole workspace.
@@ -344,14 +325,6 @@ fn refuse(state: &AppState, key: &CachedKey, now: i64, parts: &Parts, reason: &'
     state.usage.record(denied(key, now, parts, reason));
 }
 
-/// The client address the limits and the allowlist judge.
-fn client_ip(parts: &Parts) -> Option<std::net::IpAddr> {
-    parts
-        .extensions
-        .get::<crate::request_meta::ClientIp>()
-        .map(|c| c.0)
-}
-
 /// Spends one use of the key's quota: what is left, or 429 `quota_exhausted` until the refill.
 async fn take_quota(
     parts: &Parts,
@@ -427,7 +400,7 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
             Ok(key) => key,
             Err(refused) => return Err(Box::pin(failed(parts, state, refused)).await),
         };
-        let ip = client_ip(parts);
+        let ip = Arrival::ip_of(parts);
         if !key.allows_ip(ip) {
             refuse(state, &key, now, parts, "ip");
             return Err(AppError::new(
@@ -457,7 +430,11 @@ impl<N: Need> FromRequestParts<AppState> for Caller<N> {
                 .take(&key.bucket, burst, f64::from(per_min) / 60.0)
                 .await
         };
-        if let Some(slot) = parts.extensions.get::<RateSlot>() {
+        if let Some(slot) = parts
+            .extensions
+            .get::<Arrival>()
+            .and_then(|a| a.rate.as_ref())
+        {
             slot.set(decision);
         }
         let counts = key.counts(&state.usage);

@@ -16,7 +16,6 @@ use axum::{
     Json,
 };
 use serde_json::{json, Value};
-use tower_sessions::Session;
 use utoipa::openapi::{extensions::ExtensionsBuilder, path::Paths};
 
 use crate::{
@@ -241,7 +240,6 @@ macro_rules! says_nothing {
 says_nothing!(
     HeaderMap,
     RequestMeta,
-    Session,
     RawPathParams,
     axum::extract::Request,
     crate::web::DryRun
@@ -256,7 +254,9 @@ impl<T> Documented for Json<T> {}
 impl<T> Documented for AppJson<T> {}
 impl<T> Documented for AppQuery<T> {}
 // Not `ConnectInfo`: `http::edge` knows the peer per connection and gives handlers the
-// client's address as `RequestMeta` (`ClientIp`); no request carries `ConnectInfo`.
+// client's address as `RequestMeta` (`request_meta::Arrival`); no request carries
+// `ConnectInfo`. Not tower-sessions' `Session` either: it reads an extension `http::edge` does
+// not make, so a handler that took it would fail; routes take `session::BrowserSession`.
 
 #[cfg(test)]
 mod tests {

@@ -32,7 +32,7 @@ pub use admin::Admin;
 pub use caller::*;
 pub use fresh::{Fresh, StepUpWhen, When, FRESH_SECS};
 pub use key_caller::KeyCaller;
-pub use session::{Browser, SessionUser};
+pub use session::{Browser, BrowserSession, SessionUser};
 pub use workspace::{InWorkspace, OwnerOrSelf, Role, WorkspaceMember, WorkspaceOwner};
 
 /// 403 `forbidden`: a member of the workspace, not an owner, on what only owners may do (a

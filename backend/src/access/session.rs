@@ -29,7 +29,7 @@ use crate::clock::rfc3339;
 use crate::{
     db::{self, users::UserRow},
     error::{AppError, Result},
-    request_meta::RequestMeta,
+    request_meta::{Arrival, RequestMeta},
     state::AppState,
 };
 
@@ -239,6 +239,33 @@ impl<S: Send + Sync> FromRequestParts<S> for Browser {
     }
 }
 
+/// The browser session `http::edge` gave the request (none for a request with a Bearer key, or
+/// one that did not come through it).
+fn request_session(parts: &Parts) -> Option<Session> {
+    parts.extensions.get::<Arrival>()?.session.clone()
+}
+
+/// The browser's session, signed in or not, for the routes that sign in or out: a [`Browser`]
+/// (API keys get 403 `session_required`) with its tower-sessions [`Session`]. (Not
+/// tower-sessions' own extractor: `http::edge` keeps the session in the request's
+/// [`Arrival`].)
+pub struct BrowserSession(pub Session);
+
+impl<S: Send + Sync> FromRequestParts<S> for BrowserSession {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self> {
+        if crate::request_meta::has_bearer(&parts.headers) {
+            return Err(session_required());
+        }
+        request_session(parts).map(Self).ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!(
+                "a browser request without a session: it did not come through http::edge"
+            ))
+        })
+    }
+}
+
 /// 403 `session_required`: an API key on a route that only a browser may use.
 fn session_required() -> AppError {
     AppError::new(
@@ -320,11 +347,7 @@ impl FromRequestParts<AppState> for SessionUser {
         if crate::request_meta::has_bearer(&parts.headers) {
             return Err(session_required());
         }
-        let session = parts
-            .extensions
-            .get::<Session>()
-            .cloned()
-            .ok_or_else(AppError::unauthenticated)?;
+        let session = request_session(parts).ok_or_else(AppError::unauthenticated)?;
         let now = state.clock.now();
         // The cached record's parsed sign-in, without loading the session through
         // tower-sessions (which would copy and re-parse it); the store's own path otherwise.
@@ -449,6 +472,12 @@ impl Documented for Browser {
     fn document(access: &mut Access) {
         access.admit(&[Who::Anyone, Who::Session]);
         refuse_keys(access);
+    }
+}
+
+impl Documented for BrowserSession {
+    fn document(access: &mut Access) {
+        Browser::document(access);
     }
 }
 

@@ -12,11 +12,10 @@ use shared::{
     PendingEmailChange, TokenRequest, UserBody,
 };
 use sqlx::AnyConnection;
-use tower_sessions::Session;
 
 use super::{credentials, limit, user_view, VERIFY_TTL};
 use crate::{
-    access::{session, Browser, Fresh, SessionUser},
+    access::{session, Browser, BrowserSession, Fresh, SessionUser},
     audit::{self, Event, Outcome},
     clock::rfc3339,
     crypto::{random_token, sha256_hex},
@@ -203,7 +202,7 @@ pub(super) async fn withdraw_change(
 pub(super) async fn confirm(
     _browser: Browser,
     State(state): State<AppState>,
-    session: Session,
+    BrowserSession(session): BrowserSession,
     meta: RequestMeta,
     AppJson(req): AppJson<TokenRequest>,
 ) -> Result<Json<UserBody>> {

@@ -24,7 +24,7 @@ use utoipa::IntoParams;
 use crate::access::session::{self, SessionUser};
 use crate::oidc::Google;
 use crate::{
-    access::Browser,
+    access::{Browser, BrowserSession},
     audit::{self, Event, Outcome},
     crypto, db,
     error::{AppError, Result},
@@ -253,7 +253,7 @@ fn cookie_value(state: &AppState, headers: &HeaderMap) -> Option<String> {
 pub async fn google_callback(
     _browser: Browser,
     State(state): State<AppState>,
-    session: Session,
+    BrowserSession(session): BrowserSession,
     meta: RequestMeta,
     headers: HeaderMap,
     Query(q): Query<CallbackQuery>,

@@ -11,7 +11,6 @@ use shared::{
     ErrorBody, MfaRequiredBody, MfaStatus, MfaVerifyRequest, RecoveryCodesBody, TotpCodeRequest,
     TotpEnrolment, UserBody,
 };
-use tower_sessions::Session;
 
 use super::{
     ceremony::{self, Purpose},
@@ -19,7 +18,7 @@ use super::{
     signin::complete_sign_in,
 };
 use crate::{
-    access::{Browser, Fresh, SessionUser},
+    access::{Browser, BrowserSession, Fresh, SessionUser},
     audit::{self, Event, Outcome},
     db,
     email::normalize as normalize_email,
@@ -221,7 +220,7 @@ pub(super) async fn verify(
     _browser: Browser,
     State(state): State<AppState>,
     meta: RequestMeta,
-    session: Session,
+    BrowserSession(session): BrowserSession,
     headers: HeaderMap,
     AppJson(req): AppJson<MfaVerifyRequest>,
 ) -> Result<Response> {

@@ -15,7 +15,6 @@ use shared::{
     ErrorBody, NewPasskeyRequest, PasskeyAdded, PasskeyAssertion, PasskeyInfo, PasskeyOptions,
     PasskeysBody, RenamePasskeyRequest, UserBody,
 };
-use tower_sessions::Session;
 use webauthn_rs::prelude::{
     DiscoverableAuthentication, DiscoverableKey, PasskeyRegistration, RegisterPublicKeyCredential,
 };
@@ -30,7 +29,7 @@ use super::{
     signin::complete_sign_in,
 };
 use crate::{
-    access::{Browser, Fresh, SessionUser},
+    access::{Browser, BrowserSession, Fresh, SessionUser},
     audit::{self, Event, Outcome},
     clock::rfc3339,
     db::{self, passkeys::PasskeyRow},
@@ -321,7 +320,7 @@ pub(super) async fn sign_in(
     _browser: Browser,
     State(state): State<AppState>,
     meta: RequestMeta,
-    session: Session,
+    BrowserSession(session): BrowserSession,
     AppJson(req): AppJson<PasskeyAssertion>,
 ) -> Result<Json<UserBody>> {
     let rp = relying_party(&state)?;

@@ -16,7 +16,7 @@ use tower_sessions::Session;
 use super::{check_password_size, factors, ip_key, limit, note_device, record_failure, user_view};
 use crate::{
     access::session::{self, SessionUser},
-    access::Browser,
+    access::{Browser, BrowserSession},
     audit::{self, Event, Outcome},
     clock::rfc3339,
     db::{self},
@@ -51,7 +51,7 @@ pub(super) async fn login(
     _browser: Browser,
     State(state): State<AppState>,
     meta: RequestMeta,
-    session: Session,
+    BrowserSession(session): BrowserSession,
     AppJson(req): AppJson<LoginRequest>,
 ) -> Result<Response> {
     if req.email.trim().chars().count() > shared::validate::EMAIL_MAX {
@@ -175,7 +175,10 @@ pub(super) async fn complete_sign_in(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", operation_id = "logout",
     responses(
         (status = 204, description = "Signed out (also when there was no session)")))]
-pub(super) async fn logout(_browser: Browser, session: Session) -> Result<StatusCode> {
+pub(super) async fn logout(
+    _browser: Browser,
+    BrowserSession(session): BrowserSession,
+) -> Result<StatusCode> {
     if session.id().is_some() {
         session.flush().await?;
     }

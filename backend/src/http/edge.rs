@@ -24,7 +24,11 @@
 //! - sessions are tower-sessions' own `Session` over our store, managed here rather than by
 //!   `SessionManagerLayer` (which parses every cookie into a jar behind a mutex, boxes its
 //!   future and opens a span per request): without a session cookie and with nothing stored,
-//!   the answer is left alone, as tower-sessions leaves it.
+//!   the answer is left alone, as tower-sessions leaves it; a request with a Bearer key gets
+//!   no session at all (it is never session-authenticated);
+//! - the client IP, the rate-limit slot and the session reach the route as one extension
+//!   ([`Arrival`]), not three: each is a box and a hash-map insert, and the map re-hashes as it
+//!   passes three entries (axum adds two).
 //!
 //! The rules themselves are in [`super::middleware`] and [`super::ratelimit_headers`]. Each
 //! concern is a function kept out of line (`#[inline(never)]`: the cost of a call) so that
@@ -33,10 +37,9 @@
 use std::{
     borrow::Cow,
     cell::RefCell,
-    collections::HashMap,
     convert::Infallible,
     future::Future,
-    net::SocketAddr,
+    net::{IpAddr, SocketAddr},
     pin::Pin,
     sync::Arc,
     task::{ready, Context, Poll},
@@ -63,9 +66,10 @@ use tracing::{Instrument, Level, Span};
 
 use super::{middleware, ratelimit_headers};
 use crate::{
-    access::{session::DbSessionStore, RateSlot},
+    access::session::DbSessionStore,
     mcp::Mcp,
-    request_meta::ClientIp,
+    ratelimit::RateSlot,
+    request_meta::{has_bearer, Arrival},
     state::AppState,
 };
 
@@ -139,10 +143,14 @@ impl<S> Layer<S> for EdgeLayer {
 struct Routes {
     matcher: matchit::Router<usize>,
     names: Vec<Box<str>>,
+    /// Tells this table's route numbers from another's (a process may serve several apps: the
+    /// tests do), for the metrics handles kept per thread by route number.
+    table: u64,
 }
 
 impl Routes {
     fn new<'a>(routes: impl IntoIterator<Item = &'a str>) -> Self {
+        static TABLES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let mut matcher = matchit::Router::new();
         let mut names = Vec::new();
         for route in routes {
@@ -151,7 +159,12 @@ impl Routes {
                 names.push(route.into());
             }
         }
-        Self { matcher, names }
+        let table = TABLES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self {
+            matcher,
+            names,
+            table,
+        }
     }
 
     fn of(&self, path: &str) -> Option<usize> {
@@ -251,7 +264,10 @@ where
         let in_flight = InFlight::arrive(&shared);
         let metrics = Metrics::start(&req, &shared.routes);
         let api = req.uri().path().starts_with("/api/");
-        client_ip(&mut req, self.peer, state);
+        let mut arrival = Arrival {
+            ip: client_ip(&req, self.peer, state),
+            ..Arrival::default()
+        };
         let refusal = route_guards(&req).or_else(|| csrf(&req, state));
         let mut slot = None;
         let mut sessions = None;
@@ -262,13 +278,20 @@ where
             None => {
                 if req.headers().contains_key(header::AUTHORIZATION) {
                     let s = RateSlot::default();
-                    req.extensions_mut().insert(s.clone());
+                    arrival.rate = Some(s.clone());
                     slot = Some(s);
                 }
                 if metrics.route(&shared.routes) == Some(MCP_ROUTE) {
                     req.extensions_mut().insert(shared.mcp.clone());
                 }
-                sessions = Some(Sessions::open(&mut req, &shared));
+                // A request with a Bearer key is never session-authenticated (every extractor
+                // that reads the session refuses it first): it gets no session to manage.
+                if !has_bearer(req.headers()) {
+                    let (s, session) = Sessions::open(&req, &shared);
+                    arrival.session = Some(session);
+                    sessions = Some(s);
+                }
+                req.extensions_mut().insert(arrival);
                 Kind::Inner {
                     future: self.inner.call(req),
                 }
@@ -522,13 +545,15 @@ impl http_body::Body for TracedBody {
     }
 }
 
-/// The client's address for extractors and the audit log ([`ClientIp`]).
+/// The client's address for extractors and the audit log ([`Arrival::ip`]).
 #[inline(never)]
-fn client_ip(req: &mut Request, peer: Option<SocketAddr>, state: &AppState) {
-    if let Some(peer) = peer {
-        let ip = middleware::client_ip(peer.ip(), req.headers(), &state.config.trusted_proxies);
-        req.extensions_mut().insert(ClientIp(ip));
-    }
+fn client_ip(req: &Request, peer: Option<SocketAddr>, state: &AppState) -> Option<IpAddr> {
+    let peer = peer?;
+    Some(middleware::client_ip(
+        peer.ip(),
+        req.headers(),
+        &state.config.trusted_proxies,
+    ))
 }
 
 #[inline(never)]
@@ -554,9 +579,12 @@ type RouteHandles = Vec<(Method, u16, Counter, Histogram)>;
 /// their labels each time (metrics take any method a client sends).
 const HANDLES_PER_ROUTE: usize = 64;
 
+/// A thread's handles: the route table they are for, and by route number (0 for requests
+/// that match no route, `n + 1` for route `n`) the route's handles.
+type ThreadHandles = (u64, Vec<RouteHandles>);
+
 thread_local! {
-    static HANDLES: RefCell<HashMap<Box<str>, RouteHandles, crate::hashing::Hasher>> =
-        RefCell::new(HashMap::default());
+    static HANDLES: RefCell<ThreadHandles> = const { RefCell::new((0, Vec::new())) };
 }
 
 impl Metrics {
@@ -577,11 +605,20 @@ impl Metrics {
         let route = self.route(routes).unwrap_or("unmatched");
         let status = status.as_u16();
         let seconds = latency.as_secs_f64();
-        HANDLES.with_borrow_mut(|handles| {
-            let known = handles.get(route).and_then(|list| {
-                list.iter()
-                    .find(|(m, s, ..)| *s == status && *m == self.method)
-            });
+        HANDLES.with_borrow_mut(|(table, handles)| {
+            // Another app's table on this thread: start over (handles are only a shortcut to
+            // the recorder's metrics, which stay).
+            if *table != routes.table {
+                *table = routes.table;
+                handles.clear();
+            }
+            if handles.is_empty() {
+                handles.resize_with(routes.names.len() + 1, Vec::new);
+            }
+            let list = &mut handles[self.route.map_or(0, |i| i + 1)];
+            let known = list
+                .iter()
+                .find(|(m, s, ..)| *s == status && *m == self.method);
             if let Some((_, _, requests, durations)) = known {
                 requests.increment(1);
                 durations.record(seconds);
@@ -596,7 +633,6 @@ impl Metrics {
             let durations = metrics::histogram!("http_request_duration_seconds", &labels);
             requests.increment(1);
             durations.record(seconds);
-            let list = handles.entry(route.into()).or_default();
             if list.len() < HANDLES_PER_ROUTE {
                 list.push((self.method.clone(), status, requests, durations));
             }
@@ -630,8 +666,9 @@ enum After {
 const SESSIONS: &str = "tower_sessions::service";
 
 impl Sessions {
+    /// The request's session, and what its answer needs to manage it.
     #[inline(never)]
-    fn open(req: &mut Request, shared: &Shared) -> Self {
+    fn open(req: &Request, shared: &Shared) -> (Self, Session) {
         let span = tracing::info_span!(target: "tower_sessions::service", "call");
         let entered = span.enter();
         let cookie = session_cookie(req.headers(), shared.state.web.cookie_name);
@@ -646,13 +683,16 @@ impl Sessions {
         });
         let had_cookie = cookie.is_some();
         let session = Session::new(id, shared.store.clone(), None);
-        req.extensions_mut().insert(session.clone());
         drop(entered);
-        Self {
-            session,
-            had_cookie,
-            span,
-        }
+        let handle = session.clone();
+        (
+            Self {
+                session,
+                had_cookie,
+                span,
+            },
+            handle,
+        )
     }
 
     #[inline(never)]

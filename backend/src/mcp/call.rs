@@ -16,7 +16,7 @@ use tower::ServiceExt;
 use super::tools::{Operation, Place, Route, ToolDef};
 use crate::{
     access::Vouched,
-    request_meta::ClientIp,
+    request_meta::Arrival,
     state::AppState,
     web::{values::idempotency_key_ok, DryRun},
 };
@@ -178,9 +178,10 @@ impl McpServer {
         if let Some(v) = parts.extensions.get::<Vouched>() {
             request.extensions_mut().insert(v.clone());
         }
-        if let Some(ip) = parts.extensions.get::<ClientIp>() {
-            request.extensions_mut().insert(*ip);
-        }
+        request.extensions_mut().insert(Arrival {
+            ip: Arrival::ip_of(parts),
+            ..Arrival::default()
+        });
         request.extensions_mut().insert(DryRun(dry));
         let response = match self.api.clone().oneshot(request).await {
             Ok(r) => r,

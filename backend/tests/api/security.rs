@@ -2,9 +2,9 @@
 
 use backend::crypto::sha256_hex;
 use reqwest::{header, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
 
-use crate::helpers::{error_of, session_cookie, TestApp, PASSWORD};
+use crate::helpers::{create_key, error_of, session_cookie, TestApp, PASSWORD};
 
 #[tokio::test]
 async fn cross_site_post_with_the_session_cookie_is_refused() {
@@ -243,4 +243,54 @@ async fn secrets_never_sit_in_the_database_in_clear() {
         .iter()
         .flatten()
         .all(|b| !b.contains(&token) && !b.contains("token=")));
+}
+
+/// A request with an API key is judged by the key alone: the browser session whose cookie it
+/// also carries is not read, changed, ended or deleted, and the answer sets no cookie (before,
+/// a key request beside a dead session cookie read the session store and deleted the cookie).
+#[tokio::test]
+async fn a_key_request_leaves_the_browser_session_alone() {
+    let app = TestApp::spawn().await;
+    let email = "both@example.com";
+    app.signed_in_user(email).await;
+    let cookie = session_cookie(&app.login(email, PASSWORD).await);
+    let (_, key) = create_key(&app, json!({"name": "k", "scopes": ["read:accounts"]})).await;
+    let plain = reqwest::Client::new();
+    let whoami = |cookie: String| {
+        plain
+            .get(app.url("/api/v1/whoami"))
+            .bearer_auth(&key)
+            .header(header::COOKIE, format!("pfn_session={cookie}"))
+            .send()
+    };
+
+    let res = whoami(cookie.clone()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().get(header::SET_COOKIE).is_none());
+    let who: Value = res.json().await.unwrap();
+    assert_eq!(who["auth"], "key");
+    // A well-formed id of no session, and one that is not an id at all.
+    for dead in ["AAAAAAAAAAAAAAAAAAAAAA", "not-a-session-id"] {
+        let res = whoami(dead.into()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{dead}");
+        assert!(res.headers().get(header::SET_COOKIE).is_none(), "{dead}");
+    }
+    // A browser-only route refuses the key and leaves the session as it was.
+    let res = plain
+        .post(app.url("/api/v1/auth/logout"))
+        .bearer_auth(&key)
+        .header(header::COOKIE, format!("pfn_session={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.headers().get(header::SET_COOKIE).is_none());
+    assert_eq!(error_of(res).await.0, "session_required");
+    let res = plain
+        .get(app.url("/api/v1/auth/me"))
+        .header(header::COOKIE, format!("pfn_session={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
 }
