@@ -254,10 +254,8 @@ pub struct BrowserSession(pub Session);
 impl<S: Send + Sync> FromRequestParts<S> for BrowserSession {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self> {
-        if crate::request_meta::has_bearer(&parts.headers) {
-            return Err(session_required());
-        }
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        Browser::from_request_parts(parts, state).await?;
         request_session(parts).map(Self).ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!(
                 "a browser request without a session: it did not come through http::edge"

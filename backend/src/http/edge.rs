@@ -602,7 +602,6 @@ impl Metrics {
 
     #[inline(never)]
     fn finish(&self, status: StatusCode, latency: Duration, routes: &Routes) {
-        let route = self.route(routes).unwrap_or("unmatched");
         let status = status.as_u16();
         let seconds = latency.as_secs_f64();
         HANDLES.with_borrow_mut(|(table, handles)| {
@@ -624,6 +623,7 @@ impl Metrics {
                 durations.record(seconds);
                 return;
             }
+            let route = self.route(routes).unwrap_or("unmatched");
             let labels = [
                 ("method", self.method.to_string()),
                 ("route", route.to_string()),
