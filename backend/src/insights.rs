@@ -41,7 +41,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct InsightQuery {
-    /// Inclusive; RFC 3339 or `YYYY-MM-DD`. Default: 30 days before `to`.
+    /// Inclusive; RFC 3339 or `YYYY-MM-DD`. Default: 30 days before `to`, moved on to the
+    /// start of a UTC day when that falls within one: the 30 UTC calendar days that end with
+    /// `to`'s (so by default the last 30 days, today's so far included).
     #[param(example = "2026-10-01")]
     from: Option<String>,
     /// Exclusive; RFC 3339 or `YYYY-MM-DD`. Default: now.
@@ -67,7 +69,13 @@ impl InsightQuery {
                 .transpose()
         };
         let to = parse("to", &self.to)?.unwrap_or(now + 1);
-        let from = parse("from", &self.from)?.unwrap_or(to - 30 * 86_400);
+        let from = match parse("from", &self.from)? {
+            Some(from) => from,
+            None => {
+                let start = to - 30 * 86_400;
+                start + (86_400 - start.rem_euclid(86_400)) % 86_400
+            }
+        };
         if from >= to {
             return Err(AppError::field("from", "must be before to"));
         }
@@ -111,31 +119,36 @@ async fn category_insight(
         outflow,
         present: now,
     };
-    let pool = &state.db.pool;
-    let by_category = flow_totals(pool, &flows, FlowGroup::Category).await?;
-    let by_month = flow_totals(pool, &flows, FlowGroup::Month).await?;
-    // currency → (count, total, [(category, total, count)], month → total). Totals are i128:
+    // One read, by category and month; each total below is a sum of these.
+    let totals = flow_totals(&state.db.pool, &flows, FlowGroup::CategoryAndMonth).await?;
+    // currency → (count, total, category → (total, count), month → total). Totals are i128:
     // amounts are bounded (10^12 minor units), so no sum of them can leave it.
-    type Acc = (u64, i128, Vec<(String, i128, u64)>, BTreeMap<String, i128>);
+    type Acc = (
+        u64,
+        i128,
+        BTreeMap<String, (i128, u64)>,
+        BTreeMap<String, i128>,
+    );
     let mut by_currency: BTreeMap<String, Acc> = BTreeMap::new();
-    for t in by_category {
+    for t in totals {
         let acc = by_currency.entry(t.currency).or_default();
         let (total, count) = (t.total.abs(), t.count.max(0) as u64);
         acc.0 += count;
         acc.1 += total;
-        acc.2.push((t.category, total, count));
-    }
-    for t in by_month {
-        let acc = by_currency.entry(t.currency).or_default();
-        *acc.3.entry(t.month).or_default() += t.total.abs();
+        let category = acc.2.entry(t.category).or_default();
+        category.0 += total;
+        category.1 += count;
+        *acc.3.entry(t.month).or_default() += total;
     }
     Ok(CategoryInsight {
         from: rfc3339(from),
         to: rfc3339(to),
         currencies: by_currency
             .into_iter()
-            .map(|(currency, (count, total, mut cats, months))| {
+            .map(|(currency, (count, total, cats, months))| {
                 // Largest first; equal totals by name, so the order never depends on the plan.
+                let mut cats: Vec<(String, i128, u64)> =
+                    cats.into_iter().map(|(c, (t, n))| (c, t, n)).collect();
                 cats.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
                 let categories = cats
                     .into_iter()

@@ -370,6 +370,58 @@ async fn budgets_count_spending_of_their_category_month_and_currency() {
     assert_eq!(error_of(res).await.0, "not_found");
 }
 
+/// Without `from`, an insight covers the 30 UTC calendar days that end with `to`'s, today's
+/// so far included: a row booked 30 days ago to the hour is before it, one at the first
+/// midnight after that is in it, and so is one of a minute ago.
+#[tokio::test]
+async fn the_default_insight_window_is_the_last_30_calendar_days() {
+    use backend::clock::rfc3339;
+    let app = TestApp::spawn().await;
+    // Noon or later, so that "30 days ago to the hour" and the window's start differ by hours.
+    let into_day = app.clock.now().rem_euclid(86_400);
+    app.clock
+        .advance((12 * 3600 - into_day).rem_euclid(86_400) + 3600);
+    app.signed_in_user("window@example.com").await;
+    let acc = account(&app, "BHD").await;
+    let now = app.clock.now();
+    let start = now - now.rem_euclid(86_400) - 29 * 86_400;
+    let at = |ext: &str, t: i64| {
+        json!({"accountId": acc, "externalId": ext, "amount": {"amount": "-1.000", "currency": "BHD"},
+               "description": ext, "bookedAt": rfc3339(t), "category": "dining"})
+    };
+    let res = app
+        .post(
+            "/api/v1/transactions",
+            json!({"transactions": [
+                at("30-days-ago", now - 30 * 86_400),
+                at("before-start", start - 1),
+                at("at-start", start),
+                at("a-minute-ago", now - 60),
+            ]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    for kind in ["spending", "income"] {
+        let insight: Value = app.get_json(&format!("/api/v1/insights/{kind}")).await;
+        assert_eq!(insight["from"], rfc3339(start), "{kind}: {insight}");
+        let to = backend::web::values::parse_time(insight["to"].as_str().unwrap()).unwrap();
+        assert!((now..now + 5).contains(&to), "{kind}: {insight}");
+        if kind == "spending" {
+            assert_eq!(insight["currencies"][0]["transactionCount"], 2, "{insight}");
+            assert_eq!(insight["currencies"][0]["total"]["amount"], "2.000");
+        }
+    }
+    // With `to`, the same rule: 30 days back from a midnight is a midnight.
+    let insight: Value = app
+        .get_json("/api/v1/insights/spending?to=2026-12-01")
+        .await;
+    assert_eq!(insight["from"], "2026-11-01T00:00:00Z");
+    let insight: Value = app
+        .get_json("/api/v1/insights/spending?to=2026-12-01T06:00:00Z")
+        .await;
+    assert_eq!(insight["from"], "2026-11-02T00:00:00Z");
+}
+
 #[tokio::test]
 async fn other_tenants_objects_are_not_found_for_users_and_keys() {
     let app = TestApp::spawn().await;

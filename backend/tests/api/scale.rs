@@ -339,19 +339,35 @@ async fn flows_as_insight(
     };
     let pool = &app.state.db.pool;
     let mut out: Insight = BTreeMap::new();
-    for t in flow_totals(pool, &q, FlowGroup::Category).await.unwrap() {
+    for t in flow_totals(pool, &q, FlowGroup::CategoryAndMonth)
+        .await
+        .unwrap()
+    {
         let acc = out.entry(t.currency).or_default();
         let (total, count) = (t.total.abs(), t.count as u64);
         acc.0 += total;
         acc.1 += count;
-        acc.2.insert(t.category, (total, count));
+        let category = acc.2.entry(t.category).or_default();
+        category.0 += total;
+        category.1 += count;
+        *acc.3.entry(t.month).or_default() += total;
     }
-    for t in flow_totals(pool, &q, FlowGroup::Month).await.unwrap() {
-        out.entry(t.currency)
-            .or_default()
-            .3
-            .insert(t.month, t.total.abs());
-    }
+    // The totals by category alone (a budget's) agree.
+    let by_category: BTreeMap<(String, String), (i128, u64)> = out
+        .iter()
+        .flat_map(|(currency, acc)| {
+            acc.2
+                .iter()
+                .map(move |(category, t)| ((currency.clone(), category.clone()), *t))
+        })
+        .collect();
+    let alone: BTreeMap<(String, String), (i128, u64)> = flow_totals(pool, &q, FlowGroup::Category)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| ((t.currency, t.category), (t.total.abs(), t.count as u64)))
+        .collect();
+    assert_eq!(alone, by_category, "by category alone");
     out
 }
 
