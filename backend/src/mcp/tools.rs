@@ -197,7 +197,7 @@ const SPECS: &[Spec] = &[
     read(
         "get_insights",
         "Get insights",
-        "`kind`: `spending` or `income` (totals per category and currency, from our transactions), `salary` (salary payments the bank recognised), or `balance-history` (each account's daily closing balance). The window is `from` (inclusive) to `to` (exclusive), RFC 3339 or YYYY-MM-DD, 30 days up to now by default, at most three years.",
+        "`kind`: `spending` or `income` (totals per category and currency, from our transactions), `salary` (salary payments the bank recognised), or `balance-history` (each account's daily closing balance). The window is `from` (inclusive) to `to` (exclusive), RFC 3339 or YYYY-MM-DD; by default the last 30 calendar days (UTC), today so far included; at most three years.",
         Source::ByKind(&[
             ("spending", "getSpendingInsight"),
             ("income", "getIncomeInsight"),
