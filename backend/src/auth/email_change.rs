@@ -200,7 +200,6 @@ pub(super) async fn withdraw_change(
         (status = 400, description = "`invalid_token`: unknown, used, replaced, cancelled or expired (24 h); or `invalid_json`", body = ErrorBody),
         (status = 409, description = "`email_taken`: another account took the address meanwhile", body = ErrorBody)))]
 pub(super) async fn confirm(
-    _browser: Browser,
     State(state): State<AppState>,
     BrowserSession(session): BrowserSession,
     meta: RequestMeta,

@@ -251,7 +251,6 @@ fn cookie_value(state: &AppState, headers: &HeaderMap) -> Option<String> {
         headers(("Location" = String, description = "`returnTo`, or `/login?error=<code>`"))),
         (status = 404, description = "`not_found`: Google sign-in is not configured", body = ErrorBody)))]
 pub async fn google_callback(
-    _browser: Browser,
     State(state): State<AppState>,
     BrowserSession(session): BrowserSession,
     meta: RequestMeta,

@@ -217,7 +217,6 @@ enum Factor<'a> {
         (status = 403, description = "`account_disabled`", body = ErrorBody),
         (status = 422, description = "`invalid_code` or `passkey_invalid`: wrong, expired or already used (counts toward the lockout); or `validation_failed`: send exactly one of `code`, `recoveryCode` and `passkey`", body = ErrorBody), RateLimited))]
 pub(super) async fn verify(
-    _browser: Browser,
     State(state): State<AppState>,
     meta: RequestMeta,
     BrowserSession(session): BrowserSession,

@@ -317,7 +317,6 @@ async fn sign_in_limit(state: &AppState, meta: &RequestMeta) -> Result<()> {
         (status = 409, description = "`passkeys_unavailable`", body = ErrorBody),
         (status = 422, description = "`passkey_invalid`: unknown passkey, wrong signature, or the ceremony expired or was used; or `validation_failed`", body = ErrorBody), RateLimited))]
 pub(super) async fn sign_in(
-    _browser: Browser,
     State(state): State<AppState>,
     meta: RequestMeta,
     BrowserSession(session): BrowserSession,

@@ -48,7 +48,6 @@ use crate::{
         (status = 401, description = "`invalid_credentials`: unknown email or wrong password (same answer for both)", body = ErrorBody),
         (status = 403, description = "`email_not_verified` or `account_disabled` (only after a correct password)", body = ErrorBody), RateLimited))]
 pub(super) async fn login(
-    _browser: Browser,
     State(state): State<AppState>,
     meta: RequestMeta,
     BrowserSession(session): BrowserSession,
@@ -175,10 +174,7 @@ pub(super) async fn complete_sign_in(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", operation_id = "logout",
     responses(
         (status = 204, description = "Signed out (also when there was no session)")))]
-pub(super) async fn logout(
-    _browser: Browser,
-    BrowserSession(session): BrowserSession,
-) -> Result<StatusCode> {
+pub(super) async fn logout(BrowserSession(session): BrowserSession) -> Result<StatusCode> {
     if session.id().is_some() {
         session.flush().await?;
     }
