@@ -18,7 +18,7 @@ use crate::{
     clock::rfc3339,
     db::{
         self,
-        finance::rollups::{flow_totals, FlowGroup, FlowQuery},
+        finance::rollups::{flow_totals, FlowGroup, FlowQuery, FlowTotal},
     },
     error::{AppError, Result},
     state::AppState,
@@ -119,8 +119,15 @@ async fn category_insight(
         outflow,
         present: now,
     };
-    // One read, by category and month; each total below is a sum of these.
+    // One read, by category and month; each total of the answer is a sum of these.
     let totals = flow_totals(&state.db.pool, &flows, FlowGroup::CategoryAndMonth).await?;
+    Ok(insight_of(from, to, totals))
+}
+
+/// The spending or income insight of the window `[from, to)` from its totals by currency,
+/// category and month ([`FlowGroup::CategoryAndMonth`]): per currency, the whole, each
+/// category's and each month's.
+pub fn insight_of(from: i64, to: i64, totals: Vec<FlowTotal>) -> CategoryInsight {
     // currency → (count, total, category → (total, count), month → total). Totals are i128:
     // amounts are bounded (10^12 minor units), so no sum of them can leave it.
     type Acc = (
@@ -140,7 +147,7 @@ async fn category_insight(
         category.1 += count;
         *acc.3.entry(t.month).or_default() += total;
     }
-    Ok(CategoryInsight {
+    CategoryInsight {
         from: rfc3339(from),
         to: rfc3339(to),
         currencies: by_currency
@@ -173,7 +180,7 @@ async fn category_insight(
                 }
             })
             .collect(),
-    })
+    }
 }
 
 /// Money out by category and month (positive amounts), per currency. Excluded and removed
