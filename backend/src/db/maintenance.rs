@@ -40,6 +40,10 @@ const TASKS: &[Task] = &[
         name: "0019_postgres_rollups_hot_updates",
         run: |c| Box::pin(super::finance::rollups::hot_updates_on_postgres(c)),
     },
+    Task {
+        name: "0020_postgres_one_account_key",
+        run: |c| Box::pin(super::finance::one_account_key_on_postgres(c)),
+    },
 ];
 
 /// Runs every task not run yet; returns `(name, report)` of those that ran now and found

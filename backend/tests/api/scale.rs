@@ -681,3 +681,164 @@ async fn rollup_tables_are_laid_out_for_their_writes_and_keep_their_rows() {
     }
     assert_rollups_match(&app, &workspace).await;
 }
+
+/// Every row of `transactions` and of the rollup tables names an account of its own workspace.
+/// On PostgreSQL one foreign key, `(workspace_id, account_id)` to `accounts (workspace_id,
+/// id)`, says so and refuses a row that names another workspace's account (task
+/// `0020_postgres_one_account_key`); rows already astray when the task runs are reported and
+/// kept, and that table's key then holds for new rows only. SQLite keeps migration 0003 and
+/// 0017's two keys, one to the workspace and one to the account.
+#[tokio::test]
+async fn rows_name_an_account_of_their_own_workspace() {
+    use backend::db::finance::{one_account_key_on_postgres, ACCOUNT_ROW_TABLES};
+    use backend::db::Backend;
+    let app = TestApp::spawn().await;
+    app.signed_in_user("one-key@example.com").await;
+    let workspace = personal_workspace(&app, &app.client).await;
+    let other = crate::helpers::shared_workspace(&app, "Other").await;
+    let account = new_account(&app, 0).await;
+    let res = app
+        .post(
+            "/api/v1/transactions",
+            json!({"transactions": [{"accountId": account, "externalId": "k1",
+                "amount": {"amount": "-1.250", "currency": currency(0)},
+                "description": "Keyed", "bookedAt": rfc3339(BASE)}]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let (pool, backend) = (&app.state.db.pool, app.state.db.backend);
+    let astray = |id: &'static str| {
+        sqlx::query(
+            "insert into transactions (id, workspace_id, account_id, external_id, amount_minor,
+                 currency, description, booked_at, created_at, updated_at)
+             values ($1, $2, $3, $1, -5, 'BHD', 'astray', 0, 0, 0)",
+        )
+        .bind(id)
+        .bind(other.clone())
+        .bind(account.clone())
+    };
+    if backend == Backend::Sqlite {
+        for table in ACCOUNT_ROW_TABLES {
+            let parents: Vec<String> = sqlx::query_scalar(
+                "select \"table\" || '(' || \"from\" || ')' from pragma_foreign_key_list($1)
+                 order by 1",
+            )
+            .bind(table)
+            .fetch_all(pool)
+            .await
+            .unwrap();
+            assert_eq!(
+                parents,
+                ["accounts(account_id)", "workspaces(workspace_id)"],
+                "{table}"
+            );
+        }
+        return;
+    }
+    let keys = |table: &'static str| async move {
+        sqlx::query(
+            "select cast(conname as text) as name, pg_get_constraintdef(oid) as def,
+                    case when convalidated then 1 else 0 end as valid
+             from pg_constraint
+             where conrelid = cast($1 as regclass) and contype = 'f' order by 1",
+        )
+        .bind(table)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            (
+                r.get::<String, _>("name"),
+                r.get::<String, _>("def"),
+                r.get::<i32, _>("valid") == 1,
+            )
+        })
+        .collect::<Vec<_>>()
+    };
+    for table in ACCOUNT_ROW_TABLES {
+        assert_eq!(
+            keys(table).await,
+            [(
+                format!("{table}_account_fkey"),
+                "FOREIGN KEY (workspace_id, account_id) REFERENCES accounts(workspace_id, id) \
+                 ON DELETE CASCADE"
+                    .to_string(),
+                true
+            )],
+            "{table}"
+        );
+    }
+    let refused = astray("astray-1").execute(pool).await.unwrap_err();
+    assert!(
+        matches!(&refused, sqlx::Error::Database(d) if d.is_foreign_key_violation()),
+        "{refused}"
+    );
+
+    // A database whose rows went astray before the task ran: the task reports them, keeps
+    // them, and its key still refuses new ones.
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::query("alter table accounts drop constraint accounts_workspace_id_key cascade")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    for table in ACCOUNT_ROW_TABLES {
+        sqlx::query(&format!(
+            "alter table {table}
+                 add constraint {table}_workspace_fkey foreign key (workspace_id)
+                     references workspaces (id) on delete cascade,
+                 add constraint {table}_account_fkey foreign key (account_id)
+                     references accounts (id) on delete cascade"
+        ))
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    }
+    astray("astray-2").execute(&mut *conn).await.unwrap();
+    let report = one_account_key_on_postgres(&mut conn).await.unwrap();
+    assert_eq!(
+        report,
+        "transactions: 1 row(s) name an account of another workspace; they were kept, and \
+         transactions_account_fkey holds for new rows only (NOT VALID) until they are mended \
+         and it is validated"
+    );
+    drop(conn);
+    let valid: Vec<bool> = {
+        let mut v = Vec::new();
+        for table in ACCOUNT_ROW_TABLES {
+            let k = keys(table).await;
+            assert_eq!(k.len(), 1, "{table}: {k:?}");
+            v.push(k[0].2);
+        }
+        v
+    };
+    assert_eq!(valid, [false, true, true, true]);
+    let refused = astray("astray-3").execute(pool).await.unwrap_err();
+    assert!(
+        matches!(&refused, sqlx::Error::Database(d) if d.is_foreign_key_violation()),
+        "{refused}"
+    );
+    let kept: i64 = sqlx::query_scalar("select count(*) from transactions where workspace_id = $1")
+        .bind(&other)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, 1);
+    // The account's own rows still go with it.
+    let res = app
+        .delete(&format!(
+            "/api/v1/accounts/{account}?deleteTransactions=true"
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    for table in ACCOUNT_ROW_TABLES {
+        let left: i64 = sqlx::query_scalar(&format!(
+            "select count(*) from {table} where workspace_id = $1"
+        ))
+        .bind(&workspace)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        assert_eq!(left, 0, "{table}");
+    }
+}
