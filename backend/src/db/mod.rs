@@ -80,6 +80,16 @@ const WAL_AUTOCHECKPOINT_PAGES: i64 = 65_536;
 const WAL_SIZE_LIMIT_BYTES: i64 = WAL_AUTOCHECKPOINT_PAGES * 4096 * 5 / 4;
 /// The writer connection's page cache, in KiB (SQLite's default is 2 MiB a connection).
 const WRITER_CACHE_KIB: i64 = 32 << 10;
+/// The writer keeps its statement journals in memory. A statement that writes many rows and
+/// may fail part way (a push's multi-row insert: a foreign key, a `not null`) copies each page
+/// it changes, before the change, into a journal of its own, so that it can be undone alone.
+/// SQLite keeps the first 64 KiB of that journal in memory and writes the rest to a temporary
+/// file: a 1,000-row push at 1M rows wrote as much there as to the WAL, ~70 MB in 5 s beside
+/// ~62 MB (docs/benchmarks.md). In memory, a journal lasts one statement and holds the pages
+/// it changed (a few MiB). Its other temporary data (sorts) is a batch's, except for the
+/// maintenance tasks that rebuild a table once at an upgrade (`rollups::rebuild` sorts every
+/// transaction's key: ~150 MB at 1M rows, for its minute).
+const WRITER_TEMP_STORE: &str = "PRAGMA temp_store = MEMORY";
 /// How long [`Db::run_checkpointer`] waits after a write starts, so a burst of writes is
 /// copied into the database once.
 const CHECKPOINT_DELAY: Duration = Duration::from_millis(250);
@@ -318,7 +328,7 @@ impl Db {
             }
         }
         let on_disk = backend == Backend::Sqlite && sqlite_path(&url).is_some();
-        let pool = Self::pool_options(if backend == Backend::Sqlite { 8 } else { 16 }, None)
+        let pool = Self::pool_options(if backend == Backend::Sqlite { 8 } else { 16 }, false)
             .connect(&url)
             .await
             .context("connecting to the database")?;
@@ -328,7 +338,7 @@ impl Db {
                 .context("enabling WAL")?;
         }
         let writer = if on_disk {
-            Self::pool_options(1, Some(WRITER_CACHE_KIB)).connect_lazy(&url)?
+            Self::pool_options(1, true).connect_lazy(&url)?
         } else {
             pool.clone()
         };
@@ -340,8 +350,9 @@ impl Db {
         })
     }
 
-    /// The pool's settings; `cache_kib`: the SQLite page cache of each connection.
-    fn pool_options(max: u32, cache_kib: Option<i64>) -> AnyPoolOptions {
+    /// The pool's settings; `writer`: SQLite's writer connection ([`WRITER_CACHE_KIB`],
+    /// [`WRITER_TEMP_STORE`]).
+    fn pool_options(max: u32, writer: bool) -> AnyPoolOptions {
         AnyPoolOptions::new()
             .max_connections(max)
             .acquire_timeout(Duration::from_secs(10))
@@ -359,9 +370,10 @@ impl Db {
                             "PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES}"
                         ))
                         .await?;
-                        if let Some(kib) = cache_kib {
-                            conn.execute(&*format!("PRAGMA cache_size = -{kib}"))
+                        if writer {
+                            conn.execute(&*format!("PRAGMA cache_size = -{WRITER_CACHE_KIB}"))
                                 .await?;
+                            conn.execute(WRITER_TEMP_STORE).await?;
                         }
                     } else {
                         // sqlx prepares every statement. A generic plan made while a table was

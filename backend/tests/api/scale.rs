@@ -516,7 +516,8 @@ async fn a_rare_text_match_is_found_by_following_cursors_through_short_pages() {
 
 /// Pushes from several clients at once all land (on SQLite they queue for the one writer
 /// connection), and on SQLite what they wrote reaches the database file shortly after,
-/// copied out of the WAL by the server's checkpointer, not by some later request's commit.
+/// copied out of the WAL by the server's checkpointer, not by some later request's commit; the
+/// writer connection has its own settings.
 #[tokio::test]
 async fn parallel_pushes_all_land_and_reach_the_database_file() {
     let app = std::sync::Arc::new(TestApp::spawn().await);
@@ -559,6 +560,19 @@ async fn parallel_pushes_all_land_and_reach_the_database_file() {
     let Some(path) = backend::db::sqlite_path(&app.state.config.database_url) else {
         return;
     };
+    // The writer's own settings: a larger page cache, and statement journals in memory rather
+    // than in a temporary file (docs/benchmarks.md, 2026-12-06T12:00Z).
+    let mut tx = app.state.db.begin().await.unwrap();
+    let store: i64 = sqlx::query_scalar("pragma temp_store")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    let cache: i64 = sqlx::query_scalar("pragma cache_size")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!((store, cache), (2, -32 * 1024), "temp_store MEMORY, 32 MiB");
     // A checkpoint that copied every frame leaves the file exactly `page_count` pages long;
     // until then the new pages exist only in the WAL (SQLite itself would copy them only
     // once the WAL holds 16,384 pages).
