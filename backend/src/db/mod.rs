@@ -86,9 +86,10 @@ const WRITER_CACHE_KIB: i64 = 32 << 10;
 /// SQLite keeps the first 64 KiB of that journal in memory and writes the rest to a temporary
 /// file: a 1,000-row push at 1M rows wrote as much there as to the WAL, ~70 MB in 5 s beside
 /// ~62 MB (docs/benchmarks.md). In memory, a journal lasts one statement and holds the pages
-/// it changed (a few MiB). Its other temporary data (sorts) is a batch's, except for the
-/// maintenance tasks that rebuild a table once at an upgrade (`rollups::rebuild` sorts every
-/// transaction's key: ~150 MB at 1M rows, for its minute).
+/// it changed (a few MiB). The setting also keeps the writer's other temporary storage
+/// (temporary tables and indexes) in memory: its statements work on a batch at a time, except
+/// the maintenance tasks that rebuild a table once, at an upgrade (`rollups::rebuild` groups
+/// every transaction).
 const WRITER_TEMP_STORE: &str = "PRAGMA temp_store = MEMORY";
 /// How long [`Db::run_checkpointer`] waits after a write starts, so a burst of writes is
 /// copied into the database once.
