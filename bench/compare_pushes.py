@@ -26,14 +26,13 @@ def main():
     binaries = sys.argv[1:3]
     if len(binaries) != 2:
         sys.exit(__doc__)
-    env = dict(pb.UNLIMITED, PFN_KEY_RATE_LIMIT_PER_MIN="1000000000")
     dbs = [scale.database_env(f"push{n}") for n in "ab"]
     servers = []
     try:
         for n, (b, db) in enumerate(zip(binaries, dbs)):
-            servers.append(pb.Server(b, dict(env, **db), name=f"push-{'AB'[n]}"))
+            servers.append(pb.Server(b, dict(scale.SERVER_ENV, **db), name=f"push-{'AB'[n]}"))
         workspaces = [scale.Workspace(s, pb.account([s])) for s in servers]
-        recent = min(scale.RECENT, SIZE * 3 // 10 // scale.BATCH)
+        recent = scale.recent_batches(SIZE)
         phases = [("back-fill over three years", SIZE - recent * scale.BATCH, False),
                   ("this month's rows", SIZE, True)]
         print(f"# pushes, two builds — {'PostgreSQL' if scale.POSTGRES else 'SQLite'}, {pb.machine()}\n")

@@ -42,6 +42,14 @@ BATCH = 1000
 RECENT = int(os.environ.get("BENCH_RECENT_BATCHES", "50"))
 DAY = pb.DAY
 NOW = int(time.time())
+# the server's settings: no sign-in limits, and a key rate limit too high to reach
+SERVER_ENV = dict(pb.UNLIMITED, PFN_KEY_RATE_LIMIT_PER_MIN="1000000000")
+
+
+def recent_batches(size):
+    """How many of RECENT batches of this month's rows end the growth to `size` rows: at most
+    30 % of them (3 batches at 10,000)."""
+    return min(RECENT, size * 3 // 10 // BATCH)
 CATEGORIES = pb.CATEGORIES
 
 
@@ -208,18 +216,16 @@ def table(columns, rows):
 
 def main():
     db = "PostgreSQL" if POSTGRES else "SQLite"
-    env = dict(pb.UNLIMITED, PFN_KEY_RATE_LIMIT_PER_MIN="1000000000")
     print(f"# pfn at scale — {db}, release build, {pb.machine()}\n")
     db_one = database_env("one")
-    server = pb.Server(BIN, dict(env, **db_one), name="scale")
+    server = pb.Server(BIN, dict(SERVER_ENV, **db_one), name="scale")
     results, pushes, backfill, rss = {}, {}, {}, {}
     try:
         cookie = pb.account([server])
         ws = Workspace(server, cookie)
         for size in SIZES:
-            # the history, in random order (a back-fill), then RECENT batches of this month's rows
-            # (at most 30 % of the rows: 3 batches at 10,000)
-            recent = min(RECENT, size * 3 // 10 // BATCH)
+            # the history, in random order (a back-fill), then this month's rows
+            recent = recent_batches(size)
             backfill[size] = ws.grow_to(size - recent * BATCH)
             pushes[size] = ws.grow_to(size, recent=True)
             analyze(db_one)
@@ -233,7 +239,7 @@ def main():
     many = None
     if WORKSPACES:
         db_many = database_env("many")
-        server = pb.Server(BIN, dict(env, **db_many), name="scale-many")
+        server = pb.Server(BIN, dict(SERVER_ENV, **db_many), name="scale-many")
         try:
             cookie = pb.account([server])
             c = pb.Client(server.base, {"Cookie": cookie})
