@@ -783,11 +783,13 @@ async fn rows_name_an_account_of_their_own_workspace() {
             "{table}"
         );
     }
-    let refused = astray("astray-1").execute(pool).await.unwrap_err();
-    assert!(
-        matches!(&refused, sqlx::Error::Database(d) if d.is_foreign_key_violation()),
-        "{refused}"
-    );
+    let refused = |e: sqlx::Error| {
+        assert!(
+            matches!(&e, sqlx::Error::Database(d) if d.is_foreign_key_violation()),
+            "{e}"
+        )
+    };
+    refused(astray("astray-1").execute(pool).await.unwrap_err());
 
     // A database whose rows went astray before the task ran: the task reports them, keeps
     // them, and its key still refuses new ones.
@@ -817,21 +819,14 @@ async fn rows_name_an_account_of_their_own_workspace() {
          and it is validated"
     );
     drop(conn);
-    let valid: Vec<bool> = {
-        let mut v = Vec::new();
-        for table in ACCOUNT_ROW_TABLES {
-            let k = keys(table).await;
-            assert_eq!(k.len(), 1, "{table}: {k:?}");
-            v.push(k[0].2);
-        }
-        v
-    };
+    let mut valid = Vec::new();
+    for table in ACCOUNT_ROW_TABLES {
+        let k = keys(table).await;
+        assert_eq!(k.len(), 1, "{table}: {k:?}");
+        valid.push(k[0].2);
+    }
     assert_eq!(valid, [false, true, true, true]);
-    let refused = astray("astray-3").execute(pool).await.unwrap_err();
-    assert!(
-        matches!(&refused, sqlx::Error::Database(d) if d.is_foreign_key_violation()),
-        "{refused}"
-    );
+    refused(astray("astray-3").execute(pool).await.unwrap_err());
     let kept: i64 = sqlx::query_scalar("select count(*) from transactions where workspace_id = $1")
         .bind(&other)
         .fetch_one(pool)
