@@ -8,12 +8,15 @@ by more than the change being judged). Both workspaces get the same rows in the 
 
 Prints each build's rows/s over the back-fill and over this month's rows, and the median of
 the per-batch speed ratios B / A (A's time ÷ B's, each pair of batches pushed one after the other).
+Then times bench/scale.py's routes on both workspaces, the two builds' requests in turn
+(BENCH_SAMPLES each), and prints each route's p50 on A and on B and their ratio.
 
 Usage: bench/compare_pushes.py <pfn binary A> <pfn binary B>  (release builds). SQLite, or
 PostgreSQL with BENCH_POSTGRES=1 (two fresh databases, dropped after unless BENCH_KEEP=1).
 """
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import pfnbench as pb  # noqa: E402
@@ -56,6 +59,21 @@ def main():
                 step += 1
             a, b = (r / t for r, t in totals)
             print(f"| {name} | {a:,.0f} | {b:,.0f} | {pb.median(ratios):.3f} |", flush=True)
+        for db in dbs:
+            scale.analyze(db)
+        print("\n| route | A p50 ms | B p50 ms | B / A (A's p50 ÷ B's) |")
+        print("|---|---|---|---|")
+        for (name, path_a), (_, path_b) in zip(*(w.routes() for w in workspaces)):
+            paths = (path_a, path_b)
+            lat = ([], [])
+            for step in range(3 + scale.SAMPLES):
+                for i in ((0, 1) if step % 2 == 0 else (1, 0)):
+                    t0 = time.perf_counter()
+                    workspaces[i].key.json("GET", paths[i])
+                    if step >= 3:  # the first three of each are a warm-up
+                        lat[i].append((time.perf_counter() - t0) * 1000)
+            a, b = (pb.percentile(x, 50) for x in lat)
+            print(f"| {name} | {a:.2f} | {b:.2f} | {a / b:.3f} |", flush=True)
     finally:
         for s in servers:
             s.stop()
