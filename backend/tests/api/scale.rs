@@ -122,6 +122,35 @@ async fn new_account(app: &TestApp, slot: usize) -> String {
     crate::helpers::manual_account(app, &format!("Slot {slot}"), currency(slot)).await
 }
 
+/// A new user's personal workspace and its one BHD account, into which `n` rows are pushed:
+/// row `i` of `amount(i)`, dining or fuel in turn, booked `step` seconds after the one before;
+/// `(app, workspace, account)`.
+async fn pushed_rows(
+    email: &str,
+    n: usize,
+    step: i64,
+    amount: impl Fn(usize) -> String,
+) -> (TestApp, String, String) {
+    let app = TestApp::spawn().await;
+    app.signed_in_user(email).await;
+    let workspace = personal_workspace(&app, &app.client).await;
+    let account = new_account(&app, 0).await;
+    let items: Vec<Value> = (0..n)
+        .map(|i| {
+            let category = ["dining", "fuel"][i % 2];
+            json!({"accountId": account, "externalId": format!("r{i}"),
+                   "amount": {"amount": amount(i), "currency": currency(0)},
+                   "description": "Pushed", "category": category,
+                   "bookedAt": rfc3339(BASE + i as i64 * step)})
+        })
+        .collect();
+    let res = app
+        .post("/api/v1/transactions", json!({ "transactions": items }))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    (app, workspace, account)
+}
+
 fn rfc3339(ts: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ts)
         .unwrap()
@@ -607,23 +636,10 @@ async fn rollup_tables_are_laid_out_for_their_writes_and_keep_their_rows() {
     use backend::db::finance::rollups::{
         cluster_on_sqlite, hot_updates_on_postgres, workspace_rollups, Grain,
     };
-    let app = TestApp::spawn().await;
-    app.signed_in_user("clustered@example.com").await;
-    let workspace = personal_workspace(&app, &app.client).await;
-    let account = new_account(&app, 0).await;
-    let items: Vec<Value> = (0..40)
-        .map(|i| {
-            let category = ["dining", "fuel"][i % 2];
-            json!({"accountId": account, "externalId": format!("c{i}"),
-                   "amount": {"amount": format!("{}.250", i as i64 - 30), "currency": "BHD"},
-                   "description": "Clustered", "category": category,
-                   "bookedAt": rfc3339(BASE + i as i64 * 40_000)})
-        })
-        .collect();
-    let res = app
-        .post("/api/v1/transactions", json!({ "transactions": items }))
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
+    let (app, workspace, _) = pushed_rows("clustered@example.com", 40, 40_000, |i| {
+        format!("{}.250", i as i64 - 30)
+    })
+    .await;
     let (pool, backend) = (&app.state.db.pool, app.state.db.backend);
     let mut before = Vec::new();
     for grain in Grain::ALL {
@@ -861,23 +877,8 @@ async fn rows_name_an_account_of_their_own_workspace() {
 #[tokio::test]
 async fn a_window_of_a_filtered_list_ends_where_its_index_alone_says() {
     use backend::db::Backend;
-    let app = TestApp::spawn().await;
-    app.signed_in_user("windows@example.com").await;
-    let workspace = personal_workspace(&app, &app.client).await;
-    let account = new_account(&app, 0).await;
-    let items: Vec<Value> = (0..200)
-        .map(|i| {
-            let category = ["dining", "fuel"][i % 2];
-            json!({"accountId": account, "externalId": format!("w{i}"),
-                   "amount": {"amount": "-2.500", "currency": currency(0)},
-                   "description": "Windowed", "category": category,
-                   "bookedAt": rfc3339(BASE + i as i64 * 600)})
-        })
-        .collect();
-    let res = app
-        .post("/api/v1/transactions", json!({ "transactions": items }))
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
+    let (app, workspace, _) =
+        pushed_rows("windows@example.com", 200, 600, |_| "-2.500".into()).await;
     let backend = app.state.db.backend;
     let mut conn = app.state.db.pool.acquire().await.unwrap();
     if backend == Backend::Postgres {
