@@ -187,6 +187,8 @@ class Workspace:
             ("list, a rare category", "/api/v1/transactions?category=legal"),
             ("list, one month", f"/api/v1/transactions?{month}"),
             ("list, text (a merchant)", "/api/v1/transactions?q=merchant%2007"),
+            # the worst page: nothing matches, so it reads its budget of 10,000 rows
+            ("list, text no row matches", "/api/v1/transactions?q=no%20such%20text"),
             ("list, amount range", "/api/v1/transactions?minAmount=-20&maxAmount=-10"),
             ("list, account and category", f"/api/v1/transactions?accountId={a}&category=dining"),
         ]

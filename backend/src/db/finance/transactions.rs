@@ -328,16 +328,22 @@ pub async fn list_transactions(
             ids.iter().map(|id| Value::Text(id.as_str())).collect(),
         );
     }
-    // The conditions checked on the rows read.
-    // SQLite's lower() changes ASCII letters only; PostgreSQL's does so in the C collation.
-    let c = match backend {
-        crate::db::Backend::Postgres => " collate \"C\"",
-        crate::db::Backend::Sqlite => "",
+    // The conditions checked on the rows read. The pattern's ASCII letters are in lower case:
+    // SQLite's `like` itself ignores the case of ASCII letters, and of those only (no lower()
+    // to copy each row's text: a page that reads 10,000 rows spent ~2.5 ms of ~18 on it);
+    // PostgreSQL's lower() changes ASCII letters only in the C collation.
+    let folded = |column: &str| match backend {
+        crate::db::Backend::Postgres => format!("lower({column} collate \"C\")"),
+        crate::db::Backend::Sqlite => column.to_string(),
     };
     let mut checked: Vec<(String, Vec<Value>)> = Vec::new();
     if let Some(text) = f.text {
         checked.push((
-            format!("(lower(description{c}) like ?1 escape '\\' or lower(coalesce(merchant, ''){c}) like ?1 escape '\\')"),
+            format!(
+                "({} like ?1 escape '\\' or {} like ?1 escape '\\')",
+                folded("description"),
+                folded("coalesce(merchant, '')")
+            ),
             vec![Value::Owned(like_pattern(text))],
         ));
     }
