@@ -83,7 +83,7 @@ def analyze(db_env):
     """PostgreSQL: refresh the planner's statistics and the visibility map, as autovacuum does
     within about a minute of a large import (the bench grows faster than that; plans made on
     stale counts would time the import, not the routes, and an index-only scan of pages not
-    marked all-visible reads the table as well; `analyze` alone until 2026-12-06T15:00Z).
+    marked all-visible reads the table as well; `analyze` alone until 2026-12-06T14:30Z).
     SQLite plans by rule and keeps no statistics."""
     url = db_env.get("PFN_DATABASE_URL")
     if url:
