@@ -16,7 +16,6 @@ PostgreSQL with BENCH_POSTGRES=1 (two fresh databases, dropped after unless BENC
 """
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import pfnbench as pb  # noqa: E402
@@ -66,12 +65,11 @@ def main():
         for (name, path_a), (_, path_b) in zip(*(w.routes() for w in workspaces)):
             paths = (path_a, path_b)
             lat = ([], [])
-            for step in range(3 + scale.SAMPLES):
+            for step in range(scale.WARMUP + scale.SAMPLES):
                 for i in ((0, 1) if step % 2 == 0 else (1, 0)):
-                    t0 = time.perf_counter()
-                    workspaces[i].key.json("GET", paths[i])
-                    if step >= 3:  # the first three of each are a warm-up
-                        lat[i].append((time.perf_counter() - t0) * 1000)
+                    ms = workspaces[i].get_ms(paths[i])
+                    if step >= scale.WARMUP:
+                        lat[i].append(ms)
             a, b = (pb.percentile(x, 50) for x in lat)
             print(f"| {name} | {a:.2f} | {b:.2f} | {a / b:.3f} |", flush=True)
     finally:

@@ -33,6 +33,7 @@ BIN = sys.argv[1] if __name__ == "__main__" else None
 OUT = sys.argv[2] if __name__ == "__main__" and len(sys.argv) > 2 else None
 SIZES = [int(x) for x in os.environ.get("BENCH_SIZES", "10000 100000 1000000").split()]
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "40"))
+WARMUP = 3  # requests of each route before its SAMPLES
 WORKSPACES = int(os.environ.get("BENCH_WORKSPACES", "1000"))
 POSTGRES = os.environ.get("BENCH_POSTGRES") == "1"
 BATCH = 1000
@@ -44,13 +45,13 @@ DAY = pb.DAY
 NOW = int(time.time())
 # the server's settings: no sign-in limits, and a key rate limit too high to reach
 SERVER_ENV = dict(pb.UNLIMITED, PFN_KEY_RATE_LIMIT_PER_MIN="1000000000")
+CATEGORIES = pb.CATEGORIES
 
 
 def recent_batches(size):
     """How many of RECENT batches of this month's rows end the growth to `size` rows: at most
     30 % of them (3 batches at 10,000)."""
     return min(RECENT, size * 3 // 10 // BATCH)
-CATEGORIES = pb.CATEGORIES
 
 
 def iso(ts):
@@ -196,17 +197,19 @@ class Workspace:
             out.append(("list, a page 10,000 rows deep", f"/api/v1/transactions?cursor={self.deep_cursor()}"))
         return out
 
+    def get_ms(self, path):
+        """Milliseconds of one GET of `path` with the key, the answer read and decoded."""
+        t0 = time.perf_counter()
+        self.key.json("GET", path)
+        return (time.perf_counter() - t0) * 1000
+
     def time_routes(self):
         """{route: (p50 ms, p99 ms)}."""
         result = {}
         for name, path in self.routes():
-            for _ in range(3):
+            for _ in range(WARMUP):
                 self.key.json("GET", path)
-            lat = []
-            for _ in range(SAMPLES):
-                t0 = time.perf_counter()
-                self.key.json("GET", path)
-                lat.append((time.perf_counter() - t0) * 1000)
+            lat = [self.get_ms(path) for _ in range(SAMPLES)]
             result[name] = (pb.percentile(lat, 50), pb.percentile(lat, 99))
         return result
 
