@@ -44,6 +44,10 @@ const TASKS: &[Task] = &[
         name: "0020_postgres_one_account_key",
         run: |c| Box::pin(super::finance::one_account_key_on_postgres(c)),
     },
+    Task {
+        name: "0021_sqlite_list_index_holds_checked_columns",
+        run: |c| Box::pin(super::finance::checked_columns_in_list_index_on_sqlite(c)),
+    },
 ];
 
 /// Runs every task not run yet; returns `(name, report)` of those that ran now and found
