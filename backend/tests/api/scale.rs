@@ -1021,6 +1021,10 @@ async fn a_window_checks_its_rows_in_the_index_on_sqlite() {
     }
     let index = "transactions_workspace_booked_idx";
     let mut conn = app.state.db.pool.acquire().await.unwrap();
+    // As an upgrade runs the task: over rows already there.
+    backend::db::finance::checked_columns_in_list_index_on_sqlite(&mut conn)
+        .await
+        .unwrap();
     // The window's checks as `list_transactions` writes them on SQLite (the amount's scale by
     // currency shortened to one case: it reads the same two columns).
     let sql = "select id, account_id, external_id, amount_minor, currency, description,
