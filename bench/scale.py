@@ -190,7 +190,7 @@ class Workspace:
             ("list, text (a merchant)", "/api/v1/transactions?q=merchant%2007"),
             # the worst page: nothing matches, so it reads its budget of 10,000 rows
             ("list, text no row matches", "/api/v1/transactions?q=no%20such%20text"),
-            # the same within one account: read through the account's index and the table
+            # the same within one account: the account's index (on PostgreSQL and the table)
             ("list, one account, text no row matches", f"/api/v1/transactions?accountId={a}&q=no%20such%20text"),
             ("list, amount range", "/api/v1/transactions?minAmount=-20&maxAmount=-10"),
             ("list, account and category", f"/api/v1/transactions?accountId={a}&category=dining"),

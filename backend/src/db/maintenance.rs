@@ -48,6 +48,14 @@ const TASKS: &[Task] = &[
         name: "0021_sqlite_list_index_holds_checked_columns",
         run: |c| Box::pin(super::finance::checked_columns_in_list_index_on_sqlite(c)),
     },
+    Task {
+        name: "0022_sqlite_account_index_holds_checked_columns",
+        run: |c| {
+            Box::pin(super::finance::checked_columns_in_account_index_on_sqlite(
+                c,
+            ))
+        },
+    },
 ];
 
 /// Runs every task not run yet; returns `(name, report)` of those that ran now and found

@@ -11,6 +11,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::Row;
 
+use backend::db::finance::{ListPlan, TransactionFilter};
+
 use crate::helpers::{personal_workspace, TestApp};
 
 /// 2026-11-01T00:00:00Z.
@@ -869,15 +871,16 @@ async fn rows_name_an_account_of_their_own_workspace() {
 }
 
 /// A list with a text, amount or pending filter checks its rows in windows, and finds where a
-/// window ends (`db::finance::transactions::list_transactions`) in the index it reads in
-/// alone: the workspace's and the category's hold the workspace, `removed_at` and the
-/// position (migration 0018), so only the rows checked are read from the table. (The
-/// account's holds `removed_at` but not the workspace, and on PostgreSQL the category's
-/// holds the category only as an expression: those windows read the table too.)
+/// window ends (`db::finance::ListPlan::window_end`) in the index it reads in alone: the
+/// workspace's and the category's hold the workspace, `removed_at` and the position
+/// (migration 0018), and the account's `removed_at` and the position; a list of one account
+/// finds the account in the workspace once and checks no row's workspace. So only the rows
+/// checked are read from the table. (On PostgreSQL the category's index holds the category
+/// only as an expression: its windows read the table too.)
 #[tokio::test]
 async fn a_window_of_a_filtered_list_ends_where_its_index_alone_says() {
     use backend::db::Backend;
-    let (app, workspace, _) =
+    let (app, workspace, account) =
         pushed_rows("windows@example.com", 200, 600, |_| "-2.500".into()).await;
     let backend = app.state.db.backend;
     let mut conn = app.state.db.pool.acquire().await.unwrap();
@@ -892,29 +895,33 @@ async fn a_window_of_a_filtered_list_ends_where_its_index_alone_says() {
             sqlx::query(sql).execute(&mut *conn).await.unwrap();
         }
     }
-    let live = "workspace_id = $1 and removed_at is null";
-    // (index, the list's filter, its value, whether PostgreSQL reads it alone too: it scans an
-    // index on an expression without the table only when the index also holds the
-    // expression's columns themselves)
-    for (index, filter, value, on_postgres) in [
-        ("transactions_workspace_booked_idx", "", None, true),
+    // (index, the list's filter, whether PostgreSQL reads it alone too: it scans an index on
+    // an expression without the table only when the index also holds the expression's
+    // columns themselves)
+    for (index, account, category, on_postgres) in [
+        ("transactions_workspace_booked_idx", None, None, true),
+        (
+            "transactions_account_booked_idx",
+            Some(account.as_str()),
+            None,
+            true,
+        ),
         (
             "transactions_category_booked_idx",
-            " and coalesce(category_override, category) = $2",
+            None,
             Some("dining"),
             false,
         ),
     ] {
-        let sql = format!(
-            "select booked_at, id from transactions where {live}{filter}
-             order by booked_at desc, id desc limit 1 offset 49"
-        );
-        let explain = format!("explain {sql}");
-        let mut q = sqlx::query(&explain).bind(&workspace);
-        if let Some(v) = value {
-            q = q.bind(v);
-        }
-        let rows = q.fetch_all(&mut *conn).await.unwrap();
+        let filter = TransactionFilter {
+            account_id: account,
+            category,
+            text: Some("rare"),
+            ..all_of(&workspace)
+        };
+        let end = ListPlan::new(backend, &filter).window_end(&None);
+        let explain = format!("explain {}", end.sql);
+        let rows = end.bind(&explain).fetch_all(&mut *conn).await.unwrap();
         if backend == Backend::Postgres {
             if !on_postgres {
                 continue;
@@ -951,6 +958,84 @@ async fn a_window_of_a_filtered_list_ends_where_its_index_alone_says() {
             table_reads.is_empty(),
             "{index}: {table_reads:?} in {ops:?}"
         );
+    }
+}
+
+/// A list of one account finds the account in the caller's workspace once and then reads the
+/// account's rows without checking each row's workspace (`db::finance::ListPlan`): named from
+/// another workspace, the account gives no row and no position, with every kind of filter.
+#[tokio::test]
+async fn a_list_of_another_workspaces_account_finds_nothing() {
+    let (app, _, account) = pushed_rows("owner@example.com", 200, 600, |_| "-2.500".into()).await;
+    let stranger = app.other_user("stranger@example.com").await;
+    let own = crate::helpers::manual_account(&app, "Own", currency(0)).await;
+    for filters in [
+        "",
+        "&q=pushed",
+        "&q=rare",
+        "&category=dining",
+        "&category=dining&q=pushed",
+        "&minAmount=-3&maxAmount=-2",
+        "&pending=false",
+        "&from=2000-01-01&to=2100-01-01",
+    ] {
+        let path = format!("/api/v1/transactions?accountId={account}{filters}");
+        let page: Value = app.get_json_as(&stranger, &path).await;
+        assert_eq!(page["items"], json!([]), "{filters}: {page}");
+        assert_eq!(page["nextCursor"], Value::Null, "{filters}: {page}");
+        // The owner finds them (none for a text that no row holds).
+        let page: Value = app.get_json(&path).await;
+        assert_eq!(
+            page["items"].as_array().unwrap().is_empty(),
+            filters == "&q=rare",
+            "{filters}"
+        );
+    }
+    // Nor can the stranger write rows into it, the one way a row's workspace could differ
+    // from its account's (on PostgreSQL a foreign key refuses that too).
+    let res = stranger
+        .post(app.url("/api/v1/transactions"))
+        .json(
+            &json!({"transactions": [{"accountId": account, "externalId": "astray",
+            "amount": {"amount": "-1.000", "currency": currency(0)},
+            "description": "Astray", "bookedAt": rfc3339(BASE)}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let astray: i64 = sqlx::query_scalar(
+        "select count(*) from transactions t
+         where not exists (select 1 from accounts a
+                           where a.id = t.account_id and a.workspace_id = t.workspace_id)",
+    )
+    .fetch_one(&app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(astray, 0);
+    // An account of the workspace without rows, and no account at all.
+    for id in [own.as_str(), "no-such-account"] {
+        let page: Value = app
+            .get_json(&format!("/api/v1/transactions?accountId={id}&q=pushed"))
+            .await;
+        assert_eq!(page["items"], json!([]), "{id}: {page}");
+        assert_eq!(page["nextCursor"], Value::Null, "{id}: {page}");
+    }
+}
+
+/// The whole workspace `workspace`, unfiltered, as the caller with its whole reach lists it.
+fn all_of(workspace: &str) -> TransactionFilter<'_> {
+    TransactionFilter {
+        workspace_id: workspace,
+        reach: None,
+        account_id: None,
+        from: None,
+        to: None,
+        category: None,
+        text: None,
+        min_thousandths: None,
+        max_thousandths: None,
+        pending: None,
     }
 }
 
@@ -1005,76 +1090,89 @@ async fn sqlite_program(
 }
 
 /// On SQLite, a window of a list with text, amount and pending filters checks each row in the
-/// workspace's index, which holds the columns those checks read (maintenance task
-/// `0021_sqlite_list_index_holds_checked_columns`): a row is read from the table only once it
-/// has passed them. In SQLite's program every jump that skips a row (to the loop's `Prev`)
+/// workspace's index, or in the account's for a list of one account, which hold the columns
+/// those checks read (maintenance tasks `0021_sqlite_list_index_holds_checked_columns` and
+/// `0022_sqlite_account_index_holds_checked_columns`): a row is read from the table only once
+/// it has passed them. In SQLite's program every jump that skips a row (to the loop's `Prev`)
 /// comes before the first column read through the table's cursor. PostgreSQL keeps migration
-/// 0018's index (an entry of its B-trees may not pass ~2.7 kB; a description and a merchant
+/// 0018's indexes (an entry of its B-trees may not pass ~2.7 kB; a description and a merchant
 /// can): nothing to check there.
 #[tokio::test]
 async fn a_window_checks_its_rows_in_the_index_on_sqlite() {
     use backend::db::Backend;
-    let (app, workspace, _) =
+    let (app, workspace, account) =
         pushed_rows("checks@example.com", 200, 600, |_| "-2.500".into()).await;
     if app.state.db.backend != Backend::Sqlite {
         return;
     }
-    let index = "transactions_workspace_booked_idx";
     let mut conn = app.state.db.pool.acquire().await.unwrap();
-    // As an upgrade runs the task: over rows already there.
+    // As an upgrade runs the tasks: over rows already there.
     backend::db::finance::checked_columns_in_list_index_on_sqlite(&mut conn)
         .await
         .unwrap();
-    // The window's checks as `list_transactions` writes them on SQLite (the amount's scale by
-    // currency shortened to one case: it reads the same two columns).
-    let sql = "select id, account_id, external_id, amount_minor, currency, description,
-                      booked_at, coalesce(category_override, category) as category, merchant,
-                      note, tags, excluded, pending, updated_at
-               from transactions
-               where workspace_id = $1 and removed_at is null
-                 and (booked_at, id) < (9999999999, 'z') and (booked_at, id) >= (0, '')
-                 and (description like '%rare%' escape '\\'
-                      or coalesce(merchant, '') like '%rare%' escape '\\')
-                 and amount_minor * case when currency in ('BHD') then 1 else 10 end
-                     between -5000 and 5000
-                 and pending = 0
-               order by booked_at desc, id desc limit 50";
-    let rows = sqlx::query(&format!("explain {sql}"))
-        .bind(&workspace)
-        .fetch_all(&mut *conn)
+    backend::db::finance::checked_columns_in_account_index_on_sqlite(&mut conn)
         .await
         .unwrap();
-    let (ops, cursors) = sqlite_program(&mut conn, rows, index).await;
-    assert!(!cursors.index.is_empty(), "{index} is read: {ops:?}");
-    let step = ops
-        .iter()
-        .find(|op| op.opcode == "Prev" && cursors.index.contains(&op.p1))
-        .unwrap_or_else(|| panic!("the rows are read backwards in {index}: {ops:?}"));
-    let skips: Vec<&VmOp> = ops
-        .iter()
-        .filter(|op| op.p2 == step.addr && op.addr != step.addr)
-        .collect();
-    assert!(
-        skips.len() >= 3,
-        "a jump past the row for each check: {ops:?}"
-    );
-    let first_table_read = ops
-        .iter()
-        .find(|op| op.opcode == "Column" && cursors.table.contains(&op.p1))
-        .unwrap_or_else(|| panic!("the answer reads the table: {ops:?}"));
-    assert!(
-        skips.iter().all(|op| op.addr < first_table_read.addr),
-        "a row is skipped after {first_table_read:?} read the table: {skips:?} in {ops:?}"
-    );
-    // And the lists find through it what they should.
-    for (filters, found) in [
-        ("q=pUsH&minAmount=-3&maxAmount=-2&pending=false", 50),
-        ("q=pushed&minAmount=-2", 0),
-        ("q=rare", 0),
+    for (index, account) in [
+        ("transactions_workspace_booked_idx", None),
+        ("transactions_account_booked_idx", Some(account.as_str())),
     ] {
-        let page: Value = app
-            .get_json(&format!("/api/v1/transactions?{filters}&from=2000-01-01"))
-            .await;
-        assert_eq!(page["items"].as_array().unwrap().len(), found, "{filters}");
+        let filter = TransactionFilter {
+            account_id: account,
+            text: Some("rare"),
+            min_thousandths: Some(-5_000),
+            max_thousandths: Some(5_000),
+            pending: Some(false),
+            ..all_of(&workspace)
+        };
+        let window = ListPlan::new(Backend::Sqlite, &filter).window_rows(
+            &Some((9_999_999_999, "z".into())),
+            &Some((0, String::new())),
+            50,
+        );
+        let explain = format!("explain {}", window.sql);
+        let rows = window.bind(&explain).fetch_all(&mut *conn).await.unwrap();
+        let (ops, cursors) = sqlite_program(&mut conn, rows, index).await;
+        assert!(!cursors.index.is_empty(), "{index} is read: {ops:?}");
+        let step = ops
+            .iter()
+            .find(|op| op.opcode == "Prev" && cursors.index.contains(&op.p1))
+            .unwrap_or_else(|| panic!("the rows are read backwards in {index}: {ops:?}"));
+        let skips: Vec<&VmOp> = ops
+            .iter()
+            .filter(|op| op.p2 == step.addr && op.addr != step.addr)
+            .collect();
+        assert!(
+            skips.len() >= 3,
+            "{index}: a jump past the row for each check: {ops:?}"
+        );
+        let first_table_read = ops
+            .iter()
+            .find(|op| op.opcode == "Column" && cursors.table.contains(&op.p1))
+            .unwrap_or_else(|| panic!("{index}: the answer reads the table: {ops:?}"));
+        assert!(
+            skips.iter().all(|op| op.addr < first_table_read.addr),
+            "{index}: a row is skipped after {first_table_read:?} read the table: {skips:?} \
+             in {ops:?}"
+        );
+    }
+    // And the lists find through it what they should.
+    for list in ["", &format!("accountId={account}&")] {
+        for (filters, found) in [
+            ("q=pUsH&minAmount=-3&maxAmount=-2&pending=false", 50),
+            ("q=pushed&minAmount=-2", 0),
+            ("q=rare", 0),
+        ] {
+            let page: Value = app
+                .get_json(&format!(
+                    "/api/v1/transactions?{list}{filters}&from=2000-01-01"
+                ))
+                .await;
+            assert_eq!(
+                page["items"].as_array().unwrap().len(),
+                found,
+                "{list}{filters}"
+            );
+        }
     }
 }
