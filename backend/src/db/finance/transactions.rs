@@ -687,13 +687,10 @@ const CHECKED_COLUMNS: &str = "description, merchant, amount_minor, currency, pe
 pub async fn checked_columns_in_list_index_on_sqlite(
     conn: &mut sqlx::AnyConnection,
 ) -> sqlx::Result<String> {
-    if crate::db::Backend::of(conn) != crate::db::Backend::Sqlite {
-        return Ok(String::new());
-    }
-    rebuild_index(
+    checked_columns_on_sqlite(
         conn,
         "transactions_workspace_booked_idx",
-        &format!("workspace_id, booked_at, id, removed_at, {CHECKED_COLUMNS}"),
+        "workspace_id, booked_at, id, removed_at",
     )
     .await
 }
@@ -707,26 +704,26 @@ pub async fn checked_columns_in_list_index_on_sqlite(
 pub async fn checked_columns_in_account_index_on_sqlite(
     conn: &mut sqlx::AnyConnection,
 ) -> sqlx::Result<String> {
-    if crate::db::Backend::of(conn) != crate::db::Backend::Sqlite {
-        return Ok(String::new());
-    }
-    rebuild_index(
+    checked_columns_on_sqlite(
         conn,
         "transactions_account_booked_idx",
-        &format!("account_id, booked_at, id, removed_at, {CHECKED_COLUMNS}"),
+        "account_id, booked_at, id, removed_at",
     )
     .await
 }
 
-/// `index` of `transactions` built anew on `columns`.
-async fn rebuild_index(
+/// On SQLite, `index` of `transactions` built anew on `key` and then [`CHECKED_COLUMNS`].
+async fn checked_columns_on_sqlite(
     conn: &mut sqlx::AnyConnection,
     index: &str,
-    columns: &str,
+    key: &str,
 ) -> sqlx::Result<String> {
+    if crate::db::Backend::of(conn) != crate::db::Backend::Sqlite {
+        return Ok(String::new());
+    }
     for sql in [
         format!("drop index {index}"),
-        format!("create index {index} on transactions ({columns})"),
+        format!("create index {index} on transactions ({key}, {CHECKED_COLUMNS})"),
     ] {
         sqlx::query(&sql).execute(&mut *conn).await?;
     }
