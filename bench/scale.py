@@ -192,6 +192,8 @@ class Workspace:
             ("list, text no row matches", "/api/v1/transactions?q=no%20such%20text"),
             # the same within one account: the account's index (on PostgreSQL and the table)
             ("list, one account, text no row matches", f"/api/v1/transactions?accountId={a}&q=no%20such%20text"),
+            # and within a category: the category's index
+            ("list, a category, text no row matches", "/api/v1/transactions?category=groceries&q=no%20such%20text"),
             ("list, amount range", "/api/v1/transactions?minAmount=-20&maxAmount=-10"),
             ("list, account and category", f"/api/v1/transactions?accountId={a}&category=dining"),
         ]
