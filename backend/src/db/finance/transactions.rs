@@ -350,24 +350,22 @@ impl<'a> ListPlan<'a> {
             sql: "removed_at is null".into(),
             values: Vec::new(),
         };
-        match f.account_id {
-            // The account, if it is the caller's workspace's (none else: no row, no
-            // position), found once; then its rows, whose own workspace is not checked row by
-            // row, so that the account's index serves the list alone. A row's workspace is its
-            // account's: PostgreSQL's foreign key from `(workspace_id, account_id)` holds it
-            // ([`one_account_key_on_postgres`]), and on SQLite the one writer, [`insert_new`],
-            // is given only accounts its callers found in the workspace. The category's index,
-            // which leads with the workspace, may serve such a list instead.
-            Some(a) => {
-                indexed.and(
-                    "account_id = (select id from accounts where id = ?1 and workspace_id = ?2)",
-                    vec![Value::Text(a), Value::Text(f.workspace_id)],
-                );
-                if f.category.is_some() {
-                    indexed.and("workspace_id = ?1", vec![Value::Text(f.workspace_id)]);
-                }
-            }
-            None => indexed.and("workspace_id = ?1", vec![Value::Text(f.workspace_id)]),
+        // The account, if it is the caller's workspace's (none else: no row, no position),
+        // found once; then its rows, whose own workspace is not checked row by row, so that
+        // the account's index serves the list alone. A row's workspace is its account's:
+        // PostgreSQL's foreign key from `(workspace_id, account_id)` holds it
+        // ([`one_account_key_on_postgres`]), and on SQLite the one writer, [`insert_new`], is
+        // given only accounts its callers found in the workspace.
+        if let Some(a) = f.account_id {
+            indexed.and(
+                "account_id = (select id from accounts where id = ?1 and workspace_id = ?2)",
+                vec![Value::Text(a), Value::Text(f.workspace_id)],
+            );
+        }
+        // The category's index leads with the workspace, and may serve a list of one account
+        // and a category.
+        if f.account_id.is_none() || f.category.is_some() {
+            indexed.and("workspace_id = ?1", vec![Value::Text(f.workspace_id)]);
         }
         if let Some(category) = f.category {
             indexed.and(
