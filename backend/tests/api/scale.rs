@@ -1100,11 +1100,12 @@ async fn sqlite_program(
 #[tokio::test]
 async fn a_window_checks_its_rows_in_the_index_on_sqlite() {
     use backend::db::Backend;
-    let (app, workspace, account) =
-        pushed_rows("checks@example.com", 200, 600, |_| "-2.500".into()).await;
-    if app.state.db.backend != Backend::Sqlite {
+    if std::env::var("PFN_TEST_DB").as_deref() == Ok("postgres") {
         return;
     }
+    let (app, workspace, account) =
+        pushed_rows("checks@example.com", 200, 600, |_| "-2.500".into()).await;
+    assert_eq!(app.state.db.backend, Backend::Sqlite);
     let mut conn = app.state.db.pool.acquire().await.unwrap();
     // As an upgrade runs the tasks: over rows already there.
     backend::db::finance::checked_columns_in_list_index_on_sqlite(&mut conn)
