@@ -37,6 +37,11 @@ pub struct TestApp {
     violations: contract::Violations,
 }
 
+/// Whether this run's servers use PostgreSQL (`PFN_TEST_DB=postgres`), not SQLite.
+pub fn on_postgres() -> bool {
+    std::env::var("PFN_TEST_DB").as_deref() == Ok("postgres")
+}
+
 pub fn postgres_admin_url() -> String {
     std::env::var("PFN_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())

@@ -1100,7 +1100,7 @@ async fn sqlite_program(
 #[tokio::test]
 async fn a_window_checks_its_rows_in_the_index_on_sqlite() {
     use backend::db::Backend;
-    if std::env::var("PFN_TEST_DB").as_deref() == Ok("postgres") {
+    if crate::helpers::on_postgres() {
         return;
     }
     let (app, workspace, account) =

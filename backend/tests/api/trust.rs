@@ -433,7 +433,7 @@ async fn the_data_dir_the_database_and_the_outbox_are_private() {
     for mail in std::fs::read_dir(app.data_dir.join("outbox")).unwrap() {
         assert_eq!(mode(mail.unwrap().path()), 0o600);
     }
-    if std::env::var("PFN_TEST_DB").as_deref() != Ok("postgres") {
+    if !crate::helpers::on_postgres() {
         for file in ["pfn.db", "pfn.db-wal", "pfn.db-shm"] {
             assert_eq!(mode(app.data_dir.join(file)), 0o600, "{file}");
         }
