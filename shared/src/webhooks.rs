@@ -65,7 +65,8 @@ pub enum WebhookEventType {
 }
 
 /// Where a delivery stands: `pending` (waiting or retrying), `delivered`, or `failed` (given up
-/// after 3 days). For the document only: the API carries these strings.
+/// after 3 days, or when pfn disabled the failing endpoint). For the document only: the API
+/// carries these strings.
 #[cfg(feature = "openapi")]
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -209,7 +210,8 @@ pub struct WebhookDelivery {
         schema(example = "0193b6f5-3c4d-7e5f-a06b-7c8d9e0f1a2b")
     )]
     pub resource_id: String,
-    /// `pending` (waiting or retrying), `delivered`, or `failed` (gave up after 3 days).
+    /// `pending` (waiting or retrying), `delivered`, or `failed` (given up after 3 days, or when
+    /// pfn disabled the failing endpoint).
     #[cfg_attr(feature = "openapi", schema(value_type = WebhookDeliveryStatus, example = "delivered"))]
     pub status: String,
     /// Attempts made so far.

@@ -13,7 +13,7 @@
 //!   `Retry-After`, or after 3 failures in a row, and an endpoint whose pass delivered nothing
 //!   rests (backoff by passes failed in a row) before the next;
 //! - a message is given up 3 days after it was first due; an endpoint failing for 5 days is
-//!   disabled and its owners mailed;
+//!   disabled, its pending messages given up and its owners mailed;
 //! - while the server is answering requests the worker gives way ([`crate::load`]): it pauses
 //!   128 ms after every 8 messages, so webhooks do not slow the API down.
 
@@ -449,10 +449,10 @@ fn retry_after_ms(value: &str, now_ms: i64) -> Option<i64> {
     Some(ms.clamp(0, 86_400_000))
 }
 
-/// Disables the endpoint (once) and mails the workspace's owners.
+/// Disables the endpoint (once), gives up its pending messages and mails the workspace's owners.
 async fn disable(state: &AppState, ep: &EndpointRow) -> anyhow::Result<()> {
     let mut tx = state.db.begin().await?;
-    if !db::webhooks::disable_failing(&mut *tx, &ep.id, state.clock.now()).await? {
+    if !db::webhooks::disable_failing(&mut tx, &ep.id, state.clock.now()).await? {
         return Ok(());
     }
     let host = url::Url::parse(&ep.url)

@@ -4,7 +4,7 @@
 pub mod deliveries;
 pub mod events;
 
-use sqlx::{any::AnyRow, Any, Executor, Row};
+use sqlx::{any::AnyRow, Any, AnyConnection, Executor, Row};
 
 /// An endpoint as stored.
 #[derive(Clone)]
@@ -342,21 +342,30 @@ pub async fn record_pass<'c>(
     .map(Option::flatten)
 }
 
-/// Disables a failing endpoint; true when this call did (so its owners are told once).
-pub async fn disable_failing<'c>(
-    e: impl Executor<'c, Database = Any>,
-    id: &str,
-    now: i64,
-) -> sqlx::Result<bool> {
+/// Disables a failing endpoint and gives up its pending messages (they stay in the log, to be
+/// retried by hand: once enabled again it receives events from then on); true when this call
+/// disabled it (so its owners are told once). In the caller's transaction.
+pub async fn disable_failing(conn: &mut AnyConnection, id: &str, now: i64) -> sqlx::Result<bool> {
     let r = sqlx::query(
         "update webhook_endpoints set enabled = 0, disabled_reason = 'failing', updated_at = $2
          where id = $1 and enabled = 1",
     )
     .bind(id)
     .bind(now)
-    .execute(e)
+    .execute(&mut *conn)
     .await?;
-    Ok(r.rows_affected() == 1)
+    if r.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "update webhook_deliveries set status = 'failed',
+             error = coalesce(error, 'not sent: the endpoint was disabled')
+         where endpoint_id = $1 and status = 'pending'",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(true)
 }
 
 /// `(email, name)` of the workspace's owners.
