@@ -309,8 +309,10 @@ impl Template {
                 format!(
                     "Hello {name},\n\nEvery delivery to your webhook endpoint at {host} has \
                      failed for 5 days, so pfn disabled it. Check that it answers with a 2xx \
-                     status, then enable it again:\n\n{origin}/webhooks\n\nEvents from while \
-                     it was disabled are not sent; read what changed from the change feed.\n"
+                     status, then enable it again:\n\n{origin}/webhooks\n\nThe messages that \
+                     were still waiting are marked failed (you can retry each from the \
+                     endpoint's log), and events from while it was disabled are not sent; read \
+                     what changed from the change feed.\n"
                 ),
             ),
             Self::KeyExpiring {
