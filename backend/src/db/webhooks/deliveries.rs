@@ -357,6 +357,23 @@ pub async fn retry<'c>(
     Ok(())
 }
 
+/// The endpoint's pending deliveries are given up (`failed`), keeping their last error; one
+/// never tried says why it was not sent. When pfn disables a failing endpoint.
+pub async fn give_up_pending<'c>(
+    e: impl Executor<'c, Database = Any>,
+    endpoint_id: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update webhook_deliveries set status = 'failed',
+             error = coalesce(error, 'not sent: the endpoint was disabled')
+         where endpoint_id = $1 and status = 'pending'",
+    )
+    .bind(endpoint_id)
+    .execute(e)
+    .await?;
+    Ok(())
+}
+
 /// Retention: finished deliveries made before `before` go.
 pub async fn prune<'c>(e: impl Executor<'c, Database = Any>, before: i64) -> sqlx::Result<u64> {
     let r =

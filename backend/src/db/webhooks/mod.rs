@@ -357,14 +357,7 @@ pub async fn disable_failing(conn: &mut AnyConnection, id: &str, now: i64) -> sq
     if r.rows_affected() != 1 {
         return Ok(false);
     }
-    sqlx::query(
-        "update webhook_deliveries set status = 'failed',
-             error = coalesce(error, 'not sent: the endpoint was disabled')
-         where endpoint_id = $1 and status = 'pending'",
-    )
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
+    deliveries::give_up_pending(&mut *conn, id).await?;
     Ok(true)
 }
 
