@@ -56,6 +56,10 @@ const TASKS: &[Task] = &[
             ))
         },
     },
+    Task {
+        name: "0023_text_signatures",
+        run: |c| Box::pin(super::finance::text_signatures(c)),
+    },
 ];
 
 /// Runs every task not run yet; returns `(name, report)` of those that ran now and found

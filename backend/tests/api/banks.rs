@@ -467,6 +467,14 @@ async fn a_resync_mirrors_added_changed_and_removed_rows_and_keeps_overlays() {
     assert_eq!(row["description"], "Corrected by the bank");
     assert_eq!(row["category"], "gifts");
     assert_eq!(row["note"], "birthday");
+    // Its text signature is the new description's: a list of its category (whose index holds
+    // the signature, not the text) finds it by the new words.
+    let page: Value = app
+        .get_json(&format!(
+            "/api/v1/transactions?accountId={account_id}&category=gifts&q=CORRECTED%20by"
+        ))
+        .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
 
     // a second re-sync with nothing new adds and changes nothing
     let again = sync_now(&app, &id).await;

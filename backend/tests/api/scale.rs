@@ -870,70 +870,26 @@ async fn rows_name_an_account_of_their_own_workspace() {
     }
 }
 
-/// A list with a text, amount or pending filter checks its rows in windows, and finds where a
-/// window ends (`db::finance::ListPlan::window_end`) in the index it reads in alone: the
-/// workspace's and the category's hold the workspace, `removed_at` and the position
+/// On SQLite a list with a text, amount or pending filter checks its rows in windows, and
+/// finds where a window ends (`db::finance::ListPlan::window_end`) in the index it reads in
+/// alone: the workspace's and the category's hold the workspace, `removed_at` and the position
 /// (migration 0018), and the account's `removed_at` and the position; a list of one account
 /// finds the account in the workspace once and checks no row's workspace. So only the rows
-/// checked are read from the table. (On PostgreSQL the category's index holds the category
-/// only as an expression: its windows read the table too.)
+/// checked are read from the table. (PostgreSQL reads a page in one statement:
+/// `a_page_reads_only_the_rows_that_pass_its_index_on_postgres`.)
 #[tokio::test]
 async fn a_window_of_a_filtered_list_ends_where_its_index_alone_says() {
     use backend::db::Backend;
+    if crate::helpers::on_postgres() {
+        return;
+    }
     let (app, workspace, account) =
         pushed_rows("windows@example.com", 200, 600, |_| "-2.500".into()).await;
-    let backend = app.state.db.backend;
     let mut conn = app.state.db.pool.acquire().await.unwrap();
-    if backend == Backend::Postgres {
-        // An index-only scan on a table this small needs its visibility map set and the
-        // cheaper full scans ruled out.
-        for sql in [
-            "vacuum (analyze) transactions",
-            "set enable_seqscan = off",
-            "set enable_bitmapscan = off",
-        ] {
-            sqlx::query(sql).execute(&mut *conn).await.unwrap();
-        }
-    }
-    // (index, the list's filter, whether PostgreSQL reads it alone too: it scans an index on
-    // an expression without the table only when the index also holds the expression's
-    // columns themselves)
-    for (index, account, category, on_postgres) in [
-        ("transactions_workspace_booked_idx", None, None, true),
-        (
-            "transactions_account_booked_idx",
-            Some(account.as_str()),
-            None,
-            true,
-        ),
-        (
-            "transactions_category_booked_idx",
-            None,
-            Some("dining"),
-            false,
-        ),
-    ] {
-        let filter = TransactionFilter {
-            account_id: account,
-            category,
-            text: Some("rare"),
-            ..all_of(&workspace)
-        };
-        let end = ListPlan::new(backend, &filter).window_end(&None);
+    for (index, filter) in lists_by_index(&workspace, &account, false) {
+        let end = ListPlan::new(Backend::Sqlite, &filter).window_end(&None);
         let explain = format!("explain {}", end.sql);
         let rows = end.bind(&explain).fetch_all(&mut *conn).await.unwrap();
-        if backend == Backend::Postgres {
-            if !on_postgres {
-                continue;
-            }
-            let plan: Vec<String> = rows.iter().map(|r| r.get::<String, _>(0)).collect();
-            let expected = format!("Index Only Scan Backward using {index} ");
-            assert!(
-                plan.iter().any(|line| line.contains(&expected)),
-                "{index}: {plan:#?}"
-            );
-            continue;
-        }
         // SQLite's program: it opens the index, and reads nothing through the table's cursor
         // (its seek to a row is deferred until a column of the row is read, and none is).
         let (ops, cursors) = sqlite_program(&mut conn, rows, index).await;
@@ -1023,6 +979,35 @@ async fn a_list_of_another_workspaces_account_finds_nothing() {
     }
 }
 
+/// Each list index, with a list that reads it (the workspace's, one account's, a category's)
+/// and a text that no row holds; with `checks`, amount and pending filters as well.
+fn lists_by_index<'a>(
+    workspace: &'a str,
+    account: &'a str,
+    checks: bool,
+) -> [(&'static str, TransactionFilter<'a>); 3] {
+    let filter = |account_id, category| TransactionFilter {
+        account_id,
+        category,
+        text: Some("rare"),
+        min_thousandths: checks.then_some(-5_000),
+        max_thousandths: checks.then_some(5_000),
+        pending: checks.then_some(false),
+        ..all_of(workspace)
+    };
+    [
+        ("transactions_workspace_booked_idx", filter(None, None)),
+        (
+            "transactions_account_booked_idx",
+            filter(Some(account), None),
+        ),
+        (
+            "transactions_category_booked_idx",
+            filter(None, Some("dining")),
+        ),
+    ]
+}
+
 /// The whole workspace `workspace`, unfiltered, as the caller with its whole reach lists it.
 fn all_of(workspace: &str) -> TransactionFilter<'_> {
     TransactionFilter {
@@ -1094,9 +1079,10 @@ async fn sqlite_program(
 /// those checks read (maintenance tasks `0021_sqlite_list_index_holds_checked_columns` and
 /// `0022_sqlite_account_index_holds_checked_columns`): a row is read from the table only once
 /// it has passed them. In SQLite's program every jump that skips a row (to the loop's `Prev`)
-/// comes before the first column read through the table's cursor. PostgreSQL keeps migration
-/// 0018's indexes (an entry of its B-trees may not pass ~2.7 kB; a description and a merchant
-/// can): nothing to check there.
+/// comes before the first column read through the table's cursor. The category's index holds
+/// the text's signature instead of the text (`0023_text_signatures`): there the signature,
+/// amount and pending checks skip a row before the table is read, and the text's own check
+/// after. PostgreSQL's side: `a_window_reads_only_the_rows_that_pass_its_index_on_postgres`.
 #[tokio::test]
 async fn a_window_checks_its_rows_in_the_index_on_sqlite() {
     use backend::db::Backend;
@@ -1114,18 +1100,10 @@ async fn a_window_checks_its_rows_in_the_index_on_sqlite() {
     backend::db::finance::checked_columns_in_account_index_on_sqlite(&mut conn)
         .await
         .unwrap();
-    for (index, account) in [
-        ("transactions_workspace_booked_idx", None),
-        ("transactions_account_booked_idx", Some(account.as_str())),
-    ] {
-        let filter = TransactionFilter {
-            account_id: account,
-            text: Some("rare"),
-            min_thousandths: Some(-5_000),
-            max_thousandths: Some(5_000),
-            pending: Some(false),
-            ..all_of(&workspace)
-        };
+    backend::db::finance::text_signatures(&mut conn)
+        .await
+        .unwrap();
+    for (index, filter) in lists_by_index(&workspace, &account, true) {
         let window = ListPlan::new(Backend::Sqlite, &filter).window_rows(
             &Some((9_999_999_999, "z".into())),
             &Some((0, String::new())),
@@ -1143,26 +1121,44 @@ async fn a_window_checks_its_rows_in_the_index_on_sqlite() {
             .iter()
             .filter(|op| op.p2 == step.addr && op.addr != step.addr)
             .collect();
-        assert!(
-            skips.len() >= 3,
-            "{index}: a jump past the row for each check: {ops:?}"
-        );
         let first_table_read = ops
             .iter()
             .find(|op| op.opcode == "Column" && cursors.table.contains(&op.p1))
             .unwrap_or_else(|| panic!("{index}: the answer reads the table: {ops:?}"));
+        let before_table: Vec<&&VmOp> = skips
+            .iter()
+            .filter(|op| op.addr < first_table_read.addr)
+            .collect();
         assert!(
-            skips.iter().all(|op| op.addr < first_table_read.addr),
-            "{index}: a row is skipped after {first_table_read:?} read the table: {skips:?} \
-             in {ops:?}"
+            before_table.len() >= 3,
+            "{index}: a jump past the row for each check the index holds, before \
+             {first_table_read:?} reads the table: {skips:?} in {ops:?}"
         );
+        if filter.category.is_none() {
+            assert_eq!(
+                before_table.len(),
+                skips.len(),
+                "{index}: a row is skipped after {first_table_read:?} read the table: \
+                 {skips:?} in {ops:?}"
+            );
+        }
     }
-    // And the lists find through it what they should.
-    for list in ["", &format!("accountId={account}&")] {
+    lists_find_what_they_should(&app, &account).await;
+}
+
+/// What [`pushed_rows`]'s 200 rows (`Pushed`, -2.500, dining and fuel in turn) give to lists
+/// with text, amount and pending filters, of the workspace, one account and one category.
+async fn lists_find_what_they_should(app: &TestApp, account: &str) {
+    for (list, per_page) in [
+        (String::new(), 50),
+        (format!("accountId={account}&"), 50),
+        ("category=dining&".to_string(), 50),
+    ] {
         for (filters, found) in [
-            ("q=pUsH&minAmount=-3&maxAmount=-2&pending=false", 50),
+            ("q=pUsH&minAmount=-3&maxAmount=-2&pending=false", per_page),
             ("q=pushed&minAmount=-2", 0),
             ("q=rare", 0),
+            ("q=shed", per_page),
         ] {
             let page: Value = app
                 .get_json(&format!(
@@ -1176,4 +1172,117 @@ async fn a_window_checks_its_rows_in_the_index_on_sqlite() {
             );
         }
     }
+}
+
+/// On PostgreSQL a page of a list with text, amount and pending filters is one statement
+/// (`ListPlan::page`): it reads the page's budget of positions in the list's index alone, an
+/// index-only scan that checks there what the index holds (the text's signature, the amount,
+/// pending: `0023_text_signatures`), and reads from the table, by their key, only the rows
+/// that pass, to check the text itself; in list order, without sorting. A plain index scan
+/// would read every row of the budget from the table before checking it.
+#[tokio::test]
+async fn a_page_reads_only_the_rows_that_pass_its_index_on_postgres() {
+    use backend::db::Backend;
+    if !crate::helpers::on_postgres() {
+        return;
+    }
+    let (app, workspace, account) =
+        pushed_rows("pgchecks@example.com", 200, 600, |_| "-2.500".into()).await;
+    let mut conn = app.state.db.pool.acquire().await.unwrap();
+    for sql in [
+        "vacuum (analyze) transactions",
+        "set enable_seqscan = off",
+        "set enable_bitmapscan = off",
+    ] {
+        sqlx::query(sql).execute(&mut *conn).await.unwrap();
+    }
+    for (index, filter) in lists_by_index(&workspace, &account, true) {
+        let page = ListPlan::new(Backend::Postgres, &filter).page(&None, 50);
+        let explain = format!("explain {}", page.sql);
+        let plan: Vec<String> = page
+            .bind(&explain)
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<String, _>(0))
+            .collect();
+        for expected in [
+            format!("Index Only Scan Backward using {index} "),
+            "Index Scan using transactions_pkey ".to_string(),
+        ] {
+            assert!(
+                plan.iter().any(|line| line.contains(&expected)),
+                "{expected}: {plan:#?}"
+            );
+        }
+        assert!(
+            !plan.iter().any(|line| line.contains("Sort")),
+            "in list order without sorting: {plan:#?}"
+        );
+    }
+    drop(conn);
+    lists_find_what_they_should(&app, &account).await;
+}
+
+/// Migration 0019 gives the rows it finds the signature -1, which every text's signature
+/// passes: lists find them as before. The maintenance task `0023_text_signatures` then computes
+/// each row's, which is the one a push stores.
+#[tokio::test]
+async fn the_rows_an_upgrade_finds_get_their_text_signatures() {
+    let (app, _, account) =
+        pushed_rows("signatures@example.com", 200, 600, |_| "-2.500".into()).await;
+    let res = app
+        .post(
+            "/api/v1/transactions",
+            json!({"transactions": [{"accountId": account, "externalId": "shop",
+                "amount": {"amount": "-4.000", "currency": currency(0)},
+                "description": "Card purchase", "merchant": "The Corner SHOP",
+                "category": "dining", "bookedAt": rfc3339(BASE)}]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let pool = &app.state.db.pool;
+    let signatures = || async {
+        let rows: Vec<(String, Option<String>, i64)> =
+            sqlx::query_as("select description, merchant, text_sig from transactions order by id")
+                .fetch_all(pool)
+                .await
+                .unwrap();
+        assert_eq!(rows.len(), 201);
+        rows
+    };
+    let pushed = signatures().await;
+    for (description, merchant, sig) in &pushed {
+        assert_eq!(
+            *sig,
+            backend::db::finance::row_signature(description, merchant.as_deref()),
+            "{description} {merchant:?}"
+        );
+    }
+    sqlx::query("update transactions set text_sig = -1")
+        .execute(pool)
+        .await
+        .unwrap();
+    let shop = |filters: &'static str| {
+        let app = &app;
+        async move {
+            let page: Value = app
+                .get_json(&format!("/api/v1/transactions?{filters}"))
+                .await;
+            page["items"].as_array().unwrap().len()
+        }
+    };
+    for _ in 0..2 {
+        assert_eq!(shop("category=dining&q=corner%20s").await, 1);
+        assert_eq!(shop("q=corner%20s").await, 1);
+        assert_eq!(shop("category=fuel&q=corner%20s").await, 0);
+        assert_eq!(shop("category=dining&q=nowhere").await, 0);
+        lists_find_what_they_should(&app, &account).await;
+        let mut conn = pool.acquire().await.unwrap();
+        backend::db::finance::text_signatures(&mut conn)
+            .await
+            .unwrap();
+    }
+    assert_eq!(signatures().await, pushed);
 }

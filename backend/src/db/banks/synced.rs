@@ -101,7 +101,7 @@ pub async fn update_synced(
     sqlx::query(
         "update transactions set amount_minor = $3, description = $4, booked_at = $5,
              category = $6, merchant = $7, pending = $9, removed_at = null, updated_at = $8,
-             change_seq = $10
+             change_seq = $10, text_sig = $11
          where account_id = $1 and external_id = $2",
     )
     .bind(account_id)
@@ -114,6 +114,10 @@ pub async fn update_synced(
     .bind(at.now)
     .bind(i64::from(r.pending))
     .bind(at.seq)
+    .bind(crate::db::finance::row_signature(
+        &r.description,
+        r.merchant.as_deref(),
+    ))
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -6,12 +6,14 @@ mod budgets;
 mod idempotency;
 pub mod rollups;
 mod sums;
+mod text_signature;
 mod transactions;
 
 pub use budgets::*;
 pub use idempotency::*;
 pub use rollups::spent;
 pub use sums::*;
+pub use text_signature::*;
 pub use transactions::*;
 
 use sqlx::{any::AnyRow, Any, Executor, Row};

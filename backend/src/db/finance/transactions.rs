@@ -73,7 +73,7 @@ pub async fn insert_new(
 ) -> sqlx::Result<(Vec<String>, u64)> {
     use crate::db::Field::{Int, MaybeText, Text};
     let ids: Vec<String> = rows.iter().map(|_| crate::db::new_id()).collect();
-    let values: Vec<[crate::db::Field; 15]> = rows
+    let values: Vec<[crate::db::Field; 16]> = rows
         .iter()
         .zip(&ids)
         .map(|(t, id)| {
@@ -93,6 +93,7 @@ pub async fn insert_new(
                 MaybeText(t.category),
                 MaybeText(t.merchant),
                 Int(i64::from(t.pending)),
+                Int(super::row_signature(t.description, t.merchant)),
             ]
         })
         .collect();
@@ -115,6 +116,7 @@ pub async fn insert_new(
             ("category", "text"),
             ("merchant", "text"),
             ("pending", "bigint"),
+            ("text_sig", "bigint"),
         ],
         &values,
         "on conflict (account_id, external_id) do nothing",
@@ -231,6 +233,8 @@ fn like_pattern(text: &str) -> String {
 /// many windows one page may read: a page reads at most 10,000 rows however rare the match.
 const WINDOW: i64 = 2_000;
 const WINDOWS_PER_PAGE: usize = 5;
+/// The rows a page of a list with checks reads at most.
+const PAGE_BUDGET: i64 = WINDOW * WINDOWS_PER_PAGE as i64;
 
 /// A page of [`list_transactions`]: the rows, and where to go on when the page stopped at its
 /// reading budget before it was full (a text, amount or pending filter that matches rarely):
@@ -334,12 +338,24 @@ pub type Position = (i64, String);
 /// [`WINDOWS_PER_PAGE`] a page ([`ListedPage::resume`]); on SQLite the workspace's and the
 /// account's indexes hold the columns they read, so a window checks its rows there and reads
 /// from the table only the rows that pass ([`checked_columns_in_list_index_on_sqlite`],
-/// [`checked_columns_in_account_index_on_sqlite`]).
+/// [`checked_columns_in_account_index_on_sqlite`]). Where an index cannot hold the text (every
+/// list index on PostgreSQL, the category's on SQLite) it holds the text's signature, which
+/// skips there the rows that cannot hold the text ([`super::text_signature`],
+/// [`text_signatures`]).
 pub struct ListPlan<'a> {
     /// The conditions an index serves, with the caller's reach.
     indexed: Conditions<'a>,
-    /// The conditions checked on the rows read.
-    checked: Vec<(String, Vec<Value<'a>>)>,
+    /// The conditions checked on the rows read, those the list's index holds first.
+    checked: Vec<Check<'a>>,
+}
+
+/// A condition a window checks on each row it reads.
+struct Check<'a> {
+    /// Its template (parameters `?1`, `?2`…) and their values.
+    sql: String,
+    values: Vec<Value<'a>>,
+    /// Whether the list's index holds every column it reads.
+    in_index: bool,
 }
 
 const ORDER: &str = "order by booked_at desc, id desc";
@@ -388,28 +404,52 @@ impl<'a> ListPlan<'a> {
             crate::db::Backend::Postgres => format!("lower({column} collate \"C\")"),
             crate::db::Backend::Sqlite => column.to_string(),
         };
-        let mut checked: Vec<(String, Vec<Value>)> = Vec::new();
+        // Cheapest first, and first those the list's index holds (SQLite defers reading the
+        // table until a column the index lacks is needed; PostgreSQL reads a window's rows
+        // from the table only once they have passed these, [`ListPlan::window_rows`]).
+        let mut checked: Vec<Check> = Vec::new();
         if let Some(text) = f.text {
-            checked.push((
-                format!(
+            // The rows that cannot hold the text, skipped by their signature: every list index
+            // holds it on PostgreSQL, the category's on SQLite (whose other two hold the text
+            // itself).
+            let q = super::query_signature(text);
+            if q != 0 && (backend == crate::db::Backend::Postgres || f.category.is_some()) {
+                checked.push(Check {
+                    sql: "(text_sig & ?1) = ?1".into(),
+                    values: vec![Value::Int(q)],
+                    in_index: true,
+                });
+            }
+        }
+        if f.min_thousandths.is_some() || f.max_thousandths.is_some() {
+            checked.push(Check {
+                sql: format!("{} between ?1 and ?2", &*THOUSANDTHS),
+                values: vec![
+                    Value::Int(f.min_thousandths.unwrap_or(i64::MIN)),
+                    Value::Int(f.max_thousandths.unwrap_or(i64::MAX)),
+                ],
+                in_index: true,
+            });
+        }
+        if let Some(pending) = f.pending {
+            checked.push(Check {
+                sql: "pending = ?1".into(),
+                values: vec![Value::Int(i64::from(pending))],
+                in_index: true,
+            });
+        }
+        if let Some(text) = f.text {
+            checked.push(Check {
+                sql: format!(
                     "({} like ?1 escape '\\' or {} like ?1 escape '\\')",
                     folded("description"),
                     folded("coalesce(merchant, '')")
                 ),
-                vec![Value::Owned(like_pattern(text))],
-            ));
-        }
-        if f.min_thousandths.is_some() || f.max_thousandths.is_some() {
-            checked.push((
-                format!("{} between ?1 and ?2", &*THOUSANDTHS),
-                vec![
-                    Value::Int(f.min_thousandths.unwrap_or(i64::MIN)),
-                    Value::Int(f.max_thousandths.unwrap_or(i64::MAX)),
-                ],
-            ));
-        }
-        if let Some(pending) = f.pending {
-            checked.push(("pending = ?1".into(), vec![Value::Int(i64::from(pending))]));
+                values: vec![Value::Owned(like_pattern(text))],
+                // SQLite's workspace and account indexes hold the text; its category index
+                // and PostgreSQL's indexes do not.
+                in_index: backend == crate::db::Backend::Sqlite && f.category.is_none(),
+            });
         }
         ListPlan { indexed, checked }
     }
@@ -462,10 +502,57 @@ impl<'a> ListPlan<'a> {
                 vec![Value::Int(*ts), Value::Owned(id.clone())],
             );
         }
-        for (template, values) in &self.checked {
-            c.and(template, values.clone());
+        for check in &self.checked {
+            c.and(&check.sql, check.values.clone());
         }
         c.select(TX_COLUMNS, &format!("{ORDER} limit {limit}"))
+    }
+
+    /// PostgreSQL's page of a list with checks, in one statement: up to `limit` rows after
+    /// `pos` that pass the checks among the next [`PAGE_BUDGET`] rows of the list, and, when
+    /// it comes before the page is full, the budget's last row (`w_k` = [`PAGE_BUDGET`],
+    /// its `id` null unless it passed), where the next page resumes.
+    ///
+    /// PostgreSQL checks conditions in an index only in an index-only scan, and a plain index
+    /// scan reads each row from the table before checking it. So the budget's positions are
+    /// read in an index-only scan with the checks the index holds (the text's signature, the
+    /// amount, pending: `w_pass`) and numbered; those that fail are dropped before the join
+    /// (but the budget's last), and only the rows that pass are read from the table, by their
+    /// key, to check the text itself (a lateral subquery, kept apart by `offset 0`). The rows
+    /// come in list order, and the scan stops once the page is full. One scan instead of
+    /// [`WINDOWS_PER_PAGE`] windows of two statements, or of a statement for the budget's end
+    /// and one for its rows (two scans of it: slower for a rare text, and for a common one,
+    /// which the end's scan does not serve: docs/benchmarks.md).
+    pub fn page(&self, pos: &Option<Position>, limit: i64) -> Statement<'a> {
+        let mut c = self.after(pos);
+        let indexed = std::mem::replace(&mut c.sql, "true".into());
+        for check in self.checked.iter().filter(|c| c.in_index) {
+            c.and(&check.sql, check.values.clone());
+        }
+        let pass = std::mem::replace(&mut c.sql, "true".into());
+        for check in self.checked.iter().filter(|c| !c.in_index) {
+            c.and(&check.sql, check.values.clone());
+        }
+        Statement {
+            sql: format!(
+                "select t.*, w_at, w_id, w_k from (
+                     select w_at, w_id, w_pass, w_k from (
+                         select w_at, w_id, w_pass,
+                                row_number() over (order by w_at desc, w_id desc) as w_k
+                         from (select booked_at as w_at, id as w_id, ({pass}) as w_pass
+                               from transactions where {indexed} {ORDER} limit {PAGE_BUDGET}) s
+                     ) n where w_pass or w_k = {PAGE_BUDGET}
+                 ) w left join lateral (
+                     select {TX_COLUMNS} from transactions
+                     where w.w_pass and id = w.w_id and {} offset 0
+                 ) t on true
+                 where t.id is not null or w_k = {PAGE_BUDGET}
+                 order by w_at desc, w_id desc limit {}",
+                c.sql,
+                limit + 1
+            ),
+            values: c.values,
+        }
     }
 }
 
@@ -489,6 +576,26 @@ pub async fn list_transactions(
             .map(tx_row)
             .collect::<sqlx::Result<_>>()?;
         return Ok(ListedPage { rows, resume: None });
+    }
+    if backend == crate::db::Backend::Postgres {
+        let mut rows: Vec<TransactionRow> = Vec::new();
+        let mut budget_end = None;
+        for r in plan.page(&before, limit).query().fetch_all(pool).await? {
+            if r.try_get::<i64, _>("w_k")? == PAGE_BUDGET {
+                budget_end = Some((r.try_get("w_at")?, r.try_get("w_id")?));
+            }
+            if r.try_get::<Option<String>, _>("id")?.is_some() {
+                rows.push(tx_row(r)?);
+            }
+        }
+        if rows.len() as i64 >= limit {
+            rows.truncate(limit as usize);
+            return Ok(ListedPage { rows, resume: None });
+        }
+        return Ok(ListedPage {
+            rows,
+            resume: budget_end,
+        });
     }
     let mut rows: Vec<TransactionRow> = Vec::new();
     let mut pos = before;
@@ -680,9 +787,10 @@ const CHECKED_COLUMNS: &str = "description, merchant, amount_minor, currency, pe
 /// key: a list with a text, amount or pending filter then checks each row of a window in the
 /// index and reads the table only for the rows that pass (SQLite defers a row's table read
 /// until a column the index lacks is needed). A text that no row matches read 10,000 table
-/// rows a page before. PostgreSQL keeps migration 0018's index: an entry of its B-trees may
-/// not pass ~2.7 kB, and a description and a merchant of 500 characters each can. The
-/// maintenance task `0021_sqlite_list_index_holds_checked_columns`.
+/// rows a page before. PostgreSQL's indexes cannot hold the text (an entry of its B-trees may
+/// not pass ~2.7 kB, and a description and a merchant of 500 characters each can): they hold
+/// its signature ([`text_signatures`]). The maintenance task
+/// `0021_sqlite_list_index_holds_checked_columns`.
 pub async fn checked_columns_in_list_index_on_sqlite(
     conn: &mut sqlx::AnyConnection,
 ) -> sqlx::Result<String> {
@@ -725,6 +833,102 @@ async fn checked_columns_on_sqlite(
         format!("create index {index} on transactions ({key}, {CHECKED_COLUMNS})"),
     ] {
         sqlx::query(&sql).execute(&mut *conn).await?;
+    }
+    Ok(String::new())
+}
+
+/// What a list index holds after its key for a window's checks where it does not hold the text
+/// itself: the text's signature ([`super::row_signature`]), the amount and pending.
+const SIGNED_COLUMNS: &str = "text_sig, amount_minor, currency, pending";
+
+/// The maintenance task `0023_text_signatures`: every row's text signature
+/// ([`super::row_signature`], which migration 0019's rows lack: `-1`), and the list indexes
+/// that hold it with the other columns a window checks ([`ListPlan::window_rows`]):
+/// - on SQLite the category's (the workspace's and the account's hold the text itself, 0021
+///   and 0022): a text that no row matches within a category read its page's 10,000 rows from
+///   the table, ~34 ms at 1M rows;
+/// - on PostgreSQL all three (their entries cannot hold the text, ~2.7 kB at most), the
+///   category's with the two columns its expression reads, without which PostgreSQL reads the
+///   table even for an index-only scan: a text that no row matches read 10,000 rows from the
+///   table a page, 15 ms at 1M rows.
+///
+/// The indexes are dropped before the rows are updated, so that on PostgreSQL each row's new
+/// version enters three indexes rather than six, and built after.
+pub async fn text_signatures(conn: &mut sqlx::AnyConnection) -> sqlx::Result<String> {
+    use crate::db::Backend;
+    let backend = Backend::of(conn);
+    let category_key =
+        "workspace_id, (coalesce(category_override, category)), booked_at, id, removed_at";
+    let indexes = match backend {
+        Backend::Sqlite => vec![(
+            "transactions_category_booked_idx",
+            format!("{category_key}, {SIGNED_COLUMNS}"),
+        )],
+        Backend::Postgres => vec![
+            (
+                "transactions_workspace_booked_idx",
+                format!("workspace_id, booked_at, id, removed_at, {SIGNED_COLUMNS}"),
+            ),
+            (
+                "transactions_account_booked_idx",
+                format!("account_id, booked_at, id, removed_at, {SIGNED_COLUMNS}"),
+            ),
+            (
+                "transactions_category_booked_idx",
+                format!("{category_key}, category_override, category, {SIGNED_COLUMNS}"),
+            ),
+        ],
+    };
+    for (index, _) in &indexes {
+        sqlx::query(&format!("drop index {index}"))
+            .execute(&mut *conn)
+            .await?;
+    }
+    let mut after = String::new();
+    loop {
+        let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "select id, description, merchant from transactions
+             where id > $1 and text_sig = $2 order by id limit 1000",
+        )
+        .bind(&after)
+        .bind(super::NOT_COMPUTED)
+        .fetch_all(&mut *conn)
+        .await?;
+        let Some((last, ..)) = rows.last() else {
+            break;
+        };
+        after = last.clone();
+        let signed = rows.iter().map(|(id, description, merchant)| {
+            (id, super::row_signature(description, merchant.as_deref()))
+        });
+        if backend == Backend::Postgres {
+            let json = serde_json::Value::Array(
+                signed
+                    .map(|(id, sig)| serde_json::json!({"id": id, "sig": sig}))
+                    .collect(),
+            );
+            sqlx::query(
+                "update transactions t set text_sig = v.sig
+                 from json_to_recordset(cast($1 as json)) as v(id text, sig bigint)
+                 where t.id = v.id",
+            )
+            .bind(json.to_string())
+            .execute(&mut *conn)
+            .await?;
+        } else {
+            for (id, sig) in signed {
+                sqlx::query("update transactions set text_sig = $1 where id = $2")
+                    .bind(sig)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+    }
+    for (index, columns) in &indexes {
+        sqlx::query(&format!("create index {index} on transactions ({columns})"))
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(String::new())
 }
