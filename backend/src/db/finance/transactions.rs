@@ -405,8 +405,8 @@ impl<'a> ListPlan<'a> {
             crate::db::Backend::Sqlite => column.to_string(),
         };
         // Cheapest first, and first those the list's index holds (SQLite defers reading the
-        // table until a column the index lacks is needed; PostgreSQL reads a window's rows
-        // from the table only once they have passed these, [`ListPlan::window_rows`]).
+        // table until a column the index lacks is needed; PostgreSQL reads a page's rows from
+        // the table only once they have passed these, [`ListPlan::page`]).
         let mut checked: Vec<Check> = Vec::new();
         if let Some(text) = f.text {
             // The rows that cannot hold the text, skipped by their signature: every list index
@@ -843,13 +843,14 @@ const SIGNED_COLUMNS: &str = "text_sig, amount_minor, currency, pending";
 
 /// The maintenance task `0023_text_signatures`: every row's text signature
 /// ([`super::row_signature`], which migration 0019's rows lack: `-1`), and the list indexes
-/// that hold it with the other columns a window checks ([`ListPlan::window_rows`]):
+/// that hold it with the other columns a list checks ([`ListPlan::window_rows`] on SQLite,
+/// [`ListPlan::page`] on PostgreSQL):
 /// - on SQLite the category's (the workspace's and the account's hold the text itself, 0021
 ///   and 0022): a text that no row matches within a category read its page's 10,000 rows from
 ///   the table, ~34 ms at 1M rows;
 /// - on PostgreSQL all three (their entries cannot hold the text, ~2.7 kB at most), the
 ///   category's with the two columns its expression reads, without which PostgreSQL reads the
-///   table even for an index-only scan: a text that no row matches read 10,000 rows from the
+///   table for any scan of that index: a text that no row matches read 10,000 rows from the
 ///   table a page, 15 ms at 1M rows.
 ///
 /// The indexes are dropped before the rows are updated, so that on PostgreSQL each row's new
