@@ -24,16 +24,20 @@
 /// theirs: every bit, which every text's signature passes.
 pub const NOT_COMPUTED: i64 = -1;
 
-/// The bit of a 3-byte run: the top 6 bits of a Fibonacci hash of its bytes.
+/// The bit of a 3-byte run, ASCII letters in lower case: the top 6 bits of a Fibonacci hash
+/// of its bytes.
 fn bit(run: &[u8]) -> u64 {
-    let word = u32::from(run[0]) | u32::from(run[1]) << 8 | u32::from(run[2]) << 16;
+    let byte = |i: usize| u32::from(run[i].to_ascii_lowercase());
+    let word = byte(0) | byte(1) << 8 | byte(2) << 16;
     1 << (word.wrapping_mul(0x9E37_79B1) >> 26)
 }
 
-/// The bits of the 3-byte runs of `text`, ASCII letters in lower case.
+/// The bits of the 3-byte runs of `text` (folded run by run: a push signs every row, and a
+/// lower-case copy of each field would be an allocation apiece).
 fn bits(text: &str) -> u64 {
-    let folded = text.as_bytes().to_ascii_lowercase();
-    folded.windows(3).fold(0, |sig, run| sig | bit(run))
+    text.as_bytes()
+        .windows(3)
+        .fold(0, |sig, run| sig | bit(run))
 }
 
 /// The signature a row stores: its description's bits and its merchant's.
