@@ -345,18 +345,16 @@ pub type Position = (i64, String);
 pub struct ListPlan<'a> {
     /// The conditions an index serves, with the caller's reach.
     indexed: Conditions<'a>,
-    /// The conditions checked on the rows read, those the list's index holds first.
+    /// The checks on the rows read that the list's index holds (the text's signature where
+    /// the index holds it, the amount, pending), cheapest first.
     checked: Vec<Check<'a>>,
+    /// The text's own check, made after them.
+    text: Option<Check<'a>>,
 }
 
-/// A condition a window checks on each row it reads.
-struct Check<'a> {
-    /// Its template (parameters `?1`, `?2`…) and their values.
-    sql: String,
-    values: Vec<Value<'a>>,
-    /// Whether the list's index holds every column it reads.
-    in_index: bool,
-}
+/// A condition a list checks on each row it reads: its template (parameters `?1`, `?2`…) and
+/// their values.
+type Check<'a> = (String, Vec<Value<'a>>);
 
 const ORDER: &str = "order by booked_at desc, id desc";
 
@@ -404,9 +402,9 @@ impl<'a> ListPlan<'a> {
             crate::db::Backend::Postgres => format!("lower({column} collate \"C\")"),
             crate::db::Backend::Sqlite => column.to_string(),
         };
-        // Cheapest first, and first those the list's index holds (SQLite defers reading the
-        // table until a column the index lacks is needed; PostgreSQL reads a page's rows from
-        // the table only once they have passed these, [`ListPlan::page`]).
+        // The checks the list's index holds come before the text's own (SQLite defers reading
+        // the table until a column the index lacks is needed; PostgreSQL reads a page's rows
+        // from the table only once they have passed them, [`ListPlan::page`]).
         let mut checked: Vec<Check> = Vec::new();
         if let Some(text) = f.text {
             // The rows that cannot hold the text, skipped by their signature: every list index
@@ -414,49 +412,41 @@ impl<'a> ListPlan<'a> {
             // itself).
             let q = super::query_signature(text);
             if q != 0 && (backend == crate::db::Backend::Postgres || f.category.is_some()) {
-                checked.push(Check {
-                    sql: "(text_sig & ?1) = ?1".into(),
-                    values: vec![Value::Int(q)],
-                    in_index: true,
-                });
+                checked.push(("(text_sig & ?1) = ?1".into(), vec![Value::Int(q)]));
             }
         }
         if f.min_thousandths.is_some() || f.max_thousandths.is_some() {
-            checked.push(Check {
-                sql: format!("{} between ?1 and ?2", &*THOUSANDTHS),
-                values: vec![
+            checked.push((
+                format!("{} between ?1 and ?2", &*THOUSANDTHS),
+                vec![
                     Value::Int(f.min_thousandths.unwrap_or(i64::MIN)),
                     Value::Int(f.max_thousandths.unwrap_or(i64::MAX)),
                 ],
-                in_index: true,
-            });
+            ));
         }
         if let Some(pending) = f.pending {
-            checked.push(Check {
-                sql: "pending = ?1".into(),
-                values: vec![Value::Int(i64::from(pending))],
-                in_index: true,
-            });
+            checked.push(("pending = ?1".into(), vec![Value::Int(i64::from(pending))]));
         }
-        if let Some(text) = f.text {
-            checked.push(Check {
-                sql: format!(
+        let text = f.text.map(|text| {
+            (
+                format!(
                     "({} like ?1 escape '\\' or {} like ?1 escape '\\')",
                     folded("description"),
                     folded("coalesce(merchant, '')")
                 ),
-                values: vec![Value::Owned(like_pattern(text))],
-                // SQLite's workspace and account indexes hold the text; its category index
-                // and PostgreSQL's indexes do not.
-                in_index: backend == crate::db::Backend::Sqlite && f.category.is_none(),
-            });
+                vec![Value::Owned(like_pattern(text))],
+            )
+        });
+        ListPlan {
+            indexed,
+            checked,
+            text,
         }
-        ListPlan { indexed, checked }
     }
 
     /// Whether rows are checked in windows: a text, amount or pending filter is given.
     pub fn windowed(&self) -> bool {
-        !self.checked.is_empty()
+        !self.checked.is_empty() || self.text.is_some()
     }
 
     /// The conditions an index serves, for rows after `pos`. Positions compare as row values,
@@ -502,8 +492,8 @@ impl<'a> ListPlan<'a> {
                 vec![Value::Int(*ts), Value::Owned(id.clone())],
             );
         }
-        for check in &self.checked {
-            c.and(&check.sql, check.values.clone());
+        for (sql, values) in self.checked.iter().chain(&self.text) {
+            c.and(sql, values.clone());
         }
         c.select(TX_COLUMNS, &format!("{ORDER} limit {limit}"))
     }
@@ -521,17 +511,17 @@ impl<'a> ListPlan<'a> {
     /// key, to check the text itself (a lateral subquery, kept apart by `offset 0`). The rows
     /// come in list order, and the scan stops once the page is full. One scan instead of
     /// [`WINDOWS_PER_PAGE`] windows of two statements, or of a statement for the budget's end
-    /// and one for its rows (two scans of it: slower for a rare text, and for a common one,
-    /// which the end's scan does not serve: docs/benchmarks.md).
+    /// and one for its rows (two scans of it: as fast for a rare text, slower for a common one
+    /// and for an amount range, whose page the end's scan does not serve: docs/benchmarks.md).
     pub fn page(&self, pos: &Option<Position>, limit: i64) -> Statement<'a> {
         let mut c = self.after(pos);
         let indexed = std::mem::replace(&mut c.sql, "true".into());
-        for check in self.checked.iter().filter(|c| c.in_index) {
-            c.and(&check.sql, check.values.clone());
+        for (sql, values) in &self.checked {
+            c.and(sql, values.clone());
         }
         let pass = std::mem::replace(&mut c.sql, "true".into());
-        for check in self.checked.iter().filter(|c| !c.in_index) {
-            c.and(&check.sql, check.values.clone());
+        if let Some((sql, values)) = &self.text {
+            c.and(sql, values.clone());
         }
         Statement {
             sql: format!(
@@ -899,25 +889,34 @@ pub async fn text_signatures(conn: &mut sqlx::AnyConnection) -> sqlx::Result<Str
             break;
         };
         after = last.clone();
-        let signed = rows.iter().map(|(id, description, merchant)| {
-            (id, super::row_signature(description, merchant.as_deref()))
-        });
+        let signed: Vec<(&str, i64)> = rows
+            .iter()
+            .map(|(id, description, merchant)| {
+                (
+                    id.as_str(),
+                    super::row_signature(description, merchant.as_deref()),
+                )
+            })
+            .collect();
         if backend == Backend::Postgres {
-            let json = serde_json::Value::Array(
-                signed
-                    .map(|(id, sig)| serde_json::json!({"id": id, "sig": sig}))
-                    .collect(),
-            );
+            use crate::db::Field::{Int, Text};
+            let fields: Vec<_> = signed
+                .iter()
+                .map(|&(id, sig)| [Text(id), Int(sig)])
+                .collect();
             sqlx::query(
                 "update transactions t set text_sig = v.sig
                  from json_to_recordset(cast($1 as json)) as v(id text, sig bigint)
                  where t.id = v.id",
             )
-            .bind(json.to_string())
+            .bind(crate::db::json_rows(
+                &[("id", "text"), ("sig", "bigint")],
+                &fields,
+            ))
             .execute(&mut *conn)
             .await?;
         } else {
-            for (id, sig) in signed {
+            for &(id, sig) in &signed {
                 sqlx::query("update transactions set text_sig = $1 where id = $2")
                     .bind(sig)
                     .bind(id)
