@@ -58,8 +58,8 @@ def main():
                 step += 1
             a, b = (r / t for r, t in totals)
             print(f"| {name} | {a:,.0f} | {b:,.0f} | {pb.median(ratios):.3f} |", flush=True)
-        for db in dbs:
-            scale.analyze(db)
+        for db, server in zip(dbs, servers):
+            scale.analyze(db, server.dir)
         print("\n| route | A p50 ms | B p50 ms | B / A (A's p50 ÷ B's) |")
         print("|---|---|---|---|")
         for (name, path_a), (_, path_b) in zip(*(w.routes() for w in workspaces)):

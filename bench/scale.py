@@ -20,6 +20,7 @@ Usage: bench/scale.py <pfn binary> [<out path without extension>]. Run through b
 import csv
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -80,15 +81,35 @@ def drop_database(db_env):
                        check=True)
 
 
-def analyze(db_env):
-    """PostgreSQL: refresh the planner's statistics and the visibility map, as autovacuum does
+def analyze(db_env, data_dir=None):
+    """Before the routes are timed, the database as it is a while after an import.
+    PostgreSQL: refresh the planner's statistics and the visibility map, as autovacuum does
     within about a minute of a large import (the bench grows faster than that; plans made on
     stale counts would time the import, not the routes, and an index-only scan of pages not
-    marked all-visible reads the table as well; `analyze` alone until 2026-12-06T14:30Z).
-    SQLite plans by rule and keeps no statistics."""
+    marked all-visible reads the table as well; `analyze` alone until 2026-12-06T14:30Z); then
+    a checkpoint, which writes out what the import and the vacuum left in the buffers. SQLite
+    (`data_dir`): copy the WAL into the database, as pfn's checkpointer does beside the
+    requests after a write. Until 2026-12-07T09:30Z the routes were timed while the
+    database still wrote those out, which at 1M rows made some of them up to 2.5 times as slow on 2 cores
+    (docs/benchmarks.md). SQLite plans by rule and keeps no statistics."""
     url = db_env.get("PFN_DATABASE_URL")
     if url:
         subprocess.run(["psql", "-q", url, "-c", "vacuum (analyze)"], check=True)
+        subprocess.run(["psql", "-q", url, "-c", "checkpoint"], check=True)
+    elif data_dir:
+        # SQLite answers `busy` at once while another connection (pfn's checkpointer) copies
+        conn = sqlite3.connect(os.path.join(data_dir, "pfn.db"), timeout=60)
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                busy, wal, copied = conn.execute("pragma wal_checkpoint(full)").fetchone()
+                if not busy and wal == copied:
+                    break
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"the WAL was not copied into the database: {busy} {wal} {copied}")
+                time.sleep(0.1)
+        finally:
+            conn.close()
 
 
 def peak_rss_mb(server):
@@ -239,7 +260,7 @@ def main():
             recent = recent_batches(size)
             backfill[size] = ws.grow_to(size - recent * BATCH)
             pushes[size] = ws.grow_to(size, recent=True)
-            analyze(db_one)
+            analyze(db_one, server.dir)
             results[size] = ws.time_routes()
             rss[size] = peak_rss_mb(server)
             print(f"… {size:,} rows: back-fill {backfill[size]:,.0f} rows/s, this month's rows {pushes[size]:,.0f} rows/s,"
@@ -259,7 +280,7 @@ def main():
                 w, _ = c.json("POST", "/api/v1/workspaces", {"name": f"Household {i}"})
                 last = Workspace(server, cookie, w["workspace"]["id"])
                 rates.append(last.grow_to(1000))
-            analyze(db_many)
+            analyze(db_many, server.dir)
             many = (last.time_routes(), pb.median(rates), peak_rss_mb(server))
         finally:
             server.stop()
