@@ -1082,7 +1082,7 @@ async fn sqlite_program(
 /// comes before the first column read through the table's cursor. The category's index holds
 /// the text's signature instead of the text (`0023_text_signatures`): there the signature,
 /// amount and pending checks skip a row before the table is read, and the text's own check
-/// after. PostgreSQL's side: `a_window_reads_only_the_rows_that_pass_its_index_on_postgres`.
+/// after. PostgreSQL's side: `a_page_reads_only_the_rows_that_pass_its_index_on_postgres`.
 #[tokio::test]
 async fn a_window_checks_its_rows_in_the_index_on_sqlite() {
     use backend::db::Backend;

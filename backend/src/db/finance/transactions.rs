@@ -769,6 +769,14 @@ pub async fn one_account_key_on_postgres(conn: &mut sqlx::AnyConnection) -> sqlx
     Ok(report.join("\n"))
 }
 
+/// The keys of the three list indexes (migration 0018): the workspace's, the account's and
+/// the category's, each in the list's order with `removed_at`. The maintenance tasks that
+/// rebuild them to hold more columns build them on these keys.
+const WORKSPACE_LIST_KEY: &str = "workspace_id, booked_at, id, removed_at";
+const ACCOUNT_LIST_KEY: &str = "account_id, booked_at, id, removed_at";
+const CATEGORY_LIST_KEY: &str =
+    "workspace_id, (coalesce(category_override, category)), booked_at, id, removed_at";
+
 /// The columns a list's checks read ([`ListPlan`]: text, amount, pending), which SQLite's
 /// workspace and account list indexes hold after their keys.
 const CHECKED_COLUMNS: &str = "description, merchant, amount_minor, currency, pending";
@@ -787,7 +795,7 @@ pub async fn checked_columns_in_list_index_on_sqlite(
     checked_columns_on_sqlite(
         conn,
         "transactions_workspace_booked_idx",
-        "workspace_id, booked_at, id, removed_at",
+        WORKSPACE_LIST_KEY,
     )
     .await
 }
@@ -801,12 +809,7 @@ pub async fn checked_columns_in_list_index_on_sqlite(
 pub async fn checked_columns_in_account_index_on_sqlite(
     conn: &mut sqlx::AnyConnection,
 ) -> sqlx::Result<String> {
-    checked_columns_on_sqlite(
-        conn,
-        "transactions_account_booked_idx",
-        "account_id, booked_at, id, removed_at",
-    )
-    .await
+    checked_columns_on_sqlite(conn, "transactions_account_booked_idx", ACCOUNT_LIST_KEY).await
 }
 
 /// On SQLite, `index` of `transactions` built anew on `key` and then [`CHECKED_COLUMNS`].
@@ -848,25 +851,23 @@ const SIGNED_COLUMNS: &str = "text_sig, amount_minor, currency, pending";
 pub async fn text_signatures(conn: &mut sqlx::AnyConnection) -> sqlx::Result<String> {
     use crate::db::Backend;
     let backend = Backend::of(conn);
-    let category_key =
-        "workspace_id, (coalesce(category_override, category)), booked_at, id, removed_at";
     let indexes = match backend {
         Backend::Sqlite => vec![(
             "transactions_category_booked_idx",
-            format!("{category_key}, {SIGNED_COLUMNS}"),
+            format!("{CATEGORY_LIST_KEY}, {SIGNED_COLUMNS}"),
         )],
         Backend::Postgres => vec![
             (
                 "transactions_workspace_booked_idx",
-                format!("workspace_id, booked_at, id, removed_at, {SIGNED_COLUMNS}"),
+                format!("{WORKSPACE_LIST_KEY}, {SIGNED_COLUMNS}"),
             ),
             (
                 "transactions_account_booked_idx",
-                format!("account_id, booked_at, id, removed_at, {SIGNED_COLUMNS}"),
+                format!("{ACCOUNT_LIST_KEY}, {SIGNED_COLUMNS}"),
             ),
             (
                 "transactions_category_booked_idx",
-                format!("{category_key}, category_override, category, {SIGNED_COLUMNS}"),
+                format!("{CATEGORY_LIST_KEY}, category_override, category, {SIGNED_COLUMNS}"),
             ),
         ],
     };
