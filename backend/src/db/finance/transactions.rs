@@ -283,6 +283,21 @@ impl<'a> Conditions<'a> {
         );
     }
 
+    /// `checks` as a condition of their own (`true and …`), whose parameters follow the ones
+    /// so far and join them; these conditions stay as they were. A statement that tests
+    /// several groups of conditions apart (PostgreSQL's [`ListPlan::page`]) takes each group
+    /// this way and binds [`Conditions::values`] once.
+    fn part<'c>(&mut self, checks: impl IntoIterator<Item = &'c Check<'a>>) -> String
+    where
+        'a: 'c,
+    {
+        let own = std::mem::replace(&mut self.sql, "true".into());
+        for (sql, values) in checks {
+            self.and(sql, values.clone());
+        }
+        std::mem::replace(&mut self.sql, own)
+    }
+
     /// `select <columns> from transactions where <these> <tail>`.
     fn select(self, columns: &str, tail: &str) -> Statement<'a> {
         Statement {
@@ -515,14 +530,8 @@ impl<'a> ListPlan<'a> {
     /// and for an amount range, whose page the end's scan does not serve: docs/benchmarks.md).
     pub fn page(&self, pos: &Option<Position>, limit: i64) -> Statement<'a> {
         let mut c = self.after(pos);
-        let indexed = std::mem::replace(&mut c.sql, "true".into());
-        for (sql, values) in &self.checked {
-            c.and(sql, values.clone());
-        }
-        let pass = std::mem::replace(&mut c.sql, "true".into());
-        if let Some((sql, values)) = &self.text {
-            c.and(sql, values.clone());
-        }
+        let pass = c.part(&self.checked);
+        let text = c.part(&self.text);
         Statement {
             sql: format!(
                 "select t.*, w_at, w_id, w_k from (
@@ -534,12 +543,12 @@ impl<'a> ListPlan<'a> {
                      ) n where w_pass or w_k = {PAGE_BUDGET}
                  ) w left join lateral (
                      select {TX_COLUMNS} from transactions
-                     where w.w_pass and id = w.w_id and {} offset 0
+                     where w.w_pass and id = w.w_id and {text} offset 0
                  ) t on true
                  where t.id is not null or w_k = {PAGE_BUDGET}
                  order by w_at desc, w_id desc limit {}",
-                c.sql,
-                limit + 1
+                limit + 1,
+                indexed = c.sql,
             ),
             values: c.values,
         }
@@ -917,13 +926,18 @@ pub async fn text_signatures(conn: &mut sqlx::AnyConnection) -> sqlx::Result<Str
             .execute(&mut *conn)
             .await?;
         } else {
+            // One statement a batch, of anonymous parameters ([`crate::db::insert_rows`] says
+            // why): a statement a row took 27 s at 1M rows.
+            let sql = format!(
+                "update transactions set text_sig = v.column2
+                 from (values {}) as v where transactions.id = v.column1",
+                vec!["(?, ?)"; signed.len()].join(", ")
+            );
+            let mut q = sqlx::query(&sql);
             for &(id, sig) in &signed {
-                sqlx::query("update transactions set text_sig = $1 where id = $2")
-                    .bind(sig)
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
+                q = q.bind(id).bind(sig);
             }
+            q.execute(&mut *conn).await?;
         }
     }
     for (index, columns) in &indexes {
