@@ -24,7 +24,11 @@ pub mod users;
 pub mod webhooks;
 pub mod workspaces;
 
-use std::{path::Path, sync::Arc, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
 use anyhow::Context;
 use sqlx::{any::AnyPoolOptions, AnyPool, Executor, Transaction};
@@ -62,6 +66,9 @@ pub struct Db {
     writer: AnyPool,
     /// Wakes [`Db::run_checkpointer`] after a write transaction starts (SQLite).
     wrote: Arc<Notify>,
+    /// The WAL file of an SQLite database on disk, which [`Db::run_checkpointer`] cuts back
+    /// once writes pause ([`WAL_IDLE_TRUNCATE_BYTES`]).
+    wal: Option<PathBuf>,
 }
 
 /// Pages (of 4 KiB) the WAL may hold before the committing connection copies them into the
@@ -69,15 +76,27 @@ pub struct Db {
 /// does that copy beside the requests, but under a steady stream of writes it never finishes
 /// between two of them, and SQLite starts the WAL over from its beginning only after a
 /// checkpoint that had copied everything before a write began: so the commit that passes this
-/// bound pays for the rest of the copy and its `fsync` (100–350 ms at 1M rows), once per
-/// bound's worth of WAL. 256 MiB makes that once per ~20 pushes of 1,000 rows rather than 6.
-const WAL_AUTOCHECKPOINT_PAGES: i64 = 65_536;
+/// bound pays for the rest of the copy and its `fsync`, 100–350 ms at 1M rows, once per
+/// bound's worth of WAL. That rest is what the last pass of the checkpointer left, whatever the
+/// bound, so a larger bound makes the wait rarer, not longer: a push of 1,000 rows at 1M adds
+/// 10–15 MiB (each row enters three indexes at scattered places, each page a whole frame), and
+/// 1 GiB makes the wait once per ~80 pushes. At 256 MiB (once per ~20) those waits were 19 % of
+/// the time of 250 pushes, at 1 GiB 4 % (docs/benchmarks.md, 2026-12-07T12:00Z). Once writes
+/// pause the checkpointer cuts the file back ([`WAL_IDLE_TRUNCATE_BYTES`]).
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 262_144;
 /// The WAL file is cut back to this size after a checkpoint has emptied it: more than one
 /// cycle of [`WAL_AUTOCHECKPOINT_PAGES`] fills (4 KiB pages, plus each frame's header and the
-/// commit that passes the bound: 320 MiB), so that under a stream of writes the file is written
+/// commit that passes the bound: 1.25 GiB), so that under a stream of writes the file is written
 /// over rather than cut and grown again every cycle. At 64 MiB the push after each stall took
 /// ~90 ms longer, cutting the file and allocating its blocks again (docs/benchmarks.md).
 const WAL_SIZE_LIMIT_BYTES: i64 = WAL_AUTOCHECKPOINT_PAGES * 4096 * 5 / 4;
+/// A WAL file larger than this is emptied and cut to nothing
+/// (`wal_checkpoint(TRUNCATE)`) once every frame in it is in the database and no write has
+/// started for a second: a large import leaves no 1 GiB file behind it, while the few pages of
+/// everyday writes do not make the file be cut and grown again each time.
+const WAL_IDLE_TRUNCATE_BYTES: u64 = 4 << 20;
+/// How long an SQLite connection waits for a lock before it answers busy.
+const BUSY_TIMEOUT_MS: u32 = 5_000;
 /// The writer connection's page cache, in KiB (SQLite's default is 2 MiB a connection).
 const WRITER_CACHE_KIB: i64 = 32 << 10;
 /// The writer keeps its statement journals in memory. A statement that writes many rows and
@@ -343,11 +362,15 @@ impl Db {
         } else {
             pool.clone()
         };
+        let wal = on_disk
+            .then(|| sqlite_path(&url).map(|p| PathBuf::from(format!("{p}-wal"))))
+            .flatten();
         Ok(Self {
             pool,
             backend,
             writer,
             wrote: Arc::new(Notify::new()),
+            wal,
         })
     }
 
@@ -360,7 +383,8 @@ impl Db {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if Backend::of(conn) == Backend::Sqlite {
-                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                        conn.execute(&*format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}"))
+                            .await?;
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute(&*format!(
@@ -454,8 +478,17 @@ impl Db {
             }
             match self.checkpoint().await {
                 Ok((frames, copied)) => {
-                    again = frames > copied || seen != Some(frames);
+                    // Every frame copied, and none added since the last look (a second or
+                    // more ago): writes have paused.
+                    let paused = frames == copied && seen == Some(frames);
+                    again = !paused;
                     seen = Some(frames);
+                    if paused && self.wal_bytes() > WAL_IDLE_TRUNCATE_BYTES {
+                        match self.truncate_wal().await {
+                            Ok(()) => seen = Some(0),
+                            Err(e) => tracing::warn!(error = %e, "WAL truncation failed"),
+                        }
+                    }
                 }
                 Err(e) => {
                     again = false;
@@ -463,6 +496,34 @@ impl Db {
                 }
             }
         }
+    }
+
+    /// The WAL file's size in bytes (0 without one).
+    fn wal_bytes(&self) -> u64 {
+        self.wal
+            .as_deref()
+            .and_then(|p| std::fs::metadata(p).ok())
+            .map_or(0, |m| m.len())
+    }
+
+    /// Cuts the WAL file to nothing, called once every frame in it is in the database. It
+    /// waits for nobody: a write or an older snapshot's read in progress makes it give up
+    /// until writes next pause (a checkpoint that waits holds new writes back meanwhile).
+    async fn truncate_wal(&self) -> sqlx::Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        conn.execute("PRAGMA busy_timeout = 0").await?;
+        let cut = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut *conn)
+            .await;
+        let restored = conn
+            .execute(&*format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}"))
+            .await;
+        if restored.is_err() {
+            // Not back into the pool without its busy timeout.
+            conn.close_on_drop();
+        }
+        cut?;
+        restored.map(drop)
     }
 
     /// A passive checkpoint: `(WAL frames, frames copied)`.

@@ -606,7 +606,7 @@ async fn parallel_pushes_all_land_and_reach_the_database_file() {
     assert_eq!((store, cache), (2, -32 * 1024), "temp_store MEMORY, 32 MiB");
     // A checkpoint that copied every frame leaves the file exactly `page_count` pages long;
     // until then the new pages exist only in the WAL (SQLite itself would copy them only
-    // once the WAL holds 16,384 pages).
+    // once the WAL holds `db::WAL_AUTOCHECKPOINT_PAGES`).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
@@ -627,6 +627,59 @@ async fn parallel_pushes_all_land_and_reach_the_database_file() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+/// On SQLite, a WAL file that writes left larger than a few MiB is cut to nothing once they
+/// pause (by the server's checkpointer, after it copied every frame), and writes go on after
+/// it with every row kept: a large import leaves no file of up to 1.25 GiB behind.
+#[tokio::test]
+async fn a_large_wal_is_cut_to_nothing_once_writes_pause() {
+    let app = TestApp::spawn().await;
+    let Some(path) = backend::db::sqlite_path(&app.state.config.database_url) else {
+        return;
+    };
+    let wal = std::path::PathBuf::from(format!("{path}-wal"));
+    app.signed_in_user("importer@example.com").await;
+    let account = new_account(&app, 0).await;
+    let push = |batch: usize| {
+        let (app, account) = (&app, &account);
+        async move {
+            // Long descriptions: each row's text is in the table and in two list indexes.
+            let items: Vec<Value> = (0..1000)
+                .map(|i| {
+                    json!({"accountId": account, "externalId": format!("b{batch}-{i}"),
+                           "amount": {"amount": "-1.000", "currency": "BHD"},
+                           "description": format!("{batch} {i} {}", "imported ".repeat(50)),
+                           "bookedAt": rfc3339(BASE + (batch * 1000 + i) as i64)})
+                })
+                .collect();
+            let res = app
+                .post("/api/v1/transactions", json!({ "transactions": items }))
+                .await;
+            assert_eq!(res.status(), StatusCode::OK);
+        }
+    };
+    for batch in 0..4 {
+        push(batch).await;
+    }
+    let size = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+    let grown = size();
+    assert!(grown > 4 << 20, "the pushes left a WAL of {grown} bytes");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while size() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the WAL still holds {} bytes (it held {grown})",
+            size()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    push(4).await;
+    let count: i64 = sqlx::query_scalar("select count(*) from transactions")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 5000);
 }
 
 /// The rollup tables as the maintenance tasks lay them out, and laying them out again keeps
