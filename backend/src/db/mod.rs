@@ -90,10 +90,10 @@ const WAL_AUTOCHECKPOINT_PAGES: i64 = 262_144;
 /// over rather than cut and grown again every cycle. At 64 MiB the push after each stall took
 /// ~90 ms longer, cutting the file and allocating its blocks again (docs/benchmarks.md).
 const WAL_SIZE_LIMIT_BYTES: i64 = WAL_AUTOCHECKPOINT_PAGES * 4096 * 5 / 4;
-/// A WAL file larger than this is emptied and cut to nothing
-/// (`wal_checkpoint(TRUNCATE)`) once every frame in it is in the database and no write has
-/// started for a second: a large import leaves no 1 GiB file behind it, while the few pages of
-/// everyday writes do not make the file be cut and grown again each time.
+/// A WAL file larger than this is cut to nothing (`wal_checkpoint(TRUNCATE)`) once writes
+/// pause: every frame in it is in the database and none was committed since the
+/// checkpointer's last look. A large import leaves no 1 GiB file behind it, while the few pages
+/// of everyday writes do not make the file be cut and grown again each time.
 const WAL_IDLE_TRUNCATE_BYTES: u64 = 4 << 20;
 /// How long an SQLite connection waits for a lock before it answers busy.
 const BUSY_TIMEOUT_MS: u32 = 5_000;
@@ -478,14 +478,17 @@ impl Db {
             }
             match self.checkpoint().await {
                 Ok((frames, copied)) => {
-                    // Every frame copied, and none added since the last look (a second or
-                    // more ago): writes have paused.
+                    // Every frame copied, and none committed since the last look: writes
+                    // have paused.
                     let paused = frames == copied && seen == Some(frames);
                     again = !paused;
                     seen = Some(frames);
                     if paused && self.wal_bytes() > WAL_IDLE_TRUNCATE_BYTES {
                         match self.truncate_wal().await {
-                            Ok(()) => seen = Some(0),
+                            Ok(true) => seen = Some(0),
+                            // A write or a read of an older snapshot was in the way: try
+                            // again in a second.
+                            Ok(false) => again = true,
                             Err(e) => tracing::warn!(error = %e, "WAL truncation failed"),
                         }
                     }
@@ -506,14 +509,14 @@ impl Db {
             .map_or(0, |m| m.len())
     }
 
-    /// Cuts the WAL file to nothing, called once every frame in it is in the database. It
-    /// waits for nobody: a write or an older snapshot's read in progress makes it give up
-    /// until writes next pause (a checkpoint that waits holds new writes back meanwhile).
-    async fn truncate_wal(&self) -> sqlx::Result<()> {
+    /// Cuts the WAL file to nothing, called once every frame in it is in the database; whether
+    /// it did. It waits for nobody: a write or an older snapshot's read in progress makes it
+    /// give up (a checkpoint that waits holds new writes back meanwhile).
+    async fn truncate_wal(&self) -> sqlx::Result<bool> {
         let mut conn = self.pool.acquire().await?;
         conn.execute("PRAGMA busy_timeout = 0").await?;
-        let cut = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&mut *conn)
+        let cut: sqlx::Result<(i64, i64, i64)> = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&mut *conn)
             .await;
         let restored = conn
             .execute(&*format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}"))
@@ -522,8 +525,9 @@ impl Db {
             // Not back into the pool without its busy timeout.
             conn.close_on_drop();
         }
-        cut?;
-        restored.map(drop)
+        let (busy, _, _) = cut?;
+        restored?;
+        Ok(busy == 0)
     }
 
     /// A passive checkpoint: `(WAL frames, frames copied)`.

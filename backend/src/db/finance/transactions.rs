@@ -927,7 +927,7 @@ pub async fn text_signatures(conn: &mut sqlx::AnyConnection) -> sqlx::Result<Str
             .await?;
         } else {
             // One statement a batch, of anonymous parameters ([`crate::db::insert_rows`] says
-            // why): a statement a row took 27 s at 1M rows.
+            // why): a statement a row took 27–52 s at 1M rows, this 7 s (docs/benchmarks.md).
             let sql = format!(
                 "update transactions set text_sig = v.column2
                  from (values {}) as v where transactions.id = v.column1",
