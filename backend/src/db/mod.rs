@@ -251,12 +251,11 @@ pub async fn insert_rows<const N: usize>(
             .rows_affected());
     }
     let per_statement = (INSERT_PARAMS_SQLITE / N.max(1)).max(1);
-    let row = format!("({})", vec!["?"; N].join(", "));
     let mut affected = 0;
     for chunk in rows.chunks(per_statement) {
         let sql = format!(
             "insert into {table} ({names}) values {} {tail}",
-            vec![row.as_str(); chunk.len()].join(", ")
+            anonymous_rows(chunk.len(), N)
         );
         let mut q = sqlx::query(&sql).persistent(chunk.len() == per_statement);
         for values in chunk {
@@ -271,6 +270,13 @@ pub async fn insert_rows<const N: usize>(
         affected += q.execute(&mut *conn).await?.rows_affected();
     }
     Ok(affected)
+}
+
+/// `(?, ?), (?, ?)`: `rows` rows of `fields` anonymous parameters each, for SQLite's
+/// multi-row statements ([`insert_rows`] says why not numbered ones).
+pub fn anonymous_rows(rows: usize, fields: usize) -> String {
+    let row = format!("({})", vec!["?"; fields].join(", "));
+    vec![row.as_str(); rows].join(", ")
 }
 
 /// `[{"column": value, …}, …]`: [`insert_rows`]'s parameter on PostgreSQL.
@@ -568,6 +574,13 @@ mod tests {
         );
         assert_eq!(super::value_rows(1, 3, 1, ""), "($1, $2, $3)");
         assert_eq!(super::value_rows(0, 3, 1, ""), "");
+    }
+
+    #[test]
+    fn anonymous_rows_repeat_one_row_of_question_marks() {
+        assert_eq!(super::anonymous_rows(2, 2), "(?, ?), (?, ?)");
+        assert_eq!(super::anonymous_rows(1, 3), "(?, ?, ?)");
+        assert_eq!(super::anonymous_rows(0, 3), "");
     }
 
     #[test]

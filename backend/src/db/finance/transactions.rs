@@ -292,10 +292,18 @@ impl<'a> Conditions<'a> {
         'a: 'c,
     {
         let own = std::mem::replace(&mut self.sql, "true".into());
+        self.and_all(checks);
+        std::mem::replace(&mut self.sql, own)
+    }
+
+    /// Adds each of `checks` with [`Conditions::and`].
+    fn and_all<'c>(&mut self, checks: impl IntoIterator<Item = &'c Check<'a>>)
+    where
+        'a: 'c,
+    {
         for (sql, values) in checks {
             self.and(sql, values.clone());
         }
-        std::mem::replace(&mut self.sql, own)
     }
 
     /// `select <columns> from transactions where <these> <tail>`.
@@ -507,9 +515,7 @@ impl<'a> ListPlan<'a> {
                 vec![Value::Int(*ts), Value::Owned(id.clone())],
             );
         }
-        for (sql, values) in self.checked.iter().chain(&self.text) {
-            c.and(sql, values.clone());
-        }
+        c.and_all(self.checked.iter().chain(&self.text));
         c.select(TX_COLUMNS, &format!("{ORDER} limit {limit}"))
     }
 
@@ -931,7 +937,7 @@ pub async fn text_signatures(conn: &mut sqlx::AnyConnection) -> sqlx::Result<Str
             let sql = format!(
                 "update transactions set text_sig = v.column2
                  from (values {}) as v where transactions.id = v.column1",
-                vec!["(?, ?)"; signed.len()].join(", ")
+                crate::db::anonymous_rows(signed.len(), 2)
             );
             let mut q = sqlx::query(&sql);
             for &(id, sig) in &signed {
