@@ -192,7 +192,7 @@ pub(super) async fn me(auth: SessionUser) -> Response {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        auth.user.me_json.clone(),
+        auth.user.me_json.to_vec(),
     )
         .into_response()
 }

@@ -59,7 +59,9 @@ pub struct CachedKey {
     /// Who the key authenticates, built once and shared by every request that uses it.
     pub principal: Arc<WhoAmI>,
     /// `principal` as JSON: what `GET /api/v1/whoami` answers for this key, serialised once.
-    pub whoami_json: axum::body::Bytes,
+    /// Each answer copies it: a shared `Bytes` would have every worker thread add to and take
+    /// from one reference count, a cache line the cores pass back and forth on every request.
+    pub whoami_json: Box<[u8]>,
     /// The rate-limit bucket's name, made once rather than per request.
     pub bucket: String,
     /// Where the key may be used from, parsed once; `None`: anywhere.

@@ -85,8 +85,9 @@ pub struct CachedUser {
     pub password_fingerprint: String,
     /// Two-step sign-in is on (an admin needs it while `PFN_ADMIN_REQUIRE_MFA` is on).
     pub second_factor: bool,
-    /// The `GET /api/v1/auth/me` answer (a `UserBody`), serialised once.
-    pub me_json: axum::body::Bytes,
+    /// The `GET /api/v1/auth/me` answer (a `UserBody`), serialised once. Each answer copies
+    /// it, as a key's `whoami` answer is copied (`CachedKey::whoami_json` says why).
+    pub me_json: Box<[u8]>,
 }
 
 impl std::ops::Deref for CachedUser {

@@ -504,7 +504,7 @@ async fn whoami(State(state): State<AppState>, caller: Caller) -> Response {
         // A key's answer is otherwise fixed while the key is cached: serialised once, when it
         // was cached.
         Some(key) => {
-            let mut res = Response::new(Body::from(key.whoami_json.clone()));
+            let mut res = Response::new(Body::from(key.whoami_json.to_vec()));
             // Every header this answer will carry fits at once (see `rate_limit_headers`).
             res.headers_mut().reserve(ANSWER_HEADERS);
             res.headers_mut().insert(
