@@ -60,6 +60,10 @@ const TASKS: &[Task] = &[
         name: "0023_text_signatures",
         run: |c| Box::pin(super::finance::text_signatures(c)),
     },
+    Task {
+        name: "0024_postgres_account_rows_without_keys",
+        run: |c| Box::pin(super::finance::account_rows_without_keys_on_postgres(c)),
+    },
 ];
 
 /// Runs every task not run yet; returns `(name, report)` of those that ran now and found

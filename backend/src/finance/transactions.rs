@@ -308,7 +308,7 @@ async fn push_transactions(
         .collect();
     referenced.sort_unstable();
     referenced.dedup();
-    let accounts: HashMap<String, fdb::AccountRow> = fdb::accounts_by_ids(
+    let mut accounts: HashMap<String, fdb::AccountRow> = fdb::accounts_by_ids(
         &state.db.pool,
         &caller.workspace_id,
         caller.reach(),
@@ -365,6 +365,15 @@ async fn push_transactions(
         }
     }
     let seq = db::changes::next(&mut tx, &caller.workspace_id).await?;
+    // The accounts, held until the commit; one deleted since the validation above makes the
+    // batch's answer what it would have been had it come after the deletion.
+    let held = fdb::hold_accounts(&mut tx, &caller.workspace_id, &referenced).await?;
+    if held.len() < accounts.len() {
+        accounts.retain(|id, _| held.contains(id));
+        return Err(validate_push(&req, &accounts).err().unwrap_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("an account went that no item named"))
+        }));
+    }
     let rows: Vec<fdb::NewTransaction> = valid
         .iter()
         .map(|v| fdb::NewTransaction {

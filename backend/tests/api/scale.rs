@@ -768,11 +768,14 @@ async fn rollup_tables_are_laid_out_for_their_writes_and_keep_their_rows() {
 }
 
 /// Every row of `transactions` and of the rollup tables names an account of its own workspace.
-/// On PostgreSQL one foreign key, `(workspace_id, account_id)` to `accounts (workspace_id,
-/// id)`, says so and refuses a row that names another workspace's account (task
-/// `0020_postgres_one_account_key`); rows already astray when the task runs are reported and
-/// kept, and that table's key then holds for new rows only. SQLite keeps migration 0003 and
-/// 0017's two keys, one to the workspace and one to the account.
+/// SQLite keeps migration 0003 and 0017's two keys, one to the workspace and one to the
+/// account. On PostgreSQL task `0020_postgres_one_account_key` made them one foreign key,
+/// `(workspace_id, account_id)` to `accounts (workspace_id, id)`, which refuses a row that names
+/// another workspace's account (rows already astray when the task runs are reported and kept,
+/// and that table's key then holds for new rows only); task
+/// `0024_postgres_account_rows_without_keys` then dropped it for the writers' holds and a
+/// trigger that deletes an account's rows with it
+/// (`a_push_racing_an_accounts_deletion_leaves_no_row_without_it`).
 #[tokio::test]
 async fn rows_name_an_account_of_their_own_workspace() {
     use backend::db::finance::{one_account_key_on_postgres, ACCOUNT_ROW_TABLES};
@@ -842,27 +845,28 @@ async fn rows_name_an_account_of_their_own_workspace() {
         .collect::<Vec<_>>()
     };
     for table in ACCOUNT_ROW_TABLES {
-        assert_eq!(
-            keys(table).await,
-            [(
-                format!("{table}_account_fkey"),
-                "FOREIGN KEY (workspace_id, account_id) REFERENCES accounts(workspace_id, id) \
-                 ON DELETE CASCADE"
-                    .to_string(),
-                true
-            )],
-            "{table}"
-        );
+        assert_eq!(keys(table).await, [], "{table}");
     }
+    let trigger: String = sqlx::query_scalar(
+        "select pg_get_triggerdef(oid) from pg_trigger
+         where tgrelid = cast('accounts' as regclass) and tgname = 'accounts_delete_rows'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        trigger,
+        "CREATE TRIGGER accounts_delete_rows AFTER DELETE ON public.accounts \
+         FOR EACH ROW EXECUTE FUNCTION accounts_delete_rows()"
+    );
     let refused = |e: sqlx::Error| {
         assert!(
             matches!(&e, sqlx::Error::Database(d) if d.is_foreign_key_violation()),
             "{e}"
         )
     };
-    refused(astray("astray-1").execute(pool).await.unwrap_err());
 
-    // A database whose rows went astray before the task ran: the task reports them, keeps
+    // Task 0020 on a database whose rows went astray before it ran: it reports them, keeps
     // them, and its key still refuses new ones.
     let mut conn = pool.acquire().await.unwrap();
     sqlx::query("alter table accounts drop constraint accounts_workspace_id_key cascade")
@@ -920,6 +924,165 @@ async fn rows_name_an_account_of_their_own_workspace() {
         .await
         .unwrap();
         assert_eq!(left, 0, "{table}");
+    }
+}
+
+/// Rows of `transactions` and of the rollup tables whose account is gone or is another
+/// workspace's, and rows of `account`, table by table.
+async fn rows_left(app: &TestApp, account: &str) -> Vec<(&'static str, i64, i64)> {
+    let mut left = Vec::new();
+    for table in backend::db::finance::ACCOUNT_ROW_TABLES {
+        let (astray, own): (i64, i64) = sqlx::query_as(&format!(
+            "select (select count(*) from {table} r
+                     where not exists (select 1 from accounts a
+                                       where a.id = r.account_id and a.workspace_id = r.workspace_id)),
+                    (select count(*) from {table} where account_id = $1)"
+        ))
+        .bind(account)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+        left.push((table, astray, own));
+    }
+    left
+}
+
+/// Waits until `n` sessions of the test's PostgreSQL database wait for a lock.
+async fn lock_waits(app: &TestApp, n: i64) {
+    for _ in 0..1000 {
+        let waiting: i64 = sqlx::query_scalar(
+            "select count(*) from pg_stat_activity
+             where datname = current_database() and wait_event_type = 'Lock'",
+        )
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+        if waiting >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("{n} lock waits did not happen within 10 s");
+}
+
+/// On PostgreSQL the rows of an account keep no foreign key to it (task
+/// `0024_postgres_account_rows_without_keys`): a push holds its accounts in its transaction
+/// (`db::finance::hold_accounts`), and a trigger deletes an account's rows with it. Both orders
+/// of a push racing the account's deletion, forced by locks and seen in `pg_stat_activity`,
+/// leave no row without its account:
+/// - deleted while the push waits at its hold: the push answers as if it came after the
+///   deletion (`accountId`: no such account) and stores nothing;
+/// - pushed while the deletion waits for the push's hold: the deletion takes the pushed rows,
+///   committed after it began, with the rest.
+///
+/// The deletions here are bare `delete from accounts`, without the workspace's row that the
+/// API's deletions also take, so only the hold and the trigger stand between the two. On
+/// SQLite, whose one writer holds the whole database, the two orders are the serial ones. A
+/// workspace's deletion then takes every row of its accounts.
+#[tokio::test]
+async fn a_push_racing_an_accounts_deletion_leaves_no_row_without_it() {
+    let on_postgres = crate::helpers::on_postgres();
+    let app = TestApp::spawn().await;
+    app.signed_in_user("racing-push@example.com").await;
+    let workspace = personal_workspace(&app, &app.client).await;
+    let push = |account: &str, externals: &[&str]| {
+        let items: Vec<Value> = externals
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                json!({"accountId": account, "externalId": e,
+                       "amount": {"amount": format!("-{}.250", i + 1), "currency": currency(0)},
+                       "description": "Racing", "bookedAt": rfc3339(BASE + i as i64 * 86_400)})
+            })
+            .collect();
+        let request = app
+            .client
+            .post(app.url("/api/v1/transactions"))
+            .json(&json!({ "transactions": items }));
+        async move { request.send().await.unwrap() }
+    };
+    let delete = "delete from accounts where id = $1";
+    // A statement in a write transaction of its own, committed.
+    let write = |sql: &'static str, id: String| {
+        let db = app.state.db.clone();
+        async move {
+            let mut tx = db.begin().await.unwrap();
+            sqlx::query(sql).bind(id).execute(&mut *tx).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+    };
+
+    // The deletion first: it commits while the push waits at its hold.
+    let first = new_account(&app, 0).await;
+    assert_eq!(push(&first, &["a", "b"]).await.status(), StatusCode::OK);
+    let mut deleting = app.state.db.begin().await.unwrap();
+    sqlx::query(delete)
+        .bind(&first)
+        .execute(&mut *deleting)
+        .await
+        .unwrap();
+    let pushing = tokio::spawn(push(&first, &["c", "d", "e"]));
+    if on_postgres {
+        lock_waits(&app, 1).await;
+    } else {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    deleting.commit().await.unwrap();
+    let res = pushing.await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (code, fields) = crate::helpers::error_of(res).await;
+    assert_eq!(code, "validation_failed", "{fields}");
+    assert_eq!(
+        fields["transactions[0].accountId"], "no such account in this workspace",
+        "{fields}"
+    );
+    for (table, astray, own) in rows_left(&app, &first).await {
+        assert_eq!((astray, own), (0, 0), "{table}");
+    }
+
+    // The push first: the deletion waits for its hold, then takes what it wrote. (On
+    // PostgreSQL the push is kept from committing by a row of its batch that another
+    // transaction inserted and has not committed.)
+    let second = new_account(&app, 0).await;
+    assert_eq!(push(&second, &["a", "b"]).await.status(), StatusCode::OK);
+    let res = if on_postgres {
+        let mut holding = app.state.db.begin().await.unwrap();
+        sqlx::query(
+            "insert into transactions (id, workspace_id, account_id, external_id, amount_minor,
+                 currency, description, booked_at, created_at, updated_at)
+             values ('held', $1, $2, 'e', -5, 'BHD', 'held', 0, 0, 0)",
+        )
+        .bind(&workspace)
+        .bind(&second)
+        .execute(&mut *holding)
+        .await
+        .unwrap();
+        let pushing = tokio::spawn(push(&second, &["c", "d", "e"]));
+        lock_waits(&app, 1).await;
+        let deleting = tokio::spawn(write(delete, second.clone()));
+        lock_waits(&app, 2).await;
+        holding.rollback().await.unwrap();
+        let res = pushing.await.unwrap();
+        deleting.await.unwrap();
+        res
+    } else {
+        let res = push(&second, &["c", "d", "e"]).await;
+        write(delete, second.clone()).await;
+        res
+    };
+    assert_eq!(res.status(), StatusCode::OK);
+    let created: Value = res.json().await.unwrap();
+    assert_eq!(created["created"].as_array().unwrap().len(), 3, "{created}");
+    for (table, astray, own) in rows_left(&app, &second).await {
+        assert_eq!((astray, own), (0, 0), "{table}");
+    }
+
+    // A workspace's deletion takes every row of its accounts.
+    let third = new_account(&app, 0).await;
+    assert_eq!(push(&third, &["a", "b"]).await.status(), StatusCode::OK);
+    write("delete from workspaces where id = $1", workspace).await;
+    for (table, astray, own) in rows_left(&app, &third).await {
+        assert_eq!((astray, own), (0, 0), "{table}");
     }
 }
 

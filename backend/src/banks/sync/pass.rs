@@ -304,6 +304,15 @@ async fn write_batch(
     // A batch that changes nothing takes no change number (and leaves the workspace unlocked).
     if !(fresh.is_empty() && changed.is_empty() && gone.is_empty()) {
         let seq = db::changes::next(&mut db_tx, &conn.workspace_id).await?;
+        // The account, held until the commit (`db::finance::hold_accounts`). Gone, its
+        // connection or workspace went with it: the sync ends as a database failure would,
+        // and its record went with the connection.
+        let held =
+            db::finance::hold_accounts(&mut db_tx, &conn.workspace_id, &[account.id.as_str()])
+                .await?;
+        if held.is_empty() {
+            return Err(Failure::Db(sqlx::Error::RowNotFound));
+        }
         let at = db::banks::Stamp { now, seq };
         // The daily totals: the rows about to change or go out before, all this batch wrote in.
         let rewritten: Vec<&str> = changed

@@ -150,7 +150,44 @@ pub async fn account_transaction_count<'c>(
         .await
 }
 
-/// Deletes an account and, through the foreign key, its transactions.
+/// Which of `ids` (distinct) are accounts of the workspace, each held until the transaction
+/// ends: every writer of an account's rows ([`ACCOUNT_ROW_TABLES`]: a push, a sync batch)
+/// calls it in its transaction, after [`crate::db::changes::next`], and writes rows only for
+/// the accounts it returns. On PostgreSQL those tables keep no foreign key to `accounts` (the
+/// maintenance task `0024_postgres_account_rows_without_keys` says why), so this is what keeps
+/// a row from outliving its account: the hold (`for key share`, the lock PostgreSQL's own key
+/// check takes) makes an account's deletion wait until the writer has committed, and the
+/// deletion's trigger then removes what it wrote; a deletion that committed first leaves the
+/// account out of the answer. A change to rows already stored (an overlay edit, a deletion)
+/// needs no hold: it takes the workspace's row first ([`crate::db::changes::next`]), as every
+/// deletion of an account does (or deletes that row), so a row it then finds keeps its account
+/// until it commits. On SQLite the tables keep their keys and the one writer holds the whole
+/// database.
+pub async fn hold_accounts(
+    conn: &mut sqlx::AnyConnection,
+    workspace_id: &str,
+    ids: &[&str],
+) -> sqlx::Result<std::collections::HashSet<String>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let hold = match crate::db::Backend::of(conn) {
+        crate::db::Backend::Postgres => " for key share",
+        crate::db::Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "select id from accounts where workspace_id = $1 and id in {}{hold}",
+        super::value_rows(1, ids.len(), 2, "")
+    );
+    let mut q = sqlx::query_scalar::<_, String>(&sql).bind(workspace_id);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    Ok(q.fetch_all(conn).await?.into_iter().collect())
+}
+
+/// Deletes an account and, on SQLite through the foreign keys, on PostgreSQL through the
+/// trigger of task `0024_postgres_account_rows_without_keys`, its transactions and rollups.
 pub async fn delete_account<'c>(
     e: impl Executor<'c, Database = Any>,
     workspace_id: &str,

@@ -389,10 +389,9 @@ impl<'a> ListPlan<'a> {
         };
         // The account, if it is the caller's workspace's (none else: no row, no position),
         // found once; then its rows, whose own workspace is not checked row by row, so that
-        // the account's index serves the list alone. A row's workspace is its account's:
-        // PostgreSQL's foreign key from `(workspace_id, account_id)` holds it
-        // ([`one_account_key_on_postgres`]), and on SQLite the one writer, [`insert_new`], is
-        // given only accounts its callers found in the workspace.
+        // the account's index serves the list alone. A row's workspace is its account's: the
+        // one writer, [`insert_new`], is given only accounts its callers found and hold in
+        // the workspace ([`super::hold_accounts`]).
         if let Some(a) = f.account_id {
             indexed.and(
                 "account_id = (select id from accounts where id = ?1 and workspace_id = ?2)",
@@ -782,6 +781,51 @@ pub async fn one_account_key_on_postgres(conn: &mut sqlx::AnyConnection) -> sqlx
         }
     }
     Ok(report.join("\n"))
+}
+
+/// On PostgreSQL, drops [`one_account_key_on_postgres`]'s foreign key from each of
+/// [`ACCOUNT_ROW_TABLES`] and deletes an account's rows there with a trigger on `accounts`
+/// (`accounts_delete_rows`, after each deleted row) instead of the key's cascade.
+///
+/// PostgreSQL checks a foreign key with one query and one row lock per inserted row: 14.5 ms of
+/// a 38 ms insert of 1,000 rows into the real table, the largest part of a push's cost and the
+/// same at 10k rows as at 1M (docs/benchmarks.md, 2026-12-07). Without the key, writers hold
+/// their accounts once a batch ([`super::hold_accounts`], the same `for key share` lock the
+/// key took per row), and the rare deletion pays per row instead of every insert. Every path
+/// that deletes an account (the account, its bank connection, its workspace, its owner) goes
+/// through `delete from accounts`, directly or by the workspace's cascade, so the trigger sees
+/// each; it runs after the writers holding the account have committed, and each of its
+/// statements reads what they committed. What the key also said, that a row's account is in
+/// the row's workspace, the writers now hold alone: each writes only for accounts it found in
+/// its own workspace. SQLite keeps its keys: there a check is a lookup in a page already in
+/// its cache. The maintenance task `0024_postgres_account_rows_without_keys`.
+pub async fn account_rows_without_keys_on_postgres(
+    conn: &mut sqlx::AnyConnection,
+) -> sqlx::Result<String> {
+    if crate::db::Backend::of(conn) != crate::db::Backend::Postgres {
+        return Ok(String::new());
+    }
+    let deletes: String = ACCOUNT_ROW_TABLES
+        .iter()
+        .map(|table| format!("delete from {table} where account_id = old.id; "))
+        .collect();
+    let drops = ACCOUNT_ROW_TABLES
+        .map(|table| format!("alter table {table} drop constraint if exists {table}_account_fkey"));
+    for sql in [
+        format!(
+            "create function accounts_delete_rows() returns trigger language plpgsql as $$
+             begin {deletes}return null; end $$"
+        ),
+        "create trigger accounts_delete_rows after delete on accounts
+             for each row execute function accounts_delete_rows()"
+            .to_string(),
+    ]
+    .into_iter()
+    .chain(drops)
+    {
+        sqlx::query(&sql).execute(&mut *conn).await?;
+    }
+    Ok(String::new())
 }
 
 /// The keys of the three list indexes (migration 0018): the workspace's, the account's and
