@@ -743,7 +743,7 @@ pub const ACCOUNT_ROW_TABLES: [&str; 4] = [
 ///
 /// Rows that already name an account of another workspace (none that pfn wrote) are reported
 /// and kept: their table's key then holds for new rows only (`not valid`), for the operator to
-/// decide.
+/// decide. Task `0024` drops the key again ([`account_rows_without_keys_on_postgres`]).
 pub async fn one_account_key_on_postgres(conn: &mut sqlx::AnyConnection) -> sqlx::Result<String> {
     if crate::db::Backend::of(conn) != crate::db::Backend::Postgres {
         return Ok(String::new());
