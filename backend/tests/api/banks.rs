@@ -1025,6 +1025,61 @@ async fn one_replica_at_a_time_holds_a_connections_sync_lease() {
     );
 }
 
+/// A sync batch holds its account before it writes (`db::finance::hold_accounts`). On
+/// PostgreSQL, whose account rows keep no foreign key (task
+/// `0024_postgres_account_rows_without_keys`), an account deleted after the sync linked it and
+/// before a batch wrote its new rows gets none of them, and the sync ends as on a database
+/// failure. The deletion comes while the batch waits for the workspace's row, held here (seen
+/// in `pg_stat_activity`). On SQLite linking takes the one writer too, so nothing comes
+/// between, and the keys would refuse such rows.
+#[tokio::test]
+async fn a_sync_batch_writes_nothing_for_an_account_deleted_under_it() {
+    if !crate::helpers::on_postgres() {
+        return;
+    }
+    let app = app_with_user("account-gone@example.com").await;
+    let id = connect(&app, "BLUE").await;
+    let (tarabut_id, account_id) = linked_accounts(&app, &id).await[0].clone();
+    control(
+        &app,
+        reqwest::Method::POST,
+        &format!("/__sandbox/accounts/{tarabut_id}/transactions"),
+        json!({"count": 5}),
+    )
+    .await;
+    let pool = &app.state.db.pool;
+    let workspace: String = sqlx::query_scalar("select workspace_id from accounts where id = $1")
+        .bind(&account_id)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let mut holding = app.state.db.begin().await.unwrap();
+    sqlx::query("select id from workspaces where id = $1 for no key update")
+        .bind(&workspace)
+        .fetch_all(&mut *holding)
+        .await
+        .unwrap();
+    let sync_id = backend::db::new_id();
+    backend::db::banks::insert_sync(pool, &sync_id, &id, "manual", app.state.clock.now())
+        .await
+        .unwrap();
+    let state = app.state.clone();
+    let running =
+        tokio::spawn(async move { backend::banks::sync::run(&state, &sync_id, None).await });
+    crate::helpers::lock_waits(&app, 1).await;
+    sqlx::query("delete from accounts where id = $1")
+        .bind(&account_id)
+        .execute(&mut *holding)
+        .await
+        .unwrap();
+    holding.commit().await.unwrap();
+    let outcome = running.await.unwrap();
+    assert!(outcome.is_err(), "{outcome:?}");
+    for (table, astray, own) in crate::helpers::rows_left(&app, &account_id).await {
+        assert_eq!((astray, own), (0, 0), "{table}");
+    }
+}
+
 #[tokio::test]
 async fn a_pending_bank_transaction_is_marked_until_the_bank_books_it() {
     let app = app_with_user("pending@example.com").await;

@@ -819,3 +819,41 @@ pub async fn consent_status(
         .unwrap()
         .status
 }
+
+/// Rows of `transactions` and of the rollup tables whose account is gone or is another
+/// workspace's, and rows of `account`, table by table.
+pub async fn rows_left(app: &TestApp, account: &str) -> Vec<(&'static str, i64, i64)> {
+    let mut left = Vec::new();
+    for table in backend::db::finance::ACCOUNT_ROW_TABLES {
+        let (astray, own): (i64, i64) = sqlx::query_as(&format!(
+            "select (select count(*) from {table} r
+                     where not exists (select 1 from accounts a
+                                       where a.id = r.account_id and a.workspace_id = r.workspace_id)),
+                    (select count(*) from {table} where account_id = $1)"
+        ))
+        .bind(account)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+        left.push((table, astray, own));
+    }
+    left
+}
+
+/// Waits until `n` sessions of the test's PostgreSQL database wait for a lock.
+pub async fn lock_waits(app: &TestApp, n: i64) {
+    for _ in 0..1000 {
+        let waiting: i64 = sqlx::query_scalar(
+            "select count(*) from pg_stat_activity
+             where datname = current_database() and wait_event_type = 'Lock'",
+        )
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+        if waiting >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("{n} lock waits did not happen within 10 s");
+}

@@ -927,44 +927,6 @@ async fn rows_name_an_account_of_their_own_workspace() {
     }
 }
 
-/// Rows of `transactions` and of the rollup tables whose account is gone or is another
-/// workspace's, and rows of `account`, table by table.
-async fn rows_left(app: &TestApp, account: &str) -> Vec<(&'static str, i64, i64)> {
-    let mut left = Vec::new();
-    for table in backend::db::finance::ACCOUNT_ROW_TABLES {
-        let (astray, own): (i64, i64) = sqlx::query_as(&format!(
-            "select (select count(*) from {table} r
-                     where not exists (select 1 from accounts a
-                                       where a.id = r.account_id and a.workspace_id = r.workspace_id)),
-                    (select count(*) from {table} where account_id = $1)"
-        ))
-        .bind(account)
-        .fetch_one(&app.state.db.pool)
-        .await
-        .unwrap();
-        left.push((table, astray, own));
-    }
-    left
-}
-
-/// Waits until `n` sessions of the test's PostgreSQL database wait for a lock.
-async fn lock_waits(app: &TestApp, n: i64) {
-    for _ in 0..1000 {
-        let waiting: i64 = sqlx::query_scalar(
-            "select count(*) from pg_stat_activity
-             where datname = current_database() and wait_event_type = 'Lock'",
-        )
-        .fetch_one(&app.state.db.pool)
-        .await
-        .unwrap();
-        if waiting >= n {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("{n} lock waits did not happen within 10 s");
-}
-
 /// On PostgreSQL the rows of an account keep no foreign key to it (task
 /// `0024_postgres_account_rows_without_keys`): a push holds its accounts in its transaction
 /// (`db::finance::hold_accounts`), and a trigger deletes an account's rows with it. Both orders
@@ -1023,7 +985,7 @@ async fn a_push_racing_an_accounts_deletion_leaves_no_row_without_it() {
         .unwrap();
     let pushing = tokio::spawn(push(&first, &["c", "d", "e"]));
     if on_postgres {
-        lock_waits(&app, 1).await;
+        crate::helpers::lock_waits(&app, 1).await;
     } else {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
@@ -1036,7 +998,7 @@ async fn a_push_racing_an_accounts_deletion_leaves_no_row_without_it() {
         fields["transactions[0].accountId"], "no such account in this workspace",
         "{fields}"
     );
-    for (table, astray, own) in rows_left(&app, &first).await {
+    for (table, astray, own) in crate::helpers::rows_left(&app, &first).await {
         assert_eq!((astray, own), (0, 0), "{table}");
     }
 
@@ -1058,9 +1020,9 @@ async fn a_push_racing_an_accounts_deletion_leaves_no_row_without_it() {
         .await
         .unwrap();
         let pushing = tokio::spawn(push(&second, &["c", "d", "e"]));
-        lock_waits(&app, 1).await;
+        crate::helpers::lock_waits(&app, 1).await;
         let deleting = tokio::spawn(write(delete, second.clone()));
-        lock_waits(&app, 2).await;
+        crate::helpers::lock_waits(&app, 2).await;
         holding.rollback().await.unwrap();
         let res = pushing.await.unwrap();
         deleting.await.unwrap();
@@ -1073,7 +1035,7 @@ async fn a_push_racing_an_accounts_deletion_leaves_no_row_without_it() {
     assert_eq!(res.status(), StatusCode::OK);
     let created: Value = res.json().await.unwrap();
     assert_eq!(created["created"].as_array().unwrap().len(), 3, "{created}");
-    for (table, astray, own) in rows_left(&app, &second).await {
+    for (table, astray, own) in crate::helpers::rows_left(&app, &second).await {
         assert_eq!((astray, own), (0, 0), "{table}");
     }
 
@@ -1081,7 +1043,7 @@ async fn a_push_racing_an_accounts_deletion_leaves_no_row_without_it() {
     let third = new_account(&app, 0).await;
     assert_eq!(push(&third, &["a", "b"]).await.status(), StatusCode::OK);
     write("delete from workspaces where id = $1", workspace).await;
-    for (table, astray, own) in rows_left(&app, &third).await {
+    for (table, astray, own) in crate::helpers::rows_left(&app, &third).await {
         assert_eq!((astray, own), (0, 0), "{table}");
     }
 }
