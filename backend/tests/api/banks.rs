@@ -104,6 +104,18 @@ async fn consent_of(app: &TestApp, connection_id: &str) -> String {
         .unwrap()
 }
 
+/// Adds transactions upstream to a sandbox account (`body`: `count`, and `pending`); returns
+/// the sandbox's answer (the new rows' ids).
+async fn add_upstream(app: &TestApp, tarabut_id: &str, body: Value) -> Value {
+    control(
+        app,
+        reqwest::Method::POST,
+        &format!("/__sandbox/accounts/{tarabut_id}/transactions"),
+        body,
+    )
+    .await
+}
+
 /// (Tarabut account id, our account id) of a connection.
 async fn linked_accounts(app: &TestApp, connection_id: &str) -> Vec<(String, String)> {
     sqlx::query("select tarabut_account_id, account_id from bank_accounts where connection_id = $1 order by tarabut_account_id")
@@ -430,13 +442,7 @@ async fn a_resync_mirrors_added_changed_and_removed_rows_and_keeps_overlays() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 
-    control(
-        &app,
-        reqwest::Method::POST,
-        &format!("/__sandbox/accounts/{tarabut_id}/transactions"),
-        json!({"count": 3}),
-    )
-    .await;
+    add_upstream(&app, &tarabut_id, json!({"count": 3})).await;
     control(
         &app,
         reqwest::Method::PATCH,
@@ -493,13 +499,7 @@ async fn a_sync_completes_exactly_through_thirty_percent_faults() {
     let app = app_with_user("faults@example.com").await;
     let id = connect(&app, "RED").await;
     let (tarabut_id, _) = linked_accounts(&app, &id).await[0].clone();
-    control(
-        &app,
-        reqwest::Method::POST,
-        &format!("/__sandbox/accounts/{tarabut_id}/transactions"),
-        json!({"count": 5}),
-    )
-    .await;
+    add_upstream(&app, &tarabut_id, json!({"count": 5})).await;
     for rule in [
         json!({"status": 503, "rate": 0.1, "pathPrefix": "/accountInformation"}),
         json!({"status": 429, "retryAfter": 0, "rate": 0.1, "pathPrefix": "/accountInformation"}),
@@ -539,13 +539,7 @@ async fn an_interrupted_sync_resumes_to_exact_data() {
         json!({}),
     )
     .await;
-    control(
-        &app,
-        reqwest::Method::POST,
-        &format!("/__sandbox/accounts/{tarabut_id}/transactions"),
-        json!({"count": 4}),
-    )
-    .await;
+    add_upstream(&app, &tarabut_id, json!({"count": 4})).await;
 
     let sync_id = backend::db::new_id();
     backend::db::banks::insert_sync(
@@ -1040,13 +1034,7 @@ async fn a_sync_batch_writes_nothing_for_an_account_deleted_under_it() {
     let app = app_with_user("account-gone@example.com").await;
     let id = connect(&app, "BLUE").await;
     let (tarabut_id, account_id) = linked_accounts(&app, &id).await[0].clone();
-    control(
-        &app,
-        reqwest::Method::POST,
-        &format!("/__sandbox/accounts/{tarabut_id}/transactions"),
-        json!({"count": 5}),
-    )
-    .await;
+    add_upstream(&app, &tarabut_id, json!({"count": 5})).await;
     let pool = &app.state.db.pool;
     let workspace: String = sqlx::query_scalar("select workspace_id from accounts where id = $1")
         .bind(&account_id)
@@ -1085,13 +1073,7 @@ async fn a_pending_bank_transaction_is_marked_until_the_bank_books_it() {
     let app = app_with_user("pending@example.com").await;
     let id = connect(&app, "BLUE").await;
     let (tarabut_id, account_id) = linked_accounts(&app, &id).await[0].clone();
-    let added = control(
-        &app,
-        reqwest::Method::POST,
-        &format!("/__sandbox/accounts/{tarabut_id}/transactions"),
-        json!({"count": 2, "pending": true}),
-    )
-    .await;
+    let added = add_upstream(&app, &tarabut_id, json!({"count": 2, "pending": true})).await;
     let pending_ids: Vec<String> = added["transactionIds"]
         .as_array()
         .unwrap()
