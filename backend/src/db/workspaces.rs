@@ -278,14 +278,16 @@ pub async fn member_ids<'c>(
 }
 
 /// Deletes a workspace and, through the foreign keys, everything in it (members, keys,
-/// accounts, transactions, budgets, invitations, bank connections and their synced data);
-/// answers the deleted keys' hashes (to drop from caches).
+/// accounts, transactions, budgets, invitations, bank connections and their synced data; on
+/// PostgreSQL an account's transactions and rollups go by the accounts' trigger,
+/// `finance::account_rows_without_keys_on_postgres`); answers the deleted keys' hashes (to
+/// drop from caches).
 pub async fn delete(conn: &mut AnyConnection, workspace_id: &str) -> sqlx::Result<Vec<String>> {
     let hashes = sqlx::query_scalar("select key_hash from api_keys where workspace_id = $1")
         .bind(workspace_id)
         .fetch_all(&mut *conn)
         .await?;
-    // The one table without a foreign key to workspaces.
+    // The one table that neither a foreign key nor the accounts' trigger reaches.
     sqlx::query("delete from idempotency_keys where workspace_id = $1")
         .bind(workspace_id)
         .execute(&mut *conn)
