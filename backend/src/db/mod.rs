@@ -302,7 +302,7 @@ fn json_rows<const N: usize>(columns: &[(&str, &str); N], rows: &[[Field<'_>; N]
                     serde_json::to_writer(&mut out, s).map_err(std::io::Error::from)
                 }
                 Field::MaybeText(None) => out.write_all(b"null"),
-                Field::Int(n) => write!(out, "{n}"),
+                Field::Int(n) => out.write_all(itoa::Buffer::new().format(n).as_bytes()),
             };
         }
         out.push(b'}');

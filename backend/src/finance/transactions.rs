@@ -193,9 +193,12 @@ struct Valid<'a> {
     booked_at: i64,
 }
 
+/// A push's accounts by id.
+type Accounts = HashMap<String, fdb::AccountRow, crate::hashing::Hasher>;
+
 fn validate_push<'a>(
     req: &'a PushTransactionsRequest,
-    accounts: &HashMap<String, fdb::AccountRow>,
+    accounts: &Accounts,
 ) -> Result<Vec<Valid<'a>>> {
     if req.transactions.is_empty() || req.transactions.len() > MAX_BATCH {
         return Err(AppError::field(
@@ -308,7 +311,7 @@ async fn push_transactions(
         .collect();
     referenced.sort_unstable();
     referenced.dedup();
-    let mut accounts: HashMap<String, fdb::AccountRow> = fdb::accounts_by_ids(
+    let mut accounts: Accounts = fdb::accounts_by_ids(
         &state.db.pool,
         &caller.workspace_id,
         caller.reach(),
@@ -388,49 +391,20 @@ async fn push_transactions(
             pending: false,
         })
         .collect();
-    let mut created =
-        fdb::insert_transactions(&mut tx, &caller.workspace_id, &rows, now, seq).await?;
-    // The items that were not stored now: already there, or given twice in this batch.
-    let mut existing: HashMap<(String, String), String> = HashMap::new();
-    let mut missing: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for v in &valid {
-        let key = (v.item.account_id.clone(), v.item.external_id.clone());
-        if !created.contains_key(&key) {
-            missing
-                .entry(&v.item.account_id)
-                .or_default()
-                .push(&v.item.external_id);
-        }
-    }
-    for (account, external_ids) in missing {
-        for (external_id, id) in fdb::ids_by_external(&mut tx, account, &external_ids).await? {
-            existing.insert((account.to_string(), external_id), id);
-        }
-    }
+    let stored = fdb::insert_transactions(&mut tx, &caller.workspace_id, &rows, now, seq).await?;
+    // Each item's id, and whether it is new.
+    let outcome = match stored {
+        fdb::Inserted::All(ids) => ids.into_iter().map(|id| (id, true)).collect(),
+        fdb::Inserted::Some(created) => outcome_of_some(&mut tx, &valid, created).await?,
+    };
     let mut result = PushTransactionsResult {
-        created: Vec::new(),
+        created: Vec::with_capacity(outcome.len()),
         duplicates: Vec::new(),
     };
     // What the new rows add to each account's balance (at most 1,000 × 10^12: no overflow).
     let mut added: BTreeMap<&str, i64> = BTreeMap::new();
     let mut inserted = Vec::with_capacity(valid.len());
-    for (v, row) in valid.iter().zip(&rows) {
-        let key = (v.item.account_id.clone(), v.item.external_id.clone());
-        // The first item of a pair is the one created; a repeat of it is a duplicate.
-        let (id, new) = match created.remove(&key) {
-            Some(id) => {
-                existing.insert(key, id.clone());
-                (id, true)
-            }
-            None => {
-                let id = existing.get(&key).cloned().ok_or_else(|| {
-                    AppError::Internal(anyhow::anyhow!(
-                        "a pushed transaction was neither stored nor found"
-                    ))
-                })?;
-                (id, false)
-            }
-        };
+    for ((v, row), (id, new)) in valid.iter().zip(&rows).zip(outcome) {
         let r = TransactionRef {
             id,
             external_id: v.item.external_id.clone(),
@@ -449,6 +423,7 @@ async fn push_transactions(
             return Err(balance_out_of_range());
         }
     }
+    // Serialised once: the answer, and what a retry with the same key replays.
     let body = serde_json::to_string(&result).map_err(|e| AppError::Internal(e.into()))?;
     if let Some(key) = &idem {
         fdb::finish_idempotent(&mut *tx, &caller.workspace_id, &owner, key, 200, &body).await?;
@@ -461,7 +436,59 @@ async fn push_transactions(
     )
     .await?;
     dry.settle(tx, &state, events).await?;
-    Ok((StatusCode::OK, Json(result)).into_response())
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
+}
+
+/// Each item's id and whether this push stored it, in the batch's order, when the push did not
+/// store every item: some exist already (their ids are read by external id), and of an
+/// `(account, external id)` given twice the first is the one stored, the repeat a duplicate.
+async fn outcome_of_some(
+    tx: &mut db::Tx,
+    valid: &[Valid<'_>],
+    mut created: HashMap<(String, String), String>,
+) -> Result<Vec<(String, bool)>> {
+    let mut missing: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for v in valid {
+        let key = (v.item.account_id.clone(), v.item.external_id.clone());
+        if !created.contains_key(&key) {
+            missing
+                .entry(&v.item.account_id)
+                .or_default()
+                .push(&v.item.external_id);
+        }
+    }
+    let mut existing: HashMap<(String, String), String> = HashMap::new();
+    for (account, external_ids) in missing {
+        for (external_id, id) in fdb::ids_by_external(&mut *tx, account, &external_ids).await? {
+            existing.insert((account.to_string(), external_id), id);
+        }
+    }
+    let mut outcome = Vec::with_capacity(valid.len());
+    for v in valid {
+        let key = (v.item.account_id.clone(), v.item.external_id.clone());
+        outcome.push(match created.remove(&key) {
+            Some(id) => {
+                existing.insert(key, id.clone());
+                (id, true)
+            }
+            None => {
+                let id = existing.get(&key).cloned().ok_or_else(|| {
+                    AppError::Internal(anyhow::anyhow!(
+                        "a pushed transaction was neither stored nor found"
+                    ))
+                })?;
+                (id, false)
+            }
+        });
+    }
+    Ok(outcome)
 }
 
 /// One transaction.

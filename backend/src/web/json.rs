@@ -159,13 +159,9 @@ fn json_path(path: &serde_ignored::Path<'_>) -> String {
 /// The JSON path of the first string containing U+0000, if any. Cheap when there is none: the
 /// escape can only appear as the literal text `\u0000`.
 fn find_nul(bytes: &[u8]) -> Option<String> {
-    let needle = b"\\u0000";
-    if !bytes
-        .windows(needle.len())
-        .any(|w| w.eq_ignore_ascii_case(needle))
-    {
-        return None;
-    }
+    // JSON writes the `u` of an escape in lower case only (RFC 8259 §7), and a push's body
+    // is ~250 KB: one vectorised search rather than a comparison at every byte.
+    memchr::memmem::find(bytes, b"\\u0000")?;
     let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
     fn walk(v: &serde_json::Value, path: String) -> Option<String> {
         match v {
@@ -277,6 +273,13 @@ mod tests {
         assert_eq!((k.as_str(), v.as_str()), ("email", "is required"));
         let (k, _) = field_of(parse::<Outer>(br#"{"email":"a\u0000b","items":[]}"#).unwrap_err());
         assert_eq!(k, "email");
+        // `find_nul` looks for the escape with a lower-case `u` only: JSON has no other.
+        assert_eq!(
+            parse::<Outer>(br#"{"email":"a\U0000b","items":[]}"#)
+                .unwrap_err()
+                .code(),
+            "invalid_json"
+        );
         assert_eq!(
             parse::<Outer>(b"{not json").unwrap_err().code(),
             "invalid_json"

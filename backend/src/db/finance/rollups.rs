@@ -156,8 +156,8 @@ pub async fn add_inserted(
     };
     type Key<'a> = (&'a str, &'a str, &'a str, i64, bool);
     for (g, grain) in Grain::ALL.into_iter().enumerate() {
-        let mut sums: std::collections::HashMap<Key, (i64, i64, i64)> =
-            std::collections::HashMap::new();
+        let mut sums: std::collections::HashMap<Key, (i64, i64, i64), crate::hashing::Hasher> =
+            std::collections::HashMap::with_capacity_and_hasher(rows.len(), Default::default());
         for (r, at) in rows.iter().zip(&keys).filter(|(r, _)| r.amount_minor != 0) {
             let category = r.category.unwrap_or(uncategorized!());
             let key = (

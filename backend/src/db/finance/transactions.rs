@@ -125,25 +125,28 @@ pub async fn insert_new(
     Ok((ids, stored))
 }
 
-/// [`insert_new`], returning the new rows' ids by `(account id, external id)`.
-///
-/// The rows are not read back when every one was stored (the usual case): their ids are the
-/// ones given here. When some were not (duplicates), the rows of change `seq` are read, which
-/// are exactly the ones this call stored.
+/// What [`insert_transactions`] stored.
+pub enum Inserted {
+    /// Every row (the usual case): their ids, in the rows' order. They are the ones given by
+    /// [`insert_new`], so nothing is read back.
+    All(Vec<String>),
+    /// Not every row (the others exist already, or were given twice): the ids of the stored
+    /// ones by `(account id, external id)`, read back as the rows of this change, which are
+    /// exactly the ones this call stored.
+    Some(std::collections::HashMap<(String, String), String>),
+}
+
+/// [`insert_new`], saying which rows were stored.
 pub async fn insert_transactions(
     conn: &mut sqlx::AnyConnection,
     workspace_id: &str,
     rows: &[NewTransaction<'_>],
     now: i64,
     seq: i64,
-) -> sqlx::Result<std::collections::HashMap<(String, String), String>> {
+) -> sqlx::Result<Inserted> {
     let (ids, stored) = insert_new(conn, workspace_id, rows, now, seq).await?;
     if stored == rows.len() as u64 {
-        return Ok(rows
-            .iter()
-            .zip(ids)
-            .map(|(t, id)| ((t.account_id.to_string(), t.external_id.to_string()), id))
-            .collect());
+        return Ok(Inserted::All(ids));
     }
     let created: Vec<(String, String, String)> = sqlx::query_as(
         "select account_id, external_id, id from transactions
@@ -153,7 +156,9 @@ pub async fn insert_transactions(
     .bind(seq)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(created.into_iter().map(|(a, e, id)| ((a, e), id)).collect())
+    Ok(Inserted::Some(
+        created.into_iter().map(|(a, e, id)| ((a, e), id)).collect(),
+    ))
 }
 
 /// The ids of an account's transactions with these external ids, by external id.
