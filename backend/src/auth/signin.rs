@@ -187,14 +187,7 @@ pub(super) async fn logout(BrowserSession(session): BrowserSession) -> Result<St
         (status = 200, description = "The signed-in user", body = UserBody)))]
 pub(super) async fn me(auth: SessionUser) -> Response {
     // Fixed while the user is cached: serialised once, when the user was cached.
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        auth.user.me_json.to_vec(),
-    )
-        .into_response()
+    crate::web::json::serialised(auth.user.me_json.to_vec())
 }
 
 /// The signed-in user's live sessions, newest first.

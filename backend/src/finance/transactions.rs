@@ -436,14 +436,7 @@ async fn push_transactions(
     )
     .await?;
     dry.settle(tx, &state, events).await?;
-    Ok((
-        [(
-            axum::http::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response())
+    Ok(crate::web::json::serialised(body))
 }
 
 /// Each item's id and whether this push stored it, in the batch's order, when the push did not

@@ -16,6 +16,20 @@ use crate::error::AppError;
 /// missing field, and 422 for NUL characters anywhere (PostgreSQL cannot store them).
 pub struct AppJson<T>(pub T);
 
+/// A 200 answer whose JSON body is already serialised (kept from when it was cached, or
+/// recorded for an idempotent retry), sent as it is.
+pub fn serialised(body: impl Into<axum::body::Body>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [(
+            header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        body.into(),
+    )
+        .into_response()
+}
+
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
     type Rejection = AppError;
 
