@@ -418,10 +418,9 @@ async fn push_transactions(
         }
     }
     fdb::rollups::add_inserted(&mut tx, &caller.workspace_id, seq, &inserted).await?;
-    for (account, delta) in added {
-        if !fdb::add_to_balance(&mut *tx, account, delta).await? {
-            return Err(balance_out_of_range());
-        }
+    let added: Vec<(&str, i64)> = added.into_iter().collect();
+    if !fdb::add_to_balances(&mut tx, &added).await? {
+        return Err(balance_out_of_range());
     }
     // Serialised once: the answer, and what a retry with the same key replays.
     let body = serde_json::to_string(&result).map_err(|e| AppError::Internal(e.into()))?;

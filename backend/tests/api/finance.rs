@@ -130,6 +130,73 @@ async fn pushing_the_same_batch_twice_inserts_nothing_the_second_time() {
 }
 
 #[tokio::test]
+async fn texts_with_quotes_backslashes_braces_and_null_words_come_back_as_pushed() {
+    // PostgreSQL reads a push's columns as array literals (`db::array_columns`): every
+    // character a literal gives meaning to must come back as sent, and match on a repeat.
+    let app = TestApp::spawn().await;
+    app.signed_in_user("texts@example.com").await;
+    let acc = account(&app, "BHD").await;
+    let (_, key) = create_key(
+        &app,
+        json!({"name": "agent", "scopes": ["write:transactions", "read:transactions"]}),
+    )
+    .await;
+    let odd = [
+        (
+            "q\"{a,b}\\",
+            "say \"hi\", {NULL} \\n\\",
+            Some("NULL"),
+            Some("café ☕"),
+        ),
+        ("NULL", "NULL", None, None),
+        (
+            " spaced ",
+            "  two  spaces\ttab\nline  ",
+            Some(" "),
+            Some("\\"),
+        ),
+    ];
+    let items: Vec<Value> = odd
+        .iter()
+        .map(|(ext, description, merchant, category)| {
+            json!({"accountId": acc, "externalId": ext,
+                   "amount": {"amount": "-1.000", "currency": "BHD"},
+                   "description": description, "bookedAt": "2026-11-03T10:00:00Z",
+                   "merchant": merchant, "category": category})
+        })
+        .collect();
+    let batch = json!({ "transactions": items });
+    let first: Value = key_post(&app, &key, "/api/v1/transactions", &batch)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["created"].as_array().unwrap().len(), 3, "{first}");
+    let again: Value = key_post(&app, &key, "/api/v1/transactions", &batch)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["duplicates"], first["created"], "the same keys match");
+    let list: Value = with_key(&app, &key, "/api/v1/transactions")
+        .await
+        .json()
+        .await
+        .unwrap();
+    for (ext, description, merchant, category) in odd {
+        let t = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["externalId"] == ext)
+            .unwrap_or_else(|| panic!("{ext:?} not listed: {list}"));
+        assert_eq!(t["description"], description);
+        assert_eq!(t["merchant"], json!(merchant));
+        assert_eq!(t["category"], json!(category));
+    }
+}
+
+#[tokio::test]
 async fn one_bad_item_rejects_the_whole_batch_with_paths() {
     let app = TestApp::spawn().await;
     app.signed_in_user("strict-pusher@example.com").await;
@@ -892,6 +959,51 @@ async fn accounts_are_renamed_and_manual_ones_deleted_with_their_transactions_on
 
 /// A manual account's balance is a running total: after any sequence of pushes (new and
 /// repeated), deletions and overlay edits it equals the sum of the account's transactions.
+#[tokio::test]
+async fn a_push_that_would_take_one_balance_past_the_bound_stores_nothing() {
+    let app = TestApp::spawn().await;
+    app.signed_in_user("bound@example.com").await;
+    let [low, high] = [account(&app, "BHD").await, account(&app, "BHD").await];
+    // No push reaches ±9×10^18 minor units in a test's time; the balance is set directly.
+    let max = backend::db::finance::MAX_BALANCE;
+    sqlx::query("update accounts set balance_minor = $1 where id = $2")
+        .bind(max - 2_000)
+        .bind(&high)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    let balances = || async {
+        let listed: Value = app.get_json("/api/v1/accounts").await;
+        [&low, &high].map(|id| {
+            listed["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["id"] == *id)
+                .unwrap()["balance"]["amount"]
+                .clone()
+        })
+    };
+    let before = balances().await;
+    let push = |amount: &str| {
+        json!({"transactions": [
+            item(&low, &format!("low{amount}"), "-5.000", 2, "x"),
+            item(&high, &format!("high{amount}"), amount, 3, "x"),
+        ]})
+    };
+    let res = app.post("/api/v1/transactions", push("2.001")).await;
+    assert_eq!(error_of(res).await.0, "balance_out_of_range");
+    assert_eq!(balances().await, before, "neither account changed");
+    let list: Value = app.get_json("/api/v1/transactions").await;
+    assert_eq!(list["items"], json!([]), "nothing was stored");
+
+    let res = app.post("/api/v1/transactions", push("2.000")).await;
+    assert_eq!(res.status(), StatusCode::OK, "up to the bound itself");
+    let after = balances().await;
+    assert_eq!(after[0], "-5.000");
+    assert_eq!(after[1], "9000000000000000.000");
+}
+
 #[tokio::test]
 async fn a_manual_accounts_balance_follows_every_push_and_deletion() {
     use rand::{Rng, SeedableRng};

@@ -139,6 +139,42 @@ pub async fn add_to_balance<'c>(
     Ok(r.rows_affected() == 1)
 }
 
+/// [`add_to_balance`] for several accounts (distinct ids); false when any balance would leave
+/// ±[`MAX_BALANCE`] (some may have changed: the caller rolls back). On PostgreSQL one
+/// statement for all of them (a push's accounts: one round trip, not one each).
+pub async fn add_to_balances(
+    conn: &mut sqlx::AnyConnection,
+    deltas: &[(&str, i64)],
+) -> sqlx::Result<bool> {
+    if deltas.is_empty() {
+        return Ok(true);
+    }
+    if crate::db::Backend::of(conn) == crate::db::Backend::Sqlite {
+        for &(account, delta) in deltas {
+            if !add_to_balance(&mut *conn, account, delta).await? {
+                return Ok(false);
+            }
+        }
+        return Ok(true);
+    }
+    use crate::db::Field::{Int, Text};
+    let rows: Vec<_> = deltas.iter().map(|&(id, d)| [Text(id), Int(d)]).collect();
+    let [ids, amounts] = crate::db::array_columns(&rows);
+    let r = sqlx::query(&format!(
+        "update accounts a set balance_minor = a.balance_minor + r.delta from {}
+         where a.id = r.id and a.source = 'manual'
+           and a.balance_minor + r.delta between $3 and $4",
+        crate::db::unnest_columns(&[("id", "text"), ("delta", "bigint")], 1)
+    ))
+    .bind(ids)
+    .bind(amounts)
+    .bind(-MAX_BALANCE)
+    .bind(MAX_BALANCE)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == deltas.len() as u64)
+}
+
 /// How many transactions an account holds (those a sync marked removed too).
 pub async fn account_transaction_count<'c>(
     e: impl Executor<'c, Database = Any>,

@@ -112,6 +112,21 @@ fn merge(grain: Grain) -> String {
     )
 }
 
+/// A rollup row's columns and their PostgreSQL types, as [`crate::db::insert_rows`] takes them.
+fn columns(grain: Grain) -> [(&'static str, &'static str); 9] {
+    [
+        ("workspace_id", "text"),
+        ("account_id", "text"),
+        ("currency", "text"),
+        ("category", "text"),
+        (grain.column(), "bigint"),
+        ("outflow", "bigint"),
+        ("tx_count", "bigint"),
+        ("sum_high", "bigint"),
+        ("sum_low", "bigint"),
+    ]
+}
+
 /// The first second of year 1: before it PostgreSQL's calendar (no year 0) and SQLite's
 /// number months differently, so [`add_inserted`] leaves such rows to the SQL.
 const YEAR_1: i64 = -62_135_596_800;
@@ -133,9 +148,10 @@ impl Grain {
 /// rows: not excluded, not removed, no category of the user's): what [`add`] with
 /// [`Touched::Change`] adds, summed here from the rows in hand instead of read back from
 /// `transactions` three times, and written in one statement per grain
-/// ([`crate::db::insert_rows`]). The property test in `tests/api/scale.rs` checks that the two
-/// agree (pushes take this way, every other write the other). A batch with a row booked before
-/// year 1 goes the SQL way: there the databases number months differently.
+/// ([`crate::db::insert_rows`]; on PostgreSQL one statement for the three). The property test
+/// in `tests/api/scale.rs` checks that the two agree (pushes take this way, every other write
+/// the other). A batch with a row booked before year 1 goes the SQL way: there the databases
+/// number months differently.
 pub async fn add_inserted(
     conn: &mut AnyConnection,
     workspace_id: &str,
@@ -155,7 +171,8 @@ pub async fn add_inserted(
         return add(conn, Touched::Change { workspace_id, seq }).await;
     };
     type Key<'a> = (&'a str, &'a str, &'a str, i64, bool);
-    for (g, grain) in Grain::ALL.into_iter().enumerate() {
+    use crate::db::Field::{self, Int, Text};
+    let grains: [Vec<[Field; 9]>; 3] = std::array::from_fn(|g| {
         let mut sums: std::collections::HashMap<Key, (i64, i64, i64), crate::hashing::Hasher> =
             std::collections::HashMap::with_capacity_and_hasher(rows.len(), Default::default());
         for (r, at) in rows.iter().zip(&keys).filter(|(r, _)| r.amount_minor != 0) {
@@ -172,9 +189,7 @@ pub async fn add_inserted(
             sum.1 += r.amount_minor / 1_000_000;
             sum.2 += r.amount_minor % 1_000_000;
         }
-        use crate::db::Field::{Int, Text};
-        let values: Vec<[crate::db::Field; 9]> = sums
-            .into_iter()
+        sums.into_iter()
             .map(
                 |((account, currency, category, at, outflow), (n, high, low))| {
                     [
@@ -190,25 +205,29 @@ pub async fn add_inserted(
                     ]
                 },
             )
-            .collect();
-        crate::db::insert_rows(
-            conn,
-            grain.table(),
-            &[
-                ("workspace_id", "text"),
-                ("account_id", "text"),
-                ("currency", "text"),
-                ("category", "text"),
-                (grain.column(), "bigint"),
-                ("outflow", "bigint"),
-                ("tx_count", "bigint"),
-                ("sum_high", "bigint"),
-                ("sum_low", "bigint"),
-            ],
-            &values,
-            &merge(grain),
-        )
-        .await?;
+            .collect()
+    });
+    if grains[0].is_empty() {
+        return Ok(());
+    }
+    if Backend::of(conn) == Backend::Postgres {
+        // The three grains in one statement: one round trip and one execution, not three.
+        let [day, week, month] = [0, 1, 2].map(|g| {
+            let grain = Grain::ALL[g];
+            crate::db::unnest_insert(grain.table(), &columns(grain), 1 + 9 * g, &merge(grain))
+        });
+        let sql = format!("with d as ({day}), w as ({week}) {month}");
+        let mut q = sqlx::query(&sql);
+        for values in &grains {
+            for column in crate::db::array_columns(values) {
+                q = q.bind(column);
+            }
+        }
+        q.execute(&mut *conn).await?;
+        return Ok(());
+    }
+    for (grain, values) in Grain::ALL.into_iter().zip(&grains) {
+        crate::db::insert_rows(conn, grain.table(), &columns(grain), values, &merge(grain)).await?;
     }
     Ok(())
 }

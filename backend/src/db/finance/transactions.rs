@@ -969,15 +969,13 @@ pub async fn text_signatures(conn: &mut sqlx::AnyConnection) -> sqlx::Result<Str
                 .iter()
                 .map(|&(id, sig)| [Text(id), Int(sig)])
                 .collect();
-            sqlx::query(
-                "update transactions t set text_sig = v.sig
-                 from json_to_recordset(cast($1 as json)) as v(id text, sig bigint)
-                 where t.id = v.id",
-            )
-            .bind(crate::db::json_rows(
-                &[("id", "text"), ("sig", "bigint")],
-                &fields,
+            let [ids, sigs] = crate::db::array_columns(&fields);
+            sqlx::query(&format!(
+                "update transactions t set text_sig = r.sig from {} where t.id = r.id",
+                crate::db::unnest_columns(&[("id", "text"), ("sig", "bigint")], 1)
             ))
+            .bind(ids)
+            .bind(sigs)
             .execute(&mut *conn)
             .await?;
         } else {
